@@ -1,0 +1,54 @@
+//! The command line: subcommands and the flags every subcommand shares.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Verdant: where should LLM inference run? Optimal and learned allocations of inference requests
+/// across datacenters, scored by one simulator of latency, energy, cost, water and carbon.
+#[derive(Debug, Parser)]
+#[command(name = "verdant", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    #[command(flatten)]
+    pub shared: SharedArgs,
+}
+
+/// Flags every experiment accepts.
+#[derive(Debug, Clone, Args)]
+pub struct SharedArgs {
+    /// TOML file laid over the experiment's built-in defaults (print those with --print-config).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Override one configuration key, e.g. --set mlp.steps=200 (repeatable; applied after
+    /// --config, in order; the value is read as TOML, or as a string when it is not valid TOML).
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    pub overrides: Vec<String>,
+
+    /// Master seed of the run (overrides the config's `seed`); every random stream derives from it.
+    #[arg(long, global = true, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Root folder for run directories: DIR/<experiment>/<UTC time>-seed<N>/.
+    #[arg(long, global = true, value_name = "DIR", default_value = "runs")]
+    pub out: PathBuf,
+
+    /// Print the resolved configuration (defaults, --config, --set, --seed) as TOML and exit
+    /// without running anything.
+    #[arg(long, global = true)]
+    pub print_config: bool,
+
+    /// No progress bars and no log lines; only results and errors.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the toolchain end to end on a small problem: an LP and a MILP dispatch with HiGHS and
+    /// an MLP fit with libtorch, written to a run directory.
+    Demo,
+}

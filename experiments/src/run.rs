@@ -1,0 +1,143 @@
+//! What every experiment does around its own work: resolve the configuration, create the run
+//! directory, write the manifest at the start and at the end, show progress.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+use verdant::config::Layered;
+use verdant::run::{Manifest, RunDir, RunStatus, CONFIG_FILE};
+
+use crate::cli::SharedArgs;
+
+/// Layers the experiment's built-in defaults, `--config`, `--set` and `--seed`.
+pub fn resolve_config(
+    defaults: &str,
+    experiment: &str,
+    shared: &SharedArgs,
+) -> anyhow::Result<Layered> {
+    let mut config = Layered::parse(defaults, &format!("built-in defaults of {experiment}"))?;
+    if let Some(path) = &shared.config {
+        config.merge(Layered::read(path)?);
+    }
+    for assignment in &shared.overrides {
+        config.set(assignment)?;
+    }
+    if let Some(seed) = shared.seed {
+        config.set_value("seed", seed)?;
+    }
+    Ok(config)
+}
+
+/// Versions recorded in every manifest: Verdant's, the compiler's, and the locked versions of the
+/// libraries that shape results.
+fn versions() -> std::collections::BTreeMap<String, String> {
+    let mut v = std::collections::BTreeMap::new();
+    v.insert("verdant".to_owned(), env!("CARGO_PKG_VERSION").to_owned());
+    v.insert("rustc".to_owned(), env!("VERDANT_RUSTC_VERSION").to_owned());
+    v.insert(
+        "libtorch".to_owned(),
+        verdant_agents::LIBTORCH_VERSION.to_owned(),
+    );
+    for pair in env!("VERDANT_LOCKED_VERSIONS")
+        .split(';')
+        .filter(|p| !p.is_empty())
+    {
+        if let Some((name, version)) = pair.split_once('=') {
+            v.insert(name.to_owned(), version.to_owned());
+        }
+    }
+    v
+}
+
+/// A run in progress.
+pub struct Run {
+    dir: RunDir,
+    manifest: Manifest,
+    quiet: bool,
+}
+
+impl Run {
+    /// Creates the run directory and writes `config.resolved.toml` and a `running` manifest.
+    pub fn start(
+        experiment: &str,
+        config: &Layered,
+        seed: u64,
+        shared: &SharedArgs,
+    ) -> anyhow::Result<Run> {
+        let now = chrono::Utc::now();
+        let dir = RunDir::create(&shared.out, experiment, seed, now)?;
+        dir.write(CONFIG_FILE, config.to_toml_string().as_bytes())?;
+        let mut manifest = Manifest::start(experiment, seed, now);
+        manifest.versions = versions();
+        let run = Run {
+            dir,
+            manifest,
+            quiet: shared.quiet,
+        };
+        run.dir.write_manifest(&run.manifest)?;
+        tracing::info!("run directory {}", run.dir.path().display());
+        Ok(run)
+    }
+
+    pub fn dir(&self) -> &RunDir {
+        &self.dir
+    }
+
+    pub fn manifest_mut(&mut self) -> &mut Manifest {
+        &mut self.manifest
+    }
+
+    /// A progress bar for `len` steps, hidden with --quiet.
+    pub fn progress(&self, len: u64, message: &str) -> ProgressBar {
+        if self.quiet {
+            return ProgressBar::hidden();
+        }
+        let bar = ProgressBar::new(len);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{msg:>12} [{bar:30}] {pos}/{len} {elapsed_precise} eta {eta}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_message(message.to_owned());
+        bar
+    }
+
+    /// Writes the final manifest with `summary` and status `complete`.
+    pub fn complete(mut self, summary: impl Serialize) -> anyhow::Result<PathBuf> {
+        self.manifest.summary = serde_json::to_value(summary).context("serialising the summary")?;
+        self.manifest
+            .finish(RunStatus::Complete, chrono::Utc::now());
+        self.dir.write_manifest(&self.manifest)?;
+        Ok(self.dir.path().to_owned())
+    }
+
+    /// Writes the final manifest with status `failed` and the error.
+    pub fn fail(mut self, error: &anyhow::Error) {
+        self.manifest.error = Some(format!("{error:#}"));
+        self.manifest.finish(RunStatus::Failed, chrono::Utc::now());
+        if let Err(e) = self.dir.write_manifest(&self.manifest) {
+            tracing::error!("{e}");
+        }
+    }
+}
+
+/// Runs `body` inside a started run, marking the manifest `complete` or `failed`.
+pub fn within<T: Serialize>(
+    mut run: Run,
+    body: impl FnOnce(&mut Run) -> anyhow::Result<T>,
+) -> anyhow::Result<(T, PathBuf)> {
+    match body(&mut run) {
+        Ok(summary) => {
+            let path = run.complete(&summary)?;
+            Ok((summary, path))
+        }
+        Err(e) => {
+            run.fail(&e);
+            Err(e)
+        }
+    }
+}

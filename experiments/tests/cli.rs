@@ -1,0 +1,231 @@
+//! The `verdant` binary's shared flags, run directories and error messages.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn verdant(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_verdant"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("the verdant binary starts")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn run_dirs(root: &Path) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root.join("demo"))
+        .map(|entries| entries.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    dirs.sort();
+    dirs
+}
+
+fn manifest(run: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn help_documents_every_shared_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = verdant(&["demo", "--help"], dir.path());
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    for flag in [
+        "--config",
+        "--set",
+        "--seed",
+        "--out",
+        "--print-config",
+        "--quiet",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+}
+
+#[test]
+fn print_config_shows_the_layers_resolved_and_runs_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("mine.toml"),
+        "[mlp]\nsteps = 77\nbatch_size = 5\n",
+    )
+    .unwrap();
+    let args = [
+        "demo",
+        "--config",
+        "mine.toml",
+        "--set",
+        "mlp.batch_size=9",
+        "--seed",
+        "123",
+        "--print-config",
+        "--out",
+        "out",
+    ];
+    let out = verdant(&args, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let config: toml::Table = text(&out.stdout).parse().unwrap();
+    assert_eq!(config["seed"].as_integer(), Some(123), "--seed wins");
+    assert_eq!(
+        config["mlp"]["steps"].as_integer(),
+        Some(77),
+        "the file overrides defaults"
+    );
+    assert_eq!(
+        config["mlp"]["batch_size"].as_integer(),
+        Some(9),
+        "--set wins over the file"
+    );
+    assert_eq!(
+        config["mlp"]["learning_rate"].as_float(),
+        Some(0.005),
+        "defaults fill the rest"
+    );
+    assert!(
+        !dir.path().join("out").exists(),
+        "--print-config runs nothing"
+    );
+}
+
+#[test]
+fn bad_configuration_is_reported_by_key_or_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["demo", "--set", "mlp.stepz=3"],
+            "mlp.stepz: unknown field",
+        ),
+        (
+            &["demo", "--set", "mlp.steps=0"],
+            "mlp.steps: must be at least 1",
+        ),
+        (
+            &["demo", "--set", "mlp.hidden=[8, \"wide\"]"],
+            "mlp.hidden[1]:",
+        ),
+        (
+            &["demo", "--set", "solver.mip_rel_gap=2"],
+            "solver.mip_rel_gap: must be in [0, 1)",
+        ),
+        (
+            &["demo", "--config", "missing.toml"],
+            "cannot read config file missing.toml",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = verdant(&[args, &["--out", "out", "--quiet"]].concat(), dir.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(expected),
+            "{args:?}: expected {expected:?} in\n{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    assert!(
+        run_dirs(&dir.path().join("out")).is_empty(),
+        "no run directory for a bad config"
+    );
+}
+
+#[test]
+fn infeasible_model_fails_the_run_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "demo",
+        "--quiet",
+        "--out",
+        "out",
+        "--set",
+        "dispatch.demand_requests=1e9",
+    ];
+    let out = verdant(&args, dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("dispatch LP is infeasible: demand of 1000000000 requests exceeds"),
+        "{stderr}"
+    );
+    let runs = run_dirs(&dir.path().join("out"));
+    assert_eq!(runs.len(), 1);
+    let manifest = manifest(&runs[0]);
+    assert_eq!(manifest["status"], "failed");
+    assert!(manifest["error"].as_str().unwrap().contains("infeasible"));
+}
+
+#[test]
+fn a_run_writes_its_directory_and_repeats_from_its_resolved_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "demo",
+        "--quiet",
+        "--out",
+        "out",
+        "--seed",
+        "5",
+        "--set",
+        "mlp.steps=40",
+    ];
+    let out = verdant(&args, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("demo: dispatch LP"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(out.stderr.is_empty(), "--quiet: {}", text(&out.stderr));
+
+    let runs = run_dirs(&dir.path().join("out"));
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0];
+    assert!(run.to_str().unwrap().ends_with("-seed5"), "{run:?}");
+    for file in [
+        "config.resolved.toml",
+        "manifest.json",
+        "dispatch.csv",
+        "mlp_curve.csv",
+    ] {
+        assert!(run.join(file).is_file(), "{file} missing");
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(run)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+
+    let manifest = manifest(run);
+    assert_eq!(manifest["status"], "complete");
+    assert_eq!(manifest["seed"], 5);
+    assert_eq!(manifest["versions"]["tch"], "0.26.0");
+    assert_eq!(manifest["solver"]["threads"], 1);
+    assert!(manifest["summary"]["mlp_final_loss"].is_f64());
+
+    // The resolved config alone repeats the run, number for number, on the CPU.
+    let resolved = run.join("config.resolved.toml");
+    let again_args = [
+        "demo",
+        "--quiet",
+        "--out",
+        "again",
+        "--config",
+        resolved.to_str().unwrap(),
+        "--set",
+        "torch.device=\"cpu\"",
+    ];
+    let again = verdant(&again_args, dir.path());
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    let again_dir = run_dirs(&dir.path().join("again")).pop().unwrap();
+    if manifest["device"] == "cpu" {
+        for file in ["dispatch.csv", "mlp_curve.csv"] {
+            assert_eq!(
+                std::fs::read_to_string(run.join(file)).unwrap(),
+                std::fs::read_to_string(again_dir.join(file)).unwrap(),
+                "{file} differs between two runs of the same config"
+            );
+        }
+    }
+}

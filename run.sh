@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Verdant's main job on the bundled data. With no arguments it runs `verdant demo`; any arguments
+# are passed to the verdant binary instead (`./run.sh --help`). Installs what is missing first
+# (see scripts/setup.sh) and builds with the same profile as the tests, so the two commands share
+# one build.
+set -euo pipefail
+cd "$(dirname "$0")"
+. scripts/setup.sh
+cargo build --locked -p verdant-experiments --bin verdant
+target="${CARGO_TARGET_DIR:-target}"
+if [ $# -eq 0 ]; then set -- demo; fi
+exec "$target/debug/verdant" "$@"

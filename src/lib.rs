@@ -1,0 +1,15 @@
+//! Verdant's core: the world every method reads and the code that scores every plan.
+//!
+//! This crate holds what all of Verdant shares and nothing that needs a solver or a neural-network
+//! library (those live in `verdant-solvers` and `verdant-agents`):
+//!
+//! - [`config`]: TOML configurations assembled from layers (defaults, file, `--set` overrides) and
+//!   validated once into checked types whose errors name the offending key;
+//! - [`seed`]: one master seed and the independent random streams derived from it per component;
+//! - [`run`]: run directories, atomic file writes and the manifest saved with every run.
+//!
+//! Later issues add the scenario model, workload traces, the shared simulator and the Pareto module.
+
+pub mod config;
+pub mod run;
+pub mod seed;
