@@ -6,10 +6,17 @@
 //! - [`config`]: TOML configurations assembled from layers (defaults, file, `--set` overrides) and
 //!   validated once into checked types whose errors name the offending key;
 //! - [`seed`]: one master seed and the independent random streams derived from it per component;
-//! - [`run`]: run directories, atomic file writes and the manifest saved with every run.
+//! - [`run`]: run directories, atomic file writes and the manifest saved with every run;
+//! - [`data_error`]: errors in user data naming file, line and field;
+//! - [`trace`]: workload traces (Azure, BurstGPT, generators), transforms, per-epoch demand;
+//! - [`features`]: the load balancer's request features and a robust scaler.
 //!
 //! Later issues add the scenario model, workload traces, the shared simulator and the Pareto module.
 
 pub mod config;
+pub mod data_error;
+pub mod features;
+mod parse;
 pub mod run;
 pub mod seed;
+pub mod trace;

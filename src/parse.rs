@@ -1,0 +1,154 @@
+//! Small allocation-free parsers shared by the data loaders.
+
+/// The most fields a line may have; later fields are merged into the last one.
+pub(crate) const MAX_FIELDS: usize = 32;
+
+/// Splits a CSV line at commas (no quoting: none of the supported formats quotes fields).
+/// Returns the number of fields; fields beyond `out.len()` are merged into the last one.
+pub(crate) fn split_fields<'a>(line: &'a [u8], out: &mut [&'a [u8]; MAX_FIELDS]) -> usize {
+    let mut n = 0;
+    let mut start = 0;
+    for (i, &b) in line.iter().enumerate() {
+        if b == b',' && n < MAX_FIELDS - 1 {
+            out[n] = &line[start..i];
+            n += 1;
+            start = i + 1;
+        }
+    }
+    out[n] = &line[start..];
+    n + 1
+}
+
+pub(crate) fn trim(s: &[u8]) -> &[u8] {
+    let start = s
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(s.len());
+    let end = s
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(start, |p| p + 1);
+    &s[start..end]
+}
+
+fn digits(s: &[u8]) -> Option<u32> {
+    s.iter().try_fold(0u32, |acc, &b| {
+        b.is_ascii_digit().then(|| acc * 10 + u32::from(b - b'0'))
+    })
+}
+
+/// A whole number of tokens; `12.0` is accepted, `12.5`, `-1`, `NaN` and empty are not.
+pub(crate) fn parse_u32(s: &[u8]) -> Option<u32> {
+    let whole = match s.iter().position(|&b| b == b'.') {
+        Some(dot) if s[dot + 1..].iter().all(|&b| b == b'0') => &s[..dot],
+        Some(_) => return None,
+        None => s,
+    };
+    if whole.is_empty() || whole.len() > 10 {
+        return None;
+    }
+    let v = whole.iter().try_fold(0u64, |acc, &b| {
+        b.is_ascii_digit().then(|| acc * 10 + u64::from(b - b'0'))
+    })?;
+    u32::try_from(v).ok()
+}
+
+/// A finite floating-point number.
+pub(crate) fn parse_f64(s: &[u8]) -> Option<f64> {
+    std::str::from_utf8(s)
+        .ok()?
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's algorithm).
+pub(crate) fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses `YYYY-MM-DD[ T]HH:MM:SS[.fraction][Z|+00:00]` into whole unix seconds and a fraction.
+pub(crate) fn parse_datetime(s: &[u8]) -> Option<(i64, f64)> {
+    if s.len() < 19 || !matches!(s[10], b' ' | b'T') || s[4] != b'-' || s[7] != b'-' {
+        return None;
+    }
+    let year = i64::from(digits(&s[0..4])?);
+    let month = digits(&s[5..7])?;
+    let dom = digits(&s[8..10])?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&dom) {
+        return None;
+    }
+    let day = days_from_civil(year, month, dom);
+    if s[13] != b':' || s[16] != b':' {
+        return None;
+    }
+    let (h, m, sec) = (
+        digits(&s[11..13])?,
+        digits(&s[14..16])?,
+        digits(&s[17..19])?,
+    );
+    if h > 23 || m > 59 || sec > 60 {
+        return None;
+    }
+    let mut rest = &s[19..];
+    let mut frac = 0.0;
+    if let Some(b'.') = rest.first() {
+        let end = rest[1..]
+            .iter()
+            .position(|b| !b.is_ascii_digit())
+            .map_or(rest.len(), |p| p + 1);
+        if end == 1 {
+            return None;
+        }
+        let mut scale = 0.1;
+        for &b in &rest[1..end] {
+            frac += f64::from(b - b'0') * scale;
+            scale *= 0.1;
+        }
+        rest = &rest[end..];
+    }
+    match rest {
+        [] | b"Z" | b"+00:00" | b"+0000" => {}
+        _ => return None,
+    }
+    let secs = day * 86_400 + i64::from(h * 3600 + m * 60 + sec);
+    Some((secs, frac))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn civil_days_match_known_dates() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(days_from_civil(2023, 11, 16), 19_677);
+    }
+
+    #[test]
+    fn datetimes_and_numbers_parse_strictly() {
+        assert_eq!(
+            parse_datetime(b"1970-01-02 00:00:01.5"),
+            Some((86_401, 0.5))
+        );
+        assert_eq!(
+            parse_datetime(b"2022-01-01 00:00:00+00:00"),
+            Some((1_640_995_200, 0.0))
+        );
+        assert_eq!(parse_datetime(b"2022-13-01 00:00:00"), None);
+        assert_eq!(parse_datetime(b"2022-01-01 00:00:00+02:00"), None);
+        assert_eq!(parse_u32(b"12.0"), Some(12));
+        assert_eq!(parse_u32(b"12.5"), None);
+        assert_eq!(parse_u32(b"-1"), None);
+        assert_eq!(parse_u32(b"99999999999"), None);
+        assert_eq!(parse_f64(b"inf"), None);
+        assert_eq!(parse_f64(b"-2.5"), Some(-2.5));
+    }
+}

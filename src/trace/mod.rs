@@ -1,0 +1,68 @@
+//! Workload traces: requests with arrival times and token counts.
+//!
+//! - [`reader`]: streaming readers for the Azure LLM inference trace format (2023 and 2024 files)
+//!   and the BurstGPT format, with strict and lenient modes;
+//! - [`generate`]: synthetic traces (Poisson or Gamma inter-arrivals; constant, log-normal or Zipf
+//!   token counts), seeded;
+//! - [`transform`]: slicing, every-n-th subsampling, time compression, tiling, class and origin
+//!   assignment;
+//! - [`demand`]: aggregation into per-epoch demand per origin and request class.
+
+pub mod demand;
+pub mod generate;
+pub mod reader;
+pub mod transform;
+
+pub use demand::EpochDemand;
+pub use reader::{read_trace, LoadedTrace, TraceFormat, TraceReader};
+
+/// One inference request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Request {
+    /// Arrival time in seconds after the trace's origin ([`Trace::start_unix_s`] where known).
+    pub arrival_s: f64,
+    /// Prompt (context) tokens.
+    pub input_tokens: u32,
+    /// Generated (output) tokens.
+    pub output_tokens: u32,
+    /// Index into [`Trace::class_names`].
+    pub class: u16,
+    /// Index of the demand origin (region) the request comes from; 0 until assigned.
+    pub origin: u16,
+}
+
+impl Request {
+    pub fn total_tokens(&self) -> u64 {
+        u64::from(self.input_tokens) + u64::from(self.output_tokens)
+    }
+}
+
+/// A sequence of requests in arrival order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    /// Where the requests came from (a file path or a generator description).
+    pub source: String,
+    /// Unix time (s) of `arrival_s = 0`, for traces with absolute timestamps.
+    pub start_unix_s: Option<i64>,
+    /// Names of the request classes the `class` fields index (models, query types).
+    pub class_names: Vec<String>,
+    pub requests: Vec<Request>,
+}
+
+impl Trace {
+    pub fn len(&self) -> usize {
+        self.requests.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.requests.is_empty()
+    }
+
+    /// Seconds from the first to the last arrival (0 for fewer than two requests).
+    pub fn span_s(&self) -> f64 {
+        match (self.requests.first(), self.requests.last()) {
+            (Some(a), Some(b)) => b.arrival_s - a.arrival_s,
+            _ => 0.0,
+        }
+    }
+}

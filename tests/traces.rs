@@ -1,0 +1,188 @@
+//! Trace loaders on the bundled Azure traces and on malformed fixtures.
+
+use std::path::{Path, PathBuf};
+
+use verdant::data_error::DataErrorKind;
+use verdant::trace::{read_trace, EpochDemand, TraceFormat};
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn fixture(name: &str) -> PathBuf {
+    repo("tests/fixtures/traces").join(name)
+}
+
+#[test]
+fn bundled_azure_traces_load_with_their_exact_row_counts() {
+    for (file, rows) in [
+        ("AzureLLMInferenceTrace_code.csv", 8_819),
+        ("AzureLLMInferenceTrace_conv.csv", 19_366),
+    ] {
+        let loaded = read_trace(
+            &repo("datasets/azure-llm-2023").join(file),
+            TraceFormat::Azure,
+            false,
+        )
+        .unwrap();
+        let trace = loaded.trace;
+        assert_eq!(trace.len(), rows, "{file}");
+        assert_eq!(loaded.skipped.skipped(), 0);
+        // 2023-11-16 18:xx UTC; about one hour of traffic.
+        let start = trace.start_unix_s.unwrap();
+        assert_eq!(start / 86_400, 19_677, "{file}");
+        assert!(
+            (3000.0..3700.0).contains(&trace.span_s()),
+            "{file}: {}",
+            trace.span_s()
+        );
+        assert!(trace
+            .requests
+            .windows(2)
+            .all(|w| w[0].arrival_s <= w[1].arrival_s));
+    }
+}
+
+#[test]
+fn the_conversation_trace_aggregates_into_epochs() {
+    let trace = read_trace(
+        &repo("datasets/azure-llm-2023/AzureLLMInferenceTrace_conv.csv"),
+        TraceFormat::Azure,
+        false,
+    )
+    .unwrap()
+    .trace;
+    let demand = EpochDemand::aggregate(&trace.requests, 1, 1, 4, 900.0).unwrap();
+    assert_eq!(
+        demand.total_requests() + demand.outside_horizon as f64,
+        19_366.0
+    );
+    let tokens: f64 = (0..4).map(|e| demand.input_tokens(0, 0, e)).sum::<f64>() + {
+        // requests past the fourth epoch were not counted
+        trace
+            .requests
+            .iter()
+            .filter(|r| r.arrival_s >= 3600.0)
+            .map(|r| f64::from(r.input_tokens))
+            .sum::<f64>()
+    };
+    let all: f64 = trace
+        .requests
+        .iter()
+        .map(|r| f64::from(r.input_tokens))
+        .sum();
+    assert_eq!(tokens, all);
+}
+
+#[test]
+fn malformed_fixtures_give_errors_naming_file_line_and_field() {
+    let cases = [
+        (
+            "azure_bad_tokens.csv",
+            DataErrorKind::InvalidValue,
+            Some(3),
+            Some("ContextTokens"),
+            "\"31x80\" is not a non-negative whole number",
+        ),
+        (
+            "azure_nan.csv",
+            DataErrorKind::InvalidValue,
+            Some(3),
+            Some("ContextTokens"),
+            "\"NaN\"",
+        ),
+        (
+            "azure_negative.csv",
+            DataErrorKind::InvalidValue,
+            Some(2),
+            Some("GeneratedTokens"),
+            "\"-10\"",
+        ),
+        (
+            "azure_missing_column.csv",
+            DataErrorKind::MissingColumn,
+            Some(1),
+            Some("GeneratedTokens"),
+            "lacks the column",
+        ),
+        (
+            "azure_out_of_order.csv",
+            DataErrorKind::OutOfOrder,
+            Some(3),
+            Some("TIMESTAMP"),
+            "goes back in time",
+        ),
+        ("empty.csv", DataErrorKind::Empty, None, None, "empty"),
+        (
+            "azure_header_only.csv",
+            DataErrorKind::Empty,
+            None,
+            None,
+            "no data lines",
+        ),
+        (
+            "azure_malformed.csv",
+            DataErrorKind::Malformed,
+            Some(2),
+            None,
+            "expected at least 3 fields, found 2",
+        ),
+    ];
+    for (file, kind, line, field, text) in cases {
+        let err = read_trace(&fixture(file), TraceFormat::Azure, false).unwrap_err();
+        assert_eq!(err.kind, kind, "{file}: {err}");
+        assert_eq!(err.line, line, "{file}: {err}");
+        assert_eq!(err.field.as_deref(), field, "{file}: {err}");
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with(&fixture(file).display().to_string()),
+            "{shown}"
+        );
+        assert!(shown.contains(text), "{file}: {shown}");
+    }
+    let err = read_trace(&fixture("missing.csv"), TraceFormat::Azure, false).unwrap_err();
+    assert_eq!(err.kind, DataErrorKind::Io);
+    assert!(err.to_string().contains("missing.csv"));
+}
+
+#[test]
+fn lenient_reading_skips_bad_lines_and_says_how_many_and_why() {
+    let loaded = read_trace(&fixture("azure_malformed.csv"), TraceFormat::Azure, true).unwrap();
+    assert_eq!(loaded.trace.len(), 1);
+    assert_eq!(loaded.skipped.skipped(), 2);
+    assert_eq!(loaded.skipped.skipped_by_kind[&DataErrorKind::Malformed], 1);
+    assert_eq!(
+        loaded.skipped.skipped_by_kind[&DataErrorKind::InvalidValue],
+        1,
+        "hour 25"
+    );
+    assert!(loaded.skipped.to_string().starts_with("2 lines skipped"));
+    let loaded = read_trace(&fixture("azure_out_of_order.csv"), TraceFormat::Azure, true).unwrap();
+    assert_eq!(loaded.trace.len(), 2);
+    // A file-level problem stays an error in lenient mode.
+    let err = read_trace(
+        &fixture("azure_missing_column.csv"),
+        TraceFormat::Azure,
+        true,
+    )
+    .unwrap_err();
+    assert_eq!(err.kind, DataErrorKind::MissingColumn);
+    let err = read_trace(&fixture("azure_negative.csv"), TraceFormat::Azure, true).unwrap_err();
+    assert_eq!(err.kind, DataErrorKind::Empty, "no valid line at all");
+}
+
+#[test]
+fn burstgpt_files_load_with_models_as_classes() {
+    let loaded = read_trace(&fixture("burstgpt_small.csv"), TraceFormat::BurstGpt, false).unwrap();
+    let t = loaded.trace;
+    assert_eq!(t.len(), 4);
+    assert_eq!(t.class_names, vec!["ChatGPT", "GPT-4"]);
+    assert_eq!(t.start_unix_s, None);
+    assert_eq!(t.requests[3].arrival_s, 120.5);
+    assert_eq!(
+        (t.requests[1].input_tokens, t.requests[1].output_tokens),
+        (1087, 0)
+    );
+    let err = read_trace(&fixture("burstgpt_small.csv"), TraceFormat::Azure, false).unwrap_err();
+    assert_eq!(err.kind, DataErrorKind::MissingColumn, "{err}");
+}
