@@ -147,6 +147,26 @@ impl Layered {
         Some(value)
     }
 
+    /// Removes the value at a top-level key, returning it.
+    pub fn remove(&mut self, key: &str) -> Option<toml::Value> {
+        self.table.remove(key)
+    }
+
+    /// The value at a top-level key, mutable.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut toml::Value> {
+        self.table.get_mut(key)
+    }
+
+    /// A document from a TOML table.
+    pub fn from_table(table: toml::Table) -> Self {
+        Layered { table }
+    }
+
+    /// The document's table.
+    pub fn into_table(self) -> toml::Table {
+        self.table
+    }
+
     /// Deserialises the document into `T`; a type error or an unknown key is reported with its
     /// full dotted key.
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {

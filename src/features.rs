@@ -53,9 +53,8 @@ pub fn request_features(trace: &Trace) -> FeatureMatrix {
     let n = trace.requests.len();
     let mut data = Vec::with_capacity(n * FeatureMatrix::COLUMNS);
     let mut history = [0.0f64; HISTORY];
-    let mut seen = 0usize;
     let mut previous: Option<&crate::trace::Request> = None;
-    for r in &trace.requests {
+    for (seen, r) in trace.requests.iter().enumerate() {
         let (hour, weekday) = match trace.start_unix_s {
             Some(start) => {
                 let t = start as f64 + r.arrival_s;
@@ -99,7 +98,6 @@ pub fn request_features(trace: &Trace) -> FeatureMatrix {
             ]
         }));
         history[seen % HISTORY] = total;
-        seen += 1;
         previous = Some(r);
     }
     FeatureMatrix { rows: n, data }

@@ -9,14 +9,18 @@
 //! - [`run`]: run directories, atomic file writes and the manifest saved with every run;
 //! - [`data_error`]: errors in user data naming file, line and field;
 //! - [`trace`]: workload traces (Azure, BurstGPT, generators), transforms, per-epoch demand;
-//! - [`features`]: the load balancer's request features and a robust scaler.
+//! - [`features`]: the load balancer's request features and a robust scaler;
+//! - [`grid`]: hourly grid signals (carbon, water, price, generation mix) from the bundled data;
+//! - [`scenario`]: the world every method reads, loaded from TOML and checked once.
 //!
-//! Later issues add the scenario model, workload traces, the shared simulator and the Pareto module.
+//! Later issues add the shared simulator and the Pareto module.
 
 pub mod config;
 pub mod data_error;
 pub mod features;
+pub mod grid;
 mod parse;
 pub mod run;
+pub mod scenario;
 pub mod seed;
 pub mod trace;

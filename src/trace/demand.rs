@@ -137,15 +137,13 @@ impl EpochDemand {
         self.output_tokens[i] = requests * output_tokens;
     }
 
-    /// Multiplies every count and token sum of `epoch` by `factor`.
-    pub fn scale_epoch(&mut self, epoch: usize, factor: f64) {
-        for o in 0..self.origins {
-            for c in 0..self.classes {
-                let i = self.index(o, c, epoch);
-                self.requests[i] *= factor;
-                self.input_tokens[i] *= factor;
-                self.output_tokens[i] *= factor;
-            }
+    /// Multiplies the counts and token sums of every class from `origin` in `epoch` by `factor`.
+    pub fn scale_origin_epoch(&mut self, origin: usize, epoch: usize, factor: f64) {
+        for c in 0..self.classes {
+            let i = self.index(origin, c, epoch);
+            self.requests[i] *= factor;
+            self.input_tokens[i] *= factor;
+            self.output_tokens[i] *= factor;
         }
     }
 

@@ -149,22 +149,40 @@ impl TokenSampler {
     }
 }
 
+enum GapSampler {
+    Exponential(Exp<f64>),
+    Gamma(Gamma<f64>),
+}
+
+impl GapSampler {
+    fn new(arrivals: Arrivals) -> Self {
+        // Parameters were checked by validation, so the constructors cannot fail.
+        match arrivals {
+            Arrivals::Poisson { rate_per_s } => {
+                GapSampler::Exponential(Exp::new(rate_per_s).expect("checked rate"))
+            }
+            Arrivals::Gamma { rate_per_s, shape } => GapSampler::Gamma(
+                Gamma::new(shape, 1.0 / (rate_per_s * shape)).expect("checked gamma"),
+            ),
+        }
+    }
+
+    fn sample(&self, rng: &mut impl Rng) -> f64 {
+        match self {
+            GapSampler::Exponential(d) => d.sample(rng),
+            GapSampler::Gamma(d) => d.sample(rng),
+        }
+    }
+}
+
 impl Generator {
     /// Draws a trace from `rng`: the same stream gives the same trace.
     pub fn generate(&self, rng: &mut impl Rng) -> Trace {
         let p = &self.params;
         let input = TokenSampler::new(p.input_tokens);
         let output = TokenSampler::new(p.output_tokens);
-        let gap: Box<dyn Fn(&mut dyn rand::RngCore) -> f64> = match p.arrivals {
-            Arrivals::Poisson { rate_per_s } => {
-                let d = Exp::new(rate_per_s).expect("checked rate");
-                Box::new(move |r| d.sample(r))
-            }
-            Arrivals::Gamma { rate_per_s, shape } => {
-                let d = Gamma::new(shape, 1.0 / (rate_per_s * shape)).expect("checked gamma");
-                Box::new(move |r| d.sample(r))
-            }
-        };
+        let gaps = GapSampler::new(p.arrivals);
+        let gap = |rng: &mut _| gaps.sample(rng);
         let mut requests = Vec::new();
         let mut t = gap(rng);
         while t < p.duration_s {

@@ -92,15 +92,17 @@ impl<R: BufRead> TraceReader<R> {
                 .position(|h| trim(h).eq_ignore_ascii_case(name.as_bytes()));
             match found {
                 Some(i) => this.columns[slot] = i,
-                None => return Err(DataError::new(
-                    DataErrorKind::MissingColumn,
-                    path,
-                    format!(
+                None => {
+                    return Err(DataError::new(
+                        DataErrorKind::MissingColumn,
+                        path,
+                        format!(
                         "the header lacks the column {name:?} required by the {format:?} format"
                     ),
-                )
-                .at_line(1)
-                .in_field(*name)),
+                    )
+                    .at_line(1)
+                    .in_field(*name))
+                }
             }
         }
         this.fields_needed = this.columns[..format.required_columns().len()]

@@ -104,8 +104,14 @@ impl Trace {
             } else {
                 duration_s.max(1.0)
             };
-            let mut shift = 0.0;
-            'outer: while period > 0.0 {
+            // A trace whose requests all arrive at once has no period: it is not repeated.
+            let copies = if period > 0.0 {
+                (duration_s / period).ceil() as usize
+            } else {
+                1
+            };
+            'outer: for copy in 0..copies {
+                let shift = copy as f64 * period;
                 for r in &self.requests {
                     let t = r.arrival_s - first.arrival_s + shift;
                     if t >= duration_s {
@@ -113,7 +119,6 @@ impl Trace {
                     }
                     requests.push(Request { arrival_s: t, ..*r });
                 }
-                shift += period;
             }
         }
         Trace {

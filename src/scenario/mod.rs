@@ -1,0 +1,369 @@
+//! The world every method reads: datacenters, grids, models, network and demand.
+//!
+//! A [`Scenario`] is built once from a TOML file ([`Scenario::load`], schema in [`file`]) and is
+//! checked on the way: every number finite and in range, every series as long as the horizon,
+//! every name that refers to something resolved to an index. Past that point nothing re-checks.
+//!
+//! Two accounting families meet here (the simulator implements both; see docs/metrics.md):
+//! - MARLIN's: node pools of A100/H100 GPUs whose power is a fraction of TDP, CRAC cooling by COP,
+//!   evaporative and blowdown water, water-treatment carbon;
+//! - Green-LLM's: energy per token, PUE, on-site renewables offsetting grid power, WUE/EWIF water,
+//!   carbon tax, resource capacities, and its delay model ([`GreenLlmTerms`]).
+//!
+//! Units are in field names (`_s`, `_kwh`, `_kw`, `_l`, `_kg`, `_usd`, `_gb`, `_mb`).
+
+pub mod file;
+mod green_llm;
+pub mod lb;
+
+use serde::{Deserialize, Serialize};
+
+use crate::trace::EpochDemand;
+
+pub use file::{ScenarioError, ScenarioSource};
+
+/// The time axis: `epochs` epochs of `epoch_s` seconds from `start_unix_s`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimeGrid {
+    pub start_unix_s: i64,
+    pub epoch_s: f64,
+    pub epochs: usize,
+}
+
+impl TimeGrid {
+    /// Index of the hour (from the grid's start) in which `epoch` begins.
+    pub fn hour_of_epoch(&self, epoch: usize) -> usize {
+        (epoch as f64 * self.epoch_s / 3600.0).floor() as usize
+    }
+
+    /// Hours needed to cover the horizon.
+    pub fn hours(&self) -> usize {
+        (self.epochs as f64 * self.epoch_s / 3600.0).ceil() as usize
+    }
+
+    pub fn horizon_s(&self) -> f64 {
+        self.epochs as f64 * self.epoch_s
+    }
+}
+
+/// A GPU kind.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GpuKind {
+    pub name: String,
+    pub tdp_w: f64,
+    pub memory_gb: f64,
+    /// Power drawn when idle, as a fraction of TDP.
+    pub idle_tdp_fraction: f64,
+    /// Host-to-GPU bandwidth for loading weights (BW_n of the paper's eq. 3).
+    pub weight_load_gb_per_s: f64,
+}
+
+/// Speed of one model instance on one GPU kind.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSpeed {
+    /// Prompt tokens processed per second by one instance (on `min_gpus` GPUs).
+    pub prefill_tokens_per_s: f64,
+    /// Output tokens per second of one request decoding alone on one instance (batch 1).
+    pub decode_tokens_per_s: f64,
+}
+
+/// An LLM's memory and speed profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LlmProfile {
+    pub name: String,
+    pub weights_gb: f64,
+    pub kv_cache_mb_per_token: f64,
+    /// GPUs one instance needs (tensor parallelism); instances per node = GPUs per node / this.
+    pub min_gpus: u32,
+    /// Power during prefill and decode, as fractions of TDP.
+    pub prefill_tdp_fraction: f64,
+    pub decode_tdp_fraction: f64,
+    /// Speed per GPU kind, indexed like [`Scenario::gpus`]; `None` where the model cannot run.
+    pub speed: Vec<Option<ModelSpeed>>,
+}
+
+/// A class of requests (a model served, or a Green-LLM query type).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestClass {
+    pub name: String,
+    /// Index into [`Scenario::models`], where requests of the class run a modelled LLM.
+    pub model: Option<usize>,
+    /// Green-LLM's energy per token (tau_in, tau_out), where given.
+    pub energy_kwh_per_input_token: Option<f64>,
+    pub energy_kwh_per_output_token: Option<f64>,
+    /// Green-LLM's delay penalty weight rho (USD per second of delay).
+    pub delay_penalty_usd_per_s: Option<f64>,
+    /// Green-LLM's resource units per token (alpha), one per resource of [`GreenLlmTerms`].
+    pub resource_units_per_token: Vec<f64>,
+}
+
+/// A place requests come from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Origin {
+    pub name: String,
+    pub latitude_deg: Option<f64>,
+    pub longitude_deg: Option<f64>,
+}
+
+/// Nodes of one type in a datacenter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NodePool {
+    /// Index into [`Scenario::gpus`].
+    pub gpu: usize,
+    pub gpus_per_node: u32,
+    pub nodes: u32,
+}
+
+/// How facility energy and on-site water follow from IT energy.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Facility {
+    /// MARLIN: CRAC energy = IT / COP(T); cooling = `cooling_factor` x CRAC; infrastructure =
+    /// `infrastructure_fraction` x IT; on-site water from cooling heat (evaporation, blowdown).
+    Cop {
+        /// CRAC supply temperature T in COP(T) = 0.0068 T^2 + 0.0008 T + 0.458.
+        supply_temperature_c: f64,
+        cooling_factor: f64,
+        infrastructure_fraction: f64,
+        latent_heat_mj_per_kg: f64,
+        cycles_of_concentration: f64,
+    },
+    /// Green-LLM: facility energy = PUE x IT; on-site water = WUE x IT (hourly WUE series).
+    Pue { pue: f64 },
+}
+
+impl Facility {
+    /// The CRAC coefficient of performance (COP mode).
+    pub fn crac_cop(supply_temperature_c: f64) -> f64 {
+        let t = supply_temperature_c;
+        0.0068 * t * t + 0.0008 * t + 0.458
+    }
+}
+
+/// Whether a carbon intensity is an average over the generation mix or a marginal signal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CarbonSignal {
+    Average,
+    Marginal,
+}
+
+/// Hourly grid signals of one datacenter, hour 0 at the scenario's start; each series covers
+/// at least the horizon.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridSignals {
+    pub carbon_kg_per_kwh: Vec<f64>,
+    pub carbon_signal: CarbonSignal,
+    /// Time-of-use price; may be negative (wholesale markets).
+    pub price_usd_per_kwh: Vec<f64>,
+    /// Water consumed off-site per kWh drawn from the grid (GI_d, EWIF).
+    pub water_l_per_kwh: Vec<f64>,
+    /// On-site water per kWh of IT energy (Green-LLM's WUE); empty in COP mode.
+    pub onsite_wue_l_per_kwh: Vec<f64>,
+    /// On-site renewable output.
+    pub renewable_kw: Vec<f64>,
+    /// Limit on power bought from the grid, where there is one.
+    pub grid_import_max_kw: Option<Vec<f64>>,
+}
+
+/// The in-datacenter load balancer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LocalBalancer {
+    /// Round robin over the nodes that can host the request's model, skipping nodes whose memory
+    /// is full (MARLIN's reference [26]).
+    #[default]
+    ModifiedRoundRobin,
+}
+
+/// One datacenter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Datacenter {
+    pub name: String,
+    pub latitude_deg: Option<f64>,
+    pub longitude_deg: Option<f64>,
+    pub node_pools: Vec<NodePool>,
+    pub facility: Facility,
+    pub carbon_tax_usd_per_kg: f64,
+    pub grid: GridSignals,
+    pub local_balancer: LocalBalancer,
+    /// Green-LLM: capacity per resource and slot.
+    pub resource_capacity: Vec<f64>,
+    /// Green-LLM: processing seconds per token, per request class.
+    pub processing_s_per_token: Vec<f64>,
+}
+
+impl Datacenter {
+    /// GPUs of every kind in the datacenter.
+    pub fn gpu_count(&self) -> u64 {
+        self.node_pools
+            .iter()
+            .map(|p| u64::from(p.gpus_per_node) * u64::from(p.nodes))
+            .sum()
+    }
+}
+
+/// Network between origins and datacenters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    /// Round-trip delay, origin x datacenter, seconds (the paper's 2 x LA_net).
+    pub round_trip_s: Vec<Vec<f64>>,
+    /// Bandwidth, origin x datacenter, Mbit/s, where known.
+    pub bandwidth_mbps: Option<Vec<Vec<f64>>>,
+}
+
+/// Energy to supply and treat water, for the carbon of water (MARLIN eqs. 9-10).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaterTreatment {
+    pub potable_kwh_per_m3: f64,
+    pub wastewater_kwh_per_m3: f64,
+}
+
+/// Terms only Green-LLM's model reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GreenLlmTerms {
+    /// Daily water budget Z over all datacenters.
+    pub water_budget_l: f64,
+    /// Names of the resources of `resource_capacity` and `resource_units_per_token`.
+    pub resources: Vec<String>,
+    /// Delay threshold Delta, origin x class.
+    pub delay_threshold_s: Vec<Vec<f64>>,
+    /// beta: KB per token, origin x class x epoch.
+    pub kb_per_token: Vec<Vec<Vec<f64>>>,
+}
+
+/// The world; see the module documentation.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub name: String,
+    pub description: String,
+    pub time: TimeGrid,
+    pub gpus: Vec<GpuKind>,
+    pub models: Vec<LlmProfile>,
+    pub classes: Vec<RequestClass>,
+    pub origins: Vec<Origin>,
+    pub datacenters: Vec<Datacenter>,
+    pub network: Network,
+    pub demand: EpochDemand,
+    pub water_treatment: WaterTreatment,
+    /// TTFT above which a request violates its service level, seconds.
+    pub ttft_slo_s: f64,
+    pub green_llm: Option<GreenLlmTerms>,
+}
+
+/// Decimal megabytes per gigabyte, for memory arithmetic (GB and MB are 10^9 and 10^6 bytes).
+const MB_PER_GB: f64 = 1000.0;
+
+impl Scenario {
+    /// Instances of `model` a node pool holds: `nodes x floor(gpus_per_node / min_gpus)`, or 0
+    /// where the model has no speed on the pool's GPU kind.
+    pub fn instances(&self, pool: &NodePool, model: usize) -> u64 {
+        let m = &self.models[model];
+        if m.speed[pool.gpu].is_none() {
+            return 0;
+        }
+        u64::from(pool.nodes) * u64::from(pool.gpus_per_node / m.min_gpus)
+    }
+
+    /// Requests of `tokens` tokens each (prompt plus output) that one instance of `model` on GPU
+    /// kind `gpu` can hold at once: the memory of its `min_gpus` GPUs less the weights, divided by
+    /// the KV cache of one request (the paper's eq. 1), rounded down.
+    pub fn instance_batch(&self, model: usize, gpu: usize, tokens: f64) -> f64 {
+        let m = &self.models[model];
+        let free_mb = (f64::from(m.min_gpus) * self.gpus[gpu].memory_gb - m.weights_gb) * MB_PER_GB;
+        if free_mb <= 0.0 || tokens <= 0.0 {
+            return 0.0;
+        }
+        (free_mb / (m.kv_cache_mb_per_token * tokens)).floor()
+    }
+
+    /// The nominal load of the whole fleet in `epoch`: the fraction of the epoch the fleet would
+    /// be busy serving the epoch's demand, `sum_c (input_c / P_c + output_c / D_c) / epoch_s`,
+    /// where `P_c` is the fleet's prefill throughput for class c's model (instances x prefill
+    /// speed) and `D_c` its decode throughput (instances x batch x batch-1 decode speed; decode is
+    /// memory-bound, so one step serves a full batch in about the time of one request).
+    ///
+    /// This is the rule that scales trace demand to a target peak utilisation
+    /// (`demand.peak_utilisation`), not a metric of any plan: plans are scored by the simulator.
+    pub fn nominal_load(&self, demand: &EpochDemand, epoch: usize) -> f64 {
+        let mut busy_s = 0.0;
+        for (c, class) in self.classes.iter().enumerate() {
+            let (mut requests, mut input, mut output) = (0.0, 0.0, 0.0);
+            for o in 0..demand.origins() {
+                requests += demand.requests(o, c, epoch);
+                input += demand.input_tokens(o, c, epoch);
+                output += demand.output_tokens(o, c, epoch);
+            }
+            if requests <= 0.0 {
+                continue;
+            }
+            let Some(m) = class.model else { continue };
+            let mean_tokens = (input + output) / requests;
+            let (mut prefill, mut decode) = (0.0, 0.0);
+            for pool in self.datacenters.iter().flat_map(|d| &d.node_pools) {
+                let Some(speed) = self.models[m].speed[pool.gpu] else {
+                    continue;
+                };
+                let n = self.instances(pool, m) as f64;
+                prefill += n * speed.prefill_tokens_per_s;
+                decode +=
+                    n * self.instance_batch(m, pool.gpu, mean_tokens) * speed.decode_tokens_per_s;
+            }
+            if prefill <= 0.0 || decode <= 0.0 {
+                return f64::INFINITY;
+            }
+            busy_s += input / prefill + output / decode;
+        }
+        busy_s / demand.epoch_s()
+    }
+}
+
+/// Great-circle distance in km (haversine, mean Earth radius 6371 km).
+pub fn great_circle_km(lat1_deg: f64, lon1_deg: f64, lat2_deg: f64, lon2_deg: f64) -> f64 {
+    let (p1, p2) = (lat1_deg.to_radians(), lat2_deg.to_radians());
+    let dp = p2 - p1;
+    let dl = (lon2_deg - lon1_deg).to_radians();
+    let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
+    2.0 * 6371.0 * a.sqrt().min(1.0).asin()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn great_circle_distances_match_known_values() {
+        // London - Paris about 344 km; a quarter meridian 10,008 km.
+        let d = great_circle_km(51.5074, -0.1278, 48.8566, 2.3522);
+        assert!((d - 343.5).abs() < 1.5, "{d}");
+        assert!((great_circle_km(0.0, 0.0, 90.0, 0.0) - 10_007.5).abs() < 1.0);
+    }
+
+    #[test]
+    fn cop_curve_matches_the_hp_labs_fit() {
+        assert!((Facility::crac_cop(20.0) - 3.194).abs() < 1e-3);
+        assert!((Facility::crac_cop(25.0) - 4.728).abs() < 1e-3);
+    }
+
+    #[test]
+    fn epochs_map_to_hours() {
+        let t = TimeGrid {
+            start_unix_s: 0,
+            epoch_s: 900.0,
+            epochs: 96,
+        };
+        assert_eq!(
+            (
+                t.hour_of_epoch(0),
+                t.hour_of_epoch(3),
+                t.hour_of_epoch(4),
+                t.hour_of_epoch(95)
+            ),
+            (0, 0, 1, 23)
+        );
+        assert_eq!(t.hours(), 24);
+    }
+}

@@ -1,0 +1,276 @@
+//! The bundled scenarios load and validate; bad scenario files name the key.
+
+use std::path::{Path, PathBuf};
+
+use verdant::grid::{load_eia2022, load_ren2022};
+use verdant::scenario::lb::LbScenario;
+use verdant::scenario::{CarbonSignal, Facility, Scenario, ScenarioError};
+use verdant::seed::MasterSeed;
+
+fn scenarios_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/configs/scenarios")
+}
+
+fn load(name: &str) -> Scenario {
+    Scenario::load(&scenarios_dir().join(format!("{name}.toml")), MasterSeed(1))
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn peak_load(s: &Scenario) -> f64 {
+    (0..s.time.epochs)
+        .map(|e| s.nominal_load(&s.demand, e))
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn geo_scenarios_validate_with_their_shape() {
+    for n in [4, 6, 8, 10, 12] {
+        let s = load(&format!("geo-{n}dc"));
+        assert_eq!(s.datacenters.len(), n);
+        assert_eq!((s.time.epochs, s.time.epoch_s), (96, 900.0));
+        assert_eq!(s.origins.len(), 6);
+        assert_eq!(s.classes.len(), 2);
+        for d in &s.datacenters {
+            let nodes: u32 = d.node_pools.iter().map(|p| p.nodes).sum();
+            assert_eq!(nodes, 1000, "{}", d.name);
+            assert_eq!(d.grid.carbon_kg_per_kwh.len(), 24);
+            assert!(
+                d.grid
+                    .carbon_kg_per_kwh
+                    .iter()
+                    .all(|c| (0.0..1.5).contains(c)),
+                "{}",
+                d.name
+            );
+            assert!(matches!(d.facility, Facility::Cop { .. }));
+        }
+        // Demand is scaled so that the busiest epoch loads the fleet to 95%.
+        assert!(
+            (peak_load(&s) - 0.95).abs() < 1e-9,
+            "geo-{n}dc: {}",
+            peak_load(&s)
+        );
+        // Round trips grow with distance: an origin's farthest datacenter is well beyond its
+        // nearest, and none is past half a second.
+        for row in &s.network.round_trip_s {
+            let (lo, hi) = row
+                .iter()
+                .fold((f64::MAX, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
+            assert!(lo > 0.0 && hi < 0.5 && hi > 1.5 * lo, "{row:?}");
+        }
+    }
+}
+
+#[test]
+fn geo_8dc_uses_the_real_hourly_signals() {
+    let s = load("geo-8dc");
+    let ren = load_ren2022(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/grid-ren2022/hourly_signals.csv"),
+        "Virginia",
+    )
+    .unwrap();
+    let virginia = s.datacenters.iter().find(|d| d.name == "virginia").unwrap();
+    // 2022-09-23T00Z is 24 hours after the file's first hour.
+    assert_eq!(
+        virginia.grid.carbon_kg_per_kwh[..],
+        ren.carbon_kg_per_kwh[24..48]
+    );
+    assert_eq!(
+        virginia.grid.price_usd_per_kwh[10],
+        ren.price_usd_per_kwh[34]
+    );
+    assert_eq!(virginia.grid.carbon_signal, CarbonSignal::Average);
+    // Two-level US TOU: peak 4 x base from 10:00 to 15:59 UTC.
+    let p = &virginia.grid.price_usd_per_kwh;
+    assert!((p[10] / p[9] - 4.0).abs() < 1e-9, "{p:?}");
+}
+
+#[test]
+fn geo_12dc_adds_two_eia_sites_with_filled_gaps() {
+    let s = load("geo-12dc");
+    let ca = s
+        .datacenters
+        .iter()
+        .find(|d| d.name == "california")
+        .unwrap();
+    assert!(ca
+        .grid
+        .water_l_per_kwh
+        .iter()
+        .all(|w| (0.0..3.0).contains(w)));
+    assert!((ca.grid.price_usd_per_kwh[12] - 4.0 * 0.04769).abs() < 1e-12);
+    let area =
+        load_eia2022(&Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/grid-eia2022/CISO.csv"))
+            .unwrap();
+    assert_eq!(area.hours(), 8760);
+    assert_eq!(area.filled_fields, 27, "3 empty rows x 9 columns");
+}
+
+#[test]
+fn the_same_seed_gives_the_same_demand() {
+    let path = scenarios_dir().join("geo-4dc.toml");
+    let a = Scenario::load(&path, MasterSeed(7)).unwrap();
+    let b = Scenario::load(&path, MasterSeed(7)).unwrap();
+    let c = Scenario::load(&path, MasterSeed(8)).unwrap();
+    assert_eq!(a.demand, b.demand);
+    assert_ne!(a.demand, c.demand);
+}
+
+#[test]
+fn green_llm_base_is_the_parameter_file_exactly() {
+    let s = load("green-llm-base");
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/green-llm-base/params.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let f = |v: &serde_json::Value| v.as_f64().unwrap();
+    assert_eq!(
+        (
+            s.origins.len(),
+            s.datacenters.len(),
+            s.classes.len(),
+            s.time.epochs
+        ),
+        (9, 9, 5, 24)
+    );
+    let terms = s.green_llm.as_ref().unwrap();
+    assert_eq!(terms.water_budget_l, f(&json["Z_liters"]));
+    for i in 0..9 {
+        for k in 0..5 {
+            assert_eq!(
+                terms.delay_threshold_s[i][k],
+                f(&json["Delta_s[i][k]"][i][k])
+            );
+            for t in 0..24 {
+                let lambda = f(&json["lambda[i][k][t]"][i][k][t]);
+                assert_eq!(s.demand.requests(i, k, t), lambda);
+                assert_eq!(
+                    s.demand.input_tokens(i, k, t),
+                    lambda * f(&json["h_input_tokens[k]"][k])
+                );
+                assert_eq!(
+                    terms.kb_per_token[i][k][t],
+                    f(&json["beta[i][k][t]"][i][k][t])
+                );
+            }
+        }
+        for j in 0..9 {
+            assert_eq!(s.network.round_trip_s[i][j], f(&json["d_s[i][j]"][i][j]));
+        }
+    }
+    for (j, d) in s.datacenters.iter().enumerate() {
+        assert_eq!(
+            d.facility,
+            Facility::Pue {
+                pue: f(&json["PUE[j]"][j])
+            }
+        );
+        assert_eq!(
+            d.carbon_tax_usd_per_kg,
+            f(&json["delta_usd_per_kgCO2[j]"][j])
+        );
+        for t in 0..24 {
+            assert_eq!(
+                d.grid.price_usd_per_kwh[t],
+                f(&json["c_usd_per_kWh[j][t]"][j][t])
+            );
+            assert_eq!(
+                d.grid.carbon_kg_per_kwh[t],
+                f(&json["theta_kg_per_kWh[j][t]"][j][t])
+            );
+            assert_eq!(d.grid.renewable_kw[t], f(&json["P_w_kW[j][t]"][j][t]));
+            assert_eq!(
+                d.grid.grid_import_max_kw.as_ref().unwrap()[t],
+                f(&json["P_max_kW[j][t]"][j][t])
+            );
+            assert_eq!(
+                d.grid.onsite_wue_l_per_kwh[t],
+                f(&json["WUE_L_per_kWh[j][t]"][j][t])
+            );
+            assert_eq!(
+                d.grid.water_l_per_kwh[t],
+                f(&json["EWIF_L_per_kWh[j][t]"][j][t])
+            );
+        }
+        for r in 0..3 {
+            assert_eq!(d.resource_capacity[r], f(&json["C[r][j]"][r][j]));
+        }
+    }
+    for (k, c) in s.classes.iter().enumerate() {
+        assert_eq!(
+            c.energy_kwh_per_input_token,
+            Some(f(&json["tau_in_kWh_per_token[k]"][k]))
+        );
+        assert_eq!(c.delay_penalty_usd_per_s, Some(f(&json["rho[k]"][k])));
+        assert_eq!(c.resource_units_per_token[2], f(&json["alpha[k][r]"][k][2]));
+    }
+}
+
+#[test]
+fn load_balancer_scenarios_have_the_papers_server_sets() {
+    let nominal = LbScenario::load(&scenarios_dir().join("lb-nominal.toml"), &[]).unwrap();
+    assert_eq!(nominal.servers.len(), 3);
+    assert!(nominal
+        .servers
+        .iter()
+        .all(|s| s.tokens_per_s == 5000.0 && s.concurrency == 5));
+    assert_eq!(nominal.train.len() + nominal.eval.len(), 19_366);
+    assert!(nominal.eval.requests[0].arrival_s >= nominal.train.requests.last().unwrap().arrival_s);
+
+    let high = LbScenario::load(&scenarios_dir().join("lb-highload.toml"), &[]).unwrap();
+    let caps: Vec<(f64, u32)> = high
+        .servers
+        .iter()
+        .map(|s| (s.tokens_per_s, s.concurrency))
+        .collect();
+    assert_eq!(caps, vec![(3000.0, 3), (5000.0, 5), (7000.0, 7)]);
+    assert_eq!((high.train.len(), high.eval.len()), (4000, 1000));
+    assert_eq!(high.train.requests[0].arrival_s, 0.0);
+    assert_eq!(high.eval.requests.last().unwrap().arrival_s, 1000.0);
+
+    let code = LbScenario::load(
+        &scenarios_dir().join("lb-nominal.toml"),
+        &[
+            "trace.file=\"../../../datasets/azure-llm-2023/AzureLLMInferenceTrace_code.csv\""
+                .to_owned(),
+        ],
+    )
+    .unwrap();
+    assert_eq!(code.train.len() + code.eval.len(), 8_819);
+}
+
+/// Loads a scenario, written to a temporary folder, that includes the bundled geo-4dc and lays
+/// `extra` over it.
+fn broken(extra: &str) -> Result<Scenario, ScenarioError> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("s.toml");
+    let include = scenarios_dir().join("geo-4dc.toml");
+    std::fs::write(
+        &path,
+        format!("include = {:?}\n{extra}", include.display().to_string()),
+    )
+    .unwrap();
+    Scenario::load(&path, MasterSeed(1))
+}
+
+#[test]
+fn bad_scenarios_name_the_key() {
+    let cases = [
+        ("[time]\nstart_utc = \"2022-09-23T00:00:00Z\"\nepoch_s = 900\nepochs = 2000\n", "datacenters[0].grid: ", "the horizon needs 500"),
+        ("[water_treatment]\npotable_kwh_per_m3 = nan\nwastewater_kwh_per_m3 = 0.6\n", "water_treatment.potable_kwh_per_m3: ", "finite"),
+        ("[network]\nmode = \"distance\"\nfibre_us_per_km = 4.9\nroute_factor = 0.5\nhop_ms = 0.2\nbase_hops = 2\nkm_per_hop = 1000\n", "network.route_factor: ", ">= 1"),
+        ("[demand]\npeak_utilisation = 1.5\n", "demand.peak_utilisation: ", "(0, 1]"),
+        ("[time]\nstart_utc = \"yesterday\"\nepoch_s = 900\nepochs = 96\n", "time.start_utc: ", "not a UTC time"),
+        ("colour = \"green\"\n", "colour: ", "unknown field"),
+    ];
+    for (extra, key, text) in cases {
+        let err = broken(extra)
+            .err()
+            .unwrap_or_else(|| panic!("{extra} was accepted"))
+            .to_string();
+        assert!(err.contains(key) && err.contains(text), "{extra}\n-> {err}");
+    }
+}
