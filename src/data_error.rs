@@ -105,9 +105,6 @@ impl fmt::Display for SkipReport {
         for (kind, n) in &self.skipped_by_kind {
             write!(f, "; {n} {kind:?}")?;
         }
-        if let Some(first) = self.first_errors.first() {
-            write!(f, "; first: {first}")?;
-        }
         Ok(())
     }
 }

@@ -51,4 +51,44 @@ pub enum Command {
     /// Run the toolchain end to end on a small problem: an LP and a MILP dispatch with HiGHS and
     /// an MLP fit with libtorch, written to a run directory.
     Demo,
+    /// Load and check a scenario (a bundled name such as geo-8dc, or a TOML file) and print a
+    /// summary. Writes nothing. Uses --seed (default 0) for the random parts of trace demand, and
+    /// --set for load-balancer scenarios.
+    Scenario {
+        /// Bundled scenario name or path to a scenario TOML file.
+        scenario: String,
+    },
+    /// Read a trace file, streaming, and print its size, span, token means and peak per epoch.
+    /// Writes nothing.
+    Trace {
+        /// The trace file.
+        file: PathBuf,
+        /// The file's format.
+        #[arg(long, value_enum, default_value = "azure")]
+        format: TraceFormatArg,
+        /// Skip malformed lines and report how many and why, instead of stopping at the first.
+        #[arg(long)]
+        lenient: bool,
+        /// Epoch length for the peak requests per epoch, seconds.
+        #[arg(long, default_value_t = 900.0, value_name = "S")]
+        epoch_s: f64,
+    },
+}
+
+/// Trace formats on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum TraceFormatArg {
+    /// Azure LLM inference traces (TIMESTAMP, ContextTokens, GeneratedTokens).
+    Azure,
+    /// BurstGPT (Timestamp, Model, Request tokens, Response tokens, ...).
+    Burstgpt,
+}
+
+impl From<TraceFormatArg> for verdant::trace::TraceFormat {
+    fn from(f: TraceFormatArg) -> Self {
+        match f {
+            TraceFormatArg::Azure => verdant::trace::TraceFormat::Azure,
+            TraceFormatArg::Burstgpt => verdant::trace::TraceFormat::BurstGpt,
+        }
+    }
 }

@@ -3,6 +3,7 @@
 
 mod cli;
 mod demo;
+mod inspect;
 mod run;
 
 use std::process::ExitCode;
@@ -22,6 +23,13 @@ fn main() -> ExitCode {
         .init();
     let result = match &cli.command {
         cli::Command::Demo => demo::run(&cli.shared),
+        cli::Command::Scenario { scenario } => inspect::scenario(scenario, &cli.shared),
+        cli::Command::Trace {
+            file,
+            format,
+            lenient,
+            epoch_s,
+        } => inspect::trace(file, (*format).into(), *lenient, *epoch_s),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -229,3 +229,89 @@ fn a_run_writes_its_directory_and_repeats_from_its_resolved_config() {
         }
     }
 }
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+}
+
+#[test]
+fn scenario_command_checks_and_summarises_bundled_scenarios() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = verdant(&["scenario", "geo-4dc"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("geo-4dc: 4 datacenters, 6 origins, 2 classes, 96 epochs"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("peak nominal load 0.950"), "{stdout}");
+    let out = verdant(
+        &[
+            "scenario",
+            "lb-highload",
+            "--set",
+            "trace.first_requests=100",
+        ],
+        dir.path(),
+    );
+    assert!(
+        text(&out.stdout).contains("80 training requests"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = verdant(&["scenario", "no-such-scenario"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("bundled: geo-10dc, geo-12dc, geo-4dc"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "writes nothing"
+    );
+}
+
+#[test]
+fn trace_command_streams_and_reports_skipped_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let conv = repo("datasets/azure-llm-2023/AzureLLMInferenceTrace_conv.csv");
+    let out = verdant(&["trace", conv.to_str().unwrap()], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(": 19366 requests over"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let bad = repo("tests/fixtures/traces/azure_malformed.csv");
+    let out = verdant(&["trace", bad.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("azure_malformed.csv:2: expected at least 3 fields"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = verdant(&["trace", bad.to_str().unwrap(), "--lenient"], dir.path());
+    assert!(out.status.success());
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("lenient: 2 lines skipped; 1 Malformed; 1 InvalidValue"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("azure_malformed.csv:3: field TIMESTAMP"),
+        "{stdout}"
+    );
+
+    let burst = repo("tests/fixtures/traces/burstgpt_small.csv");
+    let out = verdant(
+        &["trace", burst.to_str().unwrap(), "--format", "burstgpt"],
+        dir.path(),
+    );
+    assert!(
+        text(&out.stdout).contains("classes: ChatGPT, GPT-4"),
+        "{}",
+        text(&out.stdout)
+    );
+}

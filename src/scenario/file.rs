@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::*;
 use crate::config::{ConfigError, Layered};
@@ -51,13 +51,6 @@ impl From<DataError> for ScenarioError {
     fn from(e: DataError) -> Self {
         ScenarioError::Data(e)
     }
-}
-
-/// Where a scenario came from, for manifests and reports.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ScenarioSource {
-    pub file: PathBuf,
-    pub seed: u64,
 }
 
 #[derive(Debug, Deserialize)]

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::trace::EpochDemand;
 
-pub use file::{ScenarioError, ScenarioSource};
+pub use file::ScenarioError;
 
 /// The time axis: `epochs` epochs of `epoch_s` seconds from `start_unix_s`.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -308,8 +308,8 @@ pub fn read_trace(
         }
     }
     if requests.is_empty() {
-        let message = if skipped.skipped() > 0 {
-            format!("no valid data line ({skipped})")
+        let message = if let Some(first) = skipped.first_errors.first() {
+            format!("no valid data line ({skipped}; first: {first})")
         } else {
             "the file has a header but no data lines".to_owned()
         };

@@ -1,0 +1,179 @@
+//! `verdant scenario` and `verdant trace`: load, check and summarise inputs; they write nothing.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use verdant::data_error::SkipReport;
+use verdant::scenario::lb::LbScenario;
+use verdant::scenario::Scenario;
+use verdant::seed::MasterSeed;
+use verdant::trace::{TraceFormat, TraceReader};
+
+use crate::cli::SharedArgs;
+
+/// The folder of the bundled scenarios.
+pub fn bundled_scenarios() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios")
+}
+
+/// A scenario argument: a path to a TOML file, or the name of a bundled scenario.
+pub fn resolve_scenario(arg: &str) -> anyhow::Result<PathBuf> {
+    let path = Path::new(arg);
+    if path.is_file() {
+        return Ok(path.to_owned());
+    }
+    let bundled = bundled_scenarios().join(format!("{arg}.toml"));
+    if bundled.is_file() {
+        return Ok(bundled);
+    }
+    let mut names: Vec<String> = std::fs::read_dir(bundled_scenarios())
+        .map(|entries| {
+            entries
+                .filter_map(|e| {
+                    e.ok()?
+                        .file_name()
+                        .into_string()
+                        .ok()?
+                        .strip_suffix(".toml")
+                        .map(str::to_owned)
+                })
+                .filter(|n| n != "geo-common")
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    bail!(
+        "no scenario file {arg:?} and no bundled scenario of that name (bundled: {})",
+        names.join(", ")
+    )
+}
+
+pub fn scenario(arg: &str, shared: &SharedArgs) -> anyhow::Result<()> {
+    let path = resolve_scenario(arg)?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    if text
+        .lines()
+        .any(|l| l.trim_start().starts_with("[[servers]]"))
+    {
+        let lb = LbScenario::load(&path, &shared.overrides)?;
+        println!(
+            "{}: load-balancer scenario, {} servers, queue capacity {}, SLO {} s",
+            lb.name,
+            lb.servers.len(),
+            lb.queue_capacity,
+            lb.slo_s
+        );
+        for s in &lb.servers {
+            println!(
+                "  {:<10} {:>8} tokens/s  {:>3} concurrent",
+                s.name, s.tokens_per_s, s.concurrency
+            );
+        }
+        println!(
+            "  trace: {} training requests over {:.0} s, {} held out over {:.0} s",
+            lb.train.len(),
+            lb.train.span_s(),
+            lb.eval.len(),
+            lb.eval.span_s()
+        );
+        return Ok(());
+    }
+    if !shared.overrides.is_empty() {
+        bail!("--set is not supported for geo scenarios yet; copy the file and edit it, or use include = \"...\"");
+    }
+    let seed = shared.seed.unwrap_or(0);
+    let s = Scenario::load(&path, MasterSeed(seed))?;
+    let (peak_epoch, peak) = (0..s.time.epochs)
+        .map(|e| (e, s.nominal_load(&s.demand, e)))
+        .fold((0, 0.0), |best, x| if x.1 > best.1 { x } else { best });
+    println!(
+        "{}: {} datacenters, {} origins, {} classes, {} epochs of {} s; demand {:.0} requests (seed {seed}){}",
+        s.name,
+        s.datacenters.len(),
+        s.origins.len(),
+        s.classes.len(),
+        s.time.epochs,
+        s.time.epoch_s,
+        s.demand.total_requests(),
+        if s.models.is_empty() { String::new() } else { format!(", peak nominal load {peak:.3} in epoch {peak_epoch}") }
+    );
+    println!(
+        "  {:<26} {:>7} {:>12} {:>12} {:>12}",
+        "datacenter", "GPUs", "kgCO2/kWh", "USD/kWh", "L/kWh"
+    );
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    for d in &s.datacenters {
+        println!(
+            "  {:<26} {:>7} {:>12.4} {:>12.4} {:>12.3}",
+            d.name,
+            d.gpu_count(),
+            mean(&d.grid.carbon_kg_per_kwh),
+            mean(&d.grid.price_usd_per_kwh),
+            mean(&d.grid.water_l_per_kwh)
+        );
+    }
+    Ok(())
+}
+
+pub fn trace(file: &Path, format: TraceFormat, lenient: bool, epoch_s: f64) -> anyhow::Result<()> {
+    if !(epoch_s.is_finite() && epoch_s > 0.0) {
+        bail!("--epoch-s must be a positive number of seconds, got {epoch_s}");
+    }
+    // Streams the file: memory does not grow with its length (the 2024 week has 27M rows).
+    let mut reader = TraceReader::open(file, format)?;
+    let mut skipped = SkipReport::default();
+    let (mut rows, mut input, mut output) = (0u64, 0f64, 0f64);
+    let (mut first, mut last) = (f64::NAN, f64::NAN);
+    let mut per_epoch: Vec<u64> = Vec::new();
+    for item in reader.by_ref() {
+        let r = match item {
+            Ok(r) => r,
+            Err(e) if lenient && e.kind != verdant::data_error::DataErrorKind::Io => {
+                skipped.record(e);
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if rows == 0 {
+            first = r.arrival_s;
+        }
+        last = r.arrival_s;
+        rows += 1;
+        input += f64::from(r.input_tokens);
+        output += f64::from(r.output_tokens);
+        let epoch = ((r.arrival_s - first) / epoch_s) as usize;
+        if per_epoch.len() <= epoch {
+            per_epoch.resize(epoch + 1, 0);
+        }
+        per_epoch[epoch] += 1;
+    }
+    if rows == 0 {
+        bail!(
+            "{}: no valid request{}",
+            file.display(),
+            if skipped.skipped() > 0 {
+                format!(" ({skipped})")
+            } else {
+                String::new()
+            }
+        );
+    }
+    let peak = per_epoch.iter().copied().max().unwrap_or(0);
+    println!(
+        "{}: {rows} requests over {:.1} s; mean {:.1} input and {:.1} output tokens; {} epochs of {epoch_s} s, peak {peak} requests per epoch; classes: {}",
+        file.display(),
+        last - first,
+        input / rows as f64,
+        output / rows as f64,
+        per_epoch.len(),
+        reader.class_names().join(", ")
+    );
+    if skipped.skipped() > 0 {
+        println!("lenient: {skipped}");
+        for e in &skipped.first_errors {
+            println!("  {e}");
+        }
+    }
+    Ok(())
+}
