@@ -93,7 +93,9 @@ impl Layered {
         Self::parse(&text, &path.display().to_string())
     }
 
-    /// Lays `upper` over this document: tables merge key by key, any other value is replaced.
+    /// Lays `upper` over this document: tables merge key by key (unless `upper` changes the
+    /// table's `mode`, `source` or `kind`: then it replaces the table), any other value is
+    /// replaced.
     pub fn merge(&mut self, upper: Layered) {
         merge_tables(&mut self.table, upper.table);
     }
@@ -206,10 +208,25 @@ fn parse_value(raw: &str) -> toml::Value {
         .unwrap_or_else(|| toml::Value::String(raw.to_owned()))
 }
 
+/// Keys that select a variant of a table (`mode = "distance"`, `source = "file"`, ...): a table
+/// whose variant changes is replaced whole, since the old variant's keys mean nothing in the new.
+const VARIANT_KEYS: [&str; 3] = ["mode", "source", "kind"];
+
+fn same_variant(lower: &toml::Table, upper: &toml::Table) -> bool {
+    VARIANT_KEYS
+        .iter()
+        .all(|k| match (lower.get(*k), upper.get(*k)) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        })
+}
+
 fn merge_tables(lower: &mut toml::Table, upper: toml::Table) {
     for (k, v) in upper {
         match (lower.get_mut(&k), v) {
-            (Some(toml::Value::Table(l)), toml::Value::Table(u)) => merge_tables(l, u),
+            (Some(toml::Value::Table(l)), toml::Value::Table(u)) if same_variant(l, &u) => {
+                merge_tables(l, u)
+            }
             (_, v) => {
                 lower.insert(k, v);
             }
@@ -310,6 +327,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("my.toml is not valid TOML"), "{err}");
+    }
+
+    #[test]
+    fn a_table_that_changes_its_variant_is_replaced() {
+        let mut cfg = Layered::parse("[net]\nmode = \"a\"\nx = 1\n", "d").unwrap();
+        cfg.merge(Layered::parse("[net]\nmode = \"a\"\ny = 2\n", "f").unwrap());
+        assert!(cfg.get("net.x").is_some() && cfg.get("net.y").is_some());
+        cfg.merge(Layered::parse("[net]\nmode = \"b\"\nz = 3\n", "f").unwrap());
+        assert!(cfg.get("net.x").is_none() && cfg.get("net.z").is_some());
     }
 
     #[test]

@@ -265,6 +265,7 @@ fn bad_scenarios_name_the_key() {
         ("[demand]\npeak_utilisation = 1.5\n", "demand.peak_utilisation: ", "(0, 1]"),
         ("[time]\nstart_utc = \"yesterday\"\nepoch_s = 900\nepochs = 96\n", "time.start_utc: ", "not a UTC time"),
         ("colour = \"green\"\n", "colour: ", "unknown field"),
+        ("[network]\nmode = \"matrix\"\nround_trip_s = [[0.1, 0.1, 0.1, 0.1]]\n", "network.round_trip_s: ", "must be 6 rows"),
     ];
     for (extra, key, text) in cases {
         let err = broken(extra)
@@ -273,4 +274,26 @@ fn bad_scenarios_name_the_key() {
             .to_string();
         assert!(err.contains(key) && err.contains(text), "{extra}\n-> {err}");
     }
+}
+
+#[test]
+fn a_measured_delay_matrix_replaces_distances() {
+    let row = "[0.01, 0.02, 0.03, 0.04]";
+    let rows = vec![row; 6].join(", ");
+    let s = broken(&format!(
+        "[network]\nmode = \"matrix\"\nround_trip_s = [{rows}]\n"
+    ))
+    .unwrap();
+    assert_eq!(s.network.round_trip_s[5], vec![0.01, 0.02, 0.03, 0.04]);
+    let bad = rows.replacen("0.01", "-1", 1);
+    let err = broken(&format!(
+        "[network]\nmode = \"matrix\"\nround_trip_s = [{bad}]\n"
+    ))
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        err.contains("network.round_trip_s[0][0]: must be a finite number >= 0"),
+        "{err}"
+    );
 }

@@ -183,6 +183,11 @@ enum NetworkSpec {
         base_hops: u32,
         km_per_hop: f64,
     },
+    /// Measured round trips, origin x datacenter, and optionally bandwidths.
+    Matrix {
+        round_trip_s: Vec<Vec<f64>>,
+        bandwidth_mbps: Option<Vec<Vec<f64>>>,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -590,6 +595,40 @@ fn build(spec: ScenarioFile, path: &Path, seed: MasterSeed) -> Result<Scenario, 
             Network {
                 round_trip_s,
                 bandwidth_mbps: None,
+            }
+        }
+        NetworkSpec::Matrix {
+            round_trip_s,
+            bandwidth_mbps,
+        } => {
+            let (rows, cols) = (spec.origins.len(), spec.datacenters.len());
+            let check_matrix =
+                |key: &str, m: &[Vec<f64>], positive: bool| -> Result<(), ScenarioError> {
+                    if m.len() != rows || m.iter().any(|r| r.len() != cols) {
+                        return Err(check.fail(
+                            format!("network.{key}"),
+                            format!("must be {rows} rows (origins) of {cols} values (datacenters)"),
+                        ));
+                    }
+                    for (i, row) in m.iter().enumerate() {
+                        for (j, &v) in row.iter().enumerate() {
+                            let k = format!("network.{key}[{i}][{j}]");
+                            if positive {
+                                check.positive(k, v)?;
+                            } else {
+                                check.non_negative(k, v)?;
+                            }
+                        }
+                    }
+                    Ok(())
+                };
+            check_matrix("round_trip_s", &round_trip_s, false)?;
+            if let Some(b) = &bandwidth_mbps {
+                check_matrix("bandwidth_mbps", b, true)?;
+            }
+            Network {
+                round_trip_s,
+                bandwidth_mbps,
             }
         }
     };
