@@ -279,7 +279,7 @@ fn bad_scenarios_name_the_key() {
 #[test]
 fn a_measured_delay_matrix_replaces_distances() {
     let row = "[0.01, 0.02, 0.03, 0.04]";
-    let rows = vec![row; 6].join(", ");
+    let rows = [row; 6].join(", ");
     let s = broken(&format!(
         "[network]\nmode = \"matrix\"\nround_trip_s = [{rows}]\n"
     ))
