@@ -11,9 +11,10 @@
 //! - [`trace`]: workload traces (Azure, BurstGPT, generators), transforms, per-epoch demand;
 //! - [`features`]: the load balancer's request features and a robust scaler;
 //! - [`grid`]: hourly grid signals (carbon, water, price, generation mix) from the bundled data;
-//! - [`scenario`]: the world every method reads, loaded from TOML and checked once.
+//! - [`scenario`]: the world every method reads, loaded from TOML and checked once;
+//! - [`sim`]: the shared simulator (fluid and discrete-event) that scores every plan.
 //!
-//! Later issues add the shared simulator and the Pareto module.
+//! A later issue adds the Pareto module.
 
 pub mod config;
 pub mod data_error;
@@ -23,4 +24,5 @@ mod parse;
 pub mod run;
 pub mod scenario;
 pub mod seed;
+pub mod sim;
 pub mod trace;

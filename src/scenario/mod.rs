@@ -280,16 +280,34 @@ impl Scenario {
         (free_mb / (m.kv_cache_mb_per_token * tokens)).floor()
     }
 
-    /// The nominal load of the whole fleet in `epoch`: the fraction of the epoch the fleet would
-    /// be busy serving the epoch's demand, `sum_c (input_c / P_c + output_c / D_c) / epoch_s`,
-    /// where `P_c` is the fleet's prefill throughput for class c's model (instances x prefill
-    /// speed) and `D_c` its decode throughput (instances x batch x batch-1 decode speed; decode is
-    /// memory-bound, so one step serves a full batch in about the time of one request).
+    /// GPU-seconds that `input` prompt and `output` generated tokens of `model` (requests of
+    /// `mean_tokens` tokens on average) keep busy on instances of GPU kind `gpu`: prefill
+    /// `input / prefill_speed x min_gpus`, decode `output / (batch x decode_speed) x min_gpus`,
+    /// where `batch` is [`Scenario::instance_batch`] (at least 1): decode is memory-bound, so one
+    /// step serves the whole batch in about the time of one request. Returns (prefill, decode).
+    /// Both the fluid simulator and [`Scenario::nominal_load`] use this one rule.
+    pub fn busy_gpu_s(&self, model: usize, gpu: usize, input: f64, output: f64, mean_tokens: f64) -> Option<(f64, f64)> {
+        let m = &self.models[model];
+        let speed = m.speed[gpu]?;
+        let batch = self.instance_batch(model, gpu, mean_tokens).max(1.0);
+        let gpus = f64::from(m.min_gpus);
+        Some((
+            input / speed.prefill_tokens_per_s * gpus,
+            output / (batch * speed.decode_tokens_per_s) * gpus,
+        ))
+    }
+
+    /// The nominal load of the whole fleet in `epoch`: the busy share of all GPU-seconds if every
+    /// class's demand were spread over all instances of its model in the fleet, one equal share
+    /// per instance (the fluid simulator's rule inside a datacenter, applied to the fleet).
     ///
     /// This is the rule that scales trace demand to a target peak utilisation
     /// (`demand.peak_utilisation`), not a metric of any plan: plans are scored by the simulator.
+    /// Infinite where a class with demand has no instance, or no instance holds a mean request.
     pub fn nominal_load(&self, demand: &EpochDemand, epoch: usize) -> f64 {
-        let mut busy_s = 0.0;
+        let pools = || self.datacenters.iter().flat_map(|d| &d.node_pools);
+        let available: f64 = pools().map(|p| f64::from(p.gpus_per_node) * f64::from(p.nodes)).sum::<f64>() * demand.epoch_s();
+        let mut busy = 0.0;
         for (c, class) in self.classes.iter().enumerate() {
             let (mut requests, mut input, mut output) = (0.0, 0.0, 0.0);
             for o in 0..demand.origins() {
@@ -297,27 +315,31 @@ impl Scenario {
                 input += demand.input_tokens(o, c, epoch);
                 output += demand.output_tokens(o, c, epoch);
             }
+            let Some(m) = class.model else { continue };
             if requests <= 0.0 {
                 continue;
             }
-            let Some(m) = class.model else { continue };
             let mean_tokens = (input + output) / requests;
-            let (mut prefill, mut decode) = (0.0, 0.0);
-            for pool in self.datacenters.iter().flat_map(|d| &d.node_pools) {
-                let Some(speed) = self.models[m].speed[pool.gpu] else {
-                    continue;
-                };
-                let n = self.instances(pool, m) as f64;
-                prefill += n * speed.prefill_tokens_per_s;
-                decode +=
-                    n * self.instance_batch(m, pool.gpu, mean_tokens) * speed.decode_tokens_per_s;
-            }
-            if prefill <= 0.0 || decode <= 0.0 {
+            let instances: f64 = pools().map(|p| self.instances(p, m) as f64).sum();
+            if instances <= 0.0 {
                 return f64::INFINITY;
             }
-            busy_s += input / prefill + output / decode;
+            for p in pools() {
+                let share = self.instances(p, m) as f64 / instances;
+                if share > 0.0 {
+                    if self.instance_batch(m, p.gpu, mean_tokens) < 1.0 {
+                        return f64::INFINITY;
+                    }
+                    let (prefill, decode) = self.busy_gpu_s(m, p.gpu, share * input, share * output, mean_tokens).unwrap_or((0.0, 0.0));
+                    busy += prefill + decode;
+                }
+            }
         }
-        busy_s / demand.epoch_s()
+        if available > 0.0 {
+            busy / available
+        } else {
+            f64::INFINITY
+        }
     }
 }
 

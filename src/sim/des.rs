@@ -1,0 +1,411 @@
+//! The discrete-event simulator: every request through its datacenter's nodes.
+//!
+//! Per datacenter, independently:
+//! - A request reaches the datacenter half a round trip after it left its origin. The local
+//!   balancer (modified round robin) offers it to the nodes that can host its model, starting
+//!   after the node that took the previous request of that model, and gives it to the first whose
+//!   memory holds the request's KV cache for all its tokens (eq. 1) and, if the model is not
+//!   resident, its weights (idle models are evicted to make room). If no node has room the request
+//!   waits in the datacenter's FIFO queue, and is offered again whenever a request completes; a
+//!   request too large for any node, or one arriving at a full queue, is dropped.
+//! - A node of g GPUs runs `g / min_gpus` prefill lanes; a request takes the lane that frees
+//!   first, after its model's weights are loaded (`weights / weight-load bandwidth`, once per node
+//!   while resident). Prefill takes `input / prefill speed`; the first token leaves then, and
+//!   reaches the origin half a round trip later (TTFT, eq. 3). Decode takes `output / batch-1
+//!   decode speed` (memory-bound: concurrent requests do not slow each other), then the KV cache
+//!   is freed.
+//! - Power: a prefill lane draws its model's prefill fraction of TDP on `min_gpus` GPUs; decoding
+//!   requests keep `min(g, sum of min_gpus)` GPUs of their node at the decode fraction; loading
+//!   weights counts as decode; everything else idles (accounted in [`super::accounting`]). Work
+//!   after the horizon (draining) is attributed to the last epoch.
+//!
+//! With `node_fraction < 1` only that share of each pool's nodes is simulated (at least one), and
+//! their activity is scaled back to the whole pool; feed it a matching share of the requests.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use super::accounting::{account, Activity};
+use super::{LatencySummary, Outcome, PlanError, SimParams};
+use crate::scenario::Scenario;
+use crate::trace::Request;
+
+/// The fate of one request, for per-request records.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RequestRecord {
+    /// Index into the request slice.
+    pub index: usize,
+    pub datacenter: usize,
+    /// Node inside the datacenter (among the simulated ones); `None` when dropped.
+    pub node: Option<usize>,
+    pub ttft_s: f64,
+    pub e2e_s: f64,
+    pub dropped: bool,
+}
+
+impl RequestRecord {
+    pub const CSV_HEADER: &'static str = "request,datacenter,node,ttft_s,e2e_s,dropped";
+
+    pub fn write_csv(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        match self.node {
+            Some(n) => writeln!(out, "{},{},{n},{},{},{}", self.index, self.datacenter, self.ttft_s, self.e2e_s, self.dropped),
+            None => writeln!(out, "{},{},,,,{}", self.index, self.datacenter, self.dropped),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Node {
+    gpu: usize,
+    gpus: u32,
+    memory_mb: f64,
+    used_mb: f64,
+    /// Activity of this node counts this many times (node_fraction < 1).
+    weight: f64,
+    /// First lane index in `lanes`.
+    lane0: usize,
+    /// GPUs asked for by the requests admitted and not finished (sum of their min_gpus).
+    decode_gpus: f64,
+}
+
+/// A pending completion: (time bits, node, request).
+type Completion = Reverse<(u64, u32, u32)>;
+
+/// The discrete-event simulator of one scenario.
+pub struct DiscreteEventSimulator<'a> {
+    scenario: &'a Scenario,
+    params: SimParams,
+}
+
+struct DcState {
+    nodes: Vec<Node>,
+    lanes: Vec<f64>,
+    /// `ready_at[node * models + m]`: when m's weights are usable on the node (INFINITY: absent).
+    ready_at: Vec<f64>,
+    /// Active (admitted, unfinished) requests per node and model.
+    active: Vec<u32>,
+    /// Nodes that can host each model.
+    eligible: Vec<Vec<usize>>,
+    round_robin: Vec<usize>,
+    activity: Vec<Activity>,
+}
+
+impl<'a> DiscreteEventSimulator<'a> {
+    pub fn new(scenario: &'a Scenario, params: SimParams) -> Self {
+        DiscreteEventSimulator { scenario, params }
+    }
+
+    /// Simulates `requests` (arrival times from the scenario's start) sent to `datacenter_of`
+    /// each; `record` receives every request's fate (pass `|_| {}` to keep none).
+    pub fn simulate(
+        &self,
+        requests: &[Request],
+        datacenter_of: &[u16],
+        mut record: impl FnMut(&RequestRecord),
+    ) -> Result<Outcome, PlanError> {
+        let s = self.scenario;
+        let (nd, ne) = (s.datacenters.len(), s.time.epochs);
+        if datacenter_of.len() != requests.len() {
+            return Err(PlanError::Requests { got: datacenter_of.len(), want: requests.len() });
+        }
+        if let Some((index, &d)) = datacenter_of.iter().enumerate().find(|(_, &d)| usize::from(d) >= nd) {
+            return Err(PlanError::Datacenter { index, datacenter: usize::from(d), datacenters: nd });
+        }
+        let mut out = Outcome::default();
+        out.reset(nd, ne);
+        let horizon = s.time.horizon_s();
+        let mut ttft: Vec<f64> = Vec::with_capacity(requests.len());
+        let mut e2e: Vec<f64> = Vec::with_capacity(requests.len());
+        let mut latency = LatencySummary::default();
+        let mut violating = 0usize;
+        // Requests of each datacenter, by arrival there.
+        let mut by_dc: Vec<Vec<(f64, u32)>> = vec![Vec::new(); nd];
+        for (i, r) in requests.iter().enumerate() {
+            let inside = r.arrival_s >= 0.0 && r.arrival_s < horizon && usize::from(r.origin) < s.origins.len() && usize::from(r.class) < s.classes.len();
+            if !inside {
+                latency.outside_horizon += 1.0;
+                continue;
+            }
+            let d = usize::from(datacenter_of[i]);
+            let one_way = s.network.round_trip_s[usize::from(r.origin)][d] / 2.0;
+            by_dc[d].push((r.arrival_s + one_way, i as u32));
+        }
+        for (d, arrivals) in by_dc.iter_mut().enumerate() {
+            arrivals.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let mut state = self.dc_state(d);
+            let mut on_done = |rec: &RequestRecord| {
+                if rec.dropped {
+                    latency.dropped += 1.0;
+                } else {
+                    ttft.push(rec.ttft_s);
+                    e2e.push(rec.e2e_s);
+                    if rec.ttft_s > s.ttft_slo_s {
+                        violating += 1;
+                    }
+                }
+                record(rec);
+            };
+            self.run_dc(d, requests, arrivals, &mut state, &mut on_done);
+            for e in 0..ne {
+                let i = d * ne + e;
+                out.dc_epochs[i] = account(s, d, e, &state.activity[e], self.params.blowdown);
+                let available = s.datacenters[d].gpu_count() as f64 * s.time.epoch_s;
+                let busy: f64 = state.activity[e].busy_gpu_s.iter().sum();
+                out.utilisation[i] = if available > 0.0 { busy / available } else { 0.0 };
+            }
+            for &(_, idx) in arrivals.iter() {
+                let r = &requests[idx as usize];
+                let e = ((r.arrival_s / s.time.epoch_s) as usize).min(ne - 1);
+                out.requests[d * ne + e] += 1.0;
+            }
+        }
+        out.sum_totals();
+        latency.served = ttft.len() as f64;
+        if !ttft.is_empty() {
+            let n = ttft.len() as f64;
+            latency.mean_ttft_s = ttft.iter().sum::<f64>() / n;
+            latency.mean_e2e_s = e2e.iter().sum::<f64>() / n;
+            latency.slo_violation_rate = violating as f64 / n;
+            latency.p50_ttft_s = Some(percentile(&mut ttft, 0.50));
+            latency.p95_ttft_s = Some(percentile(&mut ttft, 0.95));
+            latency.p99_ttft_s = Some(percentile(&mut ttft, 0.99));
+            latency.p50_e2e_s = Some(percentile(&mut e2e, 0.50));
+            latency.p95_e2e_s = Some(percentile(&mut e2e, 0.95));
+            latency.p99_e2e_s = Some(percentile(&mut e2e, 0.99));
+        }
+        // Requests counted per epoch include the dropped ones; served requests are in `latency`.
+        out.latency = latency;
+        Ok(out)
+    }
+
+    fn dc_state(&self, d: usize) -> DcState {
+        let s = self.scenario;
+        let dc = &s.datacenters[d];
+        let nm = s.models.len();
+        let mut nodes = Vec::new();
+        let mut lanes = 0;
+        for p in &dc.node_pools {
+            if p.nodes == 0 {
+                continue;
+            }
+            let simulated = ((f64::from(p.nodes) * self.params.node_fraction).round() as u32).clamp(1, p.nodes);
+            let weight = f64::from(p.nodes) / f64::from(simulated);
+            for _ in 0..simulated {
+                nodes.push(Node {
+                    gpu: p.gpu,
+                    gpus: p.gpus_per_node,
+                    memory_mb: f64::from(p.gpus_per_node) * s.gpus[p.gpu].memory_gb * 1000.0,
+                    used_mb: 0.0,
+                    weight,
+                    lane0: lanes,
+                    decode_gpus: 0.0,
+                });
+                lanes += p.gpus_per_node as usize;
+            }
+        }
+        let eligible = (0..nm)
+            .map(|m| {
+                (0..nodes.len())
+                    .filter(|&n| s.models[m].speed[nodes[n].gpu].is_some() && nodes[n].gpus >= s.models[m].min_gpus)
+                    .collect()
+            })
+            .collect();
+        DcState {
+            ready_at: vec![f64::INFINITY; nodes.len() * nm],
+            active: vec![0; nodes.len() * nm],
+            lanes: vec![0.0; lanes],
+            nodes,
+            eligible,
+            round_robin: vec![0; nm],
+            activity: (0..s.time.epochs).map(|_| Activity::zeros(s.gpus.len())).collect(),
+        }
+    }
+
+    fn run_dc(&self, d: usize, requests: &[Request], arrivals: &[(f64, u32)], st: &mut DcState, done: &mut impl FnMut(&RequestRecord)) {
+        let s = self.scenario;
+        let mut completions: BinaryHeap<Completion> = BinaryHeap::with_capacity(arrivals.len().min(1 << 16));
+        let mut waiting: VecDeque<(f64, u32)> = VecDeque::new();
+        let mut next = 0;
+        loop {
+            let arrival_t = arrivals.get(next).map_or(f64::INFINITY, |a| a.0);
+            let completion_t = completions.peek().map_or(f64::INFINITY, |Reverse((t, _, _))| f64::from_bits(*t));
+            if arrival_t.is_infinite() && completion_t.is_infinite() {
+                break;
+            }
+            if completion_t <= arrival_t {
+                let Reverse((t, node, idx)) = completions.pop().expect("peeked");
+                let t = f64::from_bits(t);
+                self.finish(st, node as usize, &requests[idx as usize]);
+                // Offer the queue head(s) again now that memory is free.
+                while let Some(&(at, idx)) = waiting.front() {
+                    if self.try_admit(d, st, requests, idx, at, t, &mut completions, done) {
+                        waiting.pop_front();
+                    } else {
+                        break;
+                    }
+                }
+            } else {
+                let (at, idx) = arrivals[next];
+                next += 1;
+                let r = &requests[idx as usize];
+                let m = s.classes[usize::from(r.class)].model;
+                let fits_somewhere = m.is_some_and(|m| {
+                    let need = s.models[m].weights_gb * 1000.0 + kv_mb(s, m, r);
+                    st.eligible[m].iter().any(|&n| st.nodes[n].memory_mb >= need)
+                });
+                if !fits_somewhere {
+                    done(&RequestRecord { index: idx as usize, datacenter: d, node: None, ttft_s: f64::NAN, e2e_s: f64::NAN, dropped: true });
+                    continue;
+                }
+                if !waiting.is_empty() || !self.try_admit(d, st, requests, idx, at, at, &mut completions, done) {
+                    if waiting.len() >= self.params.max_waiting_per_datacenter {
+                        done(&RequestRecord { index: idx as usize, datacenter: d, node: None, ttft_s: f64::NAN, e2e_s: f64::NAN, dropped: true });
+                    } else {
+                        waiting.push_back((at, idx));
+                    }
+                }
+            }
+        }
+        // Whatever still waits can never be admitted (nothing runs any more): dropped.
+        for (_, idx) in waiting {
+            done(&RequestRecord { index: idx as usize, datacenter: d, node: None, ttft_s: f64::NAN, e2e_s: f64::NAN, dropped: true });
+        }
+    }
+
+    /// Tries to place request `idx` (arrived at the datacenter at `arrived`) at time `now`.
+    #[allow(clippy::too_many_arguments)]
+    fn try_admit(
+        &self,
+        d: usize,
+        st: &mut DcState,
+        requests: &[Request],
+        idx: u32,
+        arrived: f64,
+        now: f64,
+        completions: &mut BinaryHeap<Completion>,
+        done: &mut impl FnMut(&RequestRecord),
+    ) -> bool {
+        let s = self.scenario;
+        let r = &requests[idx as usize];
+        let m = s.classes[usize::from(r.class)].model.expect("checked on arrival");
+        let model = &s.models[m];
+        let nm = s.models.len();
+        let kv = kv_mb(s, m, r);
+        let weights_mb = model.weights_gb * 1000.0;
+        let count = st.eligible[m].len();
+        for step in 0..count {
+            let pos = (st.round_robin[m] + step) % count;
+            let n = st.eligible[m][pos];
+            let resident = st.ready_at[n * nm + m].is_finite();
+            let need = kv + if resident { 0.0 } else { weights_mb };
+            if st.nodes[n].memory_mb - st.nodes[n].used_mb < need && !self.evict_for(st, n, m, need) {
+                continue;
+            }
+            st.round_robin[m] = (pos + 1) % count;
+            // Admit on node n.
+            let gpu = st.nodes[n].gpu;
+            let weight = st.nodes[n].weight;
+            let min_gpus = f64::from(model.min_gpus);
+            if !resident {
+                let load_s = model.weights_gb / s.gpus[gpu].weight_load_gb_per_s;
+                st.ready_at[n * nm + m] = now + load_s;
+                st.nodes[n].used_mb += weights_mb;
+                add_interval(&mut st.activity, s.time.epoch_s, gpu, now, now + load_s, min_gpus * weight, model.decode_tdp_fraction);
+            }
+            st.nodes[n].used_mb += kv;
+            st.active[n * nm + m] += 1;
+            let speed = model.speed[gpu].expect("eligible nodes have a speed");
+            let lanes = (st.nodes[n].gpus / model.min_gpus) as usize;
+            let lane0 = st.nodes[n].lane0;
+            let (lane, free_at) = st.lanes[lane0..lane0 + lanes]
+                .iter()
+                .copied()
+                .enumerate()
+                .fold((0, f64::INFINITY), |best, (i, t)| if t < best.1 { (i, t) } else { best });
+            let start = now.max(free_at).max(st.ready_at[n * nm + m]);
+            let prefill_end = start + f64::from(r.input_tokens) / speed.prefill_tokens_per_s;
+            st.lanes[lane0 + lane] = prefill_end;
+            add_interval(&mut st.activity, s.time.epoch_s, gpu, start, prefill_end, min_gpus * weight, model.prefill_tdp_fraction);
+            let decode_end = prefill_end + f64::from(r.output_tokens) / speed.decode_tokens_per_s;
+            self.add_decode(st, n, prefill_end, decode_end, min_gpus, model.decode_tdp_fraction);
+            let one_way_back = s.network.round_trip_s[usize::from(r.origin)][d] / 2.0;
+            let ttft = prefill_end + one_way_back - r.arrival_s;
+            let e2e = decode_end + one_way_back - r.arrival_s;
+            debug_assert!(ttft >= 0.0 && arrived <= now);
+            completions.push(Reverse((decode_end.to_bits(), n as u32, idx)));
+            done(&RequestRecord { index: idx as usize, datacenter: d, node: Some(n), ttft_s: ttft, e2e_s: e2e, dropped: false });
+            return true;
+        }
+        false
+    }
+
+    /// Adds one request's decoding to its node's power: `min_gpus` GPUs at the decode fraction,
+    /// shared so the node does not exceed its GPU count (approximated per request: a request adds
+    /// `min_gpus x min(1, g / GPUs asked for by the node's unfinished requests at its admission)`).
+    fn add_decode(&self, st: &mut DcState, n: usize, start: f64, end: f64, min_gpus: f64, fraction: f64) {
+        let node = &mut st.nodes[n];
+        node.decode_gpus += min_gpus;
+        let share = (f64::from(node.gpus) / node.decode_gpus).min(1.0);
+        let (gpu, weight) = (node.gpu, node.weight);
+        add_interval(&mut st.activity, self.scenario.time.epoch_s, gpu, start, end, min_gpus * share * weight, fraction);
+    }
+
+    fn finish(&self, st: &mut DcState, n: usize, r: &Request) {
+        let s = self.scenario;
+        let m = s.classes[usize::from(r.class)].model.expect("admitted requests have a model");
+        let nm = s.models.len();
+        let node = &mut st.nodes[n];
+        node.used_mb -= kv_mb(s, m, r);
+        node.decode_gpus -= f64::from(s.models[m].min_gpus);
+        st.active[n * nm + m] -= 1;
+    }
+
+    /// Evicts idle resident models from node `n` until `need` MB are free; false if it cannot.
+    fn evict_for(&self, st: &mut DcState, n: usize, keep: usize, need: f64) -> bool {
+        let s = self.scenario;
+        let nm = s.models.len();
+        let evictable: f64 = (0..nm)
+            .filter(|&m| m != keep && st.ready_at[n * nm + m].is_finite() && st.active[n * nm + m] == 0)
+            .map(|m| s.models[m].weights_gb * 1000.0)
+            .sum();
+        if st.nodes[n].memory_mb - st.nodes[n].used_mb + evictable < need {
+            return false;
+        }
+        for m in 0..nm {
+            if st.nodes[n].memory_mb - st.nodes[n].used_mb >= need {
+                break;
+            }
+            if m != keep && st.ready_at[n * nm + m].is_finite() && st.active[n * nm + m] == 0 {
+                st.ready_at[n * nm + m] = f64::INFINITY;
+                st.nodes[n].used_mb -= s.models[m].weights_gb * 1000.0;
+            }
+        }
+        true
+    }
+}
+
+fn kv_mb(s: &Scenario, m: usize, r: &Request) -> f64 {
+    s.models[m].kv_cache_mb_per_token * (r.total_tokens() as f64)
+}
+
+/// Adds `[t0, t1)` on `gpus` GPUs of kind `gpu` at `fraction` of TDP to the epochs it spans;
+/// time past the horizon goes to the last epoch.
+fn add_interval(activity: &mut [Activity], epoch_s: f64, gpu: usize, t0: f64, t1: f64, gpus: f64, fraction: f64) {
+    if t1 <= t0 {
+        return;
+    }
+    let last = activity.len() - 1;
+    let mut t = t0;
+    while t < t1 {
+        let e = ((t / epoch_s) as usize).min(last);
+        let end = if e == last { t1 } else { t1.min((e + 1) as f64 * epoch_s) };
+        activity[e].add_busy(gpu, (end - t) * gpus, fraction);
+        t = end;
+    }
+}
+
+/// The `p` quantile by selection (nearest rank, linear-time; reorders `v`).
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    let k = ((p * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1;
+    *v.select_nth_unstable_by(k, f64::total_cmp).1
+}

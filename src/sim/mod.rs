@@ -1,0 +1,175 @@
+//! The shared simulator: one scorer for every plan of every method.
+//!
+//! Two fidelities feed one accounting ([`accounting::account`]):
+//! - [`fluid`]: per epoch and datacenter from the demand table and a [`FractionPlan`] (what the LP
+//!   and the papers' equations use); fast enough to sit inside training loops;
+//! - [`des`]: per request, a discrete-event simulation of each datacenter's nodes with KV-cache
+//!   memory, the local load balancer, weight loading, prefill and decode, and queueing.
+//!
+//! Both return an [`Outcome`]: per datacenter x epoch figures, totals, latency statistics and the
+//! objective vector. docs/metrics.md lists every metric with its equation.
+
+pub mod accounting;
+pub mod des;
+pub mod fluid;
+pub mod plan;
+
+use serde::{Deserialize, Serialize};
+
+pub use accounting::{Activity, BlowdownReading, DcEpoch};
+pub use plan::{FractionPlan, PlanError};
+
+/// Simulator settings that the papers leave open.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimParams {
+    #[serde(default)]
+    pub blowdown: BlowdownReading,
+    /// Discrete-event: fraction of each node pool simulated (at least one node per pool); the
+    /// activity of the simulated nodes is scaled back to the whole pool. 1 simulates every node.
+    #[serde(default = "one")]
+    pub node_fraction: f64,
+    /// Discrete-event: requests waiting in one datacenter beyond this are dropped.
+    #[serde(default = "default_queue")]
+    pub max_waiting_per_datacenter: usize,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn default_queue() -> usize {
+    100_000
+}
+
+impl Default for SimParams {
+    fn default() -> Self {
+        SimParams {
+            blowdown: BlowdownReading::default(),
+            node_fraction: 1.0,
+            max_waiting_per_datacenter: default_queue(),
+        }
+    }
+}
+
+/// Latency statistics of a simulation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct LatencySummary {
+    /// Requests served (fractional in the fluid model).
+    pub served: f64,
+    /// Requests dropped (discrete-event: no node could ever hold them, or the queue was full).
+    pub dropped: f64,
+    /// Requests outside the horizon (or of an unknown origin or class), not simulated.
+    pub outside_horizon: f64,
+    pub mean_ttft_s: f64,
+    /// Percentiles of TTFT (discrete-event only; the fluid model has one TTFT per cell).
+    pub p50_ttft_s: Option<f64>,
+    pub p95_ttft_s: Option<f64>,
+    pub p99_ttft_s: Option<f64>,
+    /// End-to-end latency: TTFT plus decoding.
+    pub mean_e2e_s: f64,
+    pub p50_e2e_s: Option<f64>,
+    pub p95_e2e_s: Option<f64>,
+    pub p99_e2e_s: Option<f64>,
+    /// Share of served requests whose TTFT exceeds the scenario's SLO.
+    pub slo_violation_rate: f64,
+}
+
+/// The objective vector every method is compared on (all minimised).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Objectives {
+    pub ttft_s: f64,
+    pub carbon_kg: f64,
+    pub water_l: f64,
+    pub cost_usd: f64,
+    pub energy_kwh: f64,
+    pub slo_violation_rate: f64,
+}
+
+/// What a simulation gives.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    pub datacenters: usize,
+    pub epochs: usize,
+    /// Per datacenter and epoch, index `d * epochs + e`.
+    pub dc_epochs: Vec<DcEpoch>,
+    /// Busy share of the datacenter's GPU-seconds, same index.
+    pub utilisation: Vec<f64>,
+    /// Requests served, same index.
+    pub requests: Vec<f64>,
+    pub totals: DcEpoch,
+    pub latency: LatencySummary,
+}
+
+impl Outcome {
+    pub fn dc_epoch(&self, d: usize, e: usize) -> &DcEpoch {
+        &self.dc_epochs[d * self.epochs + e]
+    }
+
+    pub fn objectives(&self) -> Objectives {
+        Objectives {
+            ttft_s: self.latency.mean_ttft_s,
+            carbon_kg: self.totals.carbon_kg(),
+            water_l: self.totals.water_l(),
+            cost_usd: self.totals.energy_cost_usd,
+            energy_kwh: self.totals.facility_kwh,
+            slo_violation_rate: self.latency.slo_violation_rate,
+        }
+    }
+
+    /// Resets to an all-zero outcome of the given shape, keeping allocations.
+    fn reset(&mut self, datacenters: usize, epochs: usize) {
+        self.datacenters = datacenters;
+        self.epochs = epochs;
+        let n = datacenters * epochs;
+        self.dc_epochs.clear();
+        self.dc_epochs.resize(n, DcEpoch::default());
+        self.utilisation.clear();
+        self.utilisation.resize(n, 0.0);
+        self.requests.clear();
+        self.requests.resize(n, 0.0);
+        self.totals = DcEpoch::default();
+        self.latency = LatencySummary::default();
+    }
+
+    fn sum_totals(&mut self) {
+        let mut t = DcEpoch::default();
+        for x in &self.dc_epochs {
+            t.add(x);
+        }
+        self.totals = t;
+    }
+
+    /// Writes the per datacenter x epoch series as CSV (atomically where `out` is an
+    /// [`crate::run::AtomicFile`]).
+    pub fn write_series_csv(&self, scenario: &crate::scenario::Scenario, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        writeln!(
+            out,
+            "datacenter,epoch,requests,utilisation,it_kwh,facility_kwh,grid_kwh,energy_cost_usd,carbon_tax_usd,water_evaporative_l,water_blowdown_l,water_grid_l,carbon_grid_kg,carbon_water_kg"
+        )?;
+        for d in 0..self.datacenters {
+            for e in 0..self.epochs {
+                let i = d * self.epochs + e;
+                let x = &self.dc_epochs[i];
+                writeln!(
+                    out,
+                    "{},{e},{},{},{},{},{},{},{},{},{},{},{},{}",
+                    scenario.datacenters[d].name,
+                    self.requests[i],
+                    self.utilisation[i],
+                    x.it_kwh,
+                    x.facility_kwh,
+                    x.grid_kwh,
+                    x.energy_cost_usd,
+                    x.carbon_tax_usd,
+                    x.water_evaporative_l,
+                    x.water_blowdown_l,
+                    x.water_grid_l,
+                    x.carbon_grid_kg,
+                    x.carbon_water_kg
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
