@@ -31,7 +31,11 @@ fn tiny(requests: f64, input: f64, output: f64) -> Scenario {
         name: name.into(),
         latitude_deg: None,
         longitude_deg: None,
-        node_pools: vec![NodePool { gpu: 0, gpus_per_node: 1, nodes: 1 }],
+        node_pools: vec![NodePool {
+            gpu: 0,
+            gpus_per_node: 1,
+            nodes: 1,
+        }],
         facility: Facility::Cop {
             supply_temperature_c: 20.0,
             cooling_factor: 3.0,
@@ -50,8 +54,18 @@ fn tiny(requests: f64, input: f64, output: f64) -> Scenario {
     Scenario {
         name: "tiny".into(),
         description: String::new(),
-        time: TimeGrid { start_unix_s: 0, epoch_s: 3600.0, epochs: 1 },
-        gpus: vec![GpuKind { name: "G".into(), tdp_w: TDP, memory_gb: 10.0, idle_tdp_fraction: IDLE, weight_load_gb_per_s: 1.0 }],
+        time: TimeGrid {
+            start_unix_s: 0,
+            epoch_s: 3600.0,
+            epochs: 1,
+        },
+        gpus: vec![GpuKind {
+            name: "G".into(),
+            tdp_w: TDP,
+            memory_gb: 10.0,
+            idle_tdp_fraction: IDLE,
+            weight_load_gb_per_s: 1.0,
+        }],
         models: vec![LlmProfile {
             name: "m".into(),
             weights_gb: 2.0,
@@ -59,7 +73,10 @@ fn tiny(requests: f64, input: f64, output: f64) -> Scenario {
             min_gpus: 1,
             prefill_tdp_fraction: 0.8,
             decode_tdp_fraction: 0.4,
-            speed: vec![Some(ModelSpeed { prefill_tokens_per_s: 100.0, decode_tokens_per_s: 10.0 })],
+            speed: vec![Some(ModelSpeed {
+                prefill_tokens_per_s: 100.0,
+                decode_tokens_per_s: 10.0,
+            })],
         }],
         classes: vec![RequestClass {
             name: "c".into(),
@@ -69,11 +86,21 @@ fn tiny(requests: f64, input: f64, output: f64) -> Scenario {
             delay_penalty_usd_per_s: None,
             resource_units_per_token: vec![],
         }],
-        origins: vec![Origin { name: "o".into(), latitude_deg: None, longitude_deg: None }],
+        origins: vec![Origin {
+            name: "o".into(),
+            latitude_deg: None,
+            longitude_deg: None,
+        }],
         datacenters: vec![dc("near"), dc("far")],
-        network: Network { round_trip_s: vec![vec![0.02, 0.1]], bandwidth_mbps: None },
+        network: Network {
+            round_trip_s: vec![vec![0.02, 0.1]],
+            bandwidth_mbps: None,
+        },
         demand,
-        water_treatment: WaterTreatment { potable_kwh_per_m3: 0.5, wastewater_kwh_per_m3: 0.6 },
+        water_treatment: WaterTreatment {
+            potable_kwh_per_m3: 0.5,
+            wastewater_kwh_per_m3: 0.6,
+        },
         ttft_slo_s: 3.5,
         green_llm: None,
     }
@@ -81,7 +108,14 @@ fn tiny(requests: f64, input: f64, output: f64) -> Scenario {
 
 fn all_to(s: &Scenario, d: usize) -> FractionPlan {
     let n = s.datacenters.len();
-    FractionPlan::from_fn(s.time.epochs, s.origins.len(), s.classes.len(), n, |_, _, _, j| if j == d { 1.0 } else { 0.0 }).unwrap()
+    FractionPlan::from_fn(
+        s.time.epochs,
+        s.origins.len(),
+        s.classes.len(),
+        n,
+        |_, _, _, j| if j == d { 1.0 } else { 0.0 },
+    )
+    .unwrap()
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -100,7 +134,10 @@ fn check_accounting(x: &verdant::sim::DcEpoch, it_kwh: f64) {
     assert!(close(x.energy_cost_usd, 0.1 * facility));
     let evaporative = it_kwh * 3.6 / 2.45;
     assert!(close(x.water_evaporative_l, evaporative));
-    assert!(close(x.water_blowdown_l, evaporative / 4.0), "blowdown = E / (COC - 1)");
+    assert!(
+        close(x.water_blowdown_l, evaporative / 4.0),
+        "blowdown = E / (COC - 1)"
+    );
     assert!(close(x.water_grid_l, 2.0 * facility));
     assert!(close(x.carbon_grid_kg, 0.5 * facility));
     let water_kwh = (evaporative * 1.25) / 1000.0 * 0.5 + 2.0 * facility / 1000.0 * 0.6;
@@ -111,7 +148,9 @@ fn check_accounting(x: &verdant::sim::DcEpoch, it_kwh: f64) {
 fn fluid_golden_values() {
     // 10 requests of 100 input and 50 output tokens, all to "near".
     let s = tiny(10.0, 100.0, 50.0);
-    let out = FluidSimulator::new(&s, SimParams::default()).score(&all_to(&s, 0)).unwrap();
+    let out = FluidSimulator::new(&s, SimParams::default())
+        .score(&all_to(&s, 0))
+        .unwrap();
     // batch = floor((10 - 2) GB x 1000 MB/GB / (1 MB x 150 tokens)) = 53
     let prefill_s = 1000.0 / 100.0;
     let decode_s = 500.0 / (53.0 * 10.0);
@@ -124,15 +163,28 @@ fn fluid_golden_values() {
     // TTFT = round trip + prefill of a mean request + wait t rho / (1 - rho).
     let rho = busy / 3600.0;
     let ttft = 0.02 + 1.0 + rho / (1.0 - rho);
-    assert!(close(out.latency.mean_ttft_s, ttft), "{} vs {ttft}", out.latency.mean_ttft_s);
+    assert!(
+        close(out.latency.mean_ttft_s, ttft),
+        "{} vs {ttft}",
+        out.latency.mean_ttft_s
+    );
     assert!(close(out.latency.mean_e2e_s, ttft + 5.0));
     assert_eq!(out.latency.served, 10.0);
     let o = out.objectives();
-    assert!(close(o.cost_usd, out.dc_epoch(0, 0).energy_cost_usd + out.dc_epoch(1, 0).energy_cost_usd));
+    assert!(close(
+        o.cost_usd,
+        out.dc_epoch(0, 0).energy_cost_usd + out.dc_epoch(1, 0).energy_cost_usd
+    ));
 }
 
 fn request(t: f64, input: u32, output: u32) -> Request {
-    Request { arrival_s: t, input_tokens: input, output_tokens: output, class: 0, origin: 0 }
+    Request {
+        arrival_s: t,
+        input_tokens: input,
+        output_tokens: output,
+        class: 0,
+        origin: 0,
+    }
 }
 
 #[test]
@@ -146,8 +198,14 @@ fn discrete_event_golden_values() {
     // r0 reaches the DC at 0.01, loads weights 2 s, prefills 1 s (ends 3.01), first token back
     // at 3.02; decodes 5 s. r1 reaches at 0.51 and waits for the one lane until 3.01.
     records.sort_by_key(|r| r.index);
-    assert!(close(records[0].ttft_s, 3.02) && close(records[0].e2e_s, 8.02), "{records:?}");
-    assert!(close(records[1].ttft_s, 3.52) && close(records[1].e2e_s, 8.52), "{records:?}");
+    assert!(
+        close(records[0].ttft_s, 3.02) && close(records[0].e2e_s, 8.02),
+        "{records:?}"
+    );
+    assert!(
+        close(records[1].ttft_s, 3.52) && close(records[1].e2e_s, 8.52),
+        "{records:?}"
+    );
     assert_eq!(out.latency.p50_ttft_s, Some(records[0].ttft_s));
     assert_eq!(out.latency.p95_ttft_s, Some(records[1].ttft_s));
     assert_eq!(out.latency.slo_violation_rate, 0.5, "one TTFT above 3.5 s");
@@ -155,7 +213,10 @@ fn discrete_event_golden_values() {
     // r1 shares the node's one GPU with r0 (5 s x 1/2 at 0.4); the rest idles.
     let busy = 2.0 + 2.0 + 5.0 + 2.5;
     let weighted = 2.0 * 0.4 + 2.0 * 0.8 + 5.0 * 0.4 + 2.5 * 0.4;
-    check_accounting(out.dc_epoch(0, 0), TDP * (weighted + IDLE * (3600.0 - busy)) / 3.6e6);
+    check_accounting(
+        out.dc_epoch(0, 0),
+        TDP * (weighted + IDLE * (3600.0 - busy)) / 3.6e6,
+    );
     check_accounting(out.dc_epoch(1, 0), TDP * IDLE * 3600.0 / 3.6e6);
 }
 
@@ -165,25 +226,44 @@ fn requests_wait_for_memory_and_oversized_ones_are_dropped() {
     // KV: 4000 MB each; weights 2000 MB; node 10,000 MB: two fit, the third waits for the first
     // to finish; the fourth (9000 tokens) can never fit and is dropped. Prefill is short (0.1 s)
     // and decode long (399 s), so memory, not the prefill lane, holds the third back.
-    let requests = [request(0.0, 10, 3990), request(0.0, 10, 3990), request(0.0, 10, 3990), request(0.1, 10, 8990)];
+    let requests = [
+        request(0.0, 10, 3990),
+        request(0.0, 10, 3990),
+        request(0.0, 10, 3990),
+        request(0.1, 10, 8990),
+    ];
     let mut records = Vec::new();
     let out = DiscreteEventSimulator::new(&s, SimParams::default())
         .simulate(&requests, &[0; 4], |r| records.push(*r))
         .unwrap();
     records.sort_by_key(|r| r.index);
     assert!(records[3].dropped);
-    assert!(close(records[0].ttft_s, 0.01 + 2.0 + 0.1 + 0.01), "{records:?}");
-    assert!(close(records[1].ttft_s, 0.01 + 2.0 + 0.2 + 0.01), "{records:?}");
+    assert!(
+        close(records[0].ttft_s, 0.01 + 2.0 + 0.1 + 0.01),
+        "{records:?}"
+    );
+    assert!(
+        close(records[1].ttft_s, 0.01 + 2.0 + 0.2 + 0.01),
+        "{records:?}"
+    );
     // r0 frees its memory at the DC at e2e - 0.01; r2 then prefills 0.1 s.
     let r0_done_at_dc = records[0].e2e_s - 0.01;
-    assert!(close(records[2].ttft_s, r0_done_at_dc + 0.1 + 0.01), "{records:?}");
-    assert_eq!(out.latency.served + out.latency.dropped + out.latency.outside_horizon, 4.0);
+    assert!(
+        close(records[2].ttft_s, r0_done_at_dc + 0.1 + 0.01),
+        "{records:?}"
+    );
+    assert_eq!(
+        out.latency.served + out.latency.dropped + out.latency.outside_horizon,
+        4.0
+    );
 }
 
 #[test]
 fn every_request_is_served_once_or_counted() {
     let s = tiny(0.0, 0.0, 0.0);
-    let mut requests: Vec<Request> = (0..500).map(|i| request(f64::from(i) * 7.0, 20 + (i % 50), 5 + (i % 7))).collect();
+    let mut requests: Vec<Request> = (0..500)
+        .map(|i| request(f64::from(i) * 7.0, 20 + (i % 50), 5 + (i % 7)))
+        .collect();
     requests.push(request(-1.0, 10, 10));
     requests.push(request(4000.0, 10, 10));
     let plan = FractionPlan::new(1, 1, 1, 2, vec![0.3, 0.7]).unwrap();
@@ -198,7 +278,9 @@ fn every_request_is_served_once_or_counted() {
     for x in &out.dc_epochs {
         assert!(x.it_kwh >= 0.0 && x.water_l() >= 0.0 && x.carbon_kg() >= 0.0);
     }
-    let again = DiscreteEventSimulator::new(&s, SimParams::default()).simulate(&requests, &to, |_| {}).unwrap();
+    let again = DiscreteEventSimulator::new(&s, SimParams::default())
+        .simulate(&requests, &to, |_| {})
+        .unwrap();
     assert_eq!(out, again, "same plan, same outcome");
 }
 
@@ -208,11 +290,17 @@ fn more_load_never_lowers_energy() {
     let mut last_des = 0.0;
     for n in [0.0, 5.0, 50.0, 500.0, 5000.0] {
         let s = tiny(n, 200.0, 80.0);
-        let fluid = FluidSimulator::new(&s, SimParams::default()).score(&all_to(&s, 0)).unwrap();
+        let fluid = FluidSimulator::new(&s, SimParams::default())
+            .score(&all_to(&s, 0))
+            .unwrap();
         assert!(fluid.totals.facility_kwh >= last_fluid, "fluid at {n}");
         last_fluid = fluid.totals.facility_kwh;
-        let requests: Vec<Request> = (0..n as u32).map(|i| request(f64::from(i) * 3600.0 / (n + 1.0), 200, 80)).collect();
-        let des = DiscreteEventSimulator::new(&s, SimParams::default()).simulate(&requests, &vec![0; requests.len()], |_| {}).unwrap();
+        let requests: Vec<Request> = (0..n as u32)
+            .map(|i| request(f64::from(i) * 3600.0 / (n + 1.0), 200, 80))
+            .collect();
+        let des = DiscreteEventSimulator::new(&s, SimParams::default())
+            .simulate(&requests, &vec![0; requests.len()], |_| {})
+            .unwrap();
         assert!(des.totals.facility_kwh >= last_des, "discrete-event at {n}");
         last_des = des.totals.facility_kwh;
         // The avoided datacenter draws idle power only.
@@ -224,7 +312,9 @@ fn more_load_never_lowers_energy() {
 fn bad_plans_are_rejected() {
     let s = tiny(1.0, 1.0, 1.0);
     let wrong = FractionPlan::new(1, 1, 1, 3, vec![1.0, 0.0, 0.0]).unwrap();
-    assert!(FluidSimulator::new(&s, SimParams::default()).score(&wrong).is_err());
+    assert!(FluidSimulator::new(&s, SimParams::default())
+        .score(&wrong)
+        .is_err());
     let des = DiscreteEventSimulator::new(&s, SimParams::default());
     assert!(des.simulate(&[request(0.0, 1, 1)], &[5], |_| {}).is_err());
     assert!(des.simulate(&[request(0.0, 1, 1)], &[], |_| {}).is_err());
@@ -233,8 +323,15 @@ fn bad_plans_are_rejected() {
 #[test]
 fn fluid_cost_and_carbon_match_green_llm_objectives() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let s = Scenario::load(&root.join("experiments/configs/scenarios/green-llm-base.toml"), MasterSeed(0)).unwrap();
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(root.join("datasets/green-llm-base/params.json")).unwrap()).unwrap();
+    let s = Scenario::load(
+        &root.join("experiments/configs/scenarios/green-llm-base.toml"),
+        MasterSeed(0),
+    )
+    .unwrap();
+    let json: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("datasets/green-llm-base/params.json")).unwrap(),
+    )
+    .unwrap();
     let f = |v: &serde_json::Value| v.as_f64().unwrap();
     // A deterministic, uneven plan.
     let (ni, nj, nk, nt) = (9, 9, 5, 24);
@@ -243,42 +340,75 @@ fn fluid_cost_and_carbon_match_green_llm_objectives() {
         w(j) / (0..nj).map(w).sum::<f64>()
     })
     .unwrap();
-    let out = FluidSimulator::new(&s, SimParams::default()).score(&plan).unwrap();
+    let out = FluidSimulator::new(&s, SimParams::default())
+        .score(&plan)
+        .unwrap();
     let (mut f_e, mut f_c) = (0.0, 0.0);
     for j in 0..nj {
         for t in 0..nt {
             let mut pc = 0.0;
             for i in 0..ni {
                 for k in 0..nk {
-                    let e_k = f(&json["tau_in_kWh_per_token[k]"][k]) * f(&json["h_input_tokens[k]"][k])
-                        + f(&json["tau_out_kWh_per_token[k]"][k]) * f(&json["f_output_tokens[k]"][k]);
+                    let e_k = f(&json["tau_in_kWh_per_token[k]"][k])
+                        * f(&json["h_input_tokens[k]"][k])
+                        + f(&json["tau_out_kWh_per_token[k]"][k])
+                            * f(&json["f_output_tokens[k]"][k]);
                     pc += e_k * f(&json["lambda[i][k][t]"][i][k][t]) * plan.row(t, i, k)[j];
                 }
             }
             let pd = f(&json["PUE[j]"][j]) * pc;
             let pg = (pd - f(&json["P_w_kW[j][t]"][j][t])).max(0.0);
             f_e += f(&json["c_usd_per_kWh[j][t]"][j][t]) * pg;
-            f_c += f(&json["delta_usd_per_kgCO2[j]"][j]) * f(&json["theta_kg_per_kWh[j][t]"][j][t]) * pg;
+            f_c += f(&json["delta_usd_per_kgCO2[j]"][j])
+                * f(&json["theta_kg_per_kWh[j][t]"][j][t])
+                * pg;
         }
     }
     let rel = |a: f64, b: f64| (a - b).abs() / b.abs();
-    assert!(rel(out.totals.energy_cost_usd, f_e) < 1e-9, "{} vs {f_e}", out.totals.energy_cost_usd);
-    assert!(rel(out.totals.carbon_tax_usd, f_c) < 1e-9, "{} vs {f_c}", out.totals.carbon_tax_usd);
+    assert!(
+        rel(out.totals.energy_cost_usd, f_e) < 1e-9,
+        "{} vs {f_e}",
+        out.totals.energy_cost_usd
+    );
+    assert!(
+        rel(out.totals.carbon_tax_usd, f_c) < 1e-9,
+        "{} vs {f_c}",
+        out.totals.carbon_tax_usd
+    );
     assert!(f_e > 0.0 && f_c > 0.0);
 }
 
 #[test]
 fn geo_scenarios_score_with_both_fidelities() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let s = Scenario::load(&root.join("experiments/configs/scenarios/geo-4dc.toml"), MasterSeed(0)).unwrap();
-    let even = FractionPlan::from_fn(s.time.epochs, s.origins.len(), s.classes.len(), 4, |_, _, _, _| 0.25).unwrap();
-    let out: Outcome = FluidSimulator::new(&s, SimParams::default()).score(&even).unwrap();
+    let s = Scenario::load(
+        &root.join("experiments/configs/scenarios/geo-4dc.toml"),
+        MasterSeed(0),
+    )
+    .unwrap();
+    let even = FractionPlan::from_fn(
+        s.time.epochs,
+        s.origins.len(),
+        s.classes.len(),
+        4,
+        |_, _, _, _| 0.25,
+    )
+    .unwrap();
+    let out: Outcome = FluidSimulator::new(&s, SimParams::default())
+        .score(&even)
+        .unwrap();
     // An even split gives every datacenter (all alike) the fleet's nominal load: 95% at peak.
     let peak = out.utilisation.iter().cloned().fold(0.0, f64::max);
     assert!((peak - 0.95).abs() < 1e-9, "{peak}");
     assert!(out.latency.mean_ttft_s > 0.0 && out.totals.carbon_kg() > 0.0);
     // Discrete-event on a sample: the trace's requests over the first hour, 1% of the nodes.
-    let trace = verdant::trace::read_trace(&root.join("datasets/azure-llm-2023/AzureLLMInferenceTrace_conv.csv"), verdant::trace::TraceFormat::Azure, false).unwrap().trace;
+    let trace = verdant::trace::read_trace(
+        &root.join("datasets/azure-llm-2023/AzureLLMInferenceTrace_conv.csv"),
+        verdant::trace::TraceFormat::Azure,
+        false,
+    )
+    .unwrap()
+    .trace;
     let mut requests = trace.requests.clone();
     let first = requests[0].arrival_s;
     for (i, r) in requests.iter_mut().enumerate() {
@@ -287,8 +417,16 @@ fn geo_scenarios_score_with_both_fidelities() {
         r.class = u16::from(i % 10 >= 7);
     }
     let to = even.assign(&requests, s.time.epoch_s);
-    let params = SimParams { node_fraction: 0.01, ..SimParams::default() };
-    let des = DiscreteEventSimulator::new(&s, params).simulate(&requests, &to, |_| {}).unwrap();
-    assert_eq!(des.latency.served + des.latency.dropped + des.latency.outside_horizon, requests.len() as f64);
+    let params = SimParams {
+        node_fraction: 0.01,
+        ..SimParams::default()
+    };
+    let des = DiscreteEventSimulator::new(&s, params)
+        .simulate(&requests, &to, |_| {})
+        .unwrap();
+    assert_eq!(
+        des.latency.served + des.latency.dropped + des.latency.outside_horizon,
+        requests.len() as f64
+    );
     assert!(des.latency.p99_ttft_s.unwrap() >= des.latency.p50_ttft_s.unwrap());
 }

@@ -33,7 +33,7 @@ pub struct TimeGrid {
 impl TimeGrid {
     /// Index of the hour (from the grid's start) in which `epoch` begins.
     pub fn hour_of_epoch(&self, epoch: usize) -> usize {
-        (epoch as f64 * self.epoch_s / 3600.0).floor() as usize
+        (epoch as f64 * self.epoch_s / 3600.0) as usize
     }
 
     /// Hours needed to cover the horizon.
@@ -272,12 +272,15 @@ impl Scenario {
     /// kind `gpu` can hold at once: the memory of its `min_gpus` GPUs less the weights, divided by
     /// the KV cache of one request (the paper's eq. 1), rounded down.
     pub fn instance_batch(&self, model: usize, gpu: usize, tokens: f64) -> f64 {
+        batch_in_room(self.token_room(model, gpu), tokens)
+    }
+
+    /// Tokens of KV cache one instance of `model` on GPU kind `gpu` can hold: the memory of its
+    /// `min_gpus` GPUs less the weights, over the KV cache per token (0 if the weights fill it).
+    pub fn token_room(&self, model: usize, gpu: usize) -> f64 {
         let m = &self.models[model];
         let free_mb = (f64::from(m.min_gpus) * self.gpus[gpu].memory_gb - m.weights_gb) * MB_PER_GB;
-        if free_mb <= 0.0 || tokens <= 0.0 {
-            return 0.0;
-        }
-        (free_mb / (m.kv_cache_mb_per_token * tokens)).floor()
+        (free_mb / m.kv_cache_mb_per_token).max(0.0)
     }
 
     /// GPU-seconds that `input` prompt and `output` generated tokens of `model` (requests of
@@ -286,7 +289,14 @@ impl Scenario {
     /// where `batch` is [`Scenario::instance_batch`] (at least 1): decode is memory-bound, so one
     /// step serves the whole batch in about the time of one request. Returns (prefill, decode).
     /// Both the fluid simulator and [`Scenario::nominal_load`] use this one rule.
-    pub fn busy_gpu_s(&self, model: usize, gpu: usize, input: f64, output: f64, mean_tokens: f64) -> Option<(f64, f64)> {
+    pub fn busy_gpu_s(
+        &self,
+        model: usize,
+        gpu: usize,
+        input: f64,
+        output: f64,
+        mean_tokens: f64,
+    ) -> Option<(f64, f64)> {
         let m = &self.models[model];
         let speed = m.speed[gpu]?;
         let batch = self.instance_batch(model, gpu, mean_tokens).max(1.0);
@@ -306,7 +316,10 @@ impl Scenario {
     /// Infinite where a class with demand has no instance, or no instance holds a mean request.
     pub fn nominal_load(&self, demand: &EpochDemand, epoch: usize) -> f64 {
         let pools = || self.datacenters.iter().flat_map(|d| &d.node_pools);
-        let available: f64 = pools().map(|p| f64::from(p.gpus_per_node) * f64::from(p.nodes)).sum::<f64>() * demand.epoch_s();
+        let available: f64 = pools()
+            .map(|p| f64::from(p.gpus_per_node) * f64::from(p.nodes))
+            .sum::<f64>()
+            * demand.epoch_s();
         let mut busy = 0.0;
         for (c, class) in self.classes.iter().enumerate() {
             let (mut requests, mut input, mut output) = (0.0, 0.0, 0.0);
@@ -330,7 +343,9 @@ impl Scenario {
                     if self.instance_batch(m, p.gpu, mean_tokens) < 1.0 {
                         return f64::INFINITY;
                     }
-                    let (prefill, decode) = self.busy_gpu_s(m, p.gpu, share * input, share * output, mean_tokens).unwrap_or((0.0, 0.0));
+                    let (prefill, decode) = self
+                        .busy_gpu_s(m, p.gpu, share * input, share * output, mean_tokens)
+                        .unwrap_or((0.0, 0.0));
                     busy += prefill + decode;
                 }
             }
@@ -341,6 +356,16 @@ impl Scenario {
             f64::INFINITY
         }
     }
+}
+
+/// Requests of `tokens` tokens each that fit in `token_room` tokens of KV cache (rounded down).
+pub fn batch_in_room(token_room: f64, tokens: f64) -> f64 {
+    if tokens <= 0.0 {
+        return 0.0;
+    }
+    // A cast truncates, which for non-negative values is floor, in one instruction (floor()
+    // is a libm call on baseline x86-64, and this sits in the fluid simulator's inner loop).
+    (token_room / tokens) as i64 as f64
 }
 
 /// Great-circle distance in km (haversine, mean Earth radius 6371 km).

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{Datacenter, Facility, Scenario};
+use crate::scenario::{Facility, Scenario};
 
 /// How to read MARLIN's blowdown equation `G_blow = G_E / (1 - phi)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -113,76 +113,159 @@ const J_PER_KWH: f64 = 3.6e6;
 const MJ_PER_KWH: f64 = 3.6;
 const L_PER_M3: f64 = 1000.0;
 
-/// Available GPU-seconds of each kind in a datacenter over `seconds`.
-pub fn available_gpu_s(scenario: &Scenario, dc: &Datacenter, seconds: f64, out: &mut [f64]) {
-    out.iter_mut().for_each(|v| *v = 0.0);
-    for p in &dc.node_pools {
-        out[p.gpu] += f64::from(p.gpus_per_node) * f64::from(p.nodes) * seconds;
-    }
-    debug_assert_eq!(out.len(), scenario.gpus.len());
+/// Per-datacenter constants of the accounting, computed once per scenario.
+#[derive(Debug, Clone)]
+struct DcConstants {
+    /// GPU-seconds of each kind in one epoch.
+    available_gpu_s: Vec<f64>,
+    /// Cooling and infrastructure energy per kWh of IT energy.
+    cooling_per_it: f64,
+    infrastructure_per_it: f64,
+    /// Evaporative litres per kWh of IT (COP mode); `None`: the hourly WUE (PUE mode).
+    evaporative_l_per_it_kwh: Option<f64>,
+    blowdown_per_evaporative: f64,
+    /// Energy to supply or treat one litre (eq. 10), and the epoch in hours.
+    potable_kwh_per_l: f64,
+    wastewater_kwh_per_l: f64,
+    epoch_h: f64,
 }
 
-/// The accounting of one datacenter `d` in `epoch`, from its activity. Busy GPU-seconds above
-/// what the datacenter has are capped (an overloaded epoch draws at most full power).
-pub fn account(scenario: &Scenario, d: usize, epoch: usize, activity: &Activity, blowdown: BlowdownReading) -> DcEpoch {
-    let dc = &scenario.datacenters[d];
-    let epoch_s = scenario.time.epoch_s;
-    let hour = scenario.time.hour_of_epoch(epoch);
-    let g = &dc.grid;
+/// The accounting of a scenario: [`Accountant::account`] turns one datacenter-epoch's activity
+/// into energy, cost, water and carbon. Both fidelities use it; nothing else computes a metric.
+#[derive(Debug, Clone)]
+pub struct Accountant<'a> {
+    scenario: &'a Scenario,
+    dcs: Vec<DcConstants>,
+}
 
-    // Eq. 4: IT energy.
-    let mut it_j = 0.0;
-    for (k, gpu) in scenario.gpus.iter().enumerate() {
-        let available: f64 = dc
-            .node_pools
+impl<'a> Accountant<'a> {
+    pub fn new(scenario: &'a Scenario, blowdown: BlowdownReading) -> Self {
+        let dcs = scenario
+            .datacenters
             .iter()
-            .filter(|p| p.gpu == k)
-            .map(|p| f64::from(p.gpus_per_node) * f64::from(p.nodes) * epoch_s)
-            .sum();
-        if available <= 0.0 {
-            continue;
-        }
-        let busy = activity.busy_gpu_s[k].min(available);
-        let scale = if activity.busy_gpu_s[k] > available { available / activity.busy_gpu_s[k] } else { 1.0 };
-        let weighted = activity.tdp_weighted_gpu_s[k] * scale;
-        it_j += gpu.tdp_w * (weighted + gpu.idle_tdp_fraction * (available - busy));
+            .map(|dc| {
+                let treatment = &scenario.water_treatment;
+                let (potable_kwh_per_l, wastewater_kwh_per_l, epoch_h) = (
+                    treatment.potable_kwh_per_m3 / L_PER_M3,
+                    treatment.wastewater_kwh_per_m3 / L_PER_M3,
+                    scenario.time.epoch_s / 3600.0,
+                );
+                let mut available_gpu_s = vec![0.0; scenario.gpus.len()];
+                for p in &dc.node_pools {
+                    available_gpu_s[p.gpu] +=
+                        f64::from(p.gpus_per_node) * f64::from(p.nodes) * scenario.time.epoch_s;
+                }
+                match dc.facility {
+                    Facility::Cop {
+                        supply_temperature_c,
+                        cooling_factor,
+                        infrastructure_fraction,
+                        latent_heat_mj_per_kg,
+                        cycles_of_concentration,
+                    } => {
+                        // Eq. 8: the heat rejected is the IT energy; evaporating 1 kg (1 L) of
+                        // water takes J_water. phi = 1 / cycles of concentration.
+                        let phi = 1.0 / cycles_of_concentration;
+                        DcConstants {
+                            available_gpu_s,
+                            // Eq. 5: CRAC = IT / COP; cooling = factor x CRAC.
+                            cooling_per_it: cooling_factor
+                                / Facility::crac_cop(supply_temperature_c),
+                            // Eq. 6.
+                            infrastructure_per_it: infrastructure_fraction,
+                            evaporative_l_per_it_kwh: Some(MJ_PER_KWH / latent_heat_mj_per_kg),
+                            blowdown_per_evaporative: match blowdown {
+                                BlowdownReading::BlowdownOnly => phi / (1.0 - phi),
+                                BlowdownReading::PaperLiteral => 1.0 / (1.0 - phi),
+                            },
+                            potable_kwh_per_l,
+                            wastewater_kwh_per_l,
+                            epoch_h,
+                        }
+                    }
+                    Facility::Pue { pue } => DcConstants {
+                        available_gpu_s,
+                        cooling_per_it: pue - 1.0,
+                        infrastructure_per_it: 0.0,
+                        evaporative_l_per_it_kwh: None,
+                        blowdown_per_evaporative: 0.0,
+                        potable_kwh_per_l,
+                        wastewater_kwh_per_l,
+                        epoch_h,
+                    },
+                }
+            })
+            .collect();
+        Accountant { scenario, dcs }
     }
-    let it_kwh = it_j / J_PER_KWH + activity.token_energy_kwh;
 
-    let mut out = DcEpoch { it_kwh, ..DcEpoch::default() };
-    match dc.facility {
-        Facility::Cop { supply_temperature_c, cooling_factor, infrastructure_fraction, latent_heat_mj_per_kg, cycles_of_concentration } => {
-            // Eqs. 5-6.
-            let crac = it_kwh / Facility::crac_cop(supply_temperature_c);
-            out.cooling_kwh = cooling_factor * crac;
-            out.infrastructure_kwh = infrastructure_fraction * it_kwh;
-            // Eq. 8: the heat rejected is the IT energy; evaporating 1 kg (1 L) takes J_water.
-            out.water_evaporative_l = it_kwh * MJ_PER_KWH / latent_heat_mj_per_kg;
-            let phi = 1.0 / cycles_of_concentration;
-            out.water_blowdown_l = match blowdown {
-                BlowdownReading::BlowdownOnly => out.water_evaporative_l * phi / (1.0 - phi),
-                BlowdownReading::PaperLiteral => out.water_evaporative_l / (1.0 - phi),
+    /// GPU-seconds of each kind datacenter `d` has in one epoch.
+    pub fn available_gpu_s(&self, d: usize) -> &[f64] {
+        &self.dcs[d].available_gpu_s
+    }
+
+    /// The accounting of datacenter `d` in `epoch`, from its activity. Busy GPU-seconds above
+    /// what the datacenter has are capped (an overloaded epoch draws at most full power).
+    pub fn account(&self, d: usize, epoch: usize, activity: &Activity) -> DcEpoch {
+        let scenario = self.scenario;
+        let k = &self.dcs[d];
+        let dc = &scenario.datacenters[d];
+        let hour = scenario.time.hour_of_epoch(epoch);
+        let g = &dc.grid;
+
+        // Eq. 4: IT energy.
+        let mut it_j = 0.0;
+        for ((gpu, &available), (&busy, &weighted)) in scenario
+            .gpus
+            .iter()
+            .zip(&k.available_gpu_s)
+            .zip(activity.busy_gpu_s.iter().zip(&activity.tdp_weighted_gpu_s))
+        {
+            if available <= 0.0 {
+                continue;
+            }
+            let (busy, weighted) = if busy > available {
+                (available, weighted * available / busy)
+            } else {
+                (busy, weighted)
             };
+            it_j += gpu.tdp_w * (weighted + gpu.idle_tdp_fraction * (available - busy));
         }
-        Facility::Pue { pue } => {
-            out.cooling_kwh = (pue - 1.0) * it_kwh;
-            let wue = g.onsite_wue_l_per_kwh.get(hour).copied().unwrap_or(0.0);
-            out.water_evaporative_l = wue * it_kwh;
+        let it_kwh = it_j * (1.0 / J_PER_KWH) + activity.token_energy_kwh;
+
+        let cooling_kwh = k.cooling_per_it * it_kwh;
+        let infrastructure_kwh = k.infrastructure_per_it * it_kwh;
+        let water_evaporative_l = match k.evaporative_l_per_it_kwh {
+            Some(per_kwh) => per_kwh * it_kwh,
+            None => g.onsite_wue_l_per_kwh.get(hour).copied().unwrap_or(0.0) * it_kwh,
+        };
+        let water_blowdown_l = k.blowdown_per_evaporative * water_evaporative_l;
+        // Eq. 6 (or PUE x IT).
+        let facility_kwh = it_kwh + cooling_kwh + infrastructure_kwh;
+        let renewable_kwh = g.renewable_kw[hour] * k.epoch_h;
+        let grid_kwh = (facility_kwh - renewable_kwh).max(0.0);
+        let ci = g.carbon_kg_per_kwh[hour];
+        // Eq. 8, grid share.
+        let water_grid_l = facility_kwh * g.water_l_per_kwh[hour];
+        // Eqs. 9-10.
+        let carbon_grid_kg = ci * grid_kwh;
+        let carbon_water_kg = ci
+            * ((water_evaporative_l + water_blowdown_l) * k.potable_kwh_per_l
+                + water_grid_l * k.wastewater_kwh_per_l);
+        DcEpoch {
+            it_kwh,
+            cooling_kwh,
+            infrastructure_kwh,
+            facility_kwh,
+            grid_kwh,
+            // Eq. 7.
+            energy_cost_usd: grid_kwh * g.price_usd_per_kwh[hour],
+            carbon_tax_usd: dc.carbon_tax_usd_per_kg * carbon_grid_kg,
+            water_evaporative_l,
+            water_blowdown_l,
+            water_grid_l,
+            carbon_grid_kg,
+            carbon_water_kg,
         }
     }
-    out.facility_kwh = it_kwh + out.cooling_kwh + out.infrastructure_kwh;
-    let renewable_kwh = g.renewable_kw[hour] * epoch_s / 3600.0;
-    out.grid_kwh = (out.facility_kwh - renewable_kwh).max(0.0);
-    let ci = g.carbon_kg_per_kwh[hour];
-    // Eq. 7.
-    out.energy_cost_usd = out.grid_kwh * g.price_usd_per_kwh[hour];
-    out.water_grid_l = out.facility_kwh * g.water_l_per_kwh[hour];
-    // Eqs. 9-10.
-    out.carbon_grid_kg = ci * out.grid_kwh;
-    let treatment = &scenario.water_treatment;
-    out.carbon_water_kg = ci
-        * ((out.water_evaporative_l + out.water_blowdown_l) / L_PER_M3 * treatment.potable_kwh_per_m3
-            + out.water_grid_l / L_PER_M3 * treatment.wastewater_kwh_per_m3);
-    out.carbon_tax_usd = dc.carbon_tax_usd_per_kg * out.carbon_grid_kg;
-    out
 }

@@ -25,7 +25,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
-use super::accounting::{account, Activity};
+use super::accounting::{Accountant, Activity};
 use super::{LatencySummary, Outcome, PlanError, SimParams};
 use crate::scenario::Scenario;
 use crate::trace::Request;
@@ -48,8 +48,16 @@ impl RequestRecord {
 
     pub fn write_csv(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
         match self.node {
-            Some(n) => writeln!(out, "{},{},{n},{},{},{}", self.index, self.datacenter, self.ttft_s, self.e2e_s, self.dropped),
-            None => writeln!(out, "{},{},,,,{}", self.index, self.datacenter, self.dropped),
+            Some(n) => writeln!(
+                out,
+                "{},{},{n},{},{},{}",
+                self.index, self.datacenter, self.ttft_s, self.e2e_s, self.dropped
+            ),
+            None => writeln!(
+                out,
+                "{},{},,,,{}",
+                self.index, self.datacenter, self.dropped
+            ),
         }
     }
 }
@@ -106,10 +114,21 @@ impl<'a> DiscreteEventSimulator<'a> {
         let s = self.scenario;
         let (nd, ne) = (s.datacenters.len(), s.time.epochs);
         if datacenter_of.len() != requests.len() {
-            return Err(PlanError::Requests { got: datacenter_of.len(), want: requests.len() });
+            return Err(PlanError::Requests {
+                got: datacenter_of.len(),
+                want: requests.len(),
+            });
         }
-        if let Some((index, &d)) = datacenter_of.iter().enumerate().find(|(_, &d)| usize::from(d) >= nd) {
-            return Err(PlanError::Datacenter { index, datacenter: usize::from(d), datacenters: nd });
+        if let Some((index, &d)) = datacenter_of
+            .iter()
+            .enumerate()
+            .find(|(_, &d)| usize::from(d) >= nd)
+        {
+            return Err(PlanError::Datacenter {
+                index,
+                datacenter: usize::from(d),
+                datacenters: nd,
+            });
         }
         let mut out = Outcome::default();
         out.reset(nd, ne);
@@ -118,10 +137,14 @@ impl<'a> DiscreteEventSimulator<'a> {
         let mut e2e: Vec<f64> = Vec::with_capacity(requests.len());
         let mut latency = LatencySummary::default();
         let mut violating = 0usize;
+        let accountant = Accountant::new(s, self.params.blowdown);
         // Requests of each datacenter, by arrival there.
         let mut by_dc: Vec<Vec<(f64, u32)>> = vec![Vec::new(); nd];
         for (i, r) in requests.iter().enumerate() {
-            let inside = r.arrival_s >= 0.0 && r.arrival_s < horizon && usize::from(r.origin) < s.origins.len() && usize::from(r.class) < s.classes.len();
+            let inside = r.arrival_s >= 0.0
+                && r.arrival_s < horizon
+                && usize::from(r.origin) < s.origins.len()
+                && usize::from(r.class) < s.classes.len();
             if !inside {
                 latency.outside_horizon += 1.0;
                 continue;
@@ -146,12 +169,16 @@ impl<'a> DiscreteEventSimulator<'a> {
                 record(rec);
             };
             self.run_dc(d, requests, arrivals, &mut state, &mut on_done);
+            let available: f64 = accountant.available_gpu_s(d).iter().sum();
             for e in 0..ne {
                 let i = d * ne + e;
-                out.dc_epochs[i] = account(s, d, e, &state.activity[e], self.params.blowdown);
-                let available = s.datacenters[d].gpu_count() as f64 * s.time.epoch_s;
+                out.dc_epochs[i] = accountant.account(d, e, &state.activity[e]);
                 let busy: f64 = state.activity[e].busy_gpu_s.iter().sum();
-                out.utilisation[i] = if available > 0.0 { busy / available } else { 0.0 };
+                out.utilisation[i] = if available > 0.0 {
+                    busy / available
+                } else {
+                    0.0
+                };
             }
             for &(_, idx) in arrivals.iter() {
                 let r = &requests[idx as usize];
@@ -188,7 +215,8 @@ impl<'a> DiscreteEventSimulator<'a> {
             if p.nodes == 0 {
                 continue;
             }
-            let simulated = ((f64::from(p.nodes) * self.params.node_fraction).round() as u32).clamp(1, p.nodes);
+            let simulated =
+                ((f64::from(p.nodes) * self.params.node_fraction).round() as u32).clamp(1, p.nodes);
             let weight = f64::from(p.nodes) / f64::from(simulated);
             for _ in 0..simulated {
                 nodes.push(Node {
@@ -206,7 +234,10 @@ impl<'a> DiscreteEventSimulator<'a> {
         let eligible = (0..nm)
             .map(|m| {
                 (0..nodes.len())
-                    .filter(|&n| s.models[m].speed[nodes[n].gpu].is_some() && nodes[n].gpus >= s.models[m].min_gpus)
+                    .filter(|&n| {
+                        s.models[m].speed[nodes[n].gpu].is_some()
+                            && nodes[n].gpus >= s.models[m].min_gpus
+                    })
                     .collect()
             })
             .collect();
@@ -217,18 +248,30 @@ impl<'a> DiscreteEventSimulator<'a> {
             nodes,
             eligible,
             round_robin: vec![0; nm],
-            activity: (0..s.time.epochs).map(|_| Activity::zeros(s.gpus.len())).collect(),
+            activity: (0..s.time.epochs)
+                .map(|_| Activity::zeros(s.gpus.len()))
+                .collect(),
         }
     }
 
-    fn run_dc(&self, d: usize, requests: &[Request], arrivals: &[(f64, u32)], st: &mut DcState, done: &mut impl FnMut(&RequestRecord)) {
+    fn run_dc(
+        &self,
+        d: usize,
+        requests: &[Request],
+        arrivals: &[(f64, u32)],
+        st: &mut DcState,
+        done: &mut impl FnMut(&RequestRecord),
+    ) {
         let s = self.scenario;
-        let mut completions: BinaryHeap<Completion> = BinaryHeap::with_capacity(arrivals.len().min(1 << 16));
+        let mut completions: BinaryHeap<Completion> =
+            BinaryHeap::with_capacity(arrivals.len().min(1 << 16));
         let mut waiting: VecDeque<(f64, u32)> = VecDeque::new();
         let mut next = 0;
         loop {
             let arrival_t = arrivals.get(next).map_or(f64::INFINITY, |a| a.0);
-            let completion_t = completions.peek().map_or(f64::INFINITY, |Reverse((t, _, _))| f64::from_bits(*t));
+            let completion_t = completions
+                .peek()
+                .map_or(f64::INFINITY, |Reverse((t, _, _))| f64::from_bits(*t));
             if arrival_t.is_infinite() && completion_t.is_infinite() {
                 break;
             }
@@ -251,15 +294,33 @@ impl<'a> DiscreteEventSimulator<'a> {
                 let m = s.classes[usize::from(r.class)].model;
                 let fits_somewhere = m.is_some_and(|m| {
                     let need = s.models[m].weights_gb * 1000.0 + kv_mb(s, m, r);
-                    st.eligible[m].iter().any(|&n| st.nodes[n].memory_mb >= need)
+                    st.eligible[m]
+                        .iter()
+                        .any(|&n| st.nodes[n].memory_mb >= need)
                 });
                 if !fits_somewhere {
-                    done(&RequestRecord { index: idx as usize, datacenter: d, node: None, ttft_s: f64::NAN, e2e_s: f64::NAN, dropped: true });
+                    done(&RequestRecord {
+                        index: idx as usize,
+                        datacenter: d,
+                        node: None,
+                        ttft_s: f64::NAN,
+                        e2e_s: f64::NAN,
+                        dropped: true,
+                    });
                     continue;
                 }
-                if !waiting.is_empty() || !self.try_admit(d, st, requests, idx, at, at, &mut completions, done) {
+                if !waiting.is_empty()
+                    || !self.try_admit(d, st, requests, idx, at, at, &mut completions, done)
+                {
                     if waiting.len() >= self.params.max_waiting_per_datacenter {
-                        done(&RequestRecord { index: idx as usize, datacenter: d, node: None, ttft_s: f64::NAN, e2e_s: f64::NAN, dropped: true });
+                        done(&RequestRecord {
+                            index: idx as usize,
+                            datacenter: d,
+                            node: None,
+                            ttft_s: f64::NAN,
+                            e2e_s: f64::NAN,
+                            dropped: true,
+                        });
                     } else {
                         waiting.push_back((at, idx));
                     }
@@ -268,7 +329,14 @@ impl<'a> DiscreteEventSimulator<'a> {
         }
         // Whatever still waits can never be admitted (nothing runs any more): dropped.
         for (_, idx) in waiting {
-            done(&RequestRecord { index: idx as usize, datacenter: d, node: None, ttft_s: f64::NAN, e2e_s: f64::NAN, dropped: true });
+            done(&RequestRecord {
+                index: idx as usize,
+                datacenter: d,
+                node: None,
+                ttft_s: f64::NAN,
+                e2e_s: f64::NAN,
+                dropped: true,
+            });
         }
     }
 
@@ -287,7 +355,9 @@ impl<'a> DiscreteEventSimulator<'a> {
     ) -> bool {
         let s = self.scenario;
         let r = &requests[idx as usize];
-        let m = s.classes[usize::from(r.class)].model.expect("checked on arrival");
+        let m = s.classes[usize::from(r.class)]
+            .model
+            .expect("checked on arrival");
         let model = &s.models[m];
         let nm = s.models.len();
         let kv = kv_mb(s, m, r);
@@ -298,7 +368,8 @@ impl<'a> DiscreteEventSimulator<'a> {
             let n = st.eligible[m][pos];
             let resident = st.ready_at[n * nm + m].is_finite();
             let need = kv + if resident { 0.0 } else { weights_mb };
-            if st.nodes[n].memory_mb - st.nodes[n].used_mb < need && !self.evict_for(st, n, m, need) {
+            if st.nodes[n].memory_mb - st.nodes[n].used_mb < need && !self.evict_for(st, n, m, need)
+            {
                 continue;
             }
             st.round_robin[m] = (pos + 1) % count;
@@ -310,7 +381,15 @@ impl<'a> DiscreteEventSimulator<'a> {
                 let load_s = model.weights_gb / s.gpus[gpu].weight_load_gb_per_s;
                 st.ready_at[n * nm + m] = now + load_s;
                 st.nodes[n].used_mb += weights_mb;
-                add_interval(&mut st.activity, s.time.epoch_s, gpu, now, now + load_s, min_gpus * weight, model.decode_tdp_fraction);
+                add_interval(
+                    &mut st.activity,
+                    s.time.epoch_s,
+                    gpu,
+                    now,
+                    now + load_s,
+                    min_gpus * weight,
+                    model.decode_tdp_fraction,
+                );
             }
             st.nodes[n].used_mb += kv;
             st.active[n * nm + m] += 1;
@@ -321,19 +400,44 @@ impl<'a> DiscreteEventSimulator<'a> {
                 .iter()
                 .copied()
                 .enumerate()
-                .fold((0, f64::INFINITY), |best, (i, t)| if t < best.1 { (i, t) } else { best });
+                .fold(
+                    (0, f64::INFINITY),
+                    |best, (i, t)| if t < best.1 { (i, t) } else { best },
+                );
             let start = now.max(free_at).max(st.ready_at[n * nm + m]);
             let prefill_end = start + f64::from(r.input_tokens) / speed.prefill_tokens_per_s;
             st.lanes[lane0 + lane] = prefill_end;
-            add_interval(&mut st.activity, s.time.epoch_s, gpu, start, prefill_end, min_gpus * weight, model.prefill_tdp_fraction);
+            add_interval(
+                &mut st.activity,
+                s.time.epoch_s,
+                gpu,
+                start,
+                prefill_end,
+                min_gpus * weight,
+                model.prefill_tdp_fraction,
+            );
             let decode_end = prefill_end + f64::from(r.output_tokens) / speed.decode_tokens_per_s;
-            self.add_decode(st, n, prefill_end, decode_end, min_gpus, model.decode_tdp_fraction);
+            self.add_decode(
+                st,
+                n,
+                prefill_end,
+                decode_end,
+                min_gpus,
+                model.decode_tdp_fraction,
+            );
             let one_way_back = s.network.round_trip_s[usize::from(r.origin)][d] / 2.0;
             let ttft = prefill_end + one_way_back - r.arrival_s;
             let e2e = decode_end + one_way_back - r.arrival_s;
             debug_assert!(ttft >= 0.0 && arrived <= now);
             completions.push(Reverse((decode_end.to_bits(), n as u32, idx)));
-            done(&RequestRecord { index: idx as usize, datacenter: d, node: Some(n), ttft_s: ttft, e2e_s: e2e, dropped: false });
+            done(&RequestRecord {
+                index: idx as usize,
+                datacenter: d,
+                node: Some(n),
+                ttft_s: ttft,
+                e2e_s: e2e,
+                dropped: false,
+            });
             return true;
         }
         false
@@ -342,17 +446,35 @@ impl<'a> DiscreteEventSimulator<'a> {
     /// Adds one request's decoding to its node's power: `min_gpus` GPUs at the decode fraction,
     /// shared so the node does not exceed its GPU count (approximated per request: a request adds
     /// `min_gpus x min(1, g / GPUs asked for by the node's unfinished requests at its admission)`).
-    fn add_decode(&self, st: &mut DcState, n: usize, start: f64, end: f64, min_gpus: f64, fraction: f64) {
+    fn add_decode(
+        &self,
+        st: &mut DcState,
+        n: usize,
+        start: f64,
+        end: f64,
+        min_gpus: f64,
+        fraction: f64,
+    ) {
         let node = &mut st.nodes[n];
         node.decode_gpus += min_gpus;
         let share = (f64::from(node.gpus) / node.decode_gpus).min(1.0);
         let (gpu, weight) = (node.gpu, node.weight);
-        add_interval(&mut st.activity, self.scenario.time.epoch_s, gpu, start, end, min_gpus * share * weight, fraction);
+        add_interval(
+            &mut st.activity,
+            self.scenario.time.epoch_s,
+            gpu,
+            start,
+            end,
+            min_gpus * share * weight,
+            fraction,
+        );
     }
 
     fn finish(&self, st: &mut DcState, n: usize, r: &Request) {
         let s = self.scenario;
-        let m = s.classes[usize::from(r.class)].model.expect("admitted requests have a model");
+        let m = s.classes[usize::from(r.class)]
+            .model
+            .expect("admitted requests have a model");
         let nm = s.models.len();
         let node = &mut st.nodes[n];
         node.used_mb -= kv_mb(s, m, r);
@@ -365,7 +487,9 @@ impl<'a> DiscreteEventSimulator<'a> {
         let s = self.scenario;
         let nm = s.models.len();
         let evictable: f64 = (0..nm)
-            .filter(|&m| m != keep && st.ready_at[n * nm + m].is_finite() && st.active[n * nm + m] == 0)
+            .filter(|&m| {
+                m != keep && st.ready_at[n * nm + m].is_finite() && st.active[n * nm + m] == 0
+            })
             .map(|m| s.models[m].weights_gb * 1000.0)
             .sum();
         if st.nodes[n].memory_mb - st.nodes[n].used_mb + evictable < need {
@@ -390,7 +514,15 @@ fn kv_mb(s: &Scenario, m: usize, r: &Request) -> f64 {
 
 /// Adds `[t0, t1)` on `gpus` GPUs of kind `gpu` at `fraction` of TDP to the epochs it spans;
 /// time past the horizon goes to the last epoch.
-fn add_interval(activity: &mut [Activity], epoch_s: f64, gpu: usize, t0: f64, t1: f64, gpus: f64, fraction: f64) {
+fn add_interval(
+    activity: &mut [Activity],
+    epoch_s: f64,
+    gpu: usize,
+    t0: f64,
+    t1: f64,
+    gpus: f64,
+    fraction: f64,
+) {
     if t1 <= t0 {
         return;
     }
@@ -398,7 +530,11 @@ fn add_interval(activity: &mut [Activity], epoch_s: f64, gpu: usize, t0: f64, t1
     let mut t = t0;
     while t < t1 {
         let e = ((t / epoch_s) as usize).min(last);
-        let end = if e == last { t1 } else { t1.min((e + 1) as f64 * epoch_s) };
+        let end = if e == last {
+            t1
+        } else {
+            t1.min((e + 1) as f64 * epoch_s)
+        };
         activity[e].add_busy(gpu, (end - t) * gpus, fraction);
         t = end;
     }

@@ -2,10 +2,9 @@
 //!
 //! For datacenter d and epoch e, class c receives `R = sum_o x[e][o][c][d] requests(o, c, e)`
 //! requests carrying `I` input and `O` output tokens. Inside the datacenter the local round robin
-//! gives every instance that can host the class's model the same share. An instance of pool p
-//! spends `I_p / prefill_speed` seconds in prefill and `O_p / (batch x decode_speed)` in decode,
-//! where `batch` is how many mean requests its memory holds (eq. 1): decode is memory-bound, so
-//! a step serves the whole batch. GPU-seconds times the phase's fraction of TDP go to the shared
+//! gives every instance that can host the class's model the same share; the GPU-seconds an
+//! instance is kept busy follow [`Scenario::busy_gpu_s`] (prefill at its speed, decode batched as
+//! far as memory allows, eq. 1). GPU-seconds times the phase's fraction of TDP go to the shared
 //! accounting; the rest of the GPU-seconds are idle.
 //!
 //! Latency of a cell (o, c, d): round trip + prefill of a mean request + a queueing wait
@@ -13,69 +12,159 @@
 //! one epoch where rho >= 1 (saturated). End to end adds the mean decode time. Classes without a
 //! model (Green-LLM query types) take round trip + `v x tokens` processing + transfer
 //! `KB/token x tokens x 8 / 1000 / Mbps` seconds.
+//!
+//! Everything that depends only on the scenario is computed once in [`FluidSimulator::new`], so
+//! scoring a plan allocates nothing and does a few multiplications per cell.
 
-use super::accounting::{account, Activity};
+use super::accounting::{Accountant, Activity};
 use super::{FractionPlan, Outcome, PlanError, SimParams};
-use crate::scenario::{ModelSpeed, Scenario};
+use crate::scenario::{batch_in_room, Scenario};
 
-/// One pool's instances of one model in one datacenter.
+/// The pools of one GPU kind in one datacenter, for a model's batched decode.
 #[derive(Debug, Clone, Copy)]
-struct Host {
+struct DecodeHost {
     gpu: usize,
-    instances: f64,
-    speed: ModelSpeed,
+    /// share x min_gpus / decode speed: GPU-seconds per output token at batch 1.
+    gpu_s_per_token: f64,
+    /// [`Scenario::token_room`] of an instance: batch = [`batch_in_room`] of mean tokens.
+    token_room: f64,
+}
+
+/// How a datacenter serves one model, from its pools.
+#[derive(Debug, Clone, Default)]
+struct ModelInDc {
+    /// Prefill GPU-seconds per input token, per GPU kind.
+    prefill_gpu_s_per_token: Vec<f64>,
+    decode_hosts: Vec<DecodeHost>,
+    /// Mean seconds of a request's prefill per input token, and decode per output token.
+    prefill_s_per_token: f64,
+    decode_s_per_token: f64,
+    hosted: bool,
 }
 
 /// The fluid simulator of one scenario; reuse it for many plans (its buffers are kept).
 pub struct FluidSimulator<'a> {
     scenario: &'a Scenario,
-    params: SimParams,
-    /// `hosts[d][m]`: the pools of datacenter d that can host model m.
-    hosts: Vec<Vec<Vec<Host>>>,
-    /// Available GPU-seconds of each datacenter per epoch.
-    available_gpu_s: Vec<f64>,
+    /// `models[d * models + m]`.
+    models: Vec<ModelInDc>,
+    accountant: Accountant<'a>,
+    /// One over the GPU-seconds of each datacenter per epoch (0 for a datacenter without GPUs).
+    inverse_available: Vec<f64>,
+    /// Per class: token energy per input and output token (0 where not given).
+    token_energy: Vec<(f64, f64)>,
+    /// Per (class, datacenter): processing seconds per token of model-less classes.
+    processing_s_per_token: Vec<f64>,
+    /// Round trips, `[origin * datacenters + d]`.
+    round_trip_s: Vec<f64>,
     activity: Activity,
-    cell: Vec<[f64; 3]>,
-    prefill_s: Vec<f64>,
+    /// Per (class, datacenter) of the current epoch, index `c * datacenters + d`: requests,
+    /// input and output tokens received.
+    requests: Vec<f64>,
+    input: Vec<f64>,
+    output: Vec<f64>,
+    /// Same index: seconds at the datacenter before the first token, and decoding.
+    local_s: Vec<f64>,
     decode_s: Vec<f64>,
+    /// Same index: sum over the requests of their network delay (round trip and transfer), and
+    /// requests whose TTFT exceeds the SLO.
+    network_s: Vec<f64>,
+    late: Vec<f64>,
 }
 
 impl<'a> FluidSimulator<'a> {
     pub fn new(scenario: &'a Scenario, params: SimParams) -> Self {
-        let epoch_s = scenario.time.epoch_s;
-        let hosts = scenario
-            .datacenters
-            .iter()
-            .map(|dc| {
-                (0..scenario.models.len())
-                    .map(|m| {
-                        dc.node_pools
-                            .iter()
-                            .filter_map(|p| {
-                                let speed = scenario.models[m].speed[p.gpu]?;
-                                let instances = scenario.instances(p, m) as f64;
-                                (instances > 0.0).then_some(Host {
-                                    gpu: p.gpu,
-                                    instances,
-                                    speed,
-                                })
-                            })
-                            .collect()
-                    })
-                    .collect()
+        let s = scenario;
+        let (nd, nm, nc, ng) = (
+            s.datacenters.len(),
+            s.models.len(),
+            s.classes.len(),
+            s.gpus.len(),
+        );
+        let mut models = Vec::with_capacity(nd * nm);
+        for dc in &s.datacenters {
+            for m in 0..nm {
+                let model = &s.models[m];
+                let total: f64 = dc.node_pools.iter().map(|p| s.instances(p, m) as f64).sum();
+                let mut entry = ModelInDc {
+                    prefill_gpu_s_per_token: vec![0.0; ng],
+                    ..ModelInDc::default()
+                };
+                if total > 0.0 {
+                    entry.hosted = true;
+                    let gpus = f64::from(model.min_gpus);
+                    for p in &dc.node_pools {
+                        let (Some(speed), n) = (model.speed[p.gpu], s.instances(p, m) as f64)
+                        else {
+                            continue;
+                        };
+                        if n == 0.0 {
+                            continue;
+                        }
+                        let share = n / total;
+                        entry.prefill_gpu_s_per_token[p.gpu] +=
+                            share * gpus / speed.prefill_tokens_per_s;
+                        entry.prefill_s_per_token += share / speed.prefill_tokens_per_s;
+                        entry.decode_s_per_token += share / speed.decode_tokens_per_s;
+                        // Pools of one GPU kind share their instances' token room: merge them.
+                        let per_token = share * gpus / speed.decode_tokens_per_s;
+                        match entry.decode_hosts.iter_mut().find(|h| h.gpu == p.gpu) {
+                            Some(h) => h.gpu_s_per_token += per_token,
+                            None => entry.decode_hosts.push(DecodeHost {
+                                gpu: p.gpu,
+                                gpu_s_per_token: per_token,
+                                token_room: s.token_room(m, p.gpu),
+                            }),
+                        }
+                    }
+                }
+                models.push(entry);
+            }
+        }
+        let accountant = Accountant::new(s, params.blowdown);
+        let inverse_available = (0..nd)
+            .map(|d| {
+                let total: f64 = accountant.available_gpu_s(d).iter().sum();
+                if total > 0.0 {
+                    1.0 / total
+                } else {
+                    0.0
+                }
             })
             .collect();
-        let available_gpu_s = scenario.datacenters.iter().map(|dc| dc.gpu_count() as f64 * epoch_s).collect();
-        let classes = scenario.classes.len();
+        let token_energy = s
+            .classes
+            .iter()
+            .map(
+                |c| match (c.energy_kwh_per_input_token, c.energy_kwh_per_output_token) {
+                    (Some(a), Some(b)) => (a, b),
+                    _ => (0.0, 0.0),
+                },
+            )
+            .collect();
+        let processing_s_per_token = (0..nc)
+            .flat_map(|c| {
+                s.datacenters
+                    .iter()
+                    .map(move |dc| dc.processing_s_per_token.get(c).copied().unwrap_or(0.0))
+            })
+            .collect();
+        let round_trip_s = s.network.round_trip_s.iter().flatten().copied().collect();
         FluidSimulator {
             scenario,
-            params,
-            hosts,
-            available_gpu_s,
-            activity: Activity::zeros(scenario.gpus.len()),
-            cell: vec![[0.0; 3]; classes],
-            prefill_s: vec![0.0; classes],
-            decode_s: vec![0.0; classes],
+            models,
+            accountant,
+            inverse_available,
+            token_energy,
+            processing_s_per_token,
+            round_trip_s,
+            activity: Activity::zeros(ng),
+            requests: vec![0.0; nd * nc],
+            input: vec![0.0; nd * nc],
+            output: vec![0.0; nd * nc],
+            local_s: vec![0.0; nd * nc],
+            decode_s: vec![0.0; nd * nc],
+            network_s: vec![0.0; nd * nc],
+            late: vec![0.0; nd * nc],
         }
     }
 
@@ -89,72 +178,183 @@ impl<'a> FluidSimulator<'a> {
     /// Scores `plan` into `out`, reusing its buffers (no allocation after the first call).
     pub fn score_into(&mut self, plan: &FractionPlan, out: &mut Outcome) -> Result<(), PlanError> {
         let s = self.scenario;
-        let (ne, no, nc, nd) = (s.time.epochs, s.origins.len(), s.classes.len(), s.datacenters.len());
+        let (ne, no, nc, nd, nm) = (
+            s.time.epochs,
+            s.origins.len(),
+            s.classes.len(),
+            s.datacenters.len(),
+            s.models.len(),
+        );
         if plan.shape() != [ne, no, nc, nd] {
-            return Err(PlanError::Shape { got: plan.shape(), want: [ne, no, nc, nd] });
+            return Err(PlanError::Shape {
+                got: plan.shape(),
+                want: [ne, no, nc, nd],
+            });
         }
         out.reset(nd, ne);
         let demand = &s.demand;
+        let transfer = match (&s.network.bandwidth_mbps, &s.green_llm) {
+            (Some(b), Some(g)) => Some((b, g)),
+            _ => None,
+        };
         let (mut served, mut ttft_sum, mut e2e_sum, mut violating) = (0.0, 0.0, 0.0, 0.0);
+        let slo = s.ttft_slo_s;
         for e in 0..ne {
-            for d in 0..nd {
-                self.activity.clear();
+            // Demand each datacenter receives, per class (contiguous over datacenters), and the
+            // request-weighted network delay it carries.
+            for v in [
+                &mut self.requests,
+                &mut self.input,
+                &mut self.output,
+                &mut self.network_s,
+                &mut self.late,
+            ] {
+                v.iter_mut().for_each(|x| *x = 0.0);
+            }
+            for o in 0..no {
+                let rtt = &self.round_trip_s[o * nd..(o + 1) * nd];
                 for c in 0..nc {
-                    let mut acc = [0.0; 3];
-                    for o in 0..no {
-                        let x = plan.row(e, o, c)[d];
-                        if x > 0.0 {
-                            acc[0] += x * demand.requests(o, c, e);
-                            acc[1] += x * demand.input_tokens(o, c, e);
-                            acc[2] += x * demand.output_tokens(o, c, e);
-                        }
-                    }
-                    self.cell[c] = acc;
-                    self.add_class_activity(d, c, acc);
-                }
-                let i = d * ne + e;
-                out.dc_epochs[i] = account(s, d, e, &self.activity, self.params.blowdown);
-                let busy: f64 = self.activity.busy_gpu_s.iter().sum();
-                let rho = if self.available_gpu_s[d] > 0.0 { busy / self.available_gpu_s[d] } else { 0.0 };
-                out.utilisation[i] = rho;
-                // Latency of every (origin, class) cell sent here.
-                for c in 0..nc {
-                    let [requests, input, output] = self.cell[c];
-                    if requests <= 0.0 {
+                    let r = demand.requests(o, c, e);
+                    if r <= 0.0 {
                         continue;
                     }
-                    out.requests[i] += requests;
-                    let class = &s.classes[c];
-                    let (local_s, decode_s) = match class.model {
-                        Some(_) => {
-                            let t_pre = self.prefill_s[c];
-                            let wait = if rho < 1.0 { (t_pre * rho / (1.0 - rho)).min(s.time.epoch_s) } else { s.time.epoch_s };
-                            (t_pre + wait, self.decode_s[c])
-                        }
-                        None => {
-                            let dc = &s.datacenters[d];
-                            let tokens = (input + output) / requests;
-                            let v = dc.processing_s_per_token.get(c).copied().unwrap_or(0.0);
-                            (v * tokens, 0.0)
-                        }
-                    };
-                    for o in 0..no {
-                        let x = plan.row(e, o, c)[d];
-                        let r = x * demand.requests(o, c, e);
-                        if r <= 0.0 {
-                            continue;
-                        }
-                        let transfer = self.transfer_s(o, c, d, e, (input + output) / requests);
-                        let ttft = s.network.round_trip_s[o][d] + transfer + local_s;
-                        served += r;
-                        ttft_sum += r * ttft;
-                        e2e_sum += r * (ttft + decode_s);
-                        if ttft > s.ttft_slo_s {
-                            violating += r;
+                    let (i, x) = (demand.input_tokens(o, c, e), demand.output_tokens(o, c, e));
+                    let range = c * nd..(c + 1) * nd;
+                    let row = plan.row(e, o, c);
+                    for ((((rq, inp), outp), net), (&share, &rtt)) in self.requests[range.clone()]
+                        .iter_mut()
+                        .zip(&mut self.input[range.clone()])
+                        .zip(&mut self.output[range.clone()])
+                        .zip(&mut self.network_s[range])
+                        .zip(row.iter().zip(rtt))
+                    {
+                        *rq += share * r;
+                        *inp += share * i;
+                        *outp += share * x;
+                        *net += share * r * rtt;
+                    }
+                    if let Some((bandwidth, terms)) = transfer {
+                        let kb = terms.kb_per_token[o][c][e] * (i + x) / r;
+                        for (d, &share) in row.iter().enumerate() {
+                            self.network_s[c * nd + d] +=
+                                share * r * kb * 8.0 / 1000.0 / bandwidth[o][d].max(1e-3);
                         }
                     }
                 }
             }
+            for d in 0..nd {
+                self.activity.clear();
+                for c in 0..nc {
+                    let k = c * nd + d;
+                    let (requests, input, output) =
+                        (self.requests[k], self.input[k], self.output[k]);
+                    self.local_s[k] = 0.0;
+                    self.decode_s[k] = 0.0;
+                    if requests <= 0.0 {
+                        continue;
+                    }
+                    let (tin, tout) = self.token_energy[c];
+                    self.activity.token_energy_kwh += tin * input + tout * output;
+                    match s.classes[c].model {
+                        Some(m) => {
+                            let entry = &self.models[d * nm + m];
+                            if !entry.hosted {
+                                // Nowhere to run: saturated (one epoch), no energy.
+                                self.local_s[k] = s.time.epoch_s;
+                                continue;
+                            }
+                            let model = &s.models[m];
+                            for (g, per_token) in entry.prefill_gpu_s_per_token.iter().enumerate() {
+                                self.activity.add_busy(
+                                    g,
+                                    per_token * input,
+                                    model.prefill_tdp_fraction,
+                                );
+                            }
+                            // One division per cell; the rest multiplies by reciprocals.
+                            let per_request = 1.0 / requests;
+                            let requests_per_token = requests / (input + output);
+                            for h in &entry.decode_hosts {
+                                let batch =
+                                    batch_in_room(h.token_room * requests_per_token, 1.0).max(1.0);
+                                self.activity.add_busy(
+                                    h.gpu,
+                                    h.gpu_s_per_token * output / batch,
+                                    model.decode_tdp_fraction,
+                                );
+                            }
+                            self.local_s[k] = entry.prefill_s_per_token * input * per_request;
+                            self.decode_s[k] = entry.decode_s_per_token * output * per_request;
+                        }
+                        None => {
+                            self.local_s[k] =
+                                self.processing_s_per_token[k] * (input + output) / requests
+                        }
+                    }
+                }
+                let i = d * ne + e;
+                out.dc_epochs[i] = self.accountant.account(d, e, &self.activity);
+                let busy: f64 = self.activity.busy_gpu_s.iter().sum();
+                let rho = busy * self.inverse_available[d];
+                out.utilisation[i] = rho;
+                // Queueing wait of model classes at this utilisation: t rho / (1 - rho).
+                let wait_per_prefill_s = if rho < 1.0 {
+                    rho / (1.0 - rho)
+                } else {
+                    f64::INFINITY
+                };
+                for c in 0..nc {
+                    let k = c * nd + d;
+                    out.requests[i] += self.requests[k];
+                    if s.classes[c].model.is_some() && self.requests[k] > 0.0 {
+                        let t_pre = self.local_s[k];
+                        self.local_s[k] = (t_pre + t_pre * wait_per_prefill_s).min(s.time.epoch_s);
+                    }
+                }
+            }
+            // Mean latencies: network delay carried plus time at the datacenter.
+            for k in 0..nd * nc {
+                let requests = self.requests[k];
+                served += requests;
+                ttft_sum += self.network_s[k] + requests * self.local_s[k];
+                e2e_sum += self.network_s[k] + requests * (self.local_s[k] + self.decode_s[k]);
+            }
+            // SLO violations: a cell is late when its round trip (plus transfer) and local time
+            // exceed the SLO.
+            for o in 0..no {
+                let rtt = &self.round_trip_s[o * nd..(o + 1) * nd];
+                for c in 0..nc {
+                    let r = demand.requests(o, c, e);
+                    if r <= 0.0 {
+                        continue;
+                    }
+                    let range = c * nd..(c + 1) * nd;
+                    let row = plan.row(e, o, c);
+                    match transfer {
+                        None => {
+                            for ((late, &local), (&share, &rtt)) in self.late[range.clone()]
+                                .iter_mut()
+                                .zip(&self.local_s[range])
+                                .zip(row.iter().zip(rtt))
+                            {
+                                *late += if rtt + local > slo { share * r } else { 0.0 };
+                            }
+                        }
+                        Some((bandwidth, terms)) => {
+                            let kb = terms.kb_per_token[o][c][e]
+                                * (demand.input_tokens(o, c, e) + demand.output_tokens(o, c, e))
+                                / r;
+                            for (d, &share) in row.iter().enumerate() {
+                                let ttft = rtt[d]
+                                    + kb * 8.0 / 1000.0 / bandwidth[o][d].max(1e-3)
+                                    + self.local_s[c * nd + d];
+                                self.late[c * nd + d] += if ttft > slo { share * r } else { 0.0 };
+                            }
+                        }
+                    }
+                }
+            }
+            violating += self.late.iter().sum::<f64>();
         }
         out.sum_totals();
         out.latency.served = served;
@@ -164,52 +364,5 @@ impl<'a> FluidSimulator<'a> {
             out.latency.slo_violation_rate = violating / served;
         }
         Ok(())
-    }
-
-    /// Adds class c's work in datacenter d to the activity, and records its mean prefill and
-    /// decode seconds per request.
-    fn add_class_activity(&mut self, d: usize, c: usize, [requests, input, output]: [f64; 3]) {
-        self.prefill_s[c] = 0.0;
-        self.decode_s[c] = 0.0;
-        if requests <= 0.0 {
-            return;
-        }
-        let s = self.scenario;
-        let class = &s.classes[c];
-        if let (Some(tin), Some(tout)) = (class.energy_kwh_per_input_token, class.energy_kwh_per_output_token) {
-            self.activity.token_energy_kwh += tin * input + tout * output;
-        }
-        let Some(m) = class.model else { return };
-        let model = &s.models[m];
-        let hosts = &self.hosts[d][m];
-        let total: f64 = hosts.iter().map(|h| h.instances).sum();
-        if total <= 0.0 {
-            // The datacenter cannot host this model: the work has nowhere to run. Count it as
-            // saturation (latency of one epoch) with no energy.
-            self.prefill_s[c] = s.time.epoch_s;
-            return;
-        }
-        let mean_tokens = (input + output) / requests;
-        let (mean_in, mean_out) = (input / requests, output / requests);
-        for h in hosts {
-            let share = h.instances / total;
-            let (prefill_gpu_s, decode_gpu_s) = s
-                .busy_gpu_s(m, h.gpu, share * input, share * output, mean_tokens)
-                .expect("hosts have a speed");
-            self.activity.add_busy(h.gpu, prefill_gpu_s, model.prefill_tdp_fraction);
-            self.activity.add_busy(h.gpu, decode_gpu_s, model.decode_tdp_fraction);
-            self.prefill_s[c] += share * mean_in / h.speed.prefill_tokens_per_s;
-            self.decode_s[c] += share * mean_out / h.speed.decode_tokens_per_s;
-        }
-    }
-
-    /// Transfer seconds of a request of `tokens` tokens from origin o to datacenter d, where the
-    /// scenario gives bandwidths and KB per token (Green-LLM); 0 otherwise.
-    fn transfer_s(&self, o: usize, c: usize, d: usize, e: usize, tokens: f64) -> f64 {
-        let s = self.scenario;
-        match (&s.network.bandwidth_mbps, &s.green_llm) {
-            (Some(b), Some(g)) => g.kb_per_token[o][c][e] * tokens * 8.0 / 1000.0 / b[o][d].max(1e-3),
-            _ => 0.0,
-        }
     }
 }

@@ -1,6 +1,6 @@
 //! The shared simulator: one scorer for every plan of every method.
 //!
-//! Two fidelities feed one accounting ([`accounting::account`]):
+//! Two fidelities feed one accounting ([`Accountant::account`]):
 //! - [`fluid`]: per epoch and datacenter from the demand table and a [`FractionPlan`] (what the LP
 //!   and the papers' equations use); fast enough to sit inside training loops;
 //! - [`des`]: per request, a discrete-event simulation of each datacenter's nodes with KV-cache
@@ -16,7 +16,7 @@ pub mod plan;
 
 use serde::{Deserialize, Serialize};
 
-pub use accounting::{Activity, BlowdownReading, DcEpoch};
+pub use accounting::{Accountant, Activity, BlowdownReading, DcEpoch};
 pub use plan::{FractionPlan, PlanError};
 
 /// Simulator settings that the papers leave open.
@@ -117,14 +117,13 @@ impl Outcome {
         }
     }
 
-    /// Resets to an all-zero outcome of the given shape, keeping allocations.
+    /// Sets the shape, keeping allocations; zeroes what accumulates.
     fn reset(&mut self, datacenters: usize, epochs: usize) {
         self.datacenters = datacenters;
         self.epochs = epochs;
         let n = datacenters * epochs;
-        self.dc_epochs.clear();
+        // Simulators write every entry of `dc_epochs` and `utilisation`; `requests` accumulates.
         self.dc_epochs.resize(n, DcEpoch::default());
-        self.utilisation.clear();
         self.utilisation.resize(n, 0.0);
         self.requests.clear();
         self.requests.resize(n, 0.0);
@@ -142,7 +141,11 @@ impl Outcome {
 
     /// Writes the per datacenter x epoch series as CSV (atomically where `out` is an
     /// [`crate::run::AtomicFile`]).
-    pub fn write_series_csv(&self, scenario: &crate::scenario::Scenario, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    pub fn write_series_csv(
+        &self,
+        scenario: &crate::scenario::Scenario,
+        out: &mut impl std::io::Write,
+    ) -> std::io::Result<()> {
         writeln!(
             out,
             "datacenter,epoch,requests,utilisation,it_kwh,facility_kwh,grid_kwh,energy_cost_usd,carbon_tax_usd,water_evaporative_l,water_blowdown_l,water_grid_l,carbon_grid_kg,carbon_water_kg"

@@ -10,14 +10,31 @@ use crate::trace::Request;
 /// Why a plan does not fit its scenario.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PlanError {
-    #[error("plan has shape {got:?} (epochs, origins, classes, datacenters), the scenario {want:?}")]
+    #[error(
+        "plan has shape {got:?} (epochs, origins, classes, datacenters), the scenario {want:?}"
+    )]
     Shape { got: [usize; 4], want: [usize; 4] },
     #[error("x[epoch {epoch}][origin {origin}][class {class}][datacenter {datacenter}] = {value}: not a finite number in [0, 1]")]
-    Value { epoch: usize, origin: usize, class: usize, datacenter: usize, value: f64 },
+    Value {
+        epoch: usize,
+        origin: usize,
+        class: usize,
+        datacenter: usize,
+        value: f64,
+    },
     #[error("shares of epoch {epoch}, origin {origin}, class {class} sum to {sum}, not 1")]
-    Sum { epoch: usize, origin: usize, class: usize, sum: f64 },
+    Sum {
+        epoch: usize,
+        origin: usize,
+        class: usize,
+        sum: f64,
+    },
     #[error("request {index} is sent to datacenter {datacenter}, but there are {datacenters}")]
-    Datacenter { index: usize, datacenter: usize, datacenters: usize },
+    Datacenter {
+        index: usize,
+        datacenter: usize,
+        datacenters: usize,
+    },
     #[error("the plan names a datacenter for {got} requests, the simulation has {want}")]
     Requests { got: usize, want: usize },
 }
@@ -34,7 +51,13 @@ pub const SUM_TOLERANCE: f64 = 1e-9;
 
 impl FractionPlan {
     /// Checks `x` (flat, datacenter fastest) against the shape.
-    pub fn new(epochs: usize, origins: usize, classes: usize, datacenters: usize, x: Vec<f64>) -> Result<Self, PlanError> {
+    pub fn new(
+        epochs: usize,
+        origins: usize,
+        classes: usize,
+        datacenters: usize,
+        x: Vec<f64>,
+    ) -> Result<Self, PlanError> {
         let shape = [epochs, origins, classes, datacenters];
         if x.len() != epochs * origins * classes * datacenters || datacenters == 0 {
             return Err(PlanError::Shape {
@@ -47,12 +70,27 @@ impl FractionPlan {
             for o in 0..origins {
                 for c in 0..classes {
                     let row = plan.row(e, o, c);
-                    if let Some((d, &v)) = row.iter().enumerate().find(|(_, v)| !(v.is_finite() && (0.0..=1.0).contains(*v))) {
-                        return Err(PlanError::Value { epoch: e, origin: o, class: c, datacenter: d, value: v });
+                    if let Some((d, &v)) = row
+                        .iter()
+                        .enumerate()
+                        .find(|(_, v)| !(v.is_finite() && (0.0..=1.0).contains(*v)))
+                    {
+                        return Err(PlanError::Value {
+                            epoch: e,
+                            origin: o,
+                            class: c,
+                            datacenter: d,
+                            value: v,
+                        });
                     }
                     let sum: f64 = row.iter().sum();
                     if (sum - 1.0).abs() > SUM_TOLERANCE {
-                        return Err(PlanError::Sum { epoch: e, origin: o, class: c, sum });
+                        return Err(PlanError::Sum {
+                            epoch: e,
+                            origin: o,
+                            class: c,
+                            sum,
+                        });
                     }
                 }
             }
@@ -61,7 +99,13 @@ impl FractionPlan {
     }
 
     /// Everything to datacenter `d` (a rule such as "nearest" or "cheapest" builds on this).
-    pub fn from_fn(epochs: usize, origins: usize, classes: usize, datacenters: usize, mut share: impl FnMut(usize, usize, usize, usize) -> f64) -> Result<Self, PlanError> {
+    pub fn from_fn(
+        epochs: usize,
+        origins: usize,
+        classes: usize,
+        datacenters: usize,
+        mut share: impl FnMut(usize, usize, usize, usize) -> f64,
+    ) -> Result<Self, PlanError> {
         let mut x = Vec::with_capacity(epochs * origins * classes * datacenters);
         for e in 0..epochs {
             for o in 0..origins {
@@ -130,15 +174,30 @@ mod tests {
     use super::*;
 
     fn req(t: f64) -> Request {
-        Request { arrival_s: t, input_tokens: 1, output_tokens: 1, class: 0, origin: 0 }
+        Request {
+            arrival_s: t,
+            input_tokens: 1,
+            output_tokens: 1,
+            class: 0,
+            origin: 0,
+        }
     }
 
     #[test]
     fn shares_are_checked() {
         assert!(FractionPlan::new(1, 1, 1, 2, vec![0.5, 0.5]).is_ok());
-        assert!(matches!(FractionPlan::new(1, 1, 1, 2, vec![0.5, 0.6]), Err(PlanError::Sum { .. })));
-        assert!(matches!(FractionPlan::new(1, 1, 1, 2, vec![f64::NAN, 1.0]), Err(PlanError::Value { .. })));
-        assert!(matches!(FractionPlan::new(1, 1, 1, 2, vec![1.0]), Err(PlanError::Shape { .. })));
+        assert!(matches!(
+            FractionPlan::new(1, 1, 1, 2, vec![0.5, 0.6]),
+            Err(PlanError::Sum { .. })
+        ));
+        assert!(matches!(
+            FractionPlan::new(1, 1, 1, 2, vec![f64::NAN, 1.0]),
+            Err(PlanError::Value { .. })
+        ));
+        assert!(matches!(
+            FractionPlan::new(1, 1, 1, 2, vec![1.0]),
+            Err(PlanError::Shape { .. })
+        ));
     }
 
     #[test]
@@ -149,7 +208,10 @@ mod tests {
         for n in 1..=100 {
             for (d, share) in [0.5, 0.3, 0.2].iter().enumerate() {
                 let got = to[..n].iter().filter(|&&x| usize::from(x) == d).count() as f64;
-                assert!((got - share * n as f64).abs() <= 1.0, "after {n}: dc {d} got {got}");
+                assert!(
+                    (got - share * n as f64).abs() <= 1.0,
+                    "after {n}: dc {d} got {got}"
+                );
             }
         }
         assert_eq!(to, plan.assign(&requests, 1000.0), "deterministic");
