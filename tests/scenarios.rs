@@ -297,3 +297,58 @@ fn a_measured_delay_matrix_replaces_distances() {
         "{err}"
     );
 }
+
+#[test]
+fn the_request_sample_is_the_demand_table_unscaled() {
+    let s = load("geo-6dc");
+    let share = s.sample_share();
+    assert!(share > 0.0 && share < 1e-3, "{share}");
+    let sample = verdant::trace::EpochDemand::aggregate(&s.requests, 6, 2, 96, 900.0).unwrap();
+    assert_eq!(sample.outside_horizon, 0);
+    for o in 0..6 {
+        for c in 0..2 {
+            for e in [0, 40, 95] {
+                let scaled = sample.requests(o, c, e) / share;
+                assert!(
+                    (scaled - s.demand.requests(o, c, e)).abs() <= 1e-6 * scaled.max(1.0),
+                    "{o} {c} {e}"
+                );
+            }
+        }
+    }
+    // The daily cycle: each origin's busiest hour is within three hours of 14:00 local.
+    let us_east: Vec<f64> = (0..96)
+        .map(|e| (0..2).map(|c| s.demand.requests(0, c, e)).sum())
+        .collect();
+    let peak_epoch = (0..96)
+        .max_by(|&a, &b| us_east[a].total_cmp(&us_east[b]))
+        .unwrap();
+    let local_hour = (peak_epoch as f64 / 4.0 - 4.0).rem_euclid(24.0);
+    assert!(
+        (local_hour - 14.0).abs() <= 3.0,
+        "peak at {local_hour} local"
+    );
+}
+
+#[test]
+fn requests_drawn_from_the_demand_match_it_at_scale() {
+    let s = load("geo-4dc");
+    let scale = 2e-5;
+    let a = s.draw_requests(scale, &mut MasterSeed(3).rng("draw"));
+    let b = s.draw_requests(scale, &mut MasterSeed(3).rng("draw"));
+    assert_eq!(a, b, "same stream, same requests");
+    let expected = s.demand.total_requests() * scale;
+    assert!(
+        (a.len() as f64 - expected).abs() < 4.0 * expected.sqrt() + 1.0,
+        "{} vs {expected}",
+        a.len()
+    );
+    assert!(a.windows(2).all(|w| w[0].arrival_s <= w[1].arrival_s));
+    assert!(a.iter().all(|r| r.arrival_s < s.time.horizon_s()));
+    // Green-LLM's table: tokens are the cells' (exact) per-query counts.
+    let g = load("green-llm-base");
+    let drawn = g.draw_requests(0.01, &mut MasterSeed(3).rng("draw"));
+    assert!(drawn
+        .iter()
+        .all(|r| r.input_tokens == [80, 500, 50, 40, 30][usize::from(r.class)]));
+}

@@ -97,6 +97,7 @@ fn tiny(requests: f64, input: f64, output: f64) -> Scenario {
             bandwidth_mbps: None,
         },
         demand,
+        requests: vec![],
         water_treatment: WaterTreatment {
             potable_kwh_per_m3: 0.5,
             wastewater_kwh_per_m3: 0.6,

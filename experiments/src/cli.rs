@@ -51,6 +51,10 @@ pub enum Command {
     /// Run the toolchain end to end on a small problem: an LP and a MILP dispatch with HiGHS and
     /// an MLP fit with libtorch, written to a run directory.
     Demo,
+    /// Score a simple rule's plan (even split or nearest datacenter) on a scenario with the
+    /// fluid and discrete-event simulators; writes per datacenter-epoch series, per-request
+    /// records and the objective vectors to a run directory.
+    Simulate,
     /// Load and check a scenario (a bundled name such as geo-8dc, or a TOML file) and print a
     /// summary. Writes nothing. Uses --seed (default 0) for the random parts of trace demand, and
     /// --set for load-balancer scenarios.

@@ -5,6 +5,7 @@ mod cli;
 mod demo;
 mod inspect;
 mod run;
+mod simulate;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,7 @@ fn main() -> ExitCode {
         .init();
     let result = match &cli.command {
         cli::Command::Demo => demo::run(&cli.shared),
+        cli::Command::Simulate => simulate::run(&cli.shared),
         cli::Command::Scenario { scenario } => inspect::scenario(scenario, &cli.shared),
         cli::Command::Trace {
             file,

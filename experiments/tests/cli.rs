@@ -315,3 +315,73 @@ fn trace_command_streams_and_reports_skipped_lines() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn simulate_scores_a_rule_with_both_fidelities() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "simulate",
+        "--quiet",
+        "--out",
+        "out",
+        "--set",
+        "scenario=geo-4dc",
+        "--set",
+        "plan=even",
+        "--set",
+        "sim.node_fraction=0.0003",
+        "--set",
+        "write_requests=true",
+    ];
+    let out = verdant(&args, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("fluid:          TTFT") && stdout.contains("discrete-event: TTFT"),
+        "{stdout}"
+    );
+    let run = std::fs::read_dir(dir.path().join("out/simulate"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let objectives = std::fs::read_to_string(run.join("objectives.csv")).unwrap();
+    assert_eq!(objectives.lines().count(), 3, "{objectives}");
+    let series = std::fs::read_to_string(run.join("series_fluid.csv")).unwrap();
+    assert_eq!(series.lines().count(), 1 + 4 * 96);
+    let requests = std::fs::read_to_string(run.join("requests.csv")).unwrap();
+    assert!(requests.starts_with("request,datacenter,node,ttft_s,e2e_s,dropped\n"));
+    let m = manifest(&run);
+    let served = m["summary"]["discrete_event_requests"].as_u64().unwrap();
+    assert_eq!(requests.lines().count() as u64, served + 1);
+
+    // Green-LLM's base case has no node pools: fluid only.
+    let args = [
+        "simulate",
+        "--quiet",
+        "--out",
+        "out",
+        "--set",
+        "scenario=green-llm-base",
+    ];
+    let out = verdant(&args, dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("has no node pools"),
+        "{}",
+        text(&out.stderr)
+    );
+    let args = [
+        "simulate",
+        "--quiet",
+        "--out",
+        "out",
+        "--set",
+        "scenario=green-llm-base",
+        "--set",
+        "fidelity=fluid",
+    ];
+    let out = verdant(&args, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

@@ -23,7 +23,8 @@ use crate::data_error::DataError;
 use crate::grid::{load_eia2022, load_ren2022, EIA_FUELS};
 use crate::seed::MasterSeed;
 use crate::trace::generate::GeneratorParams;
-use crate::trace::{read_trace, EpochDemand, Trace, TraceFormat};
+use crate::trace::{read_trace, EpochDemand, Request, Trace, TraceFormat};
+use rand::Rng;
 
 /// Why a scenario could not be built.
 #[derive(Debug)]
@@ -662,11 +663,12 @@ fn build(spec: ScenarioFile, path: &Path, seed: MasterSeed) -> Result<Scenario, 
         datacenters,
         network,
         demand: EpochDemand::zeros(0, 0, 0, 1.0),
+        requests: Vec::new(),
         water_treatment: spec.water_treatment,
         ttft_slo_s: spec.ttft_slo_s,
         green_llm: None,
     };
-    scenario.demand = build_demand(
+    (scenario.demand, scenario.requests) = build_demand(
         &check,
         &spec.demand,
         &spec.classes,
@@ -848,7 +850,7 @@ fn build_demand(
     origin_specs: &[OriginSpec],
     scenario: &Scenario,
     seed: MasterSeed,
-) -> Result<EpochDemand, ScenarioError> {
+) -> Result<(EpochDemand, Vec<Request>), ScenarioError> {
     let target = spec.peak_utilisation;
     if !(target.is_finite() && target > 0.0 && target <= 1.0) {
         return Err(check.fail(
@@ -911,6 +913,20 @@ fn build_demand(
     if spec.tile {
         trace = trace.tile(time.horizon_s());
     }
+    if spec.diurnal_amplitude > 0.0 {
+        // Thin the requests by a daily cosine on each origin's local time: a request is kept
+        // with probability (1 + a cos(2 pi (h - peak) / 24)) / (1 + a).
+        let mut rng = seed.rng("scenario.demand.diurnal");
+        let amplitude = spec.diurnal_amplitude;
+        trace.requests.retain(|r| {
+            let origin = &origin_specs[usize::from(r.origin)];
+            let t = time.start_unix_s as f64 + r.arrival_s;
+            let local_h = (t / 3600.0 + origin.utc_offset_h).rem_euclid(24.0);
+            let phase =
+                2.0 * std::f64::consts::PI * (local_h - spec.diurnal_peak_hour_local) / 24.0;
+            rng.gen::<f64>() < (1.0 + amplitude * phase.cos()) / (1.0 + amplitude)
+        });
+    }
     let mut demand = EpochDemand::aggregate(
         &trace.requests,
         origin_specs.len(),
@@ -919,17 +935,6 @@ fn build_demand(
         time.epoch_s,
     )
     .map_err(|e| check.fail("demand", e))?;
-    if spec.diurnal_amplitude > 0.0 {
-        for (o, origin) in origin_specs.iter().enumerate() {
-            for e in 0..time.epochs {
-                let mid_s = time.start_unix_s as f64 + (e as f64 + 0.5) * time.epoch_s;
-                let local_h = (mid_s / 3600.0 + origin.utc_offset_h).rem_euclid(24.0);
-                let phase =
-                    2.0 * std::f64::consts::PI * (local_h - spec.diurnal_peak_hour_local) / 24.0;
-                demand.scale_origin_epoch(o, e, 1.0 + spec.diurnal_amplitude * phase.cos());
-            }
-        }
-    }
     let peak = (0..time.epochs)
         .map(|e| scenario.nominal_load(&demand, e))
         .fold(0.0, f64::max);
@@ -943,7 +948,9 @@ fn build_demand(
         ));
     }
     demand.scale(target / peak);
-    Ok(demand)
+    let horizon = time.horizon_s();
+    trace.requests.retain(|r| r.arrival_s < horizon);
+    Ok((demand, trace.requests))
 }
 
 impl Layered {

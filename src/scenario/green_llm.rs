@@ -309,6 +309,7 @@ pub(super) fn import(
             bandwidth_mbps: Some(p.bandwidth.clone()),
         },
         demand,
+        requests: Vec::new(),
         water_treatment: WaterTreatment {
             potable_kwh_per_m3: 0.0,
             wastewater_kwh_per_m3: 0.0,

@@ -248,6 +248,10 @@ pub struct Scenario {
     pub datacenters: Vec<Datacenter>,
     pub network: Network,
     pub demand: EpochDemand,
+    /// The requests the demand table was aggregated from, before it was scaled (arrival times
+    /// from the scenario's start, class and origin assigned): what a discrete-event run
+    /// simulates, on [`Scenario::sample_share`] of the nodes. Empty where demand is a table.
+    pub requests: Vec<crate::trace::Request>,
     pub water_treatment: WaterTreatment,
     /// TTFT above which a request violates its service level, seconds.
     pub ttft_slo_s: f64,
@@ -273,6 +277,84 @@ impl Scenario {
     /// the KV cache of one request (the paper's eq. 1), rounded down.
     pub fn instance_batch(&self, model: usize, gpu: usize, tokens: f64) -> f64 {
         batch_in_room(self.token_room(model, gpu), tokens)
+    }
+
+    /// The sample's share of the demand: `requests.len() / demand.total_requests()` (0 without
+    /// a sample). Simulating the sample on this share of each pool's nodes keeps the load.
+    pub fn sample_share(&self) -> f64 {
+        let total = self.demand.total_requests();
+        if self.requests.is_empty() || total <= 0.0 {
+            0.0
+        } else {
+            (self.requests.len() as f64 / total).min(1.0)
+        }
+    }
+
+    /// Requests drawn from the demand table at `scale` (0.01: one request for every hundred of
+    /// the table), for a discrete-event run on the same share of the nodes. Each (epoch, origin,
+    /// class) cell gets `scale x requests` requests (the fraction rounded up with that
+    /// probability), arriving uniformly within the epoch; token counts are drawn from the
+    /// scenario's request sample of the same class, or are the cell's mean where there is no
+    /// sample (a demand table such as Green-LLM's). Sorted by arrival. The same `rng` state gives
+    /// the same requests.
+    pub fn draw_requests(
+        &self,
+        scale: f64,
+        rng: &mut impl rand::Rng,
+    ) -> Vec<crate::trace::Request> {
+        let d = &self.demand;
+        let mut by_class: Vec<Vec<(u32, u32)>> = vec![Vec::new(); self.classes.len()];
+        for r in &self.requests {
+            if let Some(v) = by_class.get_mut(usize::from(r.class)) {
+                v.push((r.input_tokens, r.output_tokens));
+            }
+        }
+        let mut out = Vec::new();
+        for e in 0..d.epochs() {
+            for o in 0..d.origins() {
+                for (c, pool) in by_class.iter().enumerate() {
+                    let expected = d.requests(o, c, e) * scale;
+                    if expected.is_nan() || expected <= 0.0 {
+                        continue;
+                    }
+                    let whole = expected.floor();
+                    let n = whole as u64 + u64::from(rng.gen::<f64>() < expected - whole);
+                    let mean = (
+                        (d.input_tokens(o, c, e) / d.requests(o, c, e)).round() as u32,
+                        (d.output_tokens(o, c, e) / d.requests(o, c, e)).round() as u32,
+                    );
+                    for _ in 0..n {
+                        let (input_tokens, output_tokens) = if pool.is_empty() {
+                            mean
+                        } else {
+                            pool[rng.gen_range(0..pool.len())]
+                        };
+                        out.push(crate::trace::Request {
+                            arrival_s: (e as f64 + rng.gen::<f64>()) * self.time.epoch_s,
+                            input_tokens,
+                            output_tokens,
+                            class: c as u16,
+                            origin: o as u16,
+                        });
+                    }
+                }
+            }
+        }
+        out.sort_by(|a, b| a.arrival_s.total_cmp(&b.arrival_s));
+        out
+    }
+
+    /// The node fraction that simulates one node of the largest pool (and at least one of every
+    /// other pool); 1 for a scenario without node pools.
+    pub fn one_node_fraction(&self) -> f64 {
+        let largest = self
+            .datacenters
+            .iter()
+            .flat_map(|d| &d.node_pools)
+            .map(|p| p.nodes)
+            .max()
+            .unwrap_or(1);
+        1.0 / f64::from(largest.max(1))
     }
 
     /// Tokens of KV cache one instance of `model` on GPU kind `gpu` can hold: the memory of its

@@ -13,11 +13,13 @@ pub mod accounting;
 pub mod des;
 pub mod fluid;
 pub mod plan;
+pub mod rules;
 
 use serde::{Deserialize, Serialize};
 
 pub use accounting::{Accountant, Activity, BlowdownReading, DcEpoch};
 pub use plan::{FractionPlan, PlanError};
+pub use rules::Allocator;
 
 /// Simulator settings that the papers leave open.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -1,0 +1,234 @@
+//! `verdant simulate`: score a simple rule's plan with the fluid and discrete-event simulators.
+//!
+//! Writes `series_fluid.csv` and `series_discrete_event.csv` (per datacenter and epoch),
+//! `requests.csv` (per request, discrete-event) and `objectives.csv` (one row per fidelity).
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+use verdant::config::{key, ConfigError, Validate};
+use verdant::scenario::Scenario;
+use verdant::seed::MasterSeed;
+use verdant::sim::des::{DiscreteEventSimulator, RequestRecord};
+use verdant::sim::fluid::FluidSimulator;
+use verdant::sim::rules::{Even, Nearest};
+use verdant::sim::{Allocator, BlowdownReading, Objectives, Outcome, SimParams};
+
+use crate::cli::SharedArgs;
+use crate::inspect::resolve_scenario;
+use crate::run::{resolve_config, within, Run};
+
+pub const NAME: &str = "simulate";
+pub const DEFAULTS: &str = include_str!("../configs/simulate.toml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum Fidelity {
+    Fluid,
+    DiscreteEvent,
+    Both,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum Rule {
+    Even,
+    Nearest,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SimSection {
+    #[serde(default)]
+    blowdown: BlowdownReading,
+    node_fraction: Option<f64>,
+    max_waiting_per_datacenter: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SimulateParams {
+    seed: u64,
+    scenario: String,
+    plan: Rule,
+    fidelity: Fidelity,
+    write_requests: bool,
+    sim: SimSection,
+}
+
+struct Simulate {
+    seed: u64,
+    scenario: String,
+    plan: Rule,
+    fidelity: Fidelity,
+    write_requests: bool,
+    blowdown: BlowdownReading,
+    node_fraction: Option<f64>,
+    max_waiting_per_datacenter: usize,
+}
+
+impl Validate for SimulateParams {
+    type Checked = Simulate;
+    fn validate(self, prefix: &str) -> Result<Simulate, ConfigError> {
+        if let Some(f) = self.sim.node_fraction {
+            if !(f.is_finite() && f > 0.0 && f <= 1.0) {
+                return Err(ConfigError::invalid(
+                    key(prefix, "sim.node_fraction"),
+                    format!("must be in (0, 1], got {f}"),
+                ));
+            }
+        }
+        if self.sim.max_waiting_per_datacenter == 0 {
+            return Err(ConfigError::invalid(
+                key(prefix, "sim.max_waiting_per_datacenter"),
+                "must be at least 1",
+            ));
+        }
+        Ok(Simulate {
+            seed: self.seed,
+            scenario: self.scenario,
+            plan: self.plan,
+            fidelity: self.fidelity,
+            write_requests: self.write_requests,
+            blowdown: self.sim.blowdown,
+            node_fraction: self.sim.node_fraction,
+            max_waiting_per_datacenter: self.sim.max_waiting_per_datacenter,
+        })
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Summary {
+    scenario: String,
+    plan: String,
+    fluid: Option<Objectives>,
+    discrete_event: Option<Objectives>,
+    discrete_event_node_fraction: Option<f64>,
+    discrete_event_requests: usize,
+}
+
+pub fn run(shared: &SharedArgs) -> anyhow::Result<()> {
+    let config = resolve_config(DEFAULTS, NAME, shared)?;
+    if shared.print_config {
+        print!("{}", config.to_toml_string());
+        return Ok(());
+    }
+    let params = config.checked::<SimulateParams>()?;
+    let path = resolve_scenario(&params.scenario)?;
+    let scenario = Scenario::load(&path, MasterSeed(params.seed))?;
+    let run = Run::start(NAME, &config, params.seed, shared)?;
+    let (summary, dir) = within(run, |run| execute(&params, &scenario, run))?;
+    let show = |o: &Option<Objectives>| {
+        o.map_or("-".to_owned(), |o| {
+            format!("TTFT {:.3} s, carbon {:.1} kg, water {:.1} L, cost {:.2} USD, SLO violations {:.1}%", o.ttft_s, o.carbon_kg, o.water_l, o.cost_usd, 100.0 * o.slo_violation_rate)
+        })
+    };
+    println!("simulate {} on {}:", summary.plan, summary.scenario);
+    println!("  fluid:          {}", show(&summary.fluid));
+    println!("  discrete-event: {}", show(&summary.discrete_event));
+    println!("  run directory {}", dir.display());
+    Ok(())
+}
+
+fn execute(p: &Simulate, scenario: &Scenario, run: &mut Run) -> anyhow::Result<Summary> {
+    let mut allocator: Box<dyn Allocator> = match p.plan {
+        Rule::Even => Box::new(Even),
+        Rule::Nearest => Box::new(Nearest),
+    };
+    let plan = allocator.allocate(scenario)?;
+    let mut params = SimParams {
+        blowdown: p.blowdown,
+        node_fraction: 1.0,
+        max_waiting_per_datacenter: p.max_waiting_per_datacenter,
+    };
+    let mut summary = Summary {
+        scenario: scenario.name.clone(),
+        plan: allocator.name().to_owned(),
+        fluid: None,
+        discrete_event: None,
+        discrete_event_node_fraction: None,
+        discrete_event_requests: 0,
+    };
+    let mut objectives_csv =
+        String::from("fidelity,ttft_s,carbon_kg,water_l,cost_usd,energy_kwh,slo_violation_rate\n");
+    let mut row = |name: &str, o: &Objectives| {
+        writeln!(
+            objectives_csv,
+            "{name},{},{},{},{},{},{}",
+            o.ttft_s, o.carbon_kg, o.water_l, o.cost_usd, o.energy_kwh, o.slo_violation_rate
+        )
+    };
+    if matches!(p.fidelity, Fidelity::Fluid | Fidelity::Both) {
+        let outcome = FluidSimulator::new(scenario, params).score(&plan)?;
+        write_series(run, "series_fluid.csv", scenario, &outcome)?;
+        row("fluid", &outcome.objectives())?;
+        summary.fluid = Some(outcome.objectives());
+    }
+    if matches!(p.fidelity, Fidelity::DiscreteEvent | Fidelity::Both) {
+        if scenario.datacenters.iter().all(|d| d.node_pools.is_empty()) {
+            bail!("scenario {} has no node pools: the discrete-event fidelity needs nodes; use fidelity = \"fluid\"", scenario.name);
+        }
+        params.node_fraction = p
+            .node_fraction
+            .unwrap_or_else(|| scenario.one_node_fraction());
+        let requests = scenario.draw_requests(
+            params.node_fraction,
+            &mut MasterSeed(p.seed).rng("simulate.requests"),
+        );
+        let to = plan.assign(&requests, scenario.time.epoch_s);
+        let simulator = DiscreteEventSimulator::new(scenario, params);
+        let bar = run.progress(requests.len() as u64, "requests");
+        let mut file = if p.write_requests {
+            Some(run.dir().create_file("requests.csv")?)
+        } else {
+            None
+        };
+        let mut io_error = None;
+        if let Some(f) = file.as_mut() {
+            writeln!(f, "{}", RequestRecord::CSV_HEADER)?;
+        }
+        let mut done = 0u64;
+        let outcome = simulator.simulate(&requests, &to, |record| {
+            done += 1;
+            if done % 4096 == 0 {
+                bar.set_position(done);
+            }
+            if let (Some(f), None) = (file.as_mut(), &io_error) {
+                if let Err(e) = record.write_csv(f) {
+                    io_error = Some(e);
+                }
+            }
+        })?;
+        bar.finish_and_clear();
+        if let Some(e) = io_error {
+            return Err(e).context("writing requests.csv");
+        }
+        if let Some(f) = file {
+            f.commit()?;
+        }
+        write_series(run, "series_discrete_event.csv", scenario, &outcome)?;
+        row("discrete-event", &outcome.objectives())?;
+        summary.discrete_event = Some(outcome.objectives());
+        summary.discrete_event_node_fraction = Some(params.node_fraction);
+        summary.discrete_event_requests = requests.len();
+    }
+    run.dir()
+        .write("objectives.csv", objectives_csv.as_bytes())?;
+    Ok(summary)
+}
+
+fn write_series(
+    run: &Run,
+    name: &str,
+    scenario: &Scenario,
+    outcome: &Outcome,
+) -> anyhow::Result<()> {
+    let mut file = run.dir().create_file(name)?;
+    outcome
+        .write_series_csv(scenario, &mut file)
+        .with_context(|| format!("writing {name}"))?;
+    file.commit()?;
+    Ok(())
+}
