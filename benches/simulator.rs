@@ -9,7 +9,8 @@ use verdant::scenario::Scenario;
 use verdant::seed::MasterSeed;
 use verdant::sim::des::DiscreteEventSimulator;
 use verdant::sim::fluid::FluidSimulator;
-use verdant::sim::{FractionPlan, Outcome, SimParams};
+use verdant::sim::rules::Even;
+use verdant::sim::{Allocator, FractionPlan, Outcome, SimParams};
 use verdant::trace::{read_trace, TraceFormat};
 
 fn even_plan(s: &Scenario) -> FractionPlan {

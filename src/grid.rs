@@ -84,6 +84,39 @@ impl Lines {
     }
 }
 
+impl Lines {
+    /// Opens `path` and finds `columns` in its header: the reader, each column's index, and how
+    /// many fields a data line needs.
+    fn with_header(path: &Path, columns: &[&str]) -> Result<(Lines, Vec<usize>, usize), DataError> {
+        let mut lines = Lines::open(path)?;
+        if !lines.next(path)? {
+            return Err(DataError::new(
+                DataErrorKind::Empty,
+                path,
+                "the file is empty",
+            ));
+        }
+        let cols = header_columns(path, &lines.buf, columns)?;
+        let needed = cols.iter().max().map_or(0, |m| m + 1);
+        Ok((lines, cols, needed))
+    }
+
+    /// The fields of the current line; an error if there are fewer than `needed`.
+    fn fields(&self, path: &Path, needed: usize) -> Result<[&[u8]; MAX_FIELDS], DataError> {
+        let mut f: [&[u8]; MAX_FIELDS] = [&[]; MAX_FIELDS];
+        let n = split_fields(&self.buf, &mut f);
+        if n < needed {
+            return Err(DataError::new(
+                DataErrorKind::Malformed,
+                path,
+                format!("expected {needed} fields, found {n}"),
+            )
+            .at_line(self.line_no));
+        }
+        Ok(f)
+    }
+}
+
 fn header_columns(path: &Path, header: &[u8], names: &[&str]) -> Result<Vec<usize>, DataError> {
     let mut fields: [&[u8]; MAX_FIELDS] = [&[]; MAX_FIELDS];
     let n = split_fields(header, &mut fields);
@@ -161,15 +194,7 @@ pub fn load_ren2022(path: &Path, location: &str) -> Result<HourlySignals, DataEr
         "water_l_per_kwh",
         "price_usd_per_mwh",
     ];
-    let mut lines = Lines::open(path)?;
-    if !lines.next(path)? {
-        return Err(DataError::new(
-            DataErrorKind::Empty,
-            path,
-            "the file is empty",
-        ));
-    }
-    let cols = header_columns(path, &lines.buf, &COLUMNS)?;
+    let (mut lines, cols, needed) = Lines::with_header(path, &COLUMNS)?;
     let mut out = HourlySignals {
         start_unix_s: 0,
         carbon_kg_per_kwh: Vec::new(),
@@ -178,19 +203,9 @@ pub fn load_ren2022(path: &Path, location: &str) -> Result<HourlySignals, DataEr
     };
     let mut previous: Option<i64> = None;
     let mut seen_locations: Vec<String> = Vec::new();
-    let needed = cols.iter().max().map_or(0, |m| m + 1);
     while lines.next(path)? {
         let line = lines.line_no;
-        let mut f: [&[u8]; MAX_FIELDS] = [&[]; MAX_FIELDS];
-        let n = split_fields(&lines.buf, &mut f);
-        if n < needed {
-            return Err(DataError::new(
-                DataErrorKind::Malformed,
-                path,
-                format!("expected {needed} fields, found {n}"),
-            )
-            .at_line(line));
-        }
+        let f = lines.fields(path, needed)?;
         let loc = trim(f[cols[0]]);
         if loc != location.as_bytes() {
             let name = String::from_utf8_lossy(loc);
@@ -256,16 +271,7 @@ pub fn load_eia2022(path: &Path) -> Result<EiaArea, DataError> {
     let mut names = vec!["timestamp"];
     names.extend(EIA_FUELS);
     names.push("avg_CI");
-    let mut lines = Lines::open(path)?;
-    if !lines.next(path)? {
-        return Err(DataError::new(
-            DataErrorKind::Empty,
-            path,
-            "the file is empty",
-        ));
-    }
-    let cols = header_columns(path, &lines.buf, &names)?;
-    let needed = cols.iter().max().map_or(0, |m| m + 1);
+    let (mut lines, cols, needed) = Lines::with_header(path, &names)?;
     // Values per column (fuels then CI); NaN marks an empty field to fill.
     let mut values: Vec<Vec<f64>> = vec![Vec::new(); 9];
     let mut empty_lines: Vec<Vec<u64>> = vec![Vec::new(); 9];
@@ -273,16 +279,7 @@ pub fn load_eia2022(path: &Path) -> Result<EiaArea, DataError> {
     let mut start = 0;
     while lines.next(path)? {
         let line = lines.line_no;
-        let mut f: [&[u8]; MAX_FIELDS] = [&[]; MAX_FIELDS];
-        let n = split_fields(&lines.buf, &mut f);
-        if n < needed {
-            return Err(DataError::new(
-                DataErrorKind::Malformed,
-                path,
-                format!("expected {needed} fields, found {n}"),
-            )
-            .at_line(line));
-        }
+        let f = lines.fields(path, needed)?;
         let hour = parse_hour(trim(f[cols[0]])).ok_or_else(|| {
             invalid(
                 path,

@@ -44,6 +44,18 @@ pub struct RequestRecord {
 }
 
 impl RequestRecord {
+    /// A request dropped by datacenter `datacenter`.
+    pub fn dropped(index: usize, datacenter: usize) -> Self {
+        RequestRecord {
+            index,
+            datacenter,
+            node: None,
+            ttft_s: f64::NAN,
+            e2e_s: f64::NAN,
+            dropped: true,
+        }
+    }
+
     pub const CSV_HEADER: &'static str = "request,datacenter,node,ttft_s,e2e_s,dropped";
 
     pub fn write_csv(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
@@ -299,28 +311,14 @@ impl<'a> DiscreteEventSimulator<'a> {
                         .any(|&n| st.nodes[n].memory_mb >= need)
                 });
                 if !fits_somewhere {
-                    done(&RequestRecord {
-                        index: idx as usize,
-                        datacenter: d,
-                        node: None,
-                        ttft_s: f64::NAN,
-                        e2e_s: f64::NAN,
-                        dropped: true,
-                    });
+                    done(&RequestRecord::dropped(idx as usize, d));
                     continue;
                 }
                 if !waiting.is_empty()
                     || !self.try_admit(d, st, requests, idx, at, at, &mut completions, done)
                 {
                     if waiting.len() >= self.params.max_waiting_per_datacenter {
-                        done(&RequestRecord {
-                            index: idx as usize,
-                            datacenter: d,
-                            node: None,
-                            ttft_s: f64::NAN,
-                            e2e_s: f64::NAN,
-                            dropped: true,
-                        });
+                        done(&RequestRecord::dropped(idx as usize, d));
                     } else {
                         waiting.push_back((at, idx));
                     }
@@ -329,14 +327,7 @@ impl<'a> DiscreteEventSimulator<'a> {
         }
         // Whatever still waits can never be admitted (nothing runs any more): dropped.
         for (_, idx) in waiting {
-            done(&RequestRecord {
-                index: idx as usize,
-                datacenter: d,
-                node: None,
-                ttft_s: f64::NAN,
-                e2e_s: f64::NAN,
-                dropped: true,
-            });
+            done(&RequestRecord::dropped(idx as usize, d));
         }
     }
 
