@@ -14,15 +14,7 @@ use verdant::sim::{Allocator, FractionPlan, Outcome, SimParams};
 use verdant::trace::{read_trace, TraceFormat};
 
 fn even_plan(s: &Scenario) -> FractionPlan {
-    let nd = s.datacenters.len();
-    FractionPlan::from_fn(
-        s.time.epochs,
-        s.origins.len(),
-        s.classes.len(),
-        nd,
-        |_, _, _, _| 1.0 / nd as f64,
-    )
-    .unwrap()
+    Even.allocate(s).unwrap()
 }
 
 fn simulator(c: &mut Criterion) {
