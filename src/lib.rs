@@ -12,15 +12,16 @@
 //! - [`features`]: the load balancer's request features and a robust scaler;
 //! - [`grid`]: hourly grid signals (carbon, water, price, generation mix) from the bundled data;
 //! - [`scenario`]: the world every method reads, loaded from TOML and checked once;
-//! - [`sim`]: the shared simulator (fluid and discrete-event) that scores every plan.
+//! - [`sim`]: the shared simulator (fluid and discrete-event) that scores every plan;
+//! - [`pareto`]: dominance, fronts, ranks, crowding, exact hypervolume and its I/O.
 //!
-//! A later issue adds the Pareto module.
 
 pub mod config;
 pub mod data_error;
 pub mod features;
 pub mod grid;
 mod parse;
+pub mod pareto;
 pub mod run;
 pub mod scenario;
 pub mod seed;
