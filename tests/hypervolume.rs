@@ -21,8 +21,16 @@ fn inclusion_exclusion(points: &[i64], d: usize, reference: &[i64]) -> i128 {
                 }
             }
         }
-        let vol: i128 = corner.iter().zip(reference).map(|(c, r)| i128::from((r - c).max(0))).product();
-        total += if mask.count_ones() % 2 == 1 { vol } else { -vol };
+        let vol: i128 = corner
+            .iter()
+            .zip(reference)
+            .map(|(c, r)| i128::from((r - c).max(0)))
+            .product();
+        total += if mask.count_ones() % 2 == 1 {
+            vol
+        } else {
+            -vol
+        };
     }
     total
 }
@@ -38,7 +46,10 @@ fn count_cells(points: &[i64], d: usize, reference: i64) -> i64 {
             *v = (rest % reference as usize) as i64;
             rest /= reference as usize;
         }
-        if points.chunks_exact(d).any(|p| p.iter().zip(&cell).all(|(a, b)| a <= b)) {
+        if points
+            .chunks_exact(d)
+            .any(|p| p.iter().zip(&cell).all(|(a, b)| a <= b))
+        {
             count += 1;
         }
     }
@@ -109,9 +120,9 @@ proptest! {
         let reference = vec![8.0; d];
         let all = hypervolume(&points, d, &reference);
         let c = contributions(&points, d, &reference);
-        for i in 0..n {
+        for (i, &ci) in c.iter().enumerate() {
             let without: Vec<f64> = points.chunks_exact(d).enumerate().filter(|(j, _)| *j != i).flat_map(|(_, r)| r.to_vec()).collect();
-            prop_assert_eq!(c[i], all - hypervolume(&without, d, &reference));
+            prop_assert_eq!(ci, all - hypervolume(&without, d, &reference));
         }
     }
 }
@@ -119,16 +130,27 @@ proptest! {
 #[test]
 fn agrees_with_moocore_on_large_fronts() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/hv");
-    let values: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("moocore-values.json")).unwrap()).unwrap();
+    let values: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("moocore-values.json")).unwrap())
+            .unwrap();
     for (name, v) in values.as_object().unwrap() {
         let sets = read_points(&dir.join(format!("{name}.txt"))).unwrap();
         let d = v["d"].as_u64().unwrap() as usize;
         assert_eq!(sets.d, d);
         let points = sets.union();
         assert_eq!(points.len() / d, v["n"].as_u64().unwrap() as usize);
-        let reference: Vec<f64> = v["reference"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+        let reference: Vec<f64> = v["reference"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
         let want = v["hypervolume"].as_f64().unwrap();
         let got = hypervolume(&points, d, &reference);
-        assert!((got - want).abs() <= 1e-12 * want, "{name}: {got} vs moocore {want} (relative {:e})", (got - want).abs() / want);
+        assert!(
+            (got - want).abs() <= 1e-12 * want,
+            "{name}: {got} vs moocore {want} (relative {:e})",
+            (got - want).abs() / want
+        );
     }
 }

@@ -55,6 +55,28 @@ pub enum Command {
     /// fluid and discrete-event simulators; writes per datacenter-epoch series, per-request
     /// records and the objective vectors to a run directory.
     Simulate,
+    /// Print the exact hypervolume of each point set of FILE (moocore's whitespace format, or
+    /// CSV with a name:unit:min|max header; maximised objectives are negated).
+    Hv {
+        /// The point file.
+        file: PathBuf,
+        /// Reference point: comma-separated values, `worst` (worst observed value of each
+        /// objective over all sets) or `nadir*F` (the worst observed values times F).
+        #[arg(long = "ref", default_value = "worst", value_name = "REF")]
+        reference: String,
+        /// Normalise first: `observed` (min and max over all sets) or d lower then d upper
+        /// bounds, comma-separated. The reference point applies after normalising.
+        #[arg(long, value_name = "BOUNDS")]
+        normalise: Option<String>,
+        /// Compute each value this many times and print the time per call (for benchmarks).
+        #[arg(long, default_value_t = 1, value_name = "N")]
+        repeat: u32,
+    },
+    /// Print the non-dominated rows of each point set of FILE (moocore's format).
+    Front {
+        /// The point file.
+        file: PathBuf,
+    },
     /// Load and check a scenario (a bundled name such as geo-8dc, or a TOML file) and print a
     /// summary. Writes nothing. Uses --seed (default 0) for the random parts of trace demand, and
     /// --set for load-balancer scenarios.

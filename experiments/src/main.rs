@@ -4,6 +4,7 @@
 mod cli;
 mod demo;
 mod inspect;
+mod pareto_cmd;
 mod run;
 mod simulate;
 
@@ -25,6 +26,13 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         cli::Command::Demo => demo::run(&cli.shared),
         cli::Command::Simulate => simulate::run(&cli.shared),
+        cli::Command::Hv {
+            file,
+            reference,
+            normalise,
+            repeat,
+        } => pareto_cmd::hv(file, reference, normalise.as_deref(), *repeat),
+        cli::Command::Front { file } => pareto_cmd::front(file),
         cli::Command::Scenario { scenario } => inspect::scenario(scenario, &cli.shared),
         cli::Command::Trace {
             file,

@@ -385,3 +385,71 @@ fn simulate_scores_a_rule_with_both_fidelities() {
     let out = verdant(&args, dir.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
 }
+
+#[test]
+fn hv_and_front_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sets.txt"), "1 3\n2 1\n3 3\n\n2 2\n").unwrap();
+    let out = verdant(&["hv", "sets.txt", "--ref", "4,4"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let values: Vec<f64> = text(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.parse().unwrap())
+        .collect();
+    assert_eq!(values, vec![7.0, 4.0]);
+    // Reference at the worst observed values (3, 3): (1, 3) lies on the box and adds nothing,
+    // (2, 1) adds 1 x 2; the second set's (2, 2) adds 1.
+    let out = verdant(&["hv", "sets.txt"], dir.path());
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("# reference point: 3 3\n"), "{stdout}");
+    let values: Vec<f64> = stdout
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.parse().unwrap())
+        .collect();
+    assert_eq!(values, vec![2.0, 1.0]);
+    // Normalised with bounds [0, 4] in both objectives and reference (1, 1): 7 / 16.
+    let out = verdant(
+        &["hv", "sets.txt", "--normalise", "0,0,4,4", "--ref", "1,1"],
+        dir.path(),
+    );
+    let first: f64 = text(&out.stdout)
+        .lines()
+        .find(|l| !l.starts_with('#'))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(first, 7.0 / 16.0);
+    let out = verdant(&["front", "sets.txt"], dir.path());
+    assert_eq!(text(&out.stdout), "1.0 3.0\n2.0 1.0\n\n2.0 2.0\n");
+    // CSV with a maximised objective.
+    std::fs::write(
+        dir.path().join("f.csv"),
+        "ttft:s:min,quality:score:max\n1,3\n2,4\n",
+    )
+    .unwrap();
+    let out = verdant(&["hv", "f.csv", "--ref", "3,0"], dir.path());
+    let first: f64 = text(&out.stdout)
+        .lines()
+        .find(|l| !l.starts_with('#'))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(first, 2.0 * 3.0 + 1.0 * 1.0);
+    // Bad input names file, line and field.
+    std::fs::write(dir.path().join("bad.txt"), "1 2\n3 x\n").unwrap();
+    let out = verdant(&["hv", "bad.txt", "--ref", "4,4"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("bad.txt:2: field column 2"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = verdant(&["hv", "sets.txt", "--ref", "4,4,4"], dir.path());
+    assert!(
+        text(&out.stderr).contains("--ref has 3 values"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -7,8 +7,9 @@
 //!   current 3-D volume, the contribution computed by a sweep on the third objective over a
 //!   staircase clipped to the point's box (the scheme of HV4D+, Guerreiro and Fonseca 2018),
 //!   O(n^2).
-//! - d >= 5: WFG (While, Bradstreet, Barone 2012): exclusive volumes through limit sets, down to
-//!   the 4-D algorithm.
+//! - d >= 5: a sweep on the last objective adding exclusive (d-1)-D contributions computed
+//!   through limit sets (the WFG idea, While, Bradstreet, Barone 2012), one dimension down at
+//!   every level, ending in the 4-D algorithm.
 //!
 //! Points that do not strictly dominate the reference point in every objective contribute
 //! nothing and are dropped first; dominated and duplicate points change nothing.
@@ -27,8 +28,16 @@ fn key(x: f64) -> u64 {
 
 /// The hypervolume of `points` (n rows of `d` values, row-major) with respect to `reference`.
 pub fn hypervolume(points: &[f64], d: usize, reference: &[f64]) -> f64 {
-    assert_eq!(reference.len(), d, "reference point has {} values, points {d}", reference.len());
-    assert!(d > 0 && points.len() % d == 0, "points are not rows of {d} values");
+    assert_eq!(
+        reference.len(),
+        d,
+        "reference point has {} values, points {d}",
+        reference.len()
+    );
+    assert!(
+        d > 0 && points.len() % d == 0,
+        "points are not rows of {d} values"
+    );
     let kept = inside(points, d, reference);
     volume(kept, d, reference)
 }
@@ -55,7 +64,7 @@ fn volume(mut points: Vec<f64>, d: usize, reference: &[f64]) -> f64 {
         2 => hv2(&mut points, reference),
         3 => hv3(&points, reference),
         4 => hv4(&points, reference),
-        _ => wfg(points, d, reference),
+        _ => sweep(points, d, reference),
     }
 }
 
@@ -84,7 +93,12 @@ struct TreeStaircase {
 
 impl TreeStaircase {
     fn new(rx: f64, ry: f64) -> Self {
-        TreeStaircase { steps: BTreeMap::new(), rx, ry, area: 0.0 }
+        TreeStaircase {
+            steps: BTreeMap::new(),
+            rx,
+            ry,
+            area: 0.0,
+        }
     }
 
     /// Adds (x, y); returns the area it newly dominates.
@@ -191,7 +205,11 @@ fn hv4(points: &[f64], r: &[f64]) -> f64 {
     // The current 3-D non-dominated set, by x and by z.
     let mut by_x: Vec<usize> = Vec::new();
     let mut by_z: Vec<usize> = Vec::new();
-    let mut stairs = VecStaircase { steps: Vec::new(), rx: r[0], ry: r[1] };
+    let mut stairs = VecStaircase {
+        steps: Vec::new(),
+        rx: r[0],
+        ry: r[1],
+    };
     let (mut total, mut volume3) = (0.0, 0.0);
     let mut w_prev = p(order[0])[3];
     for &i in &order {
@@ -219,7 +237,15 @@ fn hv4(points: &[f64], r: &[f64]) -> f64 {
 
 /// The 3-D volume that `q` adds to the set `by_x` / `by_z` (rows of `stride` values; the first
 /// three are used).
-fn contribution3(q: &[f64], by_x: &[usize], by_z: &[usize], points: &[f64], stride: usize, r: &[f64], stairs: &mut VecStaircase) -> f64 {
+fn contribution3(
+    q: &[f64],
+    by_x: &[usize],
+    by_z: &[usize],
+    points: &[f64],
+    stride: usize,
+    r: &[f64],
+    stairs: &mut VecStaircase,
+) -> f64 {
     let (px, py, pz) = (q[0], q[1], q[2]);
     // The staircase of the points below q in z, clipped to q's box, built in x order.
     stairs.steps.clear();
@@ -259,31 +285,47 @@ fn contribution3(q: &[f64], by_x: &[usize], by_z: &[usize], points: &[f64], stri
     volume + free * (r[2] - z_prev)
 }
 
-/// WFG for d >= 5: the sum of each point's exclusive volume over the points after it, the
-/// exclusive volume being its box less the volume of the limit set (the later points pushed
-/// into its box), computed recursively.
-fn wfg(mut points: Vec<f64>, d: usize, r: &[f64]) -> f64 {
+/// d >= 5: a sweep on the last objective; each point adds to the running (d-1)-volume its
+/// exclusive contribution, its box less the (d-1)-volume of the limit set (the current points
+/// pushed into its box, non-dominated ones only), as in WFG (While, Bradstreet, Barone 2012)
+/// but one dimension down at every level, so the recursion ends in the 4-D algorithm.
+fn sweep(points: Vec<f64>, d: usize, r: &[f64]) -> f64 {
     let n = points.len() / d;
-    // Sorting by the last objective makes limit sets small.
-    let mut rows: Vec<&[f64]> = points.chunks_exact(d).collect();
-    rows.sort_unstable_by(|a, b| a[d - 1].total_cmp(&b[d - 1]));
-    let sorted: Vec<f64> = rows.concat();
-    points = sorted;
-    let mut total = 0.0;
-    let mut limit = Vec::with_capacity(points.len());
-    for k in 0..n {
-        let p = &points[k * d..(k + 1) * d];
-        let boxed: f64 = p.iter().zip(r).map(|(a, b)| b - a).product();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_unstable_by(|&a, &b| points[a * d + d - 1].total_cmp(&points[b * d + d - 1]));
+    let e = d - 1;
+    let r_low = &r[..e];
+    // The current (d-1)-dimensional non-dominated set, row-major.
+    let mut set: Vec<f64> = Vec::new();
+    let mut limit: Vec<f64> = Vec::new();
+    let (mut total, mut volume_low) = (0.0, 0.0);
+    let mut w_prev = points[order[0] * d + e];
+    for &i in &order {
+        let row = &points[i * d..(i + 1) * d];
+        let (p, w) = (&row[..e], row[e]);
+        total += volume_low * (w - w_prev);
+        w_prev = w;
         limit.clear();
-        for q in points[(k + 1) * d..].chunks_exact(d) {
-            for (a, b) in q.iter().zip(p) {
-                limit.push(a.max(*b));
-            }
+        for q in set.chunks_exact(e) {
+            limit.extend(q.iter().zip(p).map(|(a, b)| a.max(*b)));
         }
-        let limited = nondominated_rows(&limit, d);
-        total += boxed - volume(limited, d, r);
+        let boxed: f64 = p.iter().zip(r_low).map(|(a, b)| b - a).product();
+        let gain = boxed - volume(nondominated_rows(&limit, e), e, r_low);
+        if gain > 0.0 {
+            volume_low += gain;
+            let mut kept = 0;
+            for k in 0..set.len() / e {
+                let dominated = set[k * e..(k + 1) * e].iter().zip(p).all(|(a, b)| a >= b);
+                if !dominated {
+                    set.copy_within(k * e..(k + 1) * e, kept * e);
+                    kept += 1;
+                }
+            }
+            set.truncate(kept * e);
+            set.extend_from_slice(p);
+        }
     }
-    total
+    total + volume_low * (r[e] - w_prev)
 }
 
 /// The rows of `points` that no other row dominates (one copy of duplicates).

@@ -39,7 +39,10 @@ impl PointSets {
 /// Reads a file, as CSV when its name ends in `.csv`, in moocore's format otherwise.
 pub fn read_points(path: &Path) -> Result<PointSets, DataError> {
     let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, &e))?;
-    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) {
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    {
         parse_csv(&text, path)
     } else {
         parse_moocore(&text, path)
@@ -52,9 +55,13 @@ fn number(raw: &str, path: &Path, line: usize, field: String) -> Result<f64, Dat
         .ok()
         .filter(|v| v.is_finite())
         .ok_or_else(|| {
-            DataError::new(DataErrorKind::InvalidValue, path, format!("{raw:?} is not a finite number"))
-                .at_line(line as u64)
-                .in_field(field)
+            DataError::new(
+                DataErrorKind::InvalidValue,
+                path,
+                format!("{raw:?} is not a finite number"),
+            )
+            .at_line(line as u64)
+            .in_field(field)
         })
 }
 
@@ -79,20 +86,34 @@ pub fn parse_moocore(text: &str, path: &Path) -> Result<PointSets, DataError> {
         if d == 0 {
             d = count;
         } else if count != d {
-            return Err(DataError::new(DataErrorKind::Malformed, path, format!("{count} values, the first point has {d}")).at_line(i as u64 + 1));
+            return Err(DataError::new(
+                DataErrorKind::Malformed,
+                path,
+                format!("{count} values, the first point has {d}"),
+            )
+            .at_line(i as u64 + 1));
         }
     }
     sets.retain(|s| !s.is_empty());
     if sets.is_empty() {
         return Err(DataError::new(DataErrorKind::Empty, path, "no points"));
     }
-    Ok(PointSets { d, objectives: Vec::new(), sets })
+    Ok(PointSets {
+        d,
+        objectives: Vec::new(),
+        sets,
+    })
 }
 
 /// Parses the CSV format.
 pub fn parse_csv(text: &str, path: &Path) -> Result<PointSets, DataError> {
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-    let (_, header) = lines.next().ok_or_else(|| DataError::new(DataErrorKind::Empty, path, "the file is empty"))?;
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
+    let (_, header) = lines
+        .next()
+        .ok_or_else(|| DataError::new(DataErrorKind::Empty, path, "the file is empty"))?;
     let mut columns: Vec<&str> = header.split(',').map(str::trim).collect();
     let has_set = columns.first() == Some(&"set");
     if has_set {
@@ -111,17 +132,27 @@ pub fn parse_csv(text: &str, path: &Path) -> Result<PointSets, DataError> {
             .at_line(1)
             .in_field(c.to_string()));
         }
-        objectives.push(Objective { name: parts[0].to_owned(), unit: parts[1].to_owned(), maximise: parts[2] == "max" });
+        objectives.push(Objective {
+            name: parts[0].to_owned(),
+            unit: parts[1].to_owned(),
+            maximise: parts[2] == "max",
+        });
     }
     let d = objectives.len();
     if d == 0 {
-        return Err(DataError::new(DataErrorKind::MissingColumn, path, "no objective columns").at_line(1));
+        return Err(
+            DataError::new(DataErrorKind::MissingColumn, path, "no objective columns").at_line(1),
+        );
     }
     let mut names: Vec<String> = Vec::new();
     let mut sets: Vec<Vec<f64>> = Vec::new();
     for (i, line) in lines {
         let mut fields = line.split(',');
-        let set = if has_set { fields.next().unwrap_or("").trim().to_owned() } else { String::new() };
+        let set = if has_set {
+            fields.next().unwrap_or("").trim().to_owned()
+        } else {
+            String::new()
+        };
         let k = match names.iter().position(|n| *n == set) {
             Some(k) => k,
             None => {
@@ -132,7 +163,12 @@ pub fn parse_csv(text: &str, path: &Path) -> Result<PointSets, DataError> {
         };
         let values: Vec<&str> = fields.collect();
         if values.len() != d {
-            return Err(DataError::new(DataErrorKind::Malformed, path, format!("{} objective values, the header names {d}", values.len())).at_line(i as u64 + 1));
+            return Err(DataError::new(
+                DataErrorKind::Malformed,
+                path,
+                format!("{} objective values, the header names {d}", values.len()),
+            )
+            .at_line(i as u64 + 1));
         }
         for (o, raw) in objectives.iter().zip(values) {
             let v = number(raw, path, i + 1, o.name.clone())?;
@@ -140,9 +176,17 @@ pub fn parse_csv(text: &str, path: &Path) -> Result<PointSets, DataError> {
         }
     }
     if sets.is_empty() {
-        return Err(DataError::new(DataErrorKind::Empty, path, "the header has no rows under it"));
+        return Err(DataError::new(
+            DataErrorKind::Empty,
+            path,
+            "the header has no rows under it",
+        ));
     }
-    Ok(PointSets { d, objectives, sets })
+    Ok(PointSets {
+        d,
+        objectives,
+        sets,
+    })
 }
 
 /// Writes sets in moocore's format (17 significant digits, so values read back exactly).
@@ -175,14 +219,24 @@ mod tests {
         let err = parse_moocore("1 2\n3\n", Path::new("f")).unwrap_err();
         assert_eq!(err.line, Some(2));
         let err = parse_moocore("1 x\n", Path::new("f")).unwrap_err();
-        assert_eq!((err.line, err.field.as_deref()), (Some(1), Some("column 2")));
+        assert_eq!(
+            (err.line, err.field.as_deref()),
+            (Some(1), Some("column 2"))
+        );
     }
 
     #[test]
     fn csv_negates_maximised_objectives_and_groups_sets() {
         let text = "set,ttft:s:min,throughput:req/s:max\na,1.5,10\nb,2,20\na,1,5\n";
         let p = parse_csv(text, Path::new("f.csv")).unwrap();
-        assert_eq!(p.objectives[1], Objective { name: "throughput".into(), unit: "req/s".into(), maximise: true });
+        assert_eq!(
+            p.objectives[1],
+            Objective {
+                name: "throughput".into(),
+                unit: "req/s".into(),
+                maximise: true
+            }
+        );
         assert_eq!(p.sets, vec![vec![1.5, -10.0, 1.0, -5.0], vec![2.0, -20.0]]);
         let err = parse_csv("ttft,carbon\n1,2\n", Path::new("f.csv")).unwrap_err();
         assert_eq!(err.kind, DataErrorKind::MissingColumn);

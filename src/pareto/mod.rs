@@ -32,7 +32,10 @@ pub fn dominates(a: &[f64], b: &[f64]) -> bool {
 /// d = 3, after Kung, Luccio and Preparata); for d >= 4 rows are taken in order of their sum
 /// (a dominating row has a smaller sum) and checked against the front found so far.
 pub fn nondominated(points: &[f64], d: usize) -> Vec<usize> {
-    assert!(d > 0 && points.len() % d == 0, "points are not rows of {d} values");
+    assert!(
+        d > 0 && points.len() % d == 0,
+        "points are not rows of {d} values"
+    );
     let n = points.len() / d;
     let row = |i: usize| &points[i * d..(i + 1) * d];
     let mut keep = match d {
@@ -43,7 +46,12 @@ pub fn nondominated(points: &[f64], d: usize) -> Vec<usize> {
         2 | 3 => {
             let mut order: Vec<usize> = (0..n).collect();
             order.sort_unstable_by(|&a, &b| {
-                row(a).iter().zip(row(b)).map(|(x, y)| x.total_cmp(y)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal)
+                row(a)
+                    .iter()
+                    .zip(row(b))
+                    .map(|(x, y)| x.total_cmp(y))
+                    .find(|o| o.is_ne())
+                    .unwrap_or(std::cmp::Ordering::Equal)
             });
             let mut keep = Vec::new();
             let mut previous: Option<(usize, bool)> = None;
@@ -131,7 +139,12 @@ pub fn ranks(points: &[f64], d: usize) -> Vec<usize> {
             in_front[k] = true;
             rank[left[k]] = level;
         }
-        left = left.iter().zip(&in_front).filter(|(_, &f)| !f).map(|(&i, _)| i).collect();
+        left = left
+            .iter()
+            .zip(&in_front)
+            .filter(|(_, &f)| !f)
+            .map(|(&i, _)| i)
+            .collect();
         level += 1;
     }
     rank
@@ -171,7 +184,10 @@ pub struct Bounds {
 impl Bounds {
     /// The column-wise minimum and maximum over several point sets.
     pub fn observed<'a>(sets: impl IntoIterator<Item = &'a [f64]>, d: usize) -> Self {
-        let mut b = Bounds { lower: vec![f64::INFINITY; d], upper: vec![f64::NEG_INFINITY; d] };
+        let mut b = Bounds {
+            lower: vec![f64::INFINITY; d],
+            upper: vec![f64::NEG_INFINITY; d],
+        };
         for set in sets {
             for row in set.chunks_exact(d) {
                 for (k, &v) in row.iter().enumerate() {
@@ -222,7 +238,11 @@ impl ReferencePoint {
         match self {
             ReferencePoint::Explicit(r) => r.clone(),
             ReferencePoint::WorstObserved => Bounds::observed(sets, d).upper,
-            ReferencePoint::NadirTimes(f) => Bounds::observed(sets, d).upper.iter().map(|v| v * f).collect(),
+            ReferencePoint::NadirTimes(f) => Bounds::observed(sets, d)
+                .upper
+                .iter()
+                .map(|v| v * f)
+                .collect(),
         }
     }
 }
