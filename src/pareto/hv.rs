@@ -197,68 +197,97 @@ impl VecStaircase {
     }
 }
 
+/// The current 3-D non-dominated set of the 4-D sweep, stored twice as columns (sorted by x,
+/// and sorted by z) so that the contribution passes read memory in order.
+#[derive(Default)]
+struct Set3 {
+    by_x: [Vec<f64>; 3],
+    by_z: [Vec<f64>; 3],
+}
+
+impl Set3 {
+    fn insert(&mut self, q: &[f64]) {
+        let at = self.by_x[0].partition_point(|&x| x < q[0]);
+        for (column, &v) in self.by_x.iter_mut().zip(q) {
+            column.insert(at, v);
+        }
+        let at = self.by_z[2].partition_point(|&z| z <= q[2]);
+        for (column, &v) in self.by_z.iter_mut().zip(q) {
+            column.insert(at, v);
+        }
+    }
+
+    /// Removes the points that `q` weakly dominates.
+    fn remove_dominated_by(&mut self, q: &[f64]) {
+        let dominated = |x: f64, y: f64, z: f64| x >= q[0] && y >= q[1] && z >= q[2];
+        let [xs, ys, zs] = &self.by_x;
+        if !(0..xs.len()).any(|i| dominated(xs[i], ys[i], zs[i])) {
+            return;
+        }
+        for columns in [&mut self.by_x, &mut self.by_z] {
+            let n = columns[0].len();
+            let mut kept = 0;
+            for i in 0..n {
+                if !dominated(columns[0][i], columns[1][i], columns[2][i]) {
+                    for c in columns.iter_mut() {
+                        c[kept] = c[i];
+                    }
+                    kept += 1;
+                }
+            }
+            for c in columns.iter_mut() {
+                c.truncate(kept);
+            }
+        }
+    }
+}
+
 fn hv4(points: &[f64], r: &[f64]) -> f64 {
     let n = points.len() / 4;
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_unstable_by(|&a, &b| points[4 * a + 3].total_cmp(&points[4 * b + 3]));
-    let p = |i: usize| &points[4 * i..4 * i + 4];
-    // The current 3-D non-dominated set, by x and by z.
-    let mut by_x: Vec<usize> = Vec::new();
-    let mut by_z: Vec<usize> = Vec::new();
+    let mut set = Set3::default();
     let mut stairs = VecStaircase {
         steps: Vec::new(),
         rx: r[0],
         ry: r[1],
     };
     let (mut total, mut volume3) = (0.0, 0.0);
-    let mut w_prev = p(order[0])[3];
+    let mut w_prev = points[4 * order[0] + 3];
     for &i in &order {
-        let q = p(i);
+        let q = &points[4 * i..4 * i + 4];
         total += volume3 * (q[3] - w_prev);
         w_prev = q[3];
-        let gain = contribution3(q, &by_x, &by_z, points, 4, r, &mut stairs);
+        let gain = contribution3(q, &set, r, &mut stairs);
         if gain > 0.0 {
             volume3 += gain;
-            // Drop the points the new one dominates in 3-D, then insert it.
-            let dominated = |j: &usize| {
-                let s = p(*j);
-                s[0] >= q[0] && s[1] >= q[1] && s[2] >= q[2]
-            };
-            by_x.retain(|j| !dominated(j));
-            by_z.retain(|j| !dominated(j));
-            let at = by_x.partition_point(|&j| p(j)[0] < q[0]);
-            by_x.insert(at, i);
-            let at = by_z.partition_point(|&j| p(j)[2] <= q[2]);
-            by_z.insert(at, i);
+            set.remove_dominated_by(q);
+            set.insert(q);
         }
     }
     total + volume3 * (r[3] - w_prev)
 }
 
-/// The 3-D volume that `q` adds to the set `by_x` / `by_z` (rows of `stride` values; the first
-/// three are used).
-fn contribution3(
-    q: &[f64],
-    by_x: &[usize],
-    by_z: &[usize],
-    points: &[f64],
-    stride: usize,
-    r: &[f64],
-    stairs: &mut VecStaircase,
-) -> f64 {
+/// The 3-D volume that `q` adds to `set`.
+fn contribution3(q: &[f64], set: &Set3, r: &[f64], stairs: &mut VecStaircase) -> f64 {
     let (px, py, pz) = (q[0], q[1], q[2]);
     // The staircase of the points below q in z, clipped to q's box, built in x order.
     stairs.steps.clear();
-    for &j in by_x {
-        let s = &points[stride * j..stride * j + 3];
-        if s[2] > pz {
+    let [xs, ys, zs] = &set.by_x;
+    for ((&sx, &sy), &sz) in xs.iter().zip(ys).zip(zs) {
+        if sz > pz {
             continue;
         }
-        let (x, y) = (s[0].max(px), s[1].max(py));
+        let (x, y) = (sx.max(px), sy.max(py));
         match stairs.steps.last_mut() {
             Some(last) if last.1 <= y => {}
             Some(last) if last.0 == x => last.1 = y,
             _ => stairs.steps.push((x, y)),
+        }
+        if y == py {
+            // The staircase has reached the bottom of q's box: points further right (larger x)
+            // clip to a y no lower, so none of them adds a step.
+            break;
         }
     }
     let mut dominated = 0.0;
@@ -272,12 +301,12 @@ fn contribution3(
     }
     let mut volume = 0.0;
     let mut z_prev = pz;
-    let start = by_z.partition_point(|&j| points[stride * j + 2] <= pz);
-    for &j in &by_z[start..] {
-        let s = &points[stride * j..stride * j + 3];
-        volume += free * (s[2] - z_prev);
-        z_prev = s[2];
-        free -= stairs.insert(s[0].max(px), s[1].max(py));
+    let [xs, ys, zs] = &set.by_z;
+    let start = zs.partition_point(|&z| z <= pz);
+    for ((&sx, &sy), &sz) in xs[start..].iter().zip(&ys[start..]).zip(&zs[start..]) {
+        volume += free * (sz - z_prev);
+        z_prev = sz;
+        free -= stairs.insert(sx.max(px), sy.max(py));
         if free <= 0.0 {
             return volume;
         }
