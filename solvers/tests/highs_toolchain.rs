@@ -108,7 +108,9 @@ fn infeasible_demand_names_the_binding_constraint() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(32))]
+    // A fixed seed: CI runs the same cases every time (failures found are kept in the
+    // .proptest-regressions file beside this one).
+    #![proptest_config(ProptestConfig { cases: 32, rng_seed: proptest::test_runner::RngSeed::Fixed(2026), ..ProptestConfig::default() })]
 
     #[test]
     fn lp_equals_merit_order(
