@@ -124,10 +124,21 @@ struct DcConstants {
     /// Evaporative litres per kWh of IT (COP mode); `None`: the hourly WUE (PUE mode).
     evaporative_l_per_it_kwh: Option<f64>,
     blowdown_per_evaporative: f64,
-    /// Energy to supply or treat one litre (eq. 10), and the epoch in hours.
+    /// Energy to supply or treat one litre (eq. 10).
     potable_kwh_per_l: f64,
     wastewater_kwh_per_l: f64,
-    epoch_h: f64,
+    /// The grid signals of each epoch (the hour it starts in), in one contiguous row per epoch.
+    epochs: Vec<EpochSignals>,
+}
+
+/// The grid signals in force during one epoch.
+#[derive(Debug, Clone, Copy)]
+struct EpochSignals {
+    carbon_kg_per_kwh: f64,
+    price_usd_per_kwh: f64,
+    water_l_per_kwh: f64,
+    onsite_wue_l_per_kwh: f64,
+    renewable_kwh: f64,
 }
 
 /// The accounting of a scenario: [`Accountant::account`] turns one datacenter-epoch's activity
@@ -150,6 +161,23 @@ impl<'a> Accountant<'a> {
                     treatment.wastewater_kwh_per_m3 / L_PER_M3,
                     scenario.time.epoch_s / 3600.0,
                 );
+                let g = &dc.grid;
+                let epochs = (0..scenario.time.epochs)
+                    .map(|e| {
+                        let h = scenario.time.hour_of_epoch(e);
+                        EpochSignals {
+                            carbon_kg_per_kwh: g.carbon_kg_per_kwh[h],
+                            price_usd_per_kwh: g.price_usd_per_kwh[h],
+                            water_l_per_kwh: g.water_l_per_kwh[h],
+                            onsite_wue_l_per_kwh: g
+                                .onsite_wue_l_per_kwh
+                                .get(h)
+                                .copied()
+                                .unwrap_or(0.0),
+                            renewable_kwh: g.renewable_kw[h] * epoch_h,
+                        }
+                    })
+                    .collect();
                 let mut available_gpu_s = vec![0.0; scenario.gpus.len()];
                 for p in &dc.node_pools {
                     available_gpu_s[p.gpu] +=
@@ -180,7 +208,7 @@ impl<'a> Accountant<'a> {
                             },
                             potable_kwh_per_l,
                             wastewater_kwh_per_l,
-                            epoch_h,
+                            epochs,
                         }
                     }
                     Facility::Pue { pue } => DcConstants {
@@ -191,7 +219,7 @@ impl<'a> Accountant<'a> {
                         blowdown_per_evaporative: 0.0,
                         potable_kwh_per_l,
                         wastewater_kwh_per_l,
-                        epoch_h,
+                        epochs,
                     },
                 }
             })
@@ -210,8 +238,7 @@ impl<'a> Accountant<'a> {
         let scenario = self.scenario;
         let k = &self.dcs[d];
         let dc = &scenario.datacenters[d];
-        let hour = scenario.time.hour_of_epoch(epoch);
-        let g = &dc.grid;
+        let g = &k.epochs[epoch];
 
         // Eq. 4: IT energy.
         let mut it_j = 0.0;
@@ -237,16 +264,15 @@ impl<'a> Accountant<'a> {
         let infrastructure_kwh = k.infrastructure_per_it * it_kwh;
         let water_evaporative_l = match k.evaporative_l_per_it_kwh {
             Some(per_kwh) => per_kwh * it_kwh,
-            None => g.onsite_wue_l_per_kwh.get(hour).copied().unwrap_or(0.0) * it_kwh,
+            None => g.onsite_wue_l_per_kwh * it_kwh,
         };
         let water_blowdown_l = k.blowdown_per_evaporative * water_evaporative_l;
         // Eq. 6 (or PUE x IT).
         let facility_kwh = it_kwh + cooling_kwh + infrastructure_kwh;
-        let renewable_kwh = g.renewable_kw[hour] * k.epoch_h;
-        let grid_kwh = (facility_kwh - renewable_kwh).max(0.0);
-        let ci = g.carbon_kg_per_kwh[hour];
+        let grid_kwh = (facility_kwh - g.renewable_kwh).max(0.0);
+        let ci = g.carbon_kg_per_kwh;
         // Eq. 8, grid share.
-        let water_grid_l = facility_kwh * g.water_l_per_kwh[hour];
+        let water_grid_l = facility_kwh * g.water_l_per_kwh;
         // Eqs. 9-10.
         let carbon_grid_kg = ci * grid_kwh;
         let carbon_water_kg = ci
@@ -259,7 +285,7 @@ impl<'a> Accountant<'a> {
             facility_kwh,
             grid_kwh,
             // Eq. 7.
-            energy_cost_usd: grid_kwh * g.price_usd_per_kwh[hour],
+            energy_cost_usd: grid_kwh * g.price_usd_per_kwh,
             carbon_tax_usd: dc.carbon_tax_usd_per_kg * carbon_grid_kg,
             water_evaporative_l,
             water_blowdown_l,
