@@ -16,15 +16,7 @@
 
 use std::collections::BTreeMap;
 
-/// A total order key for f64 (for the balanced tree): larger value, larger key.
-fn key(x: f64) -> u64 {
-    let bits = x.to_bits();
-    if bits >> 63 == 1 {
-        !bits
-    } else {
-        bits | (1 << 63)
-    }
-}
+use super::order_key as key;
 
 /// The hypervolume of `points` (n rows of `d` values, row-major) with respect to `reference`.
 pub fn hypervolume(points: &[f64], d: usize, reference: &[f64]) -> f64 {

@@ -71,7 +71,7 @@ pub fn nondominated(points: &[f64], d: usize) -> Vec<usize> {
                 let dominated = if d == 2 {
                     best_y <= p[1]
                 } else {
-                    let k = key(p[1]);
+                    let k = order_key(p[1]);
                     matches!(stairs.range(..=k).next_back(), Some((_, &(_, z))) if z <= p[2])
                 };
                 if !dominated {
@@ -79,7 +79,7 @@ pub fn nondominated(points: &[f64], d: usize) -> Vec<usize> {
                     if d == 2 {
                         best_y = p[1];
                     } else {
-                        let k = key(p[1]);
+                        let k = order_key(p[1]);
                         // Remove steps with y >= p.y and z >= p.z, then add p.
                         while let Some((&sk, &(_, z))) = stairs.range(k..).next() {
                             if z >= p[2] {
@@ -112,7 +112,8 @@ pub fn nondominated(points: &[f64], d: usize) -> Vec<usize> {
     keep
 }
 
-fn key(x: f64) -> u64 {
+/// A total-order key for f64 (for balanced trees): a larger value has a larger key.
+pub(crate) fn order_key(x: f64) -> u64 {
     let bits = x.to_bits();
     if bits >> 63 == 1 {
         !bits
