@@ -2,6 +2,8 @@
 //!
 //! - [`options`]: the HiGHS options a run may set (time limit, MIP gap, threads), validated once and
 //!   recorded in every run's manifest;
+//! - [`green_llm`]: the Green-LLM LP (cost, carbon and delay objectives, water budget) built from
+//!   a scenario;
 //! - [`dispatch`]: minimum-cost dispatch of a demand over sites, as an LP (continuous shares) and as
 //!   a MILP (whole servers with a fixed cost each): the smallest real model of the family Green-LLM
 //!   belongs to, used by `verdant demo` and by the toolchain tests.
@@ -10,6 +12,7 @@
 //! error or a flagged status, never a silently accepted answer.
 
 pub mod dispatch;
+pub mod green_llm;
 pub mod options;
 
 pub use options::{SolverOptions, SolverParams};
