@@ -73,6 +73,129 @@ impl Weights {
     };
 }
 
+/// The three objectives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Objective {
+    /// F_E, operational (energy) cost.
+    Cost,
+    /// F_C, carbon cost.
+    Carbon,
+    /// F_D, delay penalty.
+    Delay,
+}
+
+impl Objective {
+    fn index(self) -> usize {
+        match self {
+            Objective::Cost => 0,
+            Objective::Carbon => 1,
+            Objective::Delay => 2,
+        }
+    }
+
+    /// The six orders of the three objectives.
+    pub const ORDERS: [[Objective; 3]; 6] = {
+        use Objective::*;
+        [
+            [Cost, Carbon, Delay],
+            [Cost, Delay, Carbon],
+            [Carbon, Cost, Delay],
+            [Carbon, Delay, Cost],
+            [Delay, Cost, Carbon],
+            [Delay, Carbon, Cost],
+        ]
+    };
+}
+
+/// Constraint families that [`GreenLlmModel::diagnose`] relaxes.
+#[derive(Debug, Clone, Copy, Default)]
+struct Families {
+    water: bool,
+    capacity: bool,
+    delay: bool,
+    grid_import: bool,
+}
+
+impl Families {
+    fn each() -> [(&'static str, Families); 4] {
+        let none = Families::default();
+        [
+            (
+                "water budget",
+                Families {
+                    water: true,
+                    ..none
+                },
+            ),
+            (
+                "capacity",
+                Families {
+                    capacity: true,
+                    ..none
+                },
+            ),
+            (
+                "delay thresholds",
+                Families {
+                    delay: true,
+                    ..none
+                },
+            ),
+            (
+                "grid import limits",
+                Families {
+                    grid_import: true,
+                    ..none
+                },
+            ),
+        ]
+    }
+}
+
+/// What [`GreenLlmModel::build`] makes.
+struct Built {
+    vars: ProblemVariables,
+    x: Vec<Variable>,
+    pg: Vec<Variable>,
+    /// F_E, F_C, F_D.
+    objectives: [Expression; 3],
+    emissions: Expression,
+    water: Expression,
+    constraints: Vec<good_lp::Constraint>,
+}
+
+/// One stage of a lexicographic optimisation.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    pub objective: Objective,
+    /// The stage's status (`None` where it failed).
+    pub status: Option<SolveStatus>,
+    pub optimum: Option<f64>,
+    /// Why the stage failed (infeasible, time limit without a solution, ...).
+    pub error: Option<String>,
+    pub solution: Option<GreenLlmSolution>,
+}
+
+/// A lexicographic optimisation's stages.
+#[derive(Debug, Clone)]
+pub struct Lexicographic {
+    pub order: [Objective; 3],
+    pub eps: f64,
+    pub stages: Vec<Stage>,
+}
+
+impl Lexicographic {
+    /// The last stage's solution, if every stage solved.
+    pub fn solution(&self) -> Option<&GreenLlmSolution> {
+        if self.stages.len() == 3 {
+            self.stages[2].solution.as_ref()
+        } else {
+            None
+        }
+    }
+}
+
 /// A solved Green-LLM model.
 #[derive(Debug, Clone)]
 pub struct GreenLlmSolution {
@@ -151,14 +274,11 @@ impl<'a> GreenLlmModel<'a> {
         Ok(GreenLlmModel { scenario })
     }
 
-    /// Minimises the weighted sum of F_E, F_C and F_D.
+    /// Builds the model's variables, objectives and constraints, leaving out the families in
+    /// `relaxed` (for diagnosing infeasibility).
     // The model is written with the spec's indices (i, j, k, t), which index several tables each.
     #[allow(clippy::needless_range_loop)]
-    pub fn solve_weighted(
-        &self,
-        weights: Weights,
-        options: &SolverOptions,
-    ) -> Result<GreenLlmSolution, GreenLlmError> {
+    fn build(&self, relaxed: Families) -> Built {
         let s = self.scenario;
         let g = s.green_llm.as_ref().expect("checked in new");
         let bandwidth = s.network.bandwidth_mbps.as_ref().expect("checked in new");
@@ -182,21 +302,27 @@ impl<'a> GreenLlmModel<'a> {
                     .grid_import_max_kw
                     .as_ref()
                     .expect("checked")[t];
-                vars.add(variable().min(0.0).max(max))
+                if relaxed.grid_import {
+                    vars.add(variable().min(0.0))
+                } else {
+                    vars.add(variable().min(0.0).max(max))
+                }
             })
             .collect();
+        let mut constraints = Vec::new();
 
         // Objectives.
         let mut f_e = Expression::from(0.0);
         let mut f_c = Expression::from(0.0);
+        let mut emissions = Expression::from(0.0);
         for (j, dc) in s.datacenters.iter().enumerate() {
             for t in 0..nt {
                 f_e += dc.grid.price_usd_per_kwh[t] * pg[j * nt + t];
                 f_c += dc.carbon_tax_usd_per_kg * dc.grid.carbon_kg_per_kwh[t] * pg[j * nt + t];
+                emissions += dc.grid.carbon_kg_per_kwh[t] * pg[j * nt + t];
             }
         }
         let mut f_d = Expression::from(0.0);
-        let mut delay_rows: Vec<Expression> = Vec::with_capacity(ni * nk * nt);
         for t in 0..nt {
             for i in 0..ni {
                 for (k, class) in s.classes.iter().enumerate() {
@@ -209,13 +335,16 @@ impl<'a> GreenLlmModel<'a> {
                         delay += coef * xi(i, j, k, t);
                     }
                     f_d += class.delay_penalty_usd_per_s.expect("checked") * delay.clone();
-                    delay_rows.push(delay);
+                    // Constraint 8: delay threshold.
+                    if !relaxed.delay {
+                        constraints.push(constraint!(delay <= g.delay_threshold_s[i][k]));
+                    }
+                    // Constraint 7: all demand served.
+                    let served: Expression = (0..nj).map(|j| xi(i, j, k, t)).sum();
+                    constraints.push(constraint!(served == 1.0));
                 }
             }
         }
-        let objective =
-            weights.cost * f_e.clone() + weights.carbon * f_c.clone() + weights.delay * f_d.clone();
-        let mut model = options.apply(vars.minimise(objective.clone()).using(good_lp::highs));
 
         // Constraints 1-5: power balance and water.
         let mut water = Expression::from(0.0);
@@ -237,78 +366,236 @@ impl<'a> GreenLlmModel<'a> {
                 let pd = pue * pc;
                 let wue = dc.grid.onsite_wue_l_per_kwh.get(t).copied().unwrap_or(0.0);
                 water += (wue / pue + dc.grid.water_l_per_kwh[t]) * pd.clone();
-                model = model.with(constraint!(pd <= pg[j * nt + t] + dc.grid.renewable_kw[t]));
+                constraints.push(constraint!(pd <= pg[j * nt + t] + dc.grid.renewable_kw[t]));
             }
         }
-        model = model.with(constraint!(water.clone() <= g.water_budget_l));
+        if !relaxed.water {
+            constraints.push(constraint!(water.clone() <= g.water_budget_l));
+        }
         // Constraint 6: capacity per resource, data centre and slot.
-        for (j, dc) in s.datacenters.iter().enumerate() {
-            for (r, &capacity) in dc.resource_capacity.iter().enumerate() {
-                for t in 0..nt {
-                    let mut used = Expression::from(0.0);
-                    for i in 0..ni {
-                        for (k, class) in s.classes.iter().enumerate() {
-                            let tokens = d.input_tokens(i, k, t) + d.output_tokens(i, k, t);
-                            used += class.resource_units_per_token[r] * tokens * xi(i, j, k, t);
+        if !relaxed.capacity {
+            for (j, dc) in s.datacenters.iter().enumerate() {
+                for (r, &capacity) in dc.resource_capacity.iter().enumerate() {
+                    for t in 0..nt {
+                        let mut used = Expression::from(0.0);
+                        for i in 0..ni {
+                            for (k, class) in s.classes.iter().enumerate() {
+                                let tokens = d.input_tokens(i, k, t) + d.output_tokens(i, k, t);
+                                used += class.resource_units_per_token[r] * tokens * xi(i, j, k, t);
+                            }
                         }
+                        constraints.push(constraint!(used <= capacity));
                     }
-                    model = model.with(constraint!(used <= capacity));
                 }
             }
         }
-        // Constraints 7-8: all demand served, delay thresholds.
-        let mut row = 0;
-        for t in 0..nt {
-            for i in 0..ni {
-                for k in 0..nk {
-                    let served: Expression = (0..nj).map(|j| xi(i, j, k, t)).sum();
-                    model = model.with(constraint!(served == 1.0));
-                    let delay = std::mem::take(&mut delay_rows[row]);
-                    model = model.with(constraint!(delay <= g.delay_threshold_s[i][k]));
-                    row += 1;
-                }
-            }
+        Built {
+            vars,
+            x,
+            pg,
+            objectives: [f_e, f_c, f_d],
+            emissions,
+            water,
+            constraints,
         }
+    }
 
+    /// Minimises `objective(F_E, F_C, F_D)` subject to the model and `extra(F_E, F_C, F_D)`.
+    fn solve_with(
+        &self,
+        options: &SolverOptions,
+        relaxed: Families,
+        objective: impl Fn(&[Expression; 3]) -> Expression,
+        extra: impl Fn(&[Expression; 3]) -> Vec<good_lp::Constraint>,
+    ) -> Result<GreenLlmSolution, GreenLlmError> {
+        let s = self.scenario;
+        let (ni, nj, nk, nt) = (
+            s.origins.len(),
+            s.datacenters.len(),
+            s.classes.len(),
+            s.time.epochs,
+        );
+        let built = self.build(relaxed);
+        let objective = objective(&built.objectives);
+        let extra = extra(&built.objectives);
+        let model = options
+            .apply(built.vars.minimise(objective.clone()).using(good_lp::highs))
+            .with_all(built.constraints)
+            .with_all(extra);
         let solution = model.solve().map_err(|e| {
-            SolveError::from_resolution("Green-LLM LP", e, || {
-                "see the infeasibility diagnosis (not yet implemented)".to_owned()
-            })
+            SolveError::from_resolution("Green-LLM LP", e, || "relax one constraint family at a time to find which binds (GreenLlmModel::diagnose)".to_owned())
         })?;
-        let grid_kw: Vec<f64> = pg.iter().map(|&v| solution.value(v)).collect();
-        let emissions_kg = s
-            .datacenters
-            .iter()
-            .enumerate()
-            .map(|(j, dc)| {
-                (0..nt)
-                    .map(|t| dc.grid.carbon_kg_per_kwh[t] * grid_kw[j * nt + t])
-                    .sum::<f64>()
-            })
-            .sum();
+        let x = &built.x;
+        let xi = |i: usize, j: usize, k: usize, t: usize| {
+            solution
+                .value(x[((t * ni + i) * nk + k) * nj + j])
+                .clamp(0.0, 1.0)
+        };
         let plan = FractionPlan::from_fn(nt, ni, nk, nj, |t, i, k, j| {
-            solution.value(xi(i, j, k, t)).clamp(0.0, 1.0)
-        })
-        .or_else(|_| {
-            // Renormalise rows that the solver's tolerances left a hair off 1.
-            FractionPlan::from_fn(nt, ni, nk, nj, |t, i, k, j| {
-                let sum: f64 = (0..nj)
-                    .map(|jj| solution.value(xi(i, jj, k, t)).clamp(0.0, 1.0))
-                    .sum();
-                solution.value(xi(i, j, k, t)).clamp(0.0, 1.0) / sum
-            })
+            // Renormalise: the solver's tolerances may leave a row a hair off 1.
+            let sum: f64 = (0..nj).map(|jj| xi(i, jj, k, t)).sum();
+            xi(i, j, k, t) / sum
         })
         .map_err(|e| scenario_error(s, format!("solution is not a plan: {e}")))?;
+        let [f_e, f_c, f_d] = &built.objectives;
         Ok(GreenLlmSolution {
             status: solution.status().into(),
             objective: solution.eval(&objective),
-            f_e: solution.eval(&f_e),
-            f_c: solution.eval(&f_c),
-            f_d: solution.eval(&f_d),
-            emissions_kg,
-            water_l: solution.eval(&water),
-            grid_kw,
+            f_e: solution.eval(f_e),
+            f_c: solution.eval(f_c),
+            f_d: solution.eval(f_d),
+            emissions_kg: solution.eval(&built.emissions),
+            water_l: solution.eval(&built.water),
+            grid_kw: built.pg.iter().map(|&v| solution.value(v)).collect(),
             plan,
         })
+    }
+
+    /// Minimises the weighted sum of F_E, F_C and F_D.
+    pub fn solve_weighted(
+        &self,
+        weights: Weights,
+        options: &SolverOptions,
+    ) -> Result<GreenLlmSolution, GreenLlmError> {
+        self.solve_with(
+            options,
+            Families::default(),
+            |[f_e, f_c, f_d]| {
+                weights.cost * f_e.clone()
+                    + weights.carbon * f_c.clone()
+                    + weights.delay * f_d.clone()
+            },
+            |_| Vec::new(),
+        )
+    }
+
+    /// Lexicographic optimisation: each stage minimises its objective subject to every earlier
+    /// stage's objective staying within `(1 + eps) x optimum + absolute_slack`. A stage that
+    /// fails ends the sequence with its error recorded; the stages solved before it are kept.
+    pub fn solve_lexicographic(
+        &self,
+        order: [Objective; 3],
+        eps: f64,
+        absolute_slack: f64,
+        options: &SolverOptions,
+    ) -> Lexicographic {
+        let mut stages: Vec<Stage> = Vec::new();
+        let mut bounds: Vec<(Objective, f64)> = Vec::new();
+        for objective in order {
+            let result = self.solve_with(
+                options,
+                Families::default(),
+                |f| f[objective.index()].clone(),
+                |f| {
+                    bounds
+                        .iter()
+                        .map(|&(o, bound)| constraint!(f[o.index()].clone() <= bound))
+                        .collect()
+                },
+            );
+            match result {
+                Ok(solution) => {
+                    let optimum = solution.objective;
+                    bounds.push((objective, optimum * (1.0 + eps) + absolute_slack));
+                    stages.push(Stage {
+                        objective,
+                        status: Some(solution.status),
+                        optimum: Some(optimum),
+                        error: None,
+                        solution: Some(solution),
+                    });
+                }
+                Err(e) => {
+                    stages.push(Stage {
+                        objective,
+                        status: None,
+                        optimum: None,
+                        error: Some(e.to_string()),
+                        solution: None,
+                    });
+                    break;
+                }
+            }
+        }
+        Lexicographic { order, eps, stages }
+    }
+
+    /// Finds which constraint families make the model infeasible: each family is dropped in turn
+    /// and the model re-solved (minimising F_E); the families whose removal restores feasibility
+    /// are returned. Empty if the model is feasible, or if no single family explains it.
+    pub fn diagnose(&self, options: &SolverOptions) -> Result<Vec<&'static str>, GreenLlmError> {
+        let feasible = |relaxed: Families| match self.solve_with(
+            options,
+            relaxed,
+            |f| f[0].clone(),
+            |_| Vec::new(),
+        ) {
+            Ok(_) => Ok(true),
+            Err(GreenLlmError::Solve(SolveError::Infeasible { .. })) => Ok(false),
+            Err(e) => Err(e),
+        };
+        if feasible(Families::default())? {
+            return Ok(Vec::new());
+        }
+        let mut binding = Vec::new();
+        for (name, relaxed) in Families::each() {
+            if feasible(relaxed)? {
+                binding.push(name);
+            }
+        }
+        Ok(binding)
+    }
+
+    /// The epsilon-constraint front: minimise F_E with F_C and F_D bounded on a `grid x grid`
+    /// lattice between their individual optima and their values at the F_E optimum; infeasible
+    /// cells are skipped, and only non-dominated (F_E, F_C, F_D) points are kept.
+    pub fn epsilon_front(
+        &self,
+        grid: usize,
+        options: &SolverOptions,
+    ) -> Result<Vec<GreenLlmSolution>, GreenLlmError> {
+        let grid = grid.max(2);
+        let at_cost = self.solve_weighted(Weights::M1, options)?;
+        let best_carbon = self.solve_weighted(Weights::M2, options)?.f_c;
+        let best_delay = self.solve_weighted(Weights::DELAY, options)?.f_d;
+        let mut points = vec![at_cost.clone()];
+        for a in 0..grid {
+            for b in 0..grid {
+                let step =
+                    |lo: f64, hi: f64, k: usize| lo + (hi - lo) * k as f64 / (grid - 1) as f64;
+                let carbon_bound = step(best_carbon, at_cost.f_c.max(best_carbon), a);
+                let delay_bound = step(best_delay, at_cost.f_d.max(best_delay), b);
+                let result = self.solve_with(
+                    options,
+                    Families::default(),
+                    |f| f[0].clone(),
+                    |f| {
+                        vec![
+                            constraint!(f[1].clone() <= carbon_bound * (1.0 + 1e-9) + 1e-9),
+                            constraint!(f[2].clone() <= delay_bound * (1.0 + 1e-9) + 1e-9),
+                        ]
+                    },
+                );
+                match result {
+                    Ok(solution) => points.push(solution),
+                    Err(GreenLlmError::Solve(SolveError::Infeasible { .. })) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        let flat: Vec<f64> = points.iter().flat_map(|p| [p.f_e, p.f_c, p.f_d]).collect();
+        let keep = verdant::pareto::nondominated(&flat, 3);
+        // One of each duplicate objective vector.
+        let mut front: Vec<GreenLlmSolution> = Vec::new();
+        for i in keep {
+            let p = &points[i];
+            if !front
+                .iter()
+                .any(|q| q.f_e == p.f_e && q.f_c == p.f_c && q.f_d == p.f_d)
+            {
+                front.push(p.clone());
+            }
+        }
+        Ok(front)
     }
 }

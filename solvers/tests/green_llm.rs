@@ -85,3 +85,96 @@ fn scenarios_without_green_llm_terms_are_refused() {
     let err = GreenLlmModel::new(&geo).err().unwrap().to_string();
     assert!(err.contains("has no Green-LLM terms"), "{err}");
 }
+
+fn options() -> verdant_solvers::SolverOptions {
+    SolverParams {
+        threads: Some(1),
+        ..Default::default()
+    }
+    .validate("solver")
+    .unwrap()
+}
+
+#[test]
+fn lexicographic_stages_keep_earlier_optima_within_eps() {
+    use verdant_solvers::green_llm::Objective;
+    let s = base();
+    let model = GreenLlmModel::new(&s).unwrap();
+    for eps in [0.001, 0.03] {
+        let lex = model.solve_lexicographic(
+            [Objective::Cost, Objective::Carbon, Objective::Delay],
+            eps,
+            1e-6,
+            &options(),
+        );
+        assert_eq!(lex.stages.len(), 3);
+        let f_e_opt = lex.stages[0].optimum.unwrap();
+        assert!(close(f_e_opt, 193.9357), "{f_e_opt}");
+        let last = lex.solution().unwrap();
+        assert!(last.f_e <= f_e_opt * (1.0 + eps) + 1e-6 + 1e-9);
+        assert!(last.f_c <= lex.stages[1].optimum.unwrap() * (1.0 + eps) + 1e-6 + 1e-9);
+        // The carbon stage cannot beat carbon's own optimum; with F_E allowed to grow, it gets
+        // closer to it.
+        assert!(lex.stages[1].optimum.unwrap() >= 2.08966 * (1.0 - 1e-5));
+        assert!(lex
+            .stages
+            .iter()
+            .all(|st| st.status == Some(SolveStatus::Optimal)));
+    }
+    // Every order is accepted.
+    for order in Objective::ORDERS {
+        let lex = model.solve_lexicographic(order, 0.001, 1e-6, &options());
+        assert!(lex.solution().is_some(), "{order:?}");
+    }
+}
+
+#[test]
+fn infeasibility_is_diagnosed_by_family() {
+    let mut s = base();
+    s.green_llm.as_mut().unwrap().water_budget_l = 1.0;
+    let model = GreenLlmModel::new(&s).unwrap();
+    let err = model
+        .solve_weighted(Weights::M1, &options())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("infeasible"), "{err}");
+    assert_eq!(model.diagnose(&options()).unwrap(), vec!["water budget"]);
+    let mut s = base();
+    for row in &mut s.green_llm.as_mut().unwrap().delay_threshold_s {
+        row.iter_mut().for_each(|v| *v = 1e-4);
+    }
+    assert_eq!(
+        GreenLlmModel::new(&s)
+            .unwrap()
+            .diagnose(&options())
+            .unwrap(),
+        vec!["delay thresholds"]
+    );
+    assert!(GreenLlmModel::new(&base())
+        .unwrap()
+        .diagnose(&options())
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn epsilon_front_is_non_dominated_and_spans_the_optima() {
+    let s = base();
+    let front = GreenLlmModel::new(&s)
+        .unwrap()
+        .epsilon_front(3, &options())
+        .unwrap();
+    assert!(front.len() >= 3, "{}", front.len());
+    let v: Vec<[f64; 3]> = front.iter().map(|p| [p.f_e, p.f_c, p.f_d]).collect();
+    for a in &v {
+        for b in &v {
+            assert!(!verdant::pareto::dominates(a, b));
+        }
+    }
+    let min_e = v.iter().map(|p| p[0]).fold(f64::INFINITY, f64::min);
+    assert!(close(min_e, 193.9357));
+    let reference =
+        verdant::pareto::ReferencePoint::WorstObserved.resolve([v.concat().as_slice()], 3);
+    assert!(verdant::pareto::hypervolume(&v.concat(), 3, &reference) > 0.0);
+}
