@@ -55,6 +55,10 @@ pub enum Command {
     /// fluid and discrete-event simulators; writes per datacenter-epoch series, per-request
     /// records and the objective vectors to a run directory.
     Simulate,
+    /// Green-LLM on a scenario with its terms (green-llm-base by default): weighted models M0-M3,
+    /// lexicographic optimisation in all six orders, the epsilon-constraint front and its
+    /// hypervolume, and the paper's sensitivity sweeps; CSV tables in a run directory.
+    GreenLlm,
     /// Print the exact hypervolume of each point set of FILE (moocore's whitespace format, or
     /// CSV with a name:unit:min|max header; maximised objectives are negated).
     Hv {

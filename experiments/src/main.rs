@@ -3,6 +3,7 @@
 
 mod cli;
 mod demo;
+mod green_llm;
 mod inspect;
 mod pareto_cmd;
 mod run;
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         cli::Command::Demo => demo::run(&cli.shared),
         cli::Command::Simulate => simulate::run(&cli.shared),
+        cli::Command::GreenLlm => green_llm::run(&cli.shared),
         cli::Command::Hv {
             file,
             reference,

@@ -453,3 +453,90 @@ fn hv_and_front_commands() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn green_llm_reproduces_and_writes_its_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "green-llm",
+        "--quiet",
+        "--out",
+        "out",
+        "--set",
+        "lexicographic_eps=[0.001]",
+        "--set",
+        "front_grid=2",
+        "--set",
+        "sensitivity.renewables=[0.5]",
+        "--set",
+        "sensitivity.carbon_intensity=[]",
+        "--set",
+        "sensitivity.token_energy=[]",
+        "--set",
+        "sensitivity.demand=[]",
+        "--set",
+        "sensitivity.price=[]",
+        "--set",
+        "sensitivity.delay_weight=[]",
+        "--set",
+        "sensitivity.delay_threshold=[]",
+    ];
+    let out = verdant(&args, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("M1: objective 193.9357"),
+        "{}",
+        text(&out.stdout)
+    );
+    let run = std::fs::read_dir(dir.path().join("out/green-llm"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    for (file, rows) in [
+        ("models.csv", 5),
+        ("lexicographic.csv", 1 + 6 * 3),
+        ("sensitivity.csv", 1 + 4),
+        ("hourly_grid_kw.csv", 1 + 4 * 9 * 24),
+    ] {
+        let text = std::fs::read_to_string(run.join(file)).unwrap();
+        assert_eq!(text.lines().count(), rows, "{file}");
+    }
+    let summary = &manifest(&run)["summary"];
+    assert!(summary["front_points"].as_u64().unwrap() >= 2);
+    // With the worst observed values as reference, extreme points add nothing: >= 0, finite.
+    assert!(summary["front_hypervolume"].as_f64().unwrap() >= 0.0);
+    let out = verdant(
+        &[
+            "green-llm",
+            "--quiet",
+            "--out",
+            "out",
+            "--set",
+            "models=[\"M9\"]",
+        ],
+        dir.path(),
+    );
+    assert!(
+        text(&out.stderr).contains("models[0]: \"M9\" is not one of M0, M1, M2, M3"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = verdant(
+        &[
+            "green-llm",
+            "--quiet",
+            "--out",
+            "out",
+            "--set",
+            "scenario=geo-4dc",
+        ],
+        dir.path(),
+    );
+    assert!(
+        text(&out.stderr).contains("has no Green-LLM terms"),
+        "{}",
+        text(&out.stderr)
+    );
+}

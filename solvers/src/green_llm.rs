@@ -548,7 +548,8 @@ impl<'a> GreenLlmModel<'a> {
 
     /// The epsilon-constraint front: minimise F_E with F_C and F_D bounded on a `grid x grid`
     /// lattice between their individual optima and their values at the F_E optimum; infeasible
-    /// cells are skipped, and only non-dominated (F_E, F_C, F_D) points are kept.
+    /// cells are skipped, and only non-dominated (F_E, F_C, F_D) points are kept (to a relative
+    /// tolerance of 1e-9).
     pub fn epsilon_front(
         &self,
         grid: usize,
@@ -583,16 +584,25 @@ impl<'a> GreenLlmModel<'a> {
                 }
             }
         }
-        let flat: Vec<f64> = points.iter().flat_map(|p| [p.f_e, p.f_c, p.f_d]).collect();
-        let keep = verdant::pareto::nondominated(&flat, 3);
-        // One of each duplicate objective vector.
+        // Non-dominated points, with a tolerance of 1e-9 (relative) so that solver noise in the
+        // last digits neither keeps a dominated point nor duplicates one.
+        let tol = |v: f64| 1e-9 * (1.0 + v.abs());
+        let objectives = |p: &GreenLlmSolution| [p.f_e, p.f_c, p.f_d];
+        let dominated_by = |p: &[f64; 3], q: &[f64; 3]| {
+            q.iter().zip(p).all(|(a, b)| *a <= b + tol(*b))
+                && q.iter().zip(p).any(|(a, b)| *a < b - tol(*b))
+        };
         let mut front: Vec<GreenLlmSolution> = Vec::new();
-        for i in keep {
-            let p = &points[i];
-            if !front
-                .iter()
-                .any(|q| q.f_e == p.f_e && q.f_c == p.f_c && q.f_d == p.f_d)
-            {
+        for p in &points {
+            let v = objectives(p);
+            let worse = points.iter().any(|q| dominated_by(&v, &objectives(q)));
+            let duplicate = front.iter().any(|q| {
+                objectives(q)
+                    .iter()
+                    .zip(&v)
+                    .all(|(a, b)| (a - b).abs() <= tol(*b))
+            });
+            if !worse && !duplicate {
                 front.push(p.clone());
             }
         }

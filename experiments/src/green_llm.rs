@@ -1,0 +1,365 @@
+//! `verdant green-llm`: Green-LLM's weighted models, lexicographic optimisation in all six orders,
+//! the epsilon-constraint front with its hypervolume, and the paper's sensitivity sweeps.
+//!
+//! Writes `models.csv`, `lexicographic.csv`, `front.csv`, `hourly_grid_kw.csv` and
+//! `sensitivity.csv`; every solution is also scored by the shared simulator (`sim_*` columns).
+
+use std::fmt::Write as _;
+
+use anyhow::bail;
+use serde::{Deserialize, Serialize};
+use verdant::config::{key, ConfigError, Validate};
+use verdant::pareto::{hypervolume, ReferencePoint};
+use verdant::scenario::Scenario;
+use verdant::seed::MasterSeed;
+use verdant::sim::fluid::FluidSimulator;
+use verdant::sim::SimParams;
+use verdant_solvers::green_llm::{GreenLlmModel, GreenLlmSolution, Objective, Weights};
+use verdant_solvers::{SolverOptions, SolverParams};
+
+use crate::cli::SharedArgs;
+use crate::inspect::resolve_scenario;
+use crate::run::{resolve_config, within, Run};
+
+pub const NAME: &str = "green-llm";
+pub const DEFAULTS: &str = include_str!("../configs/green-llm.toml");
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Sensitivity {
+    #[serde(default)]
+    renewables: Vec<f64>,
+    #[serde(default)]
+    carbon_intensity: Vec<f64>,
+    #[serde(default)]
+    token_energy: Vec<f64>,
+    #[serde(default)]
+    demand: Vec<f64>,
+    #[serde(default)]
+    price: Vec<f64>,
+    #[serde(default)]
+    delay_weight: Vec<f64>,
+    #[serde(default)]
+    delay_threshold: Vec<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GreenLlmParams {
+    seed: u64,
+    scenario: String,
+    models: Vec<String>,
+    lexicographic_eps: Vec<f64>,
+    absolute_slack: f64,
+    front_grid: usize,
+    #[serde(default)]
+    solver: SolverParams,
+    #[serde(default)]
+    sensitivity: Sensitivity,
+}
+
+struct Checked {
+    seed: u64,
+    scenario: String,
+    models: Vec<(String, Weights)>,
+    lexicographic_eps: Vec<f64>,
+    absolute_slack: f64,
+    front_grid: usize,
+    solver: SolverOptions,
+    sensitivity: Vec<(&'static str, Vec<f64>)>,
+}
+
+fn model_weights(name: &str) -> Option<Weights> {
+    match name {
+        "M0" => Some(Weights::M0),
+        "M1" => Some(Weights::M1),
+        "M2" => Some(Weights::M2),
+        "M3" => Some(Weights::M3),
+        _ => None,
+    }
+}
+
+impl Validate for GreenLlmParams {
+    type Checked = Checked;
+    fn validate(self, prefix: &str) -> Result<Checked, ConfigError> {
+        let mut models = Vec::new();
+        for (i, m) in self.models.iter().enumerate() {
+            let w = model_weights(m).ok_or_else(|| {
+                ConfigError::invalid(
+                    format!("{}[{i}]", key(prefix, "models")),
+                    format!("{m:?} is not one of M0, M1, M2, M3"),
+                )
+            })?;
+            models.push((m.clone(), w));
+        }
+        for (i, &e) in self.lexicographic_eps.iter().enumerate() {
+            if !(e.is_finite() && e >= 0.0) {
+                return Err(ConfigError::invalid(
+                    format!("{}[{i}]", key(prefix, "lexicographic_eps")),
+                    format!("must be a finite number >= 0, got {e}"),
+                ));
+            }
+        }
+        if !(self.absolute_slack.is_finite() && self.absolute_slack >= 0.0) {
+            return Err(ConfigError::invalid(
+                key(prefix, "absolute_slack"),
+                "must be a finite number >= 0",
+            ));
+        }
+        if self.front_grid < 2 {
+            return Err(ConfigError::invalid(
+                key(prefix, "front_grid"),
+                "must be at least 2",
+            ));
+        }
+        let s = self.sensitivity;
+        let sensitivity = vec![
+            ("renewables", s.renewables),
+            ("carbon_intensity", s.carbon_intensity),
+            ("token_energy", s.token_energy),
+            ("demand", s.demand),
+            ("price", s.price),
+            ("delay_weight", s.delay_weight),
+            ("delay_threshold", s.delay_threshold),
+        ];
+        for (name, values) in &sensitivity {
+            if let Some(v) = values.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
+                return Err(ConfigError::invalid(
+                    format!("{}.{name}", key(prefix, "sensitivity")),
+                    format!("scale factors must be finite and > 0, got {v}"),
+                ));
+            }
+        }
+        Ok(Checked {
+            seed: self.seed,
+            scenario: self.scenario,
+            models,
+            lexicographic_eps: self.lexicographic_eps,
+            absolute_slack: self.absolute_slack,
+            front_grid: self.front_grid,
+            solver: self.solver.validate(&key(prefix, "solver"))?,
+            sensitivity,
+        })
+    }
+}
+
+/// A copy of `base` with one family of parameters scaled by `psi`.
+fn scaled(base: &Scenario, parameter: &str, psi: f64) -> Scenario {
+    let mut s = base.clone();
+    match parameter {
+        "renewables" => s
+            .datacenters
+            .iter_mut()
+            .for_each(|d| d.grid.renewable_kw.iter_mut().for_each(|v| *v *= psi)),
+        "carbon_intensity" => s
+            .datacenters
+            .iter_mut()
+            .for_each(|d| d.grid.carbon_kg_per_kwh.iter_mut().for_each(|v| *v *= psi)),
+        "price" => s
+            .datacenters
+            .iter_mut()
+            .for_each(|d| d.grid.price_usd_per_kwh.iter_mut().for_each(|v| *v *= psi)),
+        "token_energy" => s.classes.iter_mut().for_each(|c| {
+            c.energy_kwh_per_input_token = c.energy_kwh_per_input_token.map(|v| v * psi);
+            c.energy_kwh_per_output_token = c.energy_kwh_per_output_token.map(|v| v * psi);
+        }),
+        "demand" => s.demand.scale(psi),
+        "delay_weight" => s
+            .classes
+            .iter_mut()
+            .for_each(|c| c.delay_penalty_usd_per_s = c.delay_penalty_usd_per_s.map(|v| v * psi)),
+        "delay_threshold" => {
+            if let Some(g) = s.green_llm.as_mut() {
+                g.delay_threshold_s
+                    .iter_mut()
+                    .flatten()
+                    .for_each(|v| *v *= psi);
+            }
+        }
+        other => unreachable!("unknown sensitivity parameter {other}"),
+    }
+    s
+}
+
+const SOLUTION_HEADER: &str = "status,objective,f_e_usd,f_c_usd,f_d_usd,total_cost_usd,emissions_kg,water_l,sim_mean_latency_s,sim_carbon_kg,sim_water_l";
+
+fn solution_columns(s: &Scenario, solution: &GreenLlmSolution) -> anyhow::Result<String> {
+    let outcome = FluidSimulator::new(s, SimParams::default()).score(&solution.plan)?;
+    let o = outcome.objectives();
+    Ok(format!(
+        "{:?},{},{},{},{},{},{},{},{},{},{}",
+        solution.status,
+        solution.objective,
+        solution.f_e,
+        solution.f_c,
+        solution.f_d,
+        solution.f_e + solution.f_c + solution.f_d,
+        solution.emissions_kg,
+        solution.water_l,
+        o.ttft_s,
+        o.carbon_kg,
+        o.water_l
+    ))
+}
+
+#[derive(Debug, Serialize)]
+struct Summary {
+    scenario: String,
+    models: Vec<(String, f64, f64, f64, f64)>,
+    lexicographic_runs: usize,
+    lexicographic_failed_stages: usize,
+    front_points: usize,
+    front_hypervolume: f64,
+    front_reference: Vec<f64>,
+    sensitivity_solves: usize,
+    sensitivity_failures: usize,
+}
+
+pub fn run(shared: &SharedArgs) -> anyhow::Result<()> {
+    let config = resolve_config(DEFAULTS, NAME, shared)?;
+    if shared.print_config {
+        print!("{}", config.to_toml_string());
+        return Ok(());
+    }
+    let p = config.checked::<GreenLlmParams>()?;
+    let scenario = Scenario::load(&resolve_scenario(&p.scenario)?, MasterSeed(p.seed))?;
+    if scenario.green_llm.is_none() {
+        bail!("scenario {} has no Green-LLM terms; use green-llm-base or a scenario importing a Green-LLM parameter file", scenario.name);
+    }
+    let mut run = Run::start(NAME, &config, p.seed, shared)?;
+    run.manifest_mut().solver = serde_json::to_value(&p.solver)?;
+    let (summary, dir) = within(run, |run| execute(&p, &scenario, run))?;
+    println!("green-llm on {}:", summary.scenario);
+    for (name, obj, f_e, f_c, f_d) in &summary.models {
+        println!("  {name}: objective {obj:.4}  F_E {f_e:.4}  F_C {f_c:.5}  F_D {f_d:.3}");
+    }
+    println!(
+        "  lexicographic: {} runs, {} failed stages; front: {} points, hypervolume {:.6e}; sensitivity: {} solves, {} failed",
+        summary.lexicographic_runs, summary.lexicographic_failed_stages, summary.front_points, summary.front_hypervolume, summary.sensitivity_solves, summary.sensitivity_failures
+    );
+    println!("  run directory {}", dir.display());
+    Ok(())
+}
+
+fn execute(p: &Checked, s: &Scenario, run: &mut Run) -> anyhow::Result<Summary> {
+    let model = GreenLlmModel::new(s)?;
+    let mut summary = Summary {
+        scenario: s.name.clone(),
+        models: Vec::new(),
+        lexicographic_runs: 0,
+        lexicographic_failed_stages: 0,
+        front_points: 0,
+        front_hypervolume: 0.0,
+        front_reference: Vec::new(),
+        sensitivity_solves: 0,
+        sensitivity_failures: 0,
+    };
+
+    // Weighted models, with their hourly grid power.
+    let mut models_csv = format!("model,{SOLUTION_HEADER}\n");
+    let mut hourly = String::from("model,datacenter,hour,grid_kw\n");
+    for (name, weights) in &p.models {
+        let solution = model.solve_weighted(*weights, &p.solver)?;
+        writeln!(models_csv, "{name},{}", solution_columns(s, &solution)?)?;
+        let nt = s.time.epochs;
+        for (j, dc) in s.datacenters.iter().enumerate() {
+            for t in 0..nt {
+                writeln!(
+                    hourly,
+                    "{name},{},{t},{}",
+                    dc.name,
+                    solution.grid_kw[j * nt + t]
+                )?;
+            }
+        }
+        summary.models.push((
+            name.clone(),
+            solution.objective,
+            solution.f_e,
+            solution.f_c,
+            solution.f_d,
+        ));
+    }
+    run.dir().write("models.csv", models_csv.as_bytes())?;
+    run.dir().write("hourly_grid_kw.csv", hourly.as_bytes())?;
+
+    // Lexicographic, every order and tolerance.
+    let mut lex_csv = String::from("order,eps,stage,objective,status,optimum,error\n");
+    let runs = p.lexicographic_eps.len() * Objective::ORDERS.len();
+    let bar = run.progress(runs as u64, "lexicographic");
+    for &eps in &p.lexicographic_eps {
+        for order in Objective::ORDERS {
+            let lex = model.solve_lexicographic(order, eps, p.absolute_slack, &p.solver);
+            let order_name = order
+                .iter()
+                .map(|o| format!("{o:?}").to_lowercase())
+                .collect::<Vec<_>>()
+                .join(">");
+            for (k, stage) in lex.stages.iter().enumerate() {
+                let status = stage
+                    .status
+                    .map_or("failed".to_owned(), |s| format!("{s:?}"));
+                let optimum = stage.optimum.map_or(String::new(), |v| v.to_string());
+                let error = stage.error.clone().unwrap_or_default().replace(',', ";");
+                writeln!(
+                    lex_csv,
+                    "{order_name},{eps},{},{:?},{status},{optimum},{error}",
+                    k + 1,
+                    stage.objective
+                )?;
+            }
+            summary.lexicographic_failed_stages +=
+                lex.stages.iter().filter(|st| st.error.is_some()).count() + (3 - lex.stages.len());
+            summary.lexicographic_runs += 1;
+            bar.inc(1);
+        }
+    }
+    bar.finish_and_clear();
+    run.dir().write("lexicographic.csv", lex_csv.as_bytes())?;
+
+    // Epsilon-constraint front and its hypervolume.
+    let front = model.epsilon_front(p.front_grid, &p.solver)?;
+    let points: Vec<f64> = front.iter().flat_map(|f| [f.f_e, f.f_c, f.f_d]).collect();
+    let reference = ReferencePoint::WorstObserved.resolve([points.as_slice()], 3);
+    summary.front_points = front.len();
+    summary.front_hypervolume = hypervolume(&points, 3, &reference);
+    summary.front_reference = reference;
+    let mut front_csv = String::from("f_e:usd:min,f_c:usd:min,f_d:usd:min\n");
+    for f in &front {
+        writeln!(front_csv, "{},{},{}", f.f_e, f.f_c, f.f_d)?;
+    }
+    run.dir().write("front.csv", front_csv.as_bytes())?;
+
+    // Sensitivity sweeps.
+    let mut sens_csv = format!("parameter,psi,model,{SOLUTION_HEADER}\n");
+    let total: usize = p.sensitivity.iter().map(|(_, v)| v.len()).sum::<usize>() * p.models.len();
+    let bar = run.progress(total as u64, "sensitivity");
+    for (parameter, values) in &p.sensitivity {
+        for &psi in values {
+            let scenario = scaled(s, parameter, psi);
+            let m = GreenLlmModel::new(&scenario)?;
+            for (name, weights) in &p.models {
+                summary.sensitivity_solves += 1;
+                match m.solve_weighted(*weights, &p.solver) {
+                    Ok(solution) => writeln!(
+                        sens_csv,
+                        "{parameter},{psi},{name},{}",
+                        solution_columns(&scenario, &solution)?
+                    )?,
+                    Err(e) => {
+                        summary.sensitivity_failures += 1;
+                        writeln!(
+                            sens_csv,
+                            "{parameter},{psi},{name},{},,,,,,,,,,",
+                            e.to_string().replace(',', ";")
+                        )?;
+                    }
+                }
+                bar.inc(1);
+            }
+        }
+    }
+    bar.finish_and_clear();
+    run.dir().write("sensitivity.csv", sens_csv.as_bytes())?;
+    Ok(summary)
+}
