@@ -53,6 +53,8 @@ struct GreenLlmParams {
     absolute_slack: f64,
     front_grid: usize,
     #[serde(default)]
+    scaling_sizes: Vec<(usize, usize)>,
+    #[serde(default)]
     solver: SolverParams,
     #[serde(default)]
     sensitivity: Sensitivity,
@@ -65,6 +67,7 @@ struct Checked {
     lexicographic_eps: Vec<f64>,
     absolute_slack: f64,
     front_grid: usize,
+    scaling_sizes: Vec<(usize, usize)>,
     solver: SolverOptions,
     sensitivity: Vec<(&'static str, Vec<f64>)>,
 }
@@ -106,6 +109,17 @@ impl Validate for GreenLlmParams {
                 "must be a finite number >= 0",
             ));
         }
+        if let Some((i, _)) = self
+            .scaling_sizes
+            .iter()
+            .enumerate()
+            .find(|(_, (d, h))| *d == 0 || *h == 0)
+        {
+            return Err(ConfigError::invalid(
+                format!("{}[{i}]", key(prefix, "scaling_sizes")),
+                "data centres and hours must be at least 1",
+            ));
+        }
         if self.front_grid < 2 {
             return Err(ConfigError::invalid(
                 key(prefix, "front_grid"),
@@ -137,6 +151,7 @@ impl Validate for GreenLlmParams {
             lexicographic_eps: self.lexicographic_eps,
             absolute_slack: self.absolute_slack,
             front_grid: self.front_grid,
+            scaling_sizes: self.scaling_sizes,
             solver: self.solver.validate(&key(prefix, "solver"))?,
             sensitivity,
         })
@@ -361,5 +376,29 @@ fn execute(p: &Checked, s: &Scenario, run: &mut Run) -> anyhow::Result<Summary> 
     }
     bar.finish_and_clear();
     run.dir().write("sensitivity.csv", sens_csv.as_bytes())?;
+
+    // How build and solve times grow with size.
+    if !p.scaling_sizes.is_empty() {
+        let mut scaling_csv = String::from(
+            "datacenters,hours,x_columns,build_s,solve_s,build_share,status,objective\n",
+        );
+        for &(datacenters, hours) in &p.scaling_sizes {
+            let big = verdant_solvers::green_llm::replicate(s, datacenters, hours);
+            let columns = big.origins.len() * datacenters * big.classes.len() * hours;
+            let solution = GreenLlmModel::new(&big)?.solve_weighted(Weights::M0, &p.solver)?;
+            let share = solution.build_s / (solution.build_s + solution.solve_s);
+            writeln!(
+                scaling_csv,
+                "{datacenters},{hours},{columns},{},{},{share},{:?},{}",
+                solution.build_s, solution.solve_s, solution.status, solution.objective
+            )?;
+            tracing::info!(
+                "{datacenters} data centres x {hours} h: build {:.2} s, solve {:.2} s",
+                solution.build_s,
+                solution.solve_s
+            );
+        }
+        run.dir().write("scaling.csv", scaling_csv.as_bytes())?;
+    }
     Ok(summary)
 }

@@ -73,6 +73,85 @@ impl Weights {
     };
 }
 
+/// A larger instance made from a Green-LLM scenario, for measuring how the model scales:
+/// `datacenters` data centres (copies of the scenario's, in turn, with their delay, bandwidth and
+/// processing columns) and `hours` slots (the day repeated), the same demand areas and query
+/// types. Each area's demand is spread evenly over the days, so the total per hour is unchanged.
+pub fn replicate(base: &Scenario, datacenters: usize, hours: usize) -> Scenario {
+    let mut s = base.clone();
+    let (ni, nk, nt0, nj0) = (
+        base.origins.len(),
+        base.classes.len(),
+        base.time.epochs,
+        base.datacenters.len(),
+    );
+    let hour = |t: usize| t % nt0;
+    s.time.epochs = hours;
+    s.datacenters = (0..datacenters)
+        .map(|j| {
+            let mut dc = base.datacenters[j % nj0].clone();
+            dc.name = format!("{} #{}", dc.name, j / nj0 + 1);
+            let g = &mut dc.grid;
+            for series in [
+                &mut g.carbon_kg_per_kwh,
+                &mut g.price_usd_per_kwh,
+                &mut g.water_l_per_kwh,
+                &mut g.onsite_wue_l_per_kwh,
+                &mut g.renewable_kw,
+            ] {
+                *series = (0..hours).map(|t| series[hour(t)]).collect();
+            }
+            if let Some(m) = g.grid_import_max_kw.as_mut() {
+                *m = (0..hours).map(|t| m[hour(t)]).collect();
+            }
+            dc
+        })
+        .collect();
+    s.network.round_trip_s = base
+        .network
+        .round_trip_s
+        .iter()
+        .map(|row| (0..datacenters).map(|j| row[j % nj0]).collect())
+        .collect();
+    s.network.bandwidth_mbps = base.network.bandwidth_mbps.as_ref().map(|b| {
+        b.iter()
+            .map(|row| (0..datacenters).map(|j| row[j % nj0]).collect())
+            .collect()
+    });
+    let mut demand = verdant::trace::EpochDemand::zeros(ni, nk, hours, base.time.epoch_s);
+    for i in 0..ni {
+        for k in 0..nk {
+            for t in 0..hours {
+                let (r, inp, out) = (
+                    base.demand.requests(i, k, hour(t)),
+                    base.demand.input_tokens(i, k, hour(t)),
+                    base.demand.output_tokens(i, k, hour(t)),
+                );
+                if r > 0.0 {
+                    demand.set(i, k, t, r, inp / r, out / r);
+                }
+            }
+        }
+    }
+    s.demand = demand;
+    if let Some(g) = s.green_llm.as_mut() {
+        g.kb_per_token = g
+            .kb_per_token
+            .iter()
+            .map(|per_k| {
+                per_k
+                    .iter()
+                    .map(|per_t| (0..hours).map(|t| per_t[hour(t)]).collect())
+                    .collect()
+            })
+            .collect();
+        // The budget is daily: scale it with the number of days.
+        g.water_budget_l *= hours as f64 / nt0 as f64;
+    }
+    s.name = format!("{} x{datacenters}dc x{hours}h", base.name);
+    s
+}
+
 /// The three objectives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -213,6 +292,10 @@ pub struct GreenLlmSolution {
     pub grid_kw: Vec<f64>,
     /// The shares as a plan for the shared simulator.
     pub plan: FractionPlan,
+    /// Seconds spent building the model (expressions and constraints), and in good_lp + HiGHS
+    /// (passing the model to HiGHS and solving it).
+    pub build_s: f64,
+    pub solve_s: f64,
 }
 
 /// The Green-LLM LP of one scenario; see the module documentation.
@@ -415,6 +498,7 @@ impl<'a> GreenLlmModel<'a> {
             s.classes.len(),
             s.time.epochs,
         );
+        let started = std::time::Instant::now();
         let built = self.build(relaxed);
         let objective = objective(&built.objectives);
         let extra = extra(&built.objectives);
@@ -422,7 +506,10 @@ impl<'a> GreenLlmModel<'a> {
             .apply(built.vars.minimise(objective.clone()).using(good_lp::highs))
             .with_all(built.constraints)
             .with_all(extra);
-        let solution = model.solve().map_err(|e| {
+        let build_s = started.elapsed().as_secs_f64();
+        let solved = model.solve();
+        let solve_s = started.elapsed().as_secs_f64() - build_s;
+        let solution = solved.map_err(|e| {
             SolveError::from_resolution("Green-LLM LP", e, || "relax one constraint family at a time to find which binds (GreenLlmModel::diagnose)".to_owned())
         })?;
         let x = &built.x;
@@ -448,6 +535,8 @@ impl<'a> GreenLlmModel<'a> {
             water_l: solution.eval(&built.water),
             grid_kw: built.pg.iter().map(|&v| solution.value(v)).collect(),
             plan,
+            build_s,
+            solve_s,
         })
     }
 
