@@ -298,9 +298,34 @@ pub struct GreenLlmSolution {
     pub solve_s: f64,
 }
 
-/// The Green-LLM LP of one scenario; see the module documentation.
+/// The MILP extension: binary model placement with a download cost, and integer active GPU
+/// servers per data centre and slot.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MilpParams {
+    /// Cost of placing a query type's model at a data centre that does not hold it yet, USD
+    /// (added to F_E, the operational cost).
+    pub download_cost_usd: f64,
+    /// `resident[j][k]`: data centre j holds query type k's model already (no download cost).
+    /// Empty: none is resident.
+    pub resident: Vec<Vec<bool>>,
+    /// Active GPU servers; `None` leaves power and GPU capacity as in the LP.
+    pub servers: Option<ServerParams>,
+}
+
+/// Integer active GPU servers: each serves `gpu_units_per_server` units of the GPU resource in
+/// a slot and draws `idle_kw_per_server` when on, on top of the per-token energy.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ServerParams {
+    pub gpu_units_per_server: f64,
+    pub idle_kw_per_server: f64,
+}
+
+/// The Green-LLM LP (or MILP) of one scenario; see the module documentation.
 pub struct GreenLlmModel<'a> {
     scenario: &'a Scenario,
+    milp: Option<MilpParams>,
+    /// Index of the GPU resource (for the servers of the MILP).
+    gpu_resource: Option<usize>,
 }
 
 fn scenario_error(s: &Scenario, what: impl Into<String>) -> GreenLlmError {
@@ -354,7 +379,56 @@ impl<'a> GreenLlmModel<'a> {
                 ));
             }
         }
-        Ok(GreenLlmModel { scenario })
+        let gpu_resource = s.green_llm.as_ref().and_then(|g| {
+            g.resources
+                .iter()
+                .position(|r| r.eq_ignore_ascii_case("gpu"))
+        });
+        Ok(GreenLlmModel {
+            scenario,
+            milp: None,
+            gpu_resource,
+        })
+    }
+
+    /// Turns the model into the MILP extension.
+    pub fn with_milp(mut self, milp: MilpParams) -> Result<Self, GreenLlmError> {
+        let s = self.scenario;
+        if !(milp.download_cost_usd.is_finite() && milp.download_cost_usd >= 0.0) {
+            return Err(scenario_error(
+                s,
+                format!(
+                    "download cost must be a finite number >= 0, got {}",
+                    milp.download_cost_usd
+                ),
+            ));
+        }
+        if !milp.resident.is_empty()
+            && (milp.resident.len() != s.datacenters.len()
+                || milp.resident.iter().any(|r| r.len() != s.classes.len()))
+        {
+            return Err(scenario_error(
+                s,
+                "resident must be data centres x query types",
+            ));
+        }
+        if let Some(sv) = milp.servers {
+            if self.gpu_resource.is_none() {
+                return Err(scenario_error(s, "servers need a resource named GPU"));
+            }
+            if !(sv.gpu_units_per_server.is_finite()
+                && sv.gpu_units_per_server > 0.0
+                && sv.idle_kw_per_server.is_finite()
+                && sv.idle_kw_per_server >= 0.0)
+            {
+                return Err(scenario_error(
+                    s,
+                    "servers need GPU units per server > 0 and idle power >= 0",
+                ));
+            }
+        }
+        self.milp = Some(milp);
+        Ok(self)
     }
 
     /// Builds the model's variables, objectives and constraints, leaving out the families in
@@ -394,8 +468,58 @@ impl<'a> GreenLlmModel<'a> {
             .collect();
         let mut constraints = Vec::new();
 
+        // MILP: placement binaries z[j][k] (x <= z) and active servers n[j][t].
+        let placement: Vec<Variable> = match &self.milp {
+            Some(_) => (0..nj * nk)
+                .map(|_| vars.add(variable().binary()))
+                .collect(),
+            None => Vec::new(),
+        };
+        let servers: Vec<Variable> = match (&self.milp, self.gpu_resource) {
+            (
+                Some(MilpParams {
+                    servers: Some(sv), ..
+                }),
+                Some(r),
+            ) => (0..nj * nt)
+                .map(|jt| {
+                    let most = (s.datacenters[jt / nt].resource_capacity[r]
+                        / sv.gpu_units_per_server)
+                        .ceil();
+                    vars.add(variable().integer().min(0.0).max(most))
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        if !placement.is_empty() {
+            for t in 0..nt {
+                for i in 0..ni {
+                    for k in 0..nk {
+                        for j in 0..nj {
+                            constraints.push(constraint!(xi(i, j, k, t) <= placement[j * nk + k]));
+                        }
+                    }
+                }
+            }
+        }
+
         // Objectives.
         let mut f_e = Expression::from(0.0);
+        if let Some(milp) = &self.milp {
+            for j in 0..nj {
+                for k in 0..nk {
+                    let resident = milp
+                        .resident
+                        .get(j)
+                        .and_then(|r| r.get(k))
+                        .copied()
+                        .unwrap_or(false);
+                    if !resident {
+                        f_e += milp.download_cost_usd * placement[j * nk + k];
+                    }
+                }
+            }
+        }
         let mut f_c = Expression::from(0.0);
         let mut emissions = Expression::from(0.0);
         for (j, dc) in s.datacenters.iter().enumerate() {
@@ -446,6 +570,15 @@ impl<'a> GreenLlmModel<'a> {
                         pc += energy * xi(i, j, k, t);
                     }
                 }
+                if let (
+                    Some(MilpParams {
+                        servers: Some(sv), ..
+                    }),
+                    false,
+                ) = (&self.milp, servers.is_empty())
+                {
+                    pc += sv.idle_kw_per_server * servers[j * nt + t];
+                }
                 let pd = pue * pc;
                 let wue = dc.grid.onsite_wue_l_per_kwh.get(t).copied().unwrap_or(0.0);
                 water += (wue / pue + dc.grid.water_l_per_kwh[t]) * pd.clone();
@@ -466,6 +599,17 @@ impl<'a> GreenLlmModel<'a> {
                                 let tokens = d.input_tokens(i, k, t) + d.output_tokens(i, k, t);
                                 used += class.resource_units_per_token[r] * tokens * xi(i, j, k, t);
                             }
+                        }
+                        if Some(r) == self.gpu_resource && !servers.is_empty() {
+                            let per_server = self
+                                .milp
+                                .as_ref()
+                                .and_then(|m| m.servers)
+                                .expect("servers exist")
+                                .gpu_units_per_server;
+                            constraints.push(constraint!(
+                                used.clone() <= per_server * servers[j * nt + t]
+                            ));
                         }
                         constraints.push(constraint!(used <= capacity));
                     }

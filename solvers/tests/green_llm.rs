@@ -178,3 +178,86 @@ fn epsilon_front_is_non_dominated_and_spans_the_optima() {
         verdant::pareto::ReferencePoint::WorstObserved.resolve([v.concat().as_slice()], 3);
     assert!(verdant::pareto::hypervolume(&v.concat(), 3, &reference) > 0.0);
 }
+
+#[test]
+fn milp_recovers_the_lp_optimum_without_download_cost() {
+    use verdant_solvers::green_llm::{MilpParams, ServerParams};
+    let s = base();
+    let exact = SolverParams {
+        threads: Some(1),
+        mip_rel_gap: Some(1e-9),
+        time_limit_s: Some(30.0),
+        ..Default::default()
+    }
+    .validate("solver")
+    .unwrap();
+    let lp = GreenLlmModel::new(&s)
+        .unwrap()
+        .solve_weighted(Weights::M0, &exact)
+        .unwrap();
+    let free = MilpParams {
+        download_cost_usd: 0.0,
+        resident: vec![],
+        servers: Some(ServerParams {
+            gpu_units_per_server: 500.0,
+            idle_kw_per_server: 0.0,
+        }),
+    };
+    let milp = GreenLlmModel::new(&s)
+        .unwrap()
+        .with_milp(free)
+        .unwrap()
+        .solve_weighted(Weights::M0, &exact)
+        .unwrap();
+    eprintln!(
+        "free MILP: {:?}, build {:.2} s, solve {:.2} s",
+        milp.status, milp.build_s, milp.solve_s
+    );
+    assert!(
+        ((milp.objective - lp.objective) / lp.objective).abs() < 1e-9,
+        "{} vs {}",
+        milp.objective,
+        lp.objective
+    );
+
+    // Downloads and idle servers cost something: the optimum cannot improve.
+    let costly = MilpParams {
+        download_cost_usd: 5.0,
+        resident: vec![],
+        servers: Some(ServerParams {
+            gpu_units_per_server: 500.0,
+            idle_kw_per_server: 0.5,
+        }),
+    };
+    // Any feasible point of this MILP pays downloads on top of the LP's cost, so a time-limited
+    // solve (reported as such) is enough for the comparison.
+    let quick = SolverParams {
+        threads: Some(1),
+        mip_rel_gap: Some(0.01),
+        time_limit_s: Some(5.0),
+        ..Default::default()
+    }
+    .validate("solver")
+    .unwrap();
+    let milp = GreenLlmModel::new(&s)
+        .unwrap()
+        .with_milp(costly)
+        .unwrap()
+        .solve_weighted(Weights::M1, &quick)
+        .unwrap();
+    eprintln!(
+        "costly MILP: {:?}, solve {:.2} s",
+        milp.status, milp.solve_s
+    );
+    let lp_cost = GreenLlmModel::new(&s)
+        .unwrap()
+        .solve_weighted(Weights::M1, &exact)
+        .unwrap();
+    assert!(milp.f_e > lp_cost.f_e, "{} vs {}", milp.f_e, lp_cost.f_e);
+    let bad = MilpParams {
+        download_cost_usd: -1.0,
+        resident: vec![],
+        servers: None,
+    };
+    assert!(GreenLlmModel::new(&s).unwrap().with_milp(bad).is_err());
+}
