@@ -14,7 +14,9 @@ use verdant::scenario::Scenario;
 use verdant::seed::MasterSeed;
 use verdant::sim::fluid::FluidSimulator;
 use verdant::sim::SimParams;
-use verdant_solvers::green_llm::{GreenLlmModel, GreenLlmSolution, Objective, Weights};
+use verdant_solvers::green_llm::{
+    GreenLlmModel, GreenLlmSolution, MilpParams, Objective, ServerParams, Weights,
+};
 use verdant_solvers::{SolverOptions, SolverParams};
 
 use crate::cli::SharedArgs;
@@ -45,6 +47,15 @@ struct Sensitivity {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct MilpSection {
+    enabled: bool,
+    download_cost_usd: f64,
+    gpu_units_per_server: f64,
+    idle_kw_per_server: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct GreenLlmParams {
     seed: u64,
     scenario: String,
@@ -58,6 +69,7 @@ struct GreenLlmParams {
     solver: SolverParams,
     #[serde(default)]
     sensitivity: Sensitivity,
+    milp: Option<MilpSection>,
 }
 
 struct Checked {
@@ -70,6 +82,7 @@ struct Checked {
     scaling_sizes: Vec<(usize, usize)>,
     solver: SolverOptions,
     sensitivity: Vec<(&'static str, Vec<f64>)>,
+    milp: Option<MilpParams>,
 }
 
 fn model_weights(name: &str) -> Option<Weights> {
@@ -126,6 +139,34 @@ impl Validate for GreenLlmParams {
                 "must be at least 2",
             ));
         }
+        let milp = match self.milp {
+            Some(m) if m.enabled => {
+                for (name, v, positive) in [
+                    ("download_cost_usd", m.download_cost_usd, false),
+                    ("gpu_units_per_server", m.gpu_units_per_server, true),
+                    ("idle_kw_per_server", m.idle_kw_per_server, false),
+                ] {
+                    if !(v.is_finite() && (v > 0.0 || (!positive && v == 0.0))) {
+                        return Err(ConfigError::invalid(
+                            format!("{}.{name}", key(prefix, "milp")),
+                            format!(
+                                "must be a finite number {} 0, got {v}",
+                                if positive { ">" } else { ">=" }
+                            ),
+                        ));
+                    }
+                }
+                Some(MilpParams {
+                    download_cost_usd: m.download_cost_usd,
+                    resident: Vec::new(),
+                    servers: Some(ServerParams {
+                        gpu_units_per_server: m.gpu_units_per_server,
+                        idle_kw_per_server: m.idle_kw_per_server,
+                    }),
+                })
+            }
+            _ => None,
+        };
         let s = self.sensitivity;
         let sensitivity = vec![
             ("renewables", s.renewables),
@@ -154,6 +195,7 @@ impl Validate for GreenLlmParams {
             scaling_sizes: self.scaling_sizes,
             solver: self.solver.validate(&key(prefix, "solver"))?,
             sensitivity,
+            milp,
         })
     }
 }
@@ -296,6 +338,21 @@ fn execute(p: &Checked, s: &Scenario, run: &mut Run) -> anyhow::Result<Summary> 
         ));
     }
     run.dir().write("models.csv", models_csv.as_bytes())?;
+    if let Some(milp) = &p.milp {
+        let milp_model = GreenLlmModel::new(s)?.with_milp(milp.clone())?;
+        let mut milp_csv = format!("model,{SOLUTION_HEADER},build_s,solve_s\n");
+        for (name, weights) in &p.models {
+            let solution = milp_model.solve_weighted(*weights, &p.solver)?;
+            writeln!(
+                milp_csv,
+                "{name},{},{},{}",
+                solution_columns(s, &solution)?,
+                solution.build_s,
+                solution.solve_s
+            )?;
+        }
+        run.dir().write("models_milp.csv", milp_csv.as_bytes())?;
+    }
     run.dir().write("hourly_grid_kw.csv", hourly.as_bytes())?;
 
     // Lexicographic, every order and tolerance.

@@ -540,3 +540,85 @@ fn green_llm_reproduces_and_writes_its_tables() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn green_llm_milp_models_are_written_with_their_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "green-llm",
+        "--quiet",
+        "--out",
+        "out",
+        "--set",
+        "models=[\"M1\"]",
+        "--set",
+        "lexicographic_eps=[]",
+        "--set",
+        "front_grid=2",
+        "--set",
+        "milp.enabled=true",
+        "--set",
+        "solver.time_limit_s=3",
+    ];
+    for study in [
+        "renewables",
+        "carbon_intensity",
+        "token_energy",
+        "demand",
+        "price",
+        "delay_weight",
+        "delay_threshold",
+    ] {
+        args.push("--set");
+        args.push(Box::leak(
+            format!("sensitivity.{study}=[]").into_boxed_str(),
+        ));
+    }
+    let out = verdant(&args, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let run = std::fs::read_dir(dir.path().join("out/green-llm"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let milp = std::fs::read_to_string(run.join("models_milp.csv")).unwrap();
+    let row = milp.lines().nth(1).unwrap();
+    assert!(
+        row.starts_with("M1,Optimal,")
+            || row.starts_with("M1,GapLimit,")
+            || row.starts_with("M1,TimeLimit,"),
+        "{row}"
+    );
+    let out = verdant(
+        &[
+            "green-llm",
+            "--quiet",
+            "--print-config",
+            "--set",
+            "milp.gpu_units_per_server=0",
+            "--set",
+            "milp.enabled=true",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success());
+    let out = verdant(
+        &[
+            "green-llm",
+            "--quiet",
+            "--out",
+            "out",
+            "--set",
+            "milp.gpu_units_per_server=0",
+            "--set",
+            "milp.enabled=true",
+        ],
+        dir.path(),
+    );
+    assert!(
+        text(&out.stderr).contains("milp.gpu_units_per_server: must be a finite number > 0"),
+        "{}",
+        text(&out.stderr)
+    );
+}
