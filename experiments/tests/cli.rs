@@ -560,7 +560,7 @@ fn green_llm_milp_models_are_written_with_their_status() {
         "--set",
         "solver.time_limit_s=3",
     ];
-    for study in [
+    let studies: Vec<String> = [
         "renewables",
         "carbon_intensity",
         "token_energy",
@@ -568,11 +568,12 @@ fn green_llm_milp_models_are_written_with_their_status() {
         "price",
         "delay_weight",
         "delay_threshold",
-    ] {
-        args.push("--set");
-        args.push(Box::leak(
-            format!("sensitivity.{study}=[]").into_boxed_str(),
-        ));
+    ]
+    .iter()
+    .map(|study| format!("sensitivity.{study}=[]"))
+    .collect();
+    for study in &studies {
+        args.extend(["--set", study.as_str()]);
     }
     let out = verdant(&args, dir.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
