@@ -14,7 +14,7 @@ use verdant_solvers::dispatch::{DispatchParams, DispatchProblem};
 use verdant_solvers::{SolveStatus, SolverOptions, SolverParams};
 
 use crate::cli::SharedArgs;
-use crate::run::{resolve_config, within, Run};
+use crate::run::{configure, within, Run};
 
 pub const NAME: &str = "demo";
 pub const DEFAULTS: &str = include_str!("../configs/demo.toml");
@@ -66,12 +66,9 @@ struct DemoSummary {
 }
 
 pub fn run(shared: &SharedArgs) -> anyhow::Result<()> {
-    let config = resolve_config(DEFAULTS, NAME, shared)?;
-    if shared.print_config {
-        print!("{}", config.to_toml_string());
+    let Some((config, demo)) = configure::<DemoParams>(DEFAULTS, NAME, shared)? else {
         return Ok(());
-    }
-    let demo = config.checked::<DemoParams>()?;
+    };
     let mut run = Run::start(NAME, &config, demo.seed, shared)?;
     run.manifest_mut().solver = serde_json::to_value(&demo.solver)?;
     let (summary, dir) = within(run, |run| execute(&demo, run))?;

@@ -21,7 +21,7 @@ use verdant_solvers::{SolverOptions, SolverParams};
 
 use crate::cli::SharedArgs;
 use crate::inspect::resolve_scenario;
-use crate::run::{resolve_config, within, Run};
+use crate::run::{configure, within, Run};
 
 pub const NAME: &str = "green-llm";
 pub const DEFAULTS: &str = include_str!("../configs/green-llm.toml");
@@ -273,12 +273,9 @@ struct Summary {
 }
 
 pub fn run(shared: &SharedArgs) -> anyhow::Result<()> {
-    let config = resolve_config(DEFAULTS, NAME, shared)?;
-    if shared.print_config {
-        print!("{}", config.to_toml_string());
+    let Some((config, p)) = configure::<GreenLlmParams>(DEFAULTS, NAME, shared)? else {
         return Ok(());
-    }
-    let p = config.checked::<GreenLlmParams>()?;
+    };
     let scenario = Scenario::load(&resolve_scenario(&p.scenario)?, MasterSeed(p.seed))?;
     if scenario.green_llm.is_none() {
         bail!("scenario {} has no Green-LLM terms; use green-llm-base or a scenario importing a Green-LLM parameter file", scenario.name);

@@ -30,6 +30,25 @@ pub fn resolve_config(
     Ok(config)
 }
 
+/// Resolves and checks an experiment's configuration. With `--print-config` it prints the
+/// resolved document and returns `None`: the experiment then runs nothing.
+pub fn configure<P>(
+    defaults: &str,
+    experiment: &str,
+    shared: &SharedArgs,
+) -> anyhow::Result<Option<(Layered, P::Checked)>>
+where
+    P: serde::de::DeserializeOwned + verdant::config::Validate,
+{
+    let config = resolve_config(defaults, experiment, shared)?;
+    if shared.print_config {
+        print!("{}", config.to_toml_string());
+        return Ok(None);
+    }
+    let checked = config.checked::<P>()?;
+    Ok(Some((config, checked)))
+}
+
 /// Versions recorded in every manifest: Verdant's, the compiler's, and the locked versions of the
 /// libraries that shape results.
 fn versions() -> std::collections::BTreeMap<String, String> {

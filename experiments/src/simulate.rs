@@ -18,7 +18,7 @@ use verdant::sim::{Allocator, BlowdownReading, Objectives, Outcome, SimParams};
 
 use crate::cli::SharedArgs;
 use crate::inspect::resolve_scenario;
-use crate::run::{resolve_config, within, Run};
+use crate::run::{configure, within, Run};
 
 pub const NAME: &str = "simulate";
 pub const DEFAULTS: &str = include_str!("../configs/simulate.toml");
@@ -110,12 +110,9 @@ struct Summary {
 }
 
 pub fn run(shared: &SharedArgs) -> anyhow::Result<()> {
-    let config = resolve_config(DEFAULTS, NAME, shared)?;
-    if shared.print_config {
-        print!("{}", config.to_toml_string());
+    let Some((config, params)) = configure::<SimulateParams>(DEFAULTS, NAME, shared)? else {
         return Ok(());
-    }
-    let params = config.checked::<SimulateParams>()?;
+    };
     let path = resolve_scenario(&params.scenario)?;
     let scenario = Scenario::load(&path, MasterSeed(params.seed))?;
     let run = Run::start(NAME, &config, params.seed, shared)?;
