@@ -26,6 +26,10 @@ verdant_setup() {
      && ! compgen -G "/usr/lib/*-linux-gnu/libclang-[0-9]*.so*" >/dev/null; then
     missing+=(libclang-dev)
   fi
+  # plotters renders text through fontconfig and freetype.
+  if ! pkg-config --exists fontconfig freetype2 2>/dev/null; then
+    missing+=(pkg-config libfontconfig1-dev)
+  fi
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
   python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
   if [ ${#missing[@]} -gt 0 ]; then

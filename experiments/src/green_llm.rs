@@ -21,6 +21,7 @@ use verdant_solvers::{SolverOptions, SolverParams};
 
 use crate::cli::SharedArgs;
 use crate::inspect::resolve_scenario;
+use crate::plots::{line_chart, Chart, Series};
 use crate::run::{configure, within, Run};
 
 pub const NAME: &str = "green-llm";
@@ -312,8 +313,23 @@ fn execute(p: &Checked, s: &Scenario, run: &mut Run) -> anyhow::Result<Summary> 
     // Weighted models, with their hourly grid power.
     let mut models_csv = format!("model,{SOLUTION_HEADER}\n");
     let mut hourly = String::from("model,datacenter,hour,grid_kw\n");
+    let mut hourly_series = Vec::new();
     for (name, weights) in &p.models {
         let solution = model.solve_weighted(*weights, &p.solver)?;
+        let nt = s.time.epochs;
+        hourly_series.push(Series {
+            name: name.clone(),
+            points: (0..nt)
+                .map(|t| {
+                    (
+                        t as f64,
+                        (0..s.datacenters.len())
+                            .map(|j| solution.grid_kw[j * nt + t])
+                            .sum(),
+                    )
+                })
+                .collect(),
+        });
         writeln!(models_csv, "{name},{}", solution_columns(s, &solution)?)?;
         let nt = s.time.epochs;
         for (j, dc) in s.datacenters.iter().enumerate() {
@@ -351,6 +367,16 @@ fn execute(p: &Checked, s: &Scenario, run: &mut Run) -> anyhow::Result<Summary> 
         run.dir().write("models_milp.csv", milp_csv.as_bytes())?;
     }
     run.dir().write("hourly_grid_kw.csv", hourly.as_bytes())?;
+    line_chart(
+        run.dir().path(),
+        "hourly_grid_kw",
+        &Chart {
+            title: "Grid power bought, all data centres",
+            x_label: "hour",
+            y_label: "kW",
+        },
+        &hourly_series,
+    )?;
 
     // Lexicographic, every order and tolerance.
     let mut lex_csv = String::from("order,eps,stage,objective,status,optimum,error\n");
@@ -404,17 +430,27 @@ fn execute(p: &Checked, s: &Scenario, run: &mut Run) -> anyhow::Result<Summary> 
     let total: usize = p.sensitivity.iter().map(|(_, v)| v.len()).sum::<usize>() * p.models.len();
     let bar = run.progress(total as u64, "sensitivity");
     for (parameter, values) in &p.sensitivity {
+        // Per model: (psi, total cost, carbon cost, emissions).
+        let mut curves: Vec<Vec<(f64, f64, f64, f64)>> = vec![Vec::new(); p.models.len()];
         for &psi in values {
             let scenario = scaled(s, parameter, psi);
             let m = GreenLlmModel::new(&scenario)?;
-            for (name, weights) in &p.models {
+            for (index, (name, weights)) in p.models.iter().enumerate() {
                 summary.sensitivity_solves += 1;
                 match m.solve_weighted(*weights, &p.solver) {
-                    Ok(solution) => writeln!(
-                        sens_csv,
-                        "{parameter},{psi},{name},{}",
-                        solution_columns(&scenario, &solution)?
-                    )?,
+                    Ok(solution) => {
+                        writeln!(
+                            sens_csv,
+                            "{parameter},{psi},{name},{}",
+                            solution_columns(&scenario, &solution)?
+                        )?;
+                        curves[index].push((
+                            psi,
+                            solution.f_e + solution.f_c + solution.f_d,
+                            solution.f_c,
+                            solution.emissions_kg,
+                        ));
+                    }
                     Err(e) => {
                         summary.sensitivity_failures += 1;
                         writeln!(
@@ -425,6 +461,35 @@ fn execute(p: &Checked, s: &Scenario, run: &mut Run) -> anyhow::Result<Summary> 
                     }
                 }
                 bar.inc(1);
+            }
+        }
+        if values.len() > 1 {
+            let panels: [(&str, &str, fn(&(f64, f64, f64, f64)) -> f64); 3] = [
+                ("total_cost", "total cost F_E + F_C + F_D (USD)", |c| c.1),
+                ("carbon_cost", "carbon cost F_C (USD)", |c| c.2),
+                ("emissions", "emissions (kg CO2)", |c| c.3),
+            ];
+            for (stem, y_label, pick) in panels {
+                let series: Vec<Series> = p
+                    .models
+                    .iter()
+                    .zip(&curves)
+                    .map(|((name, _), c)| Series {
+                        name: name.clone(),
+                        points: c.iter().map(|v| (v.0, pick(v))).collect(),
+                    })
+                    .collect();
+                let title = format!("Sensitivity to {parameter}");
+                line_chart(
+                    run.dir().path(),
+                    &format!("sensitivity_{parameter}_{stem}"),
+                    &Chart {
+                        title: &title,
+                        x_label: "scale factor psi",
+                        y_label,
+                    },
+                    &series,
+                )?;
             }
         }
     }

@@ -6,6 +6,7 @@ mod demo;
 mod green_llm;
 mod inspect;
 mod pareto_cmd;
+mod plots;
 mod run;
 mod simulate;
 

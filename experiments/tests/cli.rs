@@ -503,6 +503,12 @@ fn green_llm_reproduces_and_writes_its_tables() {
         let text = std::fs::read_to_string(run.join(file)).unwrap();
         assert_eq!(text.lines().count(), rows, "{file}");
     }
+    for plot in ["hourly_grid_kw.svg", "hourly_grid_kw.png"] {
+        assert!(
+            std::fs::metadata(run.join(plot)).unwrap().len() > 1000,
+            "{plot}"
+        );
+    }
     let summary = &manifest(&run)["summary"];
     assert!(summary["front_points"].as_u64().unwrap() >= 2);
     // With the worst observed values as reference, extreme points add nothing: >= 0, finite.
