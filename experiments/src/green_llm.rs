@@ -239,6 +239,9 @@ fn scaled(base: &Scenario, parameter: &str, psi: f64) -> Scenario {
     s
 }
 
+/// A sensitivity result: (psi, total cost, carbon cost, emissions), and how a plot reads it.
+type Pick = fn(&(f64, f64, f64, f64)) -> f64;
+
 const SOLUTION_HEADER: &str = "status,objective,f_e_usd,f_c_usd,f_d_usd,total_cost_usd,emissions_kg,water_l,sim_mean_latency_s,sim_carbon_kg,sim_water_l";
 
 fn solution_columns(s: &Scenario, solution: &GreenLlmSolution) -> anyhow::Result<String> {
@@ -464,7 +467,7 @@ fn execute(p: &Checked, s: &Scenario, run: &mut Run) -> anyhow::Result<Summary> 
             }
         }
         if values.len() > 1 {
-            let panels: [(&str, &str, fn(&(f64, f64, f64, f64)) -> f64); 3] = [
+            let panels: [(&str, &str, Pick); 3] = [
                 ("total_cost", "total cost F_E + F_C + F_D (USD)", |c| c.1),
                 ("carbon_cost", "carbon cost F_C (USD)", |c| c.2),
                 ("emissions", "emissions (kg CO2)", |c| c.3),
