@@ -86,13 +86,28 @@ struct Checked {
     milp: Option<MilpParams>,
 }
 
+/// A model name: M0, M1, M2, M3, or custom weights `COST/CARBON/DELAY` (e.g. `0.2/0.5/0.3`).
 fn model_weights(name: &str) -> Option<Weights> {
     match name {
         "M0" => Some(Weights::M0),
         "M1" => Some(Weights::M1),
         "M2" => Some(Weights::M2),
         "M3" => Some(Weights::M3),
-        _ => None,
+        custom => {
+            let w: Vec<f64> = custom
+                .split('/')
+                .map(|v| v.trim().parse::<f64>())
+                .collect::<Result<_, _>>()
+                .ok()?;
+            let valid = w.len() == 3
+                && w.iter().all(|v| v.is_finite() && *v >= 0.0)
+                && w.iter().any(|v| *v > 0.0);
+            valid.then(|| Weights {
+                cost: w[0],
+                carbon: w[1],
+                delay: w[2],
+            })
+        }
     }
 }
 
@@ -104,7 +119,7 @@ impl Validate for GreenLlmParams {
             let w = model_weights(m).ok_or_else(|| {
                 ConfigError::invalid(
                     format!("{}[{i}]", key(prefix, "models")),
-                    format!("{m:?} is not one of M0, M1, M2, M3"),
+                    format!("{m:?} is not one of M0, M1, M2, M3 or weights COST/CARBON/DELAY (non-negative, not all zero)"),
                 )
             })?;
             models.push((m.clone(), w));

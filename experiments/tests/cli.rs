@@ -556,7 +556,7 @@ fn green_llm_milp_models_are_written_with_their_status() {
         "--out",
         "out",
         "--set",
-        "models=[\"M1\"]",
+        "models=[\"M1\", \"0.5/0.5/0\"]",
         "--set",
         "lexicographic_eps=[]",
         "--set",
@@ -596,6 +596,11 @@ fn green_llm_milp_models_are_written_with_their_status() {
             || row.starts_with("M1,GapLimit,")
             || row.starts_with("M1,TimeLimit,"),
         "{row}"
+    );
+    let models = std::fs::read_to_string(run.join("models.csv")).unwrap();
+    assert!(
+        models.lines().any(|l| l.starts_with("0.5/0.5/0,Optimal,")),
+        "{models}"
     );
     let out = verdant(
         &[

@@ -534,20 +534,24 @@ impl<'a> GreenLlmModel<'a> {
             for i in 0..ni {
                 for (k, class) in s.classes.iter().enumerate() {
                     let tokens = d.input_tokens(i, k, t) + d.output_tokens(i, k, t);
-                    let mut delay = Expression::from(0.0);
+                    let rho = class.delay_penalty_usd_per_s.expect("checked");
+                    let mut delay = Expression::with_capacity(nj);
                     for (j, dc) in s.datacenters.iter().enumerate() {
                         let coef = g.kb_per_token[i][k][t] * tokens / bandwidth[i][j].max(0.001)
                             + s.network.round_trip_s[i][j]
                             + dc.processing_s_per_token[k] * tokens;
-                        delay += coef * xi(i, j, k, t);
+                        delay.add_mul(coef, xi(i, j, k, t));
+                        f_d.add_mul(rho * coef, xi(i, j, k, t));
                     }
-                    f_d += class.delay_penalty_usd_per_s.expect("checked") * delay.clone();
                     // Constraint 8: delay threshold.
                     if !relaxed.delay {
                         constraints.push(constraint!(delay <= g.delay_threshold_s[i][k]));
                     }
                     // Constraint 7: all demand served.
-                    let served: Expression = (0..nj).map(|j| xi(i, j, k, t)).sum();
+                    let mut served = Expression::with_capacity(nj);
+                    for j in 0..nj {
+                        served.add_mul(1.0, xi(i, j, k, t));
+                    }
                     constraints.push(constraint!(served == 1.0));
                 }
             }
@@ -560,14 +564,18 @@ impl<'a> GreenLlmModel<'a> {
                 unreachable!("checked in new")
             };
             for t in 0..nt {
-                let mut pc = Expression::from(0.0);
+                // Water per kWh of IT energy: WUE / PUE x Pd + EWIF x Pd = (WUE + EWIF PUE) Pc.
+                let wue = dc.grid.onsite_wue_l_per_kwh.get(t).copied().unwrap_or(0.0);
+                let water_per_it_kwh = (wue / pue + dc.grid.water_l_per_kwh[t]) * pue;
+                let mut pc = Expression::with_capacity(ni * nk + 1);
                 for i in 0..ni {
                     for (k, class) in s.classes.iter().enumerate() {
                         let energy = class.energy_kwh_per_input_token.expect("checked")
                             * d.input_tokens(i, k, t)
                             + class.energy_kwh_per_output_token.expect("checked")
                                 * d.output_tokens(i, k, t);
-                        pc += energy * xi(i, j, k, t);
+                        pc.add_mul(energy, xi(i, j, k, t));
+                        water.add_mul(water_per_it_kwh * energy, xi(i, j, k, t));
                     }
                 }
                 if let (
@@ -577,11 +585,13 @@ impl<'a> GreenLlmModel<'a> {
                     false,
                 ) = (&self.milp, servers.is_empty())
                 {
-                    pc += sv.idle_kw_per_server * servers[j * nt + t];
+                    pc.add_mul(sv.idle_kw_per_server, servers[j * nt + t]);
+                    water.add_mul(
+                        water_per_it_kwh * sv.idle_kw_per_server,
+                        servers[j * nt + t],
+                    );
                 }
                 let pd = pue * pc;
-                let wue = dc.grid.onsite_wue_l_per_kwh.get(t).copied().unwrap_or(0.0);
-                water += (wue / pue + dc.grid.water_l_per_kwh[t]) * pd.clone();
                 constraints.push(constraint!(pd <= pg[j * nt + t] + dc.grid.renewable_kw[t]));
             }
         }
@@ -593,11 +603,14 @@ impl<'a> GreenLlmModel<'a> {
             for (j, dc) in s.datacenters.iter().enumerate() {
                 for (r, &capacity) in dc.resource_capacity.iter().enumerate() {
                     for t in 0..nt {
-                        let mut used = Expression::from(0.0);
+                        let mut used = Expression::with_capacity(ni * nk);
                         for i in 0..ni {
                             for (k, class) in s.classes.iter().enumerate() {
                                 let tokens = d.input_tokens(i, k, t) + d.output_tokens(i, k, t);
-                                used += class.resource_units_per_token[r] * tokens * xi(i, j, k, t);
+                                used.add_mul(
+                                    class.resource_units_per_token[r] * tokens,
+                                    xi(i, j, k, t),
+                                );
                             }
                         }
                         if Some(r) == self.gpu_resource && !servers.is_empty() {
@@ -694,9 +707,18 @@ impl<'a> GreenLlmModel<'a> {
             options,
             Families::default(),
             |[f_e, f_c, f_d]| {
-                weights.cost * f_e.clone()
-                    + weights.carbon * f_c.clone()
-                    + weights.delay * f_d.clone()
+                // Objectives with a zero weight are left out rather than multiplied by 0.
+                let mut objective = Expression::from(0.0);
+                for (w, f) in [
+                    (weights.cost, f_e),
+                    (weights.carbon, f_c),
+                    (weights.delay, f_d),
+                ] {
+                    if w != 0.0 {
+                        objective.add_mul(w, f);
+                    }
+                }
+                objective
             },
             |_| Vec::new(),
         )
