@@ -394,6 +394,16 @@ fn build(spec: ScenarioFile, path: &Path, seed: MasterSeed) -> Result<Scenario, 
     check.positive("ttft_slo_s", spec.ttft_slo_s)?;
 
     check.unique("gpus", spec.gpus.iter().map(|g| g.name.as_str()))?;
+    if spec.gpus.len() > crate::sim::accounting::MAX_GPU_KINDS {
+        return Err(check.fail(
+            "gpus",
+            format!(
+                "at most {} GPU kinds are supported, got {}",
+                crate::sim::accounting::MAX_GPU_KINDS,
+                spec.gpus.len()
+            ),
+        ));
+    }
     for (i, g) in spec.gpus.iter().enumerate() {
         let k = |f: &str| format!("gpus[{i}].{f}");
         check.positive(k("tdp_w"), g.tdp_w)?;

@@ -19,36 +19,35 @@ pub enum BlowdownReading {
     PaperLiteral,
 }
 
+/// The most GPU kinds a scenario may have (activity is kept in fixed arrays of this size, so
+/// the simulators' inner loops touch no heap memory for it).
+pub const MAX_GPU_KINDS: usize = 8;
+
 /// What the GPUs of one datacenter did in one epoch; both fidelities fill it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Activity {
     /// GPU-seconds busy (prefill, decode or loading weights), per GPU kind.
-    pub busy_gpu_s: Vec<f64>,
+    pub busy_gpu_s: [f64; MAX_GPU_KINDS],
     /// GPU-seconds weighted by the fraction of TDP drawn, per GPU kind (`sum fraction x seconds`).
-    pub tdp_weighted_gpu_s: Vec<f64>,
+    pub tdp_weighted_gpu_s: [f64; MAX_GPU_KINDS],
     /// Energy of requests whose class gives energy per token (Green-LLM's `e_k`), kWh.
     pub token_energy_kwh: f64,
 }
 
 impl Activity {
-    pub fn zeros(gpu_kinds: usize) -> Self {
-        Activity {
-            busy_gpu_s: vec![0.0; gpu_kinds],
-            tdp_weighted_gpu_s: vec![0.0; gpu_kinds],
-            token_energy_kwh: 0.0,
-        }
-    }
-
     pub fn clear(&mut self) {
-        self.busy_gpu_s.iter_mut().for_each(|v| *v = 0.0);
-        self.tdp_weighted_gpu_s.iter_mut().for_each(|v| *v = 0.0);
-        self.token_energy_kwh = 0.0;
+        *self = Activity::default();
     }
 
     /// Records `gpu_s` GPU-seconds of kind `gpu` at `tdp_fraction` of TDP.
     pub fn add_busy(&mut self, gpu: usize, gpu_s: f64, tdp_fraction: f64) {
         self.busy_gpu_s[gpu] += gpu_s;
         self.tdp_weighted_gpu_s[gpu] += gpu_s * tdp_fraction;
+    }
+
+    /// Busy GPU-seconds over all kinds.
+    pub fn busy_total(&self) -> f64 {
+        self.busy_gpu_s.iter().sum()
     }
 }
 

@@ -185,7 +185,7 @@ impl<'a> DiscreteEventSimulator<'a> {
             for e in 0..ne {
                 let i = d * ne + e;
                 out.dc_epochs[i] = accountant.account(d, e, &state.activity[e]);
-                let busy: f64 = state.activity[e].busy_gpu_s.iter().sum();
+                let busy = state.activity[e].busy_total();
                 out.utilisation[i] = if available > 0.0 {
                     busy / available
                 } else {
@@ -260,9 +260,7 @@ impl<'a> DiscreteEventSimulator<'a> {
             nodes,
             eligible,
             round_robin: vec![0; nm],
-            activity: (0..s.time.epochs)
-                .map(|_| Activity::zeros(s.gpus.len()))
-                .collect(),
+            activity: (0..s.time.epochs).map(|_| Activity::default()).collect(),
         }
     }
 

@@ -157,7 +157,7 @@ impl<'a> FluidSimulator<'a> {
             token_energy,
             processing_s_per_token,
             round_trip_s,
-            activity: Activity::zeros(ng),
+            activity: Activity::default(),
             requests: vec![0.0; nd * nc],
             input: vec![0.0; nd * nc],
             output: vec![0.0; nd * nc],
@@ -294,7 +294,7 @@ impl<'a> FluidSimulator<'a> {
                 }
                 let i = d * ne + e;
                 out.dc_epochs[i] = self.accountant.account(d, e, &self.activity);
-                let busy: f64 = self.activity.busy_gpu_s.iter().sum();
+                let busy = self.activity.busy_total();
                 let rho = busy * self.inverse_available[d];
                 out.utilisation[i] = rho;
                 // Queueing wait of model classes at this utilisation: t rho / (1 - rho).
