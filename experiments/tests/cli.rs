@@ -23,6 +23,16 @@ fn run_dirs(root: &Path) -> Vec<PathBuf> {
     dirs
 }
 
+/// The one run directory of `experiment` under `root/out`.
+fn single_run(root: &Path, experiment: &str) -> PathBuf {
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(root.join("out").join(experiment))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    runs.pop().unwrap()
+}
+
 fn manifest(run: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap()
 }
@@ -340,12 +350,7 @@ fn simulate_scores_a_rule_with_both_fidelities() {
         stdout.contains("fluid:          TTFT") && stdout.contains("discrete-event: TTFT"),
         "{stdout}"
     );
-    let run = std::fs::read_dir(dir.path().join("out/simulate"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let run = single_run(dir.path(), "simulate");
     let objectives = std::fs::read_to_string(run.join("objectives.csv")).unwrap();
     assert_eq!(objectives.lines().count(), 3, "{objectives}");
     let series = std::fs::read_to_string(run.join("series_fluid.csv")).unwrap();
@@ -488,12 +493,7 @@ fn green_llm_reproduces_and_writes_its_tables() {
         "{}",
         text(&out.stdout)
     );
-    let run = std::fs::read_dir(dir.path().join("out/green-llm"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let run = single_run(dir.path(), "green-llm");
     for (file, rows) in [
         ("models.csv", 5),
         ("lexicographic.csv", 1 + 6 * 3),
@@ -583,12 +583,7 @@ fn green_llm_milp_models_are_written_with_their_status() {
     }
     let out = verdant(&args, dir.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let run = std::fs::read_dir(dir.path().join("out/green-llm"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let run = single_run(dir.path(), "green-llm");
     let milp = std::fs::read_to_string(run.join("models_milp.csv")).unwrap();
     let row = milp.lines().nth(1).unwrap();
     assert!(

@@ -22,12 +22,7 @@ fn close(got: f64, want: f64) -> bool {
 fn base_case_optima_reproduce() {
     let s = base();
     let model = GreenLlmModel::new(&s).unwrap();
-    let options = SolverParams {
-        threads: Some(1),
-        ..Default::default()
-    }
-    .validate("solver")
-    .unwrap();
+    let options = options();
     let m1 = model.solve_weighted(Weights::M1, &options).unwrap();
     assert_eq!(m1.status, SolveStatus::Optimal);
     assert!(close(m1.f_e, 193.9357), "min F_E = {}", m1.f_e);
@@ -46,12 +41,7 @@ fn solutions_score_the_same_in_the_shared_simulator() {
     use verdant::sim::SimParams;
     let s = base();
     let model = GreenLlmModel::new(&s).unwrap();
-    let options = SolverParams {
-        threads: Some(1),
-        ..Default::default()
-    }
-    .validate("solver")
-    .unwrap();
+    let options = options();
     for weights in [Weights::M0, Weights::M1, Weights::M3] {
         let solution = model.solve_weighted(weights, &options).unwrap();
         let outcome = FluidSimulator::new(&s, SimParams::default())
