@@ -209,29 +209,44 @@ impl Set3 {
         }
     }
 
-    /// Removes the points that `q` weakly dominates.
+    /// Removes the points that `q` weakly dominates. Only the suffixes with x >= q.x (x order)
+    /// and z >= q.z (z order) can hold them.
     fn remove_dominated_by(&mut self, q: &[f64]) {
         let dominated = |x: f64, y: f64, z: f64| x >= q[0] && y >= q[1] && z >= q[2];
-        let [xs, ys, zs] = &self.by_x;
-        if !(0..xs.len()).any(|i| dominated(xs[i], ys[i], zs[i])) {
+        let from_x = self.by_x[0].partition_point(|&x| x < q[0]);
+        if !compact_from(&mut self.by_x, from_x, dominated) {
             return;
         }
-        for columns in [&mut self.by_x, &mut self.by_z] {
-            let n = columns[0].len();
-            let mut kept = 0;
-            for i in 0..n {
-                if !dominated(columns[0][i], columns[1][i], columns[2][i]) {
-                    for c in columns.iter_mut() {
-                        c[kept] = c[i];
-                    }
-                    kept += 1;
-                }
-            }
-            for c in columns.iter_mut() {
-                c.truncate(kept);
-            }
+        let from_z = self.by_z[2].partition_point(|&z| z < q[2]);
+        compact_from(&mut self.by_z, from_z, dominated);
+    }
+}
+
+/// Drops the rows at or after `from` for which `drop(x, y, z)` holds, keeping order; returns
+/// whether any was dropped.
+fn compact_from(
+    columns: &mut [Vec<f64>; 3],
+    from: usize,
+    drop: impl Fn(f64, f64, f64) -> bool,
+) -> bool {
+    let [xs, ys, zs] = columns;
+    let n = xs.len().min(ys.len()).min(zs.len());
+    let Some(first) = (from..n).find(|&i| drop(xs[i], ys[i], zs[i])) else {
+        return false;
+    };
+    let mut kept = first;
+    for i in first + 1..n {
+        if !drop(xs[i], ys[i], zs[i]) {
+            xs[kept] = xs[i];
+            ys[kept] = ys[i];
+            zs[kept] = zs[i];
+            kept += 1;
         }
     }
+    xs.truncate(kept);
+    ys.truncate(kept);
+    zs.truncate(kept);
+    true
 }
 
 fn hv4(points: &[f64], r: &[f64]) -> f64 {
