@@ -669,18 +669,19 @@ impl<'a> GreenLlmModel<'a> {
         let solution = solved.map_err(|e| {
             SolveError::from_resolution("Green-LLM LP", e, || "relax one constraint family at a time to find which binds (GreenLlmModel::diagnose)".to_owned())
         })?;
-        let x = &built.x;
-        let xi = |i: usize, j: usize, k: usize, t: usize| {
-            solution
-                .value(x[((t * ni + i) * nk + k) * nj + j])
-                .clamp(0.0, 1.0)
-        };
-        let plan = FractionPlan::from_fn(nt, ni, nk, nj, |t, i, k, j| {
-            // Renormalise: the solver's tolerances may leave a row a hair off 1.
-            let sum: f64 = (0..nj).map(|jj| xi(i, jj, k, t)).sum();
-            xi(i, j, k, t) / sum
-        })
-        .map_err(|e| scenario_error(s, format!("solution is not a plan: {e}")))?;
+        // x is laid out as the plan is: slot, area, query type, then data centre fastest.
+        // Renormalise each row: the solver's tolerances may leave it a hair off 1.
+        let mut shares: Vec<f64> = built
+            .x
+            .iter()
+            .map(|&v| solution.value(v).clamp(0.0, 1.0))
+            .collect();
+        for row in shares.chunks_exact_mut(nj) {
+            let sum: f64 = row.iter().sum();
+            row.iter_mut().for_each(|v| *v /= sum);
+        }
+        let plan = FractionPlan::new(nt, ni, nk, nj, shares)
+            .map_err(|e| scenario_error(s, format!("solution is not a plan: {e}")))?;
         let [f_e, f_c, f_d] = &built.objectives;
         Ok(GreenLlmSolution {
             status: solution.status().into(),
