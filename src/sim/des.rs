@@ -275,7 +275,7 @@ impl<'a> DiscreteEventSimulator<'a> {
         let s = self.scenario;
         let mut completions: BinaryHeap<Completion> =
             BinaryHeap::with_capacity(arrivals.len().min(1 << 16));
-        let mut waiting: VecDeque<(f64, u32)> = VecDeque::new();
+        let mut waiting: VecDeque<u32> = VecDeque::new();
         let mut next = 0;
         loop {
             let arrival_t = arrivals.get(next).map_or(f64::INFINITY, |a| a.0);
@@ -290,8 +290,8 @@ impl<'a> DiscreteEventSimulator<'a> {
                 let t = f64::from_bits(t);
                 self.finish(st, node as usize, &requests[idx as usize]);
                 // Offer the queue head(s) again now that memory is free.
-                while let Some(&(at, idx)) = waiting.front() {
-                    if self.try_admit(d, st, requests, idx, at, t, &mut completions, done) {
+                while let Some(&idx) = waiting.front() {
+                    if self.try_admit(d, st, requests, idx, t, &mut completions, done) {
                         waiting.pop_front();
                     } else {
                         break;
@@ -313,23 +313,23 @@ impl<'a> DiscreteEventSimulator<'a> {
                     continue;
                 }
                 if !waiting.is_empty()
-                    || !self.try_admit(d, st, requests, idx, at, at, &mut completions, done)
+                    || !self.try_admit(d, st, requests, idx, at, &mut completions, done)
                 {
                     if waiting.len() >= self.params.max_waiting_per_datacenter {
                         done(&RequestRecord::dropped(idx as usize, d));
                     } else {
-                        waiting.push_back((at, idx));
+                        waiting.push_back(idx);
                     }
                 }
             }
         }
         // Whatever still waits can never be admitted (nothing runs any more): dropped.
-        for (_, idx) in waiting {
+        for idx in waiting {
             done(&RequestRecord::dropped(idx as usize, d));
         }
     }
 
-    /// Tries to place request `idx` (arrived at the datacenter at `arrived`) at time `now`.
+    /// Tries to place request `idx` (already at the datacenter) at time `now`.
     #[allow(clippy::too_many_arguments)]
     fn try_admit(
         &self,
@@ -337,7 +337,6 @@ impl<'a> DiscreteEventSimulator<'a> {
         st: &mut DcState,
         requests: &[Request],
         idx: u32,
-        arrived: f64,
         now: f64,
         completions: &mut BinaryHeap<Completion>,
         done: &mut impl FnMut(&RequestRecord),
@@ -417,7 +416,7 @@ impl<'a> DiscreteEventSimulator<'a> {
             let one_way_back = s.network.round_trip_s[usize::from(r.origin)][d] / 2.0;
             let ttft = prefill_end + one_way_back - r.arrival_s;
             let e2e = decode_end + one_way_back - r.arrival_s;
-            debug_assert!(ttft >= 0.0 && arrived <= now);
+            debug_assert!(ttft >= 0.0);
             completions.push(Reverse((decode_end.to_bits(), n as u32, idx)));
             done(&RequestRecord {
                 index: idx as usize,
