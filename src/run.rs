@@ -137,21 +137,6 @@ impl RunDir {
         unreachable!("u32 attempts exhausted")
     }
 
-    /// Opens an existing run directory (for resuming or reporting).
-    pub fn open(path: &Path) -> Result<Self, FileError> {
-        if path.is_dir() {
-            Ok(RunDir {
-                path: path.to_owned(),
-            })
-        } else {
-            Err(FileError::new(
-                "open run directory",
-                path,
-                io::Error::new(io::ErrorKind::NotFound, "not a directory"),
-            ))
-        }
-    }
-
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -12,7 +12,7 @@ use verdant::run::{Manifest, RunDir, RunStatus, CONFIG_FILE};
 use crate::cli::SharedArgs;
 
 /// Layers the experiment's built-in defaults, `--config`, `--set` and `--seed`.
-pub fn resolve_config(
+fn resolve_config(
     defaults: &str,
     experiment: &str,
     shared: &SharedArgs,
