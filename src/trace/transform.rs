@@ -8,22 +8,28 @@ use super::{Request, Trace};
 impl Trace {
     /// The requests with `start_s <= arrival_s < end_s`, shifted so that `start_s` becomes 0.
     pub fn slice_time(&self, start_s: f64, end_s: f64) -> Trace {
+        // With absolute time the new origin stays on a whole second (`start_unix_s` is whole),
+        // so times are shifted by the whole seconds of `start_s` only.
+        let shift = if self.start_unix_s.is_some() {
+            start_s.floor()
+        } else {
+            start_s
+        };
         let requests = self
             .requests
             .iter()
             .filter(|r| r.arrival_s >= start_s && r.arrival_s < end_s)
             .map(|r| Request {
-                arrival_s: r.arrival_s - start_s,
+                arrival_s: r.arrival_s - shift,
                 ..*r
             })
             .collect();
         Trace {
             source: format!("{} [{start_s} s, {end_s} s)", self.source),
-            start_unix_s: self.start_unix_s.map(|s| s + start_s.floor() as i64),
+            start_unix_s: self.start_unix_s.map(|s| s + shift as i64),
             requests,
             ..self.clone_empty()
         }
-        .shift_fraction(start_s)
     }
 
     /// Requests `first..first + count` (fewer where the trace is shorter), times unchanged.
@@ -165,18 +171,6 @@ impl Trace {
             class_names: self.class_names.clone(),
             requests: Vec::new(),
         }
-    }
-
-    /// After a slice starting at a fractional second, keeps `start_unix_s` whole by moving the
-    /// fraction into the arrival times.
-    fn shift_fraction(mut self, start_s: f64) -> Trace {
-        let frac = start_s - start_s.floor();
-        if self.start_unix_s.is_some() && frac != 0.0 {
-            for r in &mut self.requests {
-                r.arrival_s += frac;
-            }
-        }
-        self
     }
 }
 
