@@ -10,6 +10,7 @@
 //! - [`data_error`]: errors in user data naming file, line and field;
 //! - [`trace`]: workload traces (Azure, BurstGPT, generators), transforms, per-epoch demand;
 //! - [`features`]: the load balancer's request features and a robust scaler;
+//! - [`lb`]: the single-agent load balancer's environment, baselines and metrics;
 //! - [`grid`]: hourly grid signals (carbon, water, price, generation mix) from the bundled data;
 //! - [`scenario`]: the world every method reads, loaded from TOML and checked once;
 //! - [`sim`]: the shared simulator (fluid and discrete-event) that scores every plan;
@@ -20,6 +21,7 @@ pub mod config;
 pub mod data_error;
 pub mod features;
 pub mod grid;
+pub mod lb;
 pub mod pareto;
 mod parse;
 pub mod run;

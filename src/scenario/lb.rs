@@ -32,6 +32,57 @@ struct LbFile {
     queue_capacity: usize,
     slo_s: f64,
     trace: LbTraceSpec,
+    #[serde(default)]
+    capacity_model: CapacityModel,
+    #[serde(default)]
+    reward: RewardParams,
+}
+
+/// How a server's token rate is divided among the requests it runs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapacityModel {
+    /// Processor sharing: the server's tokens/s are split evenly over its running requests (at most
+    /// `concurrency`); the server as a whole never exceeds its rate.
+    #[default]
+    Shared,
+    /// The load-balancing paper's literal reading: every running request proceeds at the server's
+    /// full tokens/s, so a server runs up to `concurrency` times its stated rate.
+    FullRatePerRequest,
+}
+
+/// The reward's weights (the load-balancing paper's values by default), as magnitudes: the signs
+/// are fixed by what each term is (penalty or bonus).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RewardParams {
+    /// Penalty per second of the request's estimated processing time on the chosen server
+    /// (total tokens / tokens_per_s). Paper: 0.01.
+    pub processing_time_penalty_per_s: f64,
+    /// Penalty per request already queued at the chosen server. Paper: 0.1.
+    pub queue_penalty_per_request: f64,
+    /// Penalty when the chosen server is at its concurrency limit. Paper: 10.
+    pub at_capacity_penalty: f64,
+    /// Bonus times the balance metric 1 - std(load)/(mean(load) + eps). Paper: 0.1.
+    pub balance_bonus: f64,
+    /// Bonus per request admitted (not dropped). Paper: 1.
+    pub admitted_bonus: f64,
+    /// Penalty per request whose response time exceeds `slo_s`, given when it completes. Paper: 5
+    /// under high load, 0 at nominal load.
+    pub slo_violation_penalty: f64,
+}
+
+impl Default for RewardParams {
+    fn default() -> Self {
+        RewardParams {
+            processing_time_penalty_per_s: 0.01,
+            queue_penalty_per_request: 0.1,
+            at_capacity_penalty: 10.0,
+            balance_bonus: 0.1,
+            admitted_bonus: 1.0,
+            slo_violation_penalty: 0.0,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,6 +113,8 @@ pub struct LbScenario {
     pub servers: Vec<Server>,
     pub queue_capacity: usize,
     pub slo_s: f64,
+    pub capacity_model: CapacityModel,
+    pub reward: RewardParams,
     /// The head of the transformed trace (training).
     pub train: Trace,
     /// The held-out tail (evaluation).
@@ -104,6 +157,28 @@ impl LbScenario {
                 format!("must be a finite number > 0, got {}", spec.slo_s),
             ));
         }
+        let r = &spec.reward;
+        for (field, value) in [
+            ("processing_time_penalty_per_s", r.processing_time_penalty_per_s),
+            ("queue_penalty_per_request", r.queue_penalty_per_request),
+            ("at_capacity_penalty", r.at_capacity_penalty),
+            ("balance_bonus", r.balance_bonus),
+            ("admitted_bonus", r.admitted_bonus),
+            ("slo_violation_penalty", r.slo_violation_penalty),
+        ] {
+            if !value.is_finite() {
+                return Err(invalid(
+                    &format!("reward.{field}"),
+                    format!("must be a finite number, got {value}"),
+                ));
+            }
+        }
+        if spec.queue_capacity > 1_000_000 {
+            return Err(invalid(
+                "queue_capacity",
+                format!("must be at most 1000000, got {}", spec.queue_capacity),
+            ));
+        }
         let t = &spec.trace;
         if t.every_nth == 0 {
             return Err(invalid("trace.every_nth", "must be at least 1".to_owned()));
@@ -140,6 +215,8 @@ impl LbScenario {
             servers: spec.servers,
             queue_capacity: spec.queue_capacity,
             slo_s: spec.slo_s,
+            capacity_model: spec.capacity_model,
+            reward: spec.reward,
             train,
             eval,
         })
