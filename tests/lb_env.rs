@@ -113,11 +113,20 @@ fn reward_terms_match_hand_calculation() {
     let mut env = LbEnv::new(w, c);
     let rewards = run(&mut env, &[0, 0, 0, 1]);
     // 1: empty server 0. processing 1 s -> -0.01; admitted +1; loads (1, 0): balance 0.
-    assert!(close(rewards[0], -0.01 + 1.0 + 0.1 * (1.0 - 1.0 / (1.0 + 2e-8))));
+    assert!(close(
+        rewards[0],
+        -0.01 + 1.0 + 0.1 * (1.0 - 1.0 / (1.0 + 2e-8))
+    ));
     // 2: server 0 at capacity (-10), queue 0, admitted to the queue (+1); loads (2, 0): balance 0.
-    assert!(close(rewards[1], -0.01 - 10.0 + 1.0 + 0.1 * (1.0 - 1.0 / (1.0 + 1e-8))));
+    assert!(close(
+        rewards[1],
+        -0.01 - 10.0 + 1.0 + 0.1 * (1.0 - 1.0 / (1.0 + 1e-8))
+    ));
     // 3: at capacity, queue 1 -> -0.1, queue full: dropped, no bonus; balance 0.
-    assert!(close(rewards[2], -0.01 - 0.1 - 10.0 + 0.1 * (1.0 - 1.0 / (1.0 + 5e-9))));
+    assert!(close(
+        rewards[2],
+        -0.01 - 0.1 - 10.0 + 0.1 * (1.0 - 1.0 / (1.0 + 5e-9))
+    ));
     // 4: server 1 empty: processing 0.5 s; loads (2, 0.5): mean 1.25, std 0.75. Then the drain:
     // the queued request on server 0 completes at 2 s (not > 2: no penalty), nothing is late.
     let balance = 1.0 - 0.75 / (1.25 + 1e-8);
@@ -179,7 +188,9 @@ fn state_restores_exactly() {
         tail_a.push(env.step(a).reward);
     }
     let mut other = LbEnv::new(w, c);
-    other.restore(serde_json::from_str(&snapshot).unwrap()).unwrap();
+    other
+        .restore(serde_json::from_str(&snapshot).unwrap())
+        .unwrap();
     let mut tail_b = Vec::new();
     while !other.is_done() {
         let a = sed.choose(&other);

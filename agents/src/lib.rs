@@ -2,13 +2,17 @@
 //!
 //! - [`device`]: the compute device (CUDA when present, CPU otherwise, the same code either way)
 //!   and libtorch's thread count;
+//! - [`adam`]: Adam whose moments a checkpoint can save and restore;
+//! - [`lb`]: the load balancer's PPO, A2C and DQN agents;
 //! - [`mlp`]: the multilayer perceptron every agent builds on;
 //! - [`regression`]: supervised fitting of an MLP to a known function, the smallest complete
 //!   training loop (used by `verdant demo` and the toolchain tests).
 //!
-//! Later issues add the load balancer's PPO/A2C/DQN and MARLIN's SAC agents here.
+//! MARLIN's SAC agents come next.
 
+pub mod adam;
 pub mod device;
+pub mod lb;
 pub mod mlp;
 pub mod regression;
 
@@ -26,4 +30,13 @@ pub enum AgentError {
     /// libtorch raised an error.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
+    /// Parameters or data that the agent cannot use.
+    #[error("{0}")]
+    Invalid(String),
+    /// A file could not be read or written.
+    #[error("{0}: {1}")]
+    Io(std::path::PathBuf, #[source] std::io::Error),
+    /// A checkpoint does not fit this run or is damaged.
+    #[error("checkpoint {0}: {1}")]
+    Checkpoint(std::path::PathBuf, String),
 }

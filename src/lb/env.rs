@@ -389,13 +389,18 @@ impl LbEnv {
 
     /// Estimated completion time of the current request if routed to `server`.
     pub fn estimated_completion_s(&self, server: usize) -> f64 {
-        self.servers[server].estimated_completion_s(self.current_tokens(), self.config.capacity_model)
+        self.servers[server]
+            .estimated_completion_s(self.current_tokens(), self.config.capacity_model)
     }
 
     /// Writes the observation of the current decision into `out` (length
     /// [`observation_len`](Self::observation_len)).
     pub fn observe(&self, out: &mut [f32]) {
-        assert_eq!(out.len(), self.observation_len(), "observation buffer length");
+        assert_eq!(
+            out.len(),
+            self.observation_len(),
+            "observation buffer length"
+        );
         let (features, servers) = out.split_at_mut(FeatureMatrix::COLUMNS);
         let row = self.cursor.min(self.workload.len().saturating_sub(1));
         if self.done || self.workload.is_empty() {
@@ -405,7 +410,11 @@ impl LbEnv {
         }
         let tokens = self.current_tokens();
         let model = self.config.capacity_model;
-        for (s, o) in self.servers.iter().zip(servers.chunks_exact_mut(SERVER_OBS)) {
+        for (s, o) in self
+            .servers
+            .iter()
+            .zip(servers.chunks_exact_mut(SERVER_OBS))
+        {
             let in_flight = s.tokens_in_flight();
             o[0] = s.waiting.len() as f32;
             o[1] = (in_flight / 1000.0) as f32;
@@ -413,7 +422,11 @@ impl LbEnv {
             o[3] = (in_flight / s.tokens_per_s) as f32;
             o[4] = s.recent_mean_s() as f32;
             o[5] = (tokens / s.tokens_per_s) as f32;
-            o[6] = if s.running.len() >= s.concurrency { 1.0 } else { 0.0 };
+            o[6] = if s.running.len() >= s.concurrency {
+                1.0
+            } else {
+                0.0
+            };
             // Keep the estimate consistent with the capacity model for the literal reading.
             if model == CapacityModel::FullRatePerRequest {
                 o[3] = (s.estimated_completion_s(0.0, model)) as f32;

@@ -159,7 +159,10 @@ impl LbScenario {
         }
         let r = &spec.reward;
         for (field, value) in [
-            ("processing_time_penalty_per_s", r.processing_time_penalty_per_s),
+            (
+                "processing_time_penalty_per_s",
+                r.processing_time_penalty_per_s,
+            ),
             ("queue_penalty_per_request", r.queue_penalty_per_request),
             ("at_capacity_penalty", r.at_capacity_penalty),
             ("balance_bonus", r.balance_bonus),

@@ -1,0 +1,139 @@
+//! Adam over a `VarStore`, with its moments exposed so a checkpoint can restore training exactly
+//! (tch's own optimiser keeps its state inside libtorch, out of reach of a checkpoint).
+
+use std::collections::HashMap;
+
+use tch::nn::VarStore;
+use tch::Tensor;
+
+/// Adam (Kingma and Ba) with bias correction and optional global gradient-norm clipping.
+#[derive(Debug)]
+pub struct Adam {
+    pub learning_rate: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    step: i64,
+    /// Parameters in name order, with their first and second moments.
+    params: Vec<(String, Tensor, Tensor, Tensor)>,
+}
+
+impl Adam {
+    /// Adam over every trainable variable of `vs` (betas 0.9 and 0.999, eps 1e-8).
+    pub fn new(vs: &VarStore, learning_rate: f64) -> Self {
+        let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        let params = named
+            .into_iter()
+            .filter(|(_, t)| t.requires_grad())
+            .map(|(name, t)| {
+                let m = t.zeros_like().detach();
+                let v = t.zeros_like().detach();
+                (name, t, m, v)
+            })
+            .collect();
+        Adam {
+            learning_rate,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            step: 0,
+            params,
+        }
+    }
+
+    /// Updates taken so far.
+    pub fn steps(&self) -> i64 {
+        self.step
+    }
+
+    pub fn zero_grad(&mut self) {
+        for (_, p, _, _) in &mut self.params {
+            p.zero_grad();
+        }
+    }
+
+    /// Scales the gradients so that their global L2 norm is at most `max_norm`; returns the norm
+    /// before clipping.
+    pub fn clip_grad_norm(&mut self, max_norm: f64) -> f64 {
+        tch::no_grad(|| {
+            let mut sum_sq = 0.0;
+            for (_, p, _, _) in &self.params {
+                let g = p.grad();
+                if g.defined() {
+                    sum_sq += g
+                        .pow_tensor_scalar(2)
+                        .sum(tch::Kind::Double)
+                        .double_value(&[]);
+                }
+            }
+            let norm = sum_sq.sqrt();
+            if norm > max_norm {
+                let scale = max_norm / (norm + 1e-6);
+                for (_, p, _, _) in &mut self.params {
+                    let mut g = p.grad();
+                    if g.defined() {
+                        let _ = g.g_mul_scalar_(scale);
+                    }
+                }
+            }
+            norm
+        })
+    }
+
+    /// One Adam update from the current gradients.
+    pub fn step(&mut self) {
+        self.step += 1;
+        let (b1, b2) = (self.beta1, self.beta2);
+        let correction1 = 1.0 - b1.powi(self.step as i32);
+        let correction2 = 1.0 - b2.powi(self.step as i32);
+        let step_size = self.learning_rate / correction1;
+        tch::no_grad(|| {
+            for (_, p, m, v) in &mut self.params {
+                let g = p.grad();
+                if !g.defined() {
+                    continue;
+                }
+                let _ = m.g_mul_scalar_(b1).g_add_(&(&g * (1.0 - b1)));
+                let _ = v.g_mul_scalar_(b2).g_add_(&(&g * &g * (1.0 - b2)));
+                let denom = (&*v / correction2).sqrt() + self.eps;
+                let _ = p.g_sub_(&(&*m / denom * step_size));
+            }
+        });
+    }
+
+    /// The moments as named tensors (`adam.m.NAME`, `adam.v.NAME`) for a checkpoint.
+    pub fn state_tensors(&self) -> Vec<(String, Tensor)> {
+        let mut out = Vec::with_capacity(2 * self.params.len());
+        for (name, _, m, v) in &self.params {
+            out.push((format!("adam.m.{name}"), m.shallow_clone()));
+            out.push((format!("adam.v.{name}"), v.shallow_clone()));
+        }
+        out
+    }
+
+    /// Restores the moments saved by [`state_tensors`](Self::state_tensors) and the step count.
+    pub fn restore(&mut self, tensors: &HashMap<String, Tensor>, step: i64) -> Result<(), String> {
+        tch::no_grad(|| {
+            for (name, _, m, v) in &mut self.params {
+                for (prefix, target) in [("adam.m.", &mut *m), ("adam.v.", &mut *v)] {
+                    let key = format!("{prefix}{name}");
+                    let saved = tensors
+                        .get(&key)
+                        .ok_or_else(|| format!("checkpoint lacks {key}"))?;
+                    if saved.size() != target.size() {
+                        return Err(format!(
+                            "{key}: checkpoint shape {:?}, model shape {:?}",
+                            saved.size(),
+                            target.size()
+                        ));
+                    }
+                    target.copy_(saved);
+                }
+            }
+            Ok(())
+        })?;
+        self.step = step;
+        Ok(())
+    }
+}

@@ -1,0 +1,210 @@
+//! Parameters of the load balancer's learning agents, checked once.
+
+use serde::{Deserialize, Serialize};
+use verdant::config::{key, ConfigError, Validate};
+
+/// Which learning algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Algorithm {
+    Ppo,
+    A2c,
+    Dqn,
+}
+
+impl Algorithm {
+    pub const ALL: [Algorithm; 3] = [Algorithm::Ppo, Algorithm::A2c, Algorithm::Dqn];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Ppo => "ppo",
+            Algorithm::A2c => "a2c",
+            Algorithm::Dqn => "dqn",
+        }
+    }
+}
+
+/// Actor-critic updates. PPO: several epochs of clipped minibatch updates; A2C: the same code
+/// with one epoch over the whole rollout and no clipping.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActorCriticParams {
+    /// Steps per environment between updates.
+    pub rollout_steps: usize,
+    pub epochs: usize,
+    /// Transitions per minibatch; 0 = the whole rollout.
+    pub minibatch: usize,
+    /// PPO's clip range; absent = no clipping (A2C).
+    pub clip_range: Option<f64>,
+    pub gae_lambda: f64,
+    pub entropy_coef: f64,
+    pub value_coef: f64,
+    pub max_grad_norm: f64,
+    /// Normalise advantages per minibatch (PPO does, A2C does not).
+    pub normalise_advantages: bool,
+}
+
+/// DQN with a replay buffer and a hard-updated target network.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DqnParams {
+    pub buffer: usize,
+    pub batch: usize,
+    /// Transitions collected before the first update.
+    pub learning_starts: u64,
+    /// One gradient update per this many environment steps.
+    pub train_every: u64,
+    /// Environment steps between copies of the online network into the target.
+    pub target_update_every: u64,
+    /// Fraction of the training steps over which epsilon falls linearly from 1.
+    pub exploration_fraction: f64,
+    pub final_epsilon: f64,
+    pub max_grad_norm: f64,
+}
+
+/// Everything an agent's training needs (`[agent]` in `experiments/configs/lb.toml`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LbAgentParams {
+    pub algorithm: Algorithm,
+    /// Environment steps (decisions) in all environments together.
+    pub total_steps: u64,
+    pub hidden: Vec<i64>,
+    pub learning_rate: f64,
+    pub gamma: f64,
+    /// Environments stepped in lockstep.
+    pub envs: usize,
+    /// Requests per training episode (a window at a random start of the training trace); absent
+    /// = the whole training trace.
+    pub episode_requests: Option<usize>,
+    /// Rewards are multiplied by this before learning (reported rewards are never scaled).
+    pub reward_scale: f64,
+    pub normalise_observations: bool,
+    pub ppo: ActorCriticParams,
+    pub a2c: ActorCriticParams,
+    pub dqn: DqnParams,
+}
+
+/// Checked [`LbAgentParams`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LbAgentSettings(LbAgentParams);
+
+impl LbAgentSettings {
+    pub fn params(&self) -> &LbAgentParams {
+        &self.0
+    }
+
+    /// The same settings with another algorithm (all sections are checked already).
+    pub fn with_algorithm(&self, algorithm: Algorithm) -> Self {
+        let mut p = self.0.clone();
+        p.algorithm = algorithm;
+        LbAgentSettings(p)
+    }
+
+    /// The same settings with another step budget.
+    pub fn with_total_steps(&self, total_steps: u64) -> Self {
+        let mut p = self.0.clone();
+        p.total_steps = total_steps.max(1);
+        LbAgentSettings(p)
+    }
+
+    /// The actor-critic section for the configured algorithm (None for DQN).
+    pub fn actor_critic(&self) -> Option<&ActorCriticParams> {
+        match self.0.algorithm {
+            Algorithm::Ppo => Some(&self.0.ppo),
+            Algorithm::A2c => Some(&self.0.a2c),
+            Algorithm::Dqn => None,
+        }
+    }
+}
+
+fn positive(prefix: &str, field: &str, v: f64) -> Result<(), ConfigError> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(
+            key(prefix, field),
+            format!("must be a finite number > 0, got {v}"),
+        ))
+    }
+}
+
+fn fraction(prefix: &str, field: &str, v: f64) -> Result<(), ConfigError> {
+    if (0.0..=1.0).contains(&v) {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(
+            key(prefix, field),
+            format!("must be in [0, 1], got {v}"),
+        ))
+    }
+}
+
+fn at_least_one(prefix: &str, field: &str, v: u64) -> Result<(), ConfigError> {
+    if v >= 1 {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(
+            key(prefix, field),
+            "must be at least 1",
+        ))
+    }
+}
+
+impl ActorCriticParams {
+    fn check(&self, prefix: &str) -> Result<(), ConfigError> {
+        at_least_one(prefix, "rollout_steps", self.rollout_steps as u64)?;
+        at_least_one(prefix, "epochs", self.epochs as u64)?;
+        if let Some(c) = self.clip_range {
+            positive(prefix, "clip_range", c)?;
+        }
+        fraction(prefix, "gae_lambda", self.gae_lambda)?;
+        for (field, v) in [
+            ("entropy_coef", self.entropy_coef),
+            ("value_coef", self.value_coef),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(ConfigError::invalid(
+                    key(prefix, field),
+                    format!("must be a finite number >= 0, got {v}"),
+                ));
+            }
+        }
+        positive(prefix, "max_grad_norm", self.max_grad_norm)
+    }
+}
+
+impl Validate for LbAgentParams {
+    type Checked = LbAgentSettings;
+    fn validate(self, prefix: &str) -> Result<LbAgentSettings, ConfigError> {
+        at_least_one(prefix, "total_steps", self.total_steps)?;
+        if self.hidden.is_empty() || self.hidden.iter().any(|&h| h < 1) {
+            return Err(ConfigError::invalid(
+                key(prefix, "hidden"),
+                format!(
+                    "must list at least one layer size >= 1, got {:?}",
+                    self.hidden
+                ),
+            ));
+        }
+        positive(prefix, "learning_rate", self.learning_rate)?;
+        fraction(prefix, "gamma", self.gamma)?;
+        at_least_one(prefix, "envs", self.envs as u64)?;
+        if let Some(n) = self.episode_requests {
+            at_least_one(prefix, "episode_requests", n as u64)?;
+        }
+        positive(prefix, "reward_scale", self.reward_scale)?;
+        self.ppo.check(&key(prefix, "ppo"))?;
+        self.a2c.check(&key(prefix, "a2c"))?;
+        let d = &self.dqn;
+        let dp = key(prefix, "dqn");
+        at_least_one(&dp, "buffer", d.buffer as u64)?;
+        at_least_one(&dp, "batch", d.batch as u64)?;
+        at_least_one(&dp, "train_every", d.train_every)?;
+        at_least_one(&dp, "target_update_every", d.target_update_every)?;
+        fraction(&dp, "exploration_fraction", d.exploration_fraction)?;
+        fraction(&dp, "final_epsilon", d.final_epsilon)?;
+        positive(&dp, "max_grad_norm", d.max_grad_norm)?;
+        Ok(LbAgentSettings(self))
+    }
+}
