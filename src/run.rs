@@ -137,6 +137,22 @@ impl RunDir {
         unreachable!("u32 attempts exhausted")
     }
 
+    /// An existing run directory (one holding a manifest), to resume or read a run.
+    pub fn open(path: &Path) -> Result<Self, FileError> {
+        let manifest = path.join(MANIFEST_FILE);
+        if manifest.is_file() {
+            Ok(RunDir {
+                path: path.to_owned(),
+            })
+        } else {
+            Err(FileError::new(
+                "open run directory",
+                path,
+                io::Error::new(io::ErrorKind::NotFound, "it has no manifest.json"),
+            ))
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -59,6 +59,13 @@ pub enum Command {
     /// lexicographic optimisation in all six orders, the epsilon-constraint front and its
     /// hypervolume, and the paper's sensitivity sweeps; CSV tables in a run directory.
     GreenLlm,
+    /// The single-agent RL load balancer (PPO, A2C, DQN) against Round Robin, Least
+    /// Connections, Least Loaded, Random, capacity-normalised Least Loaded and Shortest Expected
+    /// Delay on a load-balancer scenario (lb-nominal by default; configs/lb.toml).
+    Lb {
+        #[command(subcommand)]
+        action: LbAction,
+    },
     /// Print the exact hypervolume of each point set of FILE (moocore's whitespace format, or
     /// CSV with a name:unit:min|max header; maximised objectives are negated).
     Hv {
@@ -103,6 +110,28 @@ pub enum Command {
         #[arg(long, default_value_t = 900.0, value_name = "S")]
         epoch_s: f64,
     },
+}
+
+/// What `verdant lb` does.
+#[derive(Debug, Subcommand)]
+pub enum LbAction {
+    /// Train every configured algorithm for every seed (in parallel), with checkpoints in
+    /// agents/<algorithm>/seed-<k>/ and learning curves (curve.csv, learning_curves.svg/png).
+    Train {
+        /// Continue the training run in RUN_DIR from its checkpoints, with its own resolved
+        /// configuration (other configuration flags are ignored).
+        #[arg(long, value_name = "RUN_DIR")]
+        resume: Option<PathBuf>,
+    },
+    /// Evaluate the agents of a finished training run and the six baselines on the held-out
+    /// tail (deterministic, one episode per seed); writes evaluation.csv, per_server.csv,
+    /// table.md and plots into a new run directory.
+    Eval {
+        /// The training run directory (from `verdant lb train`).
+        run: PathBuf,
+    },
+    /// Train and evaluate in one run directory and print the table.
+    Table,
 }
 
 /// Trace formats on the command line.

@@ -5,6 +5,7 @@ mod cli;
 mod demo;
 mod green_llm;
 mod inspect;
+mod lb;
 mod pareto_cmd;
 mod plots;
 mod run;
@@ -29,6 +30,7 @@ fn main() -> ExitCode {
         cli::Command::Demo => demo::run(&cli.shared),
         cli::Command::Simulate => simulate::run(&cli.shared),
         cli::Command::GreenLlm => green_llm::run(&cli.shared),
+        cli::Command::Lb { action } => lb::run(action, &cli.shared),
         cli::Command::Hv {
             file,
             reference,

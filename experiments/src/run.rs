@@ -100,6 +100,24 @@ impl Run {
         Ok(run)
     }
 
+    /// Reopens an existing run directory to continue it: its manifest goes back to `running`
+    /// (the command line of the resumption is recorded) until the run completes again.
+    pub fn reopen(path: &std::path::Path, shared: &SharedArgs) -> anyhow::Result<Run> {
+        let dir = RunDir::open(path)?;
+        let mut manifest = dir.read_manifest()?;
+        manifest.status = RunStatus::Running;
+        manifest.finished_utc = None;
+        manifest.error = None;
+        manifest.command_line = std::env::args().collect();
+        manifest.versions = versions();
+        dir.write_manifest(&manifest)?;
+        Ok(Run {
+            dir,
+            manifest,
+            quiet: shared.quiet,
+        })
+    }
+
     pub fn dir(&self) -> &RunDir {
         &self.dir
     }

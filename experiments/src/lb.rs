@@ -1,0 +1,777 @@
+//! `verdant lb train|eval|table`: the single-agent RL load balancer against six rule baselines.
+//!
+//! - `train` trains every configured algorithm for every seed (in parallel), checkpointing into
+//!   `agents/<algorithm>/seed-<k>/`, and writes the learning curves; `--resume RUN_DIR` continues
+//!   an interrupted training run exactly where its checkpoints stopped.
+//! - `eval RUN_DIR` evaluates a training run's agents (greedy) and the baselines on the held-out
+//!   tail, seed by seed, and writes the tables and plots into a new run directory.
+//! - `table` does both in one run directory.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use tch::Device;
+use verdant::config::{key, ConfigError, Layered, Validate};
+use verdant::lb::{
+    baseline, EpisodeMetrics, LbEnv, LbEnvConfig, LbPolicy, LbWorkload, BASELINES,
+};
+use verdant::run::CONFIG_FILE;
+use verdant::scenario::lb::LbScenario;
+use verdant::seed::MasterSeed;
+use verdant_agents::device::device_name;
+use verdant_agents::lb::{Algorithm, LbAgentParams, LbAgentSettings, LbTrainer, CHECKPOINT_FILE};
+use verdant_agents::{TorchParams, TorchSettings};
+
+use crate::cli::{LbAction, SharedArgs};
+use crate::inspect::resolve_scenario;
+use crate::plots::{bar_chart, line_chart, BarGroup, Chart, Series};
+use crate::run::{configure, within, Run};
+
+pub const DEFAULTS: &str = include_str!("../configs/lb.toml");
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LbSection {
+    scenario: String,
+    #[serde(default)]
+    scenario_set: Vec<String>,
+    seeds: u32,
+    algorithms: Vec<Algorithm>,
+    checkpoint_every_steps: u64,
+    load_samples: usize,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LbParams {
+    seed: u64,
+    lb: LbSection,
+    agent: LbAgentParams,
+    #[serde(default)]
+    torch: TorchParams,
+}
+
+struct Checked {
+    seed: u64,
+    scenario: String,
+    scenario_set: Vec<String>,
+    seeds: u32,
+    algorithms: Vec<Algorithm>,
+    checkpoint_every_steps: u64,
+    load_samples: usize,
+    agent: LbAgentSettings,
+    torch: TorchSettings,
+}
+
+impl Validate for LbParams {
+    type Checked = Checked;
+    fn validate(self, prefix: &str) -> Result<Checked, ConfigError> {
+        let lb = key(prefix, "lb");
+        if self.lb.seeds == 0 {
+            return Err(ConfigError::invalid(key(&lb, "seeds"), "must be at least 1"));
+        }
+        if self.lb.checkpoint_every_steps == 0 {
+            return Err(ConfigError::invalid(
+                key(&lb, "checkpoint_every_steps"),
+                "must be at least 1",
+            ));
+        }
+        let mut algorithms = self.lb.algorithms;
+        algorithms.dedup();
+        Ok(Checked {
+            seed: self.seed,
+            scenario: self.lb.scenario,
+            scenario_set: self.lb.scenario_set,
+            seeds: self.lb.seeds,
+            algorithms,
+            checkpoint_every_steps: self.lb.checkpoint_every_steps,
+            load_samples: self.lb.load_samples.max(2),
+            agent: self.agent.validate(&key(prefix, "agent"))?,
+            torch: self.torch.validate(&key(prefix, "torch"))?,
+        })
+    }
+}
+
+/// The scenario with its workloads.
+struct World {
+    scenario: LbScenario,
+    train: Arc<LbWorkload>,
+    eval: Arc<LbWorkload>,
+    env: LbEnvConfig,
+}
+
+fn load_world(c: &Checked) -> anyhow::Result<World> {
+    let path = resolve_scenario(&c.scenario)?;
+    let scenario = LbScenario::load(&path, &c.scenario_set)?;
+    if scenario.eval.is_empty() {
+        bail!(
+            "scenario {}: the held-out tail is empty (trace.eval_tail_fraction too small)",
+            scenario.name
+        );
+    }
+    let (train, eval) = LbWorkload::split(&scenario);
+    let env = LbEnvConfig::from_scenario(&scenario);
+    Ok(World {
+        scenario,
+        train: Arc::new(train),
+        eval: Arc::new(eval),
+        env,
+    })
+}
+
+/// The master seed of training seed `k`.
+fn job_seed(master: u64, k: u32) -> MasterSeed {
+    MasterSeed(MasterSeed(master).derive(&format!("lb.seed.{k}")))
+}
+
+fn agent_dir(run: &Path, algorithm: Algorithm, k: u32) -> PathBuf {
+    run.join("agents")
+        .join(algorithm.name())
+        .join(format!("seed-{k}"))
+}
+
+/// A trained agent of one seed.
+struct Trained {
+    algorithm: Algorithm,
+    seed: u32,
+    trainer: LbTrainer,
+    /// Environment steps per second of this job's training (0 when nothing was left to train).
+    steps_per_s: f64,
+}
+
+#[derive(Debug, Serialize)]
+struct TrainSummary {
+    scenario: String,
+    device: String,
+    jobs: usize,
+    steps_per_job: u64,
+    wall_s: f64,
+    /// Training throughput per algorithm: mean environment steps per second of one job (each
+    /// job on one libtorch thread; jobs run in parallel).
+    steps_per_s: Vec<(String, f64)>,
+}
+
+/// Trains every (algorithm, seed), resuming from checkpoints in `run_dir` where `resume`.
+fn train_all(
+    run: &Run,
+    c: &Checked,
+    world: &World,
+    device: Device,
+    resume: bool,
+) -> anyhow::Result<(Vec<Trained>, TrainSummary)> {
+    let jobs: Vec<(Algorithm, u32)> = c
+        .algorithms
+        .iter()
+        .flat_map(|&a| (0..c.seeds).map(move |k| (a, k)))
+        .collect();
+    let total = c.agent.params().total_steps;
+    let bar = run.progress(total * jobs.len() as u64, "training");
+    let done = AtomicU64::new(0);
+    let started = Instant::now();
+    let run_path = run.dir().path().to_owned();
+    let trained: Vec<anyhow::Result<Trained>> = jobs
+        .par_iter()
+        .map(|&(algorithm, k)| {
+            let dir = agent_dir(&run_path, algorithm, k);
+            let mut trainer = LbTrainer::new(
+                c.agent.with_algorithm(algorithm),
+                world.train.clone(),
+                world.env.clone(),
+                job_seed(c.seed, k),
+                device,
+            )?;
+            if resume && dir.join(CHECKPOINT_FILE).is_file() {
+                trainer.resume(&dir)?;
+            }
+            let before = trainer.steps();
+            done.fetch_add(before, Ordering::Relaxed);
+            let mut last = before;
+            let t0 = Instant::now();
+            trainer.train(Some((&dir, c.checkpoint_every_steps)), &mut |p| {
+                done.fetch_add(p.steps - last, Ordering::Relaxed);
+                last = p.steps;
+                bar.set_position(done.load(Ordering::Relaxed));
+            })?;
+            let elapsed = t0.elapsed().as_secs_f64();
+            let trained_steps = trainer.steps() - before;
+            write_curve(&dir, &trainer)?;
+            Ok(Trained {
+                algorithm,
+                seed: k,
+                steps_per_s: if elapsed > 0.0 && trained_steps > 0 {
+                    trained_steps as f64 / elapsed
+                } else {
+                    0.0
+                },
+                trainer,
+            })
+        })
+        .collect();
+    bar.finish_and_clear();
+    let trained = trained.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    learning_curve_plot(run.dir().path(), &trained)?;
+    let steps_per_s = c
+        .algorithms
+        .iter()
+        .map(|&a| {
+            let rates: Vec<f64> = trained
+                .iter()
+                .filter(|t| t.algorithm == a && t.steps_per_s > 0.0)
+                .map(|t| t.steps_per_s)
+                .collect();
+            (a.name().to_owned(), mean_std(&rates).0)
+        })
+        .collect();
+    let summary = TrainSummary {
+        scenario: world.scenario.name.clone(),
+        device: device_name(device),
+        jobs: trained.len(),
+        steps_per_job: total,
+        wall_s: started.elapsed().as_secs_f64(),
+        steps_per_s,
+    };
+    Ok((trained, summary))
+}
+
+fn write_curve(dir: &Path, trainer: &LbTrainer) -> anyhow::Result<()> {
+    let mut csv = String::from("step,episode_reward,mean_response_s,slo_violation_pct\n");
+    for p in trainer.curve() {
+        writeln!(
+            csv,
+            "{},{},{},{}",
+            p.step, p.episode_reward, p.mean_response_s, p.slo_violation_pct
+        )?;
+    }
+    verdant::run::write_atomic(&dir.join("curve.csv"), csv.as_bytes())?;
+    Ok(())
+}
+
+/// Episode reward over training steps, a moving average over 5 episodes, one line per job.
+fn learning_curve_plot(dir: &Path, trained: &[Trained]) -> anyhow::Result<()> {
+    let series: Vec<Series> = trained
+        .iter()
+        .map(|t| {
+            let curve = t.trainer.curve();
+            let points = curve
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let from = i.saturating_sub(4);
+                    let window = &curve[from..=i];
+                    let mean = window.iter().map(|q| q.episode_reward).sum::<f64>()
+                        / window.len() as f64;
+                    (p.step as f64, mean)
+                })
+                .collect();
+            Series {
+                name: format!("{} seed {}", t.algorithm.name(), t.seed),
+                points,
+            }
+        })
+        .collect();
+    line_chart(
+        dir,
+        "learning_curves",
+        &Chart {
+            title: "Learning curves (episode reward, moving average of 5)",
+            x_label: "environment steps",
+            y_label: "episode reward",
+        },
+        &series,
+    )
+}
+
+/// One agent's evaluation on one seed.
+struct Evaluation {
+    agent: String,
+    seed: u32,
+    metrics: EpisodeMetrics,
+    response_times_s: Vec<f64>,
+    /// (time s, tokens in flight per server) at evenly spaced decisions.
+    load: Vec<(f64, Vec<f64>)>,
+}
+
+fn evaluate_policy(
+    world: &World,
+    policy: &mut dyn LbPolicy,
+    agent: &str,
+    seed: u32,
+    episode_seed: u64,
+    samples: usize,
+) -> Evaluation {
+    let mut env = LbEnv::new(world.eval.clone(), world.env.clone());
+    env.reset(episode_seed);
+    policy.reset(episode_seed);
+    let every = (env.episode_len() / samples).max(1);
+    let mut load = Vec::with_capacity(samples + 1);
+    while !env.is_done() {
+        let a = policy.choose(&env);
+        env.step(a);
+        if env.routed() % every == 0 {
+            let loads = (0..env.server_count())
+                .map(|i| env.tokens_in_flight(i))
+                .collect();
+            load.push((env.now_s(), loads));
+        }
+    }
+    Evaluation {
+        agent: agent.to_owned(),
+        seed,
+        metrics: EpisodeMetrics::of(&env),
+        response_times_s: EpisodeMetrics::response_times_s(&env).to_vec(),
+        load,
+    }
+}
+
+/// Evaluates the trained agents and every baseline, seed by seed.
+fn evaluate_all(c: &Checked, world: &World, trained: &[Trained]) -> Vec<Evaluation> {
+    let mut out = Vec::new();
+    for t in trained {
+        let mut policy = t.trainer.greedy();
+        out.push(evaluate_policy(
+            world,
+            &mut policy,
+            t.algorithm.name(),
+            t.seed,
+            job_seed(c.seed, t.seed).derive("lb.eval"),
+            c.load_samples,
+        ));
+    }
+    for name in BASELINES {
+        for k in 0..c.seeds {
+            let mut policy = baseline(name).expect("listed baseline");
+            out.push(evaluate_policy(
+                world,
+                policy.as_mut(),
+                name,
+                k,
+                job_seed(c.seed, k).derive("lb.eval"),
+                c.load_samples,
+            ));
+        }
+    }
+    out
+}
+
+fn mean_std(v: &[f64]) -> (f64, f64) {
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = if v.len() > 1 {
+        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    (mean, var.sqrt())
+}
+
+/// One aggregated table row (mean and sample std over seeds).
+#[derive(Debug, Serialize)]
+struct TableRow {
+    agent: String,
+    seeds: usize,
+    cumulative_reward: (f64, f64),
+    mean_response_s: (f64, f64),
+    p95_response_s: (f64, f64),
+    p99_response_s: (f64, f64),
+    mean_queue_length: (f64, f64),
+    slo_violation_pct: (f64, f64),
+    dropped: (f64, f64),
+}
+
+fn aggregate(evals: &[Evaluation]) -> Vec<TableRow> {
+    let mut agents: Vec<&str> = Vec::new();
+    for e in evals {
+        if !agents.contains(&e.agent.as_str()) {
+            agents.push(&e.agent);
+        }
+    }
+    agents
+        .into_iter()
+        .map(|agent| {
+            let rows: Vec<&EpisodeMetrics> = evals
+                .iter()
+                .filter(|e| e.agent == agent)
+                .map(|e| &e.metrics)
+                .collect();
+            let stat = |f: &dyn Fn(&EpisodeMetrics) -> f64| {
+                mean_std(&rows.iter().map(|m| f(m)).collect::<Vec<_>>())
+            };
+            TableRow {
+                agent: agent.to_owned(),
+                seeds: rows.len(),
+                cumulative_reward: stat(&|m| m.cumulative_reward),
+                mean_response_s: stat(&|m| m.mean_response_s),
+                p95_response_s: stat(&|m| m.p95_response_s),
+                p99_response_s: stat(&|m| m.p99_response_s),
+                mean_queue_length: stat(&|m| m.mean_queue_length),
+                slo_violation_pct: stat(&|m| m.slo_violation_pct),
+                dropped: stat(&|m| m.dropped as f64),
+            }
+        })
+        .collect()
+}
+
+fn pm((m, s): (f64, f64), digits: usize) -> String {
+    format!("{m:.digits$} ± {s:.digits$}")
+}
+
+/// The markdown report: the table in the shape of the paper's Tables I/II and the comparison
+/// with the strongest baseline.
+fn markdown(world: &World, rows: &[TableRow]) -> String {
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "# Load balancing on `{}` (held-out tail: {} requests)\n",
+        world.scenario.name,
+        world.eval.len()
+    );
+    let _ = writeln!(
+        md,
+        "Mean ± sample std over seeds; deterministic evaluation. SLO {} s; dropped requests count as violations.\n",
+        world.scenario.slo_s
+    );
+    md.push_str("| Agent | Cumulative reward | Mean response (s) | p95 (s) | p99 (s) | Mean queue length | SLO violations (%) | Dropped |\n");
+    md.push_str("|---|---|---|---|---|---|---|---|\n");
+    for r in rows {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            r.agent,
+            pm(r.cumulative_reward, 1),
+            pm(r.mean_response_s, 3),
+            pm(r.p95_response_s, 3),
+            pm(r.p99_response_s, 3),
+            pm(r.mean_queue_length, 3),
+            pm(r.slo_violation_pct, 2),
+            pm(r.dropped, 1),
+        );
+    }
+    if let Some(sed) = rows.iter().find(|r| r.agent == "shortest-expected-delay") {
+        md.push_str("\n## Against the strongest baseline (shortest expected delay)\n\n");
+        for r in rows.iter().filter(|r| {
+            Algorithm::ALL.iter().any(|a| a.name() == r.agent)
+        }) {
+            let rel = |a: f64, b: f64| 100.0 * (a - b) / b.abs().max(1e-12);
+            let _ = writeln!(
+                md,
+                "- {}: mean response {:+.1}% , p99 {:+.1}%, SLO violations {:.2} vs {:.2} points, cumulative reward {:+.1}% relative to shortest expected delay.",
+                r.agent,
+                rel(r.mean_response_s.0, sed.mean_response_s.0),
+                rel(r.p99_response_s.0, sed.p99_response_s.0),
+                r.slo_violation_pct.0,
+                sed.slo_violation_pct.0,
+                rel(r.cumulative_reward.0, sed.cumulative_reward.0),
+            );
+        }
+    }
+    md
+}
+
+fn write_evaluation(run: &Run, world: &World, evals: &[Evaluation]) -> anyhow::Result<Vec<TableRow>> {
+    let dir = run.dir();
+    let mut csv = String::from(
+        "agent,seed,requests,served,dropped,cumulative_reward,mean_response_s,p50_response_s,p95_response_s,p99_response_s,mean_queue_length,slo_violation_pct,duration_s\n",
+    );
+    let mut per_server = String::from(
+        "agent,seed,server,served,slo_violations,dropped,utilisation,tokens\n",
+    );
+    for e in evals {
+        let m = &e.metrics;
+        writeln!(
+            csv,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            e.agent,
+            e.seed,
+            m.requests,
+            m.served,
+            m.dropped,
+            m.cumulative_reward,
+            m.mean_response_s,
+            m.p50_response_s,
+            m.p95_response_s,
+            m.p99_response_s,
+            m.mean_queue_length,
+            m.slo_violation_pct,
+            m.duration_s
+        )?;
+        for s in &m.per_server {
+            writeln!(
+                per_server,
+                "{},{},{},{},{},{},{},{}",
+                e.agent, e.seed, s.name, s.served, s.slo_violations, s.dropped, s.utilisation, s.tokens
+            )?;
+        }
+    }
+    dir.write("evaluation.csv", csv.as_bytes())?;
+    dir.write("per_server.csv", per_server.as_bytes())?;
+    let rows = aggregate(evals);
+    let md = markdown(world, &rows);
+    dir.write("table.md", md.as_bytes())?;
+    plots(dir.path(), world, evals)?;
+    Ok(rows)
+}
+
+fn plots(dir: &Path, world: &World, evals: &[Evaluation]) -> anyhow::Result<()> {
+    let first: Vec<&Evaluation> = evals.iter().filter(|e| e.seed == 0).collect();
+    // Response-time distributions: the empirical CDF of each agent's first seed.
+    let cdf: Vec<Series> = first
+        .iter()
+        .map(|e| {
+            let mut v = e.response_times_s.clone();
+            v.sort_by(f64::total_cmp);
+            let n = v.len().max(1);
+            let step = (n / 200).max(1);
+            let points = v
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % step == 0 || *i + 1 == n)
+                .map(|(i, &x)| (x, (i + 1) as f64 / n as f64))
+                .collect();
+            Series {
+                name: e.agent.clone(),
+                points,
+            }
+        })
+        .collect();
+    line_chart(
+        dir,
+        "response_time_cdf",
+        &Chart {
+            title: "Response-time distribution (seed 0)",
+            x_label: "response time (s)",
+            y_label: "fraction of requests",
+        },
+        &cdf,
+    )?;
+    // Per-server load over time for each learned agent and the strongest baseline.
+    for e in first.iter().filter(|e| {
+        e.agent == "shortest-expected-delay" || Algorithm::ALL.iter().any(|a| a.name() == e.agent)
+    }) {
+        let series: Vec<Series> = world
+            .scenario
+            .servers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Series {
+                name: s.name.clone(),
+                points: e.load.iter().map(|(t, l)| (*t, l[i] / 1000.0)).collect(),
+            })
+            .collect();
+        line_chart(
+            dir,
+            &format!("load_over_time_{}", e.agent),
+            &Chart {
+                title: &format!("Tokens in flight per server: {} (seed 0)", e.agent),
+                x_label: "time (s)",
+                y_label: "thousand tokens in flight",
+            },
+            &series,
+        )?;
+    }
+    // SLO violations per server, mean over seeds.
+    let mut agents: Vec<String> = Vec::new();
+    for e in evals {
+        if !agents.contains(&e.agent) {
+            agents.push(e.agent.clone());
+        }
+    }
+    let groups: Vec<BarGroup> = world
+        .scenario
+        .servers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| BarGroup {
+            name: s.name.clone(),
+            values: agents
+                .iter()
+                .map(|a| {
+                    let v: Vec<f64> = evals
+                        .iter()
+                        .filter(|e| &e.agent == a)
+                        .map(|e| {
+                            let p = &e.metrics.per_server[i];
+                            (p.slo_violations + p.dropped) as f64
+                        })
+                        .collect();
+                    mean_std(&v).0
+                })
+                .collect(),
+        })
+        .collect();
+    bar_chart(
+        dir,
+        "slo_violations_per_server",
+        &Chart {
+            title: "SLO violations per server (mean over seeds, drops included)",
+            x_label: "agent",
+            y_label: "requests over the SLO",
+        },
+        &agents,
+        &groups,
+    )
+}
+
+#[derive(Debug, Serialize)]
+struct EvalSummary {
+    scenario: String,
+    eval_requests: usize,
+    table: Vec<TableRow>,
+}
+
+fn summarise(world: &World, rows: Vec<TableRow>) -> EvalSummary {
+    EvalSummary {
+        scenario: world.scenario.name.clone(),
+        eval_requests: world.eval.len(),
+        table: rows,
+    }
+}
+
+/// Reads a run directory's resolved configuration.
+fn config_of(run_dir: &Path) -> anyhow::Result<(Layered, Checked)> {
+    let path = run_dir.join(CONFIG_FILE);
+    let config = Layered::read(&path)
+        .with_context(|| format!("{} is not a run directory of verdant lb", run_dir.display()))?;
+    let checked = config.checked::<LbParams>()?;
+    Ok((config, checked))
+}
+
+/// Rebuilds a training run's agents from their final checkpoints.
+fn load_trained(run_dir: &Path, c: &Checked, world: &World, device: Device) -> anyhow::Result<Vec<Trained>> {
+    let mut out = Vec::new();
+    for &algorithm in &c.algorithms {
+        for k in 0..c.seeds {
+            let dir = agent_dir(run_dir, algorithm, k);
+            if !dir.join(CHECKPOINT_FILE).is_file() {
+                bail!(
+                    "{}: no checkpoint for {} seed {k}; train first (verdant lb train, or --resume)",
+                    dir.display(),
+                    algorithm.name()
+                );
+            }
+            let mut trainer = LbTrainer::new(
+                c.agent.with_algorithm(algorithm),
+                world.train.clone(),
+                world.env.clone(),
+                job_seed(c.seed, k),
+                device,
+            )?;
+            trainer.resume(&dir)?;
+            if trainer.steps() < c.agent.params().total_steps {
+                bail!(
+                    "{}: {} seed {k} stopped at {} of {} steps; finish it with verdant lb train --resume {}",
+                    dir.display(),
+                    algorithm.name(),
+                    trainer.steps(),
+                    c.agent.params().total_steps,
+                    run_dir.display()
+                );
+            }
+            out.push(Trained {
+                algorithm,
+                seed: k,
+                trainer,
+                steps_per_s: 0.0,
+            });
+        }
+    }
+    Ok(out)
+}
+
+pub fn run(action: &LbAction, shared: &SharedArgs) -> anyhow::Result<()> {
+    match action {
+        LbAction::Train { resume: Some(dir) } => {
+            let (_, c) = config_of(dir)?;
+            let world = load_world(&c)?;
+            let device = c.torch.activate()?;
+            let mut run = Run::reopen(dir, shared)?;
+            run.manifest_mut().device = Some(device_name(device));
+            let (summary, path) = within(run, |run| {
+                let (_, summary) = train_all(run, &c, &world, device, true)?;
+                Ok(summary)
+            })?;
+            report_training(&summary, &path);
+            Ok(())
+        }
+        LbAction::Train { resume: None } => {
+            let Some((config, c)) = configure::<LbParams>(DEFAULTS, "lb-train", shared)? else {
+                return Ok(());
+            };
+            let world = load_world(&c)?;
+            let device = c.torch.activate()?;
+            let mut run = Run::start("lb-train", &config, c.seed, shared)?;
+            run.manifest_mut().device = Some(device_name(device));
+            let (summary, path) = within(run, |run| {
+                let (_, summary) = train_all(run, &c, &world, device, false)?;
+                Ok(summary)
+            })?;
+            report_training(&summary, &path);
+            Ok(())
+        }
+        LbAction::Eval { run: source } => {
+            let (config, c) = config_of(source)?;
+            if shared.print_config {
+                print!("{}", config.to_toml_string());
+                return Ok(());
+            }
+            let world = load_world(&c)?;
+            let device = c.torch.activate()?;
+            let trained = load_trained(source, &c, &world, device)?;
+            let mut run = Run::start("lb-eval", &config, c.seed, shared)?;
+            run.manifest_mut().device = Some(device_name(device));
+            let source = source.display().to_string();
+            let (summary, path) = within(run, |run| {
+                let evals = evaluate_all(&c, &world, &trained);
+                let rows = write_evaluation(run, &world, &evals)?;
+                Ok(serde_json::json!({ "trained_in": source, "evaluation": summarise(&world, rows) }))
+            })?;
+            let _ = summary;
+            print_table(&path)?;
+            Ok(())
+        }
+        LbAction::Table => {
+            let Some((config, c)) = configure::<LbParams>(DEFAULTS, "lb", shared)? else {
+                return Ok(());
+            };
+            let world = load_world(&c)?;
+            let device = c.torch.activate()?;
+            let mut run = Run::start("lb", &config, c.seed, shared)?;
+            run.manifest_mut().device = Some(device_name(device));
+            let (_, path) = within(run, |run| {
+                let (trained, training) = train_all(run, &c, &world, device, false)?;
+                let evals = evaluate_all(&c, &world, &trained);
+                let rows = write_evaluation(run, &world, &evals)?;
+                Ok(serde_json::json!({ "training": training, "evaluation": summarise(&world, rows) }))
+            })?;
+            print_table(&path)?;
+            Ok(())
+        }
+    }
+}
+
+fn report_training(summary: &TrainSummary, path: &Path) {
+    println!(
+        "trained {} jobs of {} steps on {} in {:.1} s",
+        summary.jobs, summary.steps_per_job, summary.device, summary.wall_s
+    );
+    for (a, r) in &summary.steps_per_s {
+        println!("  {a}: {r:.0} environment steps/s per job");
+    }
+    println!("{}", path.display());
+}
+
+fn print_table(path: &Path) -> anyhow::Result<()> {
+    let md = std::fs::read_to_string(path.join("table.md"))
+        .with_context(|| format!("reading {}", path.join("table.md").display()))?;
+    println!("{md}");
+    println!("{}", path.display());
+    Ok(())
+}
