@@ -257,3 +257,94 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn geo_mode_routes_a_geo_scenario_into_a_plan_the_simulator_scores() {
+    use verdant::lb::GeoRouting;
+    use verdant::scenario::Scenario;
+    use verdant::seed::MasterSeed;
+    use verdant::sim::fluid::FluidSimulator;
+    use verdant::sim::SimParams;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("experiments/configs/scenarios/geo-4dc.toml");
+    let scenario = Scenario::load(&path, MasterSeed(1)).unwrap();
+    // About 20,000 of the day's 2.4 billion requests, on the same share of the nodes.
+    let share = 2e4 / scenario.demand.total_requests();
+    let geo = GeoRouting::new(
+        &scenario,
+        share,
+        1000,
+        10.0,
+        RewardParams::default(),
+        &mut MasterSeed(1).rng("geo"),
+    )
+    .unwrap();
+    assert_eq!(geo.config.servers.len(), scenario.datacenters.len());
+    assert!(geo.config.servers.iter().all(|s| s.tokens_per_s > 0.0));
+    // Round robin spreads the requests evenly, so each row of its plan is close to 1/4.
+    let mut rr = baseline("round-robin").unwrap();
+    let (plan, metrics) = geo.plan(rr.as_mut(), 0).unwrap();
+    assert_eq!(metrics.requests as usize, geo.workload.len());
+    let [epochs, origins, classes, dcs] = plan.shape();
+    assert_eq!(
+        (epochs, origins, classes, dcs),
+        (
+            scenario.time.epochs,
+            scenario.origins.len(),
+            scenario.classes.len(),
+            4
+        )
+    );
+    let mut overall = [0.0; 4];
+    for e in 0..epochs {
+        for o in 0..origins {
+            for c in 0..classes {
+                let row = plan.row(e, o, c);
+                assert!(close(row.iter().sum::<f64>(), 1.0));
+                for d in 0..4 {
+                    overall[d] += row[d];
+                }
+            }
+        }
+    }
+    let n = (epochs * origins * classes) as f64;
+    for v in overall {
+        assert!((v / n - 0.25).abs() < 0.05, "{overall:?}");
+    }
+    let outcome = FluidSimulator::new(&scenario, SimParams::default())
+        .score(&plan)
+        .unwrap();
+    let o = outcome.objectives();
+    assert!(o.energy_kwh > 0.0 && o.carbon_kg > 0.0 && o.cost_usd > 0.0);
+    // Shortest expected delay sends more work to the datacenters with more capacity.
+    let mut sed = baseline("shortest-expected-delay").unwrap();
+    let (sed_plan, _) = geo.plan(sed.as_mut(), 0).unwrap();
+    let biggest = (0..4)
+        .max_by(|&a, &b| {
+            geo.config.servers[a]
+                .tokens_per_s
+                .total_cmp(&geo.config.servers[b].tokens_per_s)
+        })
+        .unwrap();
+    let smallest = (0..4)
+        .min_by(|&a, &b| {
+            geo.config.servers[a]
+                .tokens_per_s
+                .total_cmp(&geo.config.servers[b].tokens_per_s)
+        })
+        .unwrap();
+    let share_of = |p: &verdant::sim::FractionPlan, d: usize| {
+        let mut s = 0.0;
+        for e in 0..epochs {
+            for o in 0..origins {
+                for c in 0..classes {
+                    s += p.row(e, o, c)[d];
+                }
+            }
+        }
+        s
+    };
+    if geo.config.servers[biggest].tokens_per_s > 1.5 * geo.config.servers[smallest].tokens_per_s {
+        assert!(share_of(&sed_plan, biggest) > share_of(&sed_plan, smallest));
+    }
+}

@@ -431,3 +431,40 @@ fn geo_scenarios_score_with_both_fidelities() {
     );
     assert!(des.latency.p99_ttft_s.unwrap() >= des.latency.p50_ttft_s.unwrap());
 }
+
+#[test]
+fn scoring_epoch_by_epoch_adds_up_to_scoring_the_day() {
+    use verdant::sim::fluid::FluidSimulator;
+    use verdant::sim::rules::Nearest;
+    use verdant::sim::{Allocator, Outcome, SimParams};
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("experiments/configs/scenarios/geo-4dc.toml");
+    let scenario = verdant::scenario::Scenario::load(&path, verdant::seed::MasterSeed(3)).unwrap();
+    let plan = Nearest.allocate(&scenario).unwrap();
+    let mut sim = FluidSimulator::new(&scenario, SimParams::default());
+    let day = sim.score(&plan).unwrap();
+    let mut out = Outcome::default();
+    let (mut carbon, mut water, mut cost, mut ttft_weighted, mut served) =
+        (0.0, 0.0, 0.0, 0.0, 0.0);
+    for e in 0..scenario.time.epochs {
+        let o = sim.score_epoch(&plan, e, &mut out).unwrap();
+        let requests: f64 = (0..4)
+            .map(|d| out.requests[d * scenario.time.epochs + e])
+            .sum();
+        carbon += o.carbon_kg;
+        water += o.water_l;
+        cost += o.cost_usd;
+        ttft_weighted += o.ttft_s * requests;
+        served += requests;
+    }
+    let d = day.objectives();
+    let rel = |a: f64, b: f64| (a - b).abs() / b.abs().max(1e-12);
+    assert!(rel(carbon, d.carbon_kg) < 1e-9);
+    assert!(rel(water, d.water_l) < 1e-9);
+    assert!(rel(cost, d.cost_usd) < 1e-9);
+    assert!(rel(ttft_weighted / served, d.ttft_s) < 1e-9);
+    // Re-scoring one epoch in place leaves the outcome as the whole day's.
+    sim.score_epoch(&plan, 5, &mut out).unwrap();
+    assert_eq!(out.dc_epochs, day.dc_epochs);
+    assert!(sim.score_epoch(&plan, 96, &mut out).is_err());
+}

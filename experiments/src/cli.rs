@@ -132,6 +132,11 @@ pub enum LbAction {
     },
     /// Train and evaluate in one run directory and print the table.
     Table,
+    /// Geo mode: train the agents to route a geo scenario's requests across its datacenters
+    /// ([geo] in configs/lb.toml, geo-8dc by default), turn every agent's and baseline's routing
+    /// into a plan and score it with the fluid simulator beside the even and nearest rules;
+    /// writes geo_objectives.csv and geo.md.
+    Geo,
 }
 
 /// Trace formats on the command line.

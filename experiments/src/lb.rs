@@ -6,6 +6,8 @@
 //! - `eval RUN_DIR` evaluates a training run's agents (greedy) and the baselines on the held-out
 //!   tail, seed by seed, and writes the tables and plots into a new run directory.
 //! - `table` does both in one run directory.
+//! - `geo` trains the agents on a geo scenario's routing (each datacenter a server) and scores
+//!   their plans, the baselines' and the simple rules' with the fluid simulator.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -19,11 +21,16 @@ use serde::{Deserialize, Serialize};
 use tch::Device;
 use verdant::config::{key, ConfigError, Layered, Validate};
 use verdant::lb::{
-    baseline, EpisodeMetrics, LbEnv, LbEnvConfig, LbPolicy, LbWorkload, BASELINES,
+    baseline, EpisodeMetrics, GeoRouting, LbEnv, LbEnvConfig, LbPolicy, LbWorkload, BASELINES,
 };
 use verdant::run::CONFIG_FILE;
 use verdant::scenario::lb::LbScenario;
+use verdant::scenario::lb::RewardParams;
+use verdant::scenario::Scenario;
 use verdant::seed::MasterSeed;
+use verdant::sim::fluid::FluidSimulator;
+use verdant::sim::rules::{Even, Nearest};
+use verdant::sim::{Allocator, FractionPlan, Objectives, SimParams};
 use verdant_agents::device::device_name;
 use verdant_agents::lb::{Algorithm, LbAgentParams, LbAgentSettings, LbTrainer, CHECKPOINT_FILE};
 use verdant_agents::{TorchParams, TorchSettings};
@@ -47,11 +54,36 @@ struct LbSection {
     load_samples: usize,
 }
 
+/// `[geo]`: geo mode, routing a geo scenario's requests across its datacenters.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GeoSection {
+    scenario: String,
+    /// About this many of the day's requests are drawn (on the same share of the nodes).
+    requests: f64,
+    /// Response-time SLO of the routing episode's reward and metrics, seconds.
+    slo_s: f64,
+    queue_capacity: usize,
+}
+
+impl Default for GeoSection {
+    fn default() -> Self {
+        GeoSection {
+            scenario: "geo-8dc".to_owned(),
+            requests: 50_000.0,
+            slo_s: 20.0,
+            queue_capacity: 1000,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LbParams {
     seed: u64,
     lb: LbSection,
+    #[serde(default)]
+    geo: GeoSection,
     agent: LbAgentParams,
     #[serde(default)]
     torch: TorchParams,
@@ -67,6 +99,7 @@ struct Checked {
     load_samples: usize,
     agent: LbAgentSettings,
     torch: TorchSettings,
+    geo: GeoSection,
 }
 
 impl Validate for LbParams {
@@ -74,12 +107,28 @@ impl Validate for LbParams {
     fn validate(self, prefix: &str) -> Result<Checked, ConfigError> {
         let lb = key(prefix, "lb");
         if self.lb.seeds == 0 {
-            return Err(ConfigError::invalid(key(&lb, "seeds"), "must be at least 1"));
+            return Err(ConfigError::invalid(
+                key(&lb, "seeds"),
+                "must be at least 1",
+            ));
         }
         if self.lb.checkpoint_every_steps == 0 {
             return Err(ConfigError::invalid(
                 key(&lb, "checkpoint_every_steps"),
                 "must be at least 1",
+            ));
+        }
+        let g = &self.geo;
+        if !(g.requests.is_finite() && g.requests >= 1.0) {
+            return Err(ConfigError::invalid(
+                key(&key(prefix, "geo"), "requests"),
+                format!("must be a number >= 1, got {}", g.requests),
+            ));
+        }
+        if !(g.slo_s.is_finite() && g.slo_s > 0.0) {
+            return Err(ConfigError::invalid(
+                key(&key(prefix, "geo"), "slo_s"),
+                format!("must be a finite number > 0, got {}", g.slo_s),
             ));
         }
         let mut algorithms = self.lb.algorithms;
@@ -94,6 +143,7 @@ impl Validate for LbParams {
             load_samples: self.lb.load_samples.max(2),
             agent: self.agent.validate(&key(prefix, "agent"))?,
             torch: self.torch.validate(&key(prefix, "torch"))?,
+            geo: self.geo,
         })
     }
 }
@@ -130,8 +180,28 @@ fn job_seed(master: u64, k: u32) -> MasterSeed {
     MasterSeed(MasterSeed(master).derive(&format!("lb.seed.{k}")))
 }
 
-fn agent_dir(run: &Path, algorithm: Algorithm, k: u32) -> PathBuf {
-    run.join("agents")
+/// What agents train on: a workload, its servers, a name and the run subfolder for their
+/// checkpoints.
+struct TrainingTarget {
+    name: String,
+    workload: Arc<LbWorkload>,
+    env: LbEnvConfig,
+    folder: &'static str,
+}
+
+impl World {
+    fn target(&self) -> TrainingTarget {
+        TrainingTarget {
+            name: self.scenario.name.clone(),
+            workload: self.train.clone(),
+            env: self.env.clone(),
+            folder: "agents",
+        }
+    }
+}
+
+fn agent_dir(run: &Path, folder: &str, algorithm: Algorithm, k: u32) -> PathBuf {
+    run.join(folder)
         .join(algorithm.name())
         .join(format!("seed-{k}"))
 }
@@ -161,7 +231,7 @@ struct TrainSummary {
 fn train_all(
     run: &Run,
     c: &Checked,
-    world: &World,
+    target: &TrainingTarget,
     device: Device,
     resume: bool,
 ) -> anyhow::Result<(Vec<Trained>, TrainSummary)> {
@@ -178,11 +248,11 @@ fn train_all(
     let trained: Vec<anyhow::Result<Trained>> = jobs
         .par_iter()
         .map(|&(algorithm, k)| {
-            let dir = agent_dir(&run_path, algorithm, k);
+            let dir = agent_dir(&run_path, target.folder, algorithm, k);
             let mut trainer = LbTrainer::new(
                 c.agent.with_algorithm(algorithm),
-                world.train.clone(),
-                world.env.clone(),
+                target.workload.clone(),
+                target.env.clone(),
                 job_seed(c.seed, k),
                 device,
             )?;
@@ -215,7 +285,7 @@ fn train_all(
         .collect();
     bar.finish_and_clear();
     let trained = trained.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
-    learning_curve_plot(run.dir().path(), &trained)?;
+    learning_curve_plot(run.dir().path(), target.folder, &trained)?;
     let steps_per_s = c
         .algorithms
         .iter()
@@ -229,7 +299,7 @@ fn train_all(
         })
         .collect();
     let summary = TrainSummary {
-        scenario: world.scenario.name.clone(),
+        scenario: target.name.clone(),
         device: device_name(device),
         jobs: trained.len(),
         steps_per_job: total,
@@ -253,7 +323,7 @@ fn write_curve(dir: &Path, trainer: &LbTrainer) -> anyhow::Result<()> {
 }
 
 /// Episode reward over training steps, a moving average over 5 episodes, one line per job.
-fn learning_curve_plot(dir: &Path, trained: &[Trained]) -> anyhow::Result<()> {
+fn learning_curve_plot(dir: &Path, folder: &str, trained: &[Trained]) -> anyhow::Result<()> {
     let series: Vec<Series> = trained
         .iter()
         .map(|t| {
@@ -264,8 +334,8 @@ fn learning_curve_plot(dir: &Path, trained: &[Trained]) -> anyhow::Result<()> {
                 .map(|(i, p)| {
                     let from = i.saturating_sub(4);
                     let window = &curve[from..=i];
-                    let mean = window.iter().map(|q| q.episode_reward).sum::<f64>()
-                        / window.len() as f64;
+                    let mean =
+                        window.iter().map(|q| q.episode_reward).sum::<f64>() / window.len() as f64;
                     (p.step as f64, mean)
                 })
                 .collect();
@@ -275,9 +345,14 @@ fn learning_curve_plot(dir: &Path, trained: &[Trained]) -> anyhow::Result<()> {
             }
         })
         .collect();
+    let stem = if folder == "agents" {
+        "learning_curves".to_owned()
+    } else {
+        format!("learning_curves_{folder}")
+    };
     line_chart(
         dir,
-        "learning_curves",
+        &stem,
         &Chart {
             title: "Learning curves (episode reward, moving average of 5)",
             x_label: "environment steps",
@@ -457,9 +532,10 @@ fn markdown(world: &World, rows: &[TableRow]) -> String {
     }
     if let Some(sed) = rows.iter().find(|r| r.agent == "shortest-expected-delay") {
         md.push_str("\n## Against the strongest baseline (shortest expected delay)\n\n");
-        for r in rows.iter().filter(|r| {
-            Algorithm::ALL.iter().any(|a| a.name() == r.agent)
-        }) {
+        for r in rows
+            .iter()
+            .filter(|r| Algorithm::ALL.iter().any(|a| a.name() == r.agent))
+        {
             let rel = |a: f64, b: f64| 100.0 * (a - b) / b.abs().max(1e-12);
             let _ = writeln!(
                 md,
@@ -476,14 +552,17 @@ fn markdown(world: &World, rows: &[TableRow]) -> String {
     md
 }
 
-fn write_evaluation(run: &Run, world: &World, evals: &[Evaluation]) -> anyhow::Result<Vec<TableRow>> {
+fn write_evaluation(
+    run: &Run,
+    world: &World,
+    evals: &[Evaluation],
+) -> anyhow::Result<Vec<TableRow>> {
     let dir = run.dir();
     let mut csv = String::from(
         "agent,seed,requests,served,dropped,cumulative_reward,mean_response_s,p50_response_s,p95_response_s,p99_response_s,mean_queue_length,slo_violation_pct,duration_s\n",
     );
-    let mut per_server = String::from(
-        "agent,seed,server,served,slo_violations,dropped,utilisation,tokens\n",
-    );
+    let mut per_server =
+        String::from("agent,seed,server,served,slo_violations,dropped,utilisation,tokens\n");
     for e in evals {
         let m = &e.metrics;
         writeln!(
@@ -507,7 +586,14 @@ fn write_evaluation(run: &Run, world: &World, evals: &[Evaluation]) -> anyhow::R
             writeln!(
                 per_server,
                 "{},{},{},{},{},{},{},{}",
-                e.agent, e.seed, s.name, s.served, s.slo_violations, s.dropped, s.utilisation, s.tokens
+                e.agent,
+                e.seed,
+                s.name,
+                s.served,
+                s.slo_violations,
+                s.dropped,
+                s.utilisation,
+                s.tokens
             )?;
         }
     }
@@ -607,17 +693,30 @@ fn plots(dir: &Path, world: &World, evals: &[Evaluation]) -> anyhow::Result<()> 
                 .collect(),
         })
         .collect();
+    let labels: Vec<String> = agents.iter().map(|a| short_name(a).to_owned()).collect();
     bar_chart(
         dir,
         "slo_violations_per_server",
         &Chart {
             title: "SLO violations per server (mean over seeds, drops included)",
-            x_label: "agent",
+            x_label: "agent (RR round robin, LC least connections, LL least loaded, NLL normalised LL, SED shortest expected delay)",
             y_label: "requests over the SLO",
         },
-        &agents,
+        &labels,
         &groups,
     )
+}
+
+/// Short agent names for crowded axes.
+fn short_name(agent: &str) -> &str {
+    match agent {
+        "round-robin" => "RR",
+        "least-connections" => "LC",
+        "least-loaded" => "LL",
+        "normalised-least-loaded" => "NLL",
+        "shortest-expected-delay" => "SED",
+        other => other,
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -645,11 +744,16 @@ fn config_of(run_dir: &Path) -> anyhow::Result<(Layered, Checked)> {
 }
 
 /// Rebuilds a training run's agents from their final checkpoints.
-fn load_trained(run_dir: &Path, c: &Checked, world: &World, device: Device) -> anyhow::Result<Vec<Trained>> {
+fn load_trained(
+    run_dir: &Path,
+    c: &Checked,
+    world: &World,
+    device: Device,
+) -> anyhow::Result<Vec<Trained>> {
     let mut out = Vec::new();
     for &algorithm in &c.algorithms {
         for k in 0..c.seeds {
-            let dir = agent_dir(run_dir, algorithm, k);
+            let dir = agent_dir(run_dir, "agents", algorithm, k);
             if !dir.join(CHECKPOINT_FILE).is_file() {
                 bail!(
                     "{}: no checkpoint for {} seed {k}; train first (verdant lb train, or --resume)",
@@ -695,7 +799,7 @@ pub fn run(action: &LbAction, shared: &SharedArgs) -> anyhow::Result<()> {
             let mut run = Run::reopen(dir, shared)?;
             run.manifest_mut().device = Some(device_name(device));
             let (summary, path) = within(run, |run| {
-                let (_, summary) = train_all(run, &c, &world, device, true)?;
+                let (_, summary) = train_all(run, &c, &world.target(), device, true)?;
                 Ok(summary)
             })?;
             report_training(&summary, &path);
@@ -710,7 +814,7 @@ pub fn run(action: &LbAction, shared: &SharedArgs) -> anyhow::Result<()> {
             let mut run = Run::start("lb-train", &config, c.seed, shared)?;
             run.manifest_mut().device = Some(device_name(device));
             let (summary, path) = within(run, |run| {
-                let (_, summary) = train_all(run, &c, &world, device, false)?;
+                let (_, summary) = train_all(run, &c, &world.target(), device, false)?;
                 Ok(summary)
             })?;
             report_training(&summary, &path);
@@ -731,10 +835,23 @@ pub fn run(action: &LbAction, shared: &SharedArgs) -> anyhow::Result<()> {
             let (summary, path) = within(run, |run| {
                 let evals = evaluate_all(&c, &world, &trained);
                 let rows = write_evaluation(run, &world, &evals)?;
-                Ok(serde_json::json!({ "trained_in": source, "evaluation": summarise(&world, rows) }))
+                Ok(
+                    serde_json::json!({ "trained_in": source, "evaluation": summarise(&world, rows) }),
+                )
             })?;
             let _ = summary;
             print_table(&path)?;
+            Ok(())
+        }
+        LbAction::Geo => {
+            let Some((config, c)) = configure::<LbParams>(DEFAULTS, "lb-geo", shared)? else {
+                return Ok(());
+            };
+            let device = c.torch.activate()?;
+            let mut run = Run::start("lb-geo", &config, c.seed, shared)?;
+            run.manifest_mut().device = Some(device_name(device));
+            let (_, path) = within(run, |run| geo(run, &c, device))?;
+            println!("{}", path.display());
             Ok(())
         }
         LbAction::Table => {
@@ -746,15 +863,147 @@ pub fn run(action: &LbAction, shared: &SharedArgs) -> anyhow::Result<()> {
             let mut run = Run::start("lb", &config, c.seed, shared)?;
             run.manifest_mut().device = Some(device_name(device));
             let (_, path) = within(run, |run| {
-                let (trained, training) = train_all(run, &c, &world, device, false)?;
+                let (trained, training) = train_all(run, &c, &world.target(), device, false)?;
                 let evals = evaluate_all(&c, &world, &trained);
                 let rows = write_evaluation(run, &world, &evals)?;
-                Ok(serde_json::json!({ "training": training, "evaluation": summarise(&world, rows) }))
+                Ok(
+                    serde_json::json!({ "training": training, "evaluation": summarise(&world, rows) }),
+                )
             })?;
             print_table(&path)?;
             Ok(())
         }
     }
+}
+
+/// One geo-mode method's plan, scored.
+#[derive(Debug, Serialize)]
+struct GeoRow {
+    method: String,
+    seed: u32,
+    objectives: Objectives,
+    /// The routing episode's mean response time in the load balancer's own model, seconds.
+    lb_mean_response_s: f64,
+    lb_slo_violation_pct: f64,
+}
+
+/// Geo mode: agents trained on a geo scenario's routing, and the baselines, each turned into a
+/// plan and scored by the fluid simulator beside the simple rules.
+fn geo(run: &Run, c: &Checked, device: Device) -> anyhow::Result<serde_json::Value> {
+    let path = resolve_scenario(&c.geo.scenario)?;
+    let scenario = Scenario::load(&path, MasterSeed(c.seed))?;
+    let share = (c.geo.requests / scenario.demand.total_requests()).min(1.0);
+    let routing = GeoRouting::new(
+        &scenario,
+        share,
+        c.geo.queue_capacity,
+        c.geo.slo_s,
+        RewardParams::default(),
+        &mut MasterSeed(c.seed).rng("lb.geo.requests"),
+    )
+    .map_err(|e| anyhow::anyhow!("geo mode on {}: {e}", scenario.name))?;
+    let mut servers = String::from("datacenter,tokens_per_s,concurrency\n");
+    for s in &routing.config.servers {
+        writeln!(servers, "{},{},{}", s.name, s.tokens_per_s, s.concurrency)?;
+    }
+    run.dir().write("geo_servers.csv", servers.as_bytes())?;
+    let target = TrainingTarget {
+        name: format!("{} (geo)", scenario.name),
+        workload: routing.workload.clone(),
+        env: routing.config.clone(),
+        folder: "geo-agents",
+    };
+    let (trained, training) = train_all(run, c, &target, device, false)?;
+    let mut fluid = FluidSimulator::new(&scenario, SimParams::default());
+    let mut rows = Vec::new();
+    let mut score = |method: &str,
+                     seed: u32,
+                     plan: &FractionPlan,
+                     lb: Option<&EpisodeMetrics>|
+     -> anyhow::Result<()> {
+        let objectives = fluid.score(plan)?.objectives();
+        rows.push(GeoRow {
+            method: method.to_owned(),
+            seed,
+            objectives,
+            lb_mean_response_s: lb.map_or(f64::NAN, |m| m.mean_response_s),
+            lb_slo_violation_pct: lb.map_or(f64::NAN, |m| m.slo_violation_pct),
+        });
+        Ok(())
+    };
+    for t in &trained {
+        let mut policy = t.trainer.greedy();
+        let (plan, m) = routing.plan(&mut policy, job_seed(c.seed, t.seed).derive("lb.eval"))?;
+        score(t.algorithm.name(), t.seed, &plan, Some(&m))?;
+    }
+    for name in BASELINES {
+        for k in 0..c.seeds {
+            let mut policy = baseline(name).expect("listed baseline");
+            let (plan, m) = routing.plan(policy.as_mut(), job_seed(c.seed, k).derive("lb.eval"))?;
+            score(name, k, &plan, Some(&m))?;
+        }
+    }
+    for mut rule in [Box::new(Even) as Box<dyn Allocator>, Box::new(Nearest)] {
+        let plan = rule.allocate(&scenario)?;
+        score(rule.name(), 0, &plan, None)?;
+    }
+    let mut csv = String::from("method,seed,ttft_s,carbon_kg,water_l,cost_usd,energy_kwh,slo_violation_rate,lb_mean_response_s,lb_slo_violation_pct\n");
+    for r in &rows {
+        let o = &r.objectives;
+        writeln!(
+            csv,
+            "{},{},{},{},{},{},{},{},{},{}",
+            r.method,
+            r.seed,
+            o.ttft_s,
+            o.carbon_kg,
+            o.water_l,
+            o.cost_usd,
+            o.energy_kwh,
+            o.slo_violation_rate,
+            r.lb_mean_response_s,
+            r.lb_slo_violation_pct
+        )?;
+    }
+    run.dir().write("geo_objectives.csv", csv.as_bytes())?;
+    let mut methods: Vec<&str> = Vec::new();
+    for r in &rows {
+        if !methods.contains(&r.method.as_str()) {
+            methods.push(&r.method);
+        }
+    }
+    let mut md = format!(
+        "# Geo mode on `{}`: the load balancer's routing as a plan\n\n{} requests drawn at node share {:.3e}; fluid simulator; mean ± std over seeds.\n\n| Method | TTFT (s) | Carbon (kg) | Water (L) | Cost (USD) | Energy (kWh) | LB mean response (s) |\n|---|---|---|---|---|---|---|\n",
+        scenario.name,
+        routing.workload.len(),
+        share
+    );
+    for m in &methods {
+        let of = |f: &dyn Fn(&GeoRow) -> f64| {
+            mean_std(
+                &rows
+                    .iter()
+                    .filter(|r| r.method == *m)
+                    .map(f)
+                    .collect::<Vec<_>>(),
+            )
+        };
+        writeln!(
+            md,
+            "| {m} | {} | {} | {} | {} | {} | {} |",
+            pm(of(&|r| r.objectives.ttft_s), 3),
+            pm(of(&|r| r.objectives.carbon_kg), 0),
+            pm(of(&|r| r.objectives.water_l), 0),
+            pm(of(&|r| r.objectives.cost_usd), 0),
+            pm(of(&|r| r.objectives.energy_kwh), 0),
+            pm(of(&|r| r.lb_mean_response_s), 3),
+        )?;
+    }
+    run.dir().write("geo.md", md.as_bytes())?;
+    println!("{md}");
+    Ok(
+        serde_json::json!({ "training": training, "node_share": share, "requests": routing.workload.len(), "rows": rows }),
+    )
 }
 
 fn report_training(summary: &TrainSummary, path: &Path) {

@@ -21,9 +21,12 @@ pub struct Chart<'a> {
 
 /// Draws `series` into `<dir>/<stem>.svg` and `<dir>/<stem>.png`.
 pub fn line_chart(dir: &Path, stem: &str, chart: &Chart, series: &[Series]) -> anyhow::Result<()> {
-    write_svg_and_png(dir, stem, |root| draw(root, chart, series), |root| {
-        draw(root, chart, series)
-    })
+    write_svg_and_png(
+        dir,
+        stem,
+        |root| draw(root, chart, series),
+        |root| draw(root, chart, series),
+    )
 }
 
 /// One group of bars: a value per category.
@@ -132,11 +135,7 @@ where
     Ok(())
 }
 
-fn draw<DB: DrawingBackend>(
-    root: Area<DB>,
-    chart: &Chart,
-    series: &[Series],
-) -> anyhow::Result<()>
+fn draw<DB: DrawingBackend>(root: Area<DB>, chart: &Chart, series: &[Series]) -> anyhow::Result<()>
 where
     DB::ErrorType: 'static,
 {

@@ -629,3 +629,209 @@ fn green_llm_milp_models_are_written_with_their_status() {
         text(&out.stderr)
     );
 }
+
+/// A tiny budget for the load-balancer commands: 2 seeds, 1,024 steps per agent.
+const LB_SMALL: [&str; 12] = [
+    "--set",
+    "agent.episode_requests=100",
+    "--set",
+    "agent.total_steps=1024",
+    "--set",
+    "lb.seeds=2",
+    "--set",
+    "agent.envs=4",
+    "--set",
+    "agent.ppo.rollout_steps=64",
+    "--set",
+    "agent.dqn.learning_starts=128",
+];
+
+#[test]
+fn lb_table_trains_evaluates_and_compares_with_every_baseline() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["lb", "table", "--out", "out", "-q"];
+    args.extend(LB_SMALL);
+    let out = verdant(&args, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let run = single_run(dir.path(), "lb");
+    let table = std::fs::read_to_string(run.join("table.md")).unwrap();
+    for agent in [
+        "ppo",
+        "a2c",
+        "dqn",
+        "round-robin",
+        "least-connections",
+        "least-loaded",
+        "random",
+        "normalised-least-loaded",
+        "shortest-expected-delay",
+    ] {
+        assert!(table.contains(&format!("| {agent} |")), "{agent}:\n{table}");
+    }
+    assert!(table.contains("Against the strongest baseline"));
+    assert!(text(&out.stdout).contains("| ppo |"));
+    // One evaluation row per agent and seed, every request of the held-out tail counted.
+    let csv = std::fs::read_to_string(run.join("evaluation.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().skip(1).collect();
+    assert_eq!(rows.len(), 9 * 2);
+    let requests: Vec<&str> = rows.iter().map(|r| r.split(',').nth(2).unwrap()).collect();
+    assert!(requests.windows(2).all(|w| w[0] == w[1]), "{requests:?}");
+    for stem in [
+        "learning_curves",
+        "response_time_cdf",
+        "load_over_time_ppo",
+        "load_over_time_shortest-expected-delay",
+        "slo_violations_per_server",
+    ] {
+        for ext in ["svg", "png"] {
+            assert!(run.join(format!("{stem}.{ext}")).is_file(), "{stem}.{ext}");
+        }
+    }
+    for a in ["ppo", "a2c", "dqn"] {
+        for k in 0..2 {
+            let agent = run.join(format!("agents/{a}/seed-{k}"));
+            assert!(agent.join("checkpoint.json").is_file());
+            assert!(agent.join("curve.csv").is_file());
+        }
+    }
+    let m = manifest(&run);
+    assert_eq!(m["status"], "complete");
+    assert_eq!(m["device"], "cpu");
+    assert!(
+        m["summary"]["training"]["steps_per_s"][0][1]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+}
+
+#[test]
+fn lb_train_resumes_from_checkpoints_and_eval_reads_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "lb",
+        "train",
+        "--out",
+        "out",
+        "-q",
+        "--set",
+        r#"lb.algorithms=["ppo"]"#,
+    ];
+    args.extend(LB_SMALL);
+    let out = verdant(&args, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let run = single_run(dir.path(), "lb-train");
+    let curve = |k: u32| {
+        std::fs::read_to_string(run.join(format!("agents/ppo/seed-{k}/curve.csv"))).unwrap()
+    };
+    let before = curve(0);
+    // Raise the budget in the run's own configuration, as if the run had been cut short, and
+    // resume: training continues from the checkpoint instead of starting again.
+    let config_path = run.join("config.resolved.toml");
+    let config = std::fs::read_to_string(&config_path).unwrap();
+    assert!(config.contains("total_steps = 1024"));
+    std::fs::write(
+        &config_path,
+        config.replace("total_steps = 1024", "total_steps = 2048"),
+    )
+    .unwrap();
+    let run_arg = run.to_str().unwrap();
+    let out = verdant(&["lb", "train", "--resume", run_arg, "-q"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let after = curve(0);
+    assert!(
+        after.starts_with(&before) && after.len() > before.len(),
+        "the resumed curve extends the first one"
+    );
+    let out = verdant(&["lb", "eval", run_arg, "--out", "out", "-q"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let eval = single_run(dir.path(), "lb-eval");
+    assert!(std::fs::read_to_string(eval.join("table.md"))
+        .unwrap()
+        .contains("| ppo |"));
+    // An unfinished run is refused by eval with the way out.
+    std::fs::write(
+        &config_path,
+        std::fs::read_to_string(&config_path)
+            .unwrap()
+            .replace("total_steps = 2048", "total_steps = 4096"),
+    )
+    .unwrap();
+    let out = verdant(&["lb", "eval", run_arg, "--out", "out", "-q"], dir.path());
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("stopped at") && err.contains("--resume"),
+        "{err}"
+    );
+}
+
+#[test]
+fn lb_rejects_bad_agent_parameters_by_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = verdant(
+        &[
+            "lb",
+            "table",
+            "--set",
+            "agent.learning_rate=-1",
+            "--out",
+            "out",
+        ],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("agent.learning_rate"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = verdant(
+        &[
+            "lb",
+            "table",
+            "--set",
+            "agent.ppo.gae_lambda=2",
+            "--out",
+            "out",
+        ],
+        dir.path(),
+    );
+    assert!(text(&out.stderr).contains("agent.ppo.gae_lambda"));
+}
+
+#[test]
+fn lb_geo_scores_the_routing_of_agents_and_baselines() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "lb",
+        "geo",
+        "--out",
+        "out",
+        "-q",
+        "--set",
+        "geo.scenario=geo-4dc",
+        "--set",
+        "geo.requests=5000",
+        "--set",
+        r#"lb.algorithms=["ppo"]"#,
+    ];
+    args.extend(LB_SMALL);
+    let out = verdant(&args, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let run = single_run(dir.path(), "lb-geo");
+    let csv = std::fs::read_to_string(run.join("geo_objectives.csv")).unwrap();
+    let methods: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    // 2 PPO seeds, 6 baselines x 2 seeds, even and nearest.
+    assert_eq!(methods.len(), 2 + 12 + 2, "{methods:?}");
+    assert!(methods.contains(&"ppo") && methods.contains(&"nearest"));
+    for line in csv.lines().skip(1) {
+        let carbon: f64 = line.split(',').nth(3).unwrap().parse().unwrap();
+        assert!(carbon > 0.0, "{line}");
+    }
+    assert!(run.join("geo_servers.csv").is_file());
+}

@@ -23,11 +23,13 @@
 //! [`RewardParams`]: crate::scenario::lb::RewardParams
 
 mod env;
+mod geo;
 mod metrics;
 mod policy;
 mod workload;
 
 pub use env::{LbEnv, LbEnvConfig, LbEnvState, StepOutcome, SERVER_OBS, SERVER_OBS_NAMES};
+pub use geo::GeoRouting;
 pub use metrics::{EpisodeMetrics, ServerMetrics};
 pub use policy::{baseline, run_episode, LbPolicy, BASELINES};
 pub use workload::LbWorkload;

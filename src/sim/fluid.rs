@@ -16,9 +16,19 @@
 //! Everything that depends only on the scenario is computed once in [`FluidSimulator::new`], so
 //! scoring a plan allocates nothing and does a few multiplications per cell.
 
+use super::accounting::DcEpoch;
 use super::accounting::{Accountant, Activity};
-use super::{FractionPlan, Outcome, PlanError, SimParams};
+use super::{FractionPlan, Objectives, Outcome, PlanError, SimParams};
 use crate::scenario::{batch_in_room, Scenario};
+
+/// Latency sums of one epoch.
+#[derive(Debug, Clone, Copy, Default)]
+struct EpochLatency {
+    served: f64,
+    ttft_sum: f64,
+    e2e_sum: f64,
+    violating: f64,
+}
 
 /// The pools of one GPU kind in one datacenter, for a model's batched decode.
 #[derive(Debug, Clone, Copy)]
@@ -178,12 +188,11 @@ impl<'a> FluidSimulator<'a> {
     /// Scores `plan` into `out`, reusing its buffers (no allocation after the first call).
     pub fn score_into(&mut self, plan: &FractionPlan, out: &mut Outcome) -> Result<(), PlanError> {
         let s = self.scenario;
-        let (ne, no, nc, nd, nm) = (
+        let (ne, no, nc, nd) = (
             s.time.epochs,
             s.origins.len(),
             s.classes.len(),
             s.datacenters.len(),
-            s.models.len(),
         );
         if plan.shape() != [ne, no, nc, nd] {
             return Err(PlanError::Shape {
@@ -192,14 +201,45 @@ impl<'a> FluidSimulator<'a> {
             });
         }
         out.reset(nd, ne);
+        let mut total = EpochLatency::default();
+        for e in 0..ne {
+            let l = self.epoch(plan, e, out);
+            total.served += l.served;
+            total.ttft_sum += l.ttft_sum;
+            total.e2e_sum += l.e2e_sum;
+            total.violating += l.violating;
+        }
+        let (served, ttft_sum, e2e_sum, violating) =
+            (total.served, total.ttft_sum, total.e2e_sum, total.violating);
+        out.sum_totals();
+        out.latency.served = served;
+        if served > 0.0 {
+            out.latency.mean_ttft_s = ttft_sum / served;
+            out.latency.mean_e2e_s = e2e_sum / served;
+            out.latency.slo_violation_rate = violating / served;
+        }
+        Ok(())
+    }
+
+    /// Scores epoch `e` of `plan` into `out` (which has the plan's shape): its
+    /// datacenter-epoch entries, utilisation and requests; returns its latency sums.
+    fn epoch(&mut self, plan: &FractionPlan, e: usize, out: &mut Outcome) -> EpochLatency {
+        let s = self.scenario;
+        let (ne, no, nc, nd, nm) = (
+            s.time.epochs,
+            s.origins.len(),
+            s.classes.len(),
+            s.datacenters.len(),
+            s.models.len(),
+        );
         let demand = &s.demand;
         let transfer = match (&s.network.bandwidth_mbps, &s.green_llm) {
             (Some(b), Some(g)) => Some((b, g)),
             _ => None,
         };
         let (mut served, mut ttft_sum, mut e2e_sum, mut violating) = (0.0, 0.0, 0.0, 0.0);
-        let slo = s.ttft_slo_s;
-        for e in 0..ne {
+        {
+            let slo = s.ttft_slo_s;
             // Demand each datacenter receives, per class (contiguous over datacenters), and the
             // request-weighted network delay it carries.
             for v in [
@@ -293,6 +333,7 @@ impl<'a> FluidSimulator<'a> {
                     }
                 }
                 let i = d * ne + e;
+                out.requests[i] = 0.0;
                 out.dc_epochs[i] = self.accountant.account(d, e, &self.activity);
                 let busy = self.activity.busy_total();
                 let rho = busy * self.inverse_available[d];
@@ -356,13 +397,59 @@ impl<'a> FluidSimulator<'a> {
             }
             violating += self.late.iter().sum::<f64>();
         }
-        out.sum_totals();
-        out.latency.served = served;
-        if served > 0.0 {
-            out.latency.mean_ttft_s = ttft_sum / served;
-            out.latency.mean_e2e_s = e2e_sum / served;
-            out.latency.slo_violation_rate = violating / served;
+        EpochLatency {
+            served,
+            ttft_sum,
+            e2e_sum,
+            violating,
         }
-        Ok(())
+    }
+
+    /// Scores only epoch `e` of `plan` (for agents that decide epoch by epoch): writes that
+    /// epoch's entries of `out` (reshaped to the plan if needed) and returns the epoch's
+    /// objectives (carbon, water, cost and energy of the epoch; mean TTFT and SLO violation rate
+    /// of its requests). The same code as [`score_into`](Self::score_into), one epoch of it.
+    pub fn score_epoch(
+        &mut self,
+        plan: &FractionPlan,
+        e: usize,
+        out: &mut Outcome,
+    ) -> Result<Objectives, PlanError> {
+        let s = self.scenario;
+        let (ne, no, nc, nd) = (
+            s.time.epochs,
+            s.origins.len(),
+            s.classes.len(),
+            s.datacenters.len(),
+        );
+        if plan.shape() != [ne, no, nc, nd] {
+            return Err(PlanError::Shape {
+                got: plan.shape(),
+                want: [ne, no, nc, nd],
+            });
+        }
+        if e >= ne {
+            return Err(PlanError::Epoch {
+                epoch: e,
+                epochs: ne,
+            });
+        }
+        if out.datacenters != nd || out.epochs != ne || out.dc_epochs.len() != nd * ne {
+            out.reset(nd, ne);
+        }
+        let l = self.epoch(plan, e, out);
+        let mut t = DcEpoch::default();
+        for d in 0..nd {
+            t.add(out.dc_epoch(d, e));
+        }
+        let per = if l.served > 0.0 { 1.0 / l.served } else { 0.0 };
+        Ok(Objectives {
+            ttft_s: l.ttft_sum * per,
+            carbon_kg: t.carbon_kg(),
+            water_l: t.water_l(),
+            cost_usd: t.energy_cost_usd,
+            energy_kwh: t.facility_kwh,
+            slo_violation_rate: l.violating * per,
+        })
     }
 }

@@ -29,6 +29,8 @@ pub enum PlanError {
         class: usize,
         sum: f64,
     },
+    #[error("epoch {epoch} is outside the plan's {epochs} epochs")]
+    Epoch { epoch: usize, epochs: usize },
     #[error("request {index} is sent to datacenter {datacenter}, but there are {datacenters}")]
     Datacenter {
         index: usize,
