@@ -13,6 +13,7 @@
 pub mod adam;
 pub mod device;
 pub mod lb;
+pub mod marlin;
 pub mod mlp;
 pub mod regression;
 

@@ -27,31 +27,34 @@ impl Mlp {
 }
 
 impl Mlp {
-    /// Re-draws every weight and bias from `rng`, uniform in +-1/sqrt(fan_in) (libtorch's default
-    /// range for linear layers), so initialisation depends on a Verdant seed stream and not on
-    /// libtorch's global generator (which parallel tests would race on).
+    /// Re-draws every weight and bias from `rng` (see [`reinitialise_linear`]).
     pub fn reinitialise(&mut self, rng: &mut impl Rng) {
-        tch::no_grad(|| {
-            for layer in &mut self.layers {
-                let size = layer.ws.size();
-                let bound = 1.0 / (size[1] as f64).sqrt();
-                let mut fill = |t: &mut Tensor| {
-                    let n = t.numel();
-                    let values: Vec<f32> = (0..n)
-                        .map(|_| rng.gen_range(-bound..bound) as f32)
-                        .collect();
-                    let src = Tensor::from_slice(&values)
-                        .view(t.size().as_slice())
-                        .to_device(t.device());
-                    t.copy_(&src);
-                };
-                fill(&mut layer.ws);
-                if let Some(b) = layer.bs.as_mut() {
-                    fill(b);
-                }
-            }
-        });
+        for layer in &mut self.layers {
+            reinitialise_linear(layer, rng);
+        }
     }
+}
+
+/// Re-draws a linear layer's weight and bias from `rng`, uniform in +-1/sqrt(fan_in)
+/// (libtorch's default range), so initialisation depends on a Verdant seed stream and not on
+/// libtorch's global generator (which parallel tests and runs would race on).
+pub fn reinitialise_linear(layer: &mut nn::Linear, rng: &mut impl Rng) {
+    tch::no_grad(|| {
+        let bound = 1.0 / (layer.ws.size()[1] as f64).sqrt();
+        let mut fill = |t: &mut Tensor| {
+            let values: Vec<f32> = (0..t.numel())
+                .map(|_| rng.gen_range(-bound..bound) as f32)
+                .collect();
+            let src = Tensor::from_slice(&values)
+                .view(t.size().as_slice())
+                .to_device(t.device());
+            t.copy_(&src);
+        };
+        fill(&mut layer.ws);
+        if let Some(b) = layer.bs.as_mut() {
+            fill(b);
+        }
+    });
 }
 
 impl Module for Mlp {

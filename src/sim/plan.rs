@@ -126,6 +126,50 @@ impl FractionPlan {
         self.shape
     }
 
+    /// Sets the shares of `class` in `epoch` for every origin (agents that decide per epoch and
+    /// class), checked like [`FractionPlan::new`].
+    pub fn set_epoch_class(
+        &mut self,
+        epoch: usize,
+        class: usize,
+        shares: &[f64],
+    ) -> Result<(), PlanError> {
+        let [ne, no, nc, nd] = self.shape;
+        if epoch >= ne || class >= nc || shares.len() != nd {
+            return Err(PlanError::Shape {
+                got: [epoch, 0, class, shares.len()],
+                want: self.shape,
+            });
+        }
+        if let Some((d, &v)) = shares
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !(v.is_finite() && (0.0..=1.0).contains(*v)))
+        {
+            return Err(PlanError::Value {
+                epoch,
+                origin: 0,
+                class,
+                datacenter: d,
+                value: v,
+            });
+        }
+        let sum: f64 = shares.iter().sum();
+        if (sum - 1.0).abs() > SUM_TOLERANCE {
+            return Err(PlanError::Sum {
+                epoch,
+                origin: 0,
+                class,
+                sum,
+            });
+        }
+        for o in 0..no {
+            let start = ((epoch * no + o) * nc + class) * nd;
+            self.x[start..start + nd].copy_from_slice(shares);
+        }
+        Ok(())
+    }
+
     /// The shares of one (epoch, origin, class) over the datacenters.
     pub fn row(&self, epoch: usize, origin: usize, class: usize) -> &[f64] {
         let [_, no, nc, nd] = self.shape;

@@ -1,0 +1,237 @@
+//! MARLIN's parameters (`[marlin]` in `experiments/configs/marlin.toml`), checked once. Every
+//! constant of the paper is a value here; the defaults are the paper's where it gives one.
+
+use serde::{Deserialize, Serialize};
+use verdant::config::{key, ConfigError, Validate};
+
+/// The five schemes of the paper: which objective the consensus favours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scheme {
+    MinLatency,
+    MinCarbon,
+    MinWater,
+    MinCost,
+    Balanced,
+}
+
+impl Scheme {
+    pub const ALL: [Scheme; 5] = [
+        Scheme::MinLatency,
+        Scheme::MinCarbon,
+        Scheme::MinWater,
+        Scheme::MinCost,
+        Scheme::Balanced,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scheme::MinLatency => "min-latency",
+            Scheme::MinCarbon => "min-carbon",
+            Scheme::MinWater => "min-water",
+            Scheme::MinCost => "min-cost",
+            Scheme::Balanced => "balanced",
+        }
+    }
+
+    /// The scheme's preference over the four agents (TTFT, carbon, water, cost): `dominant` on
+    /// its objective and the rest shared evenly, or equal for Balanced.
+    pub fn preference(self, dominant: f64) -> [f64; 4] {
+        let favoured = match self {
+            Scheme::MinLatency => 0,
+            Scheme::MinCarbon => 1,
+            Scheme::MinWater => 2,
+            Scheme::MinCost => 3,
+            Scheme::Balanced => return [0.25; 4],
+        };
+        let mut p = [(1.0 - dominant) / 3.0; 4];
+        p[favoured] = dominant;
+        p
+    }
+}
+
+/// Components that can be switched off for the ablation study (all on by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Components {
+    pub veto: bool,
+    pub blending: bool,
+    pub film: bool,
+    pub her: bool,
+    pub capital: bool,
+    pub predictor: bool,
+}
+
+impl Default for Components {
+    fn default() -> Self {
+        Components {
+            veto: true,
+            blending: true,
+            film: true,
+            her: true,
+            capital: true,
+            predictor: true,
+        }
+    }
+}
+
+/// `[marlin]`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarlinParams {
+    /// Training passes over the scenario's day (each pass visits every epoch once).
+    pub days: usize,
+    /// Phase 1 exploration iterations per epoch and agent; also phase 2's gradient steps are
+    /// `sgd_steps`.
+    pub k_opt: usize,
+    /// SAC gradient updates per exploration iteration.
+    pub updates_per_iteration: usize,
+    pub batch: usize,
+    pub actor_lr: f64,
+    pub critic_lr: f64,
+    pub alpha_lr: f64,
+    pub gamma: f64,
+    pub tau: f64,
+    pub actor_hidden: i64,
+    pub critic_hidden: i64,
+    /// Replay of the current epoch's transitions, and the cross-epoch buffer (HER).
+    pub replay_current: usize,
+    pub replay_cross: usize,
+    /// Share of each batch drawn from the cross-epoch buffer (the paper's 30/70 split: 0.7).
+    pub cross_share: f64,
+    /// Relabelled copies per transition put into the cross-epoch buffer.
+    pub her_relabels: usize,
+    /// Weight of an agent's own objective in its reward weights (the rest shared evenly).
+    pub agent_dominant_weight: f64,
+    /// Weight of a scheme's favoured objective in its preference (capital prior, aggregate Q).
+    pub scheme_dominant_weight: f64,
+    /// Predictor window (epochs) and decay.
+    pub predictor_window: usize,
+    pub predictor_decay: f64,
+    /// Reward: EMA improvement term weight and smoothing, ECO consolidation bonus weight, SLA
+    /// penalty weight and TTFT set point (seconds).
+    pub ema_weight: f64,
+    pub ema_smoothing: f64,
+    pub eco_weight: f64,
+    pub sla_penalty: f64,
+    pub sla_ttft_s: f64,
+    /// Phase 2: gradient ascent on the critic weights.
+    pub sgd_lr: f64,
+    pub sgd_steps: usize,
+    /// Phase 2: capital.
+    pub capital_initial: f64,
+    pub capital_threshold: f64,
+    /// Capital is an EMA of `capital_scale x (Perf + bonus_scale x Bonus)`.
+    pub capital_scale: f64,
+    pub capital_decay: f64,
+    pub bonus_scale: f64,
+    /// Phase 2: vetoes.
+    pub veto_max: f64,
+    pub veto_loss_threshold: f64,
+    /// Feasibility: utilisation cap per datacenter and epoch.
+    pub utilisation_cap: f64,
+    /// Softmax temperature from actions to fractions.
+    pub action_scale: f64,
+    #[serde(default)]
+    pub components: Components,
+}
+
+/// Checked [`MarlinParams`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MarlinSettings(MarlinParams);
+
+impl MarlinSettings {
+    pub fn params(&self) -> &MarlinParams {
+        &self.0
+    }
+
+    /// The same settings with other components (for the ablation).
+    pub fn with_components(&self, components: Components) -> Self {
+        let mut p = self.0.clone();
+        p.components = components;
+        MarlinSettings(p)
+    }
+
+    /// The same settings with another number of training days.
+    pub fn with_days(&self, days: usize) -> Self {
+        let mut p = self.0.clone();
+        p.days = days.max(1);
+        MarlinSettings(p)
+    }
+}
+
+impl Validate for MarlinParams {
+    type Checked = MarlinSettings;
+    fn validate(self, prefix: &str) -> Result<MarlinSettings, ConfigError> {
+        let at_least_one = |field: &str, v: usize| {
+            if v >= 1 {
+                Ok(())
+            } else {
+                Err(ConfigError::invalid(
+                    key(prefix, field),
+                    "must be at least 1",
+                ))
+            }
+        };
+        at_least_one("days", self.days)?;
+        at_least_one("k_opt", self.k_opt)?;
+        at_least_one("batch", self.batch)?;
+        at_least_one("replay_current", self.replay_current)?;
+        at_least_one("replay_cross", self.replay_cross)?;
+        at_least_one("predictor_window", self.predictor_window)?;
+        at_least_one("actor_hidden", self.actor_hidden.max(0) as usize)?;
+        at_least_one("critic_hidden", self.critic_hidden.max(0) as usize)?;
+        for (field, v) in [
+            ("actor_lr", self.actor_lr),
+            ("critic_lr", self.critic_lr),
+            ("alpha_lr", self.alpha_lr),
+            ("sgd_lr", self.sgd_lr),
+            ("sla_ttft_s", self.sla_ttft_s),
+            ("capital_scale", self.capital_scale),
+            ("action_scale", self.action_scale),
+            ("utilisation_cap", self.utilisation_cap),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(ConfigError::invalid(
+                    key(prefix, field),
+                    format!("must be a finite number > 0, got {v}"),
+                ));
+            }
+        }
+        for (field, v) in [
+            ("gamma", self.gamma),
+            ("tau", self.tau),
+            ("cross_share", self.cross_share),
+            ("agent_dominant_weight", self.agent_dominant_weight),
+            ("scheme_dominant_weight", self.scheme_dominant_weight),
+            ("predictor_decay", self.predictor_decay),
+            ("ema_smoothing", self.ema_smoothing),
+            ("capital_decay", self.capital_decay),
+            ("veto_max", self.veto_max),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(ConfigError::invalid(
+                    key(prefix, field),
+                    format!("must be in [0, 1], got {v}"),
+                ));
+            }
+        }
+        for (field, v) in [
+            ("ema_weight", self.ema_weight),
+            ("eco_weight", self.eco_weight),
+            ("sla_penalty", self.sla_penalty),
+            ("capital_initial", self.capital_initial),
+            ("capital_threshold", self.capital_threshold),
+            ("bonus_scale", self.bonus_scale),
+            ("veto_loss_threshold", self.veto_loss_threshold),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(ConfigError::invalid(
+                    key(prefix, field),
+                    format!("must be a finite number >= 0, got {v}"),
+                ));
+            }
+        }
+        Ok(MarlinSettings(self))
+    }
+}

@@ -1,0 +1,933 @@
+//! MARLIN's two phases over a scenario's day, epoch by epoch (Algorithms 1 and 2 of the paper).
+//!
+//! Phase 1: each of the four agents (TTFT, carbon, water, cost) explores `k_opt` plans for the
+//! epoch from its SAC actor, scores each with the fluid simulator (one epoch), learns from the
+//! rewards, then proposes its deterministic plan. Phase 2: the proposals are blended by utility
+//! and capital, the blend weights refined by gradient ascent on the aggregate Q, agents with
+//! enough capital veto, the consensus is scored, and capital is updated. After each day the
+//! day's plans (consensus and proposals) are scored whole and archived, so a front comes out of
+//! training.
+//!
+//! Choices the paper leaves open, and ours (docs/marlin.md):
+//! - utilities `q_j = Q_j(s, w_j, a_j*)` are turned into positive blend weights by a softmax;
+//! - the initial critic weights are capital times utility, normalised; the scheme's preference
+//!   `p` weights the aggregate `Q_tot = sum_j p_j Q_j` and sets the initial capital
+//!   `capital_initial x 4 x p_j`;
+//! - `Perf_j = 1 - |metric - best| / (worst - best)` over the proposals on agent j's objective,
+//!   clipped to [0, 1] (the paper's ratio is undefined when j's own proposal is the best);
+//!   `Bonus_j = 1 - |metric_j - metric| / |metric_j|` clipped to [0, 1]; capital is the EMA
+//!   `C = decay C + (1 - decay) capital_scale (Perf + bonus_scale Bonus)`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use tch::{Device, Kind, Tensor};
+use verdant::run::write_atomic;
+use verdant::seed::{MasterSeed, RngState};
+use verdant::sim::fluid::FluidSimulator;
+use verdant::sim::rules::Even;
+use verdant::sim::{Allocator, FractionPlan, Objectives, Outcome, SimParams};
+
+use super::game;
+use super::params::{MarlinSettings, Scheme};
+use super::predictor::EwmaPredictor;
+use super::replay::{sample_batch, Replay, Transition};
+use super::sac::{Sac, SacConfig};
+use super::world::{objective_array, MarlinWorld, OBJECTIVES};
+use crate::AgentError;
+
+/// One agent of phase 1.
+#[derive(Debug)]
+struct Agent {
+    sac: Sac,
+    weights: [f64; 4],
+    current: Replay,
+    cross: Replay,
+    ema: Option<f64>,
+    /// Its deterministic proposals, epoch by epoch (today's).
+    plan: FractionPlan,
+}
+
+/// One epoch's record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EpochLog {
+    pub day: usize,
+    pub epoch: usize,
+    /// Predicted and actual requests of the epoch (all classes).
+    pub predicted_requests: f64,
+    pub actual_requests: f64,
+    /// Each agent's proposal scored on this epoch: TTFT s, carbon kg, water L, cost USD.
+    pub proposals: [[f64; 4]; 4],
+    pub consensus: [f64; 4],
+    pub capital: [f64; 4],
+    pub vetoes: u32,
+    /// Mean phase-1 reward of each agent this epoch.
+    pub mean_reward: [f64; 4],
+}
+
+/// A whole-day plan's objectives, from one training day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArchivePoint {
+    pub day: usize,
+    /// `consensus` or the proposing agent's objective.
+    pub source: String,
+    pub objectives: [f64; 4],
+    pub energy_kwh: f64,
+    pub slo_violation_rate: f64,
+}
+
+/// What a finished run gives.
+#[derive(Debug, Clone)]
+pub struct MarlinOutcome {
+    pub scheme: Scheme,
+    /// The last day's consensus plan and its fluid objectives.
+    pub plan: FractionPlan,
+    pub objectives: Objectives,
+    pub archive: Vec<ArchivePoint>,
+    pub log: Vec<EpochLog>,
+    pub predictor_accuracy: f64,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CheckpointMeta {
+    scheme: Scheme,
+    day: usize,
+    tensors_file: String,
+    capital: [f64; 4],
+    emas: [Option<f64>; 4],
+    adam_steps: Vec<[i64; 3]>,
+    rng: RngState,
+    archive: Vec<ArchivePoint>,
+    log: Vec<EpochLog>,
+    replay_next: Vec<[usize; 2]>,
+    replay_len: Vec<[usize; 2]>,
+    consensus: Vec<f64>,
+    proposals: Vec<Vec<f64>>,
+}
+
+/// Name of the checkpoint metadata inside its directory.
+pub const MARLIN_CHECKPOINT: &str = "marlin-checkpoint.json";
+
+/// MARLIN on one scenario for one scheme.
+pub struct Marlin<'a> {
+    settings: MarlinSettings,
+    pub world: MarlinWorld<'a>,
+    scheme: Scheme,
+    preference: [f64; 4],
+    agents: Vec<Agent>,
+    capital: [f64; 4],
+    rng: ChaCha8Rng,
+    sim: FluidSimulator<'a>,
+    out: Outcome,
+    consensus: FractionPlan,
+    day: usize,
+    archive: Vec<ArchivePoint>,
+    log: Vec<EpochLog>,
+    predictor: EwmaPredictor,
+    device: Device,
+}
+
+impl<'a> Marlin<'a> {
+    /// Agents initialised from the seed's `marlin.<scheme>.init` stream; exploration, batches and
+    /// HER from `marlin.<scheme>.agent`.
+    pub fn new(
+        scenario: &'a verdant::scenario::Scenario,
+        settings: MarlinSettings,
+        scheme: Scheme,
+        seed: MasterSeed,
+        device: Device,
+    ) -> Result<Self, AgentError> {
+        let p = settings.params().clone();
+        let world = MarlinWorld::new(scenario, p.utilisation_cap, p.action_scale)
+            .map_err(|e| AgentError::Invalid(e.to_string()))?;
+        let mut init = seed.rng(&format!("marlin.{}.init", scheme.name()));
+        let config = SacConfig {
+            state: world.state_len() as i64,
+            weights: 4,
+            conditioning: world.conditioning_len() as i64,
+            action: world.action_len() as i64,
+            actor_hidden: p.actor_hidden,
+            critic_hidden: p.critic_hidden,
+            actor_lr: p.actor_lr,
+            critic_lr: p.critic_lr,
+            alpha_lr: p.alpha_lr,
+            gamma: p.gamma,
+            tau: p.tau,
+            film: p.components.film,
+        };
+        let even = Even
+            .allocate(scenario)
+            .map_err(|e| AgentError::Invalid(e.to_string()))?;
+        let agents = (0..4)
+            .map(|j| {
+                let mut weights = [(1.0 - p.agent_dominant_weight) / 3.0; 4];
+                weights[j] = p.agent_dominant_weight;
+                Agent {
+                    sac: Sac::new(config, device, &mut init),
+                    weights,
+                    current: Replay::new(p.replay_current),
+                    cross: Replay::new(p.replay_cross),
+                    ema: None,
+                    plan: even.clone(),
+                }
+            })
+            .collect();
+        let preference = scheme.preference(p.scheme_dominant_weight);
+        let capital = preference.map(|x| p.capital_initial * 4.0 * x);
+        Ok(Marlin {
+            predictor: EwmaPredictor {
+                window: p.predictor_window,
+                decay: p.predictor_decay,
+            },
+            settings,
+            sim: FluidSimulator::new(scenario, SimParams::default()),
+            world,
+            scheme,
+            preference,
+            agents,
+            capital,
+            rng: seed.rng(&format!("marlin.{}.agent", scheme.name())),
+            out: Outcome::default(),
+            consensus: even,
+            day: 0,
+            archive: Vec::new(),
+            log: Vec::new(),
+            device,
+        })
+    }
+
+    pub fn day(&self) -> usize {
+        self.day
+    }
+
+    pub fn capital(&self) -> [f64; 4] {
+        self.capital
+    }
+
+    /// Predicted requests per class for epoch `e` from the epochs before it (the day wraps).
+    fn predicted(&self, e: usize) -> Vec<f64> {
+        let ne = self.world.epochs;
+        let tw = self.predictor.window;
+        (0..self.world.classes)
+            .map(|c| {
+                let v = &self.world.volumes[c];
+                let history: Vec<f64> = (0..tw).rev().map(|k| v[(e + ne - 1 - k) % ne]).collect();
+                if self.settings.params().components.predictor {
+                    self.predictor.predict(&history)
+                } else {
+                    // Without the predictor: the last epoch's volume.
+                    *history.last().unwrap_or(&0.0)
+                }
+            })
+            .collect()
+    }
+
+    /// The predictor's accuracy (1 - MAPE) on the scenario's total requests per epoch.
+    pub fn predictor_accuracy(&self) -> f64 {
+        let total: Vec<f64> = (0..self.world.epochs)
+            .map(|e| {
+                (0..self.world.classes)
+                    .map(|c| self.world.volumes[c][e])
+                    .sum()
+            })
+            .collect();
+        self.predictor.accuracy(&total)
+    }
+
+    fn tensor_row(&self, v: &[f32]) -> Tensor {
+        Tensor::from_slice(v)
+            .view([1, v.len() as i64])
+            .to_device(self.device)
+    }
+
+    fn to_vec(t: &Tensor) -> Vec<f32> {
+        Vec::try_from(t.to_device(Device::Cpu).flatten(0, -1)).unwrap_or_default()
+    }
+
+    /// Trains until `days` days are done (the configured number by default), checkpointing into
+    /// `checkpoint` after every day; `observer` sees each finished epoch.
+    pub fn train(
+        &mut self,
+        checkpoint: Option<&Path>,
+        observer: &mut dyn FnMut(&EpochLog),
+    ) -> Result<(), AgentError> {
+        let days = self.settings.params().days;
+        self.train_until(days, checkpoint, observer)
+    }
+
+    /// Trains until day `until` (at most the configured days).
+    pub fn train_until(
+        &mut self,
+        until: usize,
+        checkpoint: Option<&Path>,
+        observer: &mut dyn FnMut(&EpochLog),
+    ) -> Result<(), AgentError> {
+        let days = until.min(self.settings.params().days);
+        while self.day < days {
+            for e in 0..self.world.epochs {
+                let log = self.epoch(e)?;
+                observer(&log);
+                self.log.push(log);
+            }
+            self.archive_day()?;
+            self.day += 1;
+            if let Some(dir) = checkpoint {
+                self.save_checkpoint(dir)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn epoch(&mut self, e: usize) -> Result<EpochLog, AgentError> {
+        let p = self.settings.params().clone();
+        let ne = self.world.epochs;
+        let predicted = self.predicted(e);
+        let state = self.world.state(e, &predicted);
+        let next_e = (e + 1) % ne;
+        let next_state = self.world.state(next_e, &self.predicted(next_e));
+        let done = e + 1 == ne;
+        let reference = self.world.reference[e];
+        let s_t = self.tensor_row(&state);
+        let mut proposals = Vec::with_capacity(4);
+        let mut proposal_objectives = [[0.0; 4]; 4];
+        let mut mean_reward = [0.0; 4];
+        for j in 0..4 {
+            let weights = self.agents[j].weights;
+            let z = self.world.conditioning(e, &weights);
+            let next_z = self.world.conditioning(next_e, &weights);
+            let w_t = self.tensor_row(&weights.map(|w| w as f32));
+            let z_t = self.tensor_row(&z);
+            let mut reward_sum = 0.0;
+            for _ in 0..p.k_opt {
+                let (u, _) =
+                    tch::no_grad(|| self.agents[j].sac.sample(&s_t, &w_t, &z_t, &mut self.rng));
+                let u = Self::to_vec(&u);
+                let mut f = self.world.fractions(&u);
+                self.world.project(&mut f, &predicted);
+                let objectives = self.score(j, e, &f)?;
+                let normalised = {
+                    let o = objective_array(&objectives);
+                    [0, 1, 2, 3].map(|k| o[k] / reference[k])
+                };
+                let utilisation = self.world.utilisation(&f, &predicted);
+                let busy: f64 = utilisation.iter().sum();
+                let consolidation = if busy > 0.0 {
+                    utilisation.iter().map(|u| u * u).sum::<f64>() / busy / p.utilisation_cap
+                } else {
+                    0.0
+                };
+                let unweighted = p.eco_weight * consolidation
+                    - p.sla_penalty * ((objectives.ttft_s - p.sla_ttft_s) / p.sla_ttft_s).max(0.0);
+                let metric = Transition::metric_term(&weights, &normalised);
+                let agent = &mut self.agents[j];
+                let ema_term = match agent.ema {
+                    Some(prev) => p.ema_weight * (metric - prev),
+                    None => 0.0,
+                };
+                agent.ema = Some(match agent.ema {
+                    Some(prev) => (1.0 - p.ema_smoothing) * prev + p.ema_smoothing * metric,
+                    None => metric,
+                });
+                let reward = ema_term + metric + unweighted;
+                reward_sum += reward;
+                agent.current.push(Transition {
+                    state: state.clone(),
+                    weights,
+                    conditioning: z.clone(),
+                    action: u,
+                    reward,
+                    next_state: next_state.clone(),
+                    next_conditioning: next_z.clone(),
+                    done,
+                    normalised,
+                    unweighted,
+                });
+                self.learn(j)?;
+            }
+            mean_reward[j] = reward_sum / p.k_opt as f64;
+            // Exploit the deterministic plan.
+            let u = Self::to_vec(&self.agents[j].sac.act_deterministic(&s_t, &w_t, &z_t));
+            let mut f = self.world.fractions(&u);
+            self.world.project(&mut f, &predicted);
+            let objectives = self.score(j, e, &f)?;
+            proposal_objectives[j] = objective_array(&objectives);
+            proposals.push(f);
+        }
+        // Hindsight: this epoch's transitions, relabelled with the other agents' weights (or as
+        // they are, without HER), go to each agent's cross-epoch buffer.
+        let all_weights: Vec<[f64; 4]> = self.agents.iter().map(|a| a.weights).collect();
+        for j in 0..4 {
+            let recent: Vec<Transition> = self.agents[j]
+                .current
+                .latest(p.k_opt)
+                .into_iter()
+                .cloned()
+                .collect();
+            for t in recent {
+                if p.components.her {
+                    for _ in 0..p.her_relabels {
+                        let k = self.rng.gen_range(0..4);
+                        self.agents[j].cross.push(t.relabelled(all_weights[k]));
+                    }
+                } else {
+                    self.agents[j].cross.push(t);
+                }
+            }
+        }
+        let (consensus, vetoes) = self.phase2(e, &state, &proposals, &predicted)?;
+        self.world
+            .write_epoch(&mut self.consensus, e, &consensus)
+            .map_err(|err| AgentError::Invalid(err.to_string()))?;
+        let bar = objective_array(
+            &self
+                .sim
+                .score_epoch(&self.consensus, e, &mut self.out)
+                .map_err(|err| AgentError::Invalid(err.to_string()))?,
+        );
+        if p.components.capital {
+            for j in 0..4 {
+                let values: Vec<f64> = proposal_objectives.iter().map(|o| o[j]).collect();
+                self.capital[j] = game::updated_capital(
+                    self.capital[j],
+                    p.capital_decay,
+                    p.capital_scale,
+                    game::performance(bar[j], &values),
+                    p.bonus_scale,
+                    game::bonus(proposal_objectives[j][j], bar[j]),
+                );
+            }
+        }
+        Ok(EpochLog {
+            day: self.day,
+            epoch: e,
+            predicted_requests: predicted.iter().sum(),
+            actual_requests: (0..self.world.classes)
+                .map(|c| self.world.volumes[c][e])
+                .sum(),
+            proposals: proposal_objectives,
+            consensus: bar,
+            capital: self.capital,
+            vetoes,
+            mean_reward,
+        })
+    }
+
+    /// Scores fractions for epoch `e` in agent `j`'s plan.
+    fn score(&mut self, j: usize, e: usize, f: &[f64]) -> Result<Objectives, AgentError> {
+        self.world
+            .write_epoch(&mut self.agents[j].plan, e, f)
+            .map_err(|err| AgentError::Invalid(err.to_string()))?;
+        self.sim
+            .score_epoch(&self.agents[j].plan, e, &mut self.out)
+            .map_err(|err| AgentError::Invalid(err.to_string()))
+    }
+
+    fn learn(&mut self, j: usize) -> Result<(), AgentError> {
+        let p = self.settings.params();
+        let agent = &mut self.agents[j];
+        let available = agent.current.len() + agent.cross.len();
+        if available < p.batch.min(64) {
+            return Ok(());
+        }
+        let world = &self.world;
+        let to_plan = |u: &Tensor| plan_tensor(world, u);
+        for _ in 0..p.updates_per_iteration {
+            let batch = sample_batch(
+                &agent.current,
+                &agent.cross,
+                p.batch,
+                p.cross_share,
+                &mut self.rng,
+                self.device,
+            );
+            agent.sac.update(&batch, &to_plan, &mut self.rng);
+        }
+        Ok(())
+    }
+
+    /// Phase 2: utilities, blend, gradient ascent on the critic weights, vetoes. Returns the
+    /// consensus fractions and the number of vetoes.
+    fn phase2(
+        &mut self,
+        e: usize,
+        state: &[f32],
+        proposals: &[Vec<f64>],
+        predicted: &[f64],
+    ) -> Result<(Vec<f64>, u32), AgentError> {
+        let p = self.settings.params().clone();
+        let comps = p.components;
+        let j_n = proposals.len();
+        let a = proposals[0].len();
+        let s_t = self.tensor_row(state);
+        let flat: Vec<f32> = proposals.iter().flatten().map(|&x| x as f32).collect();
+        let props = Tensor::from_slice(&flat)
+            .view([j_n as i64, a as i64])
+            .to_device(self.device);
+        let weights_t: Vec<Tensor> = self
+            .agents
+            .iter()
+            .map(|ag| self.tensor_row(&ag.weights.map(|w| w as f32)))
+            .collect();
+        let q_of = |j: usize, plan: &Tensor| -> Tensor {
+            self.agents[j]
+                .sac
+                .q(&s_t, &weights_t[j], &plan.view([1, a as i64]))
+        };
+        // Utilities of the proposals, each by its own agent's critic.
+        let q: Vec<f64> = tch::no_grad(|| {
+            (0..j_n)
+                .map(|j| q_of(j, &props.get(j as i64)).double_value(&[0, 0]))
+                .collect()
+        });
+        let q_max = q.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let utility: Vec<f64> = q.iter().map(|v| (v - q_max).exp()).collect();
+        let u_sum: f64 = utility.iter().sum();
+        let utility: Vec<f64> = utility.iter().map(|u| u / u_sum).collect();
+        let capital_share: Vec<f64> = if comps.capital {
+            let total: f64 = self.capital.iter().sum::<f64>().max(1e-12);
+            self.capital.iter().map(|c| c / total).collect()
+        } else {
+            vec![1.0 / j_n as f64; j_n]
+        };
+        let mut omega: Vec<f64> = if comps.blending {
+            let raw: Vec<f64> = capital_share
+                .iter()
+                .zip(&utility)
+                .map(|(c, u)| c * u)
+                .collect();
+            game::normalise_simplex(raw)
+        } else {
+            // Without blending the consensus is the single proposal of highest utility.
+            let best = (0..j_n)
+                .max_by(|&x, &y| utility[x].total_cmp(&utility[y]))
+                .unwrap_or(0);
+            (0..j_n)
+                .map(|k| if k == best { 1.0 } else { 0.0 })
+                .collect()
+        };
+        if comps.blending {
+            for _ in 0..p.sgd_steps {
+                let w = Tensor::from_slice(&omega.iter().map(|&x| x as f32).collect::<Vec<_>>())
+                    .to_device(self.device)
+                    .set_requires_grad(true);
+                let blend = w.unsqueeze(0).matmul(&props);
+                let mut q_tot = Tensor::zeros([1, 1], (Kind::Float, self.device));
+                for j in 0..j_n {
+                    q_tot = q_tot + q_of(j, &blend) * self.preference[j];
+                }
+                let grad = Tensor::run_backward(&[q_tot.sum(Kind::Float)], &[&w], false, false);
+                let g: Vec<f32> = Self::to_vec(&grad[0]);
+                // Gradients of the critics' parameters from this pass are cleared at their next
+                // update (zero_grad), so the critics are not changed here.
+                omega = game::normalise_simplex(
+                    omega
+                        .iter()
+                        .zip(&g)
+                        .map(|(o, &gr)| o + p.sgd_lr * f64::from(gr))
+                        .collect(),
+                );
+            }
+        }
+        let mut consensus = vec![0.0; a];
+        for (j, prop) in proposals.iter().enumerate() {
+            for (c, x) in consensus.iter_mut().zip(prop) {
+                *c += omega[j] * x;
+            }
+        }
+        self.world.project(&mut consensus, predicted);
+        let mut vetoes = 0;
+        if comps.veto && comps.capital {
+            for j in 0..j_n {
+                if self.capital[j] < p.capital_threshold {
+                    continue;
+                }
+                let blend =
+                    Tensor::from_slice(&consensus.iter().map(|&x| x as f32).collect::<Vec<_>>())
+                        .to_device(self.device);
+                let (own, agreed) = tch::no_grad(|| {
+                    (
+                        q_of(j, &props.get(j as i64)).double_value(&[0, 0]),
+                        q_of(j, &blend).double_value(&[0, 0]),
+                    )
+                });
+                let loss = game::utility_loss(own, agreed);
+                if loss > p.veto_loss_threshold {
+                    let strength = game::veto_strength(loss, self.capital[j], p.veto_max);
+                    game::pull_toward(&mut consensus, &proposals[j], strength);
+                    vetoes += 1;
+                }
+            }
+            self.world.project(&mut consensus, predicted);
+        }
+        let _ = e;
+        Ok((consensus, vetoes))
+    }
+
+    /// Scores the day's consensus and proposal plans whole and adds them to the archive.
+    fn archive_day(&mut self) -> Result<(), AgentError> {
+        let mut add = |source: String,
+                       plan: &FractionPlan,
+                       sim: &mut FluidSimulator,
+                       out: &mut Outcome|
+         -> Result<(), AgentError> {
+            sim.score_into(plan, out)
+                .map_err(|err| AgentError::Invalid(err.to_string()))?;
+            let o = out.objectives();
+            Ok(ArchivePoint {
+                day: self.day,
+                source,
+                objectives: objective_array(&o),
+                energy_kwh: o.energy_kwh,
+                slo_violation_rate: o.slo_violation_rate,
+            })
+            .map(|pt| self.archive.push(pt))
+        };
+        add(
+            "consensus".into(),
+            &self.consensus,
+            &mut self.sim,
+            &mut self.out,
+        )?;
+        for (j, agent) in self.agents.iter().enumerate() {
+            add(
+                OBJECTIVES[j].to_owned(),
+                &agent.plan,
+                &mut self.sim,
+                &mut self.out,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The run's result: the last consensus plan, scored whole, the archive and the log.
+    pub fn outcome(&mut self) -> Result<MarlinOutcome, AgentError> {
+        let objectives = self
+            .sim
+            .score(&self.consensus)
+            .map_err(|err| AgentError::Invalid(err.to_string()))?
+            .objectives();
+        Ok(MarlinOutcome {
+            scheme: self.scheme,
+            plan: self.consensus.clone(),
+            objectives,
+            archive: self.archive.clone(),
+            log: self.log.clone(),
+            predictor_accuracy: self.predictor_accuracy(),
+        })
+    }
+
+    /// All weights of all agents, flattened (for tests comparing runs).
+    pub fn weights(&self) -> Vec<f32> {
+        let mut out = Vec::new();
+        for a in &self.agents {
+            for vs in [
+                &a.sac.actor_vs,
+                &a.sac.critic_vs,
+                &a.sac.target_vs,
+                &a.sac.alpha_vs,
+            ] {
+                let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+                named.sort_by(|x, y| x.0.cmp(&y.0));
+                for (_, t) in named {
+                    out.extend(Self::to_vec(&t));
+                }
+            }
+        }
+        out
+    }
+
+    /// Saves everything needed to continue exactly: networks, optimiser moments, replay
+    /// buffers, capital, EMAs, the random stream, today's plans, archive and log.
+    pub fn save_checkpoint(&self, dir: &Path) -> Result<PathBuf, AgentError> {
+        std::fs::create_dir_all(dir).map_err(|e| AgentError::Io(dir.to_owned(), e))?;
+        let mut tensors: Vec<(String, Tensor)> = Vec::new();
+        let mut adam_steps = Vec::new();
+        let mut replay_next = Vec::new();
+        let mut replay_len = Vec::new();
+        for (j, a) in self.agents.iter().enumerate() {
+            for (name, vs) in [
+                ("actor", &a.sac.actor_vs),
+                ("critic", &a.sac.critic_vs),
+                ("target", &a.sac.target_vs),
+                ("alpha", &a.sac.alpha_vs),
+            ] {
+                for (k, v) in vs.variables() {
+                    tensors.push((format!("agent{j}.{name}.{k}"), v));
+                }
+            }
+            for (name, opt) in [
+                ("actor", &a.sac.actor_opt),
+                ("critic", &a.sac.critic_opt),
+                ("alpha", &a.sac.alpha_opt),
+            ] {
+                for (k, v) in opt.state_tensors() {
+                    tensors.push((format!("agent{j}.{name}.{k}"), v));
+                }
+            }
+            adam_steps.push([
+                a.sac.actor_opt.steps(),
+                a.sac.critic_opt.steps(),
+                a.sac.alpha_opt.steps(),
+            ]);
+            for (name, r) in [("current", &a.current), ("cross", &a.cross)] {
+                let (f32s, f64s) = pack(r.rows());
+                tensors.push((format!("agent{j}.{name}.f32"), f32s));
+                tensors.push((format!("agent{j}.{name}.f64"), f64s));
+            }
+            replay_next.push([a.current.next_index(), a.cross.next_index()]);
+            replay_len.push([a.current.len(), a.cross.len()]);
+        }
+        let tensors_file = format!("marlin-{}-day{}.ot", self.scheme.name(), self.day);
+        let tmp = dir.join(format!(".{tensors_file}.tmp"));
+        Tensor::save_multi(&tensors, &tmp)?;
+        std::fs::rename(&tmp, dir.join(&tensors_file))
+            .map_err(|e| AgentError::Io(dir.join(&tensors_file), e))?;
+        let flat = |plan: &FractionPlan| -> Vec<f64> {
+            let [ne, no, nc, _] = plan.shape();
+            let mut v = Vec::new();
+            for e in 0..ne {
+                for o in 0..no {
+                    for c in 0..nc {
+                        v.extend_from_slice(plan.row(e, o, c));
+                    }
+                }
+            }
+            v
+        };
+        let meta = CheckpointMeta {
+            scheme: self.scheme,
+            day: self.day,
+            tensors_file: tensors_file.clone(),
+            capital: self.capital,
+            emas: [0, 1, 2, 3].map(|j| self.agents[j].ema),
+            adam_steps,
+            rng: RngState::capture(&self.rng),
+            archive: self.archive.clone(),
+            log: self.log.clone(),
+            replay_next,
+            replay_len,
+            consensus: flat(&self.consensus),
+            proposals: self.agents.iter().map(|a| flat(&a.plan)).collect(),
+        };
+        let json = serde_json::to_vec(&meta).map_err(|e| AgentError::Invalid(e.to_string()))?;
+        let path = dir.join(MARLIN_CHECKPOINT);
+        write_atomic(&path, &json).map_err(|e| AgentError::Invalid(e.to_string()))?;
+        if let Ok(entries) = std::fs::read_dir(dir) {
+            let prefix = format!("marlin-{}-day", self.scheme.name());
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if name.starts_with(&prefix) && name.ends_with(".ot") && name != tensors_file {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(path)
+    }
+
+    /// Restores a checkpoint of the same scenario, settings, scheme and seed.
+    pub fn resume(&mut self, dir: &Path) -> Result<(), AgentError> {
+        let path = dir.join(MARLIN_CHECKPOINT);
+        let bad = |m: String| AgentError::Checkpoint(path.clone(), m);
+        let text = std::fs::read(&path).map_err(|e| AgentError::Io(path.clone(), e))?;
+        let meta: CheckpointMeta = serde_json::from_slice(&text).map_err(|e| bad(e.to_string()))?;
+        if meta.scheme != self.scheme {
+            return Err(bad(format!(
+                "made for scheme {}, this run is {}",
+                meta.scheme.name(),
+                self.scheme.name()
+            )));
+        }
+        let tensors: HashMap<String, Tensor> =
+            Tensor::load_multi_with_device(dir.join(&meta.tensors_file), self.device)?
+                .into_iter()
+                .collect();
+        for (j, a) in self.agents.iter_mut().enumerate() {
+            for (name, vs) in [
+                ("actor", &a.sac.actor_vs),
+                ("critic", &a.sac.critic_vs),
+                ("target", &a.sac.target_vs),
+                ("alpha", &a.sac.alpha_vs),
+            ] {
+                tch::no_grad(|| -> Result<(), AgentError> {
+                    for (k, mut v) in vs.variables() {
+                        let key = format!("agent{j}.{name}.{k}");
+                        let saved = tensors
+                            .get(&key)
+                            .ok_or_else(|| bad(format!("lacks {key}")))?;
+                        if saved.size() != v.size() {
+                            return Err(bad(format!(
+                                "{key}: shape {:?} vs {:?}",
+                                saved.size(),
+                                v.size()
+                            )));
+                        }
+                        v.copy_(saved);
+                    }
+                    Ok(())
+                })?;
+            }
+            let steps = meta
+                .adam_steps
+                .get(j)
+                .ok_or_else(|| bad("adam steps".into()))?;
+            for (k, (name, opt)) in [
+                ("actor", &mut a.sac.actor_opt),
+                ("critic", &mut a.sac.critic_opt),
+                ("alpha", &mut a.sac.alpha_opt),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let prefix = format!("agent{j}.{name}.");
+                let own: HashMap<String, Tensor> = tensors
+                    .iter()
+                    .filter_map(|(key, t)| {
+                        key.strip_prefix(&prefix)
+                            .map(|rest| (rest.to_owned(), t.shallow_clone()))
+                    })
+                    .collect();
+                opt.restore(&own, steps[k]).map_err(&bad)?;
+            }
+            for (b, (name, r)) in [("current", &mut a.current), ("cross", &mut a.cross)]
+                .into_iter()
+                .enumerate()
+            {
+                let f32s = tensors
+                    .get(&format!("agent{j}.{name}.f32"))
+                    .ok_or_else(|| bad(format!("lacks agent{j}.{name}")))?;
+                let f64s = tensors
+                    .get(&format!("agent{j}.{name}.f64"))
+                    .ok_or_else(|| bad(format!("lacks agent{j}.{name}")))?;
+                let template = self_template(&self.world);
+                let rows = unpack(f32s, f64s, template).map_err(&bad)?;
+                if rows.len() != meta.replay_len[j][b] {
+                    return Err(bad(format!(
+                        "agent{j}.{name}: {} rows, expected {}",
+                        rows.len(),
+                        meta.replay_len[j][b]
+                    )));
+                }
+                r.restore(rows, meta.replay_next[j][b]);
+            }
+            a.ema = meta.emas[j];
+        }
+        let shape = self.consensus.shape();
+        let rebuild = |v: &[f64]| {
+            FractionPlan::new(shape[0], shape[1], shape[2], shape[3], v.to_vec())
+                .map_err(|e| bad(e.to_string()))
+        };
+        self.consensus = rebuild(&meta.consensus)?;
+        for (a, v) in self.agents.iter_mut().zip(&meta.proposals) {
+            a.plan = rebuild(v)?;
+        }
+        self.capital = meta.capital;
+        self.rng = meta.rng.restore().map_err(&bad)?;
+        self.archive = meta.archive;
+        self.log = meta.log;
+        self.day = meta.day;
+        Ok(())
+    }
+}
+
+/// Row widths of a transition for packing: (state, conditioning, action).
+fn self_template(world: &MarlinWorld) -> (usize, usize, usize) {
+    (
+        world.state_len(),
+        world.conditioning_len(),
+        world.action_len(),
+    )
+}
+
+/// Packs transitions into an f32 matrix (state, conditioning, action, next state, next
+/// conditioning) and an f64 matrix (weights, reward, done, normalised, unweighted): exact.
+fn pack(rows: &[Transition]) -> (Tensor, Tensor) {
+    let n = rows.len() as i64;
+    let f32s: Vec<f32> = rows
+        .iter()
+        .flat_map(|t| {
+            t.state
+                .iter()
+                .chain(&t.conditioning)
+                .chain(&t.action)
+                .chain(&t.next_state)
+                .chain(&t.next_conditioning)
+                .copied()
+        })
+        .collect();
+    let f64s: Vec<f64> = rows
+        .iter()
+        .flat_map(|t| {
+            t.weights
+                .into_iter()
+                .chain([t.reward, if t.done { 1.0 } else { 0.0 }])
+                .chain(t.normalised)
+                .chain([t.unweighted])
+        })
+        .collect();
+    let w32 = if n > 0 { f32s.len() as i64 / n } else { 0 };
+    (
+        Tensor::from_slice(&f32s).view([n, w32]),
+        Tensor::from_slice(&f64s).view([n, 11]),
+    )
+}
+
+fn unpack(
+    f32s: &Tensor,
+    f64s: &Tensor,
+    (s, z, a): (usize, usize, usize),
+) -> Result<Vec<Transition>, String> {
+    let n = f32s.size().first().copied().unwrap_or(0) as usize;
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let width = 2 * s + 2 * z + a;
+    let v32: Vec<f32> = Vec::try_from(f32s.to_device(Device::Cpu).flatten(0, -1))
+        .map_err(|e: tch::TchError| e.to_string())?;
+    let v64: Vec<f64> = Vec::try_from(f64s.to_device(Device::Cpu).flatten(0, -1))
+        .map_err(|e: tch::TchError| e.to_string())?;
+    if v32.len() != n * width || v64.len() != n * 11 {
+        return Err(format!(
+            "replay rows of {} and {} values, expected {} and {}",
+            v32.len() / n.max(1),
+            v64.len() / n.max(1),
+            width,
+            11
+        ));
+    }
+    Ok((0..n)
+        .map(|i| {
+            let r = &v32[i * width..(i + 1) * width];
+            let d = &v64[i * 11..(i + 1) * 11];
+            let mut at = 0;
+            let mut take = |len: usize| {
+                let slice = r[at..at + len].to_vec();
+                at += len;
+                slice
+            };
+            Transition {
+                state: take(s),
+                conditioning: take(z),
+                action: take(a),
+                next_state: take(s),
+                next_conditioning: take(z),
+                weights: [d[0], d[1], d[2], d[3]],
+                reward: d[4],
+                done: d[5] > 0.5,
+                normalised: [d[6], d[7], d[8], d[9]],
+                unweighted: d[10],
+            }
+        })
+        .collect())
+}
+
+/// Fractions from actions as a differentiable tensor: a softmax over datacenters per class of
+/// `action_scale x u` (datacenters that cannot host a class get a large negative logit).
+pub fn plan_tensor(world: &MarlinWorld, u: &Tensor) -> Tensor {
+    let (nc, nd) = (world.classes as i64, world.datacenters as i64);
+    let b = u.size()[0];
+    let logits = (u * world.action_scale).view([b, nc, nd]) + world.host_mask(u.device());
+    logits.softmax(-1, Kind::Float).view([b, nc * nd])
+}

@@ -1,0 +1,291 @@
+//! MARLIN's building blocks against hand calculations and known optima, and whole runs for
+//! determinism and exact resume.
+
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use tch::nn::{self, VarStore};
+use tch::{Device, Kind, Tensor};
+use verdant::config::Validate;
+use verdant::scenario::Scenario;
+use verdant::seed::MasterSeed;
+use verdant_agents::marlin::game;
+use verdant_agents::marlin::replay::{sample_batch, Replay, Transition};
+use verdant_agents::marlin::sac::{Film, Sac, SacConfig};
+use verdant_agents::marlin::world::MarlinWorld;
+use verdant_agents::marlin::{Marlin, MarlinParams, MarlinSettings, Scheme};
+
+fn settings(days: usize) -> MarlinSettings {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../experiments/configs/marlin.toml"
+    ))
+    .unwrap();
+    let doc: toml::Table = toml::from_str(&text).unwrap();
+    let mut p: MarlinParams = doc["marlin"].clone().try_into().unwrap();
+    p.days = days;
+    p.k_opt = 2;
+    p.batch = 32;
+    p.actor_hidden = 16;
+    p.critic_hidden = 32;
+    p.validate("marlin").unwrap()
+}
+
+fn geo4() -> Scenario {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../experiments/configs/scenarios/geo-4dc.toml");
+    Scenario::load(&path, MasterSeed(1)).unwrap()
+}
+
+#[test]
+fn film_is_the_identity_at_zero_modulation() {
+    let vs = VarStore::new(Device::Cpu);
+    let film = Film::new(&vs.root(), 3, 5);
+    let h = Tensor::randn([4, 5], (Kind::Float, Device::Cpu));
+    let z = Tensor::randn([4, 3], (Kind::Float, Device::Cpu));
+    // Fresh FiLM (zero weights): identity for any conditioning.
+    assert!(film.forward(&h, &z).allclose(&h, 1e-7, 1e-7, false));
+    // Trained-looking weights: identity at zero conditioning, not otherwise.
+    tch::no_grad(|| {
+        for (_, mut v) in vs.variables() {
+            v.copy_(&Tensor::randn(
+                v.size().as_slice(),
+                (Kind::Float, Device::Cpu),
+            ));
+        }
+    });
+    let zero = Tensor::zeros([4, 3], (Kind::Float, Device::Cpu));
+    assert!(film.forward(&h, &zero).allclose(&h, 1e-7, 1e-7, false));
+    assert!(!film.forward(&h, &z).allclose(&h, 1e-3, 1e-3, false));
+}
+
+#[test]
+fn hindsight_relabelling_recomputes_the_reward_under_the_new_weights() {
+    let t = Transition {
+        state: vec![0.5; 3],
+        weights: [0.25; 4],
+        conditioning: vec![0.25, 0.25, 0.25, 0.25, 9.0, 8.0],
+        action: vec![0.1, -0.1],
+        reward: -2.5 + 0.5,
+        next_state: vec![0.6; 3],
+        next_conditioning: vec![0.25, 0.25, 0.25, 0.25, 7.0, 6.0],
+        done: false,
+        normalised: [1.0, 2.0, 3.0, 4.0],
+        unweighted: 0.5,
+    };
+    let w = [0.7, 0.1, 0.1, 0.1];
+    let r = t.relabelled(w);
+    // -(0.7 x 1 + 0.1 x 2 + 0.1 x 3 + 0.1 x 4) + 0.5 = -1.6 + 0.5
+    assert!((r.reward - (-1.1)).abs() < 1e-12);
+    assert_eq!(r.weights, w);
+    assert_eq!(&r.conditioning[..4], &[0.7f32, 0.1, 0.1, 0.1]);
+    assert_eq!(&r.conditioning[4..], &[9.0, 8.0]);
+    assert_eq!(&r.next_conditioning[4..], &[7.0, 6.0]);
+    assert_eq!(
+        (r.state.clone(), r.action.clone()),
+        (t.state.clone(), t.action.clone())
+    );
+    // Relabelling back with the original weights gives the original reward (EMA term aside).
+    assert!((r.relabelled([0.25; 4]).reward - t.reward).abs() < 1e-12);
+}
+
+#[test]
+fn batches_follow_the_cross_share() {
+    let mut current = Replay::new(10);
+    let mut cross = Replay::new(10);
+    let row = |reward: f64| Transition {
+        state: vec![0.0],
+        weights: [0.25; 4],
+        conditioning: vec![0.0; 4],
+        action: vec![0.0],
+        reward,
+        next_state: vec![0.0],
+        next_conditioning: vec![0.0; 4],
+        done: true,
+        normalised: [0.0; 4],
+        unweighted: 0.0,
+    };
+    for _ in 0..12 {
+        current.push(row(1.0));
+        cross.push(row(-1.0));
+    }
+    assert_eq!(current.len(), 10, "ring buffer keeps its capacity");
+    let b = sample_batch(
+        &current,
+        &cross,
+        100,
+        0.7,
+        &mut ChaCha8Rng::seed_from_u64(1),
+        Device::Cpu,
+    );
+    let from_cross = b.reward.lt(0.0).sum(Kind::Int64).int64_value(&[]);
+    assert_eq!(from_cross, 70);
+}
+
+#[test]
+fn veto_and_capital_follow_the_formulas() {
+    // Utility loss 0.2 with capital 160: strength min(0.5, 32) = 0.5.
+    let loss = game::utility_loss(-10.0, -12.0);
+    assert!((loss - 0.2).abs() < 1e-12);
+    assert_eq!(game::veto_strength(loss, 160.0, 0.5), 0.5);
+    assert!((game::veto_strength(0.001, 100.0, 0.5) - 0.1).abs() < 1e-12);
+    let mut consensus = vec![0.2, 0.8];
+    game::pull_toward(&mut consensus, &[1.0, 0.0], 0.5);
+    assert_eq!(consensus, vec![0.6, 0.4]);
+    // Proposals 10, 20, 30 on the objective; consensus 15: perf 1 - 5/20 = 0.75.
+    assert!((game::performance(15.0, &[10.0, 20.0, 30.0]) - 0.75).abs() < 1e-9);
+    assert_eq!(game::performance(40.0, &[10.0, 20.0, 30.0]), 0.0);
+    // Own 10, consensus 12: bonus 0.8.
+    assert!((game::bonus(10.0, 12.0) - 0.8).abs() < 1e-12);
+    // 0.9 x 100 + 0.1 x 100 x (0.75 + 0.5 x 0.8) = 90 + 11.5
+    assert!((game::updated_capital(100.0, 0.9, 100.0, 0.75, 0.5, 0.8) - 101.5).abs() < 1e-9);
+    assert_eq!(
+        game::normalise_simplex(vec![-1.0, 1.0, 3.0]),
+        vec![0.0, 0.25, 0.75]
+    );
+    assert_eq!(game::normalise_simplex(vec![-1.0, -1.0]), vec![0.5, 0.5]);
+}
+
+#[test]
+fn sac_learns_a_one_step_task_to_its_optimum() {
+    // One state, one action in [-1, 1], reward -(u - 0.5)^2: the optimum is u = 0.5.
+    let config = SacConfig {
+        state: 1,
+        weights: 4,
+        conditioning: 4,
+        action: 1,
+        actor_hidden: 32,
+        critic_hidden: 64,
+        actor_lr: 3e-3,
+        critic_lr: 3e-3,
+        alpha_lr: 3e-3,
+        gamma: 0.0,
+        tau: 0.05,
+        film: true,
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let mut sac = Sac::new(config, Device::Cpu, &mut rng);
+    let mut buffer = Replay::new(5000);
+    let empty = Replay::new(1);
+    let s = Tensor::from_slice(&[1.0f32]).view([1, 1]);
+    let w = Tensor::from_slice(&[0.25f32; 4]).view([1, 4]);
+    let identity = |u: &Tensor| u.shallow_clone();
+    for step in 0..1500 {
+        let (u, _) = tch::no_grad(|| sac.sample(&s, &w, &w, &mut rng));
+        let u = u.double_value(&[0, 0]);
+        buffer.push(Transition {
+            state: vec![1.0],
+            weights: [0.25; 4],
+            conditioning: vec![0.25; 4],
+            action: vec![u as f32],
+            reward: -(u - 0.5).powi(2),
+            next_state: vec![1.0],
+            next_conditioning: vec![0.25; 4],
+            done: true,
+            normalised: [0.0; 4],
+            unweighted: 0.0,
+        });
+        if step >= 64 {
+            let b = sample_batch(&buffer, &empty, 64, 0.0, &mut rng, Device::Cpu);
+            sac.update(&b, &identity, &mut rng);
+        }
+    }
+    let best = sac.act_deterministic(&s, &w, &w).double_value(&[0, 0]);
+    assert!((best - 0.5).abs() < 0.1, "deterministic action {best}");
+}
+
+#[test]
+fn projection_keeps_every_datacenter_under_the_cap() {
+    let scenario = geo4();
+    let world = MarlinWorld::new(&scenario, 0.95, 3.0).unwrap();
+    // Everything to datacenter 0 at the busiest epoch's volume overloads it; projected, no
+    // datacenter exceeds 95% while the fleet has room.
+    let peak = (0..world.epochs)
+        .max_by(|&a, &b| world.volumes[0][a].total_cmp(&world.volumes[0][b]))
+        .unwrap();
+    let volumes: Vec<f64> = (0..world.classes).map(|c| world.volumes[c][peak]).collect();
+    let mut u = vec![-1.0f32; world.action_len()];
+    for c in 0..world.classes {
+        u[c * world.datacenters] = 1.0;
+    }
+    let mut f = world.fractions(&u);
+    let before = world.utilisation(&f, &volumes);
+    world.project(&mut f, &volumes);
+    let after = world.utilisation(&f, &volumes);
+    assert!(before[0] > 0.95, "{before:?}");
+    let fleet: f64 = after.iter().sum::<f64>() / after.len() as f64;
+    if fleet < 0.95 {
+        assert!(after.iter().all(|&u| u <= 0.95 + 1e-6), "{after:?}");
+    }
+    for c in 0..world.classes {
+        let sum: f64 = f[c * world.datacenters..(c + 1) * world.datacenters]
+            .iter()
+            .sum();
+        assert!((sum - 1.0).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn two_runs_with_one_seed_are_identical_and_resume_is_exact() {
+    let scenario = geo4();
+    let run = |days: usize| {
+        let mut m = Marlin::new(
+            &scenario,
+            settings(2),
+            Scheme::Balanced,
+            MasterSeed(4),
+            Device::Cpu,
+        )
+        .unwrap();
+        m.train_until(days, None, &mut |_| {}).unwrap();
+        m
+    };
+    let mut a = run(2);
+    let mut b = run(2);
+    assert!(a.weights() == b.weights());
+    let (oa, ob) = (a.outcome().unwrap(), b.outcome().unwrap());
+    assert_eq!(oa.log, ob.log);
+    assert_eq!(oa.objectives, ob.objectives);
+    assert_eq!(oa.archive.len(), 2 * 5);
+    // Stop after one day with a checkpoint, resume in a fresh run: same as straight through.
+    let dir = tempfile::tempdir().unwrap();
+    let mut first = Marlin::new(
+        &scenario,
+        settings(2),
+        Scheme::Balanced,
+        MasterSeed(4),
+        Device::Cpu,
+    )
+    .unwrap();
+    first.train_until(1, Some(dir.path()), &mut |_| {}).unwrap();
+    drop(first);
+    let mut second = Marlin::new(
+        &scenario,
+        settings(2),
+        Scheme::Balanced,
+        MasterSeed(4),
+        Device::Cpu,
+    )
+    .unwrap();
+    second.resume(dir.path()).unwrap();
+    assert_eq!(second.day(), 1);
+    second.train(Some(dir.path()), &mut |_| {}).unwrap();
+    assert!(second.weights() == a.weights(), "resumed weights differ");
+    let os = second.outcome().unwrap();
+    assert_eq!(os.log, oa.log);
+    assert_eq!(os.objectives, oa.objectives);
+    // A checkpoint of another scheme is refused.
+    let mut other = Marlin::new(
+        &scenario,
+        settings(2),
+        Scheme::MinCost,
+        MasterSeed(4),
+        Device::Cpu,
+    )
+    .unwrap();
+    assert!(other
+        .resume(dir.path())
+        .unwrap_err()
+        .to_string()
+        .contains("scheme"));
+    let _ = nn::Init::Const(0.0);
+}
