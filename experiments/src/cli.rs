@@ -66,6 +66,13 @@ pub enum Command {
         #[command(subcommand)]
         action: LbAction,
     },
+    /// MARLIN's five schemes (two-phase multi-agent SAC with FiLM and hindsight replay,
+    /// capital-weighted voting and vetoes) on a geo scenario (geo-8dc by default;
+    /// configs/marlin.toml).
+    Marlin {
+        #[command(subcommand)]
+        action: MarlinAction,
+    },
     /// Print the exact hypervolume of each point set of FILE (moocore's whitespace format, or
     /// CSV with a name:unit:min|max header; maximised objectives are negated).
     Hv {
@@ -137,6 +144,25 @@ pub enum LbAction {
     /// into a plan and score it with the fluid simulator beside the even and nearest rules;
     /// writes geo_objectives.csv and geo.md.
     Geo,
+}
+
+/// What `verdant marlin` does.
+#[derive(Debug, Subcommand)]
+pub enum MarlinAction {
+    /// Train every configured scheme for every seed (in parallel), checkpointing after each day
+    /// into schemes/<scheme>/seed-<k>/ with the per-epoch log (epochs.csv); score the final
+    /// plans (fluid and discrete-event) and write schemes.csv, archive.csv, front.csv (with its
+    /// PHV in marlin.md), marlin.md and plots.
+    Train {
+        /// Continue the run in RUN_DIR from its checkpoints, with its own resolved configuration.
+        #[arg(long, value_name = "RUN_DIR")]
+        resume: Option<PathBuf>,
+    },
+    /// Re-score the final plans of a finished training run into a new run directory.
+    Eval {
+        /// The training run directory (from `verdant marlin train`).
+        run: PathBuf,
+    },
 }
 
 /// Trace formats on the command line.

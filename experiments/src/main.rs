@@ -6,6 +6,7 @@ mod demo;
 mod green_llm;
 mod inspect;
 mod lb;
+mod marlin;
 mod pareto_cmd;
 mod plots;
 mod run;
@@ -31,6 +32,7 @@ fn main() -> ExitCode {
         cli::Command::Simulate => simulate::run(&cli.shared),
         cli::Command::GreenLlm => green_llm::run(&cli.shared),
         cli::Command::Lb { action } => lb::run(action, &cli.shared),
+        cli::Command::Marlin { action } => marlin::run(action, &cli.shared),
         cli::Command::Hv {
             file,
             reference,

@@ -835,3 +835,117 @@ fn lb_geo_scores_the_routing_of_agents_and_baselines() {
     }
     assert!(run.join("geo_servers.csv").is_file());
 }
+
+/// A tiny MARLIN run on geo-4dc: one day, one exploration per epoch, small networks.
+const MARLIN_SMALL: [&str; 16] = [
+    "--set",
+    "scenario=geo-4dc",
+    "--set",
+    "seeds=1",
+    "--set",
+    "marlin.days=1",
+    "--set",
+    "marlin.k_opt=1",
+    "--set",
+    "marlin.batch=16",
+    "--set",
+    "marlin.actor_hidden=16",
+    "--set",
+    "marlin.critic_hidden=16",
+    "--set",
+    r#"schemes=["min-carbon","balanced"]"#,
+];
+
+#[test]
+fn marlin_trains_schemes_resumes_and_evaluates() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["marlin", "train", "--out", "out", "-q"];
+    args.extend(MARLIN_SMALL);
+    let out = verdant(&args, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let run = single_run(dir.path(), "marlin");
+    let md = std::fs::read_to_string(run.join("marlin.md")).unwrap();
+    assert!(
+        md.contains("| min-carbon |") && md.contains("| balanced |"),
+        "{md}"
+    );
+    assert!(md.contains("Discrete-event") && md.contains("PHV"));
+    let schemes = std::fs::read_to_string(run.join("schemes.csv")).unwrap();
+    assert_eq!(
+        schemes.lines().count(),
+        1 + 2 * 2,
+        "fluid and discrete-event rows:\n{schemes}"
+    );
+    // One archive point per day for the consensus and each of the four agents.
+    let archive = std::fs::read_to_string(run.join("archive.csv")).unwrap();
+    assert_eq!(archive.lines().count(), 1 + 2 * 5);
+    let front = std::fs::read_to_string(run.join("front.csv")).unwrap();
+    assert!(front.starts_with("ttft_s:s:min,"));
+    for stem in ["schemes_vs_even", "capital"] {
+        assert!(run.join(format!("{stem}.svg")).is_file());
+        assert!(run.join(format!("{stem}.png")).is_file());
+    }
+    let log = run.join("schemes/balanced/seed-0/epochs.csv");
+    let epochs_before = std::fs::read_to_string(&log).unwrap().lines().count();
+    assert_eq!(epochs_before, 1 + 96);
+    // Raise the budget to two days in the run's own configuration and resume: day 2 is added.
+    let config_path = run.join("config.resolved.toml");
+    let config = std::fs::read_to_string(&config_path).unwrap();
+    std::fs::write(&config_path, config.replace("days = 1", "days = 2")).unwrap();
+    let run_arg = run.to_str().unwrap();
+    let out = verdant(&["marlin", "train", "--resume", run_arg, "-q"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap().lines().count(),
+        1 + 2 * 96
+    );
+    assert_eq!(manifest(&run)["status"], "complete");
+    let out = verdant(
+        &["marlin", "eval", run_arg, "--out", "out", "-q"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let eval = single_run(dir.path(), "marlin-eval");
+    assert!(std::fs::read_to_string(eval.join("marlin.md"))
+        .unwrap()
+        .contains("| balanced |"));
+}
+
+#[test]
+fn marlin_rejects_bad_parameters_by_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = verdant(
+        &[
+            "marlin",
+            "train",
+            "--set",
+            "marlin.veto_max=2",
+            "--out",
+            "out",
+        ],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("marlin.veto_max"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = verdant(
+        &[
+            "marlin",
+            "train",
+            "--set",
+            r#"schemes=["fastest"]"#,
+            "--out",
+            "out",
+        ],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("schemes"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -26,7 +26,7 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 use super::accounting::{Accountant, Activity};
-use super::{LatencySummary, Outcome, PlanError, SimParams};
+use super::{FractionPlan, LatencySummary, Outcome, PlanError, SimParams};
 use crate::scenario::Scenario;
 use crate::trace::Request;
 
@@ -113,6 +113,22 @@ struct DcState {
 impl<'a> DiscreteEventSimulator<'a> {
     pub fn new(scenario: &'a Scenario, params: SimParams) -> Self {
         DiscreteEventSimulator { scenario, params }
+    }
+
+    /// Scores a fraction plan: draws the day's requests on `params.node_fraction` of the nodes
+    /// ([`Scenario::draw_requests`] with `rng`), sends each where the plan's documented rule
+    /// ([`FractionPlan::assign`]) says, and simulates them. Returns the outcome and the number
+    /// of requests simulated.
+    pub fn simulate_plan(
+        &self,
+        plan: &FractionPlan,
+        rng: &mut impl rand::Rng,
+        record: impl FnMut(&RequestRecord),
+    ) -> Result<(Outcome, usize), PlanError> {
+        let requests = self.scenario.draw_requests(self.params.node_fraction, rng);
+        let to = plan.assign(&requests, self.scenario.time.epoch_s);
+        let outcome = self.simulate(&requests, &to, record)?;
+        Ok((outcome, requests.len()))
     }
 
     /// Simulates `requests` (arrival times from the scenario's start) sent to `datacenter_of`

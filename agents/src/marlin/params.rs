@@ -108,6 +108,10 @@ pub struct MarlinParams {
     /// Predictor window (epochs) and decay.
     pub predictor_window: usize,
     pub predictor_decay: f64,
+    /// Season of the predictor in epochs (0: none; 4 for a trace tiled from one hour).
+    pub predictor_season: usize,
+    /// The feasibility projection plans for the predicted volume times `1 + forecast_margin`.
+    pub forecast_margin: f64,
     /// Reward: EMA improvement term weight and smoothing, ECO consolidation bonus weight, SLA
     /// penalty weight and TTFT set point (seconds).
     pub ema_weight: f64,
@@ -223,6 +227,7 @@ impl Validate for MarlinParams {
             ("capital_initial", self.capital_initial),
             ("capital_threshold", self.capital_threshold),
             ("bonus_scale", self.bonus_scale),
+            ("forecast_margin", self.forecast_margin),
             ("veto_loss_threshold", self.veto_loss_threshold),
         ] {
             if !(v.is_finite() && v >= 0.0) {

@@ -2,26 +2,48 @@
 //! epochs by an exponentially weighted least-squares line (recent epochs weigh more), the kind of
 //! regression the paper adopts for its ~100-microsecond predictions.
 
-/// EWMA-weighted linear regression over a sliding window.
+/// EWMA-weighted linear regression over a sliding window, optionally on seasonal differences.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EwmaPredictor {
     /// Epochs looked back.
     pub window: usize,
     /// Weight of an epoch `k` steps back relative to the newest: `decay^k`.
     pub decay: f64,
+    /// Season length in epochs (0: none). With a season `s` the regression runs on the
+    /// differences `y_t - y_(t-s)` and the forecast adds back the value one season ago: a
+    /// trace tiled from one hour repeats every 4 fifteen-minute epochs.
+    pub season: usize,
 }
 
 impl EwmaPredictor {
-    /// Forecasts the value after `history` (oldest first). With one value, that value; with
-    /// none, 0. Negative forecasts are clamped to 0.
+    /// Forecasts the value after `history` (oldest first), clamped to >= 0.
     pub fn predict(&self, history: &[f64]) -> f64 {
+        let s = self.season;
+        if s == 0 || history.len() <= s {
+            return self.predict_linear(history);
+        }
+        let differences: Vec<f64> = (s..history.len())
+            .map(|t| history[t] - history[t - s])
+            .collect();
+        let n = history.len();
+        // The regression of the differences, without clamping (a difference may be negative).
+        (history[n - s] + self.regression(&differences)).max(0.0)
+    }
+
+    /// The weighted regression's forecast without a season, clamped to >= 0. With one value,
+    /// that value; with none, 0.
+    fn predict_linear(&self, history: &[f64]) -> f64 {
+        self.regression(history).max(0.0)
+    }
+
+    fn regression(&self, history: &[f64]) -> f64 {
         let n = history.len().min(self.window);
         if n == 0 {
             return 0.0;
         }
         let recent = &history[history.len() - n..];
         if n == 1 {
-            return recent[0].max(0.0);
+            return recent[0];
         }
         // Weighted least squares of value on time t = 0..n-1, newest weight 1.
         let (mut sw, mut st, mut sy, mut stt, mut sty) = (0.0, 0.0, 0.0, 0.0, 0.0);
@@ -41,7 +63,7 @@ impl EwmaPredictor {
             0.0
         };
         let intercept = (sy - slope * st) / sw;
-        (intercept + slope * n as f64).max(0.0)
+        intercept + slope * n as f64
     }
 
     /// Accuracy on a series: 1 - mean absolute percentage error of one-step forecasts from the
@@ -74,11 +96,29 @@ mod tests {
         let p = EwmaPredictor {
             window: 4,
             decay: 0.7,
+            season: 0,
         };
         assert!((p.predict(&[1.0, 3.0, 5.0, 7.0]) - 9.0).abs() < 1e-12);
         assert!((p.predict(&[10.0, 3.0, 5.0, 7.0, 9.0]) - 11.0).abs() < 1e-12);
         assert_eq!(p.predict(&[4.0]), 4.0);
         assert_eq!(p.predict(&[]), 0.0);
         assert!((p.accuracy(&[1.0, 2.0, 3.0, 4.0, 5.0]) - (1.0 - 0.5 / 4.0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_seasonal_pattern_with_a_trend_is_followed() {
+        let p = EwmaPredictor {
+            window: 4,
+            decay: 0.7,
+            season: 3,
+        };
+        // Pattern (1, 5, 2) rising by 1 each season.
+        let series: Vec<f64> = (0..12)
+            .map(|t| [1.0, 5.0, 2.0][t % 3] + (t / 3) as f64)
+            .collect();
+        assert!((p.predict(&series) - (1.0 + 4.0)).abs() < 1e-9);
+        assert!(p.accuracy(&series) < 1.0);
+        let flat = EwmaPredictor { season: 0, ..p };
+        assert!(p.accuracy(&series[3..]) > flat.accuracy(&series[3..]));
     }
 }

@@ -181,6 +181,7 @@ impl<'a> Marlin<'a> {
             predictor: EwmaPredictor {
                 window: p.predictor_window,
                 decay: p.predictor_decay,
+                season: p.predictor_season,
             },
             settings,
             sim: FluidSimulator::new(scenario, SimParams::default()),
@@ -210,7 +211,7 @@ impl<'a> Marlin<'a> {
     /// Predicted requests per class for epoch `e` from the epochs before it (the day wraps).
     fn predicted(&self, e: usize) -> Vec<f64> {
         let ne = self.world.epochs;
-        let tw = self.predictor.window;
+        let tw = self.predictor.window + self.predictor.season;
         (0..self.world.classes)
             .map(|c| {
                 let v = &self.world.volumes[c];
@@ -286,6 +287,11 @@ impl<'a> Marlin<'a> {
         let ne = self.world.epochs;
         let predicted = self.predicted(e);
         let state = self.world.state(e, &predicted);
+        // What the feasibility projection plans for: the forecast with a margin.
+        let planned: Vec<f64> = predicted
+            .iter()
+            .map(|v| v * (1.0 + p.forecast_margin))
+            .collect();
         let next_e = (e + 1) % ne;
         let next_state = self.world.state(next_e, &self.predicted(next_e));
         let done = e + 1 == ne;
@@ -306,7 +312,7 @@ impl<'a> Marlin<'a> {
                     tch::no_grad(|| self.agents[j].sac.sample(&s_t, &w_t, &z_t, &mut self.rng));
                 let u = Self::to_vec(&u);
                 let mut f = self.world.fractions(&u);
-                self.world.project(&mut f, &predicted);
+                self.world.project(&mut f, &planned);
                 let objectives = self.score(j, e, &f)?;
                 let normalised = {
                     let o = objective_array(&objectives);
@@ -351,7 +357,7 @@ impl<'a> Marlin<'a> {
             // Exploit the deterministic plan.
             let u = Self::to_vec(&self.agents[j].sac.act_deterministic(&s_t, &w_t, &z_t));
             let mut f = self.world.fractions(&u);
-            self.world.project(&mut f, &predicted);
+            self.world.project(&mut f, &planned);
             let objectives = self.score(j, e, &f)?;
             proposal_objectives[j] = objective_array(&objectives);
             proposals.push(f);
@@ -377,7 +383,7 @@ impl<'a> Marlin<'a> {
                 }
             }
         }
-        let (consensus, vetoes) = self.phase2(e, &state, &proposals, &predicted)?;
+        let (consensus, vetoes) = self.phase2(e, &state, &proposals, &planned)?;
         self.world
             .write_epoch(&mut self.consensus, e, &consensus)
             .map_err(|err| AgentError::Invalid(err.to_string()))?;
