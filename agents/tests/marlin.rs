@@ -200,17 +200,19 @@ fn projection_keeps_every_datacenter_under_the_cap() {
     // Everything to datacenter 0 at the busiest epoch's volume overloads it; projected, no
     // datacenter exceeds 95% while the fleet has room.
     let peak = (0..world.epochs)
-        .max_by(|&a, &b| world.volumes[0][a].total_cmp(&world.volumes[0][b]))
+        .max_by(|&a, &b| world.planner.volumes[0][a].total_cmp(&world.planner.volumes[0][b]))
         .unwrap();
-    let volumes: Vec<f64> = (0..world.classes).map(|c| world.volumes[c][peak]).collect();
+    let volumes: Vec<f64> = (0..world.classes)
+        .map(|c| world.planner.volumes[c][peak])
+        .collect();
     let mut u = vec![-1.0f32; world.action_len()];
     for c in 0..world.classes {
         u[c * world.datacenters] = 1.0;
     }
     let mut f = world.fractions(&u);
-    let before = world.utilisation(&f, &volumes);
-    world.project(&mut f, &volumes);
-    let after = world.utilisation(&f, &volumes);
+    let before = world.planner.utilisation(&f, &volumes);
+    world.planner.project(&mut f, &volumes);
+    let after = world.planner.utilisation(&f, &volumes);
     assert!(before[0] > 0.95, "{before:?}");
     let fleet: f64 = after.iter().sum::<f64>() / after.len() as f64;
     if fleet < 0.95 {

@@ -13,6 +13,7 @@ pub mod accounting;
 pub mod des;
 pub mod fluid;
 pub mod plan;
+pub mod planner;
 pub mod rules;
 
 use serde::{Deserialize, Serialize};

@@ -214,7 +214,7 @@ impl<'a> Marlin<'a> {
         let tw = self.predictor.window + self.predictor.season;
         (0..self.world.classes)
             .map(|c| {
-                let v = &self.world.volumes[c];
+                let v = &self.world.planner.volumes[c];
                 let history: Vec<f64> = (0..tw).rev().map(|k| v[(e + ne - 1 - k) % ne]).collect();
                 if self.settings.params().components.predictor {
                     self.predictor.predict(&history)
@@ -231,7 +231,7 @@ impl<'a> Marlin<'a> {
         let total: Vec<f64> = (0..self.world.epochs)
             .map(|e| {
                 (0..self.world.classes)
-                    .map(|c| self.world.volumes[c][e])
+                    .map(|c| self.world.planner.volumes[c][e])
                     .sum()
             })
             .collect();
@@ -312,13 +312,13 @@ impl<'a> Marlin<'a> {
                     tch::no_grad(|| self.agents[j].sac.sample(&s_t, &w_t, &z_t, &mut self.rng));
                 let u = Self::to_vec(&u);
                 let mut f = self.world.fractions(&u);
-                self.world.project(&mut f, &planned);
+                self.world.planner.project(&mut f, &planned);
                 let objectives = self.score(j, e, &f)?;
                 let normalised = {
                     let o = objective_array(&objectives);
                     [0, 1, 2, 3].map(|k| o[k] / reference[k])
                 };
-                let utilisation = self.world.utilisation(&f, &predicted);
+                let utilisation = self.world.planner.utilisation(&f, &predicted);
                 let busy: f64 = utilisation.iter().sum();
                 let consolidation = if busy > 0.0 {
                     utilisation.iter().map(|u| u * u).sum::<f64>() / busy / p.utilisation_cap
@@ -357,7 +357,7 @@ impl<'a> Marlin<'a> {
             // Exploit the deterministic plan.
             let u = Self::to_vec(&self.agents[j].sac.act_deterministic(&s_t, &w_t, &z_t));
             let mut f = self.world.fractions(&u);
-            self.world.project(&mut f, &planned);
+            self.world.planner.project(&mut f, &planned);
             let objectives = self.score(j, e, &f)?;
             proposal_objectives[j] = objective_array(&objectives);
             proposals.push(f);
@@ -385,6 +385,7 @@ impl<'a> Marlin<'a> {
         }
         let (consensus, vetoes) = self.phase2(e, &state, &proposals, &planned)?;
         self.world
+            .planner
             .write_epoch(&mut self.consensus, e, &consensus)
             .map_err(|err| AgentError::Invalid(err.to_string()))?;
         let bar = objective_array(
@@ -411,7 +412,7 @@ impl<'a> Marlin<'a> {
             epoch: e,
             predicted_requests: predicted.iter().sum(),
             actual_requests: (0..self.world.classes)
-                .map(|c| self.world.volumes[c][e])
+                .map(|c| self.world.planner.volumes[c][e])
                 .sum(),
             proposals: proposal_objectives,
             consensus: bar,
@@ -424,6 +425,7 @@ impl<'a> Marlin<'a> {
     /// Scores fractions for epoch `e` in agent `j`'s plan.
     fn score(&mut self, j: usize, e: usize, f: &[f64]) -> Result<Objectives, AgentError> {
         self.world
+            .planner
             .write_epoch(&mut self.agents[j].plan, e, f)
             .map_err(|err| AgentError::Invalid(err.to_string()))?;
         self.sim
@@ -543,7 +545,7 @@ impl<'a> Marlin<'a> {
                 *c += omega[j] * x;
             }
         }
-        self.world.project(&mut consensus, predicted);
+        self.world.planner.project(&mut consensus, predicted);
         let mut vetoes = 0;
         if comps.veto && comps.capital {
             for j in 0..j_n {
@@ -566,7 +568,7 @@ impl<'a> Marlin<'a> {
                     vetoes += 1;
                 }
             }
-            self.world.project(&mut consensus, predicted);
+            self.world.planner.project(&mut consensus, predicted);
         }
         let _ = e;
         Ok((consensus, vetoes))

@@ -1,11 +1,12 @@
-//! What MARLIN's agents see and do in a geo scenario: the per-epoch state, the mapping from
-//! actions to fractions over datacenters per request class, and the projection of fractions onto
-//! the feasible set (capacity with the utilisation cap).
+//! What MARLIN's agents see and do in a geo scenario: the per-epoch state and conditioning, and
+//! the mapping from actions to fractions over datacenters per request class (the projection onto
+//! the feasible set is the core's [`EpochPlanner`]).
 
 use verdant::scenario::Scenario;
 use verdant::sim::fluid::FluidSimulator;
+use verdant::sim::planner::EpochPlanner;
 use verdant::sim::rules::Even;
-use verdant::sim::{Allocator, FractionPlan, Objectives, Outcome, PlanError, SimParams};
+use verdant::sim::{Allocator, Objectives, Outcome, PlanError, SimParams};
 
 /// The four objectives, in agent order.
 pub const OBJECTIVES: [&str; 4] = ["ttft", "carbon", "water", "cost"];
@@ -19,16 +20,11 @@ pub fn objective_array(o: &Objectives) -> [f64; 4] {
 #[derive(Debug)]
 pub struct MarlinWorld<'a> {
     pub scenario: &'a Scenario,
+    /// Capacity, volumes, the fractions mapping and the feasibility projection (core).
+    pub planner: EpochPlanner,
     pub datacenters: usize,
     pub classes: usize,
     pub epochs: usize,
-    /// GPU-seconds one mean request of class c keeps busy in datacenter d, `[c * nd + d]`
-    /// (infinite where d cannot host the class).
-    gpu_s_per_request: Vec<f64>,
-    /// GPU-seconds per epoch of each datacenter.
-    available_gpu_s: Vec<f64>,
-    /// Requests per class and epoch, `[c][e]` (summed over origins).
-    pub volumes: Vec<Vec<f64>>,
     max_volume: f64,
     /// Per epoch, per datacenter: carbon, water, price normalised by their maxima over the day
     /// and datacenters, and GPU share of the fleet.
@@ -37,8 +33,6 @@ pub struct MarlinWorld<'a> {
     pub reference: Vec<[f64; 4]>,
     /// Softmax temperature from actions in [-1, 1] to fractions.
     pub action_scale: f64,
-    /// Utilisation cap of the feasible set (0.95).
-    pub utilisation_cap: f64,
 }
 
 impl<'a> MarlinWorld<'a> {
@@ -48,49 +42,10 @@ impl<'a> MarlinWorld<'a> {
         action_scale: f64,
     ) -> Result<Self, PlanError> {
         let s = scenario;
-        let (nd, nc, ne) = (s.datacenters.len(), s.classes.len(), s.time.epochs);
-        let d = &s.demand;
-        let mut volumes = vec![vec![0.0; ne]; nc];
-        let (mut input, mut output) = (vec![0.0; nc], vec![0.0; nc]);
-        for (c, v) in volumes.iter_mut().enumerate() {
-            for (e, x) in v.iter_mut().enumerate() {
-                for o in 0..d.origins() {
-                    *x += d.requests(o, c, e);
-                    input[c] += d.input_tokens(o, c, e);
-                    output[c] += d.output_tokens(o, c, e);
-                }
-            }
-        }
-        let mut gpu_s_per_request = vec![f64::INFINITY; nc * nd];
-        for (c, class) in s.classes.iter().enumerate() {
-            let total: f64 = volumes[c].iter().sum();
-            let (Some(m), true) = (class.model, total > 0.0) else {
-                continue;
-            };
-            let (mean_in, mean_out) = (input[c] / total, output[c] / total);
-            for (k, dc) in s.datacenters.iter().enumerate() {
-                let instances: f64 = dc.node_pools.iter().map(|p| s.instances(p, m) as f64).sum();
-                if instances <= 0.0 {
-                    continue;
-                }
-                let mut per_request = 0.0;
-                for p in &dc.node_pools {
-                    let share = s.instances(p, m) as f64 / instances;
-                    if let Some((pre, dec)) =
-                        s.busy_gpu_s(m, p.gpu, mean_in, mean_out, mean_in + mean_out)
-                    {
-                        per_request += share * (pre + dec);
-                    }
-                }
-                gpu_s_per_request[c * nd + k] = per_request;
-            }
-        }
-        let available_gpu_s: Vec<f64> = s
-            .datacenters
-            .iter()
-            .map(|dc| dc.gpu_count() as f64 * s.time.epoch_s)
-            .collect();
-        let max_volume = volumes
+        let planner = EpochPlanner::new(s, utilisation_cap);
+        let (nd, ne) = (planner.datacenters, planner.epochs);
+        let max_volume = planner
+            .volumes
             .iter()
             .flatten()
             .copied()
@@ -109,11 +64,8 @@ impl<'a> MarlinWorld<'a> {
         let water = |k: usize, h: usize| s.datacenters[k].grid.water_l_per_kwh[h];
         let price = |k: usize, h: usize| s.datacenters[k].grid.price_usd_per_kwh[h];
         let (cmax, wmax, pmax) = (max_of(&carbon), max_of(&water), max_of(&price));
-        let gmax = available_gpu_s
-            .iter()
-            .copied()
-            .fold(0.0f64, f64::max)
-            .max(1e-12);
+        let available = &planner.available_gpu_s;
+        let gmax = available.iter().copied().fold(0.0f64, f64::max).max(1e-12);
         let attributes = (0..ne)
             .map(|e| {
                 let h = s.time.hour_of_epoch(e);
@@ -123,7 +75,7 @@ impl<'a> MarlinWorld<'a> {
                             (carbon(k, h) / cmax) as f32,
                             (water(k, h) / wmax) as f32,
                             (price(k, h) / pmax) as f32,
-                            (available_gpu_s[k] / gmax) as f32,
+                            (available[k] / gmax) as f32,
                         ]
                     })
                     .collect()
@@ -141,16 +93,13 @@ impl<'a> MarlinWorld<'a> {
         Ok(MarlinWorld {
             scenario,
             datacenters: nd,
-            classes: nc,
+            classes: planner.classes,
             epochs: ne,
-            gpu_s_per_request,
-            available_gpu_s,
-            volumes,
+            planner,
             max_volume,
             attributes,
             reference,
             action_scale,
-            utilisation_cap,
         })
     }
 
@@ -188,143 +137,25 @@ impl<'a> MarlinWorld<'a> {
         z
     }
 
-    /// Fractions from an action: per class, a softmax over datacenters of `scale x u`, with
-    /// datacenters that cannot host the class left out.
+    /// Fractions from an action: per class, a softmax over the hosting datacenters of
+    /// `action_scale x u` ([`EpochPlanner::softmax_fractions`]).
     pub fn fractions(&self, u: &[f32]) -> Vec<f64> {
-        let nd = self.datacenters;
-        let mut f = vec![0.0; self.action_len()];
-        for c in 0..self.classes {
-            let row = &u[c * nd..(c + 1) * nd];
-            let hosts = |k: usize| self.gpu_s_per_request[c * nd + k].is_finite();
-            let m = (0..nd)
-                .filter(|&k| hosts(k))
-                .map(|k| f64::from(row[k]) * self.action_scale)
-                .fold(f64::NEG_INFINITY, f64::max);
-            let mut sum = 0.0;
-            for k in 0..nd {
-                if hosts(k) {
-                    let v = (f64::from(row[k]) * self.action_scale - m).exp();
-                    f[c * nd + k] = v;
-                    sum += v;
-                }
-            }
-            if sum > 0.0 {
-                for v in &mut f[c * nd..(c + 1) * nd] {
-                    *v /= sum;
-                }
-            } else {
-                f[c * nd..(c + 1) * nd].fill(1.0 / nd as f64);
-            }
-        }
-        f
+        let logits: Vec<f64> = u
+            .iter()
+            .map(|&x| f64::from(x) * self.action_scale)
+            .collect();
+        self.planner.softmax_fractions(&logits)
     }
 
     /// Additive logit mask `[classes, datacenters]`: 0 where the datacenter hosts the class,
     /// -1e9 where it cannot (the differentiable twin of [`fractions`](Self::fractions)).
     pub fn host_mask(&self, device: tch::Device) -> tch::Tensor {
-        let mask: Vec<f32> = self
-            .gpu_s_per_request
-            .iter()
-            .map(|g| if g.is_finite() { 0.0 } else { -1e9 })
+        let mask: Vec<f32> = (0..self.classes)
+            .flat_map(|c| (0..self.datacenters).map(move |d| (c, d)))
+            .map(|(c, d)| if self.planner.hosts(c, d) { 0.0 } else { -1e9 })
             .collect();
         tch::Tensor::from_slice(&mask)
             .view([self.classes as i64, self.datacenters as i64])
             .to_device(device)
-    }
-
-    /// Projects fractions onto the feasible set for `volumes` (requests per class): no datacenter
-    /// above `utilisation_cap` of its GPU-seconds where the fleet has room. Overloaded
-    /// datacenters shed load in proportion, which moves to datacenters with room in proportion
-    /// to their room; repeated until nothing is over (or no room is left anywhere).
-    pub fn project(&self, fractions: &mut [f64], volumes: &[f64]) {
-        let (nd, nc) = (self.datacenters, self.classes);
-        for _ in 0..20 {
-            let mut load = vec![0.0; nd];
-            for c in 0..nc {
-                for k in 0..nd {
-                    let g = self.gpu_s_per_request[c * nd + k];
-                    if g.is_finite() {
-                        load[k] += fractions[c * nd + k] * volumes[c] * g;
-                    }
-                }
-            }
-            let cap: Vec<f64> = self
-                .available_gpu_s
-                .iter()
-                .map(|a| a * self.utilisation_cap)
-                .collect();
-            if (0..nd).all(|k| load[k] <= cap[k] * (1.0 + 1e-9)) {
-                return;
-            }
-            let room: Vec<f64> = (0..nd).map(|k| (cap[k] - load[k]).max(0.0)).collect();
-            let total_room: f64 = room.iter().sum();
-            if total_room <= 0.0 {
-                return;
-            }
-            for c in 0..nc {
-                let mut moved = 0.0;
-                for k in 0..nd {
-                    if load[k] > cap[k] {
-                        let keep = cap[k] / load[k];
-                        let x = &mut fractions[c * nd + k];
-                        moved += *x * (1.0 - keep);
-                        *x *= keep;
-                    }
-                }
-                if moved <= 0.0 {
-                    continue;
-                }
-                let hosts_room: f64 = (0..nd)
-                    .filter(|&k| self.gpu_s_per_request[c * nd + k].is_finite())
-                    .map(|k| room[k])
-                    .sum();
-                for k in 0..nd {
-                    if self.gpu_s_per_request[c * nd + k].is_finite() && hosts_room > 0.0 {
-                        fractions[c * nd + k] += moved * room[k] / hosts_room;
-                    }
-                }
-                // Keep the row a distribution despite rounding.
-                let sum: f64 = fractions[c * nd..(c + 1) * nd].iter().sum();
-                if sum > 0.0 {
-                    for v in &mut fractions[c * nd..(c + 1) * nd] {
-                        *v /= sum;
-                    }
-                }
-            }
-        }
-    }
-
-    /// Utilisation per datacenter of fractions for `volumes` (GPU-seconds busy / available).
-    pub fn utilisation(&self, fractions: &[f64], volumes: &[f64]) -> Vec<f64> {
-        let nd = self.datacenters;
-        (0..nd)
-            .map(|k| {
-                let busy: f64 = (0..self.classes)
-                    .map(|c| {
-                        let g = self.gpu_s_per_request[c * nd + k];
-                        if g.is_finite() {
-                            fractions[c * nd + k] * volumes[c] * g
-                        } else {
-                            0.0
-                        }
-                    })
-                    .sum();
-                busy / self.available_gpu_s[k].max(1e-12)
-            })
-            .collect()
-    }
-
-    /// Writes fractions (per class over datacenters) into epoch `e` of `plan`.
-    pub fn write_epoch(
-        &self,
-        plan: &mut FractionPlan,
-        e: usize,
-        fractions: &[f64],
-    ) -> Result<(), PlanError> {
-        let nd = self.datacenters;
-        for c in 0..self.classes {
-            plan.set_epoch_class(e, c, &fractions[c * nd..(c + 1) * nd])?;
-        }
-        Ok(())
     }
 }
