@@ -11,6 +11,7 @@
 //! MARLIN's SAC agents come next.
 
 pub mod adam;
+pub mod baselines;
 pub mod device;
 pub mod lb;
 pub mod marlin;

@@ -163,6 +163,16 @@ pub enum MarlinAction {
         /// The training run directory (from `verdant marlin train`).
         run: PathBuf,
     },
+    /// MARLIN's schemes beside the eight frameworks of its section 6 (Helix, Splitwise, NSGA-II,
+    /// PerLLM, SLIT, Q-learning, Double DQN, Actor-Critic) and simple rules on the scenario:
+    /// objectives with 95% CIs, PHV per framework (reference: worst observed), the paper's
+    /// headline claims beside what is measured ([compare] in configs/marlin.toml).
+    Compare,
+    /// PHV of MARLIN and every framework on geo-4dc to geo-12dc (compare.scalability_*).
+    Scale,
+    /// MARLIN without each component (veto, blending, FiLM, HER, capital, predictor): PHV over
+    /// the full model's (compare.ablation_*).
+    Ablation,
 }
 
 /// Trace formats on the command line.

@@ -7,6 +7,7 @@ mod green_llm;
 mod inspect;
 mod lb;
 mod marlin;
+mod marlin_compare;
 mod pareto_cmd;
 mod plots;
 mod run;

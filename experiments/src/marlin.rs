@@ -33,6 +33,7 @@ use verdant_agents::{TorchParams, TorchSettings};
 
 use crate::cli::{MarlinAction, SharedArgs};
 use crate::inspect::resolve_scenario;
+use crate::marlin_compare::{self, CompareSection};
 use crate::plots::{bar_chart, line_chart, BarGroup, Chart, Series};
 use crate::run::{configure, within, Run};
 
@@ -49,6 +50,8 @@ struct Params {
     marlin: MarlinParams,
     #[serde(default)]
     torch: TorchParams,
+    #[serde(default)]
+    compare: CompareSection,
 }
 
 pub(crate) struct Checked {
@@ -59,6 +62,7 @@ pub(crate) struct Checked {
     pub discrete_event: bool,
     pub marlin: MarlinSettings,
     pub torch: TorchSettings,
+    pub compare: CompareSection,
 }
 
 impl Validate for Params {
@@ -76,6 +80,20 @@ impl Validate for Params {
                 "needs at least one scheme",
             ));
         }
+        for name in &self.compare.frameworks {
+            if !marlin_compare::FRAMEWORKS.contains(&name.as_str())
+                && !marlin_compare::RULES.contains(&name.as_str())
+            {
+                return Err(ConfigError::invalid(
+                    key(&key(prefix, "compare"), "frameworks"),
+                    format!(
+                        "unknown framework {name:?} (known: {}, {})",
+                        marlin_compare::FRAMEWORKS.join(", "),
+                        marlin_compare::RULES.join(", ")
+                    ),
+                ));
+            }
+        }
         let mut schemes = self.schemes;
         schemes.dedup();
         Ok(Checked {
@@ -86,6 +104,7 @@ impl Validate for Params {
             discrete_event: self.discrete_event,
             marlin: self.marlin.validate(&key(prefix, "marlin"))?,
             torch: self.torch.validate(&key(prefix, "torch"))?,
+            compare: self.compare,
         })
     }
 }
@@ -115,19 +134,28 @@ pub(crate) struct SchemeResult {
 }
 
 /// Trains (or resumes) every (scheme, seed) of `c` in `run_dir`, in parallel.
+/// Which runs to train: schemes x seeds from a master seed, into `folder` of the run directory.
+pub(crate) struct Jobs<'a> {
+    pub master_seed: u64,
+    pub schemes: &'a [Scheme],
+    pub seeds: u32,
+    pub folder: &'a str,
+    pub resume: bool,
+}
+
 pub(crate) fn train_schemes(
     run: &Run,
-    c: &Checked,
+    jobs_spec: &Jobs,
     scenario: &Scenario,
     settings: &MarlinSettings,
     device: Device,
-    resume: bool,
-    folder: &str,
 ) -> anyhow::Result<Vec<SchemeResult>> {
-    let jobs: Vec<(Scheme, u32)> = c
+    let (resume, folder) = (jobs_spec.resume, jobs_spec.folder);
+    let master = jobs_spec.master_seed;
+    let jobs: Vec<(Scheme, u32)> = jobs_spec
         .schemes
         .iter()
-        .flat_map(|&s| (0..c.seeds).map(move |k| (s, k)))
+        .flat_map(|&s| (0..jobs_spec.seeds).map(move |k| (s, k)))
         .collect();
     let epochs_total = (settings.params().days * scenario.time.epochs * jobs.len()) as u64;
     let bar = run.progress(epochs_total, "epochs");
@@ -142,7 +170,7 @@ pub(crate) fn train_schemes(
                 scenario,
                 settings.clone(),
                 scheme,
-                run_seed(c.seed, k),
+                run_seed(master, k),
                 device,
             )?;
             if resume && dir.join(MARLIN_CHECKPOINT).is_file() {
@@ -524,6 +552,22 @@ pub fn run(action: &MarlinAction, shared: &SharedArgs) -> anyhow::Result<()> {
             };
             (config, c, None, "marlin")
         }
+        MarlinAction::Compare | MarlinAction::Scale | MarlinAction::Ablation => {
+            let name = match action {
+                MarlinAction::Compare => "marlin-compare",
+                MarlinAction::Scale => "marlin-scale",
+                _ => "marlin-ablation",
+            };
+            let Some((config, c)) = configure::<Params>(DEFAULTS, name, shared)? else {
+                return Ok(());
+            };
+            let section = c.compare.clone();
+            return match action {
+                MarlinAction::Compare => marlin_compare::compare(&c, &section, &config, shared),
+                MarlinAction::Scale => marlin_compare::scale(&c, &section, &config, shared),
+                _ => marlin_compare::ablation(&c, &section, &config, shared),
+            };
+        }
         MarlinAction::Eval { run: source } => {
             let (config, c) = config_of(source)?;
             if shared.print_config {
@@ -542,15 +586,14 @@ pub fn run(action: &MarlinAction, shared: &SharedArgs) -> anyhow::Result<()> {
     run.manifest_mut().device = Some(device_name(device));
     let (_, path) = within(run, |run| {
         let started = Instant::now();
-        let mut results = train_schemes(
-            run,
-            &c,
-            &scenario,
-            &c.marlin,
-            device,
-            resume_dir.is_some(),
-            "",
-        )?;
+        let jobs = Jobs {
+            master_seed: c.seed,
+            schemes: &c.schemes,
+            seeds: c.seeds,
+            folder: "",
+            resume: resume_dir.is_some(),
+        };
+        let mut results = train_schemes(run, &jobs, &scenario, &c.marlin, device)?;
         let train_s = started.elapsed().as_secs_f64();
         score_discrete_event(&c, &scenario, &mut results)?;
         let mut summary = report(run, &scenario, &results, &c)?;

@@ -949,3 +949,106 @@ fn marlin_rejects_bad_parameters_by_key() {
         text(&out.stderr)
     );
 }
+
+/// The comparison commands at a tiny budget.
+const COMPARE_SMALL: [&str; 12] = [
+    "--set",
+    "compare.nsga2_generations=2",
+    "--set",
+    "compare.nsga2_population=6",
+    "--set",
+    "compare.slit_generations=1",
+    "--set",
+    "compare.rl_days=1",
+    "--set",
+    "compare.perllm_days=1",
+    "--set",
+    r#"compare.scalability_scenarios=["geo-4dc","geo-6dc"]"#,
+];
+
+#[test]
+fn marlin_compare_scale_and_ablation_write_their_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec!["marlin", "compare", "--out", "out", "-q"];
+    args.extend(MARLIN_SMALL);
+    args.extend(COMPARE_SMALL);
+    let out = verdant(&args, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let run = single_run(dir.path(), "marlin-compare");
+    let md = std::fs::read_to_string(run.join("compare.md")).unwrap();
+    for name in [
+        "helix",
+        "splitwise",
+        "nsga2",
+        "perllm",
+        "slit",
+        "q-learning",
+        "double-dqn",
+        "actor-critic",
+        "lowest-carbon",
+        "marlin-balanced",
+    ] {
+        assert!(md.contains(&format!("| {name} |")), "{name}:\n{md}");
+    }
+    assert!(md.contains("headline claims") && md.contains("| carbon | 33% |"));
+    let phv = std::fs::read_to_string(run.join("phv.csv")).unwrap();
+    assert!(phv
+        .lines()
+        .skip(1)
+        .all(|l| l.split(',').nth(2).unwrap().parse::<f64>().unwrap() >= 0.0));
+    for stem in ["compare_metrics", "compare_phv"] {
+        assert!(run.join(format!("{stem}.png")).is_file());
+    }
+
+    let mut args = vec!["marlin", "scale", "--out", "out", "-q"];
+    args.extend(MARLIN_SMALL);
+    args.extend(COMPARE_SMALL);
+    let out = verdant(&args, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let run = single_run(dir.path(), "marlin-scale");
+    let csv = std::fs::read_to_string(run.join("scalability.csv")).unwrap();
+    assert!(
+        csv.contains("geo-4dc,4,marlin,") && csv.contains("geo-6dc,6,helix,"),
+        "{csv}"
+    );
+    assert!(run.join("scalability.svg").is_file());
+
+    let mut args = vec!["marlin", "ablation", "--out", "out", "-q"];
+    args.extend(MARLIN_SMALL);
+    let out = verdant(&args, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let run = single_run(dir.path(), "marlin-ablation");
+    let md = std::fs::read_to_string(run.join("ablation.md")).unwrap();
+    assert!(md.contains("| full | 1.000 ± 0.000 |"), "{md}");
+    for v in [
+        "no-veto",
+        "no-blending",
+        "no-film",
+        "no-her",
+        "no-capital",
+        "no-predictor",
+    ] {
+        assert!(md.contains(&format!("| {v} |")), "{v}");
+    }
+}
+
+#[test]
+fn an_unknown_framework_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = vec![
+        "marlin",
+        "compare",
+        "--out",
+        "out",
+        "--set",
+        r#"compare.frameworks=["helixx"]"#,
+    ];
+    args.extend(MARLIN_SMALL);
+    let out = verdant(&args, dir.path());
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("helixx"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -11,6 +11,7 @@
 //! Every solve reports its status; an infeasible model or a stage that hits its time limit is an
 //! error or a flagged status, never a silently accepted answer.
 
+pub mod baselines;
 pub mod dispatch;
 pub mod green_llm;
 pub mod options;

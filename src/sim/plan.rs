@@ -29,6 +29,9 @@ pub enum PlanError {
         class: usize,
         sum: f64,
     },
+    /// An allocator's own machinery failed (a learning library's error, for instance).
+    #[error("allocator: {0}")]
+    Model(String),
     #[error("epoch {epoch} is outside the plan's {epochs} epochs")]
     Epoch { epoch: usize, epochs: usize },
     #[error("request {index} is sent to datacenter {datacenter}, but there are {datacenters}")]

@@ -238,6 +238,45 @@ impl EpochPlanner {
         Ok(())
     }
 
+    /// Fills each class's `volumes` into datacenters in the given `order` (best first), each up
+    /// to the utilisation cap shared by all classes; what no datacenter can take goes to the
+    /// first hosting datacenter in the order. Returns fractions.
+    pub fn greedy_fill(&self, order: &[usize], volumes: &[f64]) -> Vec<f64> {
+        let nd = self.datacenters;
+        let mut room: Vec<f64> = self
+            .available_gpu_s
+            .iter()
+            .map(|a| a * self.utilisation_cap)
+            .collect();
+        let mut f = vec![0.0; self.decision_len()];
+        for c in 0..self.classes {
+            let mut left = volumes[c].max(0.0);
+            let total = left;
+            for &d in order {
+                if left <= 0.0 || !self.hosts(c, d) {
+                    continue;
+                }
+                let g = self.gpu_s_per_request(c, d);
+                let take = if g > 0.0 { left.min(room[d] / g) } else { left };
+                room[d] -= take * g;
+                f[c * nd + d] += take;
+                left -= take;
+            }
+            if left > 0.0 {
+                if let Some(&d) = order.iter().find(|&&d| self.hosts(c, d)) {
+                    f[c * nd + d] += left;
+                }
+            }
+            let row = &mut f[c * nd..(c + 1) * nd];
+            if total > 0.0 {
+                row.iter_mut().for_each(|v| *v /= total);
+            } else if let Some(&d) = order.iter().find(|&&d| self.hosts(c, d)) {
+                row[d] = 1.0;
+            }
+        }
+        f
+    }
+
     /// A whole-day plan from one decision per epoch.
     pub fn plan(
         &self,

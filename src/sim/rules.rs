@@ -1,6 +1,7 @@
 //! Allocators: anything that turns a scenario into a plan. Green-LLM, MARLIN, the load balancer
 //! and the heuristics all implement [`Allocator`]; the simple rules here are the sanity checks.
 
+use super::planner::EpochPlanner;
 use super::{FractionPlan, PlanError};
 use crate::scenario::Scenario;
 
@@ -10,6 +11,11 @@ pub trait Allocator {
     fn name(&self) -> &str;
     /// The plan for `scenario`.
     fn allocate(&mut self, scenario: &Scenario) -> Result<FractionPlan, PlanError>;
+    /// Every plan the method offers as trade-offs (a multi-objective search's final front); one
+    /// plan by default.
+    fn allocate_front(&mut self, scenario: &Scenario) -> Result<Vec<FractionPlan>, PlanError> {
+        Ok(vec![self.allocate(scenario)?])
+    }
 }
 
 /// Every request split evenly over all datacenters.
@@ -63,5 +69,85 @@ impl Allocator for Nearest {
                 }
             },
         )
+    }
+}
+
+/// Each (epoch, class) to one datacenter in turn (epoch e, class c: datacenter (e + c) mod n),
+/// then projected onto the capacity limit (utilisation 0.95).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RoundRobin;
+
+impl Allocator for RoundRobin {
+    fn name(&self) -> &str {
+        "round-robin"
+    }
+
+    fn allocate(&mut self, s: &Scenario) -> Result<FractionPlan, PlanError> {
+        let planner = EpochPlanner::new(s, RULE_UTILISATION_CAP);
+        let nd = planner.datacenters;
+        let decisions: Vec<Vec<f64>> = (0..planner.epochs)
+            .map(|e| {
+                let choice: Vec<usize> = (0..planner.classes)
+                    .map(|c| {
+                        (0..nd)
+                            .map(|k| (e + c + k) % nd)
+                            .find(|&d| planner.hosts(c, d))
+                            .unwrap_or(0)
+                    })
+                    .collect();
+                let mut f = planner.one_hot(&choice);
+                let volumes: Vec<f64> = planner.volumes.iter().map(|v| v[e]).collect();
+                planner.project(&mut f, &volumes);
+                f
+            })
+            .collect();
+        planner.plan(s, &decisions)
+    }
+}
+
+/// What a greedy rule ranks datacenters by, per hour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GreedyKey {
+    /// Grid carbon intensity.
+    Carbon,
+    /// Electricity price.
+    Price,
+}
+
+/// Fills the datacenter with the lowest carbon intensity (or price) of the hour first, up to
+/// utilisation 0.95, then the next.
+#[derive(Debug, Clone, Copy)]
+pub struct Greedy(pub GreedyKey);
+
+/// Utilisation cap of the rules that respect capacity.
+pub const RULE_UTILISATION_CAP: f64 = 0.95;
+
+impl Allocator for Greedy {
+    fn name(&self) -> &str {
+        match self.0 {
+            GreedyKey::Carbon => "lowest-carbon",
+            GreedyKey::Price => "lowest-price",
+        }
+    }
+
+    fn allocate(&mut self, s: &Scenario) -> Result<FractionPlan, PlanError> {
+        let planner = EpochPlanner::new(s, RULE_UTILISATION_CAP);
+        let decisions: Vec<Vec<f64>> = (0..planner.epochs)
+            .map(|e| {
+                let h = s.time.hour_of_epoch(e);
+                let key = |d: usize| {
+                    let g = &s.datacenters[d].grid;
+                    match self.0 {
+                        GreedyKey::Carbon => g.carbon_kg_per_kwh[h],
+                        GreedyKey::Price => g.price_usd_per_kwh[h],
+                    }
+                };
+                let mut order: Vec<usize> = (0..planner.datacenters).collect();
+                order.sort_by(|&a, &b| key(a).total_cmp(&key(b)));
+                let volumes: Vec<f64> = planner.volumes.iter().map(|v| v[e]).collect();
+                planner.greedy_fill(&order, &volumes)
+            })
+            .collect();
+        planner.plan(s, &decisions)
     }
 }

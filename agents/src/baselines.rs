@@ -1,0 +1,326 @@
+//! The learning frameworks MARLIN is compared with: tabular Q-learning, Double DQN and a one-step
+//! actor-critic, each an [`Allocator`] over a geo scenario.
+//!
+//! Kept from each: its learning rule (Watkins' Q-learning over a discretised state; Double DQN's
+//! online/target split of action choice and evaluation with a replay buffer; the advantage
+//! actor-critic's policy gradient with a learned value baseline). Simplified, as in MARLIN's own
+//! comparison: one agent decides each epoch's routing as a discrete joint action, one datacenter
+//! per request class (then projected onto capacity, the core's `EpochPlanner`), rewarded by the
+//! fluid simulator's score of the epoch (negative equally weighted objectives over the even
+//! split's); training runs `days` passes over the day and the greedy policy's last pass is the
+//! plan. States are MARLIN's (grid signals per datacenter, demand, time of day).
+
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use tch::nn::{Module, VarStore};
+use tch::{Device, Kind, Tensor};
+use verdant::scenario::Scenario;
+use verdant::seed::MasterSeed;
+use verdant::sim::fluid::FluidSimulator;
+use verdant::sim::rules::Even;
+use verdant::sim::{Allocator, FractionPlan, Outcome, PlanError, SimParams};
+
+use crate::adam::Adam;
+use crate::marlin::world::{objective_array, MarlinWorld};
+use crate::mlp::Mlp;
+
+/// The epoch-routing task the three learners share.
+struct Task<'a> {
+    world: MarlinWorld<'a>,
+    sim: FluidSimulator<'a>,
+    out: Outcome,
+    plan: FractionPlan,
+    actions: usize,
+}
+
+impl<'a> Task<'a> {
+    fn new(scenario: &'a Scenario) -> Result<Self, PlanError> {
+        let world = MarlinWorld::new(scenario, 0.95, 1.0)?;
+        let actions = world.datacenters.pow(world.classes as u32);
+        Ok(Task {
+            sim: FluidSimulator::new(scenario, SimParams::default()),
+            out: Outcome::default(),
+            plan: Even.allocate(scenario)?,
+            world,
+            actions,
+        })
+    }
+
+    fn state(&self, e: usize) -> Vec<f32> {
+        let volumes: Vec<f64> = self.world.planner.volumes.iter().map(|v| v[e]).collect();
+        self.world.state(e, &volumes)
+    }
+
+    /// Routes epoch `e` by joint action `a` (digit c in base `datacenters` is class c's choice)
+    /// and returns the reward.
+    fn step(&mut self, e: usize, a: usize) -> Result<f64, PlanError> {
+        let p = &self.world.planner;
+        let nd = p.datacenters;
+        let choice: Vec<usize> = (0..p.classes)
+            .map(|c| {
+                let d = (a / nd.pow(c as u32)) % nd;
+                if p.hosts(c, d) {
+                    d
+                } else {
+                    (0..nd).find(|&k| p.hosts(c, k)).unwrap_or(0)
+                }
+            })
+            .collect();
+        let mut f = p.one_hot(&choice);
+        let volumes: Vec<f64> = p.volumes.iter().map(|v| v[e]).collect();
+        p.project(&mut f, &volumes);
+        p.write_epoch(&mut self.plan, e, &f)?;
+        let o = objective_array(&self.sim.score_epoch(&self.plan, e, &mut self.out)?);
+        let r = self.world.reference[e];
+        Ok(-(0..4).map(|k| 0.25 * o[k] / r[k]).sum::<f64>())
+    }
+}
+
+fn argmax(v: &[f32]) -> usize {
+    (0..v.len()).fold(0, |b, i| if v[i] > v[b] { i } else { b })
+}
+
+/// Tabular Q-learning over (hour of day, demand tercile).
+#[derive(Debug, Clone)]
+pub struct QLearning {
+    pub days: usize,
+    pub learning_rate: f64,
+    pub gamma: f64,
+    pub seed: MasterSeed,
+}
+
+impl Allocator for QLearning {
+    fn name(&self) -> &str {
+        "q-learning"
+    }
+
+    fn allocate(&mut self, s: &Scenario) -> Result<FractionPlan, PlanError> {
+        let mut task = Task::new(s)?;
+        let ne = task.world.epochs;
+        let total: Vec<f64> = (0..ne)
+            .map(|e| task.world.planner.volumes.iter().map(|v| v[e]).sum())
+            .collect();
+        let mut sorted = total.clone();
+        sorted.sort_by(f64::total_cmp);
+        let (t1, t2) = (sorted[ne / 3], sorted[2 * ne / 3]);
+        let key = |e: usize| {
+            let tercile = if total[e] < t1 {
+                0
+            } else if total[e] < t2 {
+                1
+            } else {
+                2
+            };
+            s.time.hour_of_epoch(e) * 3 + tercile
+        };
+        let a_n = task.actions;
+        let mut q = vec![0.0f64; 24 * 3 * a_n];
+        let mut rng: ChaCha8Rng = self.seed.rng("baseline.q-learning");
+        let days = self.days.max(1);
+        for day in 0..=days {
+            let greedy = day == days;
+            let eps = (1.0 - day as f64 / days as f64).max(0.05);
+            for e in 0..ne {
+                let k = key(e);
+                let row = &q[k * a_n..(k + 1) * a_n];
+                let a = if !greedy && rng.gen::<f64>() < eps {
+                    rng.gen_range(0..a_n)
+                } else {
+                    (0..a_n).fold(0, |b, i| if row[i] > row[b] { i } else { b })
+                };
+                let r = task.step(e, a)?;
+                if !greedy {
+                    let next = key((e + 1) % ne);
+                    let best_next = q[next * a_n..(next + 1) * a_n]
+                        .iter()
+                        .copied()
+                        .fold(f64::NEG_INFINITY, f64::max);
+                    let target = r + if e + 1 < ne {
+                        self.gamma * best_next
+                    } else {
+                        0.0
+                    };
+                    let cell = &mut q[k * a_n + a];
+                    *cell += self.learning_rate * (target - *cell);
+                }
+            }
+        }
+        Ok(task.plan)
+    }
+}
+
+/// Double DQN: the online network picks the next action, the target network values it.
+#[derive(Debug, Clone)]
+pub struct DoubleDqn {
+    pub days: usize,
+    pub hidden: i64,
+    pub learning_rate: f64,
+    pub gamma: f64,
+    pub batch: usize,
+    pub target_every: usize,
+    pub seed: MasterSeed,
+}
+
+impl Allocator for DoubleDqn {
+    fn name(&self) -> &str {
+        "double-dqn"
+    }
+
+    fn allocate(&mut self, s: &Scenario) -> Result<FractionPlan, PlanError> {
+        let mut task = Task::new(s)?;
+        let ne = task.world.epochs;
+        let dim = task.world.state_len() as i64;
+        let a_n = task.actions;
+        let mut init = self.seed.rng("baseline.double-dqn.init");
+        let mut rng = self.seed.rng("baseline.double-dqn");
+        let vs = VarStore::new(Device::Cpu);
+        let mut online = Mlp::new(&vs.root(), dim, &[self.hidden, self.hidden], a_n as i64);
+        online.reinitialise(&mut init);
+        let mut tvs = VarStore::new(Device::Cpu);
+        let target = Mlp::new(&tvs.root(), dim, &[self.hidden, self.hidden], a_n as i64);
+        tvs.copy(&vs).map_err(|e| PlanError::Model(e.to_string()))?;
+        let mut adam = Adam::new(&vs, self.learning_rate);
+        let states: Vec<Vec<f32>> = (0..ne).map(|e| task.state(e)).collect();
+        let mut replay: Vec<(usize, usize, f32)> = Vec::new();
+        let mut steps = 0usize;
+        let days = self.days.max(1);
+        for day in 0..=days {
+            let greedy = day == days;
+            let eps = (1.0 - day as f64 / days as f64).max(0.05);
+            for e in 0..ne {
+                let x = Tensor::from_slice(&states[e]).view([1, dim]);
+                let a = if !greedy && rng.gen::<f64>() < eps {
+                    rng.gen_range(0..a_n)
+                } else {
+                    let q: Vec<f32> = Vec::try_from(tch::no_grad(|| online.forward(&x)).view([-1]))
+                        .unwrap_or_default();
+                    argmax(&q)
+                };
+                let r = task.step(e, a)?;
+                if greedy {
+                    continue;
+                }
+                replay.push((e, a, r as f32));
+                steps += 1;
+                if replay.len() >= self.batch {
+                    let picks: Vec<(usize, usize, f32)> = (0..self.batch)
+                        .map(|_| replay[rng.gen_range(0..replay.len())])
+                        .collect();
+                    let rows = |f: &dyn Fn(usize) -> usize| {
+                        let flat: Vec<f32> = picks
+                            .iter()
+                            .flat_map(|p| states[f(p.0)].iter().copied())
+                            .collect();
+                        Tensor::from_slice(&flat).view([picks.len() as i64, dim])
+                    };
+                    let x = rows(&|e| e);
+                    let x2 = rows(&|e| (e + 1) % ne);
+                    let acts =
+                        Tensor::from_slice(&picks.iter().map(|p| p.1 as i64).collect::<Vec<_>>());
+                    let rew = Tensor::from_slice(&picks.iter().map(|p| p.2).collect::<Vec<_>>());
+                    let not_last = Tensor::from_slice(
+                        &picks
+                            .iter()
+                            .map(|p| if p.0 + 1 < ne { 1.0f32 } else { 0.0 })
+                            .collect::<Vec<_>>(),
+                    );
+                    let y = tch::no_grad(|| {
+                        let next_a = online.forward(&x2).argmax(-1, true);
+                        let next_q = target.forward(&x2).gather(1, &next_a, false).squeeze_dim(1);
+                        rew + not_last * next_q * self.gamma
+                    });
+                    let q = online
+                        .forward(&x)
+                        .gather(1, &acts.unsqueeze(1), false)
+                        .squeeze_dim(1);
+                    let loss = q.smooth_l1_loss(&y, tch::Reduction::Mean, 1.0);
+                    adam.zero_grad();
+                    loss.backward();
+                    adam.clip_grad_norm(10.0);
+                    adam.step();
+                }
+                if steps % self.target_every == 0 {
+                    tvs.copy(&vs).map_err(|e| PlanError::Model(e.to_string()))?;
+                }
+            }
+        }
+        Ok(task.plan)
+    }
+}
+
+/// One-step advantage actor-critic with a softmax policy over joint actions.
+#[derive(Debug, Clone)]
+pub struct ActorCritic {
+    pub days: usize,
+    pub hidden: i64,
+    pub learning_rate: f64,
+    pub gamma: f64,
+    pub seed: MasterSeed,
+}
+
+impl Allocator for ActorCritic {
+    fn name(&self) -> &str {
+        "actor-critic"
+    }
+
+    fn allocate(&mut self, s: &Scenario) -> Result<FractionPlan, PlanError> {
+        let mut task = Task::new(s)?;
+        let ne = task.world.epochs;
+        let dim = task.world.state_len() as i64;
+        let a_n = task.actions;
+        let mut init = self.seed.rng("baseline.actor-critic.init");
+        let mut rng = self.seed.rng("baseline.actor-critic");
+        let vs = VarStore::new(Device::Cpu);
+        let mut actor = Mlp::new(&(vs.root() / "actor"), dim, &[self.hidden], a_n as i64);
+        let mut critic = Mlp::new(&(vs.root() / "critic"), dim, &[self.hidden], 1);
+        actor.reinitialise(&mut init);
+        critic.reinitialise(&mut init);
+        let mut adam = Adam::new(&vs, self.learning_rate);
+        let states: Vec<Tensor> = (0..ne)
+            .map(|e| Tensor::from_slice(&task.state(e)).view([1, dim]))
+            .collect();
+        let days = self.days.max(1);
+        for day in 0..=days {
+            let greedy = day == days;
+            for e in 0..ne {
+                let logits = actor.forward(&states[e]);
+                let probs: Vec<f32> =
+                    Vec::try_from(logits.softmax(-1, Kind::Float).detach().view([-1]))
+                        .unwrap_or_default();
+                let a = if greedy {
+                    argmax(&probs)
+                } else {
+                    let u: f32 = rng.gen();
+                    let mut acc = 0.0;
+                    probs
+                        .iter()
+                        .position(|p| {
+                            acc += p;
+                            u < acc
+                        })
+                        .unwrap_or(a_n - 1)
+                };
+                let r = task.step(e, a)?;
+                if greedy {
+                    continue;
+                }
+                let v = critic.forward(&states[e]).view([-1]);
+                let next_v = if e + 1 < ne {
+                    tch::no_grad(|| critic.forward(&states[e + 1]).view([-1]))
+                } else {
+                    Tensor::zeros([1], (Kind::Float, Device::Cpu))
+                };
+                let target = next_v * self.gamma + r;
+                let advantage = (&target - &v).detach();
+                let logp = logits.log_softmax(-1, Kind::Float).view([-1]).get(a as i64);
+                let loss =
+                    -(logp * &advantage).sum(Kind::Float) + (target - v).square().sum(Kind::Float);
+                adam.zero_grad();
+                loss.backward();
+                adam.clip_grad_norm(1.0);
+                adam.step();
+            }
+        }
+        Ok(task.plan)
+    }
+}

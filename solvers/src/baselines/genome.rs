@@ -1,0 +1,87 @@
+//! A plan as a genome of hourly logits (hour x class x datacenter), mapped to per-epoch fractions
+//! by a softmax over hosting datacenters and projected onto capacity; and the scalarisation that
+//! the single-objective searches use.
+
+use verdant::scenario::Scenario;
+use verdant::sim::fluid::FluidSimulator;
+use verdant::sim::planner::EpochPlanner;
+use verdant::sim::rules::Even;
+use verdant::sim::{Allocator, FractionPlan, Objectives, Outcome, PlanError, SimParams};
+
+/// Maps genomes to plans and scores them with the fluid simulator.
+pub struct Genome<'a> {
+    pub scenario: &'a Scenario,
+    pub planner: EpochPlanner,
+    sim: FluidSimulator<'a>,
+    out: Outcome,
+    /// Genes: hours x classes x datacenters.
+    pub len: usize,
+}
+
+impl<'a> Genome<'a> {
+    pub fn new(scenario: &'a Scenario, utilisation_cap: f64) -> Self {
+        let planner = EpochPlanner::new(scenario, utilisation_cap);
+        let len = scenario.time.hours() * planner.decision_len();
+        Genome {
+            scenario,
+            planner,
+            sim: FluidSimulator::new(scenario, SimParams::default()),
+            out: Outcome::default(),
+            len,
+        }
+    }
+
+    /// The plan of `genes`: each epoch takes its hour's logits.
+    pub fn plan(&self, genes: &[f64]) -> Result<FractionPlan, PlanError> {
+        let k = self.planner.decision_len();
+        let decisions: Vec<Vec<f64>> = (0..self.planner.epochs)
+            .map(|e| {
+                let h = self.scenario.time.hour_of_epoch(e);
+                let mut f = self.planner.softmax_fractions(&genes[h * k..(h + 1) * k]);
+                let volumes: Vec<f64> = self.planner.volumes.iter().map(|v| v[e]).collect();
+                self.planner.project(&mut f, &volumes);
+                f
+            })
+            .collect();
+        self.planner.plan(self.scenario, &decisions)
+    }
+
+    /// The fluid objectives of `genes`.
+    pub fn evaluate(&mut self, genes: &[f64]) -> Result<Objectives, PlanError> {
+        let plan = self.plan(genes)?;
+        self.sim.score_into(&plan, &mut self.out)?;
+        Ok(self.out.objectives())
+    }
+}
+
+/// `sum_k w_k o_k / ref_k` over (TTFT, carbon, water, cost), `ref` the even split's objectives.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scalariser {
+    pub weights: [f64; 4],
+    pub reference: [f64; 4],
+}
+
+impl Scalariser {
+    /// Weights over the even split of `scenario`.
+    pub fn new(scenario: &Scenario, weights: [f64; 4]) -> Result<Self, PlanError> {
+        let o = FluidSimulator::new(scenario, SimParams::default())
+            .score(&Even.allocate(scenario)?)?
+            .objectives();
+        Ok(Scalariser {
+            weights,
+            reference: vector(&o).map(|v| v.abs().max(1e-12)),
+        })
+    }
+
+    pub fn value(&self, o: &Objectives) -> f64 {
+        let v = vector(o);
+        (0..4)
+            .map(|k| self.weights[k] * v[k] / self.reference[k])
+            .sum()
+    }
+}
+
+/// (TTFT, carbon, water, cost) of an objective vector.
+pub fn vector(o: &Objectives) -> [f64; 4] {
+    [o.ttft_s, o.carbon_kg, o.water_l, o.cost_usd]
+}

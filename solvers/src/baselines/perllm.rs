@@ -1,0 +1,106 @@
+//! PerLLM-style constraint satisfaction with an upper-confidence-bound choice.
+//!
+//! Kept: PerLLM's scheduler treats datacenters as arms of a bandit, picks by an upper confidence
+//! bound on their observed reward, and only among choices that satisfy the constraints (here:
+//! capacity at the utilisation cap, and the model being hosted). Simplified: arms are
+//! (class, datacenter) with rewards from the fluid simulator's per-epoch score (the negative
+//! weighted objectives over the even split's in the same epoch), datacenters are filled in UCB order up to
+//! capacity, learning runs over `days` passes of the day and the last pass is the plan.
+
+use verdant::scenario::Scenario;
+use verdant::sim::fluid::FluidSimulator;
+use verdant::sim::planner::EpochPlanner;
+use verdant::sim::rules::Even;
+use verdant::sim::{Allocator, FractionPlan, Outcome, PlanError, SimParams};
+
+use super::genome::vector;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PerLlmParams {
+    pub days: usize,
+    /// UCB exploration constant.
+    pub exploration: f64,
+    pub weights: [f64; 4],
+    pub utilisation_cap: f64,
+}
+
+impl Default for PerLlmParams {
+    fn default() -> Self {
+        PerLlmParams {
+            days: 5,
+            exploration: 0.5,
+            weights: [0.25; 4],
+            utilisation_cap: 0.95,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PerLlm {
+    pub params: PerLlmParams,
+}
+
+impl Allocator for PerLlm {
+    fn name(&self) -> &str {
+        "perllm"
+    }
+
+    fn allocate(&mut self, s: &Scenario) -> Result<FractionPlan, PlanError> {
+        let p = self.params;
+        let planner = EpochPlanner::new(s, p.utilisation_cap);
+        let even = Even.allocate(s)?;
+        let mut sim = FluidSimulator::new(s, SimParams::default());
+        let mut out = Outcome::default();
+        // Each epoch's objectives under the even split: the scale of that epoch's reward.
+        let reference: Vec<[f64; 4]> = (0..planner.epochs)
+            .map(|e| {
+                sim.score_epoch(&even, e, &mut out)
+                    .map(|o| vector(&o).map(|v| v.abs().max(1e-12)))
+            })
+            .collect::<Result<_, _>>()?;
+        let (nc, nd) = (planner.classes, planner.datacenters);
+        let mut plan = even;
+        let mut count = vec![0.0f64; nc * nd];
+        let mut mean = vec![0.0f64; nc * nd];
+        let mut t = 0.0f64;
+        for _ in 0..p.days.max(1) {
+            for e in 0..planner.epochs {
+                t += 1.0;
+                let volumes: Vec<f64> = planner.volumes.iter().map(|v| v[e]).collect();
+                let mut f = vec![0.0; nc * nd];
+                for c in 0..nc {
+                    let ucb = |d: usize| {
+                        let k = c * nd + d;
+                        if count[k] == 0.0 {
+                            f64::INFINITY
+                        } else {
+                            mean[k] + p.exploration * (t.ln() / count[k]).sqrt()
+                        }
+                    };
+                    let mut order: Vec<usize> = (0..nd).filter(|&d| planner.hosts(c, d)).collect();
+                    order.sort_by(|&a, &b| ucb(b).total_cmp(&ucb(a)).then(a.cmp(&b)));
+                    // Fill this class alone in UCB order (constraints: capacity at the cap).
+                    let mut only = vec![0.0; nc];
+                    only[c] = volumes[c];
+                    let filled = planner.greedy_fill(&order, &only);
+                    f[c * nd..(c + 1) * nd].copy_from_slice(&filled[c * nd..(c + 1) * nd]);
+                }
+                planner.project(&mut f, &volumes);
+                planner.write_epoch(&mut plan, e, &f)?;
+                let o = sim.score_epoch(&plan, e, &mut out)?;
+                // The epoch's reward, against the even split's score of the same epoch.
+                let v = vector(&o);
+                let reward: f64 = -(0..4)
+                    .map(|k| p.weights[k] * v[k] / reference[e][k])
+                    .sum::<f64>();
+                for (k, &share) in f.iter().enumerate() {
+                    if share > 0.0 {
+                        count[k] += share;
+                        mean[k] += share * (reward - mean[k]) / count[k];
+                    }
+                }
+            }
+        }
+        Ok(plan)
+    }
+}

@@ -1,0 +1,216 @@
+//! SLIT-style evolutionary search guided by a learned surrogate of the simulator.
+//!
+//! Kept: an evolutionary search whose candidates are pre-screened by a cheap learned model of the
+//! objective and only the promising ones are simulated; the surrogate is refit on every simulated
+//! candidate. Simplified: one search per weight vector (the four single-objective emphases and
+//! balanced), each minimising the weighted objectives over the even split's; the surrogate is a
+//! ridge regression on compact plan features (each datacenter's share per class over the day and
+//! per quarter of the day) rather than SLIT's neural model.
+
+use rand::Rng;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::StandardNormal;
+use verdant::scenario::Scenario;
+use verdant::sim::{Allocator, FractionPlan, PlanError};
+
+use super::genome::{Genome, Scalariser};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SlitParams {
+    pub population: usize,
+    pub generations: usize,
+    /// Candidates generated per simulated one (screened by the surrogate).
+    pub screening: usize,
+    pub mutation_sigma: f64,
+    pub ridge: f64,
+    pub utilisation_cap: f64,
+    pub seed: u64,
+}
+
+impl Default for SlitParams {
+    fn default() -> Self {
+        SlitParams {
+            population: 16,
+            generations: 25,
+            screening: 8,
+            mutation_sigma: 0.5,
+            ridge: 1e-3,
+            utilisation_cap: 0.95,
+            seed: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Slit {
+    pub params: SlitParams,
+}
+
+/// Weight vectors searched: each objective emphasised (0.7), and balanced.
+pub const SLIT_WEIGHTS: [[f64; 4]; 5] = [
+    [0.25, 0.25, 0.25, 0.25],
+    [0.7, 0.1, 0.1, 0.1],
+    [0.1, 0.7, 0.1, 0.1],
+    [0.1, 0.1, 0.7, 0.1],
+    [0.1, 0.1, 0.1, 0.7],
+];
+
+/// Compact features of a genome: per (class, datacenter) the mean softmax share over the day,
+/// and per (quarter of the day, datacenter) over classes; plus a constant.
+fn features(genome: &Genome, genes: &[f64]) -> Vec<f64> {
+    let k = genome.planner.decision_len();
+    let (nc, nd) = (genome.planner.classes, genome.planner.datacenters);
+    let hours = genes.len() / k;
+    let mut f = vec![0.0; nc * nd + 4 * nd + 1];
+    for h in 0..hours {
+        let shares = genome.planner.softmax_fractions(&genes[h * k..(h + 1) * k]);
+        let quarter = (h * 4 / hours.max(1)).min(3);
+        for c in 0..nc {
+            for d in 0..nd {
+                f[c * nd + d] += shares[c * nd + d] / hours as f64;
+                f[nc * nd + quarter * nd + d] += shares[c * nd + d] / (hours * nc) as f64 * 4.0;
+            }
+        }
+    }
+    f[nc * nd + 4 * nd] = 1.0;
+    f
+}
+
+/// Ridge regression by the normal equations (Gaussian elimination with partial pivoting).
+fn fit(xs: &[Vec<f64>], ys: &[f64], ridge: f64) -> Vec<f64> {
+    let m = xs.first().map_or(0, Vec::len);
+    let mut a = vec![vec![0.0; m + 1]; m];
+    for (x, y) in xs.iter().zip(ys) {
+        for i in 0..m {
+            for j in 0..m {
+                a[i][j] += x[i] * x[j];
+            }
+            a[i][m] += x[i] * y;
+        }
+    }
+    for (i, row) in a.iter_mut().enumerate() {
+        row[i] += ridge;
+    }
+    for col in 0..m {
+        let pivot = (col..m)
+            .max_by(|&r, &s| a[r][col].abs().total_cmp(&a[s][col].abs()))
+            .unwrap_or(col);
+        a.swap(col, pivot);
+        let d = a[col][col];
+        if d.abs() < 1e-15 {
+            continue;
+        }
+        for r in 0..m {
+            if r != col {
+                let factor = a[r][col] / d;
+                for c in col..=m {
+                    a[r][c] -= factor * a[col][c];
+                }
+            }
+        }
+    }
+    (0..m)
+        .map(|i| {
+            if a[i][i].abs() < 1e-15 {
+                0.0
+            } else {
+                a[i][m] / a[i][i]
+            }
+        })
+        .collect()
+}
+
+impl Slit {
+    fn search(
+        &self,
+        genome: &mut Genome,
+        scalariser: &Scalariser,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Vec<f64>, PlanError> {
+        let p = self.params;
+        let n = p.population.max(2);
+        let mut xs: Vec<Vec<f64>> = Vec::new();
+        let mut ys: Vec<f64> = Vec::new();
+        let mut population: Vec<(Vec<f64>, f64)> = Vec::with_capacity(n);
+        for k in 0..n {
+            let genes: Vec<f64> = (0..genome.len)
+                .map(|_| {
+                    if k == 0 {
+                        0.0
+                    } else {
+                        rng.sample::<f64, _>(StandardNormal)
+                    }
+                })
+                .collect();
+            let value = scalariser.value(&genome.evaluate(&genes)?);
+            xs.push(features(genome, &genes));
+            ys.push(value);
+            population.push((genes, value));
+        }
+        for _ in 0..p.generations {
+            let beta = fit(&xs, &ys, p.ridge);
+            let mut candidates: Vec<(Vec<f64>, f64)> = Vec::with_capacity(n * p.screening);
+            for _ in 0..n * p.screening.max(1) {
+                let a = &population[rng.gen_range(0..n)].0;
+                let b = &population[rng.gen_range(0..n)].0;
+                let genes: Vec<f64> = a
+                    .iter()
+                    .zip(b)
+                    .map(|(x, y)| {
+                        let mut g = if rng.gen::<bool>() { *x } else { *y };
+                        if rng.gen::<f64>() < 4.0 / genome.len as f64 {
+                            g += p.mutation_sigma * rng.sample::<f64, _>(StandardNormal);
+                        }
+                        g
+                    })
+                    .collect();
+                let predicted: f64 = features(genome, &genes)
+                    .iter()
+                    .zip(&beta)
+                    .map(|(f, w)| f * w)
+                    .sum();
+                candidates.push((genes, predicted));
+            }
+            candidates.sort_by(|a, b| a.1.total_cmp(&b.1));
+            for (genes, _) in candidates.into_iter().take(n / 2) {
+                let value = scalariser.value(&genome.evaluate(&genes)?);
+                xs.push(features(genome, &genes));
+                ys.push(value);
+                population.push((genes, value));
+            }
+            population.sort_by(|a, b| a.1.total_cmp(&b.1));
+            population.truncate(n);
+        }
+        Ok(population.swap_remove(0).0)
+    }
+}
+
+impl Allocator for Slit {
+    fn name(&self) -> &str {
+        "slit"
+    }
+
+    /// The balanced search's plan.
+    fn allocate(&mut self, s: &Scenario) -> Result<FractionPlan, PlanError> {
+        let mut genome = Genome::new(s, self.params.utilisation_cap);
+        let scalariser = Scalariser::new(s, SLIT_WEIGHTS[0])?;
+        let mut rng = ChaCha8Rng::seed_from_u64(self.params.seed);
+        let best = self.search(&mut genome, &scalariser, &mut rng)?;
+        genome.plan(&best)
+    }
+
+    /// One plan per weight vector of [`SLIT_WEIGHTS`].
+    fn allocate_front(&mut self, s: &Scenario) -> Result<Vec<FractionPlan>, PlanError> {
+        let mut genome = Genome::new(s, self.params.utilisation_cap);
+        let mut rng = ChaCha8Rng::seed_from_u64(self.params.seed);
+        SLIT_WEIGHTS
+            .iter()
+            .map(|w| {
+                let scalariser = Scalariser::new(s, *w)?;
+                let best = self.search(&mut genome, &scalariser, &mut rng)?;
+                genome.plan(&best)
+            })
+            .collect()
+    }
+}
