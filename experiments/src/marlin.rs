@@ -109,6 +109,17 @@ impl Validate for Params {
     }
 }
 
+/// Reads one objective from a vector.
+pub(crate) type Metric = fn(&Objectives) -> f64;
+
+/// The four compared objectives with their labels, in MARLIN's order.
+pub(crate) const METRICS: [(&str, Metric); 4] = [
+    ("TTFT", |o| o.ttft_s),
+    ("carbon", |o| o.carbon_kg),
+    ("water", |o| o.water_l),
+    ("energy cost", |o| o.cost_usd),
+];
+
 /// The master seed of seed `k` of a scheme run.
 pub(crate) fn run_seed(master: u64, k: u32) -> MasterSeed {
     MasterSeed(MasterSeed(master).derive(&format!("marlin.seed.{k}")))
@@ -437,13 +448,7 @@ fn plots(
 ) -> anyhow::Result<()> {
     // Each scheme's objectives relative to the even split (mean over seeds).
     let names: Vec<String> = c.schemes.iter().map(|s| s.name().to_owned()).collect();
-    let metrics: [(&str, fn(&Objectives) -> f64); 4] = [
-        ("TTFT", |o| o.ttft_s),
-        ("carbon", |o| o.carbon_kg),
-        ("water", |o| o.water_l),
-        ("energy cost", |o| o.cost_usd),
-    ];
-    let groups: Vec<BarGroup> = metrics
+    let groups: Vec<BarGroup> = METRICS
         .iter()
         .map(|(label, f)| BarGroup {
             name: (*label).to_owned(),

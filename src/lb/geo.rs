@@ -92,7 +92,7 @@ impl GeoRouting {
                     }
                 }
             }
-            if !(tokens_per_s > 0.0) {
+            if tokens_per_s.is_nan() || tokens_per_s <= 0.0 {
                 return Err(format!(
                     "datacenter {} has no GPU that serves the demand's models",
                     dc.name

@@ -355,13 +355,13 @@ impl LbTrainer {
         // Generalised advantage estimation, backwards in time per environment.
         let lambda = ac.gae_lambda as f32;
         let mut advantages = vec![0f32; t_len * n];
-        for i in 0..n {
+        for (i, &bootstrap) in last.iter().enumerate().take(n) {
             let mut gae = 0.0f32;
             for t in (0..t_len).rev() {
                 let k = t * n + i;
                 let not_done = 1.0 - dones[k];
                 let next_value = if t + 1 == t_len {
-                    last[i]
+                    bootstrap
                 } else {
                     values[k + n]
                 };

@@ -383,7 +383,7 @@ impl<'a> Marlin<'a> {
                 }
             }
         }
-        let (consensus, vetoes) = self.phase2(e, &state, &proposals, &planned)?;
+        let (consensus, vetoes) = self.phase2(&state, &proposals, &planned)?;
         self.world
             .planner
             .write_epoch(&mut self.consensus, e, &consensus)
@@ -460,7 +460,6 @@ impl<'a> Marlin<'a> {
     /// consensus fractions and the number of vetoes.
     fn phase2(
         &mut self,
-        e: usize,
         state: &[f32],
         proposals: &[Vec<f64>],
         predicted: &[f64],
@@ -524,7 +523,7 @@ impl<'a> Marlin<'a> {
                 let blend = w.unsqueeze(0).matmul(&props);
                 let mut q_tot = Tensor::zeros([1, 1], (Kind::Float, self.device));
                 for j in 0..j_n {
-                    q_tot = q_tot + q_of(j, &blend) * self.preference[j];
+                    q_tot += q_of(j, &blend) * self.preference[j];
                 }
                 let grad = Tensor::run_backward(&[q_tot.sum(Kind::Float)], &[&w], false, false);
                 let g: Vec<f32> = Self::to_vec(&grad[0]);
@@ -548,7 +547,7 @@ impl<'a> Marlin<'a> {
         self.world.planner.project(&mut consensus, predicted);
         let mut vetoes = 0;
         if comps.veto && comps.capital {
-            for j in 0..j_n {
+            for (j, own_plan) in proposals.iter().enumerate() {
                 if self.capital[j] < p.capital_threshold {
                     continue;
                 }
@@ -564,13 +563,12 @@ impl<'a> Marlin<'a> {
                 let loss = game::utility_loss(own, agreed);
                 if loss > p.veto_loss_threshold {
                     let strength = game::veto_strength(loss, self.capital[j], p.veto_max);
-                    game::pull_toward(&mut consensus, &proposals[j], strength);
+                    game::pull_toward(&mut consensus, own_plan, strength);
                     vetoes += 1;
                 }
             }
             self.world.planner.project(&mut consensus, predicted);
         }
-        let _ = e;
         Ok((consensus, vetoes))
     }
 

@@ -101,11 +101,12 @@ fn fit(xs: &[Vec<f64>], ys: &[f64], ridge: f64) -> Vec<f64> {
         if d.abs() < 1e-15 {
             continue;
         }
-        for r in 0..m {
+        let pivot_row = a[col].clone();
+        for (r, row) in a.iter_mut().enumerate() {
             if r != col {
-                let factor = a[r][col] / d;
-                for c in col..=m {
-                    a[r][c] -= factor * a[col][c];
+                let factor = row[col] / d;
+                for (x, p) in row[col..].iter_mut().zip(&pivot_row[col..]) {
+                    *x -= factor * p;
                 }
             }
         }
