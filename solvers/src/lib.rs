@@ -15,6 +15,7 @@ pub mod baselines;
 pub mod dispatch;
 pub mod green_llm;
 pub mod options;
+pub mod reference;
 
 pub use options::{SolverOptions, SolverParams};
 

@@ -201,6 +201,7 @@ impl<'a> FluidSimulator<'a> {
             });
         }
         out.reset(nd, ne);
+        out.kind_utilisation.resize(nd * ne * s.gpus.len(), 0.0);
         let mut total = EpochLatency::default();
         for e in 0..ne {
             let l = self.epoch(plan, e, out);
@@ -323,14 +324,11 @@ impl<'a> FluidSimulator<'a> {
                                     model.decode_tdp_fraction,
                                 );
                             }
-                            self.local_s[k] = entry.prefill_s_per_token * input * per_request;
                             self.decode_s[k] = entry.decode_s_per_token * output * per_request;
                         }
-                        None => {
-                            self.local_s[k] =
-                                self.processing_s_per_token[k] * (input + output) / requests
-                        }
+                        None => {}
                     }
+                    self.local_s[k] = self.service_s(c, d, input, output, requests);
                 }
                 let i = d * ne + e;
                 out.requests[i] = 0.0;
@@ -338,6 +336,18 @@ impl<'a> FluidSimulator<'a> {
                 let busy = self.activity.busy_total();
                 let rho = busy * self.inverse_available[d];
                 out.utilisation[i] = rho;
+                let ng = s.gpus.len();
+                let available = self.accountant.available_gpu_s(d);
+                for (g, slot) in out.kind_utilisation[i * ng..(i + 1) * ng]
+                    .iter_mut()
+                    .enumerate()
+                {
+                    *slot = if available[g] > 0.0 {
+                        self.activity.busy_gpu_s[g] / available[g]
+                    } else {
+                        0.0
+                    };
+                }
                 // Queueing wait of model classes at this utilisation: t rho / (1 - rho).
                 let wait_per_prefill_s = if rho < 1.0 {
                     rho / (1.0 - rho)
@@ -405,6 +415,32 @@ impl<'a> FluidSimulator<'a> {
         }
     }
 
+    /// Seconds a mean request of class `c` spends at datacenter `d` before its first token when
+    /// nothing queues: the prefill of its input tokens (classes with a model; infinite where `d`
+    /// hosts no instance of it), or the processing of its tokens (classes without a model), for a
+    /// cell receiving `requests` requests with `input` and `output` tokens in all. The fluid
+    /// simulator adds the queueing wait at the datacenter's utilisation to this.
+    pub fn service_s(&self, c: usize, d: usize, input: f64, output: f64, requests: f64) -> f64 {
+        let s = self.scenario;
+        if requests <= 0.0 {
+            return 0.0;
+        }
+        match s.classes[c].model {
+            Some(m) => {
+                let entry = &self.models[d * s.models.len() + m];
+                if entry.hosted {
+                    entry.prefill_s_per_token * input / requests
+                } else {
+                    f64::INFINITY
+                }
+            }
+            None => {
+                self.processing_s_per_token[c * s.datacenters.len() + d] * (input + output)
+                    / requests
+            }
+        }
+    }
+
     /// Scores only epoch `e` of `plan` (for agents that decide epoch by epoch): writes that
     /// epoch's entries of `out` (reshaped to the plan if needed) and returns the epoch's
     /// objectives (carbon, water, cost and energy of the epoch; mean TTFT and SLO violation rate
@@ -437,6 +473,7 @@ impl<'a> FluidSimulator<'a> {
         if out.datacenters != nd || out.epochs != ne || out.dc_epochs.len() != nd * ne {
             out.reset(nd, ne);
         }
+        out.kind_utilisation.resize(nd * ne * s.gpus.len(), 0.0);
         let l = self.epoch(plan, e, out);
         let mut t = DcEpoch::default();
         for d in 0..nd {

@@ -98,6 +98,10 @@ pub struct Outcome {
     pub dc_epochs: Vec<DcEpoch>,
     /// Busy share of the datacenter's GPU-seconds, same index.
     pub utilisation: Vec<f64>,
+    /// Fluid only (empty from the discrete-event simulator): busy share of each GPU kind's
+    /// GPU-seconds in each datacenter-epoch, `[(d * epochs + e) * kinds + g]` (0 where a
+    /// datacenter has none of a kind). Above 1 the accounting caps busy time.
+    pub kind_utilisation: Vec<f64>,
     /// Requests served, same index.
     pub requests: Vec<f64>,
     pub totals: DcEpoch,
