@@ -73,6 +73,24 @@ pub enum Command {
         #[command(subcommand)]
         action: MarlinAction,
     },
+    /// The main job: the exact reference front (the fluid accounting as an LP, solved by HiGHS)
+    /// beside MARLIN's schemes, the load balancer in geo mode and the simple rules on geo-8dc;
+    /// every plan scored by the fluid (and representative plans by the discrete-event)
+    /// simulator; writes fronts.csv, indicators.csv (PHV, PHV ratio to the exact front, gap per
+    /// objective), report.md and plots (configs/compare.toml, laid over marlin.toml and lb.toml).
+    Compare {
+        /// Paper-scale budgets (3 seeds, MARLIN 10 days with k_opt 8, the load balancer 200k
+        /// steps, a 5^3 epsilon lattice): hours instead of minutes on a 2-core CPU.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Merge the indicators of several `verdant compare` run directories (seeds run on
+    /// different machines, say) into one table printed to stdout. Writes nothing.
+    Report {
+        /// Run directories of verdant compare.
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+    },
     /// Print the exact hypervolume of each point set of FILE (moocore's whitespace format, or
     /// CSV with a name:unit:min|max header; maximised objectives are negated).
     Hv {

@@ -44,7 +44,7 @@ pub const DEFAULTS: &str = include_str!("../configs/lb.toml");
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct LbSection {
+pub(crate) struct LbSection {
     scenario: String,
     #[serde(default)]
     scenario_set: Vec<String>,
@@ -57,7 +57,7 @@ struct LbSection {
 /// `[geo]`: geo mode, routing a geo scenario's requests across its datacenters.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct GeoSection {
+pub(crate) struct GeoSection {
     scenario: String,
     /// About this many of the day's requests are drawn (on the same share of the nodes).
     requests: f64,
@@ -79,7 +79,7 @@ impl Default for GeoSection {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct LbParams {
+pub(crate) struct LbParams {
     seed: u64,
     lb: LbSection,
     #[serde(default)]
@@ -89,7 +89,7 @@ struct LbParams {
     torch: TorchParams,
 }
 
-struct Checked {
+pub(crate) struct Checked {
     seed: u64,
     scenario: String,
     scenario_set: Vec<String>,
@@ -216,7 +216,7 @@ struct Trained {
 }
 
 #[derive(Debug, Serialize)]
-struct TrainSummary {
+pub(crate) struct TrainSummary {
     scenario: String,
     device: String,
     jobs: usize,
@@ -889,12 +889,26 @@ struct GeoRow {
 
 /// Geo mode: agents trained on a geo scenario's routing, and the baselines, each turned into a
 /// plan and scored by the fluid simulator beside the simple rules.
-fn geo(run: &Run, c: &Checked, device: Device) -> anyhow::Result<serde_json::Value> {
-    let path = resolve_scenario(&c.geo.scenario)?;
-    let scenario = Scenario::load(&path, MasterSeed(c.seed))?;
+/// A geo-mode routing turned into a plan: who routed, which seed, the plan and the routing
+/// episode's own metrics.
+pub(crate) struct GeoPlan {
+    pub method: String,
+    pub seed: u32,
+    pub plan: FractionPlan,
+    pub episode: EpisodeMetrics,
+}
+
+/// Geo mode's plans: agents trained (for every configured algorithm and seed) on `scenario`'s
+/// routing, and the six baselines, each routing the day's drawn requests into a plan.
+pub(crate) fn geo_plans(
+    run: &Run,
+    c: &Checked,
+    scenario: &Scenario,
+    device: Device,
+) -> anyhow::Result<(GeoRouting, Vec<GeoPlan>, TrainSummary)> {
     let share = (c.geo.requests / scenario.demand.total_requests()).min(1.0);
     let routing = GeoRouting::new(
-        &scenario,
+        scenario,
         share,
         c.geo.queue_capacity,
         c.geo.slo_s,
@@ -902,11 +916,6 @@ fn geo(run: &Run, c: &Checked, device: Device) -> anyhow::Result<serde_json::Val
         &mut MasterSeed(c.seed).rng("lb.geo.requests"),
     )
     .map_err(|e| anyhow::anyhow!("geo mode on {}: {e}", scenario.name))?;
-    let mut servers = String::from("datacenter,tokens_per_s,concurrency\n");
-    for s in &routing.config.servers {
-        writeln!(servers, "{},{},{}", s.name, s.tokens_per_s, s.concurrency)?;
-    }
-    run.dir().write("geo_servers.csv", servers.as_bytes())?;
     let target = TrainingTarget {
         name: format!("{} (geo)", scenario.name),
         workload: routing.workload.clone(),
@@ -914,6 +923,44 @@ fn geo(run: &Run, c: &Checked, device: Device) -> anyhow::Result<serde_json::Val
         folder: "geo-agents",
     };
     let (trained, training) = train_all(run, c, &target, device, false)?;
+    let mut plans = Vec::new();
+    for t in &trained {
+        let mut policy = t.trainer.greedy();
+        let (plan, episode) =
+            routing.plan(&mut policy, job_seed(c.seed, t.seed).derive("lb.eval"))?;
+        plans.push(GeoPlan {
+            method: t.algorithm.name().to_owned(),
+            seed: t.seed,
+            plan,
+            episode,
+        });
+    }
+    for name in BASELINES {
+        for k in 0..c.seeds {
+            let mut policy = baseline(name).expect("listed baseline");
+            let (plan, episode) =
+                routing.plan(policy.as_mut(), job_seed(c.seed, k).derive("lb.eval"))?;
+            plans.push(GeoPlan {
+                method: name.to_owned(),
+                seed: k,
+                plan,
+                episode,
+            });
+        }
+    }
+    Ok((routing, plans, training))
+}
+
+fn geo(run: &Run, c: &Checked, device: Device) -> anyhow::Result<serde_json::Value> {
+    let path = resolve_scenario(&c.geo.scenario)?;
+    let scenario = Scenario::load(&path, MasterSeed(c.seed))?;
+    let (routing, plans, training) = geo_plans(run, c, &scenario, device)?;
+    let share = (c.geo.requests / scenario.demand.total_requests()).min(1.0);
+    let mut servers = String::from("datacenter,tokens_per_s,concurrency\n");
+    for s in &routing.config.servers {
+        writeln!(servers, "{},{},{}", s.name, s.tokens_per_s, s.concurrency)?;
+    }
+    run.dir().write("geo_servers.csv", servers.as_bytes())?;
     let mut fluid = FluidSimulator::new(&scenario, SimParams::default());
     let mut rows = Vec::new();
     let mut score = |method: &str,
@@ -931,17 +978,8 @@ fn geo(run: &Run, c: &Checked, device: Device) -> anyhow::Result<serde_json::Val
         });
         Ok(())
     };
-    for t in &trained {
-        let mut policy = t.trainer.greedy();
-        let (plan, m) = routing.plan(&mut policy, job_seed(c.seed, t.seed).derive("lb.eval"))?;
-        score(t.algorithm.name(), t.seed, &plan, Some(&m))?;
-    }
-    for name in BASELINES {
-        for k in 0..c.seeds {
-            let mut policy = baseline(name).expect("listed baseline");
-            let (plan, m) = routing.plan(policy.as_mut(), job_seed(c.seed, k).derive("lb.eval"))?;
-            score(name, k, &plan, Some(&m))?;
-        }
+    for g in &plans {
+        score(&g.method, g.seed, &g.plan, Some(&g.episode))?;
     }
     for mut rule in [Box::new(Even) as Box<dyn Allocator>, Box::new(Nearest)] {
         let plan = rule.allocate(&scenario)?;

@@ -2,6 +2,7 @@
 //! logging, dispatches to an experiment and turns errors into a message and an exit status.
 
 mod cli;
+mod compare;
 mod demo;
 mod green_llm;
 mod inspect;
@@ -33,6 +34,8 @@ fn main() -> ExitCode {
         cli::Command::Simulate => simulate::run(&cli.shared),
         cli::Command::GreenLlm => green_llm::run(&cli.shared),
         cli::Command::Lb { action } => lb::run(action, &cli.shared),
+        cli::Command::Compare { full } => compare::run(*full, &cli.shared),
+        cli::Command::Report { runs } => compare::report(runs),
         cli::Command::Marlin { action } => marlin::run(action, &cli.shared),
         cli::Command::Hv {
             file,

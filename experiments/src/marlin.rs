@@ -41,7 +41,7 @@ pub const DEFAULTS: &str = include_str!("../configs/marlin.toml");
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Params {
+pub(crate) struct Params {
     seed: u64,
     scenario: String,
     schemes: Vec<Scheme>,

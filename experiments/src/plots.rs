@@ -19,13 +19,28 @@ pub struct Chart<'a> {
     pub y_label: &'a str,
 }
 
-/// Draws `series` into `<dir>/<stem>.svg` and `<dir>/<stem>.png`.
+/// Draws `series` as lines into `<dir>/<stem>.svg` and `<dir>/<stem>.png`.
 pub fn line_chart(dir: &Path, stem: &str, chart: &Chart, series: &[Series]) -> anyhow::Result<()> {
     write_svg_and_png(
         dir,
         stem,
-        |root| draw(root, chart, series),
-        |root| draw(root, chart, series),
+        |root| draw(root, chart, series, false),
+        |root| draw(root, chart, series, false),
+    )
+}
+
+/// Draws `series` as points (one colour per series) into `<dir>/<stem>.svg` and `.png`.
+pub fn scatter_chart(
+    dir: &Path,
+    stem: &str,
+    chart: &Chart,
+    series: &[Series],
+) -> anyhow::Result<()> {
+    write_svg_and_png(
+        dir,
+        stem,
+        |root| draw(root, chart, series, true),
+        |root| draw(root, chart, series, true),
     )
 }
 
@@ -135,7 +150,12 @@ where
     Ok(())
 }
 
-fn draw<DB: DrawingBackend>(root: Area<DB>, chart: &Chart, series: &[Series]) -> anyhow::Result<()>
+fn draw<DB: DrawingBackend>(
+    root: Area<DB>,
+    chart: &Chart,
+    series: &[Series],
+    points: bool,
+) -> anyhow::Result<()>
 where
     DB::ErrorType: 'static,
 {
@@ -175,13 +195,24 @@ where
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     for (k, s) in series.iter().enumerate() {
         let color = Palette99::pick(k).to_rgba();
-        ctx.draw_series(LineSeries::new(
-            s.points.iter().copied(),
-            color.stroke_width(2),
-        ))
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?
-        .label(s.name.clone())
-        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
+        let drawn = if points {
+            ctx.draw_series(
+                s.points
+                    .iter()
+                    .map(|&(x, y)| Circle::new((x, y), 4, color.filled())),
+            )
+        } else {
+            ctx.draw_series(LineSeries::new(
+                s.points.iter().copied(),
+                color.stroke_width(2),
+            ))
+        };
+        drawn
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?
+            .label(s.name.clone())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
+            });
     }
     ctx.configure_series_labels()
         .background_style(WHITE.mix(0.85))

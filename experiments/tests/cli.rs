@@ -1052,3 +1052,84 @@ fn an_unknown_framework_is_named() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn compare_writes_the_optimal_versus_learned_report_and_report_merges_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "compare",
+        "--out",
+        "out",
+        "-q",
+        "--set",
+        "scenario=geo-4dc",
+        "--set",
+        "marlin.k_opt=1",
+        "--set",
+        "marlin.batch=16",
+        "--set",
+        "marlin.actor_hidden=16",
+        "--set",
+        "marlin.critic_hidden=16",
+        "--set",
+        r#"schemes=["balanced"]"#,
+        "--set",
+        "agent.total_steps=256",
+        "--set",
+        "agent.episode_requests=64",
+        "--set",
+        "exact.front_grid=2",
+        "--set",
+        "discrete_event=false",
+    ];
+    let out = verdant(&args, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let run = single_run(dir.path(), "compare");
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.contains("| Method | seeds | PHV | PHV ratio to optimal | gap TTFT |"));
+    for m in [
+        "exact",
+        "marlin-balanced",
+        "lb-ppo",
+        "lb-shortest-expected-delay",
+        "even",
+        "lowest-carbon",
+    ] {
+        assert!(report.contains(&format!("| {m} |")), "{m}:\n{report}");
+    }
+    // The exact front is its own reference: ratio 1 and no gap.
+    assert!(report.contains("| exact | 1 |") && report.contains("| 1.000 ± 0.000 | +0.0% ± 0.0 |"));
+    let ind = std::fs::read_to_string(run.join("indicators.csv")).unwrap();
+    assert!(ind.starts_with("method,seed,indicator,value\n"));
+    assert!(ind.contains("marlin-balanced,0,phv_ratio_to_exact,"));
+    let fronts = std::fs::read_to_string(run.join("fronts.csv")).unwrap();
+    assert!(fronts.lines().filter(|l| l.starts_with("exact,")).count() >= 4);
+    for stem in [
+        "front_ttft_carbon",
+        "front_water_cost",
+        "phv_ratio",
+        "routing_min_carbon",
+        "carbon_intensity",
+    ] {
+        assert!(run.join(format!("{stem}.png")).is_file(), "{stem}");
+    }
+    // report merges two runs (here the same one twice: two samples per method).
+    let run_arg = run.to_str().unwrap();
+    let out = verdant(&["report", run_arg, run_arg], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let merged = text(&out.stdout);
+    assert!(merged.contains("| exact | 2 |"), "{merged}");
+    // A damaged indicators file is named with its line and field.
+    std::fs::write(
+        run.join("indicators.csv"),
+        "method,seed,indicator,value\nexact,x,phv,1\n",
+    )
+    .unwrap();
+    let out = verdant(&["report", run_arg], dir.path());
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("indicators.csv:2") && err.contains("seed"),
+        "{err}"
+    );
+}

@@ -257,7 +257,11 @@ impl EpochPlanner {
                     continue;
                 }
                 let g = self.gpu_s_per_request(c, d);
-                let take = if g > 0.0 { left.min(room[d] / g) } else { left };
+                let take = if g > 0.0 {
+                    left.min((room[d] / g).max(0.0))
+                } else {
+                    left
+                };
                 room[d] -= take * g;
                 f[c * nd + d] += take;
                 left -= take;

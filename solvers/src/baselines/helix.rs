@@ -107,7 +107,7 @@ pub fn max_flow(
     let mut g = FlowNetwork::new(nodes);
     let ids: Vec<(usize, usize)> = edges.iter().map(|&(a, b, c)| g.add_edge(a, b, c)).collect();
     let total = g.max_flow(source, sink);
-    (total, ids.iter().map(|&id| g.flow(id)).collect())
+    (total, ids.iter().map(|&id| g.flow(id).max(0.0)).collect())
 }
 
 /// Helix-style max-flow routing.
