@@ -1133,3 +1133,37 @@ fn compare_writes_the_optimal_versus_learned_report_and_report_merges_runs() {
         "{err}"
     );
 }
+
+#[test]
+fn compare_on_green_llm_base_uses_green_llm_as_the_exact_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "compare",
+        "--out",
+        "out",
+        "-q",
+        "--set",
+        "scenario=green-llm-base",
+        "--set",
+        "marlin.k_opt=1",
+        "--set",
+        "marlin.batch=16",
+        "--set",
+        "marlin.actor_hidden=16",
+        "--set",
+        "marlin.critic_hidden=16",
+        "--set",
+        r#"schemes=["balanced"]"#,
+        "--set",
+        "exact.front_grid=2",
+    ];
+    let out = verdant(&args, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report =
+        std::fs::read_to_string(single_run(dir.path(), "compare").join("report.md")).unwrap();
+    for m in ["exact", "green-llm", "marlin-balanced", "even"] {
+        assert!(report.contains(&format!("| {m} |")), "{m}:\n{report}");
+    }
+    assert!(report.contains("Green-LLM's own epsilon front"));
+    assert!(report.contains("load balancer: not run"), "{report}");
+}
