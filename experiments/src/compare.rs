@@ -220,9 +220,7 @@ fn compare(
                    representative: bool|
      -> anyhow::Result<()> {
         let o = fluid.score(&plan)?.objectives();
-        if representative {
-            plans.push((points.len(), plan));
-        }
+        plans.push((points.len(), plan));
         points.push(Point {
             method: method.to_owned(),
             seed,
@@ -413,16 +411,20 @@ fn compare(
             points[*i].discrete_event = Some(o?);
         }
     }
-    write_outputs(
-        run,
-        c,
-        scenario,
-        &points,
-        exact_count,
-        exact_s,
-        &min_carbon,
-        &notes,
-    )
+    let exact = ExactSummary {
+        plans: exact_count,
+        seconds: exact_s,
+        min_carbon,
+    };
+    write_outputs(run, c, scenario, &points, &exact, &notes)
+}
+
+/// What the report says of the exact front.
+struct ExactSummary {
+    plans: usize,
+    seconds: f64,
+    /// Its min-carbon plan, for the routing plot.
+    min_carbon: FractionPlan,
 }
 
 /// The load balancer's rule baselines (geo mode routes with them too).
@@ -507,11 +509,10 @@ fn write_outputs(
     c: &Checked,
     scenario: &Scenario,
     points: &[Point],
-    exact_count: usize,
-    exact_s: f64,
-    min_carbon: &FractionPlan,
+    exact: &ExactSummary,
     notes: &[String],
 ) -> anyhow::Result<serde_json::Value> {
+    let (exact_count, exact_s, min_carbon) = (exact.plans, exact.seconds, &exact.min_carbon);
     let dir = run.dir();
     let mut fronts = String::from("method,seed,source,representative,fidelity,ttft_s,carbon_kg,water_l,cost_usd,energy_kwh,slo_violation_rate\n");
     for p in points {
@@ -553,7 +554,7 @@ fn write_outputs(
         c.seed,
         c.seeds
     );
-    report.push_str("\n## Representative plans, both fidelities\n\n| Method | seed | fluid TTFT (s) | carbon (kg) | water (L) | cost (USD) | discrete-event TTFT (s) | carbon (kg) |\n|---|---|---|---|---|---|---|---|\n");
+    report.push_str("\n## Representative plans, both fidelities (every plan's scores are in fronts.csv)\n\n| Method | seed | fluid TTFT (s) | carbon (kg) | water (L) | cost (USD) | discrete-event TTFT (s) | carbon (kg) |\n|---|---|---|---|---|---|---|---|\n");
     for p in points.iter().filter(|p| p.representative) {
         let (dt, dc) = p
             .discrete_event

@@ -296,37 +296,34 @@ impl<'a> FluidSimulator<'a> {
                     }
                     let (tin, tout) = self.token_energy[c];
                     self.activity.token_energy_kwh += tin * input + tout * output;
-                    match s.classes[c].model {
-                        Some(m) => {
-                            let entry = &self.models[d * nm + m];
-                            if !entry.hosted {
-                                // Nowhere to run: saturated (one epoch), no energy.
-                                self.local_s[k] = s.time.epoch_s;
-                                continue;
-                            }
-                            let model = &s.models[m];
-                            for (g, per_token) in entry.prefill_gpu_s_per_token.iter().enumerate() {
-                                self.activity.add_busy(
-                                    g,
-                                    per_token * input,
-                                    model.prefill_tdp_fraction,
-                                );
-                            }
-                            // One division per cell; the rest multiplies by reciprocals.
-                            let per_request = 1.0 / requests;
-                            let requests_per_token = requests / (input + output);
-                            for h in &entry.decode_hosts {
-                                let batch =
-                                    batch_in_room(h.token_room * requests_per_token, 1.0).max(1.0);
-                                self.activity.add_busy(
-                                    h.gpu,
-                                    h.gpu_s_per_token * output / batch,
-                                    model.decode_tdp_fraction,
-                                );
-                            }
-                            self.decode_s[k] = entry.decode_s_per_token * output * per_request;
+                    if let Some(m) = s.classes[c].model {
+                        let entry = &self.models[d * nm + m];
+                        if !entry.hosted {
+                            // Nowhere to run: saturated (one epoch), no energy.
+                            self.local_s[k] = s.time.epoch_s;
+                            continue;
                         }
-                        None => {}
+                        let model = &s.models[m];
+                        for (g, per_token) in entry.prefill_gpu_s_per_token.iter().enumerate() {
+                            self.activity.add_busy(
+                                g,
+                                per_token * input,
+                                model.prefill_tdp_fraction,
+                            );
+                        }
+                        // One division per cell; the rest multiplies by reciprocals.
+                        let per_request = 1.0 / requests;
+                        let requests_per_token = requests / (input + output);
+                        for h in &entry.decode_hosts {
+                            let batch =
+                                batch_in_room(h.token_room * requests_per_token, 1.0).max(1.0);
+                            self.activity.add_busy(
+                                h.gpu,
+                                h.gpu_s_per_token * output / batch,
+                                model.decode_tdp_fraction,
+                            );
+                        }
+                        self.decode_s[k] = entry.decode_s_per_token * output * per_request;
                     }
                     self.local_s[k] = self.service_s(c, d, input, output, requests);
                 }
