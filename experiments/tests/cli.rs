@@ -1167,3 +1167,26 @@ fn compare_on_green_llm_base_uses_green_llm_as_the_exact_front() {
     assert!(report.contains("Green-LLM's own epsilon front"));
     assert!(report.contains("load balancer: not run"), "{report}");
 }
+
+#[test]
+fn compare_rejects_bad_configuration_by_key() {
+    let dir = tempfile::tempdir().unwrap();
+    for (set, key) in [
+        ("exact.front_grid=1", "exact.front_grid"),
+        ("bogus=1", "bogus"),
+        ("marlin.k_opt=0", "marlin.k_opt"),
+        ("agent.gamma=2", "agent.gamma"),
+    ] {
+        let out = verdant(&["compare", "--out", "out", "--set", set], dir.path());
+        assert!(!out.status.success(), "{set}");
+        assert!(
+            text(&out.stderr).contains(key),
+            "{set}: {}",
+            text(&out.stderr)
+        );
+    }
+    assert!(
+        !dir.path().join("out/compare").exists(),
+        "no run directory for a bad config"
+    );
+}
