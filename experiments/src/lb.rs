@@ -23,7 +23,6 @@ use verdant::config::{key, ConfigError, Layered, Validate};
 use verdant::lb::{
     baseline, EpisodeMetrics, GeoRouting, LbEnv, LbEnvConfig, LbPolicy, LbWorkload, BASELINES,
 };
-use verdant::run::CONFIG_FILE;
 use verdant::scenario::lb::LbScenario;
 use verdant::scenario::lb::RewardParams;
 use verdant::scenario::Scenario;
@@ -38,7 +37,7 @@ use verdant_agents::{TorchParams, TorchSettings};
 use crate::cli::{LbAction, SharedArgs};
 use crate::inspect::resolve_scenario;
 use crate::plots::{bar_chart, line_chart, BarGroup, Chart, Series};
-use crate::run::{configure, within, Run};
+use crate::run::{configure, configure_from_run, within, Run};
 
 pub const DEFAULTS: &str = include_str!("../configs/lb.toml");
 
@@ -736,11 +735,7 @@ fn summarise(world: &World, rows: Vec<TableRow>) -> EvalSummary {
 
 /// Reads a run directory's resolved configuration.
 fn config_of(run_dir: &Path) -> anyhow::Result<(Layered, Checked)> {
-    let path = run_dir.join(CONFIG_FILE);
-    let config = Layered::read(&path)
-        .with_context(|| format!("{} is not a run directory of verdant lb", run_dir.display()))?;
-    let checked = config.checked::<LbParams>()?;
-    Ok((config, checked))
+    configure_from_run::<LbParams>(run_dir, "lb")
 }
 
 /// Rebuilds a training run's agents from their final checkpoints.

@@ -12,13 +12,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use rayon::prelude::*;
 use serde::Deserialize;
 use tch::Device;
 use verdant::config::{key, ConfigError, Layered, Validate};
 use verdant::pareto::{hypervolume, nondominated, ReferencePoint};
-use verdant::run::CONFIG_FILE;
 use verdant::scenario::Scenario;
 use verdant::seed::MasterSeed;
 use verdant::sim::des::DiscreteEventSimulator;
@@ -35,7 +34,7 @@ use crate::cli::{MarlinAction, SharedArgs};
 use crate::inspect::resolve_scenario;
 use crate::marlin_compare::{self, CompareSection};
 use crate::plots::{bar_chart, line_chart, BarGroup, Chart, Series};
-use crate::run::{configure, within, Run};
+use crate::run::{configure, configure_from_run, within, Run};
 
 pub const DEFAULTS: &str = include_str!("../configs/marlin.toml");
 
@@ -507,15 +506,7 @@ fn plots(
 }
 
 fn config_of(run_dir: &Path) -> anyhow::Result<(Layered, Checked)> {
-    let path = run_dir.join(CONFIG_FILE);
-    let config = Layered::read(&path).with_context(|| {
-        format!(
-            "{} is not a run directory of verdant marlin",
-            run_dir.display()
-        )
-    })?;
-    let checked = config.checked::<Params>()?;
-    Ok((config, checked))
+    configure_from_run::<Params>(run_dir, "marlin")
 }
 
 fn load_scenario(c: &Checked) -> anyhow::Result<Scenario> {

@@ -49,6 +49,25 @@ where
     Ok(Some((config, checked)))
 }
 
+/// The resolved configuration of an earlier run of `command` in `run_dir`, checked again (to
+/// resume or evaluate it).
+pub fn configure_from_run<P>(
+    run_dir: &std::path::Path,
+    command: &str,
+) -> anyhow::Result<(Layered, P::Checked)>
+where
+    P: serde::de::DeserializeOwned + verdant::config::Validate,
+{
+    let config = Layered::read(&run_dir.join(CONFIG_FILE)).with_context(|| {
+        format!(
+            "{} is not a run directory of verdant {command}",
+            run_dir.display()
+        )
+    })?;
+    let checked = config.checked::<P>()?;
+    Ok((config, checked))
+}
+
 /// Versions recorded in every manifest: Verdant's, the compiler's, and the locked versions of the
 /// libraries that shape results.
 fn versions() -> std::collections::BTreeMap<String, String> {

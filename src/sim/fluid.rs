@@ -188,18 +188,7 @@ impl<'a> FluidSimulator<'a> {
     /// Scores `plan` into `out`, reusing its buffers (no allocation after the first call).
     pub fn score_into(&mut self, plan: &FractionPlan, out: &mut Outcome) -> Result<(), PlanError> {
         let s = self.scenario;
-        let (ne, no, nc, nd) = (
-            s.time.epochs,
-            s.origins.len(),
-            s.classes.len(),
-            s.datacenters.len(),
-        );
-        if plan.shape() != [ne, no, nc, nd] {
-            return Err(PlanError::Shape {
-                got: plan.shape(),
-                want: [ne, no, nc, nd],
-            });
-        }
+        let [ne, _, _, nd] = self.check_shape(plan)?;
         out.reset(nd, ne);
         out.kind_utilisation.resize(nd * ne * s.gpus.len(), 0.0);
         let mut total = EpochLatency::default();
@@ -412,6 +401,25 @@ impl<'a> FluidSimulator<'a> {
         }
     }
 
+    /// The plan's shape, if it is the scenario's: (epochs, origins, classes, datacenters).
+    fn check_shape(&self, plan: &FractionPlan) -> Result<[usize; 4], PlanError> {
+        let s = self.scenario;
+        let want = [
+            s.time.epochs,
+            s.origins.len(),
+            s.classes.len(),
+            s.datacenters.len(),
+        ];
+        if plan.shape() == want {
+            Ok(want)
+        } else {
+            Err(PlanError::Shape {
+                got: plan.shape(),
+                want,
+            })
+        }
+    }
+
     /// Seconds a mean request of class `c` spends at datacenter `d` before its first token when
     /// nothing queues: the prefill of its input tokens (classes with a model; infinite where `d`
     /// hosts no instance of it), or the processing of its tokens (classes without a model), for a
@@ -449,18 +457,7 @@ impl<'a> FluidSimulator<'a> {
         out: &mut Outcome,
     ) -> Result<Objectives, PlanError> {
         let s = self.scenario;
-        let (ne, no, nc, nd) = (
-            s.time.epochs,
-            s.origins.len(),
-            s.classes.len(),
-            s.datacenters.len(),
-        );
-        if plan.shape() != [ne, no, nc, nd] {
-            return Err(PlanError::Shape {
-                got: plan.shape(),
-                want: [ne, no, nc, nd],
-            });
-        }
+        let [ne, _, _, nd] = self.check_shape(plan)?;
         if e >= ne {
             return Err(PlanError::Epoch {
                 epoch: e,
