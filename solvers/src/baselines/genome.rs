@@ -2,6 +2,8 @@
 //! by a softmax over hosting datacenters and projected onto capacity; and the scalarisation that
 //! the single-objective searches use.
 
+use rand::Rng;
+use rand_distr::StandardNormal;
 use verdant::scenario::Scenario;
 use verdant::sim::fluid::FluidSimulator;
 use verdant::sim::planner::EpochPlanner;
@@ -29,6 +31,20 @@ impl<'a> Genome<'a> {
             out: Outcome::default(),
             len,
         }
+    }
+
+    /// Member `k` of a starting population: member 0 is the capacity-proportional split (all
+    /// logits 0), the others standard normal logits from `rng`.
+    pub fn initial(&self, k: usize, rng: &mut impl Rng) -> Vec<f64> {
+        (0..self.len)
+            .map(|_| {
+                if k == 0 {
+                    0.0
+                } else {
+                    rng.sample::<f64, _>(StandardNormal)
+                }
+            })
+            .collect()
     }
 
     /// The plan of `genes`: each epoch takes its hour's logits.

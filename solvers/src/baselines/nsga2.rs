@@ -80,16 +80,7 @@ impl Nsga2 {
         let n = p.population.max(4);
         let mut population = Vec::with_capacity(n);
         for k in 0..n {
-            // The first individual is the capacity-proportional split (all logits 0).
-            let genes: Vec<f64> = (0..genome.len)
-                .map(|_| {
-                    if k == 0 {
-                        0.0
-                    } else {
-                        rng.sample::<f64, _>(StandardNormal)
-                    }
-                })
-                .collect();
+            let genes = genome.initial(k, &mut rng);
             let objectives = vector(&genome.evaluate(&genes)?);
             population.push(Individual { genes, objectives });
         }

@@ -135,15 +135,7 @@ impl Slit {
         let mut ys: Vec<f64> = Vec::new();
         let mut population: Vec<(Vec<f64>, f64)> = Vec::with_capacity(n);
         for k in 0..n {
-            let genes: Vec<f64> = (0..genome.len)
-                .map(|_| {
-                    if k == 0 {
-                        0.0
-                    } else {
-                        rng.sample::<f64, _>(StandardNormal)
-                    }
-                })
-                .collect();
+            let genes = genome.initial(k, rng);
             let value = scalariser.value(&genome.evaluate(&genes)?);
             xs.push(features(genome, &genes));
             ys.push(value);
