@@ -21,7 +21,6 @@ use verdant::seed::MasterSeed;
 use verdant::sim::fluid::FluidSimulator;
 use verdant::sim::rules::{Even, Greedy, GreedyKey, Nearest, RoundRobin};
 use verdant::sim::{Allocator, FractionPlan, Objectives, SimParams};
-use verdant_agents::device::device_name;
 use verdant_solvers::green_llm::{GreenLlmModel, Objective, Weights};
 use verdant_solvers::reference::ReferenceLp;
 use verdant_solvers::{SolverOptions, SolverParams};
@@ -181,8 +180,7 @@ pub fn run(full: bool, shared: &SharedArgs) -> anyhow::Result<()> {
     let c = check(&config)?;
     let scenario = Scenario::load(&resolve_scenario(&c.scenario)?, MasterSeed(c.seed))?;
     let device = c.marlin.torch.activate()?;
-    let mut run = Run::start("compare", &config, c.seed, shared)?;
-    run.manifest_mut().device = Some(device_name(device));
+    let mut run = Run::start("compare", &config, c.seed, shared)?.on_device(device);
     run.manifest_mut().solver = serde_json::to_value(&c.solver)?;
     let (_, path) = within(run, |run| compare(run, &c, &scenario, device))?;
     print!("{}", std::fs::read_to_string(path.join("report.md"))?);

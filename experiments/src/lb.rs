@@ -791,8 +791,7 @@ pub fn run(action: &LbAction, shared: &SharedArgs) -> anyhow::Result<()> {
             let (_, c) = config_of(dir)?;
             let world = load_world(&c)?;
             let device = c.torch.activate()?;
-            let mut run = Run::reopen(dir, shared)?;
-            run.manifest_mut().device = Some(device_name(device));
+            let run = Run::reopen(dir, shared)?.on_device(device);
             let (summary, path) = within(run, |run| {
                 let (_, summary) = train_all(run, &c, &world.target(), device, true)?;
                 Ok(summary)
@@ -806,8 +805,7 @@ pub fn run(action: &LbAction, shared: &SharedArgs) -> anyhow::Result<()> {
             };
             let world = load_world(&c)?;
             let device = c.torch.activate()?;
-            let mut run = Run::start("lb-train", &config, c.seed, shared)?;
-            run.manifest_mut().device = Some(device_name(device));
+            let run = Run::start("lb-train", &config, c.seed, shared)?.on_device(device);
             let (summary, path) = within(run, |run| {
                 let (_, summary) = train_all(run, &c, &world.target(), device, false)?;
                 Ok(summary)
@@ -824,8 +822,7 @@ pub fn run(action: &LbAction, shared: &SharedArgs) -> anyhow::Result<()> {
             let world = load_world(&c)?;
             let device = c.torch.activate()?;
             let trained = load_trained(source, &c, &world, device)?;
-            let mut run = Run::start("lb-eval", &config, c.seed, shared)?;
-            run.manifest_mut().device = Some(device_name(device));
+            let run = Run::start("lb-eval", &config, c.seed, shared)?.on_device(device);
             let source = source.display().to_string();
             let (summary, path) = within(run, |run| {
                 let evals = evaluate_all(&c, &world, &trained);
@@ -843,8 +840,7 @@ pub fn run(action: &LbAction, shared: &SharedArgs) -> anyhow::Result<()> {
                 return Ok(());
             };
             let device = c.torch.activate()?;
-            let mut run = Run::start("lb-geo", &config, c.seed, shared)?;
-            run.manifest_mut().device = Some(device_name(device));
+            let run = Run::start("lb-geo", &config, c.seed, shared)?.on_device(device);
             let (_, path) = within(run, |run| geo(run, &c, device))?;
             println!("{}", path.display());
             Ok(())
@@ -855,8 +851,7 @@ pub fn run(action: &LbAction, shared: &SharedArgs) -> anyhow::Result<()> {
             };
             let world = load_world(&c)?;
             let device = c.torch.activate()?;
-            let mut run = Run::start("lb", &config, c.seed, shared)?;
-            run.manifest_mut().device = Some(device_name(device));
+            let run = Run::start("lb", &config, c.seed, shared)?.on_device(device);
             let (_, path) = within(run, |run| {
                 let (trained, training) = train_all(run, &c, &world.target(), device, false)?;
                 let evals = evaluate_all(&c, &world, &trained);

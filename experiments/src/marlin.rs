@@ -24,7 +24,6 @@ use verdant::sim::des::DiscreteEventSimulator;
 use verdant::sim::fluid::FluidSimulator;
 use verdant::sim::rules::Even;
 use verdant::sim::{Allocator, FractionPlan, Objectives, SimParams};
-use verdant_agents::device::device_name;
 use verdant_agents::marlin::{
     ArchivePoint, EpochLog, Marlin, MarlinParams, MarlinSettings, Scheme, MARLIN_CHECKPOINT,
 };
@@ -575,11 +574,11 @@ pub fn run(action: &MarlinAction, shared: &SharedArgs) -> anyhow::Result<()> {
     };
     let scenario = load_scenario(&c)?;
     let device = c.torch.activate()?;
-    let mut run = match &resume_dir {
+    let run = match &resume_dir {
         Some(dir) => Run::reopen(dir, shared)?,
         None => Run::start(experiment, &config, c.seed, shared)?,
-    };
-    run.manifest_mut().device = Some(device_name(device));
+    }
+    .on_device(device);
     let (_, path) = within(run, |run| {
         let started = Instant::now();
         let jobs = Jobs {
@@ -648,8 +647,7 @@ fn eval(source: &Path, config: Layered, c: Checked, shared: &SharedArgs) -> anyh
             });
         }
     }
-    let mut run = Run::start("marlin-eval", &config, c.seed, shared)?;
-    run.manifest_mut().device = Some(device_name(device));
+    let run = Run::start("marlin-eval", &config, c.seed, shared)?.on_device(device);
     let source_name = source.display().to_string();
     let (_, path) = within(run, |run| {
         score_discrete_event(&c, &scenario, &mut results)?;

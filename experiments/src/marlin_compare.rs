@@ -14,7 +14,6 @@ use verdant::sim::fluid::FluidSimulator;
 use verdant::sim::rules::{Even, Greedy, GreedyKey, Nearest, RoundRobin};
 use verdant::sim::{Allocator, Objectives, SimParams};
 use verdant_agents::baselines::{ActorCritic, DoubleDqn, QLearning};
-use verdant_agents::device::device_name;
 use verdant_agents::marlin::Components;
 use verdant_solvers::baselines::{
     Helix, Nsga2, Nsga2Params, PerLlm, PerLlmParams, Slit, SlitParams, Splitwise,
@@ -284,8 +283,7 @@ pub(crate) fn compare(
 ) -> anyhow::Result<()> {
     let scenario = Scenario::load(&resolve_scenario(&c.scenario)?, MasterSeed(c.seed))?;
     let device = c.torch.activate()?;
-    let mut run = Run::start("marlin-compare", config, c.seed, shared)?;
-    run.manifest_mut().device = Some(device_name(device));
+    let run = Run::start("marlin-compare", config, c.seed, shared)?.on_device(device);
     let (_, path) = within(run, |run| {
         let jobs = Jobs {
             master_seed: c.seed,
@@ -481,8 +479,7 @@ pub(crate) fn scale(
     shared: &SharedArgs,
 ) -> anyhow::Result<()> {
     let device = c.torch.activate()?;
-    let mut run = Run::start("marlin-scale", config, c.seed, shared)?;
-    run.manifest_mut().device = Some(device_name(device));
+    let run = Run::start("marlin-scale", config, c.seed, shared)?.on_device(device);
     let settings = c.marlin.with_days(compare.scalability_days);
     let (_, path) = within(run, |run| {
         let mut rows: Vec<(String, usize, String, f64, f64)> = Vec::new();
@@ -607,8 +604,7 @@ pub(crate) fn ablation(
 ) -> anyhow::Result<()> {
     let scenario = Scenario::load(&resolve_scenario(&c.scenario)?, MasterSeed(c.seed))?;
     let device = c.torch.activate()?;
-    let mut run = Run::start("marlin-ablation", config, c.seed, shared)?;
-    run.manifest_mut().device = Some(device_name(device));
+    let run = Run::start("marlin-ablation", config, c.seed, shared)?.on_device(device);
     let full = Components::default();
     let variants: Vec<(&str, Components)> = vec![
         ("full", full),

@@ -137,6 +137,12 @@ impl Run {
         })
     }
 
+    /// Records the compute device the agents use in the manifest.
+    pub fn on_device(mut self, device: tch::Device) -> Self {
+        self.manifest.device = Some(verdant_agents::device::device_name(device));
+        self
+    }
+
     pub fn dir(&self) -> &RunDir {
         &self.dir
     }
