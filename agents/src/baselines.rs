@@ -21,7 +21,7 @@ use verdant::sim::rules::Even;
 use verdant::sim::{Allocator, FractionPlan, Outcome, PlanError, SimParams};
 
 use crate::adam::Adam;
-use crate::marlin::world::{objective_array, MarlinWorld};
+use crate::marlin::world::MarlinWorld;
 use crate::mlp::Mlp;
 
 /// The epoch-routing task the three learners share.
@@ -70,7 +70,10 @@ impl<'a> Task<'a> {
         let volumes: Vec<f64> = p.volumes.iter().map(|v| v[e]).collect();
         p.project(&mut f, &volumes);
         p.write_epoch(&mut self.plan, e, &f)?;
-        let o = objective_array(&self.sim.score_epoch(&self.plan, e, &mut self.out)?);
+        let o = self
+            .sim
+            .score_epoch(&self.plan, e, &mut self.out)?
+            .compared();
         let r = self.world.reference[e];
         Ok(-(0..4).map(|k| 0.25 * o[k] / r[k]).sum::<f64>())
     }

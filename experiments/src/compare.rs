@@ -168,10 +168,6 @@ struct Point {
     representative: bool,
 }
 
-fn vector(o: &Objectives) -> [f64; 4] {
-    [o.ttft_s, o.carbon_kg, o.water_l, o.cost_usd]
-}
-
 pub fn run(full: bool, shared: &SharedArgs) -> anyhow::Result<()> {
     let defaults = defaults(full)?;
     let Some((config, _)) = configure::<Passthrough>(&defaults, "compare", shared)? else {
@@ -435,7 +431,7 @@ fn lb_baseline(method: &str) -> bool {
 fn indicators(points: &[Point]) -> Vec<(String, u32, String, f64)> {
     let all: Vec<f64> = points
         .iter()
-        .flat_map(|p| vector(&p.fluid))
+        .flat_map(|p| p.fluid.compared())
         .filter(|v| v.is_finite())
         .collect();
     let reference = ReferencePoint::WorstObserved.resolve([all.as_slice()], 4);
@@ -443,7 +439,7 @@ fn indicators(points: &[Point]) -> Vec<(String, u32, String, f64)> {
         let flat: Vec<f64> = points
             .iter()
             .filter(|p| sel(p))
-            .map(|p| vector(&p.fluid))
+            .map(|p| p.fluid.compared())
             .filter(|v| v.iter().all(|x| x.is_finite()))
             .flatten()
             .collect();
@@ -459,7 +455,7 @@ fn indicators(points: &[Point]) -> Vec<(String, u32, String, f64)> {
             points
                 .iter()
                 .filter(|p| p.method == "exact")
-                .map(|p| vector(&p.fluid)[k])
+                .map(|p| p.fluid.compared()[k])
                 .fold(f64::INFINITY, f64::min)
         })
         .collect();
@@ -488,7 +484,7 @@ fn indicators(points: &[Point]) -> Vec<(String, u32, String, f64)> {
             let best = points
                 .iter()
                 .filter(|p| sel(p))
-                .map(|p| vector(&p.fluid)[k])
+                .map(|p| p.fluid.compared()[k])
                 .fold(f64::INFINITY, f64::min);
             let gap = 100.0 * (best - exact_best[k]) / exact_best[k].abs().max(1e-12);
             out.push((
@@ -612,7 +608,7 @@ fn plots(
                     .iter()
                     .filter(|p| &p.method == m)
                     .map(|p| {
-                        let v = vector(&p.fluid);
+                        let v = p.fluid.compared();
                         (v[xi], v[yi])
                     })
                     .filter(|(x, y)| x.is_finite() && y.is_finite())

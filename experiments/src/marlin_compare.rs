@@ -163,10 +163,6 @@ struct Scored {
     points: Vec<[f64; 4]>,
 }
 
-fn vector(o: &Objectives) -> [f64; 4] {
-    [o.ttft_s, o.carbon_kg, o.water_l, o.cost_usd]
-}
-
 /// Scores every framework for every seed (in parallel); deterministic ones run once.
 fn run_frameworks(
     scenario: &Scenario,
@@ -199,7 +195,7 @@ fn run_frameworks(
                 family: name.clone(),
                 seed: *k,
                 objectives: scored[0],
-                points: scored.iter().map(vector).collect(),
+                points: scored.iter().map(Objectives::compared).collect(),
             })
         })
         .collect();
@@ -218,7 +214,7 @@ fn marlin_scored(results: &[SchemeResult]) -> Vec<Scored> {
                 .archive
                 .iter()
                 .map(|a| a.objectives)
-                .chain(std::iter::once(vector(&r.fluid)))
+                .chain(std::iter::once(r.fluid.compared()))
                 .collect(),
         })
         .collect()

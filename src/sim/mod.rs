@@ -89,6 +89,14 @@ pub struct Objectives {
     pub slo_violation_rate: f64,
 }
 
+impl Objectives {
+    /// (TTFT s, carbon kg, water L, energy cost USD): the four objectives every comparison
+    /// ranks plans by, in this order.
+    pub fn compared(&self) -> [f64; 4] {
+        [self.ttft_s, self.carbon_kg, self.water_l, self.cost_usd]
+    }
+}
+
 /// What a simulation gives.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcome {

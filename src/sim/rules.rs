@@ -151,3 +151,17 @@ impl Allocator for Greedy {
         planner.plan(s, &decisions)
     }
 }
+
+/// Each epoch's compared objectives ([`super::Objectives::compared`]) under the even split, floored
+/// at `floor` in magnitude: the scale that per-epoch rewards are measured against.
+pub fn even_split_by_epoch(s: &Scenario, floor: f64) -> Result<Vec<[f64; 4]>, PlanError> {
+    let even = Even.allocate(s)?;
+    let mut sim = super::fluid::FluidSimulator::new(s, super::SimParams::default());
+    let mut out = super::Outcome::default();
+    (0..s.time.epochs)
+        .map(|e| {
+            sim.score_epoch(&even, e, &mut out)
+                .map(|o| o.compared().map(|v| v.abs().max(floor)))
+        })
+        .collect()
+}

@@ -36,7 +36,7 @@ use super::params::{MarlinSettings, Scheme};
 use super::predictor::EwmaPredictor;
 use super::replay::{sample_batch, Replay, Transition};
 use super::sac::{Sac, SacConfig};
-use super::world::{objective_array, MarlinWorld, OBJECTIVES};
+use super::world::{MarlinWorld, OBJECTIVES};
 use crate::AgentError;
 
 /// One agent of phase 1.
@@ -315,7 +315,7 @@ impl<'a> Marlin<'a> {
                 self.world.planner.project(&mut f, &planned);
                 let objectives = self.score(j, e, &f)?;
                 let normalised = {
-                    let o = objective_array(&objectives);
+                    let o = objectives.compared();
                     [0, 1, 2, 3].map(|k| o[k] / reference[k])
                 };
                 let utilisation = self.world.planner.utilisation(&f, &predicted);
@@ -359,7 +359,7 @@ impl<'a> Marlin<'a> {
             let mut f = self.world.fractions(&u);
             self.world.planner.project(&mut f, &planned);
             let objectives = self.score(j, e, &f)?;
-            proposal_objectives[j] = objective_array(&objectives);
+            proposal_objectives[j] = objectives.compared();
             proposals.push(f);
         }
         // Hindsight: this epoch's transitions, relabelled with the other agents' weights (or as
@@ -388,12 +388,11 @@ impl<'a> Marlin<'a> {
             .planner
             .write_epoch(&mut self.consensus, e, &consensus)
             .map_err(|err| AgentError::Invalid(err.to_string()))?;
-        let bar = objective_array(
-            &self
-                .sim
-                .score_epoch(&self.consensus, e, &mut self.out)
-                .map_err(|err| AgentError::Invalid(err.to_string()))?,
-        );
+        let bar = self
+            .sim
+            .score_epoch(&self.consensus, e, &mut self.out)
+            .map_err(|err| AgentError::Invalid(err.to_string()))?
+            .compared();
         if p.components.capital {
             for j in 0..4 {
                 let values: Vec<f64> = proposal_objectives.iter().map(|o| o[j]).collect();
@@ -585,7 +584,7 @@ impl<'a> Marlin<'a> {
             Ok(ArchivePoint {
                 day: self.day,
                 source,
-                objectives: objective_array(&o),
+                objectives: o.compared(),
                 energy_kwh: o.energy_kwh,
                 slo_violation_rate: o.slo_violation_rate,
             })

@@ -3,18 +3,12 @@
 //! the feasible set is the core's [`EpochPlanner`]).
 
 use verdant::scenario::Scenario;
-use verdant::sim::fluid::FluidSimulator;
 use verdant::sim::planner::EpochPlanner;
-use verdant::sim::rules::Even;
-use verdant::sim::{Allocator, Objectives, Outcome, PlanError, SimParams};
+use verdant::sim::rules::even_split_by_epoch;
+use verdant::sim::PlanError;
 
-/// The four objectives, in agent order.
+/// The four objectives, in agent order (that of [`verdant::sim::Objectives::compared`]).
 pub const OBJECTIVES: [&str; 4] = ["ttft", "carbon", "water", "cost"];
-
-/// An objective vector as an array in [`OBJECTIVES`] order.
-pub fn objective_array(o: &Objectives) -> [f64; 4] {
-    [o.ttft_s, o.carbon_kg, o.water_l, o.cost_usd]
-}
 
 /// The scenario as MARLIN sees it, with what depends only on the scenario precomputed.
 #[derive(Debug)]
@@ -81,15 +75,7 @@ impl<'a> MarlinWorld<'a> {
                     .collect()
             })
             .collect();
-        let even = Even.allocate(s)?;
-        let mut sim = FluidSimulator::new(s, SimParams::default());
-        let mut out = Outcome::default();
-        let reference = (0..ne)
-            .map(|e| {
-                sim.score_epoch(&even, e, &mut out)
-                    .map(|o| objective_array(&o).map(|v| v.abs().max(1e-9)))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let reference = even_split_by_epoch(s, 1e-9)?;
         Ok(MarlinWorld {
             scenario,
             datacenters: nd,

@@ -85,19 +85,14 @@ impl Scalariser {
             .objectives();
         Ok(Scalariser {
             weights,
-            reference: vector(&o).map(|v| v.abs().max(1e-12)),
+            reference: o.compared().map(|v| v.abs().max(1e-12)),
         })
     }
 
     pub fn value(&self, o: &Objectives) -> f64 {
-        let v = vector(o);
+        let v = o.compared();
         (0..4)
             .map(|k| self.weights[k] * v[k] / self.reference[k])
             .sum()
     }
-}
-
-/// (TTFT, carbon, water, cost) of an objective vector.
-pub fn vector(o: &Objectives) -> [f64; 4] {
-    [o.ttft_s, o.carbon_kg, o.water_l, o.cost_usd]
 }

@@ -15,7 +15,7 @@ use verdant::pareto::{crowding_distance, ranks};
 use verdant::scenario::Scenario;
 use verdant::sim::{Allocator, FractionPlan, PlanError};
 
-use super::genome::{vector, Genome};
+use super::genome::Genome;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Nsga2Params {
@@ -81,7 +81,7 @@ impl Nsga2 {
         let mut population = Vec::with_capacity(n);
         for k in 0..n {
             let genes = genome.initial(k, &mut rng);
-            let objectives = vector(&genome.evaluate(&genes)?);
+            let objectives = genome.evaluate(&genes)?.compared();
             population.push(Individual { genes, objectives });
         }
         for _ in 0..p.generations {
@@ -116,7 +116,7 @@ impl Nsga2 {
                         g
                     })
                     .collect();
-                let objectives = vector(&genome.evaluate(&genes)?);
+                let objectives = genome.evaluate(&genes)?.compared();
                 offspring.push(Individual { genes, objectives });
             }
             population.extend(offspring);

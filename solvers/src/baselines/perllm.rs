@@ -10,10 +10,8 @@
 use verdant::scenario::Scenario;
 use verdant::sim::fluid::FluidSimulator;
 use verdant::sim::planner::EpochPlanner;
-use verdant::sim::rules::Even;
+use verdant::sim::rules::{even_split_by_epoch, Even};
 use verdant::sim::{Allocator, FractionPlan, Outcome, PlanError, SimParams};
-
-use super::genome::vector;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PerLlmParams {
@@ -48,18 +46,12 @@ impl Allocator for PerLlm {
     fn allocate(&mut self, s: &Scenario) -> Result<FractionPlan, PlanError> {
         let p = self.params;
         let planner = EpochPlanner::new(s, p.utilisation_cap);
-        let even = Even.allocate(s)?;
+        // Each epoch's objectives under the even split: the scale of that epoch's reward.
+        let reference = even_split_by_epoch(s, 1e-12)?;
         let mut sim = FluidSimulator::new(s, SimParams::default());
         let mut out = Outcome::default();
-        // Each epoch's objectives under the even split: the scale of that epoch's reward.
-        let reference: Vec<[f64; 4]> = (0..planner.epochs)
-            .map(|e| {
-                sim.score_epoch(&even, e, &mut out)
-                    .map(|o| vector(&o).map(|v| v.abs().max(1e-12)))
-            })
-            .collect::<Result<_, _>>()?;
         let (nc, nd) = (planner.classes, planner.datacenters);
-        let mut plan = even;
+        let mut plan = Even.allocate(s)?;
         let mut count = vec![0.0f64; nc * nd];
         let mut mean = vec![0.0f64; nc * nd];
         let mut t = 0.0f64;
@@ -89,7 +81,7 @@ impl Allocator for PerLlm {
                 planner.write_epoch(&mut plan, e, &f)?;
                 let o = sim.score_epoch(&plan, e, &mut out)?;
                 // The epoch's reward, against the even split's score of the same epoch.
-                let v = vector(&o);
+                let v = o.compared();
                 let reward: f64 = -(0..4)
                     .map(|k| p.weights[k] * v[k] / reference[e][k])
                     .sum::<f64>();
