@@ -27,9 +27,10 @@ use verdant_solvers::{SolverOptions, SolverParams};
 
 use crate::cli::SharedArgs;
 use crate::inspect::resolve_scenario;
-use crate::marlin::{discrete_event, mean_ci, train_schemes, Jobs, METRICS};
+use crate::marlin::{discrete_event, train_schemes, Jobs, METRICS};
 use crate::plots::{bar_chart, line_chart, scatter_chart, BarGroup, Chart, Series};
 use crate::run::{configure, within, Run};
+use crate::stats::{distinct, mean_ci};
 use crate::{lb, marlin};
 
 pub const DEFAULTS: &str = include_str!("../configs/compare.toml");
@@ -459,12 +460,7 @@ fn indicators(points: &[Point]) -> Vec<(String, u32, String, f64)> {
                 .fold(f64::INFINITY, f64::min)
         })
         .collect();
-    let mut keys: Vec<(String, u32)> = Vec::new();
-    for p in points {
-        if !keys.iter().any(|(m, s)| m == &p.method && *s == p.seed) {
-            keys.push((p.method.clone(), p.seed));
-        }
-    }
+    let keys = distinct(points.iter().map(|p| (p.method.clone(), p.seed)));
     let mut out = Vec::new();
     for (method, seed) in keys {
         let sel = |p: &Point| p.method == method && p.seed == seed;
@@ -585,12 +581,7 @@ fn plots(
     ind: &[(String, u32, String, f64)],
     min_carbon: &FractionPlan,
 ) -> anyhow::Result<()> {
-    let mut methods: Vec<String> = Vec::new();
-    for p in points {
-        if !methods.contains(&p.method) {
-            methods.push(p.method.clone());
-        }
-    }
+    let methods = distinct(points.iter().map(|p| p.method.clone()));
     // Front projections: carbon against TTFT and cost against water.
     for (stem, (xi, xl), (yi, yl)) in [
         ("front_ttft_carbon", (0, "TTFT (s)"), (1, "carbon (kg)")),
@@ -736,12 +727,7 @@ fn parse_indicators(text: &str, origin: &str) -> anyhow::Result<Vec<(String, u32
 /// The table "method / PHV / PHV ratio to optimal / gap per objective", mean ± 95% CI over the
 /// seeds present.
 fn report_table(rows: &[(String, u32, String, f64)]) -> String {
-    let mut methods: Vec<&str> = Vec::new();
-    for r in rows {
-        if !methods.contains(&r.0.as_str()) {
-            methods.push(&r.0);
-        }
-    }
+    let methods = distinct(rows.iter().map(|r| r.0.as_str()));
     let mut md = String::from("| Method | seeds | PHV | PHV ratio to optimal | gap TTFT | gap carbon | gap water | gap energy cost |\n|---|---|---|---|---|---|---|---|\n");
     for m in methods {
         let of = |i: &str| {

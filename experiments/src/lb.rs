@@ -38,6 +38,7 @@ use crate::cli::{LbAction, SharedArgs};
 use crate::inspect::resolve_scenario;
 use crate::plots::{bar_chart, line_chart, BarGroup, Chart, Series};
 use crate::run::{configure, configure_from_run, within, Run};
+use crate::stats::{distinct, mean_std, plus_minus};
 
 pub const DEFAULTS: &str = include_str!("../configs/lb.toml");
 
@@ -433,20 +434,6 @@ fn evaluate_all(c: &Checked, world: &World, trained: &[Trained]) -> Vec<Evaluati
     out
 }
 
-fn mean_std(v: &[f64]) -> (f64, f64) {
-    if v.is_empty() {
-        return (f64::NAN, f64::NAN);
-    }
-    let n = v.len() as f64;
-    let mean = v.iter().sum::<f64>() / n;
-    let var = if v.len() > 1 {
-        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
-    (mean, var.sqrt())
-}
-
 /// One aggregated table row (mean and sample std over seeds).
 #[derive(Debug, Serialize)]
 struct TableRow {
@@ -462,13 +449,7 @@ struct TableRow {
 }
 
 fn aggregate(evals: &[Evaluation]) -> Vec<TableRow> {
-    let mut agents: Vec<&str> = Vec::new();
-    for e in evals {
-        if !agents.contains(&e.agent.as_str()) {
-            agents.push(&e.agent);
-        }
-    }
-    agents
+    distinct(evals.iter().map(|e| e.agent.as_str()))
         .into_iter()
         .map(|agent| {
             let rows: Vec<&EpisodeMetrics> = evals
@@ -494,10 +475,6 @@ fn aggregate(evals: &[Evaluation]) -> Vec<TableRow> {
         .collect()
 }
 
-fn pm((m, s): (f64, f64), digits: usize) -> String {
-    format!("{m:.digits$} ± {s:.digits$}")
-}
-
 /// The markdown report: the table in the shape of the paper's Tables I/II and the comparison
 /// with the strongest baseline.
 fn markdown(world: &World, rows: &[TableRow]) -> String {
@@ -520,13 +497,13 @@ fn markdown(world: &World, rows: &[TableRow]) -> String {
             md,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
             r.agent,
-            pm(r.cumulative_reward, 1),
-            pm(r.mean_response_s, 3),
-            pm(r.p95_response_s, 3),
-            pm(r.p99_response_s, 3),
-            pm(r.mean_queue_length, 3),
-            pm(r.slo_violation_pct, 2),
-            pm(r.dropped, 1),
+            plus_minus(r.cumulative_reward, 1),
+            plus_minus(r.mean_response_s, 3),
+            plus_minus(r.p95_response_s, 3),
+            plus_minus(r.p99_response_s, 3),
+            plus_minus(r.mean_queue_length, 3),
+            plus_minus(r.slo_violation_pct, 2),
+            plus_minus(r.dropped, 1),
         );
     }
     if let Some(sed) = rows.iter().find(|r| r.agent == "shortest-expected-delay") {
@@ -663,12 +640,7 @@ fn plots(dir: &Path, world: &World, evals: &[Evaluation]) -> anyhow::Result<()> 
         )?;
     }
     // SLO violations per server, mean over seeds.
-    let mut agents: Vec<String> = Vec::new();
-    for e in evals {
-        if !agents.contains(&e.agent) {
-            agents.push(e.agent.clone());
-        }
-    }
+    let agents = distinct(evals.iter().map(|e| e.agent.clone()));
     let groups: Vec<BarGroup> = world
         .scenario
         .servers
@@ -994,12 +966,7 @@ fn geo(run: &Run, c: &Checked, device: Device) -> anyhow::Result<serde_json::Val
         )?;
     }
     run.dir().write("geo_objectives.csv", csv.as_bytes())?;
-    let mut methods: Vec<&str> = Vec::new();
-    for r in &rows {
-        if !methods.contains(&r.method.as_str()) {
-            methods.push(&r.method);
-        }
-    }
+    let methods = distinct(rows.iter().map(|r| r.method.as_str()));
     let mut md = format!(
         "# Geo mode on `{}`: the load balancer's routing as a plan\n\n{} requests drawn at node share {:.3e}; fluid simulator; mean ± std over seeds.\n\n| Method | TTFT (s) | Carbon (kg) | Water (L) | Cost (USD) | Energy (kWh) | LB mean response (s) |\n|---|---|---|---|---|---|---|\n",
         scenario.name,
@@ -1019,12 +986,12 @@ fn geo(run: &Run, c: &Checked, device: Device) -> anyhow::Result<serde_json::Val
         writeln!(
             md,
             "| {m} | {} | {} | {} | {} | {} | {} |",
-            pm(of(&|r| r.objectives.ttft_s), 3),
-            pm(of(&|r| r.objectives.carbon_kg), 0),
-            pm(of(&|r| r.objectives.water_l), 0),
-            pm(of(&|r| r.objectives.cost_usd), 0),
-            pm(of(&|r| r.objectives.energy_kwh), 0),
-            pm(of(&|r| r.lb_mean_response_s), 3),
+            plus_minus(of(&|r| r.objectives.ttft_s), 3),
+            plus_minus(of(&|r| r.objectives.carbon_kg), 0),
+            plus_minus(of(&|r| r.objectives.water_l), 0),
+            plus_minus(of(&|r| r.objectives.cost_usd), 0),
+            plus_minus(of(&|r| r.objectives.energy_kwh), 0),
+            plus_minus(of(&|r| r.lb_mean_response_s), 3),
         )?;
     }
     run.dir().write("geo.md", md.as_bytes())?;

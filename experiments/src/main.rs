@@ -13,6 +13,7 @@ mod pareto_cmd;
 mod plots;
 mod run;
 mod simulate;
+mod stats;
 
 use std::process::ExitCode;
 

@@ -34,6 +34,7 @@ use crate::inspect::resolve_scenario;
 use crate::marlin_compare::{self, CompareSection};
 use crate::plots::{bar_chart, line_chart, BarGroup, Chart, Series};
 use crate::run::{configure, configure_from_run, within, Run};
+use crate::stats::{mean_ci, plus_minus};
 
 pub const DEFAULTS: &str = include_str!("../configs/marlin.toml");
 
@@ -262,29 +263,6 @@ pub(crate) fn discrete_event(
     Ok(outcome.objectives())
 }
 
-/// Mean and the half-width of a 95% confidence interval (Student t) of `v`.
-pub(crate) fn mean_ci(v: &[f64]) -> (f64, f64) {
-    let n = v.len();
-    if n == 0 {
-        return (f64::NAN, f64::NAN);
-    }
-    let mean = v.iter().sum::<f64>() / n as f64;
-    if n == 1 {
-        return (mean, 0.0);
-    }
-    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-    // Two-sided 97.5% quantiles of Student's t for 1..10 degrees of freedom, then normal.
-    const T: [f64; 10] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    ];
-    let t = T.get(n - 2).copied().unwrap_or(1.96);
-    (mean, t * (var / n as f64).sqrt())
-}
-
-fn ci((m, h): (f64, f64), digits: usize) -> String {
-    format!("{m:.digits$} ± {h:.digits$}")
-}
-
 /// Writes the tables, the archive with its front and PHV, and the plots; returns the summary.
 fn report(
     run: &Run,
@@ -392,11 +370,11 @@ fn report(
         writeln!(
             md,
             "| {name} | {} | {} | {} | {} | {} |",
-            ci(of(&|o| o.ttft_s), 3),
-            ci(of(&|o| o.carbon_kg), 0),
-            ci(of(&|o| o.water_l), 0),
-            ci(of(&|o| o.cost_usd), 0),
-            ci(of(&|o| o.energy_kwh), 0)
+            plus_minus(of(&|o| o.ttft_s), 3),
+            plus_minus(of(&|o| o.carbon_kg), 0),
+            plus_minus(of(&|o| o.water_l), 0),
+            plus_minus(of(&|o| o.cost_usd), 0),
+            plus_minus(of(&|o| o.energy_kwh), 0)
         )?;
         Ok(())
     };

@@ -21,9 +21,10 @@ use verdant_solvers::baselines::{
 
 use crate::cli::SharedArgs;
 use crate::inspect::resolve_scenario;
-use crate::marlin::{mean_ci, run_seed, train_schemes, Checked, Jobs, SchemeResult, METRICS};
+use crate::marlin::{run_seed, train_schemes, Checked, Jobs, SchemeResult, METRICS};
 use crate::plots::{bar_chart, line_chart, BarGroup, Chart, Series};
 use crate::run::{within, Run};
+use crate::stats::{distinct, mean_ci, plus_minus};
 
 /// `[compare]` of configs/marlin.toml.
 #[derive(Debug, Clone, Deserialize)]
@@ -229,14 +230,8 @@ fn phv_by_family(scored: &[Scored]) -> Vec<(String, u32, f64)> {
         .filter(|v| v.is_finite())
         .collect();
     let reference = ReferencePoint::WorstObserved.resolve([all.as_slice()], 4);
-    let mut keys: Vec<(String, u32)> = Vec::new();
-    for s in scored {
-        let key = (s.family.clone(), s.seed);
-        if !keys.contains(&key) {
-            keys.push(key);
-        }
-    }
-    keys.into_iter()
+    distinct(scored.iter().map(|s| (s.family.clone(), s.seed)))
+        .into_iter()
         .map(|(family, seed)| {
             let points: Vec<f64> = scored
                 .iter()
@@ -254,20 +249,6 @@ fn phv_by_family(scored: &[Scored]) -> Vec<(String, u32, f64)> {
             (family, seed, v)
         })
         .collect()
-}
-
-fn families(scored: &[Scored]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for s in scored {
-        if !out.contains(&s.family) {
-            out.push(s.family.clone());
-        }
-    }
-    out
-}
-
-fn ci((m, h): (f64, f64), digits: usize) -> String {
-    format!("{m:.digits$} ± {h:.digits$}")
 }
 
 /// `verdant marlin compare`.
@@ -318,12 +299,7 @@ pub(crate) fn compare(
             writeln!(phv_csv, "{f},{s},{v}")?;
         }
         dir.write("phv.csv", phv_csv.as_bytes())?;
-        let mut methods: Vec<String> = Vec::new();
-        for s in &scored {
-            if !methods.contains(&s.method) {
-                methods.push(s.method.clone());
-            }
-        }
+        let methods = distinct(scored.iter().map(|s| s.method.clone()));
         let stat = |m: &str, f: fn(&Objectives) -> f64| {
             mean_ci(
                 &scored
@@ -344,15 +320,15 @@ pub(crate) fn compare(
             writeln!(
                 md,
                 "| {m} | {} | {} | {} | {} | {} |",
-                ci(stat(m, |o| o.ttft_s), 3),
-                ci(stat(m, |o| o.carbon_kg), 0),
-                ci(stat(m, |o| o.water_l), 0),
-                ci(stat(m, |o| o.cost_usd), 0),
-                ci(stat(m, |o| o.energy_kwh), 0),
+                plus_minus(stat(m, |o| o.ttft_s), 3),
+                plus_minus(stat(m, |o| o.carbon_kg), 0),
+                plus_minus(stat(m, |o| o.water_l), 0),
+                plus_minus(stat(m, |o| o.cost_usd), 0),
+                plus_minus(stat(m, |o| o.energy_kwh), 0),
             )?;
         }
         md.push_str("\n## Pareto hypervolume (reference: worst observed value of each objective over all methods)\n\n| Family | points per seed | PHV |\n|---|---|---|\n");
-        let fams = families(&scored);
+        let fams = distinct(scored.iter().map(|s| s.family.clone()));
         let phv_of = |f: &str| {
             mean_ci(
                 &phv.iter()
@@ -497,7 +473,7 @@ pub(crate) fn scale(
                 compare.scalability_seeds,
             )?);
             let phv = phv_by_family(&scored);
-            let fams = families(&scored);
+            let fams = distinct(scored.iter().map(|s| s.family.clone()));
             let best = fams
                 .iter()
                 .map(|f| {
@@ -532,12 +508,7 @@ pub(crate) fn scale(
             writeln!(csv, "{},{},{},{},{}", r.0, r.1, r.2, r.3, r.4)?;
         }
         run.dir().write("scalability.csv", csv.as_bytes())?;
-        let mut fams: Vec<String> = Vec::new();
-        for r in &rows {
-            if !fams.contains(&r.2) {
-                fams.push(r.2.clone());
-            }
-        }
+        let fams = distinct(rows.iter().map(|r| r.2.clone()));
         let series: Vec<Series> = fams
             .iter()
             .map(|f| Series {
