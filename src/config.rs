@@ -66,6 +66,54 @@ pub fn key(prefix: &str, field: &str) -> String {
     }
 }
 
+/// Checks that `value` at `prefix.field` is a finite number > 0.
+pub fn require_positive(prefix: &str, field: &str, value: f64) -> Result<(), ConfigError> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(
+            key(prefix, field),
+            format!("must be a finite number > 0, got {value}"),
+        ))
+    }
+}
+
+/// Checks that `value` at `prefix.field` is a finite number >= 0.
+pub fn require_non_negative(prefix: &str, field: &str, value: f64) -> Result<(), ConfigError> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(
+            key(prefix, field),
+            format!("must be a finite number >= 0, got {value}"),
+        ))
+    }
+}
+
+/// Checks that `value` at `prefix.field` is in [0, 1].
+pub fn require_fraction(prefix: &str, field: &str, value: f64) -> Result<(), ConfigError> {
+    if (0.0..=1.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(
+            key(prefix, field),
+            format!("must be in [0, 1], got {value}"),
+        ))
+    }
+}
+
+/// Checks that a count at `prefix.field` is at least 1.
+pub fn require_at_least_one(prefix: &str, field: &str, value: u64) -> Result<(), ConfigError> {
+    if value >= 1 {
+        Ok(())
+    } else {
+        Err(ConfigError::invalid(
+            key(prefix, field),
+            "must be at least 1",
+        ))
+    }
+}
+
 /// A TOML document built from layers; see the module documentation.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Layered {

@@ -19,7 +19,7 @@ use anyhow::{bail, Context};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use tch::Device;
-use verdant::config::{key, ConfigError, Layered, Validate};
+use verdant::config::{key, require_positive, ConfigError, Layered, Validate};
 use verdant::lb::{
     baseline, EpisodeMetrics, GeoRouting, LbEnv, LbEnvConfig, LbPolicy, LbWorkload, BASELINES,
 };
@@ -125,12 +125,7 @@ impl Validate for LbParams {
                 format!("must be a number >= 1, got {}", g.requests),
             ));
         }
-        if !(g.slo_s.is_finite() && g.slo_s > 0.0) {
-            return Err(ConfigError::invalid(
-                key(&key(prefix, "geo"), "slo_s"),
-                format!("must be a finite number > 0, got {}", g.slo_s),
-            ));
-        }
+        require_positive(&key(prefix, "geo"), "slo_s", g.slo_s)?;
         let mut algorithms = self.lb.algorithms;
         algorithms.dedup();
         Ok(Checked {

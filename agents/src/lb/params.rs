@@ -1,7 +1,10 @@
 //! Parameters of the load balancer's learning agents, checked once.
 
 use serde::{Deserialize, Serialize};
-use verdant::config::{key, ConfigError, Validate};
+use verdant::config::{
+    key, require_at_least_one, require_fraction, require_non_negative, require_positive,
+    ConfigError, Validate,
+};
 
 /// Which learning algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
@@ -118,66 +121,28 @@ impl LbAgentSettings {
     }
 }
 
-fn positive(prefix: &str, field: &str, v: f64) -> Result<(), ConfigError> {
-    if v.is_finite() && v > 0.0 {
-        Ok(())
-    } else {
-        Err(ConfigError::invalid(
-            key(prefix, field),
-            format!("must be a finite number > 0, got {v}"),
-        ))
-    }
-}
-
-fn fraction(prefix: &str, field: &str, v: f64) -> Result<(), ConfigError> {
-    if (0.0..=1.0).contains(&v) {
-        Ok(())
-    } else {
-        Err(ConfigError::invalid(
-            key(prefix, field),
-            format!("must be in [0, 1], got {v}"),
-        ))
-    }
-}
-
-fn at_least_one(prefix: &str, field: &str, v: u64) -> Result<(), ConfigError> {
-    if v >= 1 {
-        Ok(())
-    } else {
-        Err(ConfigError::invalid(
-            key(prefix, field),
-            "must be at least 1",
-        ))
-    }
-}
-
 impl ActorCriticParams {
     fn check(&self, prefix: &str) -> Result<(), ConfigError> {
-        at_least_one(prefix, "rollout_steps", self.rollout_steps as u64)?;
-        at_least_one(prefix, "epochs", self.epochs as u64)?;
+        require_at_least_one(prefix, "rollout_steps", self.rollout_steps as u64)?;
+        require_at_least_one(prefix, "epochs", self.epochs as u64)?;
         if let Some(c) = self.clip_range {
-            positive(prefix, "clip_range", c)?;
+            require_positive(prefix, "clip_range", c)?;
         }
-        fraction(prefix, "gae_lambda", self.gae_lambda)?;
+        require_fraction(prefix, "gae_lambda", self.gae_lambda)?;
         for (field, v) in [
             ("entropy_coef", self.entropy_coef),
             ("value_coef", self.value_coef),
         ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(ConfigError::invalid(
-                    key(prefix, field),
-                    format!("must be a finite number >= 0, got {v}"),
-                ));
-            }
+            require_non_negative(prefix, field, v)?;
         }
-        positive(prefix, "max_grad_norm", self.max_grad_norm)
+        require_positive(prefix, "max_grad_norm", self.max_grad_norm)
     }
 }
 
 impl Validate for LbAgentParams {
     type Checked = LbAgentSettings;
     fn validate(self, prefix: &str) -> Result<LbAgentSettings, ConfigError> {
-        at_least_one(prefix, "total_steps", self.total_steps)?;
+        require_at_least_one(prefix, "total_steps", self.total_steps)?;
         if self.hidden.is_empty() || self.hidden.iter().any(|&h| h < 1) {
             return Err(ConfigError::invalid(
                 key(prefix, "hidden"),
@@ -187,24 +152,24 @@ impl Validate for LbAgentParams {
                 ),
             ));
         }
-        positive(prefix, "learning_rate", self.learning_rate)?;
-        fraction(prefix, "gamma", self.gamma)?;
-        at_least_one(prefix, "envs", self.envs as u64)?;
+        require_positive(prefix, "learning_rate", self.learning_rate)?;
+        require_fraction(prefix, "gamma", self.gamma)?;
+        require_at_least_one(prefix, "envs", self.envs as u64)?;
         if let Some(n) = self.episode_requests {
-            at_least_one(prefix, "episode_requests", n as u64)?;
+            require_at_least_one(prefix, "episode_requests", n as u64)?;
         }
-        positive(prefix, "reward_scale", self.reward_scale)?;
+        require_positive(prefix, "reward_scale", self.reward_scale)?;
         self.ppo.check(&key(prefix, "ppo"))?;
         self.a2c.check(&key(prefix, "a2c"))?;
         let d = &self.dqn;
         let dp = key(prefix, "dqn");
-        at_least_one(&dp, "buffer", d.buffer as u64)?;
-        at_least_one(&dp, "batch", d.batch as u64)?;
-        at_least_one(&dp, "train_every", d.train_every)?;
-        at_least_one(&dp, "target_update_every", d.target_update_every)?;
-        fraction(&dp, "exploration_fraction", d.exploration_fraction)?;
-        fraction(&dp, "final_epsilon", d.final_epsilon)?;
-        positive(&dp, "max_grad_norm", d.max_grad_norm)?;
+        require_at_least_one(&dp, "buffer", d.buffer as u64)?;
+        require_at_least_one(&dp, "batch", d.batch as u64)?;
+        require_at_least_one(&dp, "train_every", d.train_every)?;
+        require_at_least_one(&dp, "target_update_every", d.target_update_every)?;
+        require_fraction(&dp, "exploration_fraction", d.exploration_fraction)?;
+        require_fraction(&dp, "final_epsilon", d.final_epsilon)?;
+        require_positive(&dp, "max_grad_norm", d.max_grad_norm)?;
         Ok(LbAgentSettings(self))
     }
 }

@@ -2,7 +2,10 @@
 //! constant of the paper is a value here; the defaults are the paper's where it gives one.
 
 use serde::{Deserialize, Serialize};
-use verdant::config::{key, ConfigError, Validate};
+use verdant::config::{
+    require_at_least_one, require_fraction, require_non_negative, require_positive, ConfigError,
+    Validate,
+};
 
 /// The five schemes of the paper: which objective the consensus favours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
@@ -167,24 +170,18 @@ impl MarlinSettings {
 impl Validate for MarlinParams {
     type Checked = MarlinSettings;
     fn validate(self, prefix: &str) -> Result<MarlinSettings, ConfigError> {
-        let at_least_one = |field: &str, v: usize| {
-            if v >= 1 {
-                Ok(())
-            } else {
-                Err(ConfigError::invalid(
-                    key(prefix, field),
-                    "must be at least 1",
-                ))
-            }
-        };
-        at_least_one("days", self.days)?;
-        at_least_one("k_opt", self.k_opt)?;
-        at_least_one("batch", self.batch)?;
-        at_least_one("replay_current", self.replay_current)?;
-        at_least_one("replay_cross", self.replay_cross)?;
-        at_least_one("predictor_window", self.predictor_window)?;
-        at_least_one("actor_hidden", self.actor_hidden.max(0) as usize)?;
-        at_least_one("critic_hidden", self.critic_hidden.max(0) as usize)?;
+        for (field, v) in [
+            ("days", self.days),
+            ("k_opt", self.k_opt),
+            ("batch", self.batch),
+            ("replay_current", self.replay_current),
+            ("replay_cross", self.replay_cross),
+            ("predictor_window", self.predictor_window),
+            ("actor_hidden", self.actor_hidden.max(0) as usize),
+            ("critic_hidden", self.critic_hidden.max(0) as usize),
+        ] {
+            require_at_least_one(prefix, field, v as u64)?;
+        }
         for (field, v) in [
             ("actor_lr", self.actor_lr),
             ("critic_lr", self.critic_lr),
@@ -195,12 +192,7 @@ impl Validate for MarlinParams {
             ("action_scale", self.action_scale),
             ("utilisation_cap", self.utilisation_cap),
         ] {
-            if !(v.is_finite() && v > 0.0) {
-                return Err(ConfigError::invalid(
-                    key(prefix, field),
-                    format!("must be a finite number > 0, got {v}"),
-                ));
-            }
+            require_positive(prefix, field, v)?;
         }
         for (field, v) in [
             ("gamma", self.gamma),
@@ -213,12 +205,7 @@ impl Validate for MarlinParams {
             ("capital_decay", self.capital_decay),
             ("veto_max", self.veto_max),
         ] {
-            if !(0.0..=1.0).contains(&v) {
-                return Err(ConfigError::invalid(
-                    key(prefix, field),
-                    format!("must be in [0, 1], got {v}"),
-                ));
-            }
+            require_fraction(prefix, field, v)?;
         }
         for (field, v) in [
             ("ema_weight", self.ema_weight),
@@ -230,12 +217,7 @@ impl Validate for MarlinParams {
             ("forecast_margin", self.forecast_margin),
             ("veto_loss_threshold", self.veto_loss_threshold),
         ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(ConfigError::invalid(
-                    key(prefix, field),
-                    format!("must be a finite number >= 0, got {v}"),
-                ));
-            }
+            require_non_negative(prefix, field, v)?;
         }
         Ok(MarlinSettings(self))
     }
