@@ -21,6 +21,7 @@ use verdant::sim::rules::Even;
 use verdant::sim::{Allocator, FractionPlan, Outcome, PlanError, SimParams};
 
 use crate::adam::Adam;
+use crate::argmax;
 use crate::marlin::world::MarlinWorld;
 use crate::mlp::Mlp;
 
@@ -79,10 +80,6 @@ impl<'a> Task<'a> {
     }
 }
 
-fn argmax(v: &[f32]) -> usize {
-    (0..v.len()).fold(0, |b, i| if v[i] > v[b] { i } else { b })
-}
-
 /// Tabular Q-learning over (hour of day, demand tercile).
 #[derive(Debug, Clone)]
 pub struct QLearning {
@@ -129,7 +126,7 @@ impl Allocator for QLearning {
                 let a = if !greedy && rng.gen::<f64>() < eps {
                     rng.gen_range(0..a_n)
                 } else {
-                    (0..a_n).fold(0, |b, i| if row[i] > row[b] { i } else { b })
+                    argmax(row)
                 };
                 let r = task.step(e, a)?;
                 if !greedy {

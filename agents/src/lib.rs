@@ -42,3 +42,8 @@ pub enum AgentError {
     #[error("checkpoint {0}: {1}")]
     Checkpoint(std::path::PathBuf, String),
 }
+
+/// Index of the largest value (the first one on ties; 0 for an empty slice).
+pub(crate) fn argmax<T: PartialOrd>(v: &[T]) -> usize {
+    (0..v.len()).fold(0, |best, i| if v[i] > v[best] { i } else { best })
+}

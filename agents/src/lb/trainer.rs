@@ -17,7 +17,7 @@ use super::params::{ActorCriticParams, Algorithm, LbAgentSettings};
 use super::vec_env::{CurvePoint, ObsNormaliser, VecEnv, VecEnvState};
 use crate::adam::Adam;
 use crate::mlp::Mlp;
-use crate::AgentError;
+use crate::{argmax, AgentError};
 
 /// Name of a checkpoint's metadata file inside its directory.
 pub const CHECKPOINT_FILE: &str = "checkpoint.json";
@@ -691,16 +691,6 @@ fn shuffle(v: &mut [i64], rng: &mut ChaCha8Rng) {
         let j = rng.gen_range(0..=i);
         v.swap(i, j);
     }
-}
-
-fn argmax(v: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &x) in v.iter().enumerate() {
-        if x > v[best] {
-            best = i;
-        }
-    }
-    best
 }
 
 /// The greedy action of a trained agent, through the same observation and normalisation as in
