@@ -233,6 +233,7 @@ impl<'a> Accountant<'a> {
 
     /// The accounting of datacenter `d` in `epoch`, from its activity. Busy GPU-seconds above
     /// what the datacenter has are capped (an overloaded epoch draws at most full power).
+    #[inline]
     pub fn account(&self, d: usize, epoch: usize, activity: &Activity) -> DcEpoch {
         let scenario = self.scenario;
         let k = &self.dcs[d];

@@ -66,7 +66,10 @@ pub struct FluidSimulator<'a> {
     processing_s_per_token: Vec<f64>,
     /// Round trips, `[origin * datacenters + d]`.
     round_trip_s: Vec<f64>,
-    activity: Activity,
+    /// What each datacenter's GPUs did in the current epoch.
+    activities: Vec<Activity>,
+    /// Per datacenter: the nearest and the farthest origin's round trip.
+    round_trip_range_s: Vec<(f64, f64)>,
     /// Per (class, datacenter) of the current epoch, index `c * datacenters + d`: requests,
     /// input and output tokens received.
     requests: Vec<f64>,
@@ -75,10 +78,8 @@ pub struct FluidSimulator<'a> {
     /// Same index: seconds at the datacenter before the first token, and decoding.
     local_s: Vec<f64>,
     decode_s: Vec<f64>,
-    /// Same index: sum over the requests of their network delay (round trip and transfer), and
-    /// requests whose TTFT exceeds the SLO.
+    /// Same index: sum over the requests of their network delay (round trip and transfer).
     network_s: Vec<f64>,
-    late: Vec<f64>,
 }
 
 impl<'a> FluidSimulator<'a> {
@@ -158,7 +159,16 @@ impl<'a> FluidSimulator<'a> {
                     .map(move |dc| dc.processing_s_per_token.get(c).copied().unwrap_or(0.0))
             })
             .collect();
-        let round_trip_s = s.network.round_trip_s.iter().flatten().copied().collect();
+        let round_trip_s: Vec<f64> = s.network.round_trip_s.iter().flatten().copied().collect();
+        let round_trip_range_s = (0..nd)
+            .map(|d| {
+                (0..s.origins.len())
+                    .map(|o| round_trip_s[o * nd + d])
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+                        (lo.min(x), hi.max(x))
+                    })
+            })
+            .collect();
         FluidSimulator {
             scenario,
             models,
@@ -167,14 +177,14 @@ impl<'a> FluidSimulator<'a> {
             token_energy,
             processing_s_per_token,
             round_trip_s,
-            activity: Activity::default(),
+            activities: vec![Activity::default(); nd],
+            round_trip_range_s,
             requests: vec![0.0; nd * nc],
             input: vec![0.0; nd * nc],
             output: vec![0.0; nd * nc],
             local_s: vec![0.0; nd * nc],
             decode_s: vec![0.0; nd * nc],
             network_s: vec![0.0; nd * nc],
-            late: vec![0.0; nd * nc],
         }
     }
 
@@ -231,49 +241,22 @@ impl<'a> FluidSimulator<'a> {
         {
             let slo = s.ttft_slo_s;
             // Demand each datacenter receives, per class (contiguous over datacenters), and the
-            // request-weighted network delay it carries.
-            for v in [
-                &mut self.requests,
-                &mut self.input,
-                &mut self.output,
-                &mut self.network_s,
-                &mut self.late,
-            ] {
-                v.iter_mut().for_each(|x| *x = 0.0);
-            }
-            for o in 0..no {
-                let rtt = &self.round_trip_s[o * nd..(o + 1) * nd];
-                for c in 0..nc {
-                    let r = demand.requests(o, c, e);
-                    if r <= 0.0 {
-                        continue;
-                    }
-                    let (i, x) = (demand.input_tokens(o, c, e), demand.output_tokens(o, c, e));
-                    let range = c * nd..(c + 1) * nd;
-                    let row = plan.row(e, o, c);
-                    for ((((rq, inp), outp), net), (&share, &rtt)) in self.requests[range.clone()]
-                        .iter_mut()
-                        .zip(&mut self.input[range.clone()])
-                        .zip(&mut self.output[range.clone()])
-                        .zip(&mut self.network_s[range])
-                        .zip(row.iter().zip(rtt))
-                    {
-                        *rq += share * r;
-                        *inp += share * i;
-                        *outp += share * x;
-                        *net += share * r * rtt;
-                    }
-                    if let Some((bandwidth, terms)) = transfer {
-                        let kb = terms.kb_per_token[o][c][e] * (i + x) / r;
-                        for (d, &share) in row.iter().enumerate() {
-                            self.network_s[c * nd + d] +=
-                                share * r * kb * 8.0 / 1000.0 / bandwidth[o][d].max(1e-3);
-                        }
-                    }
+            // request-weighted network delay it carries; four datacenters at a time.
+            for c in 0..nc {
+                let mut d0 = 0;
+                while d0 + 4 <= nd {
+                    self.receive::<4>(plan, e, c, d0);
+                    d0 += 4;
+                }
+                for d in d0..nd {
+                    self.receive::<1>(plan, e, c, d);
                 }
             }
-            for d in 0..nd {
-                self.activity.clear();
+            // What each datacenter's GPUs do, and the unqueued time at it per cell.
+            // (Taken out of `self` while filled, so that `service_s` can borrow it.)
+            let mut activities = std::mem::take(&mut self.activities);
+            for (d, activity) in activities.iter_mut().enumerate() {
+                activity.clear();
                 for c in 0..nc {
                     let k = c * nd + d;
                     let (requests, input, output) =
@@ -284,7 +267,7 @@ impl<'a> FluidSimulator<'a> {
                         continue;
                     }
                     let (tin, tout) = self.token_energy[c];
-                    self.activity.token_energy_kwh += tin * input + tout * output;
+                    activity.token_energy_kwh += tin * input + tout * output;
                     if let Some(m) = s.classes[c].model {
                         let entry = &self.models[d * nm + m];
                         if !entry.hosted {
@@ -294,11 +277,7 @@ impl<'a> FluidSimulator<'a> {
                         }
                         let model = &s.models[m];
                         for (g, per_token) in entry.prefill_gpu_s_per_token.iter().enumerate() {
-                            self.activity.add_busy(
-                                g,
-                                per_token * input,
-                                model.prefill_tdp_fraction,
-                            );
+                            activity.add_busy(g, per_token * input, model.prefill_tdp_fraction);
                         }
                         // One division per cell; the rest multiplies by reciprocals.
                         let per_request = 1.0 / requests;
@@ -306,7 +285,7 @@ impl<'a> FluidSimulator<'a> {
                         for h in &entry.decode_hosts {
                             let batch =
                                 batch_in_room(h.token_room * requests_per_token, 1.0).max(1.0);
-                            self.activity.add_busy(
+                            activity.add_busy(
                                 h.gpu,
                                 h.gpu_s_per_token * output / batch,
                                 model.decode_tdp_fraction,
@@ -316,20 +295,24 @@ impl<'a> FluidSimulator<'a> {
                     }
                     self.local_s[k] = self.service_s(c, d, input, output, requests);
                 }
+            }
+            self.activities = activities;
+            // The accounting of every datacenter in one tight loop (independent chains overlap).
+            for (d, activity) in self.activities.iter().enumerate() {
+                out.dc_epochs[d * ne + e] = self.accountant.account(d, e, activity);
+            }
+            let ng = s.gpus.len();
+            for (d, activity) in self.activities.iter().enumerate() {
                 let i = d * ne + e;
-                out.requests[i] = 0.0;
-                out.dc_epochs[i] = self.accountant.account(d, e, &self.activity);
-                let busy = self.activity.busy_total();
-                let rho = busy * self.inverse_available[d];
+                let rho = activity.busy_total() * self.inverse_available[d];
                 out.utilisation[i] = rho;
-                let ng = s.gpus.len();
                 let available = self.accountant.available_gpu_s(d);
                 for (g, slot) in out.kind_utilisation[i * ng..(i + 1) * ng]
                     .iter_mut()
                     .enumerate()
                 {
                     *slot = if available[g] > 0.0 {
-                        self.activity.busy_gpu_s[g] / available[g]
+                        activity.busy_gpu_s[g] / available[g]
                     } else {
                         0.0
                     };
@@ -340,14 +323,16 @@ impl<'a> FluidSimulator<'a> {
                 } else {
                     f64::INFINITY
                 };
+                let mut received = 0.0;
                 for c in 0..nc {
                     let k = c * nd + d;
-                    out.requests[i] += self.requests[k];
+                    received += self.requests[k];
                     if s.classes[c].model.is_some() && self.requests[k] > 0.0 {
                         let t_pre = self.local_s[k];
                         self.local_s[k] = (t_pre + t_pre * wait_per_prefill_s).min(s.time.epoch_s);
                     }
                 }
+                out.requests[i] = received;
             }
             // Mean latencies: network delay carried plus time at the datacenter.
             for k in 0..nd * nc {
@@ -357,41 +342,44 @@ impl<'a> FluidSimulator<'a> {
                 e2e_sum += self.network_s[k] + requests * (self.local_s[k] + self.decode_s[k]);
             }
             // SLO violations: a cell is late when its round trip (plus transfer) and local time
-            // exceed the SLO.
-            for o in 0..no {
-                let rtt = &self.round_trip_s[o * nd..(o + 1) * nd];
-                for c in 0..nc {
-                    let r = demand.requests(o, c, e);
-                    if r <= 0.0 {
-                        continue;
-                    }
-                    let range = c * nd..(c + 1) * nd;
-                    let row = plan.row(e, o, c);
-                    match transfer {
-                        None => {
-                            for ((late, &local), (&share, &rtt)) in self.late[range.clone()]
-                                .iter_mut()
-                                .zip(&self.local_s[range])
-                                .zip(row.iter().zip(rtt))
-                            {
-                                *late += if rtt + local > slo { share * r } else { 0.0 };
+            // exceed the SLO. Without transfer times a cell whose farthest origin is on time has
+            // none late, and one whose nearest origin is late has all its requests late; only
+            // the cells in between look at each origin.
+            for c in 0..nc {
+                for d in 0..nd {
+                    let k = c * nd + d;
+                    let local = self.local_s[k];
+                    let (nearest, farthest) = self.round_trip_range_s[d];
+                    let late = match transfer {
+                        None if farthest + local <= slo => 0.0,
+                        None if nearest + local > slo => self.requests[k],
+                        _ => {
+                            let mut late = 0.0;
+                            for o in 0..no {
+                                let r = demand.requests(o, c, e);
+                                if r <= 0.0 {
+                                    continue;
+                                }
+                                let share = plan.row(e, o, c)[d];
+                                let rtt = self.round_trip_s[o * nd + d];
+                                let ttft = match transfer {
+                                    None => rtt + local,
+                                    Some((bandwidth, terms)) => {
+                                        let kb = terms.kb_per_token[o][c][e]
+                                            * (demand.input_tokens(o, c, e)
+                                                + demand.output_tokens(o, c, e))
+                                            / r;
+                                        rtt + kb * 8.0 / 1000.0 / bandwidth[o][d].max(1e-3) + local
+                                    }
+                                };
+                                late += if ttft > slo { share * r } else { 0.0 };
                             }
+                            late
                         }
-                        Some((bandwidth, terms)) => {
-                            let kb = terms.kb_per_token[o][c][e]
-                                * (demand.input_tokens(o, c, e) + demand.output_tokens(o, c, e))
-                                / r;
-                            for (d, &share) in row.iter().enumerate() {
-                                let ttft = rtt[d]
-                                    + kb * 8.0 / 1000.0 / bandwidth[o][d].max(1e-3)
-                                    + self.local_s[c * nd + d];
-                                self.late[c * nd + d] += if ttft > slo { share * r } else { 0.0 };
-                            }
-                        }
-                    }
+                    };
+                    violating += late;
                 }
             }
-            violating += self.late.iter().sum::<f64>();
         }
         EpochLatency {
             served,
@@ -399,6 +387,47 @@ impl<'a> FluidSimulator<'a> {
             e2e_sum,
             violating,
         }
+    }
+
+    /// Writes the requests, input and output tokens and the request-weighted network delay that
+    /// datacenters `d0 .. d0 + W` receive in class `c` and epoch `e`. The sums over origins are
+    /// kept in registers, `W` datacenters side by side (the inner loop vectorises), and run over
+    /// the origins in order.
+    #[inline]
+    fn receive<const W: usize>(&mut self, plan: &FractionPlan, e: usize, c: usize, d0: usize) {
+        let s = self.scenario;
+        let (demand, nd) = (&s.demand, s.datacenters.len());
+        let transfer = match (&s.network.bandwidth_mbps, &s.green_llm) {
+            (Some(b), Some(g)) => Some((b, g)),
+            _ => None,
+        };
+        let (mut rq, mut inp, mut outp, mut net) = ([0.0; W], [0.0; W], [0.0; W], [0.0; W]);
+        for o in 0..s.origins.len() {
+            let r = demand.requests(o, c, e);
+            if r <= 0.0 {
+                continue;
+            }
+            let (i, x) = (demand.input_tokens(o, c, e), demand.output_tokens(o, c, e));
+            let row = &plan.row(e, o, c)[d0..d0 + W];
+            let rtt = &self.round_trip_s[o * nd + d0..o * nd + d0 + W];
+            for j in 0..W {
+                rq[j] += row[j] * r;
+                inp[j] += row[j] * i;
+                outp[j] += row[j] * x;
+                net[j] += row[j] * r * rtt[j];
+            }
+            if let Some((bandwidth, terms)) = transfer {
+                let kb = terms.kb_per_token[o][c][e] * (i + x) / r;
+                for j in 0..W {
+                    net[j] += row[j] * r * kb * 8.0 / 1000.0 / bandwidth[o][d0 + j].max(1e-3);
+                }
+            }
+        }
+        let k = c * nd + d0;
+        self.requests[k..k + W].copy_from_slice(&rq);
+        self.input[k..k + W].copy_from_slice(&inp);
+        self.output[k..k + W].copy_from_slice(&outp);
+        self.network_s[k..k + W].copy_from_slice(&net);
     }
 
     /// The plan's shape, if it is the scenario's: (epochs, origins, classes, datacenters).
