@@ -209,44 +209,39 @@ impl Set3 {
         }
     }
 
-    /// Removes the points that `q` weakly dominates. Only the suffixes with x >= q.x (x order)
-    /// and z >= q.z (z order) can hold them.
-    fn remove_dominated_by(&mut self, q: &[f64]) {
-        let dominated = |x: f64, y: f64, z: f64| x >= q[0] && y >= q[1] && z >= q[2];
-        let from_x = self.by_x[0].partition_point(|&x| x < q[0]);
-        if !compact_from(&mut self.by_x, from_x, dominated) {
+    /// Removes the points at `z_positions` (ascending, positions in z order) from both orders;
+    /// `positions` is scratch space.
+    fn remove(&mut self, z_positions: &[usize], positions: &mut Vec<usize>) {
+        if z_positions.is_empty() {
             return;
         }
-        let from_z = self.by_z[2].partition_point(|&z| z < q[2]);
-        compact_from(&mut self.by_z, from_z, dominated);
+        positions.clear();
+        for &k in z_positions {
+            let (x, y, z) = (self.by_z[0][k], self.by_z[1][k], self.by_z[2][k]);
+            let mut i = self.by_x[0].partition_point(|&v| v < x);
+            while self.by_x[1][i] != y || self.by_x[2][i] != z {
+                i += 1;
+            }
+            positions.push(i);
+        }
+        positions.sort_unstable();
+        remove_positions(&mut self.by_z, z_positions);
+        remove_positions(&mut self.by_x, positions);
     }
 }
 
-/// Drops the rows at or after `from` for which `drop(x, y, z)` holds, keeping order; returns
-/// whether any was dropped.
-fn compact_from(
-    columns: &mut [Vec<f64>; 3],
-    from: usize,
-    drop: impl Fn(f64, f64, f64) -> bool,
-) -> bool {
-    let [xs, ys, zs] = columns;
-    let n = xs.len().min(ys.len()).min(zs.len());
-    let Some(first) = (from..n).find(|&i| drop(xs[i], ys[i], zs[i])) else {
-        return false;
-    };
-    let mut kept = first;
-    for i in first + 1..n {
-        if !drop(xs[i], ys[i], zs[i]) {
-            xs[kept] = xs[i];
-            ys[kept] = ys[i];
-            zs[kept] = zs[i];
-            kept += 1;
+/// Removes the rows at `positions` (ascending) from the three columns, keeping order.
+fn remove_positions(columns: &mut [Vec<f64>; 3], positions: &[usize]) {
+    for column in columns.iter_mut() {
+        // Move each run between removed rows down in one copy.
+        let mut kept = positions[0];
+        for (w, &p) in positions.iter().enumerate() {
+            let next = positions.get(w + 1).copied().unwrap_or(column.len());
+            column.copy_within(p + 1..next, kept);
+            kept += next - p - 1;
         }
+        column.truncate(kept);
     }
-    xs.truncate(kept);
-    ys.truncate(kept);
-    zs.truncate(kept);
-    true
 }
 
 fn hv4(points: &[f64], r: &[f64]) -> f64 {
@@ -259,33 +254,53 @@ fn hv4(points: &[f64], r: &[f64]) -> f64 {
         rx: r[0],
         ry: r[1],
     };
+    let (mut dominated, mut positions) = (Vec::new(), Vec::new());
     let (mut total, mut volume3) = (0.0, 0.0);
     let mut w_prev = points[4 * order[0] + 3];
     for &i in &order {
         let q = &points[4 * i..4 * i + 4];
         total += volume3 * (q[3] - w_prev);
         w_prev = q[3];
-        let gain = contribution3(q, &set, r, &mut stairs);
+        dominated.clear();
+        let gain = contribution3(q, &set, r, &mut stairs, &mut dominated);
         if gain > 0.0 {
             volume3 += gain;
-            set.remove_dominated_by(q);
+            set.remove(&dominated, &mut positions);
             set.insert(q);
         }
     }
     total + volume3 * (r[3] - w_prev)
 }
 
-/// The 3-D volume that `q` adds to `set`.
-fn contribution3(q: &[f64], set: &Set3, r: &[f64], stairs: &mut VecStaircase) -> f64 {
+/// The 3-D volume that `q` adds to `set`. Pushes onto `dominated` the positions (z order) of
+/// points that `q` dominates among those the sweep above `q` passes (not necessarily all of
+/// them: a dominated point left in the set changes no volume, it only costs time).
+fn contribution3(
+    q: &[f64],
+    set: &Set3,
+    r: &[f64],
+    stairs: &mut VecStaircase,
+    dominated: &mut Vec<usize>,
+) -> f64 {
     let (px, py, pz) = (q[0], q[1], q[2]);
-    // The staircase of the points below q in z, clipped to q's box, built in x order.
+    // The staircase of the points below q in z, clipped to q's box, built in x order. The
+    // points left of q all clip to x = px, so of those only the lowest y matters.
     stairs.steps.clear();
     let [xs, ys, zs] = &set.by_x;
-    for ((&sx, &sy), &sz) in xs.iter().zip(ys).zip(zs) {
+    let left = xs.partition_point(|&x| x < px);
+    let lowest = lowest_y_below(&ys[..left], &zs[..left], pz);
+    if lowest <= py {
+        // A point weakly dominates q.
+        return 0.0;
+    }
+    if lowest < f64::INFINITY {
+        stairs.steps.push((px, lowest));
+    }
+    for ((&sx, &sy), &sz) in xs[left..].iter().zip(&ys[left..]).zip(&zs[left..]) {
         if sz > pz {
             continue;
         }
-        let (x, y) = (sx.max(px), sy.max(py));
+        let (x, y) = (at_least(sx, px), at_least(sy, py));
         match stairs.steps.last_mut() {
             Some(last) if last.1 <= y => {}
             Some(last) if last.0 == x => last.1 = y,
@@ -297,12 +312,12 @@ fn contribution3(q: &[f64], set: &Set3, r: &[f64], stairs: &mut VecStaircase) ->
             break;
         }
     }
-    let mut dominated = 0.0;
+    let mut covered = 0.0;
     for (k, &(x, y)) in stairs.steps.iter().enumerate() {
         let next_x = stairs.steps.get(k + 1).map_or(r[0], |s| s.0);
-        dominated += (next_x - x) * (r[1] - y);
+        covered += (next_x - x) * (r[1] - y);
     }
-    let mut free = (r[0] - px) * (r[1] - py) - dominated;
+    let mut free = (r[0] - px) * (r[1] - py) - covered;
     if free <= 0.0 {
         return 0.0;
     }
@@ -310,15 +325,54 @@ fn contribution3(q: &[f64], set: &Set3, r: &[f64], stairs: &mut VecStaircase) ->
     let mut z_prev = pz;
     let [xs, ys, zs] = &set.by_z;
     let start = zs.partition_point(|&z| z <= pz);
-    for ((&sx, &sy), &sz) in xs[start..].iter().zip(&ys[start..]).zip(&zs[start..]) {
+    for (k, ((&sx, &sy), &sz)) in xs[start..]
+        .iter()
+        .zip(&ys[start..])
+        .zip(&zs[start..])
+        .enumerate()
+    {
+        if sx >= px && sy >= py {
+            dominated.push(start + k);
+        }
         volume += free * (sz - z_prev);
         z_prev = sz;
-        free -= stairs.insert(sx.max(px), sy.max(py));
+        free -= stairs.insert(at_least(sx, px), at_least(sy, py));
         if free <= 0.0 {
             return volume;
         }
     }
     volume + free * (r[2] - z_prev)
+}
+
+/// `v` raised to `floor` (a plain compare and select: the points hold no NaN).
+#[inline]
+fn at_least(v: f64, floor: f64) -> f64 {
+    if v > floor {
+        v
+    } else {
+        floor
+    }
+}
+
+/// The lowest `ys[i]` among the points with `zs[i] <= z` (infinity if none): four independent
+/// minima, so the loop runs without branches.
+fn lowest_y_below(ys: &[f64], zs: &[f64], z: f64) -> f64 {
+    let below = |y: f64, sz: f64| if sz <= z { y } else { f64::INFINITY };
+    let lower = |a: f64, b: f64| if b < a { b } else { a };
+    let (mut l0, mut l1, mut l2, mut l3) =
+        (f64::INFINITY, f64::INFINITY, f64::INFINITY, f64::INFINITY);
+    let (y4, z4) = (ys.chunks_exact(4), zs.chunks_exact(4));
+    let (y_rest, z_rest) = (y4.remainder(), z4.remainder());
+    for (y, sz) in y4.zip(z4) {
+        l0 = lower(l0, below(y[0], sz[0]));
+        l1 = lower(l1, below(y[1], sz[1]));
+        l2 = lower(l2, below(y[2], sz[2]));
+        l3 = lower(l3, below(y[3], sz[3]));
+    }
+    for (&y, &sz) in y_rest.iter().zip(z_rest) {
+        l0 = lower(l0, below(y, sz));
+    }
+    lower(lower(l0, l1), lower(l2, l3))
 }
 
 /// d >= 5: a sweep on the last objective; each point adds to the running (d-1)-volume its
