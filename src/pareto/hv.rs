@@ -6,7 +6,8 @@
 //! - d = 4: sweep on the fourth objective, adding each point's exclusive 3-D contribution to the
 //!   current 3-D volume, the contribution computed by a sweep on the third objective over a
 //!   staircase clipped to the point's box (the scheme of HV4D+, Guerreiro and Fonseca 2018),
-//!   O(n^2).
+//!   O(n^2); the points tied at the lowest fourth objective (many, in the limit sets of d >= 5)
+//!   start it through the 3-D sweep.
 //! - d >= 5: a sweep on the last objective adding exclusive (d-1)-D contributions computed
 //!   through limit sets (the WFG idea, While, Bradstreet, Barone 2012), one dimension down at
 //!   every level, ending in the 4-D algorithm.
@@ -245,31 +246,84 @@ fn remove_positions(columns: &mut [Vec<f64>; 3], positions: &[usize]) {
 }
 
 fn hv4(points: &[f64], r: &[f64]) -> f64 {
-    let n = points.len() / 4;
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_unstable_by(|&a, &b| points[4 * a + 3].total_cmp(&points[4 * b + 3]));
-    let mut set = Set3::default();
-    let mut stairs = VecStaircase {
-        steps: Vec::new(),
-        rx: r[0],
-        ry: r[1],
-    };
-    let (mut dominated, mut positions) = (Vec::new(), Vec::new());
-    let (mut total, mut volume3) = (0.0, 0.0);
-    let mut w_prev = points[4 * order[0] + 3];
-    for &i in &order {
-        let q = &points[4 * i..4 * i + 4];
-        total += volume3 * (q[3] - w_prev);
-        w_prev = q[3];
-        dominated.clear();
-        let gain = contribution3(q, &set, r, &mut stairs, &mut dominated);
-        if gain > 0.0 {
-            volume3 += gain;
-            set.remove(&dominated, &mut positions);
-            set.insert(q);
+    let mut sorted: Vec<[f64; 4]> = points
+        .chunks_exact(4)
+        .map(|p| [p[0], p[1], p[2], p[3]])
+        .collect();
+    sorted.sort_unstable_by(|a, b| a[3].total_cmp(&b[3]));
+    Hv4::default().sorted(&mut sorted, r)
+}
+
+/// The 4-D sweep's buffers, kept between calls (the d >= 5 sweep calls it once per point).
+#[derive(Default)]
+struct Hv4 {
+    set: Set3,
+    stairs: Vec<(f64, f64)>,
+    dominated: Vec<usize>,
+    positions: Vec<usize>,
+}
+
+impl Hv4 {
+    /// The 4-D volume of `rows` (row-major, ascending in the fourth objective; the rows tied
+    /// at the lowest fourth objective are reordered).
+    fn sorted(&mut self, rows: &mut [[f64; 4]], r: &[f64]) -> f64 {
+        let mut stairs = VecStaircase {
+            steps: std::mem::take(&mut self.stairs),
+            rx: r[0],
+            ry: r[1],
+        };
+        let w_first = rows[0][3];
+        let tied = rows.iter().take_while(|q| q[3] == w_first).count();
+        let mut volume3 = self.start(&mut rows[..tied], r, &mut stairs);
+        let (mut total, mut w_prev) = (0.0, w_first);
+        for q in &rows[tied..] {
+            total += volume3 * (q[3] - w_prev);
+            w_prev = q[3];
+            self.dominated.clear();
+            let gain = contribution3(q, &self.set, r, &mut stairs, &mut self.dominated);
+            if gain > 0.0 {
+                volume3 += gain;
+                self.set.remove(&self.dominated, &mut self.positions);
+                self.set.insert(q);
+            }
         }
+        self.stairs = stairs.steps;
+        total + volume3 * (r[3] - w_prev)
     }
-    total + volume3 * (r[3] - w_prev)
+
+    /// Starts the sweep with `rows`, which tie in the fourth objective: their 3-D volume by a
+    /// sweep on the third objective (the 3-D algorithm), which also yields the set in z order
+    /// (a row that adds area is dominated by no row before it; one dominated by a row tied
+    /// with it in z may stay, which changes no volume). Reorders `rows`.
+    fn start(&mut self, rows: &mut [[f64; 4]], r: &[f64], stairs: &mut VecStaircase) -> f64 {
+        for column in self.set.by_x.iter_mut().chain(self.set.by_z.iter_mut()) {
+            column.clear();
+        }
+        rows.sort_unstable_by(|a, b| a[2].total_cmp(&b[2]));
+        stairs.steps.clear();
+        let (mut volume, mut area) = (0.0, 0.0);
+        let mut z_prev = rows[0][2];
+        for q in rows.iter() {
+            volume += area * (q[2] - z_prev);
+            z_prev = q[2];
+            let gain = stairs.insert(q[0], q[1]);
+            if gain > 0.0 {
+                area += gain;
+                for (column, &v) in self.set.by_z.iter_mut().zip(q.iter()) {
+                    column.push(v);
+                }
+            }
+        }
+        let [xs, ys, zs] = &self.set.by_z;
+        self.positions.clear();
+        self.positions.extend(0..xs.len());
+        self.positions
+            .sort_unstable_by(|&a, &b| xs[a].total_cmp(&xs[b]));
+        for (column, source) in self.set.by_x.iter_mut().zip([xs, ys, zs]) {
+            column.extend(self.positions.iter().map(|&i| source[i]));
+        }
+        volume + area * (r[2] - z_prev)
+    }
 }
 
 /// The 3-D volume that `q` adds to `set`. Pushes onto `dominated` the positions (z order) of
@@ -284,10 +338,11 @@ fn contribution3(
 ) -> f64 {
     let (px, py, pz) = (q[0], q[1], q[2]);
     // The staircase of the points below q in z, clipped to q's box, built in x order. The
-    // points left of q all clip to x = px, so of those only the lowest y matters.
+    // points left of q or level with it all clip to x = px, so of those only the lowest y
+    // matters.
     stairs.steps.clear();
     let [xs, ys, zs] = &set.by_x;
-    let left = xs.partition_point(|&x| x < px);
+    let left = xs.partition_point(|&x| x <= px);
     let lowest = lowest_y_below(&ys[..left], &zs[..left], pz);
     if lowest <= py {
         // A point weakly dominates q.
@@ -378,7 +433,9 @@ fn lowest_y_below(ys: &[f64], zs: &[f64], z: f64) -> f64 {
 /// d >= 5: a sweep on the last objective; each point adds to the running (d-1)-volume its
 /// exclusive contribution, its box less the (d-1)-volume of the limit set (the current points
 /// pushed into its box, non-dominated ones only), as in WFG (While, Bradstreet, Barone 2012)
-/// but one dimension down at every level, so the recursion ends in the 4-D algorithm.
+/// but one dimension down at every level, so the recursion ends in the 4-D algorithm. At
+/// d = 5 the current set is kept in order of its fourth objective; pushing the points into a
+/// box keeps that order, so the 4-D sweep needs no sort.
 fn sweep(points: Vec<f64>, d: usize, r: &[f64]) -> f64 {
     let n = points.len() / d;
     let mut order: Vec<usize> = (0..n).collect();
@@ -388,6 +445,9 @@ fn sweep(points: Vec<f64>, d: usize, r: &[f64]) -> f64 {
     // The current (d-1)-dimensional non-dominated set, row-major.
     let mut set: Vec<f64> = Vec::new();
     let mut limit: Vec<f64> = Vec::new();
+    // At d = 5 the limit set goes to the 4-D sweep as rows of four.
+    let mut limit4: Vec<[f64; 4]> = Vec::new();
+    let mut hv4 = Hv4::default();
     let (mut total, mut volume_low) = (0.0, 0.0);
     let mut w_prev = points[order[0] * d + e];
     for &i in &order {
@@ -395,31 +455,55 @@ fn sweep(points: Vec<f64>, d: usize, r: &[f64]) -> f64 {
         let (p, w) = (&row[..e], row[e]);
         total += volume_low * (w - w_prev);
         w_prev = w;
-        limit.clear();
-        for q in set.chunks_exact(e) {
-            limit.extend(q.iter().zip(p).map(|(a, b)| a.max(*b)));
+        if e == 4 {
+            limit4.clear();
+            limit4.extend(set.chunks_exact(4).map(|q| {
+                [
+                    at_least(q[0], p[0]),
+                    at_least(q[1], p[1]),
+                    at_least(q[2], p[2]),
+                    at_least(q[3], p[3]),
+                ]
+            }));
+        } else {
+            limit.clear();
+            for q in set.chunks_exact(e) {
+                limit.extend(q.iter().zip(p).map(|(&a, &b)| at_least(a, b)));
+            }
         }
         let boxed: f64 = p.iter().zip(r_low).map(|(a, b)| b - a).product();
         // The 4-D algorithm passes over dominated points by itself, faster than filtering them
         // first; above 4-D, filtering keeps the recursion small.
-        let limited = if e == 4 {
-            limit.clone()
+        let below = if set.is_empty() {
+            0.0
+        } else if e == 4 {
+            hv4.sorted(&mut limit4, r_low)
         } else {
-            nondominated_rows(&limit, e)
+            volume(nondominated_rows(&limit, e), e, r_low)
         };
-        let gain = boxed - volume(limited, e, r_low);
+        let gain = boxed - below;
         if gain > 0.0 {
             volume_low += gain;
             let mut kept = 0;
             for k in 0..set.len() / e {
-                let dominated = set[k * e..(k + 1) * e].iter().zip(p).all(|(a, b)| a >= b);
+                let row = k * e..(k + 1) * e;
+                let mut dominated = true;
+                for (&a, &b) in set[row.clone()].iter().zip(p) {
+                    dominated &= a >= b;
+                }
                 if !dominated {
-                    set.copy_within(k * e..(k + 1) * e, kept * e);
+                    set.copy_within(row, kept * e);
                     kept += 1;
                 }
             }
             set.truncate(kept * e);
-            set.extend_from_slice(p);
+            // At d = 5, insert in order of the fourth objective; above, order does not matter.
+            let at = if e == 4 {
+                set.chunks_exact(e).take_while(|q| q[3] <= p[3]).count() * e
+            } else {
+                set.len()
+            };
+            set.splice(at..at, p.iter().copied());
         }
     }
     total + volume_low * (r[e] - w_prev)
