@@ -17,7 +17,7 @@
 //! scoring a plan allocates nothing and does a few multiplications per cell.
 
 use super::accounting::DcEpoch;
-use super::accounting::{Accountant, Activity};
+use super::accounting::{Accountant, Activity, MAX_GPU_KINDS};
 use super::{FractionPlan, Objectives, Outcome, PlanError, SimParams};
 use crate::scenario::{batch_in_room, Scenario};
 
@@ -52,18 +52,66 @@ struct ModelInDc {
     hosted: bool,
 }
 
+/// How a cell (class, datacenter) is served: everything the fluid step reads for it, in one
+/// place, so that scoring walks one array instead of the scenario's tables.
+// The cells live side by side in one vector that scoring walks; boxing the large variant
+// would put a pointer chase on that path to save memory nobody is short of.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, Copy)]
+enum Service {
+    /// The class's model runs here: prefill and decode on the datacenter's pools.
+    Model {
+        /// Mean seconds of a request's prefill per input token, and decode per output token.
+        prefill_s_per_token: f64,
+        decode_s_per_token: f64,
+        /// Fractions of TDP drawn in prefill and decode.
+        prefill_tdp_fraction: f64,
+        decode_tdp_fraction: f64,
+        /// Prefill GPU-seconds per input token, per GPU kind (the first `gpus` kinds).
+        prefill_gpu_s_per_token: [f64; MAX_GPU_KINDS],
+        /// The GPU kinds that decode it (the first `hosts`).
+        decode_hosts: [DecodeHost; MAX_GPU_KINDS],
+        hosts: usize,
+    },
+    /// The class's model has no instance here: saturated (one epoch), no energy.
+    Unhosted,
+    /// A class without a model: processing seconds per token.
+    Processing { s_per_token: f64 },
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Cell {
+    /// Token energy per input and output token, kWh (0 where not given).
+    input_kwh_per_token: f64,
+    output_kwh_per_token: f64,
+    service: Service,
+}
+
+impl Cell {
+    /// [`FluidSimulator::service_s`] of this cell receiving `1 / per_request` requests.
+    #[inline]
+    fn unqueued_s(&self, input: f64, output: f64, per_request: f64) -> f64 {
+        match self.service {
+            Service::Model {
+                prefill_s_per_token,
+                ..
+            } => prefill_s_per_token * input * per_request,
+            Service::Unhosted => f64::INFINITY,
+            Service::Processing { s_per_token } => s_per_token * (input + output) * per_request,
+        }
+    }
+}
+
 /// The fluid simulator of one scenario; reuse it for many plans (its buffers are kept).
 pub struct FluidSimulator<'a> {
     scenario: &'a Scenario,
-    /// `models[d * models + m]`.
-    models: Vec<ModelInDc>,
+    /// `cells[c * datacenters + d]`.
+    cells: Vec<Cell>,
     accountant: Accountant<'a>,
     /// One over the GPU-seconds of each datacenter per epoch (0 for a datacenter without GPUs).
     inverse_available: Vec<f64>,
-    /// Per class: token energy per input and output token (0 where not given).
-    token_energy: Vec<(f64, f64)>,
-    /// Per (class, datacenter): processing seconds per token of model-less classes.
-    processing_s_per_token: Vec<f64>,
+    /// The same per GPU kind, `[d * kinds + g]`.
+    inverse_available_by_kind: Vec<f64>,
     /// Round trips, `[origin * datacenters + d]`.
     round_trip_s: Vec<f64>,
     /// What each datacenter's GPUs did in the current epoch.
@@ -132,31 +180,61 @@ impl<'a> FluidSimulator<'a> {
             }
         }
         let accountant = Accountant::new(s, params.blowdown);
-        let inverse_available = (0..nd)
-            .map(|d| {
-                let total: f64 = accountant.available_gpu_s(d).iter().sum();
-                if total > 0.0 {
-                    1.0 / total
-                } else {
-                    0.0
-                }
-            })
+        let inverse = |x: f64| if x > 0.0 { 1.0 / x } else { 0.0 };
+        let inverse_available_by_kind = (0..nd)
+            .flat_map(|d| accountant.available_gpu_s(d).iter().map(|&a| inverse(a)))
             .collect();
-        let token_energy = s
-            .classes
-            .iter()
-            .map(
-                |c| match (c.energy_kwh_per_input_token, c.energy_kwh_per_output_token) {
+        let inverse_available = (0..nd)
+            .map(|d| inverse(accountant.available_gpu_s(d).iter().sum()))
+            .collect();
+        let cells = (0..nc)
+            .flat_map(|c| (0..nd).map(move |d| (c, d)))
+            .map(|(c, d)| {
+                let class = &s.classes[c];
+                let (input_kwh_per_token, output_kwh_per_token) = match (
+                    class.energy_kwh_per_input_token,
+                    class.energy_kwh_per_output_token,
+                ) {
                     (Some(a), Some(b)) => (a, b),
                     _ => (0.0, 0.0),
-                },
-            )
-            .collect();
-        let processing_s_per_token = (0..nc)
-            .flat_map(|c| {
-                s.datacenters
-                    .iter()
-                    .map(move |dc| dc.processing_s_per_token.get(c).copied().unwrap_or(0.0))
+                };
+                let service = match class.model {
+                    Some(m) if models[d * nm + m].hosted => {
+                        let (entry, model) = (&models[d * nm + m], &s.models[m]);
+                        let mut prefill_gpu_s_per_token = [0.0; MAX_GPU_KINDS];
+                        prefill_gpu_s_per_token[..ng]
+                            .copy_from_slice(&entry.prefill_gpu_s_per_token);
+                        let mut decode_hosts = [DecodeHost {
+                            gpu: 0,
+                            gpu_s_per_token: 0.0,
+                            token_room: 0.0,
+                        }; MAX_GPU_KINDS];
+                        let hosts = entry.decode_hosts.len();
+                        decode_hosts[..hosts].copy_from_slice(&entry.decode_hosts);
+                        Service::Model {
+                            prefill_s_per_token: entry.prefill_s_per_token,
+                            decode_s_per_token: entry.decode_s_per_token,
+                            prefill_tdp_fraction: model.prefill_tdp_fraction,
+                            decode_tdp_fraction: model.decode_tdp_fraction,
+                            prefill_gpu_s_per_token,
+                            decode_hosts,
+                            hosts,
+                        }
+                    }
+                    Some(_) => Service::Unhosted,
+                    None => Service::Processing {
+                        s_per_token: s.datacenters[d]
+                            .processing_s_per_token
+                            .get(c)
+                            .copied()
+                            .unwrap_or(0.0),
+                    },
+                };
+                Cell {
+                    input_kwh_per_token,
+                    output_kwh_per_token,
+                    service,
+                }
             })
             .collect();
         let round_trip_s: Vec<f64> = s.network.round_trip_s.iter().flatten().copied().collect();
@@ -171,11 +249,10 @@ impl<'a> FluidSimulator<'a> {
             .collect();
         FluidSimulator {
             scenario,
-            models,
+            cells,
             accountant,
             inverse_available,
-            token_energy,
-            processing_s_per_token,
+            inverse_available_by_kind,
             round_trip_s,
             activities: vec![Activity::default(); nd],
             round_trip_range_s,
@@ -225,12 +302,11 @@ impl<'a> FluidSimulator<'a> {
     /// datacenter-epoch entries, utilisation and requests; returns its latency sums.
     fn epoch(&mut self, plan: &FractionPlan, e: usize, out: &mut Outcome) -> EpochLatency {
         let s = self.scenario;
-        let (ne, no, nc, nd, nm) = (
+        let (ne, no, nc, nd) = (
             s.time.epochs,
             s.origins.len(),
             s.classes.len(),
             s.datacenters.len(),
-            s.models.len(),
         );
         let demand = &s.demand;
         let transfer = match (&s.network.bandwidth_mbps, &s.green_llm) {
@@ -253,7 +329,8 @@ impl<'a> FluidSimulator<'a> {
                 }
             }
             // What each datacenter's GPUs do, and the unqueued time at it per cell.
-            // (Taken out of `self` while filled, so that `service_s` can borrow it.)
+            // (Taken out of `self` while filled, so that the cells can be borrowed.)
+            let ng = s.gpus.len();
             let mut activities = std::mem::take(&mut self.activities);
             for (d, activity) in activities.iter_mut().enumerate() {
                 activity.clear();
@@ -266,34 +343,41 @@ impl<'a> FluidSimulator<'a> {
                     if requests <= 0.0 {
                         continue;
                     }
-                    let (tin, tout) = self.token_energy[c];
-                    activity.token_energy_kwh += tin * input + tout * output;
-                    if let Some(m) = s.classes[c].model {
-                        let entry = &self.models[d * nm + m];
-                        if !entry.hosted {
-                            // Nowhere to run: saturated (one epoch), no energy.
-                            self.local_s[k] = s.time.epoch_s;
-                            continue;
+                    // Per-request times multiply by this reciprocal: one division per cell.
+                    let per_request = 1.0 / requests;
+                    let cell = &self.cells[k];
+                    activity.token_energy_kwh +=
+                        cell.input_kwh_per_token * input + cell.output_kwh_per_token * output;
+                    if let Service::Model {
+                        decode_s_per_token,
+                        prefill_tdp_fraction,
+                        decode_tdp_fraction,
+                        ref prefill_gpu_s_per_token,
+                        ref decode_hosts,
+                        hosts,
+                        ..
+                    } = cell.service
+                    {
+                        for (g, per_token) in prefill_gpu_s_per_token[..ng].iter().enumerate() {
+                            activity.add_busy(g, per_token * input, prefill_tdp_fraction);
                         }
-                        let model = &s.models[m];
-                        for (g, per_token) in entry.prefill_gpu_s_per_token.iter().enumerate() {
-                            activity.add_busy(g, per_token * input, model.prefill_tdp_fraction);
-                        }
-                        // One division per cell; the rest multiplies by reciprocals.
-                        let per_request = 1.0 / requests;
                         let requests_per_token = requests / (input + output);
-                        for h in &entry.decode_hosts {
+                        for h in &decode_hosts[..hosts] {
                             let batch =
                                 batch_in_room(h.token_room * requests_per_token, 1.0).max(1.0);
                             activity.add_busy(
                                 h.gpu,
                                 h.gpu_s_per_token * output / batch,
-                                model.decode_tdp_fraction,
+                                decode_tdp_fraction,
                             );
                         }
-                        self.decode_s[k] = entry.decode_s_per_token * output * per_request;
+                        self.decode_s[k] = decode_s_per_token * output * per_request;
                     }
-                    self.local_s[k] = self.service_s(c, d, input, output, requests);
+                    self.local_s[k] = match cell.service {
+                        // Nowhere to run: saturated (one epoch), no energy.
+                        Service::Unhosted => s.time.epoch_s,
+                        _ => cell.unqueued_s(input, output, per_request),
+                    };
                 }
             }
             self.activities = activities;
@@ -301,21 +385,17 @@ impl<'a> FluidSimulator<'a> {
             for (d, activity) in self.activities.iter().enumerate() {
                 out.dc_epochs[d * ne + e] = self.accountant.account(d, e, activity);
             }
-            let ng = s.gpus.len();
             for (d, activity) in self.activities.iter().enumerate() {
                 let i = d * ne + e;
                 let rho = activity.busy_total() * self.inverse_available[d];
                 out.utilisation[i] = rho;
-                let available = self.accountant.available_gpu_s(d);
-                for (g, slot) in out.kind_utilisation[i * ng..(i + 1) * ng]
+                let inverse_available = &self.inverse_available_by_kind[d * ng..(d + 1) * ng];
+                for ((slot, &busy), &inverse) in out.kind_utilisation[i * ng..(i + 1) * ng]
                     .iter_mut()
-                    .enumerate()
+                    .zip(&activity.busy_gpu_s)
+                    .zip(inverse_available)
                 {
-                    *slot = if available[g] > 0.0 {
-                        activity.busy_gpu_s[g] / available[g]
-                    } else {
-                        0.0
-                    };
+                    *slot = busy * inverse;
                 }
                 // Queueing wait of model classes at this utilisation: t rho / (1 - rho).
                 let wait_per_prefill_s = if rho < 1.0 {
@@ -455,24 +535,14 @@ impl<'a> FluidSimulator<'a> {
     /// cell receiving `requests` requests with `input` and `output` tokens in all. The fluid
     /// simulator adds the queueing wait at the datacenter's utilisation to this.
     pub fn service_s(&self, c: usize, d: usize, input: f64, output: f64, requests: f64) -> f64 {
-        let s = self.scenario;
         if requests <= 0.0 {
             return 0.0;
         }
-        match s.classes[c].model {
-            Some(m) => {
-                let entry = &self.models[d * s.models.len() + m];
-                if entry.hosted {
-                    entry.prefill_s_per_token * input / requests
-                } else {
-                    f64::INFINITY
-                }
-            }
-            None => {
-                self.processing_s_per_token[c * s.datacenters.len() + d] * (input + output)
-                    / requests
-            }
-        }
+        self.cells[c * self.scenario.datacenters.len() + d].unqueued_s(
+            input,
+            output,
+            1.0 / requests,
+        )
     }
 
     /// Scores only epoch `e` of `plan` (for agents that decide epoch by epoch): writes that
