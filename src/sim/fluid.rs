@@ -387,7 +387,7 @@ impl<'a> FluidSimulator<'a> {
             }
             for (d, activity) in self.activities.iter().enumerate() {
                 let i = d * ne + e;
-                let rho = activity.busy_total() * self.inverse_available[d];
+                let rho = activity.busy_gpu_s[..ng].iter().sum::<f64>() * self.inverse_available[d];
                 out.utilisation[i] = rho;
                 let inverse_available = &self.inverse_available_by_kind[d * ng..(d + 1) * ng];
                 for ((slot, &busy), &inverse) in out.kind_utilisation[i * ng..(i + 1) * ng]
