@@ -79,6 +79,7 @@ enum Service {
     Processing { s_per_token: f64 },
 }
 
+/// One (class, datacenter) cell: its token energy and how it is served.
 #[derive(Debug, Clone, Copy)]
 struct Cell {
     /// Token energy per input and output token, kWh (0 where not given).
@@ -329,10 +330,8 @@ impl<'a> FluidSimulator<'a> {
                 }
             }
             // What each datacenter's GPUs do, and the unqueued time at it per cell.
-            // (Taken out of `self` while filled, so that the cells can be borrowed.)
             let ng = s.gpus.len();
-            let mut activities = std::mem::take(&mut self.activities);
-            for (d, activity) in activities.iter_mut().enumerate() {
+            for (d, activity) in self.activities.iter_mut().enumerate() {
                 activity.clear();
                 for c in 0..nc {
                     let k = c * nd + d;
@@ -380,7 +379,6 @@ impl<'a> FluidSimulator<'a> {
                     };
                 }
             }
-            self.activities = activities;
             // The accounting of every datacenter in one tight loop (independent chains overlap).
             for (d, activity) in self.activities.iter().enumerate() {
                 out.dc_epochs[d * ne + e] = self.accountant.account(d, e, activity);
