@@ -711,8 +711,9 @@ impl<'a> GreenLlmModel<'a> {
             |[f_e, f_c, f_d]| {
                 // Objectives with a zero weight are left out rather than multiplied by 0. F_D
                 // has a term per x column: cloning and scaling it is much cheaper than inserting
-                // its terms one by one (F_E and F_C share only the grid columns with it, so the
-                // coefficients are the same as adding the three in order).
+                // its terms one by one. F_D's terms are on the x columns, F_E's and F_C's on the
+                // grid (and placement) columns, so the coefficients are those of adding the three
+                // in order.
                 let mut objective = if weights.delay != 0.0 {
                     f_d.clone() * weights.delay
                 } else {
