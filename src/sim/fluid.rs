@@ -19,7 +19,7 @@
 use super::accounting::DcEpoch;
 use super::accounting::{Accountant, Activity, MAX_GPU_KINDS};
 use super::{FractionPlan, Objectives, Outcome, PlanError, SimParams};
-use crate::scenario::{batch_in_room, Scenario};
+use crate::scenario::{batch_in_room, Datacenter, Scenario};
 
 /// Latency sums of one epoch.
 #[derive(Debug, Clone, Copy, Default)]
@@ -41,15 +41,71 @@ struct DecodeHost {
 }
 
 /// How a datacenter serves one model, from its pools.
-#[derive(Debug, Clone, Default)]
-struct ModelInDc {
-    /// Prefill GPU-seconds per input token, per GPU kind.
-    prefill_gpu_s_per_token: Vec<f64>,
-    decode_hosts: Vec<DecodeHost>,
+#[derive(Debug, Clone, Copy)]
+struct ModelService {
     /// Mean seconds of a request's prefill per input token, and decode per output token.
     prefill_s_per_token: f64,
     decode_s_per_token: f64,
-    hosted: bool,
+    /// Fractions of TDP drawn in prefill and decode.
+    prefill_tdp_fraction: f64,
+    decode_tdp_fraction: f64,
+    /// Prefill GPU-seconds per input token, per GPU kind (the scenario's kinds first).
+    prefill_gpu_s_per_token: [f64; MAX_GPU_KINDS],
+    /// The GPU kinds that decode it (the first `hosts`).
+    decode_hosts: [DecodeHost; MAX_GPU_KINDS],
+    hosts: usize,
+}
+
+impl ModelService {
+    /// Model `m` on `dc`'s pools; `None` where no pool hosts an instance of it.
+    fn new(s: &Scenario, dc: &Datacenter, m: usize) -> Option<Self> {
+        let model = &s.models[m];
+        let total: f64 = dc.node_pools.iter().map(|p| s.instances(p, m) as f64).sum();
+        if total <= 0.0 {
+            return None;
+        }
+        let mut service = ModelService {
+            prefill_s_per_token: 0.0,
+            decode_s_per_token: 0.0,
+            prefill_tdp_fraction: model.prefill_tdp_fraction,
+            decode_tdp_fraction: model.decode_tdp_fraction,
+            prefill_gpu_s_per_token: [0.0; MAX_GPU_KINDS],
+            decode_hosts: [DecodeHost {
+                gpu: 0,
+                gpu_s_per_token: 0.0,
+                token_room: 0.0,
+            }; MAX_GPU_KINDS],
+            hosts: 0,
+        };
+        let gpus = f64::from(model.min_gpus);
+        for p in &dc.node_pools {
+            let (Some(speed), n) = (model.speed[p.gpu], s.instances(p, m) as f64) else {
+                continue;
+            };
+            if n == 0.0 {
+                continue;
+            }
+            let share = n / total;
+            service.prefill_gpu_s_per_token[p.gpu] += share * gpus / speed.prefill_tokens_per_s;
+            service.prefill_s_per_token += share / speed.prefill_tokens_per_s;
+            service.decode_s_per_token += share / speed.decode_tokens_per_s;
+            // Pools of one GPU kind share their instances' token room: merge them.
+            let per_token = share * gpus / speed.decode_tokens_per_s;
+            let hosts = &mut service.decode_hosts[..service.hosts];
+            match hosts.iter_mut().find(|h| h.gpu == p.gpu) {
+                Some(h) => h.gpu_s_per_token += per_token,
+                None => {
+                    service.decode_hosts[service.hosts] = DecodeHost {
+                        gpu: p.gpu,
+                        gpu_s_per_token: per_token,
+                        token_room: s.token_room(m, p.gpu),
+                    };
+                    service.hosts += 1;
+                }
+            }
+        }
+        Some(service)
+    }
 }
 
 /// How a cell (class, datacenter) is served: everything the fluid step reads for it, in one
@@ -60,19 +116,7 @@ struct ModelInDc {
 #[derive(Debug, Clone, Copy)]
 enum Service {
     /// The class's model runs here: prefill and decode on the datacenter's pools.
-    Model {
-        /// Mean seconds of a request's prefill per input token, and decode per output token.
-        prefill_s_per_token: f64,
-        decode_s_per_token: f64,
-        /// Fractions of TDP drawn in prefill and decode.
-        prefill_tdp_fraction: f64,
-        decode_tdp_fraction: f64,
-        /// Prefill GPU-seconds per input token, per GPU kind (the first `gpus` kinds).
-        prefill_gpu_s_per_token: [f64; MAX_GPU_KINDS],
-        /// The GPU kinds that decode it (the first `hosts`).
-        decode_hosts: [DecodeHost; MAX_GPU_KINDS],
-        hosts: usize,
-    },
+    Model(ModelService),
     /// The class's model has no instance here: saturated (one epoch), no energy.
     Unhosted,
     /// A class without a model: processing seconds per token.
@@ -93,10 +137,7 @@ impl Cell {
     #[inline]
     fn unqueued_s(&self, input: f64, output: f64, per_request: f64) -> f64 {
         match self.service {
-            Service::Model {
-                prefill_s_per_token,
-                ..
-            } => prefill_s_per_token * input * per_request,
+            Service::Model(ref m) => m.prefill_s_per_token * input * per_request,
             Service::Unhosted => f64::INFINITY,
             Service::Processing { s_per_token } => s_per_token * (input + output) * per_request,
         }
@@ -134,52 +175,13 @@ pub struct FluidSimulator<'a> {
 impl<'a> FluidSimulator<'a> {
     pub fn new(scenario: &'a Scenario, params: SimParams) -> Self {
         let s = scenario;
-        let (nd, nm, nc, ng) = (
-            s.datacenters.len(),
-            s.models.len(),
-            s.classes.len(),
-            s.gpus.len(),
-        );
-        let mut models = Vec::with_capacity(nd * nm);
-        for dc in &s.datacenters {
-            for m in 0..nm {
-                let model = &s.models[m];
-                let total: f64 = dc.node_pools.iter().map(|p| s.instances(p, m) as f64).sum();
-                let mut entry = ModelInDc {
-                    prefill_gpu_s_per_token: vec![0.0; ng],
-                    ..ModelInDc::default()
-                };
-                if total > 0.0 {
-                    entry.hosted = true;
-                    let gpus = f64::from(model.min_gpus);
-                    for p in &dc.node_pools {
-                        let (Some(speed), n) = (model.speed[p.gpu], s.instances(p, m) as f64)
-                        else {
-                            continue;
-                        };
-                        if n == 0.0 {
-                            continue;
-                        }
-                        let share = n / total;
-                        entry.prefill_gpu_s_per_token[p.gpu] +=
-                            share * gpus / speed.prefill_tokens_per_s;
-                        entry.prefill_s_per_token += share / speed.prefill_tokens_per_s;
-                        entry.decode_s_per_token += share / speed.decode_tokens_per_s;
-                        // Pools of one GPU kind share their instances' token room: merge them.
-                        let per_token = share * gpus / speed.decode_tokens_per_s;
-                        match entry.decode_hosts.iter_mut().find(|h| h.gpu == p.gpu) {
-                            Some(h) => h.gpu_s_per_token += per_token,
-                            None => entry.decode_hosts.push(DecodeHost {
-                                gpu: p.gpu,
-                                gpu_s_per_token: per_token,
-                                token_room: s.token_room(m, p.gpu),
-                            }),
-                        }
-                    }
-                }
-                models.push(entry);
-            }
-        }
+        let (nd, nm, nc) = (s.datacenters.len(), s.models.len(), s.classes.len());
+        // Per (datacenter, model), shared by the classes of that model.
+        let models: Vec<Option<ModelService>> = s
+            .datacenters
+            .iter()
+            .flat_map(|dc| (0..nm).map(move |m| ModelService::new(s, dc, m)))
+            .collect();
         let accountant = Accountant::new(s, params.blowdown);
         let inverse = |x: f64| if x > 0.0 { 1.0 / x } else { 0.0 };
         let inverse_available_by_kind = (0..nd)
@@ -200,29 +202,7 @@ impl<'a> FluidSimulator<'a> {
                     _ => (0.0, 0.0),
                 };
                 let service = match class.model {
-                    Some(m) if models[d * nm + m].hosted => {
-                        let (entry, model) = (&models[d * nm + m], &s.models[m]);
-                        let mut prefill_gpu_s_per_token = [0.0; MAX_GPU_KINDS];
-                        prefill_gpu_s_per_token[..ng]
-                            .copy_from_slice(&entry.prefill_gpu_s_per_token);
-                        let mut decode_hosts = [DecodeHost {
-                            gpu: 0,
-                            gpu_s_per_token: 0.0,
-                            token_room: 0.0,
-                        }; MAX_GPU_KINDS];
-                        let hosts = entry.decode_hosts.len();
-                        decode_hosts[..hosts].copy_from_slice(&entry.decode_hosts);
-                        Service::Model {
-                            prefill_s_per_token: entry.prefill_s_per_token,
-                            decode_s_per_token: entry.decode_s_per_token,
-                            prefill_tdp_fraction: model.prefill_tdp_fraction,
-                            decode_tdp_fraction: model.decode_tdp_fraction,
-                            prefill_gpu_s_per_token,
-                            decode_hosts,
-                            hosts,
-                        }
-                    }
-                    Some(_) => Service::Unhosted,
+                    Some(m) => models[d * nm + m].map_or(Service::Unhosted, Service::Model),
                     None => Service::Processing {
                         s_per_token: s.datacenters[d]
                             .processing_s_per_token
@@ -342,35 +322,26 @@ impl<'a> FluidSimulator<'a> {
                     if requests <= 0.0 {
                         continue;
                     }
-                    // Per-request times multiply by this reciprocal: one division per cell.
+                    // Per-request times multiply by this reciprocal.
                     let per_request = 1.0 / requests;
                     let cell = &self.cells[k];
                     activity.token_energy_kwh +=
                         cell.input_kwh_per_token * input + cell.output_kwh_per_token * output;
-                    if let Service::Model {
-                        decode_s_per_token,
-                        prefill_tdp_fraction,
-                        decode_tdp_fraction,
-                        ref prefill_gpu_s_per_token,
-                        ref decode_hosts,
-                        hosts,
-                        ..
-                    } = cell.service
-                    {
-                        for (g, per_token) in prefill_gpu_s_per_token[..ng].iter().enumerate() {
-                            activity.add_busy(g, per_token * input, prefill_tdp_fraction);
+                    if let Service::Model(ref m) = cell.service {
+                        for (g, per_token) in m.prefill_gpu_s_per_token[..ng].iter().enumerate() {
+                            activity.add_busy(g, per_token * input, m.prefill_tdp_fraction);
                         }
                         let requests_per_token = requests / (input + output);
-                        for h in &decode_hosts[..hosts] {
+                        for h in &m.decode_hosts[..m.hosts] {
                             let batch =
                                 batch_in_room(h.token_room * requests_per_token, 1.0).max(1.0);
                             activity.add_busy(
                                 h.gpu,
                                 h.gpu_s_per_token * output / batch,
-                                decode_tdp_fraction,
+                                m.decode_tdp_fraction,
                             );
                         }
-                        self.decode_s[k] = decode_s_per_token * output * per_request;
+                        self.decode_s[k] = m.decode_s_per_token * output * per_request;
                     }
                     self.local_s[k] = match cell.service {
                         // Nowhere to run: saturated (one epoch), no energy.
