@@ -19,7 +19,7 @@
 use super::accounting::DcEpoch;
 use super::accounting::{Accountant, Activity, MAX_GPU_KINDS};
 use super::{FractionPlan, Objectives, Outcome, PlanError, SimParams};
-use crate::scenario::{batch_in_room, Datacenter, Scenario};
+use crate::scenario::{batch_in_room, Datacenter, GreenLlmTerms, Scenario};
 
 /// Latency sums of one epoch.
 #[derive(Debug, Clone, Copy, Default)]
@@ -142,6 +142,21 @@ impl Cell {
             Service::Processing { s_per_token } => s_per_token * (input + output) * per_request,
         }
     }
+}
+
+/// Bandwidths and the Green-LLM terms, where the scenario gives both: then requests also take
+/// the time to transfer their tokens.
+fn transfer_terms(s: &Scenario) -> Option<(&Vec<Vec<f64>>, &GreenLlmTerms)> {
+    match (&s.network.bandwidth_mbps, &s.green_llm) {
+        (Some(b), Some(g)) => Some((b, g)),
+        _ => None,
+    }
+}
+
+/// Seconds to transfer `kb` kilobytes at `mbps` (at least 0.001 Mbps).
+#[inline]
+fn transfer_s(kb: f64, mbps: f64) -> f64 {
+    kb * 8.0 / 1000.0 / mbps.max(1e-3)
 }
 
 /// The fluid simulator of one scenario; reuse it for many plans (its buffers are kept).
@@ -290,10 +305,7 @@ impl<'a> FluidSimulator<'a> {
             s.datacenters.len(),
         );
         let demand = &s.demand;
-        let transfer = match (&s.network.bandwidth_mbps, &s.green_llm) {
-            (Some(b), Some(g)) => Some((b, g)),
-            _ => None,
-        };
+        let transfer = transfer_terms(s);
         let (mut served, mut ttft_sum, mut e2e_sum, mut violating) = (0.0, 0.0, 0.0, 0.0);
         {
             let slo = s.ttft_slo_s;
@@ -418,7 +430,7 @@ impl<'a> FluidSimulator<'a> {
                                             * (demand.input_tokens(o, c, e)
                                                 + demand.output_tokens(o, c, e))
                                             / r;
-                                        rtt + kb * 8.0 / 1000.0 / bandwidth[o][d].max(1e-3) + local
+                                        rtt + transfer_s(kb, bandwidth[o][d]) + local
                                     }
                                 };
                                 late += if ttft > slo { share * r } else { 0.0 };
@@ -446,10 +458,7 @@ impl<'a> FluidSimulator<'a> {
     fn receive<const W: usize>(&mut self, plan: &FractionPlan, e: usize, c: usize, d0: usize) {
         let s = self.scenario;
         let (demand, nd) = (&s.demand, s.datacenters.len());
-        let transfer = match (&s.network.bandwidth_mbps, &s.green_llm) {
-            (Some(b), Some(g)) => Some((b, g)),
-            _ => None,
-        };
+        let transfer = transfer_terms(s);
         let (mut rq, mut inp, mut outp, mut net) = ([0.0; W], [0.0; W], [0.0; W], [0.0; W]);
         for o in 0..s.origins.len() {
             let r = demand.requests(o, c, e);
@@ -468,7 +477,7 @@ impl<'a> FluidSimulator<'a> {
             if let Some((bandwidth, terms)) = transfer {
                 let kb = terms.kb_per_token[o][c][e] * (i + x) / r;
                 for j in 0..W {
-                    net[j] += row[j] * r * kb * 8.0 / 1000.0 / bandwidth[o][d0 + j].max(1e-3);
+                    net[j] += row[j] * r * transfer_s(kb, bandwidth[o][d0 + j]);
                 }
             }
         }
