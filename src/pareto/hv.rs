@@ -487,10 +487,7 @@ fn sweep(points: Vec<f64>, d: usize, r: &[f64]) -> f64 {
             let mut kept = 0;
             for k in 0..set.len() / e {
                 let row = k * e..(k + 1) * e;
-                let mut dominated = true;
-                for (&a, &b) in set[row.clone()].iter().zip(p) {
-                    dominated &= a >= b;
-                }
+                let dominated = set[row.clone()].iter().zip(p).all(|(a, b)| a >= b);
                 if !dominated {
                     set.copy_within(row, kept * e);
                     kept += 1;
@@ -538,9 +535,7 @@ pub fn contributions(points: &[f64], d: usize, reference: &[f64]) -> Vec<f64> {
         limit.clear();
         for (j, q) in points.chunks_exact(d).enumerate() {
             if j != i {
-                for (a, b) in q.iter().zip(p) {
-                    limit.push(a.max(*b));
-                }
+                limit.extend(q.iter().zip(p).map(|(&a, &b)| at_least(a, b)));
             }
         }
         out[i] = (boxed - hypervolume(&limit, d, reference)).max(0.0);
