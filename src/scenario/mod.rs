@@ -441,13 +441,31 @@ impl Scenario {
 }
 
 /// Requests of `tokens` tokens each that fit in `token_room` tokens of KV cache (rounded down).
+#[inline]
 pub fn batch_in_room(token_room: f64, tokens: f64) -> f64 {
     if tokens <= 0.0 {
         return 0.0;
     }
-    // A cast truncates, which for non-negative values is floor, in one instruction (floor()
-    // is a libm call on baseline x86-64, and this sits in the fluid simulator's inner loop).
-    (token_room / tokens) as i64 as f64
+    floor_non_negative(token_room / tokens)
+}
+
+/// `floor(x)` for `x >= 0`; 0 for NaN. `f64::floor` is a libm call on baseline x86-64 and a
+/// float-to-integer cast is neither vectorisable there nor exact above 2^63; this sits in the
+/// fluid simulator's inner loop, over datacenters side by side. Below 2^52, adding and taking
+/// off 2^52 rounds `x` to the nearest integer (exactly); one less where that rounded up. From
+/// 2^52 on every `f64` is an integer already.
+#[inline]
+fn floor_non_negative(x: f64) -> f64 {
+    const TWO_POW_52: f64 = 4_503_599_627_370_496.0;
+    let rounded = (x + TWO_POW_52) - TWO_POW_52;
+    let floor = if rounded > x { rounded - 1.0 } else { rounded };
+    if x < TWO_POW_52 {
+        floor
+    } else if x >= TWO_POW_52 {
+        x
+    } else {
+        0.0
+    }
 }
 
 /// Great-circle distance in km (haversine, mean Earth radius 6371 km).
@@ -462,6 +480,47 @@ pub fn great_circle_km(lat1_deg: f64, lon1_deg: f64, lat2_deg: f64, lon2_deg: f6
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn floor_non_negative_is_floor() {
+        let two_52 = 2f64.powi(52);
+        let mut xs = vec![
+            0.0,
+            0.25,
+            0.5,
+            0.75,
+            1.0,
+            1.5,
+            2.5,
+            3.5,
+            f64::MIN_POSITIVE,
+            1.0 - f64::EPSILON,
+            1.0 + f64::EPSILON,
+            two_52 - 0.5,
+            two_52 - 1.0,
+            two_52,
+            two_52 + 1.0,
+            two_52 * 2.0 + 2.0,
+            1e300,
+            f64::MAX,
+            f64::INFINITY,
+        ];
+        // Integers and the values just around them, over many magnitudes.
+        for k in 0..60 {
+            let n = 2f64.powi(k) + 3.0;
+            let (below, above) = (
+                f64::from_bits(n.to_bits() - 1),
+                f64::from_bits(n.to_bits() + 1),
+            );
+            xs.extend([n, below, above, n + 0.5, n - 0.5]);
+        }
+        for x in xs {
+            assert_eq!(floor_non_negative(x), x.floor(), "x = {x:e}");
+        }
+        assert_eq!(floor_non_negative(f64::NAN), 0.0);
+        assert_eq!(batch_in_room(1000.0, 148.0), 6.0);
+        assert_eq!(batch_in_room(1000.0, 0.0), 0.0);
+    }
 
     #[test]
     fn great_circle_distances_match_known_values() {
