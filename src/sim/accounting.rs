@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::scenario::{Facility, Scenario};
+use crate::scenario::{Facility, GpuKind, Scenario};
 
 /// How to read MARLIN's blowdown equation `G_blow = G_E / (1 - phi)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -231,18 +231,45 @@ impl<'a> Accountant<'a> {
         &self.dcs[d].available_gpu_s
     }
 
-    /// The accounting of datacenter `d` in `epoch`, from its activity. Busy GPU-seconds above
-    /// what the datacenter has are capped (an overloaded epoch draws at most full power).
+    /// The accounting of datacenter `d` in `epoch`, from its activity: see
+    /// [`DcAccountant::account`].
     #[inline]
     pub fn account(&self, d: usize, epoch: usize, activity: &Activity) -> DcEpoch {
-        let scenario = self.scenario;
-        let k = &self.dcs[d];
-        let dc = &scenario.datacenters[d];
+        self.datacenter(d).account(epoch, activity)
+    }
+
+    /// The accounting of datacenter `d` alone (for loops over its epochs).
+    #[inline]
+    pub fn datacenter(&self, d: usize) -> DcAccountant<'_> {
+        DcAccountant {
+            gpus: &self.scenario.gpus,
+            carbon_tax_usd_per_kg: self.scenario.datacenters[d].carbon_tax_usd_per_kg,
+            k: &self.dcs[d],
+        }
+    }
+}
+
+/// The accounting of one datacenter, from [`Accountant::datacenter`].
+#[derive(Debug, Clone, Copy)]
+pub struct DcAccountant<'a> {
+    gpus: &'a [GpuKind],
+    carbon_tax_usd_per_kg: f64,
+    k: &'a DcConstants,
+}
+
+impl DcAccountant<'_> {
+    /// The accounting of this datacenter in `epoch`, from its activity. Busy GPU-seconds above
+    /// what the datacenter has are capped (an overloaded epoch draws at most full power).
+    // Always inlined: the fluid simulator compiles its scoring twice (baseline and AVX2) and
+    // the accounting has to be part of each compilation.
+    #[inline(always)]
+    pub fn account(&self, epoch: usize, activity: &Activity) -> DcEpoch {
+        let k = self.k;
         let g = &k.epochs[epoch];
 
         // Eq. 4: IT energy.
         let mut it_j = 0.0;
-        for ((gpu, &available), (&busy, &weighted)) in scenario
+        for ((gpu, &available), (&busy, &weighted)) in self
             .gpus
             .iter()
             .zip(&k.available_gpu_s)
@@ -286,7 +313,7 @@ impl<'a> Accountant<'a> {
             grid_kwh,
             // Eq. 7.
             energy_cost_usd: grid_kwh * g.price_usd_per_kwh,
-            carbon_tax_usd: dc.carbon_tax_usd_per_kg * carbon_grid_kg,
+            carbon_tax_usd: self.carbon_tax_usd_per_kg * carbon_grid_kg,
             water_evaporative_l,
             water_blowdown_l,
             water_grid_l,
