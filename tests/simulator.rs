@@ -178,6 +178,31 @@ fn fluid_golden_values() {
     ));
 }
 
+#[test]
+fn fluid_datacenter_without_an_instance_saturates() {
+    // "far" has GPUs of a second kind, on which the model has no speed: it hosts no instance.
+    let mut s = tiny(10.0, 100.0, 50.0);
+    let mut other = s.gpus[0].clone();
+    other.name = "H".into();
+    s.gpus.push(other);
+    s.models[0].speed.push(None);
+    s.datacenters[1].node_pools[0].gpu = 1;
+    let out = FluidSimulator::new(&s, SimParams::default())
+        .score(&all_to(&s, 1))
+        .unwrap();
+    // Requests there wait one epoch for their first token (and never decode); nothing runs, so
+    // both datacenters draw idle power only.
+    assert!(close(out.latency.mean_ttft_s, 0.1 + 3600.0));
+    assert!(close(out.latency.mean_e2e_s, 0.1 + 3600.0));
+    assert_eq!(out.latency.slo_violation_rate, 1.0);
+    assert_eq!(out.latency.served, 10.0);
+    for d in 0..2 {
+        check_accounting(out.dc_epoch(d, 0), TDP * IDLE * 3600.0 / 3.6e6);
+        assert_eq!(out.utilisation[d], 0.0);
+    }
+    assert_eq!(out.requests, vec![0.0, 10.0]);
+}
+
 fn request(t: f64, input: u32, output: u32) -> Request {
     Request {
         arrival_s: t,

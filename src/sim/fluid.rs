@@ -30,30 +30,20 @@ struct EpochLatency {
     violating: f64,
 }
 
-/// The pools of one GPU kind in one datacenter, for a model's batched decode.
-#[derive(Debug, Clone, Copy)]
-struct DecodeHost {
-    gpu: usize,
-    /// share x min_gpus / decode speed: GPU-seconds per output token at batch 1.
-    gpu_s_per_token: f64,
-    /// [`Scenario::token_room`] of an instance: batch = [`batch_in_room`] of mean tokens.
-    token_room: f64,
-}
-
-/// How a datacenter serves one model, from its pools.
-#[derive(Debug, Clone, Copy)]
+/// How a datacenter serves one model, from its pools. Per GPU kind: the scenario's kinds first,
+/// 0 where the datacenter has none that hosts the model.
+#[derive(Debug, Clone, Copy, Default)]
 struct ModelService {
     /// Mean seconds of a request's prefill per input token, and decode per output token.
     prefill_s_per_token: f64,
     decode_s_per_token: f64,
-    /// Fractions of TDP drawn in prefill and decode.
-    prefill_tdp_fraction: f64,
-    decode_tdp_fraction: f64,
-    /// Prefill GPU-seconds per input token, per GPU kind (the scenario's kinds first).
+    /// Prefill GPU-seconds per input token.
     prefill_gpu_s_per_token: [f64; MAX_GPU_KINDS],
-    /// The GPU kinds that decode it (the first `hosts`).
-    decode_hosts: [DecodeHost; MAX_GPU_KINDS],
-    hosts: usize,
+    /// share x min_gpus / decode speed: decode GPU-seconds per output token at batch 1 (pools
+    /// of one kind share their instances' token room, so they are merged).
+    decode_gpu_s_per_token: [f64; MAX_GPU_KINDS],
+    /// [`Scenario::token_room`] of an instance: batch = [`batch_in_room`] of mean tokens.
+    token_room: [f64; MAX_GPU_KINDS],
 }
 
 impl ModelService {
@@ -64,19 +54,7 @@ impl ModelService {
         if total <= 0.0 {
             return None;
         }
-        let mut service = ModelService {
-            prefill_s_per_token: 0.0,
-            decode_s_per_token: 0.0,
-            prefill_tdp_fraction: model.prefill_tdp_fraction,
-            decode_tdp_fraction: model.decode_tdp_fraction,
-            prefill_gpu_s_per_token: [0.0; MAX_GPU_KINDS],
-            decode_hosts: [DecodeHost {
-                gpu: 0,
-                gpu_s_per_token: 0.0,
-                token_room: 0.0,
-            }; MAX_GPU_KINDS],
-            hosts: 0,
-        };
+        let mut service = ModelService::default();
         let gpus = f64::from(model.min_gpus);
         for p in &dc.node_pools {
             let (Some(speed), n) = (model.speed[p.gpu], s.instances(p, m) as f64) else {
@@ -89,57 +67,108 @@ impl ModelService {
             service.prefill_gpu_s_per_token[p.gpu] += share * gpus / speed.prefill_tokens_per_s;
             service.prefill_s_per_token += share / speed.prefill_tokens_per_s;
             service.decode_s_per_token += share / speed.decode_tokens_per_s;
-            // Pools of one GPU kind share their instances' token room: merge them.
-            let per_token = share * gpus / speed.decode_tokens_per_s;
-            let hosts = &mut service.decode_hosts[..service.hosts];
-            match hosts.iter_mut().find(|h| h.gpu == p.gpu) {
-                Some(h) => h.gpu_s_per_token += per_token,
-                None => {
-                    service.decode_hosts[service.hosts] = DecodeHost {
-                        gpu: p.gpu,
-                        gpu_s_per_token: per_token,
-                        token_room: s.token_room(m, p.gpu),
-                    };
-                    service.hosts += 1;
-                }
-            }
+            service.decode_gpu_s_per_token[p.gpu] += share * gpus / speed.decode_tokens_per_s;
+            service.token_room[p.gpu] = s.token_room(m, p.gpu);
         }
         Some(service)
     }
 }
 
-/// How a cell (class, datacenter) is served: everything the fluid step reads for it, in one
-/// place, so that scoring walks one array instead of the scenario's tables.
-// The cells live side by side in one vector that scoring walks; boxing the large variant
-// would put a pointer chase on that path to save memory nobody is short of.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, Copy)]
-enum Service {
-    /// The class's model runs here: prefill and decode on the datacenter's pools.
-    Model(ModelService),
-    /// The class's model has no instance here: saturated (one epoch), no energy.
-    Unhosted,
-    /// A class without a model: processing seconds per token.
-    Processing { s_per_token: f64 },
-}
-
-/// One (class, datacenter) cell: its token energy and how it is served.
-#[derive(Debug, Clone, Copy)]
-struct Cell {
+/// How a class is served: the tables the fluid step reads for it, each side by side over the
+/// datacenters (index `d`), so that the step runs over datacenters in vector lanes.
+#[derive(Debug, Clone)]
+struct ClassService {
     /// Token energy per input and output token, kWh (0 where not given).
     input_kwh_per_token: f64,
     output_kwh_per_token: f64,
-    service: Service,
+    kind: ClassKind,
 }
 
-impl Cell {
-    /// [`FluidSimulator::service_s`] of this cell receiving `1 / per_request` requests.
+#[derive(Debug, Clone)]
+enum ClassKind {
+    /// The class's model runs on the datacenters' pools.
+    Model {
+        /// Fractions of TDP drawn in prefill and decode.
+        prefill_tdp_fraction: f64,
+        decode_tdp_fraction: f64,
+        /// One epoch where `d` hosts no instance of the model (a request waits that long,
+        /// saturated, and draws no energy: the tables below are 0 there), else 0.
+        unhosted_s: Vec<f64>,
+        /// [`ModelService`] fields per datacenter; the per-kind ones `[g * datacenters + d]`.
+        prefill_s_per_token: Vec<f64>,
+        decode_s_per_token: Vec<f64>,
+        prefill_gpu_s_per_token: Vec<f64>,
+        decode_gpu_s_per_token: Vec<f64>,
+        token_room: Vec<f64>,
+    },
+    /// A class without a model: processing seconds per token at each datacenter.
+    Processing { s_per_token: Vec<f64> },
+}
+
+impl ClassService {
+    fn new(s: &Scenario, c: usize, models: &[Option<ModelService>]) -> Self {
+        let (nd, nm, ng) = (s.datacenters.len(), s.models.len(), s.gpus.len());
+        let class = &s.classes[c];
+        let (input_kwh_per_token, output_kwh_per_token) = match (
+            class.energy_kwh_per_input_token,
+            class.energy_kwh_per_output_token,
+        ) {
+            (Some(a), Some(b)) => (a, b),
+            _ => (0.0, 0.0),
+        };
+        let kind = match class.model {
+            Some(m) => {
+                let services: Vec<Option<&ModelService>> =
+                    (0..nd).map(|d| models[d * nm + m].as_ref()).collect();
+                let per_dc = |f: fn(&ModelService) -> f64| -> Vec<f64> {
+                    services.iter().map(|x| x.map_or(0.0, f)).collect()
+                };
+                let per_kind = |f: fn(&ModelService) -> &[f64; MAX_GPU_KINDS]| -> Vec<f64> {
+                    (0..ng)
+                        .flat_map(|g| services.iter().map(move |x| x.map_or(0.0, |x| f(x)[g])))
+                        .collect()
+                };
+                ClassKind::Model {
+                    prefill_tdp_fraction: s.models[m].prefill_tdp_fraction,
+                    decode_tdp_fraction: s.models[m].decode_tdp_fraction,
+                    unhosted_s: services
+                        .iter()
+                        .map(|x| if x.is_some() { 0.0 } else { s.time.epoch_s })
+                        .collect(),
+                    prefill_s_per_token: per_dc(|x| x.prefill_s_per_token),
+                    decode_s_per_token: per_dc(|x| x.decode_s_per_token),
+                    prefill_gpu_s_per_token: per_kind(|x| &x.prefill_gpu_s_per_token),
+                    decode_gpu_s_per_token: per_kind(|x| &x.decode_gpu_s_per_token),
+                    token_room: per_kind(|x| &x.token_room),
+                }
+            }
+            None => ClassKind::Processing {
+                s_per_token: s
+                    .datacenters
+                    .iter()
+                    .map(|dc| dc.processing_s_per_token.get(c).copied().unwrap_or(0.0))
+                    .collect(),
+            },
+        };
+        ClassService {
+            input_kwh_per_token,
+            output_kwh_per_token,
+            kind,
+        }
+    }
+
+    /// [`FluidSimulator::service_s`] of this class at `d` receiving `1 / per_request` requests.
     #[inline]
-    fn unqueued_s(&self, input: f64, output: f64, per_request: f64) -> f64 {
-        match self.service {
-            Service::Model(ref m) => m.prefill_s_per_token * input * per_request,
-            Service::Unhosted => f64::INFINITY,
-            Service::Processing { s_per_token } => s_per_token * (input + output) * per_request,
+    fn unqueued_s(&self, d: usize, input: f64, output: f64, per_request: f64) -> f64 {
+        match &self.kind {
+            ClassKind::Model { unhosted_s, .. } if unhosted_s[d] > 0.0 => f64::INFINITY,
+            ClassKind::Model {
+                prefill_s_per_token,
+                ..
+            } => prefill_s_per_token[d] * input * per_request,
+            ClassKind::Processing { s_per_token } => {
+                s_per_token[d] * (input + output) * per_request
+            }
         }
     }
 }
@@ -162,8 +191,8 @@ fn transfer_s(kb: f64, mbps: f64) -> f64 {
 /// The fluid simulator of one scenario; reuse it for many plans (its buffers are kept).
 pub struct FluidSimulator<'a> {
     scenario: &'a Scenario,
-    /// `cells[c * datacenters + d]`.
-    cells: Vec<Cell>,
+    /// How each class is served.
+    classes: Vec<ClassService>,
     accountant: Accountant<'a>,
     /// One over the GPU-seconds of each datacenter per epoch (0 for a datacenter without GPUs).
     inverse_available: Vec<f64>,
@@ -171,8 +200,20 @@ pub struct FluidSimulator<'a> {
     inverse_available_by_kind: Vec<f64>,
     /// Round trips, `[origin * datacenters + d]`.
     round_trip_s: Vec<f64>,
-    /// What each datacenter's GPUs did in the current epoch.
-    activities: Vec<Activity>,
+    /// What the datacenters' GPUs did in each epoch, epoch-major so that an epoch writes one
+    /// contiguous block (the accounting then reads it datacenter by datacenter and writes the
+    /// outcome in its own order): busy and TDP-weighted GPU-seconds
+    /// `[(e * kinds + g) * datacenters + d]` (see [`Activity`]); token energy, utilisation and
+    /// requests received `[e * datacenters + d]`.
+    busy_gpu_s: Vec<f64>,
+    tdp_weighted_gpu_s: Vec<f64>,
+    token_energy_kwh: Vec<f64>,
+    utilisation: Vec<f64>,
+    received: Vec<f64>,
+    /// Per datacenter, for the class at hand: requests per token received.
+    requests_per_token: Vec<f64>,
+    /// Per datacenter: the queueing wait per second of prefill, `rho / (1 - rho)`.
+    wait_per_prefill_s: Vec<f64>,
     /// Per datacenter: the nearest and the farthest origin's round trip.
     round_trip_range_s: Vec<(f64, f64)>,
     /// Per (class, datacenter) of the current epoch, index `c * datacenters + d`: requests,
@@ -205,34 +246,7 @@ impl<'a> FluidSimulator<'a> {
         let inverse_available = (0..nd)
             .map(|d| inverse(accountant.available_gpu_s(d).iter().sum()))
             .collect();
-        let cells = (0..nc)
-            .flat_map(|c| (0..nd).map(move |d| (c, d)))
-            .map(|(c, d)| {
-                let class = &s.classes[c];
-                let (input_kwh_per_token, output_kwh_per_token) = match (
-                    class.energy_kwh_per_input_token,
-                    class.energy_kwh_per_output_token,
-                ) {
-                    (Some(a), Some(b)) => (a, b),
-                    _ => (0.0, 0.0),
-                };
-                let service = match class.model {
-                    Some(m) => models[d * nm + m].map_or(Service::Unhosted, Service::Model),
-                    None => Service::Processing {
-                        s_per_token: s.datacenters[d]
-                            .processing_s_per_token
-                            .get(c)
-                            .copied()
-                            .unwrap_or(0.0),
-                    },
-                };
-                Cell {
-                    input_kwh_per_token,
-                    output_kwh_per_token,
-                    service,
-                }
-            })
-            .collect();
+        let classes = (0..nc).map(|c| ClassService::new(s, c, &models)).collect();
         let round_trip_s: Vec<f64> = s.network.round_trip_s.iter().flatten().copied().collect();
         let round_trip_range_s = (0..nd)
             .map(|d| {
@@ -245,12 +259,18 @@ impl<'a> FluidSimulator<'a> {
             .collect();
         FluidSimulator {
             scenario,
-            cells,
+            classes,
             accountant,
             inverse_available,
             inverse_available_by_kind,
             round_trip_s,
-            activities: vec![Activity::default(); nd],
+            busy_gpu_s: vec![0.0; s.time.epochs * s.gpus.len() * nd],
+            tdp_weighted_gpu_s: vec![0.0; s.time.epochs * s.gpus.len() * nd],
+            token_energy_kwh: vec![0.0; s.time.epochs * nd],
+            utilisation: vec![0.0; s.time.epochs * nd],
+            received: vec![0.0; s.time.epochs * nd],
+            requests_per_token: vec![0.0; nd],
+            wait_per_prefill_s: vec![0.0; nd],
             round_trip_range_s,
             requests: vec![0.0; nd * nc],
             input: vec![0.0; nd * nc],
@@ -274,17 +294,14 @@ impl<'a> FluidSimulator<'a> {
         let [ne, _, _, nd] = self.check_shape(plan)?;
         out.reset(nd, ne);
         out.kind_utilisation.resize(nd * ne * s.gpus.len(), 0.0);
-        let mut total = EpochLatency::default();
-        for e in 0..ne {
-            let l = self.epoch(plan, e, out);
-            total.served += l.served;
-            total.ttft_sum += l.ttft_sum;
-            total.e2e_sum += l.e2e_sum;
-            total.violating += l.violating;
-        }
-        let (served, ttft_sum, e2e_sum, violating) =
-            (total.served, total.ttft_sum, total.e2e_sum, total.violating);
-        out.sum_totals();
+        let (latency, totals) = self.run(plan, 0..ne, out);
+        let (served, ttft_sum, e2e_sum, violating) = (
+            latency.served,
+            latency.ttft_sum,
+            latency.e2e_sum,
+            latency.violating,
+        );
+        out.totals = totals;
         out.latency.served = served;
         if served > 0.0 {
             out.latency.mean_ttft_s = ttft_sum / served;
@@ -294,25 +311,81 @@ impl<'a> FluidSimulator<'a> {
         Ok(())
     }
 
-    /// Scores epoch `e` of `plan` into `out` (which has the plan's shape): its
-    /// datacenter-epoch entries, utilisation and requests; returns its latency sums.
-    fn epoch(&mut self, plan: &FractionPlan, e: usize, out: &mut Outcome) -> EpochLatency {
+    /// Scores `epochs` of `plan` (of the scenario's shape) into `out` (shaped for it): their
+    /// latency sums and the sum of their accounting. The one body, [`Self::run_portable`], is
+    /// compiled twice: for the baseline of the target and, on x86-64, with AVX2, which is
+    /// chosen at run time where the CPU has it (its wider vectors make scoring about a tenth
+    /// faster; the arithmetic and its order are the same, so are the results, bit for bit).
+    fn run(
+        &mut self,
+        plan: &FractionPlan,
+        epochs: std::ops::Range<usize>,
+        out: &mut Outcome,
+    ) -> (EpochLatency, DcEpoch) {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU has AVX2, checked just above.
+            return unsafe { self.run_avx2(plan, epochs, out) };
+        }
+        self.run_portable(plan, epochs, out)
+    }
+
+    /// [`Self::run_portable`] compiled with AVX2.
+    ///
+    /// # Safety
+    /// Only on a CPU with AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn run_avx2(
+        &mut self,
+        plan: &FractionPlan,
+        epochs: std::ops::Range<usize>,
+        out: &mut Outcome,
+    ) -> (EpochLatency, DcEpoch) {
+        self.run_portable(plan, epochs, out)
+    }
+
+    /// See [`Self::run`]. Everything it calls is inlined into it, so that each compilation of
+    /// it carries its own code for the whole scoring.
+    #[inline(always)]
+    fn run_portable(
+        &mut self,
+        plan: &FractionPlan,
+        epochs: std::ops::Range<usize>,
+        out: &mut Outcome,
+    ) -> (EpochLatency, DcEpoch) {
+        let mut total = EpochLatency::default();
+        for e in epochs.clone() {
+            let l = self.epoch(plan, e);
+            total.served += l.served;
+            total.ttft_sum += l.ttft_sum;
+            total.e2e_sum += l.e2e_sum;
+            total.violating += l.violating;
+        }
+        (total, self.account(epochs, out))
+    }
+
+    /// Scores epoch `e` of `plan`: logs what each datacenter's GPUs did, its utilisation and
+    /// the requests it received (for [`Self::account`]); returns the epoch's latency sums.
+    #[inline(always)]
+    fn epoch(&mut self, plan: &FractionPlan, e: usize) -> EpochLatency {
         let s = self.scenario;
-        let (ne, no, nc, nd) = (
-            s.time.epochs,
-            s.origins.len(),
-            s.classes.len(),
-            s.datacenters.len(),
-        );
+        let (no, nc, nd) = (s.origins.len(), s.classes.len(), s.datacenters.len());
         let demand = &s.demand;
         let transfer = transfer_terms(s);
         let (mut served, mut ttft_sum, mut e2e_sum, mut violating) = (0.0, 0.0, 0.0, 0.0);
         {
             let slo = s.ttft_slo_s;
             // Demand each datacenter receives, per class (contiguous over datacenters), and the
-            // request-weighted network delay it carries; four datacenters at a time.
+            // request-weighted network delay it carries: twelve datacenters at a time while
+            // there are as many (with AVX2 its four sums are twelve of the sixteen vector
+            // registers), then four, then one.
             for c in 0..nc {
                 let mut d0 = 0;
+                while d0 + 12 <= nd {
+                    self.receive::<12>(plan, e, c, d0);
+                    d0 += 12;
+                }
                 while d0 + 4 <= nd {
                     self.receive::<4>(plan, e, c, d0);
                     d0 += 4;
@@ -321,79 +394,56 @@ impl<'a> FluidSimulator<'a> {
                     self.receive::<1>(plan, e, c, d);
                 }
             }
-            // What each datacenter's GPUs do, and the unqueued time at it per cell.
-            let ng = s.gpus.len();
-            for (d, activity) in self.activities.iter_mut().enumerate() {
-                activity.clear();
-                for c in 0..nc {
-                    let k = c * nd + d;
-                    let (requests, input, output) =
-                        (self.requests[k], self.input[k], self.output[k]);
-                    self.local_s[k] = 0.0;
-                    self.decode_s[k] = 0.0;
-                    if requests <= 0.0 {
-                        continue;
-                    }
-                    // Per-request times multiply by this reciprocal.
-                    let per_request = 1.0 / requests;
-                    let cell = &self.cells[k];
-                    activity.token_energy_kwh +=
-                        cell.input_kwh_per_token * input + cell.output_kwh_per_token * output;
-                    if let Service::Model(ref m) = cell.service {
-                        for (g, per_token) in m.prefill_gpu_s_per_token[..ng].iter().enumerate() {
-                            activity.add_busy(g, per_token * input, m.prefill_tdp_fraction);
-                        }
-                        let requests_per_token = requests / (input + output);
-                        for h in &m.decode_hosts[..m.hosts] {
-                            let batch =
-                                batch_in_room(h.token_room * requests_per_token, 1.0).max(1.0);
-                            activity.add_busy(
-                                h.gpu,
-                                h.gpu_s_per_token * output / batch,
-                                m.decode_tdp_fraction,
-                            );
-                        }
-                        self.decode_s[k] = m.decode_s_per_token * output * per_request;
-                    }
-                    self.local_s[k] = match cell.service {
-                        // Nowhere to run: saturated (one epoch), no energy.
-                        Service::Unhosted => s.time.epoch_s,
-                        _ => cell.unqueued_s(input, output, per_request),
-                    };
-                }
+            // What each datacenter's GPUs do, and the unqueued time at it per cell: class by
+            // class, the datacenters side by side.
+            let (ng, epoch_s) = (s.gpus.len(), s.time.epoch_s);
+            let kinds = e * ng * nd..(e + 1) * ng * nd;
+            self.busy_gpu_s[kinds.clone()].fill(0.0);
+            self.tdp_weighted_gpu_s[kinds].fill(0.0);
+            self.token_energy_kwh[e * nd..(e + 1) * nd].fill(0.0);
+            for c in 0..nc {
+                self.serve(c, e);
             }
-            // The accounting of every datacenter in one tight loop (independent chains overlap).
-            for (d, activity) in self.activities.iter().enumerate() {
-                out.dc_epochs[d * ne + e] = self.accountant.account(d, e, activity);
-            }
-            for (d, activity) in self.activities.iter().enumerate() {
-                let i = d * ne + e;
-                let rho = activity.busy_gpu_s[..ng].iter().sum::<f64>() * self.inverse_available[d];
-                out.utilisation[i] = rho;
-                let inverse_available = &self.inverse_available_by_kind[d * ng..(d + 1) * ng];
-                for ((slot, &busy), &inverse) in out.kind_utilisation[i * ng..(i + 1) * ng]
-                    .iter_mut()
-                    .zip(&activity.busy_gpu_s)
-                    .zip(inverse_available)
-                {
-                    *slot = busy * inverse;
+            // Utilisation and the queueing wait it gives; requests received.
+            let busy = &self.busy_gpu_s[e * ng * nd..(e + 1) * ng * nd];
+            let utilisation = &mut self.utilisation[e * nd..(e + 1) * nd];
+            let received = &mut self.received[e * nd..(e + 1) * nd];
+            let (inverse_available, wait_per_prefill_s) = (
+                &self.inverse_available[..nd],
+                &mut self.wait_per_prefill_s[..nd],
+            );
+            for d in 0..nd {
+                let mut gpu_s = 0.0;
+                for g in 0..ng {
+                    gpu_s += busy[g * nd + d];
                 }
-                // Queueing wait of model classes at this utilisation: t rho / (1 - rho).
-                let wait_per_prefill_s = if rho < 1.0 {
+                let rho = gpu_s * inverse_available[d];
+                utilisation[d] = rho;
+                wait_per_prefill_s[d] = if rho < 1.0 {
                     rho / (1.0 - rho)
                 } else {
                     f64::INFINITY
                 };
-                let mut received = 0.0;
+                let mut requests = 0.0;
                 for c in 0..nc {
-                    let k = c * nd + d;
-                    received += self.requests[k];
-                    if s.classes[c].model.is_some() && self.requests[k] > 0.0 {
-                        let t_pre = self.local_s[k];
-                        self.local_s[k] = (t_pre + t_pre * wait_per_prefill_s).min(s.time.epoch_s);
+                    requests += self.requests[c * nd + d];
+                }
+                received[d] = requests;
+            }
+            // Queueing wait of model classes: t rho / (1 - rho), at most one epoch.
+            for (c, class) in self.classes.iter().enumerate() {
+                if let ClassKind::Model { .. } = class.kind {
+                    let k = c * nd..(c + 1) * nd;
+                    for ((local, &requests), &wait) in self.local_s[k.clone()]
+                        .iter_mut()
+                        .zip(&self.requests[k])
+                        .zip(&self.wait_per_prefill_s)
+                    {
+                        if requests > 0.0 {
+                            *local = (*local + *local * wait).min(epoch_s);
+                        }
                     }
                 }
-                out.requests[i] = received;
             }
             // Mean latencies: network delay carried plus time at the datacenter.
             for k in 0..nd * nc {
@@ -450,11 +500,155 @@ impl<'a> FluidSimulator<'a> {
         }
     }
 
+    /// The accounting of `epochs` (scored by [`Self::epoch`]) at every datacenter: writes their
+    /// entries of `out` (energy, cost, water, carbon, utilisation, requests), datacenter by
+    /// datacenter in the outcome's order, and returns their sum in that order.
+    #[inline(always)]
+    fn account(&mut self, epochs: std::ops::Range<usize>, out: &mut Outcome) -> DcEpoch {
+        let s = self.scenario;
+        let (ne, nd, ng) = (s.time.epochs, s.datacenters.len(), s.gpus.len());
+        // Slices held in locals: stores into the outcome then need no reload of the logs.
+        let (busy_log, weighted_log) = (&self.busy_gpu_s[..], &self.tdp_weighted_gpu_s[..]);
+        let (token_log, utilisation_log, received_log) = (
+            &self.token_energy_kwh[..],
+            &self.utilisation[..],
+            &self.received[..],
+        );
+        let mut activity = Activity::default();
+        let mut total = DcEpoch::default();
+        for d in 0..nd {
+            let accountant = self.accountant.datacenter(d);
+            let inverse_available = &self.inverse_available_by_kind[d * ng..(d + 1) * ng];
+            let series = d * ne..(d + 1) * ne;
+            let dc_epochs = &mut out.dc_epochs[series.clone()];
+            let utilisation = &mut out.utilisation[series.clone()];
+            let requests = &mut out.requests[series];
+            let kind_utilisation = &mut out.kind_utilisation[d * ne * ng..(d + 1) * ne * ng];
+            for e in epochs.clone() {
+                let j = e * nd + d;
+                for g in 0..ng {
+                    let logged = (e * ng + g) * nd + d;
+                    let busy = busy_log[logged];
+                    activity.busy_gpu_s[g] = busy;
+                    activity.tdp_weighted_gpu_s[g] = weighted_log[logged];
+                    kind_utilisation[e * ng + g] = busy * inverse_available[g];
+                }
+                activity.token_energy_kwh = token_log[j];
+                let x = accountant.account(e, &activity);
+                dc_epochs[e] = x;
+                utilisation[e] = utilisation_log[j];
+                requests[e] = received_log[j];
+                total.add(&x);
+            }
+        }
+        total
+    }
+
+    /// Class `c` in the current epoch at every datacenter: adds its GPU work and token energy
+    /// to the datacenters' activity and writes its cells' unqueued times (before the first
+    /// token, and decoding). The loops run over the datacenters, which vectorise.
+    #[inline(always)]
+    fn serve(&mut self, c: usize, e: usize) {
+        let s = self.scenario;
+        let (nd, ng) = (s.datacenters.len(), s.gpus.len());
+        // Every slice below is exactly `nd` long, so that the loops carry no bounds checks.
+        let k = c * nd..(c + 1) * nd;
+        let (requests, input, output) = (
+            &self.requests[k.clone()],
+            &self.input[k.clone()],
+            &self.output[k.clone()],
+        );
+        let (local_s, decode_s) = (&mut self.local_s[k.clone()], &mut self.decode_s[k]);
+        let requests_per_token = &mut self.requests_per_token[..nd];
+        let token_energy_kwh = &mut self.token_energy_kwh[e * nd..(e + 1) * nd];
+        let class = &self.classes[c];
+        let (a, b) = (class.input_kwh_per_token, class.output_kwh_per_token);
+        for d in 0..nd {
+            let kwh = a * input[d] + b * output[d];
+            token_energy_kwh[d] += if requests[d] > 0.0 { kwh } else { 0.0 };
+        }
+        match &class.kind {
+            ClassKind::Model {
+                prefill_tdp_fraction,
+                decode_tdp_fraction,
+                unhosted_s,
+                prefill_s_per_token,
+                decode_s_per_token,
+                prefill_gpu_s_per_token,
+                decode_gpu_s_per_token,
+                token_room,
+            } => {
+                let (unhosted_s, prefill_s_per_token, decode_s_per_token) = (
+                    &unhosted_s[..nd],
+                    &prefill_s_per_token[..nd],
+                    &decode_s_per_token[..nd],
+                );
+                for d in 0..nd {
+                    let (r, i, o) = (requests[d], input[d], output[d]);
+                    let on = r > 0.0;
+                    // Per-request times multiply by this reciprocal (of 1 in a cell that
+                    // receives nothing: its tokens are 0, so are its times). Every lane
+                    // computes every value and selects, without branches, so that the loop
+                    // vectorises (divisions are the bottleneck of this pass).
+                    let per_request = 1.0 / if on { r } else { 1.0 };
+                    // Where the datacenter hosts no instance the tables are 0 and the
+                    // unhosted time one epoch (saturated): no decode time, no energy.
+                    let local = prefill_s_per_token[d] * i * per_request + unhosted_s[d];
+                    local_s[d] = if on { local } else { 0.0 };
+                    decode_s[d] = decode_s_per_token[d] * o * per_request;
+                    requests_per_token[d] = r / (i + o);
+                }
+                for g in 0..ng {
+                    let kind = g * nd..(g + 1) * nd;
+                    let logged = (e * ng + g) * nd..(e * ng + g + 1) * nd;
+                    let (busy, weighted) = (
+                        &mut self.busy_gpu_s[logged.clone()],
+                        &mut self.tdp_weighted_gpu_s[logged],
+                    );
+                    let per_token = &prefill_gpu_s_per_token[kind];
+                    for d in 0..nd {
+                        let gpu_s = per_token[d] * input[d];
+                        let gpu_s = if requests[d] > 0.0 { gpu_s } else { 0.0 };
+                        busy[d] += gpu_s;
+                        weighted[d] += gpu_s * prefill_tdp_fraction;
+                    }
+                }
+                // Decode is batched as far as an instance's token room holds mean requests.
+                for g in 0..ng {
+                    let kind = g * nd..(g + 1) * nd;
+                    let logged = (e * ng + g) * nd..(e * ng + g + 1) * nd;
+                    let (busy, weighted) = (
+                        &mut self.busy_gpu_s[logged.clone()],
+                        &mut self.tdp_weighted_gpu_s[logged],
+                    );
+                    let (per_token, room) =
+                        (&decode_gpu_s_per_token[kind.clone()], &token_room[kind]);
+                    for d in 0..nd {
+                        let batch = batch_in_room(room[d] * requests_per_token[d], 1.0).max(1.0);
+                        let gpu_s = per_token[d] * output[d] / batch;
+                        let gpu_s = if requests[d] > 0.0 { gpu_s } else { 0.0 };
+                        busy[d] += gpu_s;
+                        weighted[d] += gpu_s * decode_tdp_fraction;
+                    }
+                }
+            }
+            ClassKind::Processing { s_per_token } => {
+                let s_per_token = &s_per_token[..nd];
+                for d in 0..nd {
+                    let (r, i, o) = (requests[d], input[d], output[d]);
+                    let local = s_per_token[d] * (i + o) * (1.0 / r);
+                    local_s[d] = if r > 0.0 { local } else { 0.0 };
+                    decode_s[d] = 0.0;
+                }
+            }
+        }
+    }
+
     /// Writes the requests, input and output tokens and the request-weighted network delay that
     /// datacenters `d0 .. d0 + W` receive in class `c` and epoch `e`. The sums over origins are
     /// kept in registers, `W` datacenters side by side (the inner loop vectorises), and run over
     /// the origins in order.
-    #[inline]
+    #[inline(always)]
     fn receive<const W: usize>(&mut self, plan: &FractionPlan, e: usize, c: usize, d0: usize) {
         let s = self.scenario;
         let (demand, nd) = (&s.demand, s.datacenters.len());
@@ -516,11 +710,7 @@ impl<'a> FluidSimulator<'a> {
         if requests <= 0.0 {
             return 0.0;
         }
-        self.cells[c * self.scenario.datacenters.len() + d].unqueued_s(
-            input,
-            output,
-            1.0 / requests,
-        )
+        self.classes[c].unqueued_s(d, input, output, 1.0 / requests)
     }
 
     /// Scores only epoch `e` of `plan` (for agents that decide epoch by epoch): writes that
@@ -545,11 +735,7 @@ impl<'a> FluidSimulator<'a> {
             out.reset(nd, ne);
         }
         out.kind_utilisation.resize(nd * ne * s.gpus.len(), 0.0);
-        let l = self.epoch(plan, e, out);
-        let mut t = DcEpoch::default();
-        for d in 0..nd {
-            t.add(out.dc_epoch(d, e));
-        }
+        let (l, t) = self.run(plan, e..e + 1, out);
         let per = if l.served > 0.0 { 1.0 / l.served } else { 0.0 };
         Ok(Objectives {
             ttft_s: l.ttft_sum * per,
@@ -559,5 +745,62 @@ impl<'a> FluidSimulator<'a> {
             energy_kwh: t.facility_kwh,
             slo_violation_rate: l.violating * per,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::seed::MasterSeed;
+    use crate::sim::rules::{Even, Greedy, GreedyKey, Nearest};
+    use crate::sim::Allocator;
+
+    /// The compilation chosen at run time (AVX2 where the CPU has it) and the portable one give
+    /// the same outcome, bit for bit (`{:?}` of an `f64` tells every value apart), on plans
+    /// that use every block width of the demand pass, classes with and without a model, and
+    /// transfer times.
+    #[test]
+    fn both_compilations_agree_bit_for_bit() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/configs/scenarios");
+        for name in ["geo-12dc", "geo-10dc", "green-llm-base"] {
+            let s = Scenario::load(&root.join(format!("{name}.toml")), MasterSeed(0)).unwrap();
+            let plans = [
+                Even.allocate(&s).unwrap(),
+                Nearest.allocate(&s).unwrap(),
+                Greedy(GreedyKey::Carbon).allocate(&s).unwrap(),
+            ];
+            for plan in &plans {
+                let mut sim = FluidSimulator::new(&s, SimParams::default());
+                let mut chosen = Outcome::default();
+                sim.score_into(plan, &mut chosen).unwrap();
+                let (ne, nd) = (s.time.epochs, s.datacenters.len());
+                let mut portable = Outcome::default();
+                portable.reset(nd, ne);
+                portable
+                    .kind_utilisation
+                    .resize(nd * ne * s.gpus.len(), 0.0);
+                let (latency, totals) = sim.run_portable(plan, 0..ne, &mut portable);
+                let series = |o: &Outcome| {
+                    format!(
+                        "{:?} {:?} {:?} {:?}",
+                        o.dc_epochs, o.utilisation, o.kind_utilisation, o.requests
+                    )
+                };
+                assert_eq!(series(&chosen), series(&portable), "{name}");
+                assert_eq!(format!("{:?}", chosen.totals), format!("{totals:?}"));
+                assert_eq!(chosen.latency.served, latency.served);
+                assert_eq!(
+                    chosen.latency.mean_ttft_s,
+                    latency.ttft_sum / latency.served
+                );
+                assert_eq!(chosen.latency.mean_e2e_s, latency.e2e_sum / latency.served);
+                assert_eq!(
+                    chosen.latency.slo_violation_rate,
+                    latency.violating / latency.served
+                );
+            }
+        }
     }
 }
