@@ -589,7 +589,7 @@ impl<'a> FluidSimulator<'a> {
                     // Per-request times multiply by this reciprocal (of 1 in a cell that
                     // receives nothing: its tokens are 0, so are its times). Every lane
                     // computes every value and selects, without branches, so that the loop
-                    // vectorises (divisions are the bottleneck of this pass).
+                    // can vectorise.
                     let per_request = 1.0 / if on { r } else { 1.0 };
                     // Where the datacenter hosts no instance the tables are 0 and the
                     // unhosted time one epoch (saturated): no decode time, no energy.
