@@ -368,122 +368,120 @@ impl<'a> FluidSimulator<'a> {
         let demand = &s.demand;
         let transfer = transfer_terms(s);
         let (mut served, mut ttft_sum, mut e2e_sum, mut violating) = (0.0, 0.0, 0.0, 0.0);
-        {
-            let slo = s.ttft_slo_s;
-            // Demand each datacenter receives, per class (contiguous over datacenters), and the
-            // request-weighted network delay it carries: twelve datacenters at a time while
-            // there are as many (with AVX2 its four sums are twelve of the sixteen vector
-            // registers), then four, then one.
+        let slo = s.ttft_slo_s;
+        // Demand each datacenter receives, per class (contiguous over datacenters), and the
+        // request-weighted network delay it carries: twelve datacenters at a time while
+        // there are as many (with AVX2 its four sums are twelve of the sixteen vector
+        // registers), then four, then one.
+        for c in 0..nc {
+            let mut d0 = 0;
+            while d0 + 12 <= nd {
+                self.receive::<12>(plan, e, c, d0);
+                d0 += 12;
+            }
+            while d0 + 4 <= nd {
+                self.receive::<4>(plan, e, c, d0);
+                d0 += 4;
+            }
+            for d in d0..nd {
+                self.receive::<1>(plan, e, c, d);
+            }
+        }
+        // What each datacenter's GPUs do, and the unqueued time at it per cell: class by
+        // class, the datacenters side by side.
+        let (ng, epoch_s) = (s.gpus.len(), s.time.epoch_s);
+        let kinds = e * ng * nd..(e + 1) * ng * nd;
+        self.busy_gpu_s[kinds.clone()].fill(0.0);
+        self.tdp_weighted_gpu_s[kinds].fill(0.0);
+        self.token_energy_kwh[e * nd..(e + 1) * nd].fill(0.0);
+        for c in 0..nc {
+            self.serve(c, e);
+        }
+        // Utilisation and the queueing wait it gives; requests received.
+        let busy = &self.busy_gpu_s[e * ng * nd..(e + 1) * ng * nd];
+        let utilisation = &mut self.utilisation[e * nd..(e + 1) * nd];
+        let received = &mut self.received[e * nd..(e + 1) * nd];
+        let (inverse_available, wait_per_prefill_s) = (
+            &self.inverse_available[..nd],
+            &mut self.wait_per_prefill_s[..nd],
+        );
+        for d in 0..nd {
+            let mut gpu_s = 0.0;
+            for g in 0..ng {
+                gpu_s += busy[g * nd + d];
+            }
+            let rho = gpu_s * inverse_available[d];
+            utilisation[d] = rho;
+            wait_per_prefill_s[d] = if rho < 1.0 {
+                rho / (1.0 - rho)
+            } else {
+                f64::INFINITY
+            };
+            let mut requests = 0.0;
             for c in 0..nc {
-                let mut d0 = 0;
-                while d0 + 12 <= nd {
-                    self.receive::<12>(plan, e, c, d0);
-                    d0 += 12;
-                }
-                while d0 + 4 <= nd {
-                    self.receive::<4>(plan, e, c, d0);
-                    d0 += 4;
-                }
-                for d in d0..nd {
-                    self.receive::<1>(plan, e, c, d);
-                }
+                requests += self.requests[c * nd + d];
             }
-            // What each datacenter's GPUs do, and the unqueued time at it per cell: class by
-            // class, the datacenters side by side.
-            let (ng, epoch_s) = (s.gpus.len(), s.time.epoch_s);
-            let kinds = e * ng * nd..(e + 1) * ng * nd;
-            self.busy_gpu_s[kinds.clone()].fill(0.0);
-            self.tdp_weighted_gpu_s[kinds].fill(0.0);
-            self.token_energy_kwh[e * nd..(e + 1) * nd].fill(0.0);
-            for c in 0..nc {
-                self.serve(c, e);
-            }
-            // Utilisation and the queueing wait it gives; requests received.
-            let busy = &self.busy_gpu_s[e * ng * nd..(e + 1) * ng * nd];
-            let utilisation = &mut self.utilisation[e * nd..(e + 1) * nd];
-            let received = &mut self.received[e * nd..(e + 1) * nd];
-            let (inverse_available, wait_per_prefill_s) = (
-                &self.inverse_available[..nd],
-                &mut self.wait_per_prefill_s[..nd],
-            );
-            for d in 0..nd {
-                let mut gpu_s = 0.0;
-                for g in 0..ng {
-                    gpu_s += busy[g * nd + d];
-                }
-                let rho = gpu_s * inverse_available[d];
-                utilisation[d] = rho;
-                wait_per_prefill_s[d] = if rho < 1.0 {
-                    rho / (1.0 - rho)
-                } else {
-                    f64::INFINITY
-                };
-                let mut requests = 0.0;
-                for c in 0..nc {
-                    requests += self.requests[c * nd + d];
-                }
-                received[d] = requests;
-            }
-            // Queueing wait of model classes: t rho / (1 - rho), at most one epoch.
-            for (c, class) in self.classes.iter().enumerate() {
-                if let ClassKind::Model { .. } = class.kind {
-                    let k = c * nd..(c + 1) * nd;
-                    for ((local, &requests), &wait) in self.local_s[k.clone()]
-                        .iter_mut()
-                        .zip(&self.requests[k])
-                        .zip(&self.wait_per_prefill_s)
-                    {
-                        if requests > 0.0 {
-                            *local = (*local + *local * wait).min(epoch_s);
-                        }
+            received[d] = requests;
+        }
+        // Queueing wait of model classes: t rho / (1 - rho), at most one epoch.
+        for (c, class) in self.classes.iter().enumerate() {
+            if let ClassKind::Model { .. } = class.kind {
+                let k = c * nd..(c + 1) * nd;
+                for ((local, &requests), &wait) in self.local_s[k.clone()]
+                    .iter_mut()
+                    .zip(&self.requests[k])
+                    .zip(&self.wait_per_prefill_s)
+                {
+                    if requests > 0.0 {
+                        *local = (*local + *local * wait).min(epoch_s);
                     }
                 }
             }
-            // Mean latencies: network delay carried plus time at the datacenter.
-            for k in 0..nd * nc {
-                let requests = self.requests[k];
-                served += requests;
-                ttft_sum += self.network_s[k] + requests * self.local_s[k];
-                e2e_sum += self.network_s[k] + requests * (self.local_s[k] + self.decode_s[k]);
-            }
-            // SLO violations: a cell is late when its round trip (plus transfer) and local time
-            // exceed the SLO. Without transfer times a cell whose farthest origin is on time has
-            // none late, and one whose nearest origin is late has all its requests late; only
-            // the cells in between look at each origin.
-            for c in 0..nc {
-                for d in 0..nd {
-                    let k = c * nd + d;
-                    let local = self.local_s[k];
-                    let (nearest, farthest) = self.round_trip_range_s[d];
-                    let late = match transfer {
-                        None if farthest + local <= slo => 0.0,
-                        None if nearest + local > slo => self.requests[k],
-                        _ => {
-                            let mut late = 0.0;
-                            for o in 0..no {
-                                let r = demand.requests(o, c, e);
-                                if r <= 0.0 {
-                                    continue;
-                                }
-                                let share = plan.row(e, o, c)[d];
-                                let rtt = self.round_trip_s[o * nd + d];
-                                let ttft = match transfer {
-                                    None => rtt + local,
-                                    Some((bandwidth, terms)) => {
-                                        let kb = terms.kb_per_token[o][c][e]
-                                            * (demand.input_tokens(o, c, e)
-                                                + demand.output_tokens(o, c, e))
-                                            / r;
-                                        rtt + transfer_s(kb, bandwidth[o][d]) + local
-                                    }
-                                };
-                                late += if ttft > slo { share * r } else { 0.0 };
+        }
+        // Mean latencies: network delay carried plus time at the datacenter.
+        for k in 0..nd * nc {
+            let requests = self.requests[k];
+            served += requests;
+            ttft_sum += self.network_s[k] + requests * self.local_s[k];
+            e2e_sum += self.network_s[k] + requests * (self.local_s[k] + self.decode_s[k]);
+        }
+        // SLO violations: a cell is late when its round trip (plus transfer) and local time
+        // exceed the SLO. Without transfer times a cell whose farthest origin is on time has
+        // none late, and one whose nearest origin is late has all its requests late; only
+        // the cells in between look at each origin.
+        for c in 0..nc {
+            for d in 0..nd {
+                let k = c * nd + d;
+                let local = self.local_s[k];
+                let (nearest, farthest) = self.round_trip_range_s[d];
+                let late = match transfer {
+                    None if farthest + local <= slo => 0.0,
+                    None if nearest + local > slo => self.requests[k],
+                    _ => {
+                        let mut late = 0.0;
+                        for o in 0..no {
+                            let r = demand.requests(o, c, e);
+                            if r <= 0.0 {
+                                continue;
                             }
-                            late
+                            let share = plan.row(e, o, c)[d];
+                            let rtt = self.round_trip_s[o * nd + d];
+                            let ttft = match transfer {
+                                None => rtt + local,
+                                Some((bandwidth, terms)) => {
+                                    let kb = terms.kb_per_token[o][c][e]
+                                        * (demand.input_tokens(o, c, e)
+                                            + demand.output_tokens(o, c, e))
+                                        / r;
+                                    rtt + transfer_s(kb, bandwidth[o][d]) + local
+                                }
+                            };
+                            late += if ttft > slo { share * r } else { 0.0 };
                         }
-                    };
-                    violating += late;
-                }
+                        late
+                    }
+                };
+                violating += late;
             }
         }
         EpochLatency {
