@@ -5,14 +5,12 @@
 //! the end) or lb-highload's (4,000 requests compressed into 800 s), with round robin and with
 //! shortest expected delay; the observation of every step is also written, as an agent reads it.
 
-use std::path::Path;
-
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use verdant::lb::{baseline, LbEnv, LbEnvConfig, LbWorkload};
 use verdant::scenario::lb::LbScenario;
 
 fn lb_env(c: &mut Criterion) {
-    let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/configs/scenarios");
+    let scenarios = verdant::scenario::bundled_dir();
     let mut group = c.benchmark_group("lb_env");
     for name in ["lb-nominal", "lb-highload"] {
         let scenario = LbScenario::load(&scenarios.join(format!("{name}.toml")), &[]).unwrap();

@@ -5,21 +5,21 @@
 use std::path::Path;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use verdant::allocator::rules::Even;
 use verdant::scenario::Scenario;
 use verdant::seed::MasterSeed;
 use verdant::sim::des::DiscreteEventSimulator;
 use verdant::sim::fluid::FluidSimulator;
-use verdant::sim::rules::Even;
-use verdant::sim::{Allocator, FractionPlan, Outcome, SimParams};
+use verdant::sim::{FractionPlan, Outcome, SimParams};
 use verdant::trace::{read_trace, TraceFormat};
 
 fn even_plan(s: &Scenario) -> FractionPlan {
-    Even.allocate(s).unwrap()
+    Even.plan(s).unwrap()
 }
 
 fn simulator(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let scenarios = root.join("experiments/configs/scenarios");
+    let scenarios = verdant::scenario::bundled_dir();
 
     let geo12 = Scenario::load(&scenarios.join("geo-12dc.toml"), MasterSeed(0)).unwrap();
     let plan12 = even_plan(&geo12);

@@ -14,9 +14,12 @@
 //! - [`grid`]: hourly grid signals (carbon, water, price, generation mix) from the bundled data;
 //! - [`scenario`]: the world every method reads, loaded from TOML and checked once;
 //! - [`sim`]: the shared simulator (fluid and discrete-event) that scores every plan;
+//! - [`allocator`]: the one interface every method implements ([`allocator::Allocator`]), the
+//!   [`allocator::Problem`] it is given, and the simple rules;
 //! - [`pareto`]: dominance, fronts, ranks, crowding, exact hypervolume and its I/O.
 //!
 
+pub mod allocator;
 pub mod config;
 pub mod data_error;
 pub mod features;

@@ -265,8 +265,7 @@ fn geo_mode_routes_a_geo_scenario_into_a_plan_the_simulator_scores() {
     use verdant::seed::MasterSeed;
     use verdant::sim::fluid::FluidSimulator;
     use verdant::sim::SimParams;
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("experiments/configs/scenarios/geo-4dc.toml");
+    let path = verdant::scenario::bundled_dir().join("geo-4dc.toml");
     let scenario = Scenario::load(&path, MasterSeed(1)).unwrap();
     // About 20,000 of the day's 2.4 billion requests, on the same share of the nodes.
     let share = 2e4 / scenario.demand.total_requests();

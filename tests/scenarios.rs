@@ -8,7 +8,7 @@ use verdant::scenario::{CarbonSignal, Facility, Scenario, ScenarioError};
 use verdant::seed::MasterSeed;
 
 fn scenarios_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/configs/scenarios")
+    verdant::scenario::bundled_dir()
 }
 
 fn load(name: &str) -> Scenario {
@@ -233,10 +233,7 @@ fn load_balancer_scenarios_have_the_papers_server_sets() {
 
     let code = LbScenario::load(
         &scenarios_dir().join("lb-nominal.toml"),
-        &[
-            "trace.file=\"../../../datasets/azure-llm-2023/AzureLLMInferenceTrace_code.csv\""
-                .to_owned(),
-        ],
+        &["trace.file=\"../azure-llm-2023/AzureLLMInferenceTrace_code.csv\"".to_owned()],
     )
     .unwrap();
     assert_eq!(code.train.len() + code.eval.len(), 8_819);

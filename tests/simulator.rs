@@ -350,7 +350,7 @@ fn bad_plans_are_rejected() {
 fn fluid_cost_and_carbon_match_green_llm_objectives() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let s = Scenario::load(
-        &root.join("experiments/configs/scenarios/green-llm-base.toml"),
+        &verdant::scenario::bundled_dir().join("green-llm-base.toml"),
         MasterSeed(0),
     )
     .unwrap();
@@ -408,7 +408,7 @@ fn fluid_cost_and_carbon_match_green_llm_objectives() {
 fn geo_scenarios_score_with_both_fidelities() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let s = Scenario::load(
-        &root.join("experiments/configs/scenarios/geo-4dc.toml"),
+        &verdant::scenario::bundled_dir().join("geo-4dc.toml"),
         MasterSeed(0),
     )
     .unwrap();
@@ -459,13 +459,12 @@ fn geo_scenarios_score_with_both_fidelities() {
 
 #[test]
 fn scoring_epoch_by_epoch_adds_up_to_scoring_the_day() {
+    use verdant::allocator::rules::Nearest;
     use verdant::sim::fluid::FluidSimulator;
-    use verdant::sim::rules::Nearest;
-    use verdant::sim::{Allocator, Outcome, SimParams};
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("experiments/configs/scenarios/geo-4dc.toml");
+    use verdant::sim::{Outcome, SimParams};
+    let path = verdant::scenario::bundled_dir().join("geo-4dc.toml");
     let scenario = verdant::scenario::Scenario::load(&path, verdant::seed::MasterSeed(3)).unwrap();
-    let plan = Nearest.allocate(&scenario).unwrap();
+    let plan = Nearest.plan(&scenario).unwrap();
     let mut sim = FluidSimulator::new(&scenario, SimParams::default());
     let day = sim.score(&plan).unwrap();
     let mut out = Outcome::default();

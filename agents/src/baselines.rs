@@ -14,11 +14,11 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use tch::nn::{Module, VarStore};
 use tch::{Device, Kind, Tensor};
-use verdant::scenario::Scenario;
+use verdant::allocator::rules::Even;
+use verdant::allocator::{AllocError, Allocator, Problem};
 use verdant::seed::MasterSeed;
 use verdant::sim::fluid::FluidSimulator;
-use verdant::sim::rules::Even;
-use verdant::sim::{Allocator, FractionPlan, Outcome, PlanError, SimParams};
+use verdant::sim::{FractionPlan, Outcome, PlanError};
 
 use crate::adam::Adam;
 use crate::argmax;
@@ -35,13 +35,13 @@ struct Task<'a> {
 }
 
 impl<'a> Task<'a> {
-    fn new(scenario: &'a Scenario) -> Result<Self, PlanError> {
-        let world = MarlinWorld::new(scenario, 0.95, 1.0)?;
+    fn new(problem: &Problem<'a>) -> Result<Self, PlanError> {
+        let world = MarlinWorld::new(problem, 0.95, 1.0)?;
         let actions = world.datacenters.pow(world.classes as u32);
         Ok(Task {
-            sim: FluidSimulator::new(scenario, SimParams::default()),
+            sim: problem.fluid(),
             out: Outcome::default(),
-            plan: Even.allocate(scenario)?,
+            plan: Even.plan(problem.scenario)?,
             world,
             actions,
         })
@@ -94,8 +94,8 @@ impl Allocator for QLearning {
         "q-learning"
     }
 
-    fn allocate(&mut self, s: &Scenario) -> Result<FractionPlan, PlanError> {
-        let mut task = Task::new(s)?;
+    fn allocate(&mut self, problem: &Problem) -> Result<FractionPlan, AllocError> {
+        let mut task = Task::new(problem)?;
         let ne = task.world.epochs;
         let total: Vec<f64> = (0..ne)
             .map(|e| task.world.planner.volumes.iter().map(|v| v[e]).sum())
@@ -111,7 +111,7 @@ impl Allocator for QLearning {
             } else {
                 2
             };
-            s.time.hour_of_epoch(e) * 3 + tercile
+            problem.scenario.time.hour_of_epoch(e) * 3 + tercile
         };
         let a_n = task.actions;
         let mut q = vec![0.0f64; 24 * 3 * a_n];
@@ -166,8 +166,8 @@ impl Allocator for DoubleDqn {
         "double-dqn"
     }
 
-    fn allocate(&mut self, s: &Scenario) -> Result<FractionPlan, PlanError> {
-        let mut task = Task::new(s)?;
+    fn allocate(&mut self, problem: &Problem) -> Result<FractionPlan, AllocError> {
+        let mut task = Task::new(problem)?;
         let ne = task.world.epochs;
         let dim = task.world.state_len() as i64;
         let a_n = task.actions;
@@ -178,7 +178,8 @@ impl Allocator for DoubleDqn {
         online.reinitialise(&mut init);
         let mut tvs = VarStore::new(Device::Cpu);
         let target = Mlp::new(&tvs.root(), dim, &[self.hidden, self.hidden], a_n as i64);
-        tvs.copy(&vs).map_err(|e| PlanError::Model(e.to_string()))?;
+        tvs.copy(&vs)
+            .map_err(|e| AllocError::method("double-dqn", e))?;
         let mut adam = Adam::new(&vs, self.learning_rate);
         let states: Vec<Vec<f32>> = (0..ne).map(|e| task.state(e)).collect();
         let mut replay: Vec<(usize, usize, f32)> = Vec::new();
@@ -240,7 +241,8 @@ impl Allocator for DoubleDqn {
                     adam.step();
                 }
                 if steps % self.target_every == 0 {
-                    tvs.copy(&vs).map_err(|e| PlanError::Model(e.to_string()))?;
+                    tvs.copy(&vs)
+                        .map_err(|e| AllocError::method("double-dqn", e))?;
                 }
             }
         }
@@ -263,8 +265,8 @@ impl Allocator for ActorCritic {
         "actor-critic"
     }
 
-    fn allocate(&mut self, s: &Scenario) -> Result<FractionPlan, PlanError> {
-        let mut task = Task::new(s)?;
+    fn allocate(&mut self, problem: &Problem) -> Result<FractionPlan, AllocError> {
+        let mut task = Task::new(problem)?;
         let ne = task.world.epochs;
         let dim = task.world.state_len() as i64;
         let a_n = task.actions;

@@ -35,6 +35,15 @@ pub enum AgentError {
     /// Parameters or data that the agent cannot use.
     #[error("{0}")]
     Invalid(String),
+    /// A plan did not fit the scenario.
+    #[error(transparent)]
+    Plan(#[from] verdant::sim::PlanError),
+    /// A file could not be written (atomically).
+    #[error(transparent)]
+    File(#[from] verdant::run::FileError),
+    /// A checkpoint's metadata could not be encoded.
+    #[error("encoding checkpoint metadata: {0}")]
+    Encode(#[from] serde_json::Error),
     /// A file could not be read or written.
     #[error("{0}: {1}")]
     Io(std::path::PathBuf, #[source] std::io::Error),

@@ -1,21 +1,21 @@
 //! The learning baselines: valid plans scored by the simulator, and the same seed gives the same plan.
 
+use verdant::allocator::{Allocator, Problem};
 use verdant::scenario::Scenario;
 use verdant::seed::MasterSeed;
-use verdant::sim::fluid::FluidSimulator;
-use verdant::sim::{Allocator, SimParams};
+use verdant::sim::SimParams;
 use verdant_agents::baselines::{ActorCritic, DoubleDqn, QLearning};
 
 fn geo4() -> Scenario {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../experiments/configs/scenarios/geo-4dc.toml");
+    let path = verdant::scenario::bundled_dir().join("geo-4dc.toml");
     Scenario::load(&path, MasterSeed(2)).unwrap()
 }
 
 #[test]
 fn learning_baselines_are_deterministic_and_scored() {
     let s = geo4();
-    let mut sim = FluidSimulator::new(&s, SimParams::default());
+    let problem = Problem::new(&s, SimParams::default());
+    let mut sim = problem.fluid();
     let make = |seed: u64| -> Vec<Box<dyn Allocator>> {
         vec![
             Box::new(QLearning {
@@ -43,8 +43,8 @@ fn learning_baselines_are_deterministic_and_scored() {
         ]
     };
     for (mut a, mut b) in make(1).into_iter().zip(make(1)) {
-        let pa = a.allocate(&s).unwrap();
-        let pb = b.allocate(&s).unwrap();
+        let pa = a.allocate(&problem).unwrap();
+        let pb = b.allocate(&problem).unwrap();
         assert_eq!(pa, pb, "{}: same seed, same plan", a.name());
         let o = sim.score(&pa).unwrap().objectives();
         assert!(o.energy_kwh > 0.0 && o.ttft_s.is_finite(), "{}", a.name());

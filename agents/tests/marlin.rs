@@ -5,9 +5,11 @@ use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tch::nn::{self, VarStore};
 use tch::{Device, Kind, Tensor};
+use verdant::allocator::Problem;
 use verdant::config::Validate;
 use verdant::scenario::Scenario;
 use verdant::seed::MasterSeed;
+use verdant::sim::SimParams;
 use verdant_agents::marlin::game;
 use verdant_agents::marlin::replay::{sample_batch, Replay, Transition};
 use verdant_agents::marlin::sac::{Film, Sac, SacConfig};
@@ -31,8 +33,7 @@ fn settings(days: usize) -> MarlinSettings {
 }
 
 fn geo4() -> Scenario {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../experiments/configs/scenarios/geo-4dc.toml");
+    let path = verdant::scenario::bundled_dir().join("geo-4dc.toml");
     Scenario::load(&path, MasterSeed(1)).unwrap()
 }
 
@@ -196,7 +197,8 @@ fn sac_learns_a_one_step_task_to_its_optimum() {
 #[test]
 fn projection_keeps_every_datacenter_under_the_cap() {
     let scenario = geo4();
-    let world = MarlinWorld::new(&scenario, 0.95, 3.0).unwrap();
+    let world =
+        MarlinWorld::new(&Problem::new(&scenario, SimParams::default()), 0.95, 3.0).unwrap();
     // Everything to datacenter 0 at the busiest epoch's volume overloads it; projected, no
     // datacenter exceeds 95% while the fleet has room.
     let peak = (0..world.epochs)
@@ -229,9 +231,10 @@ fn projection_keeps_every_datacenter_under_the_cap() {
 #[test]
 fn two_runs_with_one_seed_are_identical_and_resume_is_exact() {
     let scenario = geo4();
+    let problem = Problem::new(&scenario, SimParams::default());
     let run = |days: usize| {
         let mut m = Marlin::new(
-            &scenario,
+            &problem,
             settings(2),
             Scheme::Balanced,
             MasterSeed(4),
@@ -241,17 +244,17 @@ fn two_runs_with_one_seed_are_identical_and_resume_is_exact() {
         m.train_until(days, None, &mut |_| {}).unwrap();
         m
     };
-    let mut a = run(2);
-    let mut b = run(2);
+    let a = run(2);
+    let b = run(2);
     assert!(a.weights() == b.weights());
-    let (oa, ob) = (a.outcome().unwrap(), b.outcome().unwrap());
+    let (oa, ob) = (a.policy(), b.policy());
     assert_eq!(oa.log, ob.log);
-    assert_eq!(oa.objectives, ob.objectives);
+    assert_eq!(oa.consensus, ob.consensus);
     assert_eq!(oa.archive.len(), 2 * 5);
     // Stop after one day with a checkpoint, resume in a fresh run: same as straight through.
     let dir = tempfile::tempdir().unwrap();
     let mut first = Marlin::new(
-        &scenario,
+        &problem,
         settings(2),
         Scheme::Balanced,
         MasterSeed(4),
@@ -261,7 +264,7 @@ fn two_runs_with_one_seed_are_identical_and_resume_is_exact() {
     first.train_until(1, Some(dir.path()), &mut |_| {}).unwrap();
     drop(first);
     let mut second = Marlin::new(
-        &scenario,
+        &problem,
         settings(2),
         Scheme::Balanced,
         MasterSeed(4),
@@ -272,12 +275,16 @@ fn two_runs_with_one_seed_are_identical_and_resume_is_exact() {
     assert_eq!(second.day(), 1);
     second.train(Some(dir.path()), &mut |_| {}).unwrap();
     assert!(second.weights() == a.weights(), "resumed weights differ");
-    let os = second.outcome().unwrap();
+    let os = second.policy();
     assert_eq!(os.log, oa.log);
-    assert_eq!(os.objectives, oa.objectives);
+    assert_eq!(os.consensus, oa.consensus);
+    assert_eq!(
+        os.archive, oa.archive,
+        "the archive's plans survive the checkpoint"
+    );
     // A checkpoint of another scheme is refused.
     let mut other = Marlin::new(
-        &scenario,
+        &problem,
         settings(2),
         Scheme::MinCost,
         MasterSeed(4),

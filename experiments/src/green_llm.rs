@@ -8,11 +8,11 @@ use std::fmt::Write as _;
 
 use anyhow::bail;
 use serde::{Deserialize, Serialize};
+use verdant::allocator::Problem;
 use verdant::config::{key, ConfigError, Validate};
 use verdant::pareto::{hypervolume, ReferencePoint};
 use verdant::scenario::Scenario;
 use verdant::seed::MasterSeed;
-use verdant::sim::fluid::FluidSimulator;
 use verdant::sim::SimParams;
 use verdant_solvers::green_llm::{
     GreenLlmModel, GreenLlmSolution, MilpParams, Objective, ServerParams, Weights,
@@ -20,9 +20,8 @@ use verdant_solvers::green_llm::{
 use verdant_solvers::{SolverOptions, SolverParams};
 
 use crate::cli::SharedArgs;
-use crate::inspect::resolve_scenario;
 use crate::plots::{line_chart, Chart, Series};
-use crate::run::{configure, within, Run};
+use crate::run::{configure, resolve_scenario, within, Run};
 
 pub const NAME: &str = "green-llm";
 pub const DEFAULTS: &str = include_str!("../configs/green-llm.toml");
@@ -259,8 +258,12 @@ type Pick = fn(&(f64, f64, f64, f64)) -> f64;
 
 const SOLUTION_HEADER: &str = "status,objective,f_e_usd,f_c_usd,f_d_usd,total_cost_usd,emissions_kg,water_l,sim_mean_latency_s,sim_carbon_kg,sim_water_l";
 
+/// A solution's columns, its plan scored by the simulator with the default settings (the one
+/// place this command decides them).
 fn solution_columns(s: &Scenario, solution: &GreenLlmSolution) -> anyhow::Result<String> {
-    let outcome = FluidSimulator::new(s, SimParams::default()).score(&solution.plan)?;
+    let outcome = Problem::new(s, SimParams::default())
+        .fluid()
+        .score(&solution.plan)?;
     let o = outcome.objectives();
     Ok(format!(
         "{:?},{},{},{},{},{},{},{},{},{},{}",

@@ -1,6 +1,6 @@
 //! `verdant scenario` and `verdant trace`: load, check and summarise inputs; they write nothing.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context};
 use verdant::data_error::SkipReport;
@@ -10,43 +10,7 @@ use verdant::seed::MasterSeed;
 use verdant::trace::{TraceFormat, TraceReader};
 
 use crate::cli::SharedArgs;
-
-/// The folder of the bundled scenarios.
-pub fn bundled_scenarios() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/scenarios")
-}
-
-/// A scenario argument: a path to a TOML file, or the name of a bundled scenario.
-pub fn resolve_scenario(arg: &str) -> anyhow::Result<PathBuf> {
-    let path = Path::new(arg);
-    if path.is_file() {
-        return Ok(path.to_owned());
-    }
-    let bundled = bundled_scenarios().join(format!("{arg}.toml"));
-    if bundled.is_file() {
-        return Ok(bundled);
-    }
-    let mut names: Vec<String> = std::fs::read_dir(bundled_scenarios())
-        .map(|entries| {
-            entries
-                .filter_map(|e| {
-                    e.ok()?
-                        .file_name()
-                        .into_string()
-                        .ok()?
-                        .strip_suffix(".toml")
-                        .map(str::to_owned)
-                })
-                .filter(|n| n != "geo-common")
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    bail!(
-        "no scenario file {arg:?} and no bundled scenario of that name (bundled: {})",
-        names.join(", ")
-    )
-}
+use crate::run::resolve_scenario;
 
 pub fn scenario(arg: &str, shared: &SharedArgs) -> anyhow::Result<()> {
     let path = resolve_scenario(arg)?;

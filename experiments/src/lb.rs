@@ -10,138 +10,30 @@
 //!   their plans, the baselines' and the simple rules' with the fluid simulator.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
 
 use anyhow::{bail, Context};
-use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tch::Device;
-use verdant::config::{key, require_positive, ConfigError, Layered, Validate};
-use verdant::lb::{
-    baseline, EpisodeMetrics, GeoRouting, LbEnv, LbEnvConfig, LbPolicy, LbWorkload, BASELINES,
-};
+use verdant::allocator::rules::{Even, Nearest};
+use verdant::allocator::{Allocator, Problem};
+use verdant::config::Layered;
+use verdant::lb::{baseline, EpisodeMetrics, LbEnv, LbEnvConfig, LbPolicy, LbWorkload, BASELINES};
 use verdant::scenario::lb::LbScenario;
-use verdant::scenario::lb::RewardParams;
 use verdant::scenario::Scenario;
 use verdant::seed::MasterSeed;
-use verdant::sim::fluid::FluidSimulator;
-use verdant::sim::rules::{Even, Nearest};
-use verdant::sim::{Allocator, FractionPlan, Objectives, SimParams};
-use verdant_agents::device::device_name;
-use verdant_agents::lb::{Algorithm, LbAgentParams, LbAgentSettings, LbTrainer, CHECKPOINT_FILE};
-use verdant_agents::{TorchParams, TorchSettings};
+use verdant::sim::{Objectives, SimParams};
+use verdant_agents::lb::{Algorithm, LbTrainer, CHECKPOINT_FILE};
 
 use crate::cli::{LbAction, SharedArgs};
-use crate::inspect::resolve_scenario;
 use crate::plots::{bar_chart, line_chart, BarGroup, Chart, Series};
-use crate::run::{configure, configure_from_run, within, Run};
+use crate::run::{configure, configure_from_run, resolve_scenario, within, Run};
 use crate::stats::{distinct, mean_std, plus_minus};
-
-pub const DEFAULTS: &str = include_str!("../configs/lb.toml");
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct LbSection {
-    scenario: String,
-    #[serde(default)]
-    scenario_set: Vec<String>,
-    seeds: u32,
-    algorithms: Vec<Algorithm>,
-    checkpoint_every_steps: u64,
-    load_samples: usize,
-}
-
-/// `[geo]`: geo mode, routing a geo scenario's requests across its datacenters.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct GeoSection {
-    scenario: String,
-    /// About this many of the day's requests are drawn (on the same share of the nodes).
-    requests: f64,
-    /// Response-time SLO of the routing episode's reward and metrics, seconds.
-    slo_s: f64,
-    queue_capacity: usize,
-}
-
-impl Default for GeoSection {
-    fn default() -> Self {
-        GeoSection {
-            scenario: "geo-8dc".to_owned(),
-            requests: 50_000.0,
-            slo_s: 20.0,
-            queue_capacity: 1000,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct LbParams {
-    seed: u64,
-    lb: LbSection,
-    #[serde(default)]
-    geo: GeoSection,
-    agent: LbAgentParams,
-    #[serde(default)]
-    torch: TorchParams,
-}
-
-pub(crate) struct Checked {
-    seed: u64,
-    scenario: String,
-    scenario_set: Vec<String>,
-    seeds: u32,
-    algorithms: Vec<Algorithm>,
-    checkpoint_every_steps: u64,
-    load_samples: usize,
-    agent: LbAgentSettings,
-    torch: TorchSettings,
-    geo: GeoSection,
-}
-
-impl Validate for LbParams {
-    type Checked = Checked;
-    fn validate(self, prefix: &str) -> Result<Checked, ConfigError> {
-        let lb = key(prefix, "lb");
-        if self.lb.seeds == 0 {
-            return Err(ConfigError::invalid(
-                key(&lb, "seeds"),
-                "must be at least 1",
-            ));
-        }
-        if self.lb.checkpoint_every_steps == 0 {
-            return Err(ConfigError::invalid(
-                key(&lb, "checkpoint_every_steps"),
-                "must be at least 1",
-            ));
-        }
-        let g = &self.geo;
-        if !(g.requests.is_finite() && g.requests >= 1.0) {
-            return Err(ConfigError::invalid(
-                key(&key(prefix, "geo"), "requests"),
-                format!("must be a number >= 1, got {}", g.requests),
-            ));
-        }
-        require_positive(&key(prefix, "geo"), "slo_s", g.slo_s)?;
-        let mut algorithms = self.lb.algorithms;
-        algorithms.dedup();
-        Ok(Checked {
-            seed: self.seed,
-            scenario: self.lb.scenario,
-            scenario_set: self.lb.scenario_set,
-            seeds: self.lb.seeds,
-            algorithms,
-            checkpoint_every_steps: self.lb.checkpoint_every_steps,
-            load_samples: self.lb.load_samples.max(2),
-            agent: self.agent.validate(&key(prefix, "agent"))?,
-            torch: self.torch.validate(&key(prefix, "torch"))?,
-            geo: self.geo,
-        })
-    }
-}
+use crate::training::lb::{
+    agent_dir, job_seed, train_all, train_geo, LbChecked, LbDoc, TrainSummary, Trained,
+    TrainingTarget, DEFAULTS,
+};
 
 /// The scenario with its workloads.
 struct World {
@@ -151,7 +43,7 @@ struct World {
     env: LbEnvConfig,
 }
 
-fn load_world(c: &Checked) -> anyhow::Result<World> {
+fn load_world(c: &LbChecked) -> anyhow::Result<World> {
     let path = resolve_scenario(&c.scenario)?;
     let scenario = LbScenario::load(&path, &c.scenario_set)?;
     if scenario.eval.is_empty() {
@@ -170,20 +62,6 @@ fn load_world(c: &Checked) -> anyhow::Result<World> {
     })
 }
 
-/// The master seed of training seed `k`.
-fn job_seed(master: u64, k: u32) -> MasterSeed {
-    MasterSeed(MasterSeed(master).derive(&format!("lb.seed.{k}")))
-}
-
-/// What agents train on: a workload, its servers, a name and the run subfolder for their
-/// checkpoints.
-struct TrainingTarget {
-    name: String,
-    workload: Arc<LbWorkload>,
-    env: LbEnvConfig,
-    folder: &'static str,
-}
-
 impl World {
     fn target(&self) -> TrainingTarget {
         TrainingTarget {
@@ -193,168 +71,6 @@ impl World {
             folder: "agents",
         }
     }
-}
-
-fn agent_dir(run: &Path, folder: &str, algorithm: Algorithm, k: u32) -> PathBuf {
-    run.join(folder)
-        .join(algorithm.name())
-        .join(format!("seed-{k}"))
-}
-
-/// A trained agent of one seed.
-struct Trained {
-    algorithm: Algorithm,
-    seed: u32,
-    trainer: LbTrainer,
-    /// Environment steps per second of this job's training (0 when nothing was left to train).
-    steps_per_s: f64,
-}
-
-#[derive(Debug, Serialize)]
-pub(crate) struct TrainSummary {
-    scenario: String,
-    device: String,
-    jobs: usize,
-    steps_per_job: u64,
-    wall_s: f64,
-    /// Training throughput per algorithm: mean environment steps per second of one job (each
-    /// job on one libtorch thread; jobs run in parallel).
-    steps_per_s: Vec<(String, f64)>,
-}
-
-/// Trains every (algorithm, seed), resuming from checkpoints in `run_dir` where `resume`.
-fn train_all(
-    run: &Run,
-    c: &Checked,
-    target: &TrainingTarget,
-    device: Device,
-    resume: bool,
-) -> anyhow::Result<(Vec<Trained>, TrainSummary)> {
-    let jobs: Vec<(Algorithm, u32)> = c
-        .algorithms
-        .iter()
-        .flat_map(|&a| (0..c.seeds).map(move |k| (a, k)))
-        .collect();
-    let total = c.agent.params().total_steps;
-    let bar = run.progress(total * jobs.len() as u64, "training");
-    let done = AtomicU64::new(0);
-    let started = Instant::now();
-    let run_path = run.dir().path().to_owned();
-    let trained: Vec<anyhow::Result<Trained>> = jobs
-        .par_iter()
-        .map(|&(algorithm, k)| {
-            let dir = agent_dir(&run_path, target.folder, algorithm, k);
-            let mut trainer = LbTrainer::new(
-                c.agent.with_algorithm(algorithm),
-                target.workload.clone(),
-                target.env.clone(),
-                job_seed(c.seed, k),
-                device,
-            )?;
-            if resume && dir.join(CHECKPOINT_FILE).is_file() {
-                trainer.resume(&dir)?;
-            }
-            let before = trainer.steps();
-            done.fetch_add(before, Ordering::Relaxed);
-            let mut last = before;
-            let t0 = Instant::now();
-            trainer.train(Some((&dir, c.checkpoint_every_steps)), &mut |p| {
-                done.fetch_add(p.steps - last, Ordering::Relaxed);
-                last = p.steps;
-                bar.set_position(done.load(Ordering::Relaxed));
-            })?;
-            let elapsed = t0.elapsed().as_secs_f64();
-            let trained_steps = trainer.steps() - before;
-            write_curve(&dir, &trainer)?;
-            Ok(Trained {
-                algorithm,
-                seed: k,
-                steps_per_s: if elapsed > 0.0 && trained_steps > 0 {
-                    trained_steps as f64 / elapsed
-                } else {
-                    0.0
-                },
-                trainer,
-            })
-        })
-        .collect();
-    bar.finish_and_clear();
-    let trained = trained.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
-    learning_curve_plot(run.dir().path(), target.folder, &trained)?;
-    let steps_per_s = c
-        .algorithms
-        .iter()
-        .map(|&a| {
-            let rates: Vec<f64> = trained
-                .iter()
-                .filter(|t| t.algorithm == a && t.steps_per_s > 0.0)
-                .map(|t| t.steps_per_s)
-                .collect();
-            (a.name().to_owned(), mean_std(&rates).0)
-        })
-        .collect();
-    let summary = TrainSummary {
-        scenario: target.name.clone(),
-        device: device_name(device),
-        jobs: trained.len(),
-        steps_per_job: total,
-        wall_s: started.elapsed().as_secs_f64(),
-        steps_per_s,
-    };
-    Ok((trained, summary))
-}
-
-fn write_curve(dir: &Path, trainer: &LbTrainer) -> anyhow::Result<()> {
-    let mut csv = String::from("step,episode_reward,mean_response_s,slo_violation_pct\n");
-    for p in trainer.curve() {
-        writeln!(
-            csv,
-            "{},{},{},{}",
-            p.step, p.episode_reward, p.mean_response_s, p.slo_violation_pct
-        )?;
-    }
-    verdant::run::write_atomic(&dir.join("curve.csv"), csv.as_bytes())?;
-    Ok(())
-}
-
-/// Episode reward over training steps, a moving average over 5 episodes, one line per job.
-fn learning_curve_plot(dir: &Path, folder: &str, trained: &[Trained]) -> anyhow::Result<()> {
-    let series: Vec<Series> = trained
-        .iter()
-        .map(|t| {
-            let curve = t.trainer.curve();
-            let points = curve
-                .iter()
-                .enumerate()
-                .map(|(i, p)| {
-                    let from = i.saturating_sub(4);
-                    let window = &curve[from..=i];
-                    let mean =
-                        window.iter().map(|q| q.episode_reward).sum::<f64>() / window.len() as f64;
-                    (p.step as f64, mean)
-                })
-                .collect();
-            Series {
-                name: format!("{} seed {}", t.algorithm.name(), t.seed),
-                points,
-            }
-        })
-        .collect();
-    let stem = if folder == "agents" {
-        "learning_curves".to_owned()
-    } else {
-        format!("learning_curves_{folder}")
-    };
-    line_chart(
-        dir,
-        &stem,
-        &Chart {
-            title: "Learning curves (episode reward, moving average of 5)",
-            x_label: "environment steps",
-            y_label: "episode reward",
-        },
-        &series,
-    )
 }
 
 /// One agent's evaluation on one seed.
@@ -400,7 +116,7 @@ fn evaluate_policy(
 }
 
 /// Evaluates the trained agents and every baseline, seed by seed.
-fn evaluate_all(c: &Checked, world: &World, trained: &[Trained]) -> Vec<Evaluation> {
+fn evaluate_all(c: &LbChecked, world: &World, trained: &[Trained]) -> Vec<Evaluation> {
     let mut out = Vec::new();
     for t in trained {
         let mut policy = t.trainer.greedy();
@@ -701,14 +417,14 @@ fn summarise(world: &World, rows: Vec<TableRow>) -> EvalSummary {
 }
 
 /// Reads a run directory's resolved configuration.
-fn config_of(run_dir: &Path) -> anyhow::Result<(Layered, Checked)> {
-    configure_from_run::<LbParams>(run_dir, "lb")
+fn config_of(run_dir: &Path) -> anyhow::Result<(Layered, LbChecked)> {
+    configure_from_run::<LbDoc>(run_dir, "lb")
 }
 
 /// Rebuilds a training run's agents from their final checkpoints.
 fn load_trained(
     run_dir: &Path,
-    c: &Checked,
+    c: &LbChecked,
     world: &World,
     device: Device,
 ) -> anyhow::Result<Vec<Trained>> {
@@ -767,7 +483,7 @@ pub fn run(action: &LbAction, shared: &SharedArgs) -> anyhow::Result<()> {
             Ok(())
         }
         LbAction::Train { resume: None } => {
-            let Some((config, c)) = configure::<LbParams>(DEFAULTS, "lb-train", shared)? else {
+            let Some((config, c)) = configure::<LbDoc>(DEFAULTS, "lb-train", shared)? else {
                 return Ok(());
             };
             let world = load_world(&c)?;
@@ -803,7 +519,7 @@ pub fn run(action: &LbAction, shared: &SharedArgs) -> anyhow::Result<()> {
             Ok(())
         }
         LbAction::Geo => {
-            let Some((config, c)) = configure::<LbParams>(DEFAULTS, "lb-geo", shared)? else {
+            let Some((config, c)) = configure::<LbDoc>(DEFAULTS, "lb-geo", shared)? else {
                 return Ok(());
             };
             let device = c.torch.activate()?;
@@ -813,7 +529,7 @@ pub fn run(action: &LbAction, shared: &SharedArgs) -> anyhow::Result<()> {
             Ok(())
         }
         LbAction::Table => {
-            let Some((config, c)) = configure::<LbParams>(DEFAULTS, "lb", shared)? else {
+            let Some((config, c)) = configure::<LbDoc>(DEFAULTS, "lb", shared)? else {
                 return Ok(());
             };
             let world = load_world(&c)?;
@@ -844,103 +560,40 @@ struct GeoRow {
     lb_slo_violation_pct: f64,
 }
 
-/// Geo mode: agents trained on a geo scenario's routing, and the baselines, each turned into a
-/// plan and scored by the fluid simulator beside the simple rules.
-/// A geo-mode routing turned into a plan: who routed, which seed, the plan and the routing
-/// episode's own metrics.
-pub(crate) struct GeoPlan {
-    pub method: String,
-    pub seed: u32,
-    pub plan: FractionPlan,
-    pub episode: EpisodeMetrics,
-}
-
-/// Geo mode's plans: agents trained (for every configured algorithm and seed) on `scenario`'s
-/// routing, and the six baselines, each routing the day's drawn requests into a plan.
-pub(crate) fn geo_plans(
-    run: &Run,
-    c: &Checked,
-    scenario: &Scenario,
-    device: Device,
-) -> anyhow::Result<(GeoRouting, Vec<GeoPlan>, TrainSummary)> {
-    let share = (c.geo.requests / scenario.demand.total_requests()).min(1.0);
-    let routing = GeoRouting::new(
-        scenario,
-        share,
-        c.geo.queue_capacity,
-        c.geo.slo_s,
-        RewardParams::default(),
-        &mut MasterSeed(c.seed).rng("lb.geo.requests"),
-    )
-    .map_err(|e| anyhow::anyhow!("geo mode on {}: {e}", scenario.name))?;
-    let target = TrainingTarget {
-        name: format!("{} (geo)", scenario.name),
-        workload: routing.workload.clone(),
-        env: routing.config.clone(),
-        folder: "geo-agents",
-    };
-    let (trained, training) = train_all(run, c, &target, device, false)?;
-    let mut plans = Vec::new();
-    for t in &trained {
-        let mut policy = t.trainer.greedy();
-        let (plan, episode) =
-            routing.plan(&mut policy, job_seed(c.seed, t.seed).derive("lb.eval"))?;
-        plans.push(GeoPlan {
-            method: t.algorithm.name().to_owned(),
-            seed: t.seed,
-            plan,
-            episode,
-        });
-    }
-    for name in BASELINES {
-        for k in 0..c.seeds {
-            let mut policy = baseline(name).expect("listed baseline");
-            let (plan, episode) =
-                routing.plan(policy.as_mut(), job_seed(c.seed, k).derive("lb.eval"))?;
-            plans.push(GeoPlan {
-                method: name.to_owned(),
-                seed: k,
-                plan,
-                episode,
-            });
-        }
-    }
-    Ok((routing, plans, training))
-}
-
-fn geo(run: &Run, c: &Checked, device: Device) -> anyhow::Result<serde_json::Value> {
+fn geo(run: &Run, c: &LbChecked, device: Device) -> anyhow::Result<serde_json::Value> {
     let path = resolve_scenario(&c.geo.scenario)?;
     let scenario = Scenario::load(&path, MasterSeed(c.seed))?;
-    let (routing, plans, training) = geo_plans(run, c, &scenario, device)?;
+    let problem = Problem::new(&scenario, SimParams::default());
+    let geo = train_geo(run, c, &scenario, device)?;
+    let routing = &geo.routing;
     let share = (c.geo.requests / scenario.demand.total_requests()).min(1.0);
     let mut servers = String::from("datacenter,tokens_per_s,concurrency\n");
     for s in &routing.config.servers {
         writeln!(servers, "{},{},{}", s.name, s.tokens_per_s, s.concurrency)?;
     }
     run.dir().write("geo_servers.csv", servers.as_bytes())?;
-    let mut fluid = FluidSimulator::new(&scenario, SimParams::default());
+    let mut fluid = problem.fluid();
     let mut rows = Vec::new();
-    let mut score = |method: &str,
-                     seed: u32,
-                     plan: &FractionPlan,
-                     lb: Option<&EpisodeMetrics>|
-     -> anyhow::Result<()> {
-        let objectives = fluid.score(plan)?.objectives();
+    for (seed, mut router) in geo.routers(|_| true) {
+        let plan = router.allocate(&problem)?;
+        let episode = router.episode.as_ref();
         rows.push(GeoRow {
-            method: method.to_owned(),
+            method: router.name().to_owned(),
             seed,
-            objectives,
-            lb_mean_response_s: lb.map_or(f64::NAN, |m| m.mean_response_s),
-            lb_slo_violation_pct: lb.map_or(f64::NAN, |m| m.slo_violation_pct),
+            objectives: fluid.score(&plan)?.objectives(),
+            lb_mean_response_s: episode.map_or(f64::NAN, |m| m.mean_response_s),
+            lb_slo_violation_pct: episode.map_or(f64::NAN, |m| m.slo_violation_pct),
         });
-        Ok(())
-    };
-    for g in &plans {
-        score(&g.method, g.seed, &g.plan, Some(&g.episode))?;
     }
     for mut rule in [Box::new(Even) as Box<dyn Allocator>, Box::new(Nearest)] {
-        let plan = rule.allocate(&scenario)?;
-        score(rule.name(), 0, &plan, None)?;
+        let plan = rule.allocate(&problem)?;
+        rows.push(GeoRow {
+            method: rule.name().to_owned(),
+            seed: 0,
+            objectives: fluid.score(&plan)?.objectives(),
+            lb_mean_response_s: f64::NAN,
+            lb_slo_violation_pct: f64::NAN,
+        });
     }
     let mut csv = String::from("method,seed,ttft_s,carbon_kg,water_l,cost_usd,energy_kwh,slo_violation_rate,lb_mean_response_s,lb_slo_violation_pct\n");
     for r in &rows {
@@ -992,7 +645,7 @@ fn geo(run: &Run, c: &Checked, device: Device) -> anyhow::Result<serde_json::Val
     run.dir().write("geo.md", md.as_bytes())?;
     println!("{md}");
     Ok(
-        serde_json::json!({ "training": training, "node_share": share, "requests": routing.workload.len(), "rows": rows }),
+        serde_json::json!({ "training": geo.summary, "node_share": share, "requests": routing.workload.len(), "rows": rows }),
     )
 }
 

@@ -1,7 +1,18 @@
 //! The `verdant` binary: a thin layer over the libraries. Parses the command line, sets up
 //! logging, dispatches to an experiment and turns errors into a message and an exit status.
 
+// Shared layers: the command line, runs, the method registry, training of the learned methods,
+// scoring, indicators, statistics and plots.
 mod cli;
+mod indicators;
+mod methods;
+mod plots;
+mod run;
+mod scoring;
+mod stats;
+mod training;
+
+// One module per command (none imports another).
 mod compare;
 mod demo;
 mod green_llm;
@@ -10,10 +21,7 @@ mod lb;
 mod marlin;
 mod marlin_compare;
 mod pareto_cmd;
-mod plots;
-mod run;
 mod simulate;
-mod stats;
 
 use std::process::ExitCode;
 
@@ -37,6 +45,12 @@ fn main() -> ExitCode {
         cli::Command::Lb { action } => lb::run(action, &cli.shared),
         cli::Command::Compare { full } => compare::run(*full, &cli.shared),
         cli::Command::Report { runs } => compare::report(runs),
+        cli::Command::Marlin {
+            action:
+                action @ (cli::MarlinAction::Compare
+                | cli::MarlinAction::Scale
+                | cli::MarlinAction::Ablation),
+        } => marlin_compare::run(action, &cli.shared),
         cli::Command::Marlin { action } => marlin::run(action, &cli.shared),
         cli::Command::Hv {
             file,

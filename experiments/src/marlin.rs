@@ -8,268 +8,73 @@
 //! `eval RUN_DIR` re-scores a finished run's final plans into a new run directory.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::bail;
 use rayon::prelude::*;
-use serde::Deserialize;
-use tch::Device;
-use verdant::config::{key, ConfigError, Layered, Validate};
+use verdant::allocator::rules::Even;
+use verdant::allocator::{Allocator, Problem};
+use verdant::config::Layered;
 use verdant::pareto::{hypervolume, nondominated, ReferencePoint};
 use verdant::scenario::Scenario;
 use verdant::seed::MasterSeed;
-use verdant::sim::des::DiscreteEventSimulator;
-use verdant::sim::fluid::FluidSimulator;
-use verdant::sim::rules::Even;
-use verdant::sim::{Allocator, FractionPlan, Objectives, SimParams};
-use verdant_agents::marlin::{
-    ArchivePoint, EpochLog, Marlin, MarlinParams, MarlinSettings, Scheme, MARLIN_CHECKPOINT,
-};
-use verdant_agents::{TorchParams, TorchSettings};
+use verdant::sim::{FractionPlan, Objective, Objectives, SimParams};
+use verdant_agents::marlin::{EpochLog, Marlin, Scheme, MARLIN_CHECKPOINT};
 
 use crate::cli::{MarlinAction, SharedArgs};
-use crate::inspect::resolve_scenario;
-use crate::marlin_compare::{self, CompareSection};
 use crate::plots::{bar_chart, line_chart, BarGroup, Chart, Series};
-use crate::run::{configure, configure_from_run, within, Run};
+use crate::run::{configure, configure_from_run, resolve_scenario, within, Run};
+use crate::scoring;
 use crate::stats::{mean_ci, plus_minus};
+use crate::training::marlin::{
+    run_seed, scheme_dir, train_schemes, Jobs, MarlinChecked, MarlinDoc, TrainedScheme, DEFAULTS,
+};
 
-pub const DEFAULTS: &str = include_str!("../configs/marlin.toml");
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct Params {
-    seed: u64,
-    scenario: String,
-    schemes: Vec<Scheme>,
-    seeds: u32,
-    discrete_event: bool,
-    marlin: MarlinParams,
-    #[serde(default)]
-    torch: TorchParams,
-    #[serde(default)]
-    compare: CompareSection,
+/// One scored (scheme, seed): its final consensus plan's objectives and its archive's.
+struct SchemeResult {
+    scheme: Scheme,
+    seed: u32,
+    plan: FractionPlan,
+    fluid: Objectives,
+    discrete_event: Option<Objectives>,
+    /// (day, source, objectives) of every archived whole-day plan.
+    archive: Vec<(usize, String, Objectives)>,
+    log: Vec<EpochLog>,
+    predictor_accuracy: f64,
+    wall_s: f64,
 }
 
-pub(crate) struct Checked {
-    pub seed: u64,
-    pub scenario: String,
-    pub schemes: Vec<Scheme>,
-    pub seeds: u32,
-    pub discrete_event: bool,
-    pub marlin: MarlinSettings,
-    pub torch: TorchSettings,
-    pub compare: CompareSection,
-}
-
-impl Validate for Params {
-    type Checked = Checked;
-    fn validate(self, prefix: &str) -> Result<Checked, ConfigError> {
-        if self.seeds == 0 {
-            return Err(ConfigError::invalid(
-                key(prefix, "seeds"),
-                "must be at least 1",
-            ));
-        }
-        if self.schemes.is_empty() {
-            return Err(ConfigError::invalid(
-                key(prefix, "schemes"),
-                "needs at least one scheme",
-            ));
-        }
-        for name in &self.compare.frameworks {
-            if !marlin_compare::FRAMEWORKS.contains(&name.as_str())
-                && !marlin_compare::RULES.contains(&name.as_str())
-            {
-                return Err(ConfigError::invalid(
-                    key(&key(prefix, "compare"), "frameworks"),
-                    format!(
-                        "unknown framework {name:?} (known: {}, {})",
-                        marlin_compare::FRAMEWORKS.join(", "),
-                        marlin_compare::RULES.join(", ")
-                    ),
-                ));
-            }
-        }
-        let mut schemes = self.schemes;
-        schemes.dedup();
-        Ok(Checked {
-            seed: self.seed,
-            scenario: self.scenario,
-            schemes,
-            seeds: self.seeds,
-            discrete_event: self.discrete_event,
-            marlin: self.marlin.validate(&key(prefix, "marlin"))?,
-            torch: self.torch.validate(&key(prefix, "torch"))?,
-            compare: self.compare,
-        })
-    }
-}
-
-/// Reads one objective from a vector.
-pub(crate) type Metric = fn(&Objectives) -> f64;
-
-/// The four compared objectives with their labels, in MARLIN's order.
-pub(crate) const METRICS: [(&str, Metric); 4] = [
-    ("TTFT", |o| o.ttft_s),
-    ("carbon", |o| o.carbon_kg),
-    ("water", |o| o.water_l),
-    ("energy cost", |o| o.cost_usd),
-];
-
-/// The master seed of seed `k` of a scheme run.
-pub(crate) fn run_seed(master: u64, k: u32) -> MasterSeed {
-    MasterSeed(MasterSeed(master).derive(&format!("marlin.seed.{k}")))
-}
-
-fn scheme_dir(run: &Path, scheme: Scheme, k: u32) -> PathBuf {
-    run.join("schemes")
-        .join(scheme.name())
-        .join(format!("seed-{k}"))
-}
-
-/// One finished (scheme, seed).
-pub(crate) struct SchemeResult {
-    pub scheme: Scheme,
-    pub seed: u32,
-    pub plan: FractionPlan,
-    pub fluid: Objectives,
-    pub discrete_event: Option<Objectives>,
-    pub archive: Vec<ArchivePoint>,
-    pub log: Vec<EpochLog>,
-    pub predictor_accuracy: f64,
-    pub wall_s: f64,
-}
-
-/// Trains (or resumes) every (scheme, seed) of `c` in `run_dir`, in parallel.
-/// Which runs to train: schemes x seeds from a master seed, into `folder` of the run directory.
-pub(crate) struct Jobs<'a> {
-    pub master_seed: u64,
-    pub schemes: &'a [Scheme],
-    pub seeds: u32,
-    pub folder: &'a str,
-    pub resume: bool,
-}
-
-pub(crate) fn train_schemes(
-    run: &Run,
-    jobs_spec: &Jobs,
-    scenario: &Scenario,
-    settings: &MarlinSettings,
-    device: Device,
-) -> anyhow::Result<Vec<SchemeResult>> {
-    let (resume, folder) = (jobs_spec.resume, jobs_spec.folder);
-    let master = jobs_spec.master_seed;
-    let jobs: Vec<(Scheme, u32)> = jobs_spec
-        .schemes
+/// Scores a trained scheme's consensus plan and archive with the fluid simulator.
+fn score(problem: &Problem, t: TrainedScheme) -> anyhow::Result<SchemeResult> {
+    let mut fluid = problem.fluid();
+    let p = t.policy;
+    let archive = p
+        .archive
         .iter()
-        .flat_map(|&s| (0..jobs_spec.seeds).map(move |k| (s, k)))
-        .collect();
-    let epochs_total = (settings.params().days * scenario.time.epochs * jobs.len()) as u64;
-    let bar = run.progress(epochs_total, "epochs");
-    let done = AtomicU64::new(0);
-    let root = run.dir().path().join(folder);
-    let results: Vec<anyhow::Result<SchemeResult>> = jobs
-        .par_iter()
-        .map(|&(scheme, k)| {
-            let dir = scheme_dir(&root, scheme, k);
-            let started = Instant::now();
-            let mut m = Marlin::new(
-                scenario,
-                settings.clone(),
-                scheme,
-                run_seed(master, k),
-                device,
-            )?;
-            if resume && dir.join(MARLIN_CHECKPOINT).is_file() {
-                m.resume(&dir)?;
-                done.fetch_add((m.day() * scenario.time.epochs) as u64, Ordering::Relaxed);
-            }
-            m.train(Some(&dir), &mut |_| {
-                bar.set_position(done.fetch_add(1, Ordering::Relaxed) + 1);
-            })?;
-            let outcome = m.outcome()?;
-            write_epoch_log(&dir, &outcome.log)?;
-            Ok(SchemeResult {
-                scheme,
-                seed: k,
-                plan: outcome.plan,
-                fluid: outcome.objectives,
-                discrete_event: None,
-                archive: outcome.archive,
-                log: outcome.log,
-                predictor_accuracy: outcome.predictor_accuracy,
-                wall_s: started.elapsed().as_secs_f64(),
-            })
-        })
-        .collect();
-    bar.finish_and_clear();
-    results.into_iter().collect()
-}
-
-fn write_epoch_log(dir: &Path, log: &[EpochLog]) -> anyhow::Result<()> {
-    let mut csv = String::from("day,epoch,predicted_requests,actual_requests,vetoes");
-    for who in ["ttft", "carbon", "water", "cost"] {
-        for m in ["ttft_s", "carbon_kg", "water_l", "cost_usd"] {
-            write!(csv, ",{who}_agent_{m}")?;
-        }
-    }
-    csv.push_str(",consensus_ttft_s,consensus_carbon_kg,consensus_water_l,consensus_cost_usd");
-    for who in ["ttft", "carbon", "water", "cost"] {
-        write!(csv, ",{who}_capital")?;
-    }
-    for who in ["ttft", "carbon", "water", "cost"] {
-        write!(csv, ",{who}_mean_reward")?;
-    }
-    csv.push('\n');
-    for l in log {
-        write!(
-            csv,
-            "{},{},{},{},{}",
-            l.day, l.epoch, l.predicted_requests, l.actual_requests, l.vetoes
-        )?;
-        for p in &l.proposals {
-            for v in p {
-                write!(csv, ",{v}")?;
-            }
-        }
-        for v in l.consensus.iter().chain(&l.capital).chain(&l.mean_reward) {
-            write!(csv, ",{v}")?;
-        }
-        csv.push('\n');
-    }
-    verdant::run::write_atomic(&dir.join("epochs.csv"), csv.as_bytes())?;
-    Ok(())
-}
-
-/// Scores a plan with the discrete-event simulator on one node of the largest pool (the same
-/// share as `verdant simulate`), requests drawn from `seed`.
-pub(crate) fn discrete_event(
-    scenario: &Scenario,
-    plan: &FractionPlan,
-    seed: MasterSeed,
-) -> anyhow::Result<Objectives> {
-    let params = SimParams {
-        node_fraction: scenario.one_node_fraction(),
-        ..SimParams::default()
-    };
-    let (outcome, _) = DiscreteEventSimulator::new(scenario, params).simulate_plan(
-        plan,
-        &mut seed.rng("marlin.discrete_event"),
-        |_| {},
-    )?;
-    Ok(outcome.objectives())
+        .map(|a| Ok((a.day, a.source.clone(), fluid.score(&a.plan)?.objectives())))
+        .collect::<anyhow::Result<_>>()?;
+    Ok(SchemeResult {
+        scheme: t.scheme,
+        seed: t.seed,
+        fluid: fluid.score(&p.consensus)?.objectives(),
+        plan: p.consensus,
+        discrete_event: None,
+        archive,
+        log: p.log,
+        predictor_accuracy: p.predictor_accuracy,
+        wall_s: t.wall_s,
+    })
 }
 
 /// Writes the tables, the archive with its front and PHV, and the plots; returns the summary.
 fn report(
     run: &Run,
-    scenario: &Scenario,
+    problem: &Problem,
     results: &[SchemeResult],
-    c: &Checked,
+    c: &MarlinChecked,
 ) -> anyhow::Result<serde_json::Value> {
+    let scenario = problem.scenario;
     let dir = run.dir();
     let mut csv = String::from("scheme,seed,fidelity,ttft_s,carbon_kg,water_l,cost_usd,energy_kwh,slo_violation_rate,predictor_accuracy,wall_s\n");
     for r in results {
@@ -302,21 +107,19 @@ fn report(
     );
     let mut points: Vec<f64> = Vec::new();
     for r in results {
-        for a in &r.archive {
-            let o = a.objectives;
+        for (day, source, objectives) in &r.archive {
+            let o = objectives.compared();
             writeln!(
                 archive_csv,
-                "{},{},{},{},{},{},{},{},{},{}",
+                "{},{},{day},{source},{},{},{},{},{},{}",
                 r.scheme.name(),
                 r.seed,
-                a.day,
-                a.source,
                 o[0],
                 o[1],
                 o[2],
                 o[3],
-                a.energy_kwh,
-                a.slo_violation_rate
+                objectives.energy_kwh,
+                objectives.slo_violation_rate
             )?;
             if o.iter().all(|v| v.is_finite()) {
                 points.extend_from_slice(&o);
@@ -342,8 +145,9 @@ fn report(
     }
     dir.write("front.csv", front_csv.as_bytes())?;
     // The even split, for scale.
-    let even = FluidSimulator::new(scenario, SimParams::default())
-        .score(&Even.allocate(scenario)?)?
+    let even = problem
+        .fluid()
+        .score(&Even.allocate(problem)?)?
         .objectives();
     let mut md = format!(
         "# MARLIN on `{}` ({} days of training, k_opt {}, {} seed(s) per scheme)\n\nFinal consensus plan of each scheme scored by the fluid simulator{}; mean ± 95% CI over seeds.\n\n| Scheme | TTFT (s) | Carbon (kg) | Water (L) | Energy cost (USD) | Energy (kWh) |\n|---|---|---|---|---|---|\n",
@@ -420,14 +224,14 @@ fn plots(
     dir: &Path,
     results: &[SchemeResult],
     even: &Objectives,
-    c: &Checked,
+    c: &MarlinChecked,
 ) -> anyhow::Result<()> {
     // Each scheme's objectives relative to the even split (mean over seeds).
     let names: Vec<String> = c.schemes.iter().map(|s| s.name().to_owned()).collect();
-    let groups: Vec<BarGroup> = METRICS
+    let groups: Vec<BarGroup> = Objective::ALL
         .iter()
-        .map(|(label, f)| BarGroup {
-            name: (*label).to_owned(),
+        .map(|&objective| BarGroup {
+            name: objective.label().to_owned(),
             values: c
                 .schemes
                 .iter()
@@ -435,7 +239,7 @@ fn plots(
                     let v: Vec<f64> = results
                         .iter()
                         .filter(|r| r.scheme == *s)
-                        .map(|r| f(&r.fluid) / f(even).abs().max(1e-12))
+                        .map(|r| r.fluid.get(objective) / even.get(objective).abs().max(1e-12))
                         .collect();
                     mean_ci(&v).0
                 })
@@ -482,30 +286,27 @@ fn plots(
     Ok(())
 }
 
-fn config_of(run_dir: &Path) -> anyhow::Result<(Layered, Checked)> {
-    configure_from_run::<Params>(run_dir, "marlin")
+fn config_of(run_dir: &Path) -> anyhow::Result<(Layered, MarlinChecked)> {
+    configure_from_run::<MarlinDoc>(run_dir, "marlin")
 }
 
-fn load_scenario(c: &Checked) -> anyhow::Result<Scenario> {
+fn load_scenario(c: &MarlinChecked) -> anyhow::Result<Scenario> {
     let path = resolve_scenario(&c.scenario)?;
     Ok(Scenario::load(&path, MasterSeed(c.seed))?)
 }
 
 /// Scores the final plans with the discrete-event simulator where configured.
 fn score_discrete_event(
-    c: &Checked,
-    scenario: &Scenario,
+    c: &MarlinChecked,
+    problem: &Problem,
     results: &mut [SchemeResult],
 ) -> anyhow::Result<()> {
     if !c.discrete_event {
         return Ok(());
     }
-    if scenario.datacenters.iter().all(|d| d.node_pools.is_empty()) {
-        bail!("scenario {} has no node pools for the discrete-event simulator; set discrete_event = false", scenario.name);
-    }
     let scored: Vec<anyhow::Result<Objectives>> = results
         .par_iter()
-        .map(|r| discrete_event(scenario, &r.plan, run_seed(c.seed, r.seed)))
+        .map(|r| scoring::discrete_event(problem, &r.plan, run_seed(c.seed, r.seed)))
         .collect();
     for (r, o) in results.iter_mut().zip(scored) {
         r.discrete_event = Some(o?);
@@ -520,26 +321,13 @@ pub fn run(action: &MarlinAction, shared: &SharedArgs) -> anyhow::Result<()> {
             (config, c, Some(dir.clone()), "marlin")
         }
         MarlinAction::Train { resume: None } => {
-            let Some((config, c)) = configure::<Params>(DEFAULTS, "marlin", shared)? else {
+            let Some((config, c)) = configure::<MarlinDoc>(DEFAULTS, "marlin", shared)? else {
                 return Ok(());
             };
             (config, c, None, "marlin")
         }
         MarlinAction::Compare | MarlinAction::Scale | MarlinAction::Ablation => {
-            let name = match action {
-                MarlinAction::Compare => "marlin-compare",
-                MarlinAction::Scale => "marlin-scale",
-                _ => "marlin-ablation",
-            };
-            let Some((config, c)) = configure::<Params>(DEFAULTS, name, shared)? else {
-                return Ok(());
-            };
-            let section = c.compare.clone();
-            return match action {
-                MarlinAction::Compare => marlin_compare::compare(&c, &section, &config, shared),
-                MarlinAction::Scale => marlin_compare::scale(&c, &section, &config, shared),
-                _ => marlin_compare::ablation(&c, &section, &config, shared),
-            };
+            unreachable!("main dispatches marlin compare|scale|ablation to marlin_compare")
         }
         MarlinAction::Eval { run: source } => {
             let (config, c) = config_of(source)?;
@@ -551,6 +339,7 @@ pub fn run(action: &MarlinAction, shared: &SharedArgs) -> anyhow::Result<()> {
         }
     };
     let scenario = load_scenario(&c)?;
+    let problem = Problem::new(&scenario, SimParams::default());
     let device = c.torch.activate()?;
     let run = match &resume_dir {
         Some(dir) => Run::reopen(dir, shared)?,
@@ -566,10 +355,14 @@ pub fn run(action: &MarlinAction, shared: &SharedArgs) -> anyhow::Result<()> {
             folder: "",
             resume: resume_dir.is_some(),
         };
-        let mut results = train_schemes(run, &jobs, &scenario, &c.marlin, device)?;
+        let trained = train_schemes(run, &jobs, &problem, &c.marlin, device)?;
         let train_s = started.elapsed().as_secs_f64();
-        score_discrete_event(&c, &scenario, &mut results)?;
-        let mut summary = report(run, &scenario, &results, &c)?;
+        let mut results = trained
+            .into_iter()
+            .map(|t| score(&problem, t))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        score_discrete_event(&c, &problem, &mut results)?;
+        let mut summary = report(run, &problem, &results, &c)?;
         summary["train_wall_s"] = serde_json::json!(train_s);
         Ok(summary)
     })?;
@@ -579,8 +372,14 @@ pub fn run(action: &MarlinAction, shared: &SharedArgs) -> anyhow::Result<()> {
 }
 
 /// Re-scores a finished training run's final plans into a new run directory.
-fn eval(source: &Path, config: Layered, c: Checked, shared: &SharedArgs) -> anyhow::Result<()> {
+fn eval(
+    source: &Path,
+    config: Layered,
+    c: MarlinChecked,
+    shared: &SharedArgs,
+) -> anyhow::Result<()> {
     let scenario = load_scenario(&c)?;
+    let problem = Problem::new(&scenario, SimParams::default());
     let device = c.torch.activate()?;
     let mut results = Vec::new();
     for &scheme in &c.schemes {
@@ -594,7 +393,7 @@ fn eval(source: &Path, config: Layered, c: Checked, shared: &SharedArgs) -> anyh
                 );
             }
             let mut m = Marlin::new(
-                &scenario,
+                &problem,
                 c.marlin.clone(),
                 scheme,
                 run_seed(c.seed, k),
@@ -611,25 +410,20 @@ fn eval(source: &Path, config: Layered, c: Checked, shared: &SharedArgs) -> anyh
                     source.display()
                 );
             }
-            let o = m.outcome()?;
-            results.push(SchemeResult {
+            let trained = TrainedScheme {
                 scheme,
                 seed: k,
-                plan: o.plan,
-                fluid: o.objectives,
-                discrete_event: None,
-                archive: o.archive,
-                log: o.log,
-                predictor_accuracy: o.predictor_accuracy,
+                policy: m.policy(),
                 wall_s: 0.0,
-            });
+            };
+            results.push(score(&problem, trained)?);
         }
     }
     let run = Run::start("marlin-eval", &config, c.seed, shared)?.on_device(device);
     let source_name = source.display().to_string();
     let (_, path) = within(run, |run| {
-        score_discrete_event(&c, &scenario, &mut results)?;
-        let mut summary = report(run, &scenario, &results, &c)?;
+        score_discrete_event(&c, &problem, &mut results)?;
+        let mut summary = report(run, &problem, &results, &c)?;
         summary["trained_in"] = serde_json::json!(source_name);
         Ok(summary)
     })?;

@@ -1,161 +1,35 @@
 //! `verdant marlin compare|scale|ablation`: MARLIN beside the eight frameworks of its section 6
 //! and simple rules (compare), across 4 to 12 datacenters (scale), and without each of its
-//! components (ablation). Every plan is scored by the fluid simulator; fronts are compared by
-//! exact hypervolume with the reference point at the worst observed value per objective.
+//! components (ablation). The frameworks and rules come from the method registry
+//! (`[compare] frameworks`, settings in `[methods.<name>]`); every plan is scored by the fluid
+//! simulator; fronts are compared by exact hypervolume with the reference point at the worst
+//! observed value per objective.
 
 use std::fmt::Write as _;
 
 use rayon::prelude::*;
-use serde::Deserialize;
-use verdant::pareto::{hypervolume, ReferencePoint};
+use verdant::allocator::rules::Even;
+use verdant::allocator::{Allocator, Problem};
+use verdant::config::Layered;
 use verdant::scenario::Scenario;
 use verdant::seed::MasterSeed;
-use verdant::sim::fluid::FluidSimulator;
-use verdant::sim::rules::{Even, Greedy, GreedyKey, Nearest, RoundRobin};
-use verdant::sim::{Allocator, Objectives, SimParams};
-use verdant_agents::baselines::{ActorCritic, DoubleDqn, QLearning};
+use verdant::sim::{Objective, Objectives, SimParams};
 use verdant_agents::marlin::Components;
-use verdant_solvers::baselines::{
-    Helix, Nsga2, Nsga2Params, PerLlm, PerLlmParams, Slit, SlitParams, Splitwise,
-};
 
-use crate::cli::SharedArgs;
-use crate::inspect::resolve_scenario;
-use crate::marlin::{run_seed, train_schemes, Checked, Jobs, SchemeResult, METRICS};
+use crate::cli::{MarlinAction, SharedArgs};
+use crate::indicators::phv_by_family;
+use crate::methods::{self, Kind};
 use crate::plots::{bar_chart, line_chart, BarGroup, Chart, Series};
-use crate::run::{within, Run};
+use crate::run::{configure, resolve_scenario, within, Run};
+use crate::scoring::Scored;
 use crate::stats::{distinct, mean_ci, plus_minus};
-
-/// `[compare]` of configs/marlin.toml.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub(crate) struct CompareSection {
-    /// Frameworks (helix, splitwise, nsga2, perllm, slit, q-learning, double-dqn,
-    /// actor-critic) and rules (round-robin, lowest-carbon, lowest-price, nearest, even).
-    pub frameworks: Vec<String>,
-    pub nsga2_population: usize,
-    pub nsga2_generations: usize,
-    pub slit_generations: usize,
-    pub perllm_days: usize,
-    pub rl_days: usize,
-    /// Scenarios of `marlin scale`, and MARLIN's budget there.
-    pub scalability_scenarios: Vec<String>,
-    pub scalability_days: usize,
-    pub scalability_seeds: u32,
-    /// MARLIN's budget in `marlin ablation`.
-    pub ablation_days: usize,
-    pub ablation_seeds: u32,
-}
-
-impl Default for CompareSection {
-    fn default() -> Self {
-        CompareSection {
-            frameworks: FRAMEWORKS
-                .iter()
-                .chain(RULES.iter())
-                .map(|s| (*s).to_owned())
-                .collect(),
-            nsga2_population: 40,
-            nsga2_generations: 40,
-            slit_generations: 25,
-            perllm_days: 5,
-            rl_days: 20,
-            scalability_scenarios: ["geo-4dc", "geo-6dc", "geo-8dc", "geo-10dc", "geo-12dc"]
-                .map(str::to_owned)
-                .to_vec(),
-            scalability_days: 1,
-            scalability_seeds: 1,
-            ablation_days: 1,
-            ablation_seeds: 1,
-        }
-    }
-}
-
-/// The eight frameworks of the paper's comparison.
-pub const FRAMEWORKS: [&str; 8] = [
-    "helix",
-    "splitwise",
-    "nsga2",
-    "perllm",
-    "slit",
-    "q-learning",
-    "double-dqn",
-    "actor-critic",
-];
-/// The sanity-check rules.
-pub const RULES: [&str; 5] = [
-    "round-robin",
-    "lowest-carbon",
-    "lowest-price",
-    "nearest",
-    "even",
-];
-
-/// The allocator called `name`, seeded for seed `k`.
-fn allocator(
-    name: &str,
-    c: &CompareSection,
-    seed: MasterSeed,
-) -> Option<Box<dyn Allocator + Send>> {
-    let s64 = seed.derive(&format!("compare.{name}"));
-    Some(match name {
-        "helix" => Box::new(Helix::default()),
-        "splitwise" => Box::new(Splitwise::default()),
-        "nsga2" => Box::new(Nsga2 {
-            params: Nsga2Params {
-                population: c.nsga2_population,
-                generations: c.nsga2_generations,
-                seed: s64,
-                ..Nsga2Params::default()
-            },
-        }),
-        "perllm" => Box::new(PerLlm {
-            params: PerLlmParams {
-                days: c.perllm_days,
-                ..PerLlmParams::default()
-            },
-        }),
-        "slit" => Box::new(Slit {
-            params: SlitParams {
-                generations: c.slit_generations,
-                seed: s64,
-                ..SlitParams::default()
-            },
-        }),
-        "q-learning" => Box::new(QLearning {
-            days: c.rl_days * 5,
-            learning_rate: 0.1,
-            gamma: 0.95,
-            seed,
-        }),
-        "double-dqn" => Box::new(DoubleDqn {
-            days: c.rl_days,
-            hidden: 64,
-            learning_rate: 1e-3,
-            gamma: 0.95,
-            batch: 64,
-            target_every: 200,
-            seed,
-        }),
-        "actor-critic" => Box::new(ActorCritic {
-            days: c.rl_days,
-            hidden: 64,
-            learning_rate: 1e-3,
-            gamma: 0.95,
-            seed,
-        }),
-        "round-robin" => Box::new(RoundRobin),
-        "lowest-carbon" => Box::new(Greedy(GreedyKey::Carbon)),
-        "lowest-price" => Box::new(Greedy(GreedyKey::Price)),
-        "nearest" => Box::new(Nearest),
-        "even" => Box::new(Even),
-        _ => return None,
-    })
-}
+use crate::training::marlin::{
+    run_seed, train_schemes, Jobs, MarlinChecked, MarlinDoc, TrainedScheme, DEFAULTS,
+};
 
 /// One method's result on one seed: its representative plan's objectives and all its points.
 #[derive(Debug, Clone)]
-struct Scored {
+struct MethodResult {
     method: String,
     /// `marlin` for every MARLIN scheme (their archive is one front), else the method.
     family: String,
@@ -164,101 +38,100 @@ struct Scored {
     points: Vec<[f64; 4]>,
 }
 
-/// Scores every framework for every seed (in parallel); deterministic ones run once.
+/// The results of one method's scored plans (its representative plan's objectives, every
+/// plan's point).
+fn result_of(method: &str, family: &str, seed: u32, scored: &Scored) -> MethodResult {
+    let representative = scored
+        .points
+        .iter()
+        .find(|p| p.representative)
+        .expect("every method marks a representative plan");
+    MethodResult {
+        method: method.to_owned(),
+        family: family.to_owned(),
+        seed,
+        objectives: representative.fluid,
+        points: scored.points.iter().map(|p| p.fluid.compared()).collect(),
+    }
+}
+
+/// Runs every configured framework and rule of the registry for every seed (in parallel);
+/// deterministic ones run once.
 fn run_frameworks(
-    scenario: &Scenario,
-    c: &CompareSection,
-    master: u64,
+    problem: &Problem,
+    c: &MarlinChecked,
     seeds: u32,
-) -> anyhow::Result<Vec<Scored>> {
-    let deterministic =
-        |n: &str| matches!(n, "helix" | "splitwise" | "perllm") || RULES.contains(&n);
+) -> anyhow::Result<Vec<MethodResult>> {
     let jobs: Vec<(String, u32)> = c
+        .compare
         .frameworks
         .iter()
         .flat_map(|n| {
-            let k = if deterministic(n) { 1 } else { seeds };
+            let deterministic = methods::method(n).is_some_and(|m| m.deterministic);
+            let k = if deterministic { 1 } else { seeds };
             (0..k).map(move |s| (n.clone(), s))
         })
         .collect();
-    let results: Vec<anyhow::Result<Scored>> = jobs
+    let results: Vec<anyhow::Result<MethodResult>> = jobs
         .par_iter()
         .map(|(name, k)| {
-            let mut a = allocator(name, c, run_seed(master, *k)).expect("checked above");
-            let plans = a.allocate_front(scenario)?;
-            let mut sim = FluidSimulator::new(scenario, SimParams::default());
-            let scored: Vec<Objectives> = plans
-                .iter()
-                .map(|p| sim.score(p).map(|o| o.objectives()))
-                .collect::<Result<_, _>>()?;
-            Ok(Scored {
-                method: name.clone(),
-                family: name.clone(),
-                seed: *k,
-                objectives: scored[0],
-                points: scored.iter().map(Objectives::compared).collect(),
-            })
+            let mut a = methods::build(name, &c.methods, run_seed(c.seed, *k))
+                .expect("checked against the registry");
+            let mut scored = Scored::default();
+            scored.allocate(problem, name, *k, a.as_mut())?;
+            Ok(result_of(name, name, *k, &scored))
         })
         .collect();
     results.into_iter().collect()
 }
 
-fn marlin_scored(results: &[SchemeResult]) -> Vec<Scored> {
-    results
-        .iter()
-        .map(|r| Scored {
-            method: format!("marlin-{}", r.scheme.name()),
-            family: "marlin".to_owned(),
-            seed: r.seed,
-            objectives: r.fluid,
-            points: r
-                .archive
-                .iter()
-                .map(|a| a.objectives)
-                .chain(std::iter::once(r.fluid.compared()))
-                .collect(),
+/// MARLIN's trained schemes: the consensus plan (representative) and the archive, scored.
+fn marlin_results(
+    problem: &Problem,
+    trained: Vec<TrainedScheme>,
+) -> anyhow::Result<Vec<MethodResult>> {
+    trained
+        .into_iter()
+        .map(|mut t| {
+            let name = t.policy.name().to_owned();
+            let mut scored = Scored::default();
+            scored.allocate(problem, &name, t.seed, &mut t.policy)?;
+            Ok(result_of(&name, "marlin", t.seed, &scored))
         })
         .collect()
 }
 
-/// PHV of each (family, seed) with one reference point: the worst observed value of each
-/// objective over every point of every family and seed.
-fn phv_by_family(scored: &[Scored]) -> Vec<(String, u32, f64)> {
-    let all: Vec<f64> = scored
+/// PHV of each (family, seed) with one reference point over every point.
+fn phv_of_results(results: &[MethodResult]) -> Vec<(String, u32, f64)> {
+    let points: Vec<(String, u32, [f64; 4])> = results
         .iter()
-        .flat_map(|s| s.points.iter().flatten().copied())
-        .filter(|v| v.is_finite())
+        .flat_map(|r| r.points.iter().map(|p| (r.family.clone(), r.seed, *p)))
         .collect();
-    let reference = ReferencePoint::WorstObserved.resolve([all.as_slice()], 4);
-    distinct(scored.iter().map(|s| (s.family.clone(), s.seed)))
-        .into_iter()
-        .map(|(family, seed)| {
-            let points: Vec<f64> = scored
-                .iter()
-                .filter(|s| s.family == family && s.seed == seed)
-                .flat_map(|s| s.points.iter())
-                .filter(|p| p.iter().all(|v| v.is_finite()))
-                .flatten()
-                .copied()
-                .collect();
-            let v = if points.is_empty() {
-                0.0
-            } else {
-                hypervolume(&points, 4, &reference)
-            };
-            (family, seed, v)
-        })
-        .collect()
+    phv_by_family(&points)
+}
+
+/// `verdant marlin compare|scale|ablation`.
+pub fn run(action: &MarlinAction, shared: &SharedArgs) -> anyhow::Result<()> {
+    let name = match action {
+        MarlinAction::Compare => "marlin-compare",
+        MarlinAction::Scale => "marlin-scale",
+        MarlinAction::Ablation => "marlin-ablation",
+        _ => unreachable!("main dispatches only compare, scale and ablation here"),
+    };
+    let Some((config, c)) = configure::<MarlinDoc>(DEFAULTS, name, shared)? else {
+        return Ok(());
+    };
+    match action {
+        MarlinAction::Compare => compare(&c, &config, shared),
+        MarlinAction::Scale => scale(&c, &config, shared),
+        _ => ablation(&c, &config, shared),
+    }
 }
 
 /// `verdant marlin compare`.
-pub(crate) fn compare(
-    c: &Checked,
-    compare: &CompareSection,
-    config: &verdant::config::Layered,
-    shared: &SharedArgs,
-) -> anyhow::Result<()> {
+fn compare(c: &MarlinChecked, config: &Layered, shared: &SharedArgs) -> anyhow::Result<()> {
     let scenario = Scenario::load(&resolve_scenario(&c.scenario)?, MasterSeed(c.seed))?;
+    let problem = Problem::new(&scenario, SimParams::default());
     let device = c.torch.activate()?;
     let run = Run::start("marlin-compare", config, c.seed, shared)?.on_device(device);
     let (_, path) = within(run, |run| {
@@ -269,10 +142,11 @@ pub(crate) fn compare(
             folder: "",
             resume: false,
         };
-        let marlin = train_schemes(run, &jobs, &scenario, &c.marlin, device)?;
-        let mut scored = marlin_scored(&marlin);
-        scored.extend(run_frameworks(&scenario, compare, c.seed, c.seeds)?);
-        let phv = phv_by_family(&scored);
+        let marlin = train_schemes(run, &jobs, &problem, &c.marlin, device)?;
+        let mut scored = marlin_results(&problem, marlin)?;
+        scored.extend(run_frameworks(&problem, c, c.seeds)?);
+        let phv = phv_of_results(&scored);
+        let frameworks = methods::names(Kind::Framework);
         let dir = run.dir();
         let mut csv = String::from(
             "method,family,seed,ttft_s,carbon_kg,water_l,cost_usd,energy_kwh,points\n",
@@ -300,7 +174,7 @@ pub(crate) fn compare(
         }
         dir.write("phv.csv", phv_csv.as_bytes())?;
         let methods = distinct(scored.iter().map(|s| s.method.clone()));
-        let stat = |m: &str, f: fn(&Objectives) -> f64| {
+        let stat = |m: &str, f: &dyn Fn(&Objectives) -> f64| {
             mean_ci(
                 &scored
                     .iter()
@@ -320,11 +194,11 @@ pub(crate) fn compare(
             writeln!(
                 md,
                 "| {m} | {} | {} | {} | {} | {} |",
-                plus_minus(stat(m, |o| o.ttft_s), 3),
-                plus_minus(stat(m, |o| o.carbon_kg), 0),
-                plus_minus(stat(m, |o| o.water_l), 0),
-                plus_minus(stat(m, |o| o.cost_usd), 0),
-                plus_minus(stat(m, |o| o.energy_kwh), 0),
+                plus_minus(stat(m, &|o| o.ttft_s), 3),
+                plus_minus(stat(m, &|o| o.carbon_kg), 0),
+                plus_minus(stat(m, &|o| o.water_l), 0),
+                plus_minus(stat(m, &|o| o.cost_usd), 0),
+                plus_minus(stat(m, &|o| o.energy_kwh), 0),
             )?;
         }
         md.push_str("\n## Pareto hypervolume (reference: worst observed value of each objective over all methods)\n\n| Family | points per seed | PHV |\n|---|---|---|\n");
@@ -348,19 +222,21 @@ pub(crate) fn compare(
         }
         // Headline claims: best MARLIN scheme per metric against the best framework per metric.
         md.push_str("\n## The paper's headline claims against what Verdant measures\n\n| Metric | paper: MARLIN better than the best baseline by | best MARLIN scheme | best framework | Verdant: MARLIN better by |\n|---|---|---|---|---|\n");
-        // The paper's claimed improvements over the best baseline, percent, in METRICS order.
+        // The paper's claimed improvements over the best baseline, percent, in Objective::ALL order.
         const PAPER_PCT: [f64; 4] = [18.0, 33.0, 43.0, 11.0];
         let mut summary_claims = Vec::new();
-        for ((label, f), paper) in METRICS.iter().copied().zip(PAPER_PCT) {
-            let best = |filter: &dyn Fn(&Scored) -> bool| {
+        for (objective, paper) in Objective::ALL.into_iter().zip(PAPER_PCT) {
+            let label = objective.label();
+            let f = |o: &Objectives| o.get(objective);
+            let best = |filter: &dyn Fn(&MethodResult) -> bool| {
                 methods
                     .iter()
                     .filter(|m| scored.iter().any(|s| &s.method == *m && filter(s)))
-                    .map(|m| (m.clone(), stat(m, f).0))
+                    .map(|m| (m.clone(), stat(m, &f).0))
                     .min_by(|a, b| a.1.total_cmp(&b.1))
             };
             let marlin_best = best(&|s| s.family == "marlin");
-            let framework_best = best(&|s| FRAMEWORKS.contains(&s.family.as_str()));
+            let framework_best = best(&|s| frameworks.contains(&s.family.as_str()));
             if let (Some((mm, mv)), Some((fm, fv))) = (marlin_best, framework_best) {
                 let gain = 100.0 * (fv - mv) / fv.abs().max(1e-12);
                 writeln!(
@@ -371,7 +247,7 @@ pub(crate) fn compare(
             }
         }
         let marlin_phv = phv_of("marlin").0;
-        let above = FRAMEWORKS
+        let above = frameworks
             .iter()
             .filter(|f| fams.iter().any(|g| g == *f))
             .all(|f| phv_of(f).0 < marlin_phv);
@@ -391,16 +267,19 @@ pub(crate) fn compare(
         )?;
         dir.write("compare.md", md.as_bytes())?;
         // Figures like the paper's 3 and 4: metrics relative to the even split, and PHV.
-        let even = FluidSimulator::new(&scenario, SimParams::default())
-            .score(&Even.allocate(&scenario)?)?
+        let even = problem
+            .fluid()
+            .score(&Even.allocate(&problem)?)?
             .objectives();
-        let groups: Vec<BarGroup> = METRICS
+        let groups: Vec<BarGroup> = Objective::ALL
             .iter()
-            .map(|(label, f)| BarGroup {
-                name: (*label).to_owned(),
+            .map(|&objective| BarGroup {
+                name: objective.label().to_owned(),
                 values: methods
                     .iter()
-                    .map(|m| stat(m, *f).0 / f(&even).abs().max(1e-12))
+                    .map(|m| {
+                        stat(m, &|o| o.get(objective)).0 / even.get(objective).abs().max(1e-12)
+                    })
                     .collect(),
             })
             .collect();
@@ -444,35 +323,26 @@ pub(crate) fn compare(
 }
 
 /// `verdant marlin scale`: PHV of every family from 4 to 12 datacenters.
-pub(crate) fn scale(
-    c: &Checked,
-    compare: &CompareSection,
-    config: &verdant::config::Layered,
-    shared: &SharedArgs,
-) -> anyhow::Result<()> {
+fn scale(c: &MarlinChecked, config: &Layered, shared: &SharedArgs) -> anyhow::Result<()> {
     let device = c.torch.activate()?;
     let run = Run::start("marlin-scale", config, c.seed, shared)?.on_device(device);
-    let settings = c.marlin.with_days(compare.scalability_days);
+    let settings = c.marlin.with_days(c.compare.scalability_days);
     let (_, path) = within(run, |run| {
         let mut rows: Vec<(String, usize, String, f64, f64)> = Vec::new();
-        for name in &compare.scalability_scenarios {
+        for name in &c.compare.scalability_scenarios {
             let scenario = Scenario::load(&resolve_scenario(name)?, MasterSeed(c.seed))?;
+            let problem = Problem::new(&scenario, SimParams::default());
             let jobs = Jobs {
                 master_seed: c.seed,
                 schemes: &c.schemes,
-                seeds: compare.scalability_seeds,
+                seeds: c.compare.scalability_seeds,
                 folder: name,
                 resume: false,
             };
-            let marlin = train_schemes(run, &jobs, &scenario, &settings, device)?;
-            let mut scored = marlin_scored(&marlin);
-            scored.extend(run_frameworks(
-                &scenario,
-                compare,
-                c.seed,
-                compare.scalability_seeds,
-            )?);
-            let phv = phv_by_family(&scored);
+            let marlin = train_schemes(run, &jobs, &problem, &settings, device)?;
+            let mut scored = marlin_results(&problem, marlin)?;
+            scored.extend(run_frameworks(&problem, c, c.compare.scalability_seeds)?);
+            let phv = phv_of_results(&scored);
             let fams = distinct(scored.iter().map(|s| s.family.clone()));
             let best = fams
                 .iter()
@@ -563,13 +433,9 @@ pub(crate) fn scale(
 }
 
 /// `verdant marlin ablation`: MARLIN without each component, PHV normalised to the full model.
-pub(crate) fn ablation(
-    c: &Checked,
-    compare: &CompareSection,
-    config: &verdant::config::Layered,
-    shared: &SharedArgs,
-) -> anyhow::Result<()> {
+fn ablation(c: &MarlinChecked, config: &Layered, shared: &SharedArgs) -> anyhow::Result<()> {
     let scenario = Scenario::load(&resolve_scenario(&c.scenario)?, MasterSeed(c.seed))?;
+    let problem = Problem::new(&scenario, SimParams::default());
     let device = c.torch.activate()?;
     let run = Run::start("marlin-ablation", config, c.seed, shared)?.on_device(device);
     let full = Components::default();
@@ -617,21 +483,22 @@ pub(crate) fn ablation(
         for (name, comps) in &variants {
             let settings = c
                 .marlin
-                .with_days(compare.ablation_days)
+                .with_days(c.compare.ablation_days)
                 .with_components(*comps);
             let jobs = Jobs {
                 master_seed: c.seed,
                 schemes: &c.schemes,
-                seeds: compare.ablation_seeds,
+                seeds: c.compare.ablation_seeds,
                 folder: name,
                 resume: false,
             };
-            for mut s in marlin_scored(&train_schemes(run, &jobs, &scenario, &settings, device)?) {
+            let trained = train_schemes(run, &jobs, &problem, &settings, device)?;
+            for mut s in marlin_results(&problem, trained)? {
                 s.family = (*name).to_owned();
                 scored.push(s);
             }
         }
-        let phv = phv_by_family(&scored);
+        let phv = phv_of_results(&scored);
         let of = |f: &str| {
             mean_ci(
                 &phv.iter()

@@ -1,9 +1,9 @@
 //! What every experiment does around its own work: resolve the configuration, create the run
 //! directory, write the manifest at the start and at the end, show progress.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use verdant::config::Layered;
@@ -202,4 +202,21 @@ pub fn within<T: Serialize>(
             Err(e)
         }
     }
+}
+
+/// A scenario argument: a path to a TOML file, or the name of a bundled scenario.
+pub fn resolve_scenario(arg: &str) -> anyhow::Result<PathBuf> {
+    let path = Path::new(arg);
+    if path.is_file() {
+        return Ok(path.to_owned());
+    }
+    let bundled = verdant::scenario::bundled_dir().join(format!("{arg}.toml"));
+    if bundled.is_file() {
+        return Ok(bundled);
+    }
+    let names = verdant::scenario::bundled_names();
+    bail!(
+        "no scenario file {arg:?} and no bundled scenario of that name (bundled: {})",
+        names.join(", ")
+    )
 }

@@ -8,17 +8,16 @@ use std::io::Write as _;
 
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
+use verdant::allocator::rules::{Even, Nearest};
+use verdant::allocator::{Allocator, Problem};
 use verdant::config::{key, ConfigError, Validate};
 use verdant::scenario::Scenario;
 use verdant::seed::MasterSeed;
-use verdant::sim::des::{DiscreteEventSimulator, RequestRecord};
-use verdant::sim::fluid::FluidSimulator;
-use verdant::sim::rules::{Even, Nearest};
-use verdant::sim::{Allocator, BlowdownReading, Objectives, Outcome, SimParams};
+use verdant::sim::des::RequestRecord;
+use verdant::sim::{BlowdownReading, Objectives, Outcome, SimParams};
 
 use crate::cli::SharedArgs;
-use crate::inspect::resolve_scenario;
-use crate::run::{configure, within, Run};
+use crate::run::{configure, resolve_scenario, within, Run};
 
 pub const NAME: &str = "simulate";
 pub const DEFAULTS: &str = include_str!("../configs/simulate.toml");
@@ -134,12 +133,13 @@ fn execute(p: &Simulate, scenario: &Scenario, run: &mut Run) -> anyhow::Result<S
         Rule::Even => Box::new(Even),
         Rule::Nearest => Box::new(Nearest),
     };
-    let plan = allocator.allocate(scenario)?;
-    let mut params = SimParams {
+    // The simulator's settings, decided here once for both fidelities.
+    let params = SimParams {
         blowdown: p.blowdown,
         node_fraction: 1.0,
         max_waiting_per_datacenter: p.max_waiting_per_datacenter,
     };
+    let plan = allocator.allocate(&Problem::new(scenario, params))?;
     let mut summary = Summary {
         scenario: scenario.name.clone(),
         plan: allocator.name().to_owned(),
@@ -158,7 +158,7 @@ fn execute(p: &Simulate, scenario: &Scenario, run: &mut Run) -> anyhow::Result<S
         )
     };
     if matches!(p.fidelity, Fidelity::Fluid | Fidelity::Both) {
-        let outcome = FluidSimulator::new(scenario, params).score(&plan)?;
+        let outcome = Problem::new(scenario, params).fluid().score(&plan)?;
         write_series(run, "series_fluid.csv", scenario, &outcome)?;
         row("fluid", &outcome.objectives())?;
         summary.fluid = Some(outcome.objectives());
@@ -167,15 +167,18 @@ fn execute(p: &Simulate, scenario: &Scenario, run: &mut Run) -> anyhow::Result<S
         if scenario.datacenters.iter().all(|d| d.node_pools.is_empty()) {
             bail!("scenario {} has no node pools: the discrete-event fidelity needs nodes; use fidelity = \"fluid\"", scenario.name);
         }
-        params.node_fraction = p
-            .node_fraction
-            .unwrap_or_else(|| scenario.one_node_fraction());
+        let params = SimParams {
+            node_fraction: p
+                .node_fraction
+                .unwrap_or_else(|| scenario.one_node_fraction()),
+            ..params
+        };
         let requests = scenario.draw_requests(
             params.node_fraction,
             &mut MasterSeed(p.seed).rng("simulate.requests"),
         );
         let to = plan.assign(&requests, scenario.time.epoch_s);
-        let simulator = DiscreteEventSimulator::new(scenario, params);
+        let simulator = Problem::new(scenario, params).discrete_event();
         let bar = run.progress(requests.len() as u64, "requests");
         let mut file = if p.write_requests {
             Some(run.dir().create_file("requests.csv")?)

@@ -951,17 +951,21 @@ fn marlin_rejects_bad_parameters_by_key() {
 }
 
 /// The comparison commands at a tiny budget.
-const COMPARE_SMALL: [&str; 12] = [
+const COMPARE_SMALL: [&str; 16] = [
     "--set",
-    "compare.nsga2_generations=2",
+    "methods.nsga2.generations=2",
     "--set",
-    "compare.nsga2_population=6",
+    "methods.nsga2.population=6",
     "--set",
-    "compare.slit_generations=1",
+    "methods.slit.generations=1",
     "--set",
-    "compare.rl_days=1",
+    "methods.q-learning.days=5",
     "--set",
-    "compare.perllm_days=1",
+    "methods.double-dqn.days=1",
+    "--set",
+    "methods.actor-critic.days=1",
+    "--set",
+    "methods.perllm.days=1",
     "--set",
     r#"compare.scalability_scenarios=["geo-4dc","geo-6dc"]"#,
 ];
@@ -1078,7 +1082,7 @@ fn compare_writes_the_optimal_versus_learned_report_and_report_merges_runs() {
         "--set",
         "agent.episode_requests=64",
         "--set",
-        "exact.front_grid=2",
+        "methods.exact.front_grid=2",
         "--set",
         "discrete_event=false",
     ];
@@ -1155,7 +1159,7 @@ fn compare_on_green_llm_base_uses_green_llm_as_the_exact_front() {
         "--set",
         r#"schemes=["balanced"]"#,
         "--set",
-        "exact.front_grid=2",
+        "methods.exact.front_grid=2",
     ];
     let out = verdant(&args, dir.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -1164,15 +1168,15 @@ fn compare_on_green_llm_base_uses_green_llm_as_the_exact_front() {
     for m in ["exact", "green-llm", "marlin-balanced", "even"] {
         assert!(report.contains(&format!("| {m} |")), "{m}:\n{report}");
     }
-    assert!(report.contains("Green-LLM's own epsilon front"));
-    assert!(report.contains("load balancer: not run"), "{report}");
+    assert!(report.contains("Green-LLM's epsilon front"), "{report}");
+    assert!(report.contains("lb: not run"), "{report}");
 }
 
 #[test]
 fn compare_rejects_bad_configuration_by_key() {
     let dir = tempfile::tempdir().unwrap();
     for (set, key) in [
-        ("exact.front_grid=1", "exact.front_grid"),
+        ("methods.exact.front_grid=1", "methods.exact.front_grid"),
         ("bogus=1", "bogus"),
         ("marlin.k_opt=0", "marlin.k_opt"),
         ("agent.gamma=2", "agent.gamma"),

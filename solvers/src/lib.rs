@@ -4,6 +4,7 @@
 //!   recorded in every run's manifest;
 //! - [`green_llm`]: the Green-LLM LP (cost, carbon and delay objectives, water budget) built from
 //!   a scenario;
+//! - [`methods`]: Green-LLM and the exact reference front as [`verdant::allocator::Allocator`]s;
 //! - [`dispatch`]: minimum-cost dispatch of a demand over sites, as an LP (continuous shares) and as
 //!   a MILP (whole servers with a fixed cost each): the smallest real model of the family Green-LLM
 //!   belongs to, used by `verdant demo` and by the toolchain tests.
@@ -14,6 +15,7 @@
 pub mod baselines;
 pub mod dispatch;
 pub mod green_llm;
+pub mod methods;
 pub mod options;
 pub mod reference;
 

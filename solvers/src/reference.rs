@@ -8,11 +8,11 @@
 //! fractions while utilisation stays below 1 and grid power is not offset by on-site renewables
 //! (the geo scenarios): busy GPU-seconds are linear in the requests routed (decode batches depend
 //! only on the class's tokens per request), and the accounting is affine in busy GPU-seconds. The
-//! LP's coefficients are therefore read off the simulator itself ([`FluidSimulator::score_epoch`]
+//! LP's coefficients are therefore read off the simulator itself ([`FluidSimulator::score_epoch`](verdant::sim::fluid::FluidSimulator::score_epoch)
 //! on probe plans), so every metric stays computed in one place; a test checks that the LP's
 //! objective values equal the simulator's score of the same plan.
 //!
-//! TTFT in the LP is network round trip plus service time ([`FluidSimulator::service_s`]), without
+//! TTFT in the LP is network round trip plus service time ([`FluidSimulator::service_s`](verdant::sim::fluid::FluidSimulator::service_s)), without
 //! the M/M/1 queueing term the simulator adds (`t rho / (1 - rho)`): bilinear in the fractions, it
 //! is left out, so the LP's TTFT is a lower bound of the simulator's. Utilisation is capped at
 //! `utilisation_cap` (0.95), which also keeps the queueing term bounded (at most 19 x service).
@@ -29,10 +29,10 @@
 use good_lp::{
     constraint, variable, Expression, ProblemVariables, Solution, SolverModel, Variable,
 };
+use verdant::allocator::Problem;
 use verdant::scenario::Scenario;
-use verdant::sim::fluid::FluidSimulator;
 use verdant::sim::planner::EpochPlanner;
-use verdant::sim::{FractionPlan, Outcome, PlanError, SimParams};
+use verdant::sim::{FractionPlan, Outcome, PlanError};
 
 use crate::{SolveError, SolverOptions};
 
@@ -81,7 +81,8 @@ pub struct ReferenceSolution {
 impl<'a> ReferenceLp<'a> {
     /// Reads the coefficients off the fluid simulator. Needs at least three datacenters (probes
     /// route the rest elsewhere) and no on-site renewables.
-    pub fn new(scenario: &'a Scenario, utilisation_cap: f64) -> Result<Self, ReferenceError> {
+    pub fn new(problem: &Problem<'a>, utilisation_cap: f64) -> Result<Self, ReferenceError> {
+        let scenario = problem.scenario;
         let s = scenario;
         let fail = |message: String| ReferenceError::Scenario {
             scenario: s.name.clone(),
@@ -104,7 +105,7 @@ impl<'a> ReferenceLp<'a> {
             ));
         }
         let planner = EpochPlanner::new(s, utilisation_cap);
-        let mut sim = FluidSimulator::new(s, SimParams::default());
+        let mut sim = problem.fluid();
         let mut out = Outcome::default();
         let no = s.origins.len();
         // Probe plans: everything of epoch e to datacenter `to[c]` per class.

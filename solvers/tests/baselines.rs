@@ -1,12 +1,12 @@
 //! The search and heuristic baselines: max-flow against a textbook network, and every baseline's
 //! plan valid, feasible where the fleet has room, and scored by the simulator.
 
+use verdant::allocator::rules::{Greedy, GreedyKey, RoundRobin};
+use verdant::allocator::{Allocator, Problem};
 use verdant::scenario::Scenario;
 use verdant::seed::MasterSeed;
-use verdant::sim::fluid::FluidSimulator;
 use verdant::sim::planner::EpochPlanner;
-use verdant::sim::rules::{Greedy, GreedyKey, RoundRobin};
-use verdant::sim::{Allocator, SimParams};
+use verdant::sim::SimParams;
 use verdant_solvers::baselines::{
     max_flow, Helix, Nsga2, Nsga2Params, PerLlm, PerLlmParams, Slit, SlitParams, Splitwise,
 };
@@ -49,8 +49,7 @@ fn dinic_finds_the_textbook_maximum_flow() {
 }
 
 fn geo4() -> Scenario {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../experiments/configs/scenarios/geo-4dc.toml");
+    let path = verdant::scenario::bundled_dir().join("geo-4dc.toml");
     Scenario::load(&path, MasterSeed(2)).unwrap()
 }
 
@@ -84,11 +83,18 @@ fn every_baseline_gives_a_plan_the_simulator_scores() {
         Box::new(Greedy(GreedyKey::Carbon)),
         Box::new(Greedy(GreedyKey::Price)),
     ];
-    let mut sim = FluidSimulator::new(&s, SimParams::default());
+    let problem = Problem::new(&s, SimParams::default());
+    let mut sim = problem.fluid();
     for m in &mut methods {
-        let front = m.allocate_front(&s).unwrap();
+        let front = m.allocate_front(&problem).unwrap();
         assert!(!front.is_empty(), "{}", m.name());
-        for plan in &front {
+        assert_eq!(
+            front.iter().filter(|p| p.representative).count(),
+            1,
+            "{}: one representative plan",
+            m.name()
+        );
+        for plan in front.iter().map(|p| &p.plan) {
             let o = sim.score(plan).unwrap().objectives();
             assert!(o.carbon_kg > 0.0 && o.ttft_s.is_finite(), "{}", m.name());
             // Capacity-respecting methods keep every datacenter under the cap where the fleet
@@ -128,7 +134,7 @@ fn every_baseline_gives_a_plan_the_simulator_scores() {
 #[test]
 fn greedy_carbon_prefers_the_cleanest_datacenter() {
     let s = geo4();
-    let plan = Greedy(GreedyKey::Carbon).allocate(&s).unwrap();
+    let plan = Greedy(GreedyKey::Carbon).plan(&s).unwrap();
     let h = s.time.hour_of_epoch(0);
     let cleanest = (0..4)
         .min_by(|&a, &b| {

@@ -1,7 +1,5 @@
 //! Green-LLM on its base case reproduces the published optima (HiGHS and Gurobi agree on them).
 
-use std::path::Path;
-
 use verdant::config::Validate;
 use verdant::scenario::Scenario;
 use verdant::seed::MasterSeed;
@@ -9,8 +7,7 @@ use verdant_solvers::green_llm::{GreenLlmModel, Weights};
 use verdant_solvers::{SolveStatus, SolverParams};
 
 fn base() -> Scenario {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../experiments/configs/scenarios/green-llm-base.toml");
+    let path = verdant::scenario::bundled_dir().join("green-llm-base.toml");
     Scenario::load(&path, MasterSeed(0)).unwrap()
 }
 
@@ -69,8 +66,7 @@ fn solutions_score_the_same_in_the_shared_simulator() {
 
 #[test]
 fn scenarios_without_green_llm_terms_are_refused() {
-    let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../experiments/configs/scenarios/geo-4dc.toml");
+    let path = verdant::scenario::bundled_dir().join("geo-4dc.toml");
     let geo = Scenario::load(&path, MasterSeed(0)).unwrap();
     let err = GreenLlmModel::new(&geo).err().unwrap().to_string();
     assert!(err.contains("has no Green-LLM terms"), "{err}");

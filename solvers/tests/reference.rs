@@ -4,18 +4,18 @@
 use rand::Rng;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use verdant::allocator::rules::Even;
+use verdant::allocator::Problem;
 use verdant::config::Validate;
 use verdant::scenario::Scenario;
 use verdant::seed::MasterSeed;
 use verdant::sim::fluid::FluidSimulator;
-use verdant::sim::rules::Even;
-use verdant::sim::{Allocator, SimParams};
+use verdant::sim::SimParams;
 use verdant_solvers::reference::ReferenceLp;
 use verdant_solvers::SolverParams;
 
 fn geo4() -> Scenario {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../experiments/configs/scenarios/geo-4dc.toml");
+    let path = verdant::scenario::bundled_dir().join("geo-4dc.toml");
     Scenario::load(&path, MasterSeed(2)).unwrap()
 }
 
@@ -36,15 +36,15 @@ fn rel(a: f64, b: f64) -> f64 {
 #[test]
 fn the_lp_and_the_simulator_agree_on_every_plan() {
     let s = geo4_light();
-    let lp = ReferenceLp::new(&s, 0.3).unwrap();
+    let lp = ReferenceLp::new(&Problem::new(&s, SimParams::default()), 0.3).unwrap();
     let mut sim = FluidSimulator::new(&s, SimParams::default());
     let options = SolverParams::default().validate("solver").unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     // Random plans in the decision space (the same shares for every origin), light enough that
     // no datacenter saturates.
-    let mut plans = vec![Even.allocate(&s).unwrap()];
+    let mut plans = vec![Even.plan(&s).unwrap()];
     for _ in 0..3 {
-        let mut p = Even.allocate(&s).unwrap();
+        let mut p = Even.plan(&s).unwrap();
         for e in 0..s.time.epochs {
             for c in 0..s.classes.len() {
                 let raw: Vec<f64> = (0..4).map(|_| 1.0 + 0.3 * rng.gen::<f64>()).collect();
@@ -106,7 +106,7 @@ fn the_lp_and_the_simulator_agree_on_every_plan() {
 #[test]
 fn the_front_holds_the_single_objective_optima() {
     let s = geo4();
-    let lp = ReferenceLp::new(&s, 0.95).unwrap();
+    let lp = ReferenceLp::new(&Problem::new(&s, SimParams::default()), 0.95).unwrap();
     let options = SolverParams::default().validate("solver").unwrap();
     let front = lp.front(2, &options).unwrap();
     assert!(front.len() >= 4, "{}", front.len());
@@ -122,8 +122,8 @@ fn the_front_holds_the_single_objective_optima() {
 #[test]
 fn at_full_load_the_lp_overestimates_only_where_a_gpu_kind_saturates() {
     let s = geo4();
-    let lp = ReferenceLp::new(&s, 0.95).unwrap();
-    let plan = Even.allocate(&s).unwrap();
+    let lp = ReferenceLp::new(&Problem::new(&s, SimParams::default()), 0.95).unwrap();
+    let plan = Even.plan(&s).unwrap();
     let outcome = FluidSimulator::new(&s, SimParams::default())
         .score(&plan)
         .unwrap();

@@ -16,6 +16,7 @@ use super::env::{LbEnv, LbEnvConfig};
 use super::metrics::EpisodeMetrics;
 use super::policy::LbPolicy;
 use super::workload::LbWorkload;
+use crate::allocator::{AllocError, Allocator, Problem};
 use crate::features::{request_features, FeatureMatrix, RobustScaler};
 use crate::scenario::lb::{CapacityModel, RewardParams, Server};
 use crate::scenario::Scenario;
@@ -197,5 +198,48 @@ impl GeoRouting {
             1.0 / nd as f64
         })?;
         Ok((plan, metrics))
+    }
+}
+
+/// A load-balancing policy as an [`Allocator`]: it routes the day's drawn requests of a
+/// [`GeoRouting`] (episode seed `seed`) and the routing becomes the plan. The routing episode's
+/// own metrics (the load balancer's model, not the simulator's) are kept in
+/// [`GeoRouter::episode`].
+pub struct GeoRouter<'p> {
+    name: String,
+    routing: &'p GeoRouting,
+    policy: Box<dyn LbPolicy + 'p>,
+    seed: u64,
+    /// The last routing episode's metrics.
+    pub episode: Option<EpisodeMetrics>,
+}
+
+impl<'p> GeoRouter<'p> {
+    /// `policy` routing `routing`'s requests with episode seed `seed`, called `name`.
+    pub fn new(
+        name: impl Into<String>,
+        routing: &'p GeoRouting,
+        policy: Box<dyn LbPolicy + 'p>,
+        seed: u64,
+    ) -> Self {
+        GeoRouter {
+            name: name.into(),
+            routing,
+            policy,
+            seed,
+            episode: None,
+        }
+    }
+}
+
+impl Allocator for GeoRouter<'_> {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn allocate(&mut self, _: &Problem) -> Result<FractionPlan, AllocError> {
+        let (plan, episode) = self.routing.plan(self.policy.as_mut(), self.seed)?;
+        self.episode = Some(episode);
+        Ok(plan)
     }
 }

@@ -29,7 +29,7 @@ mod policy;
 mod workload;
 
 pub use env::{LbEnv, LbEnvConfig, LbEnvState, StepOutcome, SERVER_OBS, SERVER_OBS_NAMES};
-pub use geo::GeoRouting;
+pub use geo::{GeoRouter, GeoRouting};
 pub use metrics::{EpisodeMetrics, ServerMetrics};
 pub use policy::{baseline, run_episode, LbPolicy, BASELINES};
 pub use workload::LbWorkload;

@@ -20,6 +20,14 @@ use std::collections::BTreeMap;
 use super::order_key as key;
 
 /// The hypervolume of `points` (n rows of `d` values, row-major) with respect to `reference`.
+///
+/// ```
+/// use verdant::pareto::hypervolume;
+///
+/// // Two points in 2-D against (3, 3): boxes of 2 x 1 and 1 x 2 that share 1 x 1.
+/// let points = [1.0, 2.0, 2.0, 1.0];
+/// assert_eq!(hypervolume(&points, 2, &[3.0, 3.0]), 3.0);
+/// ```
 pub fn hypervolume(points: &[f64], d: usize, reference: &[f64]) -> f64 {
     assert_eq!(
         reference.len(),

@@ -8,11 +8,13 @@
 //!
 //! Points are `n` rows of `d` values in one row-major slice.
 
+mod front;
 pub mod hv;
 pub mod io;
 
 use std::collections::BTreeMap;
 
+pub use front::Front;
 pub use hv::{contributions, hypervolume};
 
 /// Whether `a` Pareto-dominates `b`: no worse in every objective, better in at least one.

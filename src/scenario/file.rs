@@ -8,7 +8,7 @@
 //! Keys (units in names): `name`, `description`, `ttft_slo_s`, `[time]` (`start_utc`, `epoch_s`,
 //! `epochs`), `[[gpus]]`, `[[models]]` (with `[models.speed.<gpu>]`), `[[classes]]`,
 //! `[[origins]]`, `[[datacenters]]` (with `node_pools`, `facility`, `grid`), `[network]`,
-//! `[demand]`, `[water_treatment]`. See experiments/configs/scenarios/ for complete examples and
+//! `[demand]`, `[water_treatment]`. See datasets/scenarios/ for complete examples and
 //! docs/parameters.md for the sources of the values.
 
 use std::collections::BTreeMap;
@@ -394,12 +394,12 @@ fn build(spec: ScenarioFile, path: &Path, seed: MasterSeed) -> Result<Scenario, 
     check.positive("ttft_slo_s", spec.ttft_slo_s)?;
 
     check.unique("gpus", spec.gpus.iter().map(|g| g.name.as_str()))?;
-    if spec.gpus.len() > crate::sim::accounting::MAX_GPU_KINDS {
+    if spec.gpus.len() > super::MAX_GPU_KINDS {
         return Err(check.fail(
             "gpus",
             format!(
                 "at most {} GPU kinds are supported, got {}",
-                crate::sim::accounting::MAX_GPU_KINDS,
+                super::MAX_GPU_KINDS,
                 spec.gpus.len()
             ),
         ));

@@ -22,6 +22,51 @@ use crate::trace::EpochDemand;
 
 pub use file::ScenarioError;
 
+/// Most GPU kinds a scenario may declare: the simulator keeps per-kind figures in fixed arrays of
+/// this size, so that scoring allocates nothing.
+pub const MAX_GPU_KINDS: usize = 8;
+
+/// The folder of the bundled scenarios (`datasets/scenarios/` of the source tree).
+pub fn bundled_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/scenarios")
+}
+
+/// The names of the bundled scenarios, sorted (`geo-common`, which the geo scenarios include, is
+/// not one).
+pub fn bundled_names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(bundled_dir())
+        .map(|entries| {
+            entries
+                .filter_map(|e| {
+                    e.ok()?
+                        .file_name()
+                        .into_string()
+                        .ok()?
+                        .strip_suffix(".toml")
+                        .map(str::to_owned)
+                })
+                .filter(|n| n != "geo-common")
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// The bundled scenario `name` (`geo-4dc` .. `geo-12dc`, `green-llm-base`, ...), loaded with
+/// master seed 0: what tests, benchmarks and doc examples use.
+///
+/// ```
+/// let s = verdant::scenario::bundled("geo-8dc").unwrap();
+/// assert_eq!(s.datacenters.len(), 8);
+/// ```
+pub fn bundled(name: &str) -> Result<Scenario, ScenarioError> {
+    Scenario::load(
+        &bundled_dir().join(format!("{name}.toml")),
+        crate::seed::MasterSeed(0),
+    )
+}
+
 /// The time axis: `epochs` epochs of `epoch_s` seconds from `start_unix_s`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TimeGrid {

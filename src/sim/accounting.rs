@@ -19,9 +19,7 @@ pub enum BlowdownReading {
     PaperLiteral,
 }
 
-/// The most GPU kinds a scenario may have (activity is kept in fixed arrays of this size, so
-/// the simulators' inner loops touch no heap memory for it).
-pub const MAX_GPU_KINDS: usize = 8;
+use crate::scenario::MAX_GPU_KINDS;
 
 /// What the GPUs of one datacenter did in one epoch; both fidelities fill it.
 #[derive(Debug, Clone, Default, PartialEq)]

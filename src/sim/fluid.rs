@@ -17,8 +17,9 @@
 //! scoring a plan allocates nothing and does a few multiplications per cell.
 
 use super::accounting::DcEpoch;
-use super::accounting::{Accountant, Activity, MAX_GPU_KINDS};
+use super::accounting::{Accountant, Activity};
 use super::{FractionPlan, Objectives, Outcome, PlanError, SimParams};
+use crate::scenario::MAX_GPU_KINDS;
 use crate::scenario::{batch_in_room, Datacenter, GreenLlmTerms, Scenario};
 
 /// Latency sums of one epoch.
@@ -319,6 +320,7 @@ impl<'a> FluidSimulator<'a> {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU has AVX2, checked just above.
+            #[allow(unsafe_code)]
             return unsafe { self.run_avx2(plan, epochs, out) };
         }
         self.run_portable(plan, epochs, out)
@@ -330,6 +332,7 @@ impl<'a> FluidSimulator<'a> {
     /// Only on a CPU with AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
+    #[allow(unsafe_code)]
     unsafe fn run_avx2(
         &mut self,
         plan: &FractionPlan,
@@ -742,12 +745,8 @@ impl<'a> FluidSimulator<'a> {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
-    use crate::seed::MasterSeed;
-    use crate::sim::rules::{Even, Greedy, GreedyKey, Nearest};
-    use crate::sim::Allocator;
+    use crate::allocator::rules::{Even, Greedy, GreedyKey, Nearest};
 
     /// The compilation chosen at run time (AVX2 where the CPU has it) and the portable one give
     /// the same outcome, bit for bit (`{:?}` of an `f64` tells every value apart), on plans
@@ -755,13 +754,12 @@ mod tests {
     /// transfer times.
     #[test]
     fn both_compilations_agree_bit_for_bit() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/configs/scenarios");
         for name in ["geo-12dc", "geo-10dc", "green-llm-base"] {
-            let s = Scenario::load(&root.join(format!("{name}.toml")), MasterSeed(0)).unwrap();
+            let s = crate::scenario::bundled(name).unwrap();
             let plans = [
-                Even.allocate(&s).unwrap(),
-                Nearest.allocate(&s).unwrap(),
-                Greedy(GreedyKey::Carbon).allocate(&s).unwrap(),
+                Even.plan(&s).unwrap(),
+                Nearest.plan(&s).unwrap(),
+                Greedy(GreedyKey::Carbon).plan(&s).unwrap(),
             ];
             for plan in &plans {
                 let mut sim = FluidSimulator::new(&s, SimParams::default());

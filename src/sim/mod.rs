@@ -14,13 +14,11 @@ pub mod des;
 pub mod fluid;
 pub mod plan;
 pub mod planner;
-pub mod rules;
 
 use serde::{Deserialize, Serialize};
 
 pub use accounting::{Accountant, Activity, BlowdownReading, DcEpoch};
 pub use plan::{FractionPlan, PlanError};
-pub use rules::Allocator;
 
 /// Simulator settings that the papers leave open.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -91,9 +89,67 @@ pub struct Objectives {
 
 impl Objectives {
     /// (TTFT s, carbon kg, water L, energy cost USD): the four objectives every comparison
-    /// ranks plans by, in this order.
+    /// ranks plans by, in [`Objective::ALL`]'s order.
     pub fn compared(&self) -> [f64; 4] {
         [self.ttft_s, self.carbon_kg, self.water_l, self.cost_usd]
+    }
+
+    /// The value of one compared objective.
+    pub fn get(&self, objective: Objective) -> f64 {
+        match objective {
+            Objective::Ttft => self.ttft_s,
+            Objective::Carbon => self.carbon_kg,
+            Objective::Water => self.water_l,
+            Objective::Cost => self.cost_usd,
+        }
+    }
+}
+
+/// One of the four objectives every comparison ranks plans by (all minimised).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Objective {
+    /// Mean time to first token, s.
+    Ttft,
+    /// Carbon, kg CO2.
+    Carbon,
+    /// Water, L.
+    Water,
+    /// Energy cost, USD.
+    Cost,
+}
+
+impl Objective {
+    /// The four, in the order of [`Objectives::compared`].
+    pub const ALL: [Objective; 4] = [
+        Objective::Ttft,
+        Objective::Carbon,
+        Objective::Water,
+        Objective::Cost,
+    ];
+
+    /// Position in [`Objectives::compared`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Name in tables: `TTFT`, `carbon`, `water`, `energy cost`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Objective::Ttft => "TTFT",
+            Objective::Carbon => "carbon",
+            Objective::Water => "water",
+            Objective::Cost => "energy cost",
+        }
+    }
+
+    /// CSV column with its unit: `ttft_s`, `carbon_kg`, `water_l`, `cost_usd`.
+    pub fn column(self) -> &'static str {
+        match self {
+            Objective::Ttft => "ttft_s",
+            Objective::Carbon => "carbon_kg",
+            Objective::Water => "water_l",
+            Objective::Cost => "cost_usd",
+        }
     }
 }
 

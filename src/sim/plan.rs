@@ -29,9 +29,6 @@ pub enum PlanError {
         class: usize,
         sum: f64,
     },
-    /// An allocator's own machinery failed (a learning library's error, for instance).
-    #[error("allocator: {0}")]
-    Model(String),
     #[error("epoch {epoch} is outside the plan's {epochs} epochs")]
     Epoch { epoch: usize, epochs: usize },
     #[error("request {index} is sent to datacenter {datacenter}, but there are {datacenters}")]
@@ -171,6 +168,12 @@ impl FractionPlan {
             self.x[start..start + nd].copy_from_slice(shares);
         }
         Ok(())
+    }
+
+    /// Every share, flat in the layout [`FractionPlan::new`] takes (datacenter fastest, then
+    /// class, origin, epoch).
+    pub fn shares(&self) -> &[f64] {
+        &self.x
     }
 
     /// The shares of one (epoch, origin, class) over the datacenters.

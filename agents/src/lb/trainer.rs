@@ -582,9 +582,9 @@ impl LbTrainer {
             last_target_sync: self.last_target_sync,
             next_checkpoint: self.next_checkpoint,
         };
-        let json = serde_json::to_vec(&meta).map_err(|e| AgentError::Invalid(e.to_string()))?;
+        let json = serde_json::to_vec(&meta)?;
         let meta_path = dir.join(CHECKPOINT_FILE);
-        write_atomic(&meta_path, &json).map_err(|e| AgentError::Invalid(e.to_string()))?;
+        write_atomic(&meta_path, &json)?;
         if let Ok(entries) = std::fs::read_dir(dir) {
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();

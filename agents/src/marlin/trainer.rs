@@ -25,11 +25,12 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
+use verdant::allocator::rules::Even;
+use verdant::allocator::{AllocError, Allocator, Problem, Proposal};
 use verdant::run::write_atomic;
 use verdant::seed::{MasterSeed, RngState};
 use verdant::sim::fluid::FluidSimulator;
-use verdant::sim::rules::Even;
-use verdant::sim::{Allocator, FractionPlan, Objectives, Outcome, SimParams};
+use verdant::sim::{FractionPlan, Objectives, Outcome};
 
 use super::game;
 use super::params::{MarlinSettings, Scheme};
@@ -68,27 +69,63 @@ pub struct EpochLog {
     pub mean_reward: [f64; 4],
 }
 
-/// A whole-day plan's objectives, from one training day.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A whole-day plan of one training day (unscored: whoever compares scores it).
+#[derive(Debug, Clone, PartialEq)]
 pub struct ArchivePoint {
     pub day: usize,
     /// `consensus` or the proposing agent's objective.
     pub source: String,
-    pub objectives: [f64; 4],
-    pub energy_kwh: f64,
-    pub slo_violation_rate: f64,
+    pub plan: FractionPlan,
 }
 
-/// What a finished run gives.
+/// An archived plan in a checkpoint.
+#[derive(Debug, Serialize, Deserialize)]
+struct ArchiveRecord {
+    day: usize,
+    source: String,
+    /// [`FractionPlan::shares`].
+    shares: Vec<f64>,
+}
+
+/// A trained MARLIN: the last day's consensus plan and the archive of every day's plans, with
+/// the training log. It allocates without the simulator; its plans are scored by the caller.
 #[derive(Debug, Clone)]
-pub struct MarlinOutcome {
+pub struct MarlinPolicy {
+    name: String,
     pub scheme: Scheme,
-    /// The last day's consensus plan and its fluid objectives.
-    pub plan: FractionPlan,
-    pub objectives: Objectives,
+    /// The last day's consensus plan.
+    pub consensus: FractionPlan,
+    /// Every day's consensus and proposals, in training order.
     pub archive: Vec<ArchivePoint>,
     pub log: Vec<EpochLog>,
+    /// The workload predictor's accuracy (1 - MAPE, one epoch ahead).
     pub predictor_accuracy: f64,
+}
+
+impl Allocator for MarlinPolicy {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The last day's consensus plan.
+    fn allocate(&mut self, _: &Problem) -> Result<FractionPlan, AllocError> {
+        Ok(self.consensus.clone())
+    }
+
+    /// The consensus plan (`consensus`, representative), then the archive (`day<d>-<source>`).
+    fn allocate_front(&mut self, _: &Problem) -> Result<Vec<Proposal>, AllocError> {
+        let mut out = vec![Proposal {
+            source: "consensus".to_owned(),
+            plan: self.consensus.clone(),
+            representative: true,
+        }];
+        out.extend(self.archive.iter().map(|a| Proposal {
+            source: format!("day{}-{}", a.day, a.source),
+            plan: a.plan.clone(),
+            representative: false,
+        }));
+        Ok(out)
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -100,7 +137,7 @@ struct CheckpointMeta {
     emas: [Option<f64>; 4],
     adam_steps: Vec<[i64; 3]>,
     rng: RngState,
-    archive: Vec<ArchivePoint>,
+    archive: Vec<ArchiveRecord>,
     log: Vec<EpochLog>,
     replay_next: Vec<[usize; 2]>,
     replay_len: Vec<[usize; 2]>,
@@ -134,15 +171,14 @@ impl<'a> Marlin<'a> {
     /// Agents initialised from the seed's `marlin.<scheme>.init` stream; exploration, batches and
     /// HER from `marlin.<scheme>.agent`.
     pub fn new(
-        scenario: &'a verdant::scenario::Scenario,
+        problem: &Problem<'a>,
         settings: MarlinSettings,
         scheme: Scheme,
         seed: MasterSeed,
         device: Device,
     ) -> Result<Self, AgentError> {
         let p = settings.params().clone();
-        let world = MarlinWorld::new(scenario, p.utilisation_cap, p.action_scale)
-            .map_err(|e| AgentError::Invalid(e.to_string()))?;
+        let world = MarlinWorld::new(problem, p.utilisation_cap, p.action_scale)?;
         let mut init = seed.rng(&format!("marlin.{}.init", scheme.name()));
         let config = SacConfig {
             state: world.state_len() as i64,
@@ -158,9 +194,7 @@ impl<'a> Marlin<'a> {
             tau: p.tau,
             film: p.components.film,
         };
-        let even = Even
-            .allocate(scenario)
-            .map_err(|e| AgentError::Invalid(e.to_string()))?;
+        let even = Even.plan(problem.scenario)?;
         let agents = (0..4)
             .map(|j| {
                 let mut weights = [(1.0 - p.agent_dominant_weight) / 3.0; 4];
@@ -184,7 +218,7 @@ impl<'a> Marlin<'a> {
                 season: p.predictor_season,
             },
             settings,
-            sim: FluidSimulator::new(scenario, SimParams::default()),
+            sim: problem.fluid(),
             world,
             scheme,
             preference,
@@ -273,7 +307,7 @@ impl<'a> Marlin<'a> {
                 observer(&log);
                 self.log.push(log);
             }
-            self.archive_day()?;
+            self.archive_day();
             self.day += 1;
             if let Some(dir) = checkpoint {
                 self.save_checkpoint(dir)?;
@@ -386,12 +420,10 @@ impl<'a> Marlin<'a> {
         let (consensus, vetoes) = self.phase2(&state, &proposals, &planned)?;
         self.world
             .planner
-            .write_epoch(&mut self.consensus, e, &consensus)
-            .map_err(|err| AgentError::Invalid(err.to_string()))?;
+            .write_epoch(&mut self.consensus, e, &consensus)?;
         let bar = self
             .sim
-            .score_epoch(&self.consensus, e, &mut self.out)
-            .map_err(|err| AgentError::Invalid(err.to_string()))?
+            .score_epoch(&self.consensus, e, &mut self.out)?
             .compared();
         if p.components.capital {
             for j in 0..4 {
@@ -425,11 +457,10 @@ impl<'a> Marlin<'a> {
     fn score(&mut self, j: usize, e: usize, f: &[f64]) -> Result<Objectives, AgentError> {
         self.world
             .planner
-            .write_epoch(&mut self.agents[j].plan, e, f)
-            .map_err(|err| AgentError::Invalid(err.to_string()))?;
-        self.sim
-            .score_epoch(&self.agents[j].plan, e, &mut self.out)
-            .map_err(|err| AgentError::Invalid(err.to_string()))
+            .write_epoch(&mut self.agents[j].plan, e, f)?;
+        Ok(self
+            .sim
+            .score_epoch(&self.agents[j].plan, e, &mut self.out)?)
     }
 
     fn learn(&mut self, j: usize) -> Result<(), AgentError> {
@@ -571,57 +602,32 @@ impl<'a> Marlin<'a> {
         Ok((consensus, vetoes))
     }
 
-    /// Scores the day's consensus and proposal plans whole and adds them to the archive.
-    fn archive_day(&mut self) -> Result<(), AgentError> {
-        let mut add = |source: String,
-                       plan: &FractionPlan,
-                       sim: &mut FluidSimulator,
-                       out: &mut Outcome|
-         -> Result<(), AgentError> {
-            sim.score_into(plan, out)
-                .map_err(|err| AgentError::Invalid(err.to_string()))?;
-            let o = out.objectives();
-            Ok(ArchivePoint {
-                day: self.day,
-                source,
-                objectives: o.compared(),
-                energy_kwh: o.energy_kwh,
-                slo_violation_rate: o.slo_violation_rate,
-            })
-            .map(|pt| self.archive.push(pt))
-        };
-        add(
-            "consensus".into(),
-            &self.consensus,
-            &mut self.sim,
-            &mut self.out,
-        )?;
+    /// Adds the day's consensus and proposal plans to the archive.
+    fn archive_day(&mut self) {
+        self.archive.push(ArchivePoint {
+            day: self.day,
+            source: "consensus".to_owned(),
+            plan: self.consensus.clone(),
+        });
         for (j, agent) in self.agents.iter().enumerate() {
-            add(
-                OBJECTIVES[j].to_owned(),
-                &agent.plan,
-                &mut self.sim,
-                &mut self.out,
-            )?;
+            self.archive.push(ArchivePoint {
+                day: self.day,
+                source: OBJECTIVES[j].to_owned(),
+                plan: agent.plan.clone(),
+            });
         }
-        Ok(())
     }
 
-    /// The run's result: the last consensus plan, scored whole, the archive and the log.
-    pub fn outcome(&mut self) -> Result<MarlinOutcome, AgentError> {
-        let objectives = self
-            .sim
-            .score(&self.consensus)
-            .map_err(|err| AgentError::Invalid(err.to_string()))?
-            .objectives();
-        Ok(MarlinOutcome {
+    /// The trained policy: the last consensus plan, the archive and the log.
+    pub fn policy(&self) -> MarlinPolicy {
+        MarlinPolicy {
+            name: format!("marlin-{}", self.scheme.name()),
             scheme: self.scheme,
-            plan: self.consensus.clone(),
-            objectives,
+            consensus: self.consensus.clone(),
             archive: self.archive.clone(),
             log: self.log.clone(),
             predictor_accuracy: self.predictor_accuracy(),
-        })
+        }
     }
 
     /// All weights of all agents, flattened (for tests comparing runs).
@@ -690,18 +696,6 @@ impl<'a> Marlin<'a> {
         Tensor::save_multi(&tensors, &tmp)?;
         std::fs::rename(&tmp, dir.join(&tensors_file))
             .map_err(|e| AgentError::Io(dir.join(&tensors_file), e))?;
-        let flat = |plan: &FractionPlan| -> Vec<f64> {
-            let [ne, no, nc, _] = plan.shape();
-            let mut v = Vec::new();
-            for e in 0..ne {
-                for o in 0..no {
-                    for c in 0..nc {
-                        v.extend_from_slice(plan.row(e, o, c));
-                    }
-                }
-            }
-            v
-        };
         let meta = CheckpointMeta {
             scheme: self.scheme,
             day: self.day,
@@ -710,16 +704,28 @@ impl<'a> Marlin<'a> {
             emas: [0, 1, 2, 3].map(|j| self.agents[j].ema),
             adam_steps,
             rng: RngState::capture(&self.rng),
-            archive: self.archive.clone(),
+            archive: self
+                .archive
+                .iter()
+                .map(|a| ArchiveRecord {
+                    day: a.day,
+                    source: a.source.clone(),
+                    shares: a.plan.shares().to_vec(),
+                })
+                .collect(),
             log: self.log.clone(),
             replay_next,
             replay_len,
-            consensus: flat(&self.consensus),
-            proposals: self.agents.iter().map(|a| flat(&a.plan)).collect(),
+            consensus: self.consensus.shares().to_vec(),
+            proposals: self
+                .agents
+                .iter()
+                .map(|a| a.plan.shares().to_vec())
+                .collect(),
         };
-        let json = serde_json::to_vec(&meta).map_err(|e| AgentError::Invalid(e.to_string()))?;
+        let json = serde_json::to_vec(&meta)?;
         let path = dir.join(MARLIN_CHECKPOINT);
-        write_atomic(&path, &json).map_err(|e| AgentError::Invalid(e.to_string()))?;
+        write_atomic(&path, &json)?;
         if let Ok(entries) = std::fs::read_dir(dir) {
             let prefix = format!("marlin-{}-day", self.scheme.name());
             for entry in entries.flatten() {
@@ -830,7 +836,17 @@ impl<'a> Marlin<'a> {
         }
         self.capital = meta.capital;
         self.rng = meta.rng.restore().map_err(&bad)?;
-        self.archive = meta.archive;
+        self.archive = meta
+            .archive
+            .iter()
+            .map(|a| {
+                Ok(ArchivePoint {
+                    day: a.day,
+                    source: a.source.clone(),
+                    plan: rebuild(&a.shares)?,
+                })
+            })
+            .collect::<Result<_, AgentError>>()?;
         self.log = meta.log;
         self.day = meta.day;
         Ok(())

@@ -2,9 +2,10 @@
 //! the mapping from actions to fractions over datacenters per request class (the projection onto
 //! the feasible set is the core's [`EpochPlanner`]).
 
+use verdant::allocator::rules::even_split_by_epoch;
+use verdant::allocator::Problem;
 use verdant::scenario::Scenario;
 use verdant::sim::planner::EpochPlanner;
-use verdant::sim::rules::even_split_by_epoch;
 use verdant::sim::PlanError;
 
 /// The four objectives, in agent order (that of [`verdant::sim::Objectives::compared`]).
@@ -30,11 +31,14 @@ pub struct MarlinWorld<'a> {
 }
 
 impl<'a> MarlinWorld<'a> {
+    /// The world of `problem`; rewards are scaled by the even split's objectives under the
+    /// problem's simulator settings.
     pub fn new(
-        scenario: &'a Scenario,
+        problem: &Problem<'a>,
         utilisation_cap: f64,
         action_scale: f64,
     ) -> Result<Self, PlanError> {
+        let scenario = problem.scenario;
         let s = scenario;
         let planner = EpochPlanner::new(s, utilisation_cap);
         let (nd, ne) = (planner.datacenters, planner.epochs);
@@ -75,7 +79,7 @@ impl<'a> MarlinWorld<'a> {
                     .collect()
             })
             .collect();
-        let reference = even_split_by_epoch(s, 1e-9)?;
+        let reference = even_split_by_epoch(problem, 1e-9)?;
         Ok(MarlinWorld {
             scenario,
             datacenters: nd,

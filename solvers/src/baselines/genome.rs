@@ -4,11 +4,12 @@
 
 use rand::Rng;
 use rand_distr::StandardNormal;
+use verdant::allocator::rules::Even;
+use verdant::allocator::Problem;
 use verdant::scenario::Scenario;
 use verdant::sim::fluid::FluidSimulator;
 use verdant::sim::planner::EpochPlanner;
-use verdant::sim::rules::Even;
-use verdant::sim::{Allocator, FractionPlan, Objectives, Outcome, PlanError, SimParams};
+use verdant::sim::{FractionPlan, Objectives, Outcome, PlanError};
 
 /// Maps genomes to plans and scores them with the fluid simulator.
 pub struct Genome<'a> {
@@ -21,13 +22,15 @@ pub struct Genome<'a> {
 }
 
 impl<'a> Genome<'a> {
-    pub fn new(scenario: &'a Scenario, utilisation_cap: f64) -> Self {
+    /// Genomes over `problem`'s scenario, scored with its simulator settings.
+    pub fn new(problem: &Problem<'a>, utilisation_cap: f64) -> Self {
+        let scenario = problem.scenario;
         let planner = EpochPlanner::new(scenario, utilisation_cap);
         let len = scenario.time.hours() * planner.decision_len();
         Genome {
             scenario,
             planner,
-            sim: FluidSimulator::new(scenario, SimParams::default()),
+            sim: problem.fluid(),
             out: Outcome::default(),
             len,
         }
@@ -78,10 +81,11 @@ pub struct Scalariser {
 }
 
 impl Scalariser {
-    /// Weights over the even split of `scenario`.
-    pub fn new(scenario: &Scenario, weights: [f64; 4]) -> Result<Self, PlanError> {
-        let o = FluidSimulator::new(scenario, SimParams::default())
-            .score(&Even.allocate(scenario)?)?
+    /// Weights over the even split of `problem`'s scenario.
+    pub fn new(problem: &Problem, weights: [f64; 4]) -> Result<Self, PlanError> {
+        let o = problem
+            .fluid()
+            .score(&Even.plan(problem.scenario)?)?
             .objectives();
         Ok(Scalariser {
             weights,

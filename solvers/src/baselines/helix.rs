@@ -10,9 +10,10 @@
 //! datacenters hold whole model replicas). Demand the flow cannot carry is spread in proportion to
 //! the datacenters' capacity.
 
+use verdant::allocator::{AllocError, Allocator, Problem};
 use verdant::scenario::Scenario;
 use verdant::sim::planner::EpochPlanner;
-use verdant::sim::{Allocator, FractionPlan, PlanError};
+use verdant::sim::{FractionPlan, PlanError};
 
 /// Dinic's maximum flow on a small dense graph.
 struct FlowNetwork {
@@ -129,7 +130,14 @@ impl Allocator for Helix {
         "helix"
     }
 
-    fn allocate(&mut self, s: &Scenario) -> Result<FractionPlan, PlanError> {
+    fn allocate(&mut self, problem: &Problem) -> Result<FractionPlan, AllocError> {
+        Ok(self.plan(problem.scenario)?)
+    }
+}
+
+impl Helix {
+    /// The plan for `s` (the method needs no simulator).
+    pub fn plan(&self, s: &Scenario) -> Result<FractionPlan, PlanError> {
         let planner = EpochPlanner::new(s, self.utilisation_cap);
         let (ne, no, nc, nd) = (
             s.time.epochs,

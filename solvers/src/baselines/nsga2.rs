@@ -11,9 +11,9 @@ use rand::Rng;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
+use verdant::allocator::{AllocError, Allocator, Problem, Proposal};
 use verdant::pareto::{crowding_distance, ranks};
-use verdant::scenario::Scenario;
-use verdant::sim::{Allocator, FractionPlan, PlanError};
+use verdant::sim::{FractionPlan, PlanError};
 
 use super::genome::Genome;
 
@@ -73,9 +73,9 @@ fn select(pool: &[Individual], keep: usize) -> Vec<usize> {
 }
 
 impl Nsga2 {
-    fn run<'s>(&self, s: &'s Scenario) -> Result<(Genome<'s>, Vec<Individual>), PlanError> {
+    fn run<'s>(&self, problem: &Problem<'s>) -> Result<(Genome<'s>, Vec<Individual>), PlanError> {
         let p = self.params;
-        let mut genome = Genome::new(s, p.utilisation_cap);
+        let mut genome = Genome::new(problem, p.utilisation_cap);
         let mut rng = ChaCha8Rng::seed_from_u64(p.seed);
         let n = p.population.max(4);
         let mut population = Vec::with_capacity(n);
@@ -141,13 +141,14 @@ impl Allocator for Nsga2 {
 
     /// The first-front plan closest to the even split's balance (lowest sum of objectives
     /// normalised by the front's ranges).
-    fn allocate(&mut self, s: &Scenario) -> Result<FractionPlan, PlanError> {
-        let front = self.allocate_front(s)?;
-        Ok(front.into_iter().next().expect("a front has a plan"))
+    fn allocate(&mut self, problem: &Problem) -> Result<FractionPlan, AllocError> {
+        let front = self.allocate_front(problem)?;
+        Ok(front.into_iter().next().expect("a front has a plan").plan)
     }
 
-    fn allocate_front(&mut self, s: &Scenario) -> Result<Vec<FractionPlan>, PlanError> {
-        let (genome, population) = self.run(s)?;
+    /// The first front, most balanced first (`front-0`, representative), then `front-1`, ...
+    fn allocate_front(&mut self, problem: &Problem) -> Result<Vec<Proposal>, AllocError> {
+        let (genome, population) = self.run(problem)?;
         let flat: Vec<f64> = population.iter().flat_map(|i| i.objectives).collect();
         let rank = ranks(&flat, 4);
         let mut front: Vec<&Individual> = population
@@ -179,6 +180,14 @@ impl Allocator for Nsga2 {
                 .sum()
         };
         front.sort_by(|a, b| balance(a).total_cmp(&balance(b)));
-        front.iter().map(|i| genome.plan(&i.genes)).collect()
+        let mut out = Vec::with_capacity(front.len());
+        for (k, i) in front.iter().enumerate() {
+            out.push(Proposal {
+                source: format!("front-{k}"),
+                plan: genome.plan(&i.genes)?,
+                representative: k == 0,
+            });
+        }
+        Ok(out)
     }
 }

@@ -7,11 +7,10 @@
 //! weighted objectives over the even split's in the same epoch), datacenters are filled in UCB order up to
 //! capacity, learning runs over `days` passes of the day and the last pass is the plan.
 
-use verdant::scenario::Scenario;
-use verdant::sim::fluid::FluidSimulator;
+use verdant::allocator::rules::{even_split_by_epoch, Even};
+use verdant::allocator::{AllocError, Allocator, Problem};
 use verdant::sim::planner::EpochPlanner;
-use verdant::sim::rules::{even_split_by_epoch, Even};
-use verdant::sim::{Allocator, FractionPlan, Outcome, PlanError, SimParams};
+use verdant::sim::{FractionPlan, Outcome};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PerLlmParams {
@@ -43,15 +42,16 @@ impl Allocator for PerLlm {
         "perllm"
     }
 
-    fn allocate(&mut self, s: &Scenario) -> Result<FractionPlan, PlanError> {
+    fn allocate(&mut self, problem: &Problem) -> Result<FractionPlan, AllocError> {
+        let s = problem.scenario;
         let p = self.params;
         let planner = EpochPlanner::new(s, p.utilisation_cap);
         // Each epoch's objectives under the even split: the scale of that epoch's reward.
-        let reference = even_split_by_epoch(s, 1e-12)?;
-        let mut sim = FluidSimulator::new(s, SimParams::default());
+        let reference = even_split_by_epoch(problem, 1e-12)?;
+        let mut sim = problem.fluid();
         let mut out = Outcome::default();
         let (nc, nd) = (planner.classes, planner.datacenters);
-        let mut plan = Even.allocate(s)?;
+        let mut plan = Even.plan(s)?;
         let mut count = vec![0.0f64; nc * nd];
         let mut mean = vec![0.0f64; nc * nd];
         let mut t = 0.0f64;

@@ -11,8 +11,8 @@ use rand::Rng;
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
-use verdant::scenario::Scenario;
-use verdant::sim::{Allocator, FractionPlan, PlanError};
+use verdant::allocator::{AllocError, Allocator, Problem, Proposal};
+use verdant::sim::{FractionPlan, PlanError};
 
 use super::genome::{Genome, Scalariser};
 
@@ -185,25 +185,29 @@ impl Allocator for Slit {
     }
 
     /// The balanced search's plan.
-    fn allocate(&mut self, s: &Scenario) -> Result<FractionPlan, PlanError> {
-        let mut genome = Genome::new(s, self.params.utilisation_cap);
-        let scalariser = Scalariser::new(s, SLIT_WEIGHTS[0])?;
+    fn allocate(&mut self, problem: &Problem) -> Result<FractionPlan, AllocError> {
+        let mut genome = Genome::new(problem, self.params.utilisation_cap);
+        let scalariser = Scalariser::new(problem, SLIT_WEIGHTS[0])?;
         let mut rng = ChaCha8Rng::seed_from_u64(self.params.seed);
         let best = self.search(&mut genome, &scalariser, &mut rng)?;
-        genome.plan(&best)
+        Ok(genome.plan(&best)?)
     }
 
-    /// One plan per weight vector of [`SLIT_WEIGHTS`].
-    fn allocate_front(&mut self, s: &Scenario) -> Result<Vec<FractionPlan>, PlanError> {
-        let mut genome = Genome::new(s, self.params.utilisation_cap);
+    /// One plan per weight vector of [`SLIT_WEIGHTS`] (`weights-k`); the balanced one (k = 0)
+    /// is representative.
+    fn allocate_front(&mut self, problem: &Problem) -> Result<Vec<Proposal>, AllocError> {
+        let mut genome = Genome::new(problem, self.params.utilisation_cap);
         let mut rng = ChaCha8Rng::seed_from_u64(self.params.seed);
-        SLIT_WEIGHTS
-            .iter()
-            .map(|w| {
-                let scalariser = Scalariser::new(s, *w)?;
-                let best = self.search(&mut genome, &scalariser, &mut rng)?;
-                genome.plan(&best)
-            })
-            .collect()
+        let mut out = Vec::with_capacity(SLIT_WEIGHTS.len());
+        for (k, w) in SLIT_WEIGHTS.iter().enumerate() {
+            let scalariser = Scalariser::new(problem, *w)?;
+            let best = self.search(&mut genome, &scalariser, &mut rng)?;
+            out.push(Proposal {
+                source: format!("weights-{k}"),
+                plan: genome.plan(&best)?,
+                representative: k == 0,
+            });
+        }
+        Ok(out)
     }
 }

@@ -10,9 +10,10 @@
 //! shared simulator still serves each request whole on the datacenter's pools (it does not model
 //! split phases), so the plan is scored like every other.
 
+use verdant::allocator::{AllocError, Allocator, Problem};
 use verdant::scenario::Scenario;
 use verdant::sim::planner::EpochPlanner;
-use verdant::sim::{Allocator, FractionPlan, PlanError};
+use verdant::sim::{FractionPlan, PlanError};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Splitwise {
@@ -35,7 +36,14 @@ impl Allocator for Splitwise {
         "splitwise"
     }
 
-    fn allocate(&mut self, s: &Scenario) -> Result<FractionPlan, PlanError> {
+    fn allocate(&mut self, problem: &Problem) -> Result<FractionPlan, AllocError> {
+        Ok(self.plan(problem.scenario)?)
+    }
+}
+
+impl Splitwise {
+    /// The plan for `s` (the method needs no simulator).
+    pub fn plan(&self, s: &Scenario) -> Result<FractionPlan, PlanError> {
         let planner = EpochPlanner::new(s, self.utilisation_cap);
         let (nc, nd) = (planner.classes, planner.datacenters);
         let d = &s.demand;

@@ -1,33 +1,19 @@
-//! Allocators: anything that turns a scenario into a plan. Green-LLM, MARLIN, the load balancer
-//! and the heuristics all implement [`Allocator`]; the simple rules here are the sanity checks.
+//! The simple rules: the sanity checks every comparison includes. Each is a plain function of
+//! the scenario (`plan`), which other methods also use as a starting point, and an
+//! [`Allocator`].
 
-use super::planner::EpochPlanner;
-use super::{FractionPlan, PlanError};
+use super::{AllocError, Allocator, Problem};
 use crate::scenario::Scenario;
-
-/// A method that produces a plan for a scenario.
-pub trait Allocator {
-    /// A short name for tables and file names.
-    fn name(&self) -> &str;
-    /// The plan for `scenario`.
-    fn allocate(&mut self, scenario: &Scenario) -> Result<FractionPlan, PlanError>;
-    /// Every plan the method offers as trade-offs (a multi-objective search's final front); one
-    /// plan by default.
-    fn allocate_front(&mut self, scenario: &Scenario) -> Result<Vec<FractionPlan>, PlanError> {
-        Ok(vec![self.allocate(scenario)?])
-    }
-}
+use crate::sim::planner::EpochPlanner;
+use crate::sim::{FractionPlan, PlanError};
 
 /// Every request split evenly over all datacenters.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Even;
 
-impl Allocator for Even {
-    fn name(&self) -> &str {
-        "even"
-    }
-
-    fn allocate(&mut self, s: &Scenario) -> Result<FractionPlan, PlanError> {
+impl Even {
+    /// The rule's plan for `s`.
+    pub fn plan(&self, s: &Scenario) -> Result<FractionPlan, PlanError> {
         let nd = s.datacenters.len();
         FractionPlan::from_fn(
             s.time.epochs,
@@ -39,17 +25,24 @@ impl Allocator for Even {
     }
 }
 
+impl Allocator for Even {
+    fn name(&self) -> &str {
+        "even"
+    }
+
+    fn allocate(&mut self, problem: &Problem) -> Result<FractionPlan, AllocError> {
+        Ok(self.plan(problem.scenario)?)
+    }
+}
+
 /// Every request to the datacenter with the shortest round trip from its origin (lowest index
 /// on ties), whatever the load.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Nearest;
 
-impl Allocator for Nearest {
-    fn name(&self) -> &str {
-        "nearest"
-    }
-
-    fn allocate(&mut self, s: &Scenario) -> Result<FractionPlan, PlanError> {
+impl Nearest {
+    /// The rule's plan for `s`.
+    pub fn plan(&self, s: &Scenario) -> Result<FractionPlan, PlanError> {
         let nearest: Vec<usize> = s
             .network
             .round_trip_s
@@ -72,17 +65,24 @@ impl Allocator for Nearest {
     }
 }
 
+impl Allocator for Nearest {
+    fn name(&self) -> &str {
+        "nearest"
+    }
+
+    fn allocate(&mut self, problem: &Problem) -> Result<FractionPlan, AllocError> {
+        Ok(self.plan(problem.scenario)?)
+    }
+}
+
 /// Each (epoch, class) to one datacenter in turn (epoch e, class c: datacenter (e + c) mod n),
 /// then projected onto the capacity limit (utilisation 0.95).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RoundRobin;
 
-impl Allocator for RoundRobin {
-    fn name(&self) -> &str {
-        "round-robin"
-    }
-
-    fn allocate(&mut self, s: &Scenario) -> Result<FractionPlan, PlanError> {
+impl RoundRobin {
+    /// The rule's plan for `s`.
+    pub fn plan(&self, s: &Scenario) -> Result<FractionPlan, PlanError> {
         let planner = EpochPlanner::new(s, RULE_UTILISATION_CAP);
         let nd = planner.datacenters;
         let decisions: Vec<Vec<f64>> = (0..planner.epochs)
@@ -105,6 +105,16 @@ impl Allocator for RoundRobin {
     }
 }
 
+impl Allocator for RoundRobin {
+    fn name(&self) -> &str {
+        "round-robin"
+    }
+
+    fn allocate(&mut self, problem: &Problem) -> Result<FractionPlan, AllocError> {
+        Ok(self.plan(problem.scenario)?)
+    }
+}
+
 /// What a greedy rule ranks datacenters by, per hour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GreedyKey {
@@ -122,15 +132,9 @@ pub struct Greedy(pub GreedyKey);
 /// Utilisation cap of the rules that respect capacity.
 pub const RULE_UTILISATION_CAP: f64 = 0.95;
 
-impl Allocator for Greedy {
-    fn name(&self) -> &str {
-        match self.0 {
-            GreedyKey::Carbon => "lowest-carbon",
-            GreedyKey::Price => "lowest-price",
-        }
-    }
-
-    fn allocate(&mut self, s: &Scenario) -> Result<FractionPlan, PlanError> {
+impl Greedy {
+    /// The rule's plan for `s`.
+    pub fn plan(&self, s: &Scenario) -> Result<FractionPlan, PlanError> {
         let planner = EpochPlanner::new(s, RULE_UTILISATION_CAP);
         let decisions: Vec<Vec<f64>> = (0..planner.epochs)
             .map(|e| {
@@ -152,12 +156,26 @@ impl Allocator for Greedy {
     }
 }
 
-/// Each epoch's compared objectives ([`super::Objectives::compared`]) under the even split, floored
-/// at `floor` in magnitude: the scale that per-epoch rewards are measured against.
-pub fn even_split_by_epoch(s: &Scenario, floor: f64) -> Result<Vec<[f64; 4]>, PlanError> {
-    let even = Even.allocate(s)?;
-    let mut sim = super::fluid::FluidSimulator::new(s, super::SimParams::default());
-    let mut out = super::Outcome::default();
+impl Allocator for Greedy {
+    fn name(&self) -> &str {
+        match self.0 {
+            GreedyKey::Carbon => "lowest-carbon",
+            GreedyKey::Price => "lowest-price",
+        }
+    }
+
+    fn allocate(&mut self, problem: &Problem) -> Result<FractionPlan, AllocError> {
+        Ok(self.plan(problem.scenario)?)
+    }
+}
+
+/// Each epoch's compared objectives ([`crate::sim::Objectives::compared`]) under the even split,
+/// floored at `floor` in magnitude: the scale that per-epoch rewards are measured against.
+pub fn even_split_by_epoch(problem: &Problem, floor: f64) -> Result<Vec<[f64; 4]>, PlanError> {
+    let s = problem.scenario;
+    let even = Even.plan(s)?;
+    let mut sim = problem.fluid();
+    let mut out = crate::sim::Outcome::default();
     (0..s.time.epochs)
         .map(|e| {
             sim.score_epoch(&even, e, &mut out)

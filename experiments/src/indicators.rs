@@ -1,0 +1,237 @@
+//! Indicators of scored plans: PHV per group with one shared reference point (the worst observed
+//! value of each objective over every plan), the PHV ratio to the exact front, and each group's
+//! gap per objective to the best the exact front reaches; their CSV form and the table that
+//! aggregates them over seeds.
+
+use std::fmt::Write as _;
+
+use anyhow::{bail, Context};
+use verdant::pareto::{Front, ReferencePoint};
+use verdant::sim::Objective;
+
+use crate::scoring::Point;
+use crate::stats::{distinct, mean_ci};
+
+/// One indicator value: (method, seed, indicator, value).
+pub(crate) type Row = (String, u32, String, f64);
+
+/// The name of the gap indicator of `objective`: `gap_pct_TTFT`, `gap_pct_energy_cost`, ...
+pub(crate) fn gap_name(objective: Objective) -> String {
+    format!("gap_pct_{}", objective.label().replace(' ', "_"))
+}
+
+/// The compared objectives of every point, grouped by (method, seed).
+fn front_of(points: &[Point]) -> Front<(String, u32)> {
+    let mut front = Front::new(Objective::ALL.len());
+    for p in points {
+        front.push((p.method.clone(), p.seed), &p.fluid.compared());
+    }
+    front
+}
+
+/// Per (method, seed): PHV, PHV ratio to the exact front (`exact_method`'s points, all seeds),
+/// and the gap per objective of the group's best value to the exact front's best (percent).
+pub(crate) fn indicators(points: &[Point], exact_method: &str) -> Vec<Row> {
+    let front = front_of(points);
+    let reference = front.reference(&ReferencePoint::WorstObserved);
+    let is_exact = |g: &(String, u32)| g.0 == exact_method;
+    let exact_phv = front.hypervolume(is_exact, &reference);
+    let exact_best: Vec<f64> = Objective::ALL
+        .iter()
+        .map(|o| front.best(is_exact, o.index()))
+        .collect();
+    let mut out = Vec::new();
+    for group in front.groups() {
+        let (method, seed) = group.clone();
+        let mine = |g: &(String, u32)| *g == group;
+        let phv = front.hypervolume(mine, &reference);
+        out.push((method.clone(), seed, "phv".to_owned(), phv));
+        out.push((
+            method.clone(),
+            seed,
+            "phv_ratio_to_exact".to_owned(),
+            if exact_phv > 0.0 {
+                phv / exact_phv
+            } else {
+                f64::NAN
+            },
+        ));
+        for o in Objective::ALL {
+            let best = front.best(mine, o.index());
+            let exact = exact_best[o.index()];
+            let gap = 100.0 * (best - exact) / exact.abs().max(1e-12);
+            out.push((method.clone(), seed, gap_name(o), gap));
+        }
+    }
+    out
+}
+
+/// PHV of each (family, seed) with one reference point over every point of every group;
+/// `family` maps a point's method to its family.
+pub(crate) fn phv_by_family(points: &[(String, u32, [f64; 4])]) -> Vec<(String, u32, f64)> {
+    let mut front = Front::new(4);
+    for (family, seed, p) in points {
+        front.push((family.clone(), *seed), p);
+    }
+    let reference = front.reference(&ReferencePoint::WorstObserved);
+    front
+        .groups()
+        .into_iter()
+        .map(|group| {
+            let v = front.hypervolume(|g| *g == group, &reference);
+            (group.0, group.1, v)
+        })
+        .collect()
+}
+
+/// The rows as CSV (`method,seed,indicator,value`).
+pub(crate) fn to_csv(rows: &[Row]) -> String {
+    let mut csv = String::from("method,seed,indicator,value\n");
+    for (m, s, i, v) in rows {
+        let _ = writeln!(csv, "{m},{s},{i},{v}");
+    }
+    csv
+}
+
+/// Rows of an indicators.csv; errors name `origin` and the line.
+pub(crate) fn parse(text: &str, origin: &str) -> anyhow::Result<Vec<Row>> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f.len() != 4 {
+            bail!(
+                "{origin}:{}: expected 4 fields (method,seed,indicator,value), got {}",
+                n + 1,
+                f.len()
+            );
+        }
+        let seed = f[1]
+            .parse()
+            .with_context(|| format!("{origin}:{}: field seed {:?}", n + 1, f[1]))?;
+        let value = f[3]
+            .parse()
+            .with_context(|| format!("{origin}:{}: field value {:?}", n + 1, f[3]))?;
+        out.push((f[0].to_owned(), seed, f[2].to_owned(), value));
+    }
+    Ok(out)
+}
+
+/// The table "method / PHV / PHV ratio to optimal / gap per objective", mean ± 95% CI over the
+/// seeds present.
+pub(crate) fn table(rows: &[Row]) -> String {
+    let methods = distinct(rows.iter().map(|r| r.0.as_str()));
+    let mut md = String::from("| Method | seeds | PHV | PHV ratio to optimal | gap TTFT | gap carbon | gap water | gap energy cost |\n|---|---|---|---|---|---|---|---|\n");
+    for m in methods {
+        let of = |i: &str| {
+            mean_ci(
+                &rows
+                    .iter()
+                    .filter(|r| r.0 == m && r.2 == i)
+                    .map(|r| r.3)
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let seeds = distinct(rows.iter().filter(|r| r.0 == m).map(|r| r.1)).len();
+        let (phv, phv_h) = of("phv");
+        let (ratio, ratio_h) = of("phv_ratio_to_exact");
+        let gaps: Vec<String> = Objective::ALL
+            .iter()
+            .map(|&o| {
+                let (g, h) = of(&gap_name(o));
+                format!("{g:+.1}% ± {h:.1}")
+            })
+            .collect();
+        let _ = writeln!(
+            md,
+            "| {m} | {seeds} | {phv:.4e} ± {phv_h:.1e} | {ratio:.3} ± {ratio_h:.3} | {} |",
+            gaps.join(" | ")
+        );
+    }
+    md
+}
+
+#[cfg(test)]
+mod tests {
+    use verdant::sim::Objectives;
+
+    use super::*;
+
+    fn point(method: &str, seed: u32, v: [f64; 4]) -> Point {
+        Point {
+            method: method.to_owned(),
+            seed,
+            source: "plan".to_owned(),
+            fluid: Objectives {
+                ttft_s: v[0],
+                carbon_kg: v[1],
+                water_l: v[2],
+                cost_usd: v[3],
+                ..Objectives::default()
+            },
+            discrete_event: None,
+            representative: true,
+        }
+    }
+
+    fn value(rows: &[Row], method: &str, indicator: &str) -> f64 {
+        rows.iter()
+            .find(|r| r.0 == method && r.2 == indicator)
+            .map(|r| r.3)
+            .unwrap()
+    }
+
+    #[test]
+    fn ratios_and_gaps_against_the_exact_front() {
+        // Reference (worst observed): (4, 4, 4, 4). The exact front's two points dominate boxes
+        // of 3*1*3*3 and 1*3*3*3 sharing 1*1*3*3: PHV 27 + 27 - 9 = 45.
+        let points = vec![
+            point("exact", 0, [1.0, 3.0, 1.0, 1.0]),
+            point("exact", 0, [3.0, 1.0, 1.0, 1.0]),
+            point("rule", 0, [2.0, 2.0, 2.0, 2.0]),
+            point("bad", 0, [4.0, 4.0, 4.0, 4.0]),
+        ];
+        let rows = indicators(&points, "exact");
+        assert_eq!(value(&rows, "exact", "phv"), 45.0);
+        assert_eq!(value(&rows, "exact", "phv_ratio_to_exact"), 1.0);
+        assert_eq!(value(&rows, "rule", "phv"), 16.0);
+        assert_eq!(value(&rows, "rule", "phv_ratio_to_exact"), 16.0 / 45.0);
+        assert_eq!(value(&rows, "rule", "gap_pct_TTFT"), 100.0);
+        assert_eq!(value(&rows, "rule", "gap_pct_energy_cost"), 100.0);
+        assert_eq!(value(&rows, "bad", "phv"), 0.0);
+        // A point with a non-finite value counts for nothing but does not shift the others.
+        let mut with_nan = points.clone();
+        with_nan.push(point("nan", 0, [f64::NAN, 0.0, 0.0, 0.0]));
+        let rows2 = indicators(&with_nan, "exact");
+        assert_eq!(value(&rows2, "rule", "phv"), 16.0);
+        assert_eq!(value(&rows2, "nan", "phv"), 0.0);
+    }
+
+    #[test]
+    fn csv_round_trips_and_the_table_aggregates_seeds() {
+        let rows = vec![
+            ("a".to_owned(), 0, "phv".to_owned(), 1.0),
+            ("a".to_owned(), 1, "phv".to_owned(), 3.0),
+        ];
+        let back = parse(&to_csv(&rows), "x.csv").unwrap();
+        assert_eq!(back, rows);
+        let md = table(&rows);
+        assert!(md.contains("| a | 2 | 2.0000e0 ± 1.3e1 |"), "{md}");
+        let err = parse("h\na,0,phv\n", "x.csv").unwrap_err().to_string();
+        assert!(err.contains("x.csv:2"), "{err}");
+        let err = parse("h\na,x,phv,1\n", "x.csv").unwrap_err().to_string();
+        assert!(err.contains("field seed"), "{err}");
+    }
+
+    #[test]
+    fn families_share_one_reference_point() {
+        let pts = vec![
+            ("a".to_owned(), 0, [1.0, 1.0, 1.0, 1.0]),
+            ("b".to_owned(), 0, [2.0, 2.0, 2.0, 2.0]),
+        ];
+        let phv = phv_by_family(&pts);
+        assert_eq!(
+            phv,
+            vec![("a".to_owned(), 0, 1.0), ("b".to_owned(), 0, 0.0)]
+        );
+    }
+}

@@ -1,0 +1,135 @@
+//! Scoring: every plan of every method, by the one simulator the experiment configured (its
+//! [`Problem`]). Methods hand back plans; only this module turns them into objectives.
+
+use anyhow::bail;
+use rayon::prelude::*;
+use verdant::allocator::{Allocator, Problem, Proposal};
+use verdant::seed::MasterSeed;
+use verdant::sim::{FractionPlan, Objectives, SimParams};
+
+/// One scored plan of one method.
+#[derive(Debug, Clone)]
+pub(crate) struct Point {
+    pub method: String,
+    pub seed: u32,
+    /// What the plan is within its method (`consensus`, `min-carbon`, `lattice-7`, ...).
+    pub source: String,
+    pub fluid: Objectives,
+    pub discrete_event: Option<Objectives>,
+    /// The plan stands for its method in the tables (one per method and seed).
+    pub representative: bool,
+}
+
+/// Scored plans, with the plans kept for a later discrete-event pass.
+#[derive(Debug, Default)]
+pub(crate) struct Scored {
+    pub points: Vec<Point>,
+    plans: Vec<FractionPlan>,
+}
+
+impl Scored {
+    /// Scores each proposal of `method` (seed `seed`) with the fluid simulator of `problem`.
+    pub fn add(
+        &mut self,
+        problem: &Problem,
+        method: &str,
+        seed: u32,
+        proposals: Vec<Proposal>,
+    ) -> anyhow::Result<()> {
+        let mut fluid = problem.fluid();
+        for p in proposals {
+            let o = fluid.score(&p.plan)?.objectives();
+            self.points.push(Point {
+                method: method.to_owned(),
+                seed,
+                source: p.source,
+                fluid: o,
+                discrete_event: None,
+                representative: p.representative,
+            });
+            self.plans.push(p.plan);
+        }
+        Ok(())
+    }
+
+    /// Asks `allocator` for its front and scores it as method `method`, seed `seed`.
+    pub fn allocate(
+        &mut self,
+        problem: &Problem,
+        method: &str,
+        seed: u32,
+        allocator: &mut dyn Allocator,
+    ) -> anyhow::Result<()> {
+        let proposals = allocator.allocate_front(problem)?;
+        self.add(problem, method, seed, proposals)
+    }
+
+    /// The plan of point `i`.
+    pub fn plan(&self, i: usize) -> &FractionPlan {
+        &self.plans[i]
+    }
+
+    /// Scores every point whose plan `select` picks with the discrete-event simulator (in
+    /// parallel); point i's requests are drawn from master seed `master + i`.
+    pub fn discrete_event(
+        &mut self,
+        problem: &Problem,
+        master: u64,
+        select: impl Fn(&Point) -> bool + Sync,
+    ) -> anyhow::Result<()> {
+        let picked: Vec<usize> = (0..self.points.len())
+            .filter(|&i| select(&self.points[i]))
+            .collect();
+        let scored: Vec<anyhow::Result<Objectives>> = picked
+            .par_iter()
+            .map(|&i| {
+                discrete_event(
+                    problem,
+                    &self.plans[i],
+                    MasterSeed(master.wrapping_add(i as u64)),
+                )
+            })
+            .collect();
+        for (i, o) in picked.into_iter().zip(scored) {
+            self.points[i].discrete_event = Some(o?);
+        }
+        Ok(())
+    }
+}
+
+/// Whether `problem`'s scenario has nodes for the discrete-event simulator.
+pub(crate) fn has_nodes(problem: &Problem) -> bool {
+    problem
+        .scenario
+        .datacenters
+        .iter()
+        .any(|d| !d.node_pools.is_empty())
+}
+
+/// Scores a plan with the discrete-event simulator on one node of the largest pool (the same
+/// share as `verdant simulate`), the other settings the problem's; requests drawn from `seed`.
+pub(crate) fn discrete_event(
+    problem: &Problem,
+    plan: &FractionPlan,
+    seed: MasterSeed,
+) -> anyhow::Result<Objectives> {
+    if !has_nodes(problem) {
+        bail!(
+            "scenario {} has no node pools for the discrete-event simulator; set discrete_event = false",
+            problem.scenario.name
+        );
+    }
+    let one_node = Problem::new(
+        problem.scenario,
+        SimParams {
+            node_fraction: problem.scenario.one_node_fraction(),
+            ..problem.sim
+        },
+    );
+    let (outcome, _) = one_node.discrete_event().simulate_plan(
+        plan,
+        &mut seed.rng("marlin.discrete_event"),
+        |_| {},
+    )?;
+    Ok(outcome.objectives())
+}

@@ -1,0 +1,128 @@
+//! One interface for every method: an [`Allocator`] turns a [`Problem`] (a checked scenario and
+//! the simulator settings the caller chose) into plans.
+//!
+//! Every method implements it: the simple [`rules`], the eight frameworks of MARLIN's comparison,
+//! Green-LLM, the exact reference, and the learned methods once trained (a learner is fitted
+//! first, then its trained policy allocates, as linfa's `Fit` turns parameters into a model).
+//! Methods return plans, never their own scores: the caller scores every plan with the one
+//! simulator it configured. A method that needs the simulator inside its loop (a search, an RL
+//! agent's reward) builds it from the problem ([`Problem::fluid`]), so the caller's
+//! [`SimParams`] are the only simulator settings anywhere.
+//!
+//! ```
+//! use verdant::allocator::{Allocator, Problem, rules::Even};
+//! use verdant::scenario::bundled;
+//! use verdant::sim::SimParams;
+//!
+//! let scenario = bundled("geo-4dc").unwrap();
+//! let problem = Problem::new(&scenario, SimParams::default());
+//! let plan = Even.allocate(&problem).unwrap();
+//! let objectives = problem.fluid().score(&plan).unwrap().objectives();
+//! assert!(objectives.carbon_kg > 0.0);
+//! ```
+
+pub mod rules;
+
+use std::error::Error as StdError;
+
+use crate::scenario::Scenario;
+use crate::sim::des::DiscreteEventSimulator;
+use crate::sim::fluid::FluidSimulator;
+use crate::sim::{FractionPlan, PlanError, SimParams};
+
+/// What every method is given: the world and the simulator settings of this comparison.
+#[derive(Debug, Clone, Copy)]
+pub struct Problem<'a> {
+    /// The checked world.
+    pub scenario: &'a Scenario,
+    /// The simulator settings the caller decided; methods that simulate use these.
+    pub sim: SimParams,
+}
+
+impl<'a> Problem<'a> {
+    /// The problem of `scenario` under the simulator settings `sim`.
+    pub fn new(scenario: &'a Scenario, sim: SimParams) -> Self {
+        Problem { scenario, sim }
+    }
+
+    /// A fluid simulator of the scenario with the problem's settings.
+    pub fn fluid(&self) -> FluidSimulator<'a> {
+        FluidSimulator::new(self.scenario, self.sim)
+    }
+
+    /// A discrete-event simulator of the scenario with the problem's settings.
+    pub fn discrete_event(&self) -> DiscreteEventSimulator<'a> {
+        DiscreteEventSimulator::new(self.scenario, self.sim)
+    }
+}
+
+/// One plan a method offers, with what it is within the method (`consensus`, `min-carbon`,
+/// `lattice-7`, `plan`, ...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proposal {
+    /// What the plan is within its method.
+    pub source: String,
+    pub plan: FractionPlan,
+    /// The plan stands for its method in per-method tables (exactly one per call of
+    /// [`Allocator::allocate_front`]).
+    pub representative: bool,
+}
+
+impl Proposal {
+    /// A method's only plan, labelled `plan`.
+    pub fn single(plan: FractionPlan) -> Self {
+        Proposal {
+            source: "plan".to_owned(),
+            plan,
+            representative: true,
+        }
+    }
+}
+
+/// Why a method produced no plan. The cause is kept as a source error, never flattened.
+#[derive(Debug, thiserror::Error)]
+pub enum AllocError {
+    /// A plan did not fit the scenario.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// The method does not apply to this scenario (for example the reference LP on a scenario
+    /// with on-site renewables).
+    #[error("{method} does not apply to scenario {scenario}: {reason}")]
+    NotApplicable {
+        method: String,
+        scenario: String,
+        reason: String,
+    },
+    /// The method's own machinery failed (a solver, a learning library).
+    #[error("{method}: {source}")]
+    Method {
+        method: String,
+        #[source]
+        source: Box<dyn StdError + Send + Sync + 'static>,
+    },
+}
+
+impl AllocError {
+    /// The method `method` failed with `source`.
+    pub fn method(method: &str, source: impl StdError + Send + Sync + 'static) -> Self {
+        AllocError::Method {
+            method: method.to_owned(),
+            source: Box::new(source),
+        }
+    }
+}
+
+/// A method that produces plans for a problem.
+pub trait Allocator {
+    /// A short name for tables and file names.
+    fn name(&self) -> &str;
+
+    /// The method's plan for `problem`.
+    fn allocate(&mut self, problem: &Problem) -> Result<FractionPlan, AllocError>;
+
+    /// Every plan the method offers as trade-offs (a multi-objective method's front), exactly
+    /// one of them marked representative; by default the one plan of [`Allocator::allocate`].
+    fn allocate_front(&mut self, problem: &Problem) -> Result<Vec<Proposal>, AllocError> {
+        Ok(vec![Proposal::single(self.allocate(problem)?)])
+    }
+}
