@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Every check CI runs: formatting, clippy with warnings denied, and all tests of the workspace.
-# Installs what is missing first (see scripts/setup.sh). Arguments are passed to `cargo test`.
+# Every check CI runs: formatting, clippy with warnings denied, the libraries' documentation with
+# warnings denied, and all tests of the workspace (doc examples included). Installs what is
+# missing first (see scripts/setup.sh). Arguments are passed to `cargo test`.
+#
+# Everything builds in the release profile, the one run.sh uses too: the two README commands
+# build the world (HiGHS, libtorch's bindings) once, and the main job runs fully optimised.
 set -euo pipefail
 cd "$(dirname "$0")"
 . scripts/setup.sh
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo test --workspace --locked "$@"
+cargo clippy --workspace --all-targets --locked --release -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --lib --no-deps --locked --release
+cargo test --workspace --locked --release "$@"

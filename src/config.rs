@@ -23,19 +23,36 @@ pub enum ConfigError {
     /// The file could not be read.
     #[error("cannot read config file {path}: {source}")]
     Read {
+        /// The file.
         path: PathBuf,
         #[source]
+        /// Why it could not be read.
         source: std::io::Error,
     },
     /// The text is not valid TOML.
     #[error("{origin} is not valid TOML: {message}")]
-    Syntax { origin: String, message: String },
+    Syntax {
+        /// The file or layer.
+        origin: String,
+        /// What the TOML parser said.
+        message: String,
+    },
     /// A `--set` argument is not of the form `key=value` or cannot be applied.
     #[error("--set {assignment:?}: {reason}")]
-    Override { assignment: String, reason: String },
+    Override {
+        /// The argument as given.
+        assignment: String,
+        /// Why it cannot be applied.
+        reason: String,
+    },
     /// A key holds a value of the wrong type, is unknown, or fails validation.
     #[error("{key}: {message}")]
-    Invalid { key: String, message: String },
+    Invalid {
+        /// The dotted key.
+        key: String,
+        /// What is wrong with its value.
+        message: String,
+    },
 }
 
 impl ConfigError {
@@ -53,7 +70,9 @@ impl ConfigError {
 /// `prefix` is the dotted key under which these parameters sit in the document (empty at the
 /// root); errors name keys below it.
 pub trait Validate {
+    /// The checked form.
     type Checked;
+    /// Checks `self`, whose keys sit under `prefix`, into its checked form; errors name the key.
     fn validate(self, prefix: &str) -> Result<Self::Checked, ConfigError>;
 }
 

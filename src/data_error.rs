@@ -25,16 +25,20 @@ pub enum DataErrorKind {
 /// A problem in a data file: `file:line: field: message`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DataError {
+    /// What kind of error.
     pub kind: DataErrorKind,
+    /// The file.
     pub file: PathBuf,
     /// 1-based line number, where the problem is on one line.
     pub line: Option<u64>,
     /// The column (or key) concerned.
     pub field: Option<String>,
+    /// What is wrong, in words.
     pub message: String,
 }
 
 impl DataError {
+    /// An error of `kind` in `file`.
     pub fn new(kind: DataErrorKind, file: &Path, message: impl Into<String>) -> Self {
         DataError {
             kind,
@@ -45,11 +49,13 @@ impl DataError {
         }
     }
 
+    /// At 1-based line `line`.
     pub fn at_line(mut self, line: u64) -> Self {
         self.line = Some(line);
         self
     }
 
+    /// In field (column) `field`.
     pub fn in_field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
         self
@@ -85,8 +91,10 @@ pub struct SkipReport {
 }
 
 impl SkipReport {
+    /// How many errors are kept as examples.
     pub const KEEP: usize = 10;
 
+    /// Counts a skipped line and keeps it as an example while fewer than [`Self::KEEP`] are.
     pub fn record(&mut self, err: DataError) {
         *self.skipped_by_kind.entry(err.kind).or_default() += 1;
         if self.first_errors.len() < Self::KEEP {
@@ -94,6 +102,7 @@ impl SkipReport {
         }
     }
 
+    /// Lines skipped.
     pub fn skipped(&self) -> u64 {
         self.skipped_by_kind.values().sum()
     }

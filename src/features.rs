@@ -32,17 +32,22 @@ const HISTORY: usize = 20;
 /// A row-major matrix of features, one row per request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeatureMatrix {
+    /// Number of rows (requests).
     pub rows: usize,
+    /// Row-major values, `rows` x [`Self::COLUMNS`].
     pub data: Vec<f64>,
 }
 
 impl FeatureMatrix {
+    /// Number of features per request.
     pub const COLUMNS: usize = FEATURE_NAMES.len();
 
+    /// Row `i`.
     pub fn row(&self, i: usize) -> &[f64] {
         &self.data[i * Self::COLUMNS..(i + 1) * Self::COLUMNS]
     }
 
+    /// The values of column `j`, row by row.
     pub fn column(&self, j: usize) -> impl Iterator<Item = f64> + '_ {
         self.data.iter().skip(j).step_by(Self::COLUMNS).copied()
     }
@@ -107,7 +112,9 @@ pub fn request_features(trace: &Trace) -> FeatureMatrix {
 /// RobustScaler, linear-interpolated quartiles); a column with zero IQR is only centred.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RobustScaler {
+    /// Median of each column.
     pub median: Vec<f64>,
+    /// Interquartile range of each column (1 where it is 0).
     pub scale: Vec<f64>,
 }
 

@@ -21,9 +21,11 @@ use crate::parse::{parse_datetime, parse_f64, split_fields, trim, MAX_FIELDS};
 pub struct HourlySignals {
     /// Unix time (s) of the first hour.
     pub start_unix_s: i64,
+    /// Carbon intensity per hour, kg CO2 per kWh.
     pub carbon_kg_per_kwh: Vec<f64>,
     /// Water consumed per kWh drawn from the grid (L/kWh).
     pub water_l_per_kwh: Vec<f64>,
+    /// Electricity price per hour, USD per kWh.
     pub price_usd_per_kwh: Vec<f64>,
 }
 
@@ -33,15 +35,18 @@ pub const EIA_FUELS: [&str; 8] = ["WND", "SUN", "WAT", "OIL", "NG", "COL", "NUC"
 /// Hourly generation mix and average carbon intensity of one balancing area.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EiaArea {
+    /// Start of the first hour, Unix seconds.
     pub start_unix_s: i64,
     /// MWh generated per hour, by fuel in [`EIA_FUELS`] order.
     pub generation_mwh: [Vec<f64>; 8],
+    /// Carbon intensity per hour, kg CO2 per kWh.
     pub carbon_kg_per_kwh: Vec<f64>,
     /// How many empty fields were filled by interpolation.
     pub filled_fields: usize,
 }
 
 impl EiaArea {
+    /// Number of hours.
     pub fn hours(&self) -> usize {
         self.carbon_kg_per_kwh.len()
     }

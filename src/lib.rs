@@ -19,6 +19,8 @@
 //! - [`pareto`]: dominance, fronts, ranks, crowding, exact hypervolume and its I/O.
 //!
 
+#![warn(missing_docs)]
+
 pub mod allocator;
 pub mod config;
 pub mod data_error;

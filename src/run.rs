@@ -19,9 +19,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, thiserror::Error)]
 #[error("cannot {action} {path}: {source}")]
 pub struct FileError {
+    /// What was being done (`create`, `write`, `rename`, ...).
     pub action: &'static str,
+    /// The file.
     pub path: PathBuf,
     #[source]
+    /// The operating system's error.
     pub source: io::Error,
 }
 
@@ -153,6 +156,7 @@ impl RunDir {
         }
     }
 
+    /// The directory.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -203,8 +207,11 @@ pub const CONFIG_FILE: &str = "config.resolved.toml";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
+    /// Started, not finished (or interrupted).
     Running,
+    /// Finished.
     Complete,
+    /// Stopped with an error.
     Failed,
 }
 
@@ -247,13 +254,18 @@ impl GitRevision {
 /// The machine a run ran on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Host {
+    /// The host's name.
     pub hostname: String,
+    /// Operating system.
     pub os: String,
+    /// CPU architecture.
     pub arch: String,
+    /// Logical CPUs.
     pub logical_cpus: usize,
 }
 
 impl Host {
+    /// This machine.
     pub fn current() -> Self {
         let hostname = fs::read_to_string("/proc/sys/kernel/hostname")
             .or_else(|_| fs::read_to_string("/etc/hostname"))
@@ -271,14 +283,21 @@ impl Host {
 /// What ran, saved as `manifest.json` in every run directory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
+    /// The command.
     pub experiment: String,
+    /// Running, complete or failed.
     pub status: RunStatus,
+    /// The master seed.
     pub seed: u64,
+    /// Start, UTC (RFC 3339).
     pub started_utc: String,
+    /// End, UTC, once finished.
     pub finished_utc: Option<String>,
+    /// The source revision.
     pub git: GitRevision,
     /// Versions of Verdant's crates and of the libraries that shape results (HiGHS, libtorch).
     pub versions: BTreeMap<String, String>,
+    /// The machine.
     pub host: Host,
     /// The command line as given.
     pub command_line: Vec<String>,

@@ -37,13 +37,16 @@ impl MasterSeed {
 /// it was captured).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RngState {
+    /// The generator's key.
     pub seed: [u8; 32],
+    /// Its stream number.
     pub stream: u64,
     /// Words consumed, as a decimal string (JSON numbers cannot hold a u128 exactly everywhere).
     pub word_pos: String,
 }
 
 impl RngState {
+    /// The position of `rng`.
     pub fn capture(rng: &ChaCha8Rng) -> Self {
         RngState {
             seed: rng.get_seed(),

@@ -9,6 +9,7 @@ use tch::Tensor;
 /// Adam (Kingma and Ba) with bias correction and optional global gradient-norm clipping.
 #[derive(Debug)]
 pub struct Adam {
+    /// Step size.
     pub learning_rate: f64,
     beta1: f64,
     beta2: f64,
@@ -47,6 +48,7 @@ impl Adam {
         self.step
     }
 
+    /// Zeroes the gradients of every variable.
     pub fn zero_grad(&mut self) {
         for (_, p, _, _) in &mut self.params {
             p.zero_grad();

@@ -83,9 +83,13 @@ impl<'a> Task<'a> {
 /// Tabular Q-learning over (hour of day, demand tercile).
 #[derive(Debug, Clone)]
 pub struct QLearning {
+    /// Training passes over the day.
     pub days: usize,
+    /// Step size of the Q update.
     pub learning_rate: f64,
+    /// Discount factor.
     pub gamma: f64,
+    /// Seed of the exploration stream.
     pub seed: MasterSeed,
 }
 
@@ -152,12 +156,19 @@ impl Allocator for QLearning {
 /// Double DQN: the online network picks the next action, the target network values it.
 #[derive(Debug, Clone)]
 pub struct DoubleDqn {
+    /// Training passes over the day.
     pub days: usize,
+    /// Units per hidden layer (two layers).
     pub hidden: i64,
+    /// Adam's step size.
     pub learning_rate: f64,
+    /// Discount factor.
     pub gamma: f64,
+    /// Transitions per update.
     pub batch: usize,
+    /// Environment steps between target-network syncs.
     pub target_every: usize,
+    /// Seed of initialisation and exploration.
     pub seed: MasterSeed,
 }
 
@@ -253,10 +264,15 @@ impl Allocator for DoubleDqn {
 /// One-step advantage actor-critic with a softmax policy over joint actions.
 #[derive(Debug, Clone)]
 pub struct ActorCritic {
+    /// Training passes over the day.
     pub days: usize,
+    /// Units per hidden layer (two layers).
     pub hidden: i64,
+    /// Adam's step size.
     pub learning_rate: f64,
+    /// Discount factor.
     pub gamma: f64,
+    /// Seed of initialisation and action sampling.
     pub seed: MasterSeed,
 }
 

@@ -13,6 +13,7 @@ pub enum DevicePreference {
     /// The first CUDA device when libtorch sees one, the CPU otherwise.
     #[default]
     Auto,
+    /// The CPU.
     Cpu,
     /// The first CUDA device; an error where there is none.
     Cuda,
@@ -23,6 +24,7 @@ pub enum DevicePreference {
 #[serde(deny_unknown_fields)]
 pub struct TorchParams {
     #[serde(default)]
+    /// Which device.
     pub device: DevicePreference,
     /// libtorch's intra-op threads. 1 by default: on small shared machines libtorch's own default
     /// made training 10 to 100 times slower.
@@ -46,7 +48,9 @@ impl Default for TorchParams {
 /// Checked torch settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TorchSettings {
+    /// Which device.
     pub device: DevicePreference,
+    /// libtorch's intra-op threads.
     pub threads: u32,
 }
 

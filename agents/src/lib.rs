@@ -10,6 +10,8 @@
 //!
 //! MARLIN's SAC agents come next.
 
+#![warn(missing_docs)]
+
 pub mod adam;
 pub mod baselines;
 pub mod device;

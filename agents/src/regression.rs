@@ -12,9 +12,13 @@ use crate::AgentError;
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct FitParams {
+    /// Gradient steps.
     pub steps: u32,
+    /// Units per hidden layer.
     pub hidden: Vec<i64>,
+    /// Adam's step size.
     pub learning_rate: f64,
+    /// Samples per step.
     pub batch_size: u32,
 }
 
@@ -28,6 +32,7 @@ pub struct FitSettings {
 }
 
 impl FitSettings {
+    /// Gradient steps.
     pub fn steps(&self) -> u32 {
         self.steps
     }

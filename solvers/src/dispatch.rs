@@ -20,8 +20,11 @@ use crate::{SolveError, SolveStatus, SolverOptions};
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SiteParams {
+    /// The site's name.
     pub name: String,
+    /// Price per request served there, USD.
     pub price_usd_per_request: f64,
+    /// Requests it can serve.
     pub capacity_requests: f64,
     /// Requests one server can serve (MILP only).
     pub requests_per_server: f64,
@@ -33,7 +36,9 @@ pub struct SiteParams {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DispatchParams {
+    /// Requests to serve.
     pub demand_requests: f64,
+    /// The sites.
     pub sites: Vec<SiteParams>,
 }
 
@@ -99,19 +104,23 @@ impl Validate for DispatchParams {
 /// A solved dispatch.
 #[derive(Debug, Clone, Serialize)]
 pub struct DispatchSolution {
+    /// How to read the solution.
     pub status: SolveStatus,
     /// Requests served per site, in the order of the problem's sites.
     pub served_requests: Vec<f64>,
     /// Servers switched on per site (MILP); empty for the LP.
     pub servers: Vec<u32>,
+    /// Total cost, USD.
     pub cost_usd: f64,
 }
 
 impl DispatchProblem {
+    /// The sites.
     pub fn sites(&self) -> &[SiteParams] {
         &self.sites
     }
 
+    /// Requests to serve.
     pub fn demand_requests(&self) -> f64 {
         self.demand_requests
     }

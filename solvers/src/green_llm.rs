@@ -27,16 +27,26 @@ use crate::{SolveError, SolveStatus, SolverOptions};
 #[derive(Debug, thiserror::Error)]
 pub enum GreenLlmError {
     #[error("scenario {scenario}: {what}")]
-    Scenario { scenario: String, what: String },
+    /// The scenario has no Green-LLM terms, or terms the model cannot use.
+    Scenario {
+        /// The scenario's name.
+        scenario: String,
+        /// What it lacks.
+        what: String,
+    },
     #[error(transparent)]
+    /// A solve failed.
     Solve(#[from] SolveError),
 }
 
 /// Weights of the three objectives in a weighted model.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Weights {
+    /// Weight of F_E, the operational cost.
     pub cost: f64,
+    /// Weight of F_C, the carbon cost.
     pub carbon: f64,
+    /// Weight of F_D, the delay penalty.
     pub delay: f64,
 }
 
@@ -247,20 +257,26 @@ struct Built {
 /// One stage of a lexicographic optimisation.
 #[derive(Debug, Clone)]
 pub struct Stage {
+    /// The stage's objective.
     pub objective: Objective,
     /// The stage's status (`None` where it failed).
     pub status: Option<SolveStatus>,
+    /// Its optimum, where it solved.
     pub optimum: Option<f64>,
     /// Why the stage failed (infeasible, time limit without a solution, ...).
     pub error: Option<String>,
+    /// Its solution, where it solved.
     pub solution: Option<GreenLlmSolution>,
 }
 
 /// A lexicographic optimisation's stages.
 #[derive(Debug, Clone)]
 pub struct Lexicographic {
+    /// The order of the stages.
     pub order: [Objective; 3],
+    /// Relative slack each stage leaves the earlier objectives.
     pub eps: f64,
+    /// The stages run (fewer than three where one failed).
     pub stages: Vec<Stage>,
 }
 
@@ -278,15 +294,19 @@ impl Lexicographic {
 /// A solved Green-LLM model.
 #[derive(Debug, Clone)]
 pub struct GreenLlmSolution {
+    /// How to read the solution.
     pub status: SolveStatus,
     /// The weighted objective's value.
     pub objective: f64,
     /// Operational cost F_E, carbon cost F_C and delay penalty F_D, USD.
     pub f_e: f64,
+    /// Carbon cost F_C, USD.
     pub f_c: f64,
+    /// Delay penalty F_D, USD.
     pub f_d: f64,
     /// Physical emissions `sum theta Pg`, kg CO2, and water use, L.
     pub emissions_kg: f64,
+    /// Water use, L.
     pub water_l: f64,
     /// Grid power bought, `[j * slots + t]`, kW.
     pub grid_kw: Vec<f64>,
@@ -295,6 +315,7 @@ pub struct GreenLlmSolution {
     /// Seconds spent building the model (expressions and constraints), and in good_lp + HiGHS
     /// (passing the model to HiGHS and solving it).
     pub build_s: f64,
+    /// Seconds in good_lp and HiGHS.
     pub solve_s: f64,
 }
 
@@ -316,7 +337,9 @@ pub struct MilpParams {
 /// a slot and draws `idle_kw_per_server` when on, on top of the per-token energy.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct ServerParams {
+    /// GPU resource units one server serves per slot.
     pub gpu_units_per_server: f64,
+    /// Power one active server draws besides the per-token energy, kW.
     pub idle_kw_per_server: f64,
 }
 

@@ -12,6 +12,8 @@
 //! Every solve reports its status; an infeasible model or a stage that hits its time limit is an
 //! error or a flagged status, never a silently accepted answer.
 
+#![warn(missing_docs)]
+
 pub mod baselines;
 pub mod dispatch;
 pub mod green_llm;
@@ -26,13 +28,26 @@ pub use options::{SolverOptions, SolverParams};
 pub enum SolveError {
     /// No plan satisfies the constraints; `reason` names the binding constraint family.
     #[error("{model} is infeasible: {reason}")]
-    Infeasible { model: &'static str, reason: String },
+    Infeasible {
+        /// The model.
+        model: &'static str,
+        /// The binding constraint family.
+        reason: String,
+    },
     /// The objective can decrease without bound (a modelling error).
     #[error("{model} is unbounded")]
-    Unbounded { model: &'static str },
+    Unbounded {
+        /// The model.
+        model: &'static str,
+    },
     /// HiGHS stopped (time limit, interrupt) before it found any feasible point, or failed.
     #[error("{model}: HiGHS returned no solution: {detail}")]
-    Solver { model: &'static str, detail: String },
+    Solver {
+        /// The model.
+        model: &'static str,
+        /// What HiGHS reported.
+        detail: String,
+    },
 }
 
 impl SolveError {

@@ -44,10 +44,18 @@ pub const REFERENCE_OBJECTIVES: [&str; 4] = ["ttft_s", "carbon_kg", "water_l", "
 #[derive(Debug, thiserror::Error)]
 pub enum ReferenceError {
     #[error("scenario {scenario}: {message}")]
-    Scenario { scenario: String, message: String },
+    /// The scenario is outside what the LP represents.
+    Scenario {
+        /// The scenario's name.
+        scenario: String,
+        /// Why the LP cannot represent it.
+        message: String,
+    },
     #[error(transparent)]
+    /// A plan did not fit the scenario.
     Plan(#[from] PlanError),
     #[error(transparent)]
+    /// A solve failed.
     Solve(#[from] SolveError),
 }
 
@@ -55,6 +63,7 @@ pub enum ReferenceError {
 #[derive(Debug, Clone)]
 pub struct ReferenceLp<'a> {
     scenario: &'a Scenario,
+    /// Capacity, volumes and the decision space.
     pub planner: EpochPlanner,
     /// Per (epoch, datacenter): base value of each objective (carbon, water, cost, energy) and
     /// of utilisation with nothing routed there; `[e * nd + d]`.
@@ -65,16 +74,20 @@ pub struct ReferenceLp<'a> {
     /// Same index: request-seconds of TTFT (network plus service) with the whole class there.
     ttft_request_s: Vec<f64>,
     total_requests: f64,
+    /// Utilisation cap of every datacenter.
     pub utilisation_cap: f64,
 }
 
 /// One solved LP: its plan and objective values (the LP's), and the status.
 #[derive(Debug, Clone)]
 pub struct ReferenceSolution {
+    /// The plan.
     pub plan: FractionPlan,
     /// TTFT (LP: no queueing), carbon, water, cost.
     pub objectives: [f64; 4],
+    /// Facility energy by the LP, kWh.
     pub energy_kwh: f64,
+    /// How to read the solution.
     pub status: crate::SolveStatus,
 }
 

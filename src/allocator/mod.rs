@@ -62,6 +62,7 @@ impl<'a> Problem<'a> {
 pub struct Proposal {
     /// What the plan is within its method.
     pub source: String,
+    /// The plan.
     pub plan: FractionPlan,
     /// The plan stands for its method in per-method tables (exactly one per call of
     /// [`Allocator::allocate_front`]).
@@ -89,14 +90,19 @@ pub enum AllocError {
     /// with on-site renewables).
     #[error("{method} does not apply to scenario {scenario}: {reason}")]
     NotApplicable {
+        /// The method.
         method: String,
+        /// The scenario's name.
         scenario: String,
+        /// What the scenario lacks or has.
         reason: String,
     },
     /// The method's own machinery failed (a solver, a learning library).
     #[error("{method}: {source}")]
     Method {
+        /// The method.
         method: String,
+        /// The error of its solver, learning library or file.
         #[source]
         source: Box<dyn StdError + Send + Sync + 'static>,
     },

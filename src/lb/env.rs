@@ -33,10 +33,15 @@ const BALANCE_EPS: f64 = 1e-8;
 /// What the environment needs beyond the workload: the servers and the rules.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LbEnvConfig {
+    /// The servers.
     pub servers: Vec<Server>,
+    /// Requests a server's queue holds before it drops them.
     pub queue_capacity: usize,
+    /// Response-time SLO of the reward and the metrics, seconds.
     pub slo_s: f64,
+    /// How a server's token rate is shared among its requests.
     pub capacity_model: CapacityModel,
+    /// The reward's terms.
     pub reward: RewardParams,
     /// Requests per training episode, drawn as a contiguous window at a random start on each
     /// reset; `None` replays the whole workload (evaluation).
@@ -229,6 +234,7 @@ fn infinity() -> f64 {
 /// with [`LbEnv::observe`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StepOutcome {
+    /// The step's reward.
     pub reward: f64,
     /// The episode's last request was routed and every request has completed or been dropped.
     pub terminated: bool,
@@ -301,14 +307,17 @@ impl LbEnv {
         FeatureMatrix::COLUMNS + SERVER_OBS * self.servers.len()
     }
 
+    /// Number of servers.
     pub fn server_count(&self) -> usize {
         self.servers.len()
     }
 
+    /// The configuration.
     pub fn config(&self) -> &LbEnvConfig {
         &self.config
     }
 
+    /// The workload.
     pub fn workload(&self) -> &Arc<LbWorkload> {
         &self.workload
     }
@@ -375,14 +384,17 @@ impl LbEnv {
         self.end - self.first
     }
 
+    /// Requests waiting in server `server`'s queue.
     pub fn queue_len(&self, server: usize) -> usize {
         self.servers[server].waiting.len()
     }
 
+    /// Requests in service at server `server`.
     pub fn active(&self, server: usize) -> usize {
         self.servers[server].running.len()
     }
 
+    /// Tokens still to process at server `server`.
     pub fn tokens_in_flight(&self, server: usize) -> f64 {
         self.servers[server].tokens_in_flight()
     }

@@ -26,7 +26,9 @@ use crate::trace::Trace;
 /// A geo scenario's requests and datacenters in the load balancer's terms.
 #[derive(Debug, Clone)]
 pub struct GeoRouting {
+    /// The day's drawn requests, with their scaled features.
     pub workload: Arc<LbWorkload>,
+    /// The datacenters as servers.
     pub config: LbEnvConfig,
     epochs: usize,
     origins: usize,

@@ -8,9 +8,13 @@ use crate::features::quantile_sorted;
 /// One server's share of an episode.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ServerMetrics {
+    /// The server's name.
     pub name: String,
+    /// Requests it served.
     pub served: u64,
+    /// Served requests whose response time exceeded the SLO.
     pub slo_violations: u64,
+    /// Requests its full queue dropped.
     pub dropped: u64,
     /// Time-averaged running requests / concurrency over the episode.
     pub utilisation: f64,
@@ -21,14 +25,21 @@ pub struct ServerMetrics {
 /// What the tables report for one episode.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EpisodeMetrics {
+    /// Requests in the episode.
     pub requests: u64,
+    /// Requests served.
     pub served: u64,
+    /// Requests dropped.
     pub dropped: u64,
+    /// Sum of the step rewards.
     pub cumulative_reward: f64,
     /// Response time = completion - arrival, queueing included, over served requests.
     pub mean_response_s: f64,
+    /// Median response time, seconds.
     pub p50_response_s: f64,
+    /// 95th percentile response time, seconds.
     pub p95_response_s: f64,
+    /// 99th percentile response time, seconds.
     pub p99_response_s: f64,
     /// Requests that missed the SLO, dropped ones included (a dropped request never meets it),
     /// as a percentage of all requests.
@@ -37,6 +48,7 @@ pub struct EpisodeMetrics {
     pub mean_queue_length: f64,
     /// From the first arrival to the last completion.
     pub duration_s: f64,
+    /// Per server.
     pub per_server: Vec<ServerMetrics>,
 }
 

@@ -8,9 +8,11 @@ use super::env::LbEnv;
 
 /// Chooses a server for the environment's current request from its live state.
 pub trait LbPolicy {
+    /// A short name for tables.
     fn name(&self) -> &str;
     /// Called at the start of each episode.
     fn reset(&mut self, _seed: u64) {}
+    /// The server for the current request.
     fn choose(&mut self, env: &LbEnv) -> usize;
 }
 

@@ -7,7 +7,9 @@ use crate::trace::{Request, Trace};
 /// Requests in arrival order and their RobustScaler-normalised features (row-major, `f32`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LbWorkload {
+    /// Where the requests come from.
     pub name: String,
+    /// The requests, in arrival order.
     pub requests: Vec<Request>,
     features: Vec<f32>,
 }
@@ -48,10 +50,12 @@ impl LbWorkload {
         }
     }
 
+    /// Number of requests.
     pub fn len(&self) -> usize {
         self.requests.len()
     }
 
+    /// No requests.
     pub fn is_empty(&self) -> bool {
         self.requests.is_empty()
     }

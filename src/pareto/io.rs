@@ -14,14 +14,18 @@ use crate::data_error::{DataError, DataErrorKind};
 /// One objective of a CSV header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Objective {
+    /// The column's name.
     pub name: String,
+    /// Its unit, as written.
     pub unit: String,
+    /// Maximised (negated on reading, so that every objective is minimised).
     pub maximise: bool,
 }
 
 /// Point sets read from a file, every objective minimised.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PointSets {
+    /// Number of objectives.
     pub d: usize,
     /// Present for CSV input.
     pub objectives: Vec<Objective>,

@@ -180,7 +180,9 @@ pub fn crowding_distance(points: &[f64], d: usize, members: &[usize]) -> Vec<f64
 /// Lower and upper bounds per objective, for normalising to [0, 1].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bounds {
+    /// The lowest value of each objective (maps to 0).
     pub lower: Vec<f64>,
+    /// The highest value of each objective (maps to 1).
     pub upper: Vec<f64>,
 }
 

@@ -30,7 +30,12 @@ use rand::Rng;
 #[derive(Debug)]
 pub enum ScenarioError {
     /// A key of the scenario file is missing, unknown or out of range.
-    Config { file: PathBuf, error: ConfigError },
+    Config {
+        /// The scenario file.
+        file: PathBuf,
+        /// The key and what is wrong.
+        error: ConfigError,
+    },
     /// A data file the scenario reads is malformed.
     Data(DataError),
 }

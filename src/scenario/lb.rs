@@ -16,7 +16,9 @@ use crate::trace::{read_trace, Trace, TraceFormat};
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Server {
+    /// The server's name.
     pub name: String,
+    /// Tokens per second it processes.
     pub tokens_per_s: f64,
     /// Requests served at once; more wait in the server's queue.
     pub concurrency: u32,
@@ -108,12 +110,19 @@ fn one() -> usize {
 /// A checked load-balancer scenario with its trace loaded and split.
 #[derive(Debug, Clone)]
 pub struct LbScenario {
+    /// The scenario's name.
     pub name: String,
+    /// What it is, in words.
     pub description: String,
+    /// The servers.
     pub servers: Vec<Server>,
+    /// Requests a server's queue holds.
     pub queue_capacity: usize,
+    /// Response-time SLO, seconds.
     pub slo_s: f64,
+    /// How a server's rate is shared among its requests.
     pub capacity_model: CapacityModel,
+    /// The reward's terms.
     pub reward: RewardParams,
     /// The head of the transformed trace (training).
     pub train: Trace,

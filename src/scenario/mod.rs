@@ -70,8 +70,11 @@ pub fn bundled(name: &str) -> Result<Scenario, ScenarioError> {
 /// The time axis: `epochs` epochs of `epoch_s` seconds from `start_unix_s`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TimeGrid {
+    /// Start of epoch 0, Unix seconds (UTC).
     pub start_unix_s: i64,
+    /// Length of an epoch, seconds.
     pub epoch_s: f64,
+    /// Number of epochs.
     pub epochs: usize,
 }
 
@@ -86,6 +89,7 @@ impl TimeGrid {
         (self.epochs as f64 * self.epoch_s / 3600.0).ceil() as usize
     }
 
+    /// The horizon's length, seconds.
     pub fn horizon_s(&self) -> f64 {
         self.epochs as f64 * self.epoch_s
     }
@@ -95,8 +99,11 @@ impl TimeGrid {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GpuKind {
+    /// The kind's name (`A100`, `H100`).
     pub name: String,
+    /// Thermal design power, W.
     pub tdp_w: f64,
+    /// Memory per GPU, GB.
     pub memory_gb: f64,
     /// Power drawn when idle, as a fraction of TDP.
     pub idle_tdp_fraction: f64,
@@ -117,13 +124,17 @@ pub struct ModelSpeed {
 /// An LLM's memory and speed profile.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LlmProfile {
+    /// The model's name.
     pub name: String,
+    /// Memory its weights take, GB.
     pub weights_gb: f64,
+    /// KV cache per token in context, MB.
     pub kv_cache_mb_per_token: f64,
     /// GPUs one instance needs (tensor parallelism); instances per node = GPUs per node / this.
     pub min_gpus: u32,
     /// Power during prefill and decode, as fractions of TDP.
     pub prefill_tdp_fraction: f64,
+    /// Power during decode, as a fraction of TDP.
     pub decode_tdp_fraction: f64,
     /// Speed per GPU kind, indexed like [`Scenario::gpus`]; `None` where the model cannot run.
     pub speed: Vec<Option<ModelSpeed>>,
@@ -132,11 +143,13 @@ pub struct LlmProfile {
 /// A class of requests (a model served, or a Green-LLM query type).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestClass {
+    /// The class's name.
     pub name: String,
     /// Index into [`Scenario::models`], where requests of the class run a modelled LLM.
     pub model: Option<usize>,
     /// Green-LLM's energy per token (tau_in, tau_out), where given.
     pub energy_kwh_per_input_token: Option<f64>,
+    /// Green-LLM's energy per output token (tau_out), where given.
     pub energy_kwh_per_output_token: Option<f64>,
     /// Green-LLM's delay penalty weight rho (USD per second of delay).
     pub delay_penalty_usd_per_s: Option<f64>,
@@ -147,8 +160,11 @@ pub struct RequestClass {
 /// A place requests come from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Origin {
+    /// The origin's name.
     pub name: String,
+    /// Latitude, degrees, where known.
     pub latitude_deg: Option<f64>,
+    /// Longitude, degrees, where known.
     pub longitude_deg: Option<f64>,
 }
 
@@ -157,7 +173,9 @@ pub struct Origin {
 pub struct NodePool {
     /// Index into [`Scenario::gpus`].
     pub gpu: usize,
+    /// GPUs per node.
     pub gpus_per_node: u32,
+    /// Number of nodes.
     pub nodes: u32,
 }
 
@@ -170,13 +188,20 @@ pub enum Facility {
     Cop {
         /// CRAC supply temperature T in COP(T) = 0.0068 T^2 + 0.0008 T + 0.458.
         supply_temperature_c: f64,
+        /// Cooling energy as a multiple of the CRAC energy.
         cooling_factor: f64,
+        /// Infrastructure energy as a fraction of IT energy.
         infrastructure_fraction: f64,
+        /// Latent heat of vaporisation of water, MJ per kg.
         latent_heat_mj_per_kg: f64,
+        /// Cycles of concentration of the cooling tower's water.
         cycles_of_concentration: f64,
     },
     /// Green-LLM: facility energy = PUE x IT; on-site water = WUE x IT (hourly WUE series).
-    Pue { pue: f64 },
+    Pue {
+        /// Power usage effectiveness.
+        pue: f64,
+    },
 }
 
 impl Facility {
@@ -191,7 +216,9 @@ impl Facility {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CarbonSignal {
+    /// The mix's average intensity.
     Average,
+    /// The marginal generator's intensity.
     Marginal,
 }
 
@@ -199,7 +226,9 @@ pub enum CarbonSignal {
 /// at least the horizon.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GridSignals {
+    /// Carbon intensity per hour, kg CO2 per kWh.
     pub carbon_kg_per_kwh: Vec<f64>,
+    /// Whether the intensity is average or marginal.
     pub carbon_signal: CarbonSignal,
     /// Time-of-use price; may be negative (wholesale markets).
     pub price_usd_per_kwh: Vec<f64>,
@@ -226,13 +255,21 @@ pub enum LocalBalancer {
 /// One datacenter.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Datacenter {
+    /// The datacenter's name.
     pub name: String,
+    /// Latitude, degrees, where known.
     pub latitude_deg: Option<f64>,
+    /// Longitude, degrees, where known.
     pub longitude_deg: Option<f64>,
+    /// Its nodes, by type.
     pub node_pools: Vec<NodePool>,
+    /// How facility energy and on-site water follow from IT energy.
     pub facility: Facility,
+    /// Carbon tax, USD per kg CO2.
     pub carbon_tax_usd_per_kg: f64,
+    /// Hourly grid signals.
     pub grid: GridSignals,
+    /// How requests are shared among its instances.
     pub local_balancer: LocalBalancer,
     /// Green-LLM: capacity per resource and slot.
     pub resource_capacity: Vec<f64>,
@@ -263,7 +300,9 @@ pub struct Network {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WaterTreatment {
+    /// Energy to supply potable water, kWh per m3.
     pub potable_kwh_per_m3: f64,
+    /// Energy to treat wastewater, kWh per m3.
     pub wastewater_kwh_per_m3: f64,
 }
 
@@ -283,23 +322,35 @@ pub struct GreenLlmTerms {
 /// The world; see the module documentation.
 #[derive(Debug, Clone)]
 pub struct Scenario {
+    /// The scenario's name.
     pub name: String,
+    /// What it is, in words.
     pub description: String,
+    /// The time axis.
     pub time: TimeGrid,
+    /// GPU kinds.
     pub gpus: Vec<GpuKind>,
+    /// LLM profiles.
     pub models: Vec<LlmProfile>,
+    /// Request classes.
     pub classes: Vec<RequestClass>,
+    /// Where requests come from.
     pub origins: Vec<Origin>,
+    /// The datacenters.
     pub datacenters: Vec<Datacenter>,
+    /// Round trips (and bandwidths) between origins and datacenters.
     pub network: Network,
+    /// Requests and tokens per origin, class and epoch.
     pub demand: EpochDemand,
     /// The requests the demand table was aggregated from, before it was scaled (arrival times
     /// from the scenario's start, class and origin assigned): what a discrete-event run
     /// simulates, on [`Scenario::sample_share`] of the nodes. Empty where demand is a table.
     pub requests: Vec<crate::trace::Request>,
+    /// Energy of water supply and treatment, for the carbon of water.
     pub water_treatment: WaterTreatment,
     /// TTFT above which a request violates its service level, seconds.
     pub ttft_slo_s: f64,
+    /// Terms only Green-LLM's model reads, where the scenario has them.
     pub green_llm: Option<GreenLlmTerms>,
 }
 

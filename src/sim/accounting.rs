@@ -33,6 +33,7 @@ pub struct Activity {
 }
 
 impl Activity {
+    /// Zeroes every figure.
     pub fn clear(&mut self) {
         *self = Activity::default();
     }
@@ -81,10 +82,12 @@ pub struct DcEpoch {
 }
 
 impl DcEpoch {
+    /// Water, L: evaporative, blowdown and grid (off-site).
     pub fn water_l(&self) -> f64 {
         self.water_evaporative_l + self.water_blowdown_l + self.water_grid_l
     }
 
+    /// Carbon, kg CO2: from the grid and from water treatment.
     pub fn carbon_kg(&self) -> f64 {
         self.carbon_grid_kg + self.carbon_water_kg
     }
@@ -147,6 +150,7 @@ pub struct Accountant<'a> {
 }
 
 impl<'a> Accountant<'a> {
+    /// The accountant of `scenario`, reading blowdown as `blowdown`.
     pub fn new(scenario: &'a Scenario, blowdown: BlowdownReading) -> Self {
         let dcs = scenario
             .datacenters

@@ -35,11 +35,15 @@ use crate::trace::Request;
 pub struct RequestRecord {
     /// Index into the request slice.
     pub index: usize,
+    /// The datacenter the request was sent to.
     pub datacenter: usize,
     /// Node inside the datacenter (among the simulated ones); `None` when dropped.
     pub node: Option<usize>,
+    /// Time to first token, seconds (0 when dropped).
     pub ttft_s: f64,
+    /// End-to-end latency, seconds (0 when dropped).
     pub e2e_s: f64,
+    /// No node could hold it, or the queue was full.
     pub dropped: bool,
 }
 
@@ -56,8 +60,10 @@ impl RequestRecord {
         }
     }
 
+    /// The header of [`Self::write_csv`]'s rows.
     pub const CSV_HEADER: &'static str = "request,datacenter,node,ttft_s,e2e_s,dropped";
 
+    /// Writes the record as one CSV row.
     pub fn write_csv(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
         match self.node {
             Some(n) => writeln!(
@@ -111,6 +117,7 @@ struct DcState {
 }
 
 impl<'a> DiscreteEventSimulator<'a> {
+    /// A simulator of `scenario` with `params`.
     pub fn new(scenario: &'a Scenario, params: SimParams) -> Self {
         DiscreteEventSimulator { scenario, params }
     }

@@ -230,6 +230,8 @@ pub struct FluidSimulator<'a> {
 }
 
 impl<'a> FluidSimulator<'a> {
+    /// A simulator of `scenario` with `params`; everything that depends only on the scenario is
+    /// computed here once.
     pub fn new(scenario: &'a Scenario, params: SimParams) -> Self {
         let s = scenario;
         let (nd, nm, nc) = (s.datacenters.len(), s.models.len(), s.classes.len());

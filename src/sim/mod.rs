@@ -25,6 +25,7 @@ pub use plan::{FractionPlan, PlanError};
 #[serde(deny_unknown_fields)]
 pub struct SimParams {
     #[serde(default)]
+    /// How blowdown water is read from the paper's equation.
     pub blowdown: BlowdownReading,
     /// Discrete-event: fraction of each node pool simulated (at least one node per pool); the
     /// activity of the simulated nodes is scaled back to the whole pool. 1 simulates every node.
@@ -62,15 +63,21 @@ pub struct LatencySummary {
     pub dropped: f64,
     /// Requests outside the horizon (or of an unknown origin or class), not simulated.
     pub outside_horizon: f64,
+    /// Mean time to first token over served requests, seconds.
     pub mean_ttft_s: f64,
     /// Percentiles of TTFT (discrete-event only; the fluid model has one TTFT per cell).
     pub p50_ttft_s: Option<f64>,
+    /// 95th percentile TTFT (discrete-event only), seconds.
     pub p95_ttft_s: Option<f64>,
+    /// 99th percentile TTFT (discrete-event only), seconds.
     pub p99_ttft_s: Option<f64>,
     /// End-to-end latency: TTFT plus decoding.
     pub mean_e2e_s: f64,
+    /// Median end-to-end latency (discrete-event only), seconds.
     pub p50_e2e_s: Option<f64>,
+    /// 95th percentile end-to-end latency (discrete-event only), seconds.
     pub p95_e2e_s: Option<f64>,
+    /// 99th percentile end-to-end latency (discrete-event only), seconds.
     pub p99_e2e_s: Option<f64>,
     /// Share of served requests whose TTFT exceeds the scenario's SLO.
     pub slo_violation_rate: f64,
@@ -79,11 +86,17 @@ pub struct LatencySummary {
 /// The objective vector every method is compared on (all minimised).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct Objectives {
+    /// Mean time to first token, s.
     pub ttft_s: f64,
+    /// Carbon, kg CO2.
     pub carbon_kg: f64,
+    /// Water, L.
     pub water_l: f64,
+    /// Energy cost, USD.
     pub cost_usd: f64,
+    /// Facility energy, kWh.
     pub energy_kwh: f64,
+    /// Share of served requests whose TTFT exceeds the SLO.
     pub slo_violation_rate: f64,
 }
 
@@ -156,7 +169,9 @@ impl Objective {
 /// What a simulation gives.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Outcome {
+    /// Number of datacenters.
     pub datacenters: usize,
+    /// Number of epochs.
     pub epochs: usize,
     /// Per datacenter and epoch, index `d * epochs + e`.
     pub dc_epochs: Vec<DcEpoch>,
@@ -168,15 +183,19 @@ pub struct Outcome {
     pub kind_utilisation: Vec<f64>,
     /// Requests served, same index.
     pub requests: Vec<f64>,
+    /// Sums over datacenters and epochs.
     pub totals: DcEpoch,
+    /// Latency statistics.
     pub latency: LatencySummary,
 }
 
 impl Outcome {
+    /// The figures of datacenter `d` in epoch `e`.
     pub fn dc_epoch(&self, d: usize, e: usize) -> &DcEpoch {
         &self.dc_epochs[d * self.epochs + e]
     }
 
+    /// The objective vector.
     pub fn objectives(&self) -> Objectives {
         Objectives {
             ttft_s: self.latency.mean_ttft_s,

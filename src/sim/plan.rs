@@ -13,32 +13,65 @@ pub enum PlanError {
     #[error(
         "plan has shape {got:?} (epochs, origins, classes, datacenters), the scenario {want:?}"
     )]
-    Shape { got: [usize; 4], want: [usize; 4] },
+    /// The plan's shape is not the scenario's.
+    Shape {
+        /// The plan's shape.
+        got: [usize; 4],
+        /// The scenario's.
+        want: [usize; 4],
+    },
     #[error("x[epoch {epoch}][origin {origin}][class {class}][datacenter {datacenter}] = {value}: not a finite number in [0, 1]")]
+    /// A share is not a finite number in [0, 1].
     Value {
+        /// The epoch.
         epoch: usize,
+        /// The origin.
         origin: usize,
+        /// The class.
         class: usize,
+        /// The datacenter.
         datacenter: usize,
+        /// The share.
         value: f64,
     },
     #[error("shares of epoch {epoch}, origin {origin}, class {class} sum to {sum}, not 1")]
+    /// An (epoch, origin, class)'s shares do not sum to 1.
     Sum {
+        /// The epoch.
         epoch: usize,
+        /// The origin.
         origin: usize,
+        /// The class.
         class: usize,
+        /// Their sum.
         sum: f64,
     },
     #[error("epoch {epoch} is outside the plan's {epochs} epochs")]
-    Epoch { epoch: usize, epochs: usize },
+    /// An epoch outside the plan.
+    Epoch {
+        /// The epoch asked for.
+        epoch: usize,
+        /// The plan's epochs.
+        epochs: usize,
+    },
     #[error("request {index} is sent to datacenter {datacenter}, but there are {datacenters}")]
+    /// A request sent to a datacenter that does not exist.
     Datacenter {
+        /// The request's index.
         index: usize,
+        /// The datacenter named.
         datacenter: usize,
+        /// The datacenters there are.
         datacenters: usize,
     },
     #[error("the plan names a datacenter for {got} requests, the simulation has {want}")]
-    Requests { got: usize, want: usize },
+    /// A per-request plan of the wrong length.
+    Requests {
+        /// Requests the plan names a datacenter for.
+        got: usize,
+        /// Requests simulated.
+        want: usize,
+    },
 }
 
 /// Shares `x[epoch][origin][class][datacenter]`, each (epoch, origin, class) summing to 1.

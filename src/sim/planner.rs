@@ -8,8 +8,11 @@ use crate::scenario::Scenario;
 /// What a scenario's capacity allows, per epoch and class.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EpochPlanner {
+    /// Number of datacenters.
     pub datacenters: usize,
+    /// Number of request classes.
     pub classes: usize,
+    /// Number of epochs.
     pub epochs: usize,
     /// GPU-seconds one mean request of class c keeps busy in datacenter d, `[c * nd + d]`
     /// (infinite where d cannot host the class), by [`Scenario::busy_gpu_s`].
@@ -23,6 +26,7 @@ pub struct EpochPlanner {
 }
 
 impl EpochPlanner {
+    /// The planner of `scenario`, keeping datacenters below `utilisation_cap`.
     pub fn new(scenario: &Scenario, utilisation_cap: f64) -> Self {
         let s = scenario;
         let (nd, nc, ne) = (s.datacenters.len(), s.classes.len(), s.time.epochs);

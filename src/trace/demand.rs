@@ -11,7 +11,9 @@ use super::Request;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("request {index}: {message}")]
 pub struct DemandError {
+    /// The request's index.
     pub index: usize,
+    /// Why it does not fit.
     pub message: String,
 }
 
@@ -94,15 +96,19 @@ impl EpochDemand {
         (origin * self.classes + class) * self.epochs + epoch
     }
 
+    /// Number of origins.
     pub fn origins(&self) -> usize {
         self.origins
     }
+    /// Number of request classes.
     pub fn classes(&self) -> usize {
         self.classes
     }
+    /// Number of epochs.
     pub fn epochs(&self) -> usize {
         self.epochs
     }
+    /// Length of an epoch, seconds.
     pub fn epoch_s(&self) -> f64 {
         self.epoch_s
     }

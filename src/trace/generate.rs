@@ -12,29 +12,44 @@ use crate::config::{key, ConfigError, Validate};
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum Arrivals {
     /// Exponential inter-arrival times (coefficient of variation 1).
-    Poisson { rate_per_s: f64 },
+    Poisson {
+        /// Mean arrivals per second.
+        rate_per_s: f64,
+    },
     /// Gamma inter-arrival times with the same mean rate; `shape < 1` is burstier than Poisson
     /// (coefficient of variation `1 / sqrt(shape)`).
-    Gamma { rate_per_s: f64, shape: f64 },
+    Gamma {
+        /// Mean arrivals per second.
+        rate_per_s: f64,
+        /// Shape of the inter-arrival distribution.
+        shape: f64,
+    },
 }
 
 /// How many tokens a request carries.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
 pub enum TokenCounts {
+    /// Every request carries the same count.
     Constant {
+        /// The count.
         tokens: u32,
     },
     /// Log-normal with the given median and log-space standard deviation, rounded, clipped to
     /// `[1, max_tokens]`.
     LogNormal {
+        /// Median count.
         median: f64,
+        /// Standard deviation of the count's logarithm.
         sigma: f64,
+        /// Largest count.
         max_tokens: u32,
     },
     /// Zipf over `1..=max_tokens` with the given exponent.
     Zipf {
+        /// Zipf exponent.
         exponent: f64,
+        /// Largest count.
         max_tokens: u32,
     },
 }
@@ -43,9 +58,13 @@ pub enum TokenCounts {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GeneratorParams {
+    /// Length of the generated trace, seconds.
     pub duration_s: f64,
+    /// How requests arrive.
     pub arrivals: Arrivals,
+    /// Input tokens per request.
     pub input_tokens: TokenCounts,
+    /// Output tokens per request.
     pub output_tokens: TokenCounts,
 }
 

@@ -32,6 +32,7 @@ pub struct Request {
 }
 
 impl Request {
+    /// Input plus output tokens.
     pub fn total_tokens(&self) -> u64 {
         u64::from(self.input_tokens) + u64::from(self.output_tokens)
     }
@@ -46,14 +47,17 @@ pub struct Trace {
     pub start_unix_s: Option<i64>,
     /// Names of the request classes the `class` fields index (models, query types).
     pub class_names: Vec<String>,
+    /// The requests, in arrival order.
     pub requests: Vec<Request>,
 }
 
 impl Trace {
+    /// Number of requests.
     pub fn len(&self) -> usize {
         self.requests.len()
     }
 
+    /// No requests.
     pub fn is_empty(&self) -> bool {
         self.requests.is_empty()
     }

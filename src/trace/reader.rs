@@ -25,7 +25,9 @@ use crate::parse::{parse_datetime, parse_f64, parse_u32, split_fields, trim, MAX
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TraceFormat {
+    /// Azure's LLM inference traces (`TIMESTAMP,ContextTokens,GeneratedTokens`).
     Azure,
+    /// BurstGPT's CSV.
     BurstGpt,
 }
 
@@ -285,7 +287,9 @@ impl<R: BufRead> Iterator for TraceReader<R> {
 /// A whole trace read into memory, with the lines a lenient read skipped.
 #[derive(Debug, Clone)]
 pub struct LoadedTrace {
+    /// The requests read.
     pub trace: Trace,
+    /// What was skipped, and why (lenient reading).
     pub skipped: SkipReport,
 }
 

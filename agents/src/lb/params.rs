@@ -10,14 +10,19 @@ use verdant::config::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Algorithm {
+    /// Proximal policy optimisation.
     Ppo,
+    /// Advantage actor-critic.
     A2c,
+    /// Deep Q-network.
     Dqn,
 }
 
 impl Algorithm {
+    /// The three, in table order.
     pub const ALL: [Algorithm; 3] = [Algorithm::Ppo, Algorithm::A2c, Algorithm::Dqn];
 
+    /// Name in tables and configs (`ppo`, `a2c`, `dqn`).
     pub fn name(self) -> &'static str {
         match self {
             Algorithm::Ppo => "ppo",
@@ -34,14 +39,19 @@ impl Algorithm {
 pub struct ActorCriticParams {
     /// Steps per environment between updates.
     pub rollout_steps: usize,
+    /// Passes over each rollout.
     pub epochs: usize,
     /// Transitions per minibatch; 0 = the whole rollout.
     pub minibatch: usize,
     /// PPO's clip range; absent = no clipping (A2C).
     pub clip_range: Option<f64>,
+    /// GAE's lambda.
     pub gae_lambda: f64,
+    /// Weight of the entropy bonus.
     pub entropy_coef: f64,
+    /// Weight of the value loss.
     pub value_coef: f64,
+    /// Gradient norm clip.
     pub max_grad_norm: f64,
     /// Normalise advantages per minibatch (PPO does, A2C does not).
     pub normalise_advantages: bool,
@@ -51,7 +61,9 @@ pub struct ActorCriticParams {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DqnParams {
+    /// Replay buffer capacity.
     pub buffer: usize,
+    /// Transitions per update.
     pub batch: usize,
     /// Transitions collected before the first update.
     pub learning_starts: u64,
@@ -61,7 +73,9 @@ pub struct DqnParams {
     pub target_update_every: u64,
     /// Fraction of the training steps over which epsilon falls linearly from 1.
     pub exploration_fraction: f64,
+    /// Epsilon after the exploration fraction.
     pub final_epsilon: f64,
+    /// Gradient norm clip.
     pub max_grad_norm: f64,
 }
 
@@ -69,11 +83,15 @@ pub struct DqnParams {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LbAgentParams {
+    /// Which algorithm.
     pub algorithm: Algorithm,
     /// Environment steps (decisions) in all environments together.
     pub total_steps: u64,
+    /// Units per hidden layer.
     pub hidden: Vec<i64>,
+    /// Adam's step size.
     pub learning_rate: f64,
+    /// Discount factor.
     pub gamma: f64,
     /// Environments stepped in lockstep.
     pub envs: usize,
@@ -82,9 +100,13 @@ pub struct LbAgentParams {
     pub episode_requests: Option<usize>,
     /// Rewards are multiplied by this before learning (reported rewards are never scaled).
     pub reward_scale: f64,
+    /// Normalise observations by running mean and variance.
     pub normalise_observations: bool,
+    /// PPO's settings.
     pub ppo: ActorCriticParams,
+    /// A2C's settings.
     pub a2c: ActorCriticParams,
+    /// DQN's settings.
     pub dqn: DqnParams,
 }
 
@@ -93,6 +115,7 @@ pub struct LbAgentParams {
 pub struct LbAgentSettings(LbAgentParams);
 
 impl LbAgentSettings {
+    /// The checked parameters.
     pub fn params(&self) -> &LbAgentParams {
         &self.0
     }

@@ -162,8 +162,11 @@ pub struct LbTrainer {
 /// Progress reported to the caller while training.
 #[derive(Debug, Clone, Copy)]
 pub struct TrainProgress<'a> {
+    /// Environment steps done.
     pub steps: u64,
+    /// Environment steps to do.
     pub total_steps: u64,
+    /// The learning curve so far.
     pub curve: &'a [CurvePoint],
 }
 
@@ -232,10 +235,12 @@ impl LbTrainer {
         })
     }
 
+    /// The settings.
     pub fn settings(&self) -> &LbAgentSettings {
         &self.settings
     }
 
+    /// Environment steps done.
     pub fn steps(&self) -> u64 {
         self.venv.steps
     }

@@ -12,6 +12,7 @@ use verdant::seed::RngState;
 /// `clip((x - mean) / sqrt(var + 1e-8), -10, 10)`; frozen outside training.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ObsNormaliser {
+    /// Whether observations are normalised.
     pub enabled: bool,
     count: f64,
     mean: Vec<f64>,
@@ -21,6 +22,7 @@ pub struct ObsNormaliser {
 const CLIP: f64 = 10.0;
 
 impl ObsNormaliser {
+    /// A normaliser of `dim`-long observations, on or off.
     pub fn new(dim: usize, enabled: bool) -> Self {
         ObsNormaliser {
             enabled,
@@ -78,8 +80,11 @@ impl ObsNormaliser {
 pub struct CurvePoint {
     /// Environment steps taken (all environments together) when the episode ended.
     pub step: u64,
+    /// Sum of the episode's rewards.
     pub episode_reward: f64,
+    /// Its mean response time, seconds.
     pub mean_response_s: f64,
+    /// Its share of SLO violations, percent.
     pub slo_violation_pct: f64,
 }
 
@@ -90,7 +95,9 @@ pub struct VecEnv {
     episode_seeds: ChaCha8Rng,
     /// Raw observations, one row per environment.
     raw: Vec<f32>,
+    /// Environment steps done.
     pub steps: u64,
+    /// One point per finished episode.
     pub curve: Vec<CurvePoint>,
 }
 
@@ -104,6 +111,7 @@ pub struct VecEnvState {
 }
 
 impl VecEnv {
+    /// Environments in lockstep over `workload`.
     pub fn new(
         workload: Arc<LbWorkload>,
         config: LbEnvConfig,
@@ -128,18 +136,22 @@ impl VecEnv {
         v
     }
 
+    /// Number of environments.
     pub fn len(&self) -> usize {
         self.envs.len()
     }
 
+    /// No environments.
     pub fn is_empty(&self) -> bool {
         self.envs.is_empty()
     }
 
+    /// Length of one observation.
     pub fn observation_len(&self) -> usize {
         self.envs[0].observation_len()
     }
 
+    /// Number of actions (servers).
     pub fn actions(&self) -> usize {
         self.envs[0].server_count()
     }
@@ -178,6 +190,7 @@ impl VecEnv {
         self.refresh_raw();
     }
 
+    /// Everything needed to resume the environments exactly.
     pub fn state(&self) -> VecEnvState {
         VecEnvState {
             envs: self.envs.iter().map(LbEnv::state).collect(),
@@ -187,6 +200,7 @@ impl VecEnv {
         }
     }
 
+    /// Restores a state captured by [`Self::state`].
     pub fn restore(&mut self, state: VecEnvState) -> Result<(), String> {
         if state.envs.len() != self.envs.len() {
             return Err(format!(

@@ -11,14 +11,20 @@ use verdant::config::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Scheme {
+    /// Favours TTFT.
     MinLatency,
+    /// Favours carbon.
     MinCarbon,
+    /// Favours water.
     MinWater,
+    /// Favours energy cost.
     MinCost,
+    /// Weighs the four evenly.
     Balanced,
 }
 
 impl Scheme {
+    /// The five, in table order.
     pub const ALL: [Scheme; 5] = [
         Scheme::MinLatency,
         Scheme::MinCarbon,
@@ -27,6 +33,7 @@ impl Scheme {
         Scheme::Balanced,
     ];
 
+    /// Name in tables and configs (`min-latency`, ..., `balanced`).
     pub fn name(self) -> &'static str {
         match self {
             Scheme::MinLatency => "min-latency",
@@ -57,11 +64,17 @@ impl Scheme {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Components {
+    /// Agents with enough capital may veto the consensus.
     pub veto: bool,
+    /// Proposals are blended by utility and capital (else the richest agent's is taken).
     pub blending: bool,
+    /// The actor is conditioned by FiLM.
     pub film: bool,
+    /// Hindsight relabelling of the cross-epoch buffer.
     pub her: bool,
+    /// Capital weighs the blend and the vetoes.
     pub capital: bool,
+    /// The workload predictor (else the last epoch's volume).
     pub predictor: bool,
 }
 
@@ -89,16 +102,25 @@ pub struct MarlinParams {
     pub k_opt: usize,
     /// SAC gradient updates per exploration iteration.
     pub updates_per_iteration: usize,
+    /// Transitions per SAC update.
     pub batch: usize,
+    /// Actor's step size.
     pub actor_lr: f64,
+    /// Critics' step size.
     pub critic_lr: f64,
+    /// Entropy temperature's step size.
     pub alpha_lr: f64,
+    /// Discount factor.
     pub gamma: f64,
+    /// Soft target update rate.
     pub tau: f64,
+    /// Units per hidden layer of the actor.
     pub actor_hidden: i64,
+    /// Units per hidden layer of the critics.
     pub critic_hidden: i64,
     /// Replay of the current epoch's transitions, and the cross-epoch buffer (HER).
     pub replay_current: usize,
+    /// Capacity of the cross-epoch buffer.
     pub replay_cross: usize,
     /// Share of each batch drawn from the cross-epoch buffer (the paper's 30/70 split: 0.7).
     pub cross_share: f64,
@@ -110,6 +132,7 @@ pub struct MarlinParams {
     pub scheme_dominant_weight: f64,
     /// Predictor window (epochs) and decay.
     pub predictor_window: usize,
+    /// Predictor decay.
     pub predictor_decay: f64,
     /// Season of the predictor in epochs (0: none; 4 for a trace tiled from one hour).
     pub predictor_season: usize,
@@ -118,28 +141,38 @@ pub struct MarlinParams {
     /// Reward: EMA improvement term weight and smoothing, ECO consolidation bonus weight, SLA
     /// penalty weight and TTFT set point (seconds).
     pub ema_weight: f64,
+    /// EMA smoothing of the improvement term.
     pub ema_smoothing: f64,
+    /// ECO consolidation bonus weight.
     pub eco_weight: f64,
+    /// SLA penalty weight.
     pub sla_penalty: f64,
+    /// SLA TTFT set point, seconds.
     pub sla_ttft_s: f64,
     /// Phase 2: gradient ascent on the critic weights.
     pub sgd_lr: f64,
+    /// Gradient ascent steps.
     pub sgd_steps: usize,
     /// Phase 2: capital.
     pub capital_initial: f64,
+    /// Capital an agent needs to veto.
     pub capital_threshold: f64,
     /// Capital is an EMA of `capital_scale x (Perf + bonus_scale x Bonus)`.
     pub capital_scale: f64,
+    /// Decay of the capital EMA.
     pub capital_decay: f64,
+    /// Weight of the bonus in capital.
     pub bonus_scale: f64,
     /// Phase 2: vetoes.
     pub veto_max: f64,
+    /// Loss on its own objective beyond which an agent vetoes.
     pub veto_loss_threshold: f64,
     /// Feasibility: utilisation cap per datacenter and epoch.
     pub utilisation_cap: f64,
     /// Softmax temperature from actions to fractions.
     pub action_scale: f64,
     #[serde(default)]
+    /// Which components are on (ablation switches).
     pub components: Components,
 }
 
@@ -148,6 +181,7 @@ pub struct MarlinParams {
 pub struct MarlinSettings(MarlinParams);
 
 impl MarlinSettings {
+    /// The checked parameters.
     pub fn params(&self) -> &MarlinParams {
         &self.0
     }

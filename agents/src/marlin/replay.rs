@@ -13,13 +13,21 @@ use super::sac::Batch;
 /// One transition, in the buffer's row layout.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
+    /// State.
     pub state: Vec<f32>,
+    /// Reward weights (relabelled by HER).
     pub weights: [f64; 4],
+    /// Conditioning of the actor.
     pub conditioning: Vec<f32>,
+    /// Action.
     pub action: Vec<f32>,
+    /// Reward.
     pub reward: f64,
+    /// Next state.
     pub next_state: Vec<f32>,
+    /// Next conditioning.
     pub next_conditioning: Vec<f32>,
+    /// The episode ended.
     pub done: bool,
     /// Objectives of the resulting plan over the reference's (TTFT, carbon, water, cost).
     pub normalised: [f64; 4],
@@ -63,6 +71,7 @@ pub struct Replay {
 }
 
 impl Replay {
+    /// An empty buffer of `capacity` transitions.
     pub fn new(capacity: usize) -> Self {
         Replay {
             capacity,
@@ -71,14 +80,17 @@ impl Replay {
         }
     }
 
+    /// Transitions held.
     pub fn len(&self) -> usize {
         self.rows.len()
     }
 
+    /// No transitions.
     pub fn is_empty(&self) -> bool {
         self.rows.is_empty()
     }
 
+    /// Adds `t`, overwriting the oldest when full.
     pub fn push(&mut self, t: Transition) {
         if self.rows.len() < self.capacity {
             self.rows.push(t);
@@ -100,6 +112,7 @@ impl Replay {
             .collect()
     }
 
+    /// The transitions held, in storage order.
     pub fn rows(&self) -> &[Transition] {
         &self.rows
     }
@@ -110,10 +123,12 @@ impl Replay {
         self.next = next % self.capacity.max(1);
     }
 
+    /// Where the next transition goes.
     pub fn next_index(&self) -> usize {
         self.next
     }
 
+    /// Capacity.
     pub fn capacity(&self) -> usize {
         self.capacity
     }

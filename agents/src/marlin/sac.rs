@@ -23,6 +23,7 @@ pub struct Film {
 }
 
 impl Film {
+    /// A FiLM layer: `conditioning` inputs scale and shift `features` features.
     pub fn new(path: &nn::Path, conditioning: i64, features: i64) -> Self {
         let config = nn::LinearConfig {
             bias: false,
@@ -35,6 +36,7 @@ impl Film {
         }
     }
 
+    /// `h` scaled and shifted by the conditioning `z`.
     pub fn forward(&self, h: &Tensor, z: &Tensor) -> Tensor {
         h * (self.gamma.forward(z) + 1.0) + self.beta.forward(z)
     }
@@ -43,16 +45,27 @@ impl Film {
 /// Sizes and rates of one SAC agent.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SacConfig {
+    /// State length.
     pub state: i64,
+    /// Reward weights' length.
     pub weights: i64,
+    /// Conditioning length.
     pub conditioning: i64,
+    /// Action length.
     pub action: i64,
+    /// Units per hidden layer of the actor.
     pub actor_hidden: i64,
+    /// Units per hidden layer of the critics.
     pub critic_hidden: i64,
+    /// Actor's step size.
     pub actor_lr: f64,
+    /// Critics' step size.
     pub critic_lr: f64,
+    /// Entropy temperature's step size.
     pub alpha_lr: f64,
+    /// Discount factor.
     pub gamma: f64,
+    /// Soft target update rate.
     pub tau: f64,
     /// FiLM on (else `z` is concatenated to the actor's input).
     pub film: bool,
@@ -61,43 +74,62 @@ pub struct SacConfig {
 /// A batch of transitions, as tensors on the agent's device.
 #[derive(Debug)]
 pub struct Batch {
+    /// States, one row each.
     pub state: Tensor,
+    /// Reward weights.
     pub weights: Tensor,
+    /// Conditionings.
     pub conditioning: Tensor,
+    /// Actions.
     pub action: Tensor,
+    /// Rewards.
     pub reward: Tensor,
+    /// Next states.
     pub next_state: Tensor,
+    /// Next conditionings.
     pub next_conditioning: Tensor,
+    /// 1 where the episode ended.
     pub done: Tensor,
 }
 
 /// Losses of one update.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct SacLosses {
+    /// Critic loss.
     pub critic: f64,
+    /// Actor loss.
     pub actor: f64,
+    /// Temperature loss.
     pub alpha: f64,
 }
 
 /// One SAC agent: actor, twin critics with target copies, learned temperature.
 #[derive(Debug)]
 pub struct Sac {
+    /// Sizes and step sizes.
     pub config: SacConfig,
     device: Device,
+    /// The actor's variables.
     pub actor_vs: VarStore,
     actor_in: nn::Linear,
     film: Option<Film>,
     actor_trunk: Mlp,
+    /// The two critics' variables.
     pub critic_vs: VarStore,
     q1: Mlp,
     q2: Mlp,
+    /// The target critics' variables.
     pub target_vs: VarStore,
     t1: Mlp,
     t2: Mlp,
+    /// The entropy temperature's variable.
     pub alpha_vs: VarStore,
     log_alpha: Tensor,
+    /// The actor's optimiser.
     pub actor_opt: Adam,
+    /// The critics' optimiser.
     pub critic_opt: Adam,
+    /// The temperature's optimiser.
     pub alpha_opt: Adam,
     target_entropy: f64,
 }
@@ -163,6 +195,7 @@ impl Sac {
         }
     }
 
+    /// The device of the variables.
     pub fn device(&self) -> Device {
         self.device
     }
@@ -283,6 +316,7 @@ impl Sac {
         }
     }
 
+    /// The entropy temperature.
     pub fn alpha(&self) -> f64 {
         self.log_alpha.exp().double_value(&[0])
     }

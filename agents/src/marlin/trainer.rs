@@ -55,15 +55,21 @@ struct Agent {
 /// One epoch's record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochLog {
+    /// Training day.
     pub day: usize,
+    /// Epoch of the day.
     pub epoch: usize,
     /// Predicted and actual requests of the epoch (all classes).
     pub predicted_requests: f64,
+    /// Requests that came (all classes).
     pub actual_requests: f64,
     /// Each agent's proposal scored on this epoch: TTFT s, carbon kg, water L, cost USD.
     pub proposals: [[f64; 4]; 4],
+    /// The consensus plan scored on this epoch: TTFT s, carbon kg, water L, cost USD.
     pub consensus: [f64; 4],
+    /// Each agent's capital after the epoch.
     pub capital: [f64; 4],
+    /// Vetoes cast.
     pub vetoes: u32,
     /// Mean phase-1 reward of each agent this epoch.
     pub mean_reward: [f64; 4],
@@ -72,9 +78,11 @@ pub struct EpochLog {
 /// A whole-day plan of one training day (unscored: whoever compares scores it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ArchivePoint {
+    /// Training day.
     pub day: usize,
     /// `consensus` or the proposing agent's objective.
     pub source: String,
+    /// The plan.
     pub plan: FractionPlan,
 }
 
@@ -92,11 +100,13 @@ struct ArchiveRecord {
 #[derive(Debug, Clone)]
 pub struct MarlinPolicy {
     name: String,
+    /// The scheme.
     pub scheme: Scheme,
     /// The last day's consensus plan.
     pub consensus: FractionPlan,
     /// Every day's consensus and proposals, in training order.
     pub archive: Vec<ArchivePoint>,
+    /// The per-epoch log of every training day.
     pub log: Vec<EpochLog>,
     /// The workload predictor's accuracy (1 - MAPE, one epoch ahead).
     pub predictor_accuracy: f64,
@@ -151,6 +161,7 @@ pub const MARLIN_CHECKPOINT: &str = "marlin-checkpoint.json";
 /// MARLIN on one scenario for one scheme.
 pub struct Marlin<'a> {
     settings: MarlinSettings,
+    /// What the agents see and do.
     pub world: MarlinWorld<'a>,
     scheme: Scheme,
     preference: [f64; 4],
@@ -234,10 +245,12 @@ impl<'a> Marlin<'a> {
         })
     }
 
+    /// Training days done.
     pub fn day(&self) -> usize {
         self.day
     }
 
+    /// Each agent's capital.
     pub fn capital(&self) -> [f64; 4] {
         self.capital
     }

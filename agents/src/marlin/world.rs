@@ -14,11 +14,15 @@ pub const OBJECTIVES: [&str; 4] = ["ttft", "carbon", "water", "cost"];
 /// The scenario as MARLIN sees it, with what depends only on the scenario precomputed.
 #[derive(Debug)]
 pub struct MarlinWorld<'a> {
+    /// The scenario.
     pub scenario: &'a Scenario,
     /// Capacity, volumes, the fractions mapping and the feasibility projection (core).
     pub planner: EpochPlanner,
+    /// Number of datacenters.
     pub datacenters: usize,
+    /// Number of request classes.
     pub classes: usize,
+    /// Number of epochs.
     pub epochs: usize,
     max_volume: f64,
     /// Per epoch, per datacenter: carbon, water, price normalised by their maxima over the day
@@ -104,6 +108,7 @@ impl<'a> MarlinWorld<'a> {
         4 + 3 * self.datacenters
     }
 
+    /// Length of an action.
     pub fn action_len(&self) -> usize {
         self.classes * self.datacenters
     }

@@ -13,7 +13,9 @@ use verdant::sim::{FractionPlan, Objectives, Outcome, PlanError};
 
 /// Maps genomes to plans and scores them with the fluid simulator.
 pub struct Genome<'a> {
+    /// The scenario.
     pub scenario: &'a Scenario,
+    /// Capacity, volumes and the projection onto the utilisation cap.
     pub planner: EpochPlanner,
     sim: FluidSimulator<'a>,
     out: Outcome,
@@ -76,7 +78,9 @@ impl<'a> Genome<'a> {
 /// `sum_k w_k o_k / ref_k` over (TTFT, carbon, water, cost), `ref` the even split's objectives.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scalariser {
+    /// Weight of each objective (TTFT, carbon, water, cost).
     pub weights: [f64; 4],
+    /// The even split's objectives, the scale of each.
     pub reference: [f64; 4],
 }
 
@@ -93,6 +97,7 @@ impl Scalariser {
         })
     }
 
+    /// The scalarised value of `o` (lower is better).
     pub fn value(&self, o: &Objectives) -> f64 {
         let v = o.compared();
         (0..4)

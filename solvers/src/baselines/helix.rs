@@ -114,6 +114,7 @@ pub fn max_flow(
 /// Helix-style max-flow routing.
 #[derive(Debug, Clone, Copy)]
 pub struct Helix {
+    /// Utilisation cap of every datacenter.
     pub utilisation_cap: f64,
 }
 

@@ -18,12 +18,17 @@ use verdant::sim::{FractionPlan, PlanError};
 use super::genome::Genome;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
+/// NSGA-II's settings.
 pub struct Nsga2Params {
+    /// Individuals per generation (at least 4).
     pub population: usize,
+    /// Generations.
     pub generations: usize,
     /// Standard deviation of the Gaussian mutation of a logit.
     pub mutation_sigma: f64,
+    /// Utilisation cap of the plans' projection.
     pub utilisation_cap: f64,
+    /// Seed of the search's random stream.
     pub seed: u64,
 }
 
@@ -40,7 +45,9 @@ impl Default for Nsga2Params {
 }
 
 #[derive(Debug, Clone)]
+/// NSGA-II over hourly logits: its first front is the method's front.
 pub struct Nsga2 {
+    /// The settings.
     pub params: Nsga2Params,
 }
 

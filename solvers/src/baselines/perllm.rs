@@ -13,11 +13,15 @@ use verdant::sim::planner::EpochPlanner;
 use verdant::sim::{FractionPlan, Outcome};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
+/// PerLLM-style UCB's settings.
 pub struct PerLlmParams {
+    /// Passes over the day.
     pub days: usize,
     /// UCB exploration constant.
     pub exploration: f64,
+    /// Weight of each objective in the reward (TTFT, carbon, water, cost).
     pub weights: [f64; 4],
+    /// Utilisation cap of every datacenter.
     pub utilisation_cap: f64,
 }
 
@@ -33,7 +37,9 @@ impl Default for PerLlmParams {
 }
 
 #[derive(Debug, Clone)]
+/// PerLLM-style constraint satisfaction with an upper confidence bound.
 pub struct PerLlm {
+    /// The settings.
     pub params: PerLlmParams,
 }
 

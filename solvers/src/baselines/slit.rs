@@ -17,14 +17,21 @@ use verdant::sim::{FractionPlan, PlanError};
 use super::genome::{Genome, Scalariser};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
+/// SLIT-style search's settings.
 pub struct SlitParams {
+    /// Candidates per generation.
     pub population: usize,
+    /// Generations.
     pub generations: usize,
     /// Candidates generated per simulated one (screened by the surrogate).
     pub screening: usize,
+    /// Standard deviation of a mutation.
     pub mutation_sigma: f64,
+    /// Ridge penalty of the surrogate's least squares.
     pub ridge: f64,
+    /// Utilisation cap of the plans' projection.
     pub utilisation_cap: f64,
+    /// Seed of the search's random stream.
     pub seed: u64,
 }
 
@@ -43,7 +50,9 @@ impl Default for SlitParams {
 }
 
 #[derive(Debug, Clone)]
+/// SLIT-style surrogate-screened evolution, one search per weight vector.
 pub struct Slit {
+    /// The settings.
     pub params: SlitParams,
 }
 

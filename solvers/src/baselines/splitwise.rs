@@ -16,7 +16,9 @@ use verdant::sim::planner::EpochPlanner;
 use verdant::sim::{FractionPlan, PlanError};
 
 #[derive(Debug, Clone, Copy)]
+/// Splitwise-style phase split: prefill and decode capacity sized separately.
 pub struct Splitwise {
+    /// Utilisation cap of every datacenter.
     pub utilisation_cap: f64,
     /// Bandwidth between the prefill and decode pools, Gbit/s.
     pub kv_link_gbps: f64,
