@@ -1,10 +1,11 @@
 //! Adam over a `VarStore`, with its moments exposed so a checkpoint can restore training exactly
 //! (tch's own optimiser keeps its state inside libtorch, out of reach of a checkpoint).
 
-use std::collections::HashMap;
-
 use tch::nn::VarStore;
 use tch::Tensor;
+
+use crate::checkpoint::TensorsIn;
+use crate::AgentError;
 
 /// Adam (Kingma and Ba) with bias correction and optional global gradient-norm clipping.
 #[derive(Debug)]
@@ -114,27 +115,13 @@ impl Adam {
         out
     }
 
-    /// Restores the moments saved by [`state_tensors`](Self::state_tensors) and the step count.
-    pub fn restore(&mut self, tensors: &HashMap<String, Tensor>, step: i64) -> Result<(), String> {
-        tch::no_grad(|| {
-            for (name, _, m, v) in &mut self.params {
-                for (prefix, target) in [("adam.m.", &mut *m), ("adam.v.", &mut *v)] {
-                    let key = format!("{prefix}{name}");
-                    let saved = tensors
-                        .get(&key)
-                        .ok_or_else(|| format!("checkpoint lacks {key}"))?;
-                    if saved.size() != target.size() {
-                        return Err(format!(
-                            "{key}: checkpoint shape {:?}, model shape {:?}",
-                            saved.size(),
-                            target.size()
-                        ));
-                    }
-                    target.copy_(saved);
-                }
-            }
-            Ok(())
-        })?;
+    /// Restores the moments saved by [`state_tensors`](Self::state_tensors) (found in
+    /// `tensors` under their own names) and the step count, checking shapes.
+    pub fn restore(&mut self, tensors: &TensorsIn, step: i64) -> Result<(), AgentError> {
+        for (name, _, m, v) in &mut self.params {
+            tensors.copy_into(&format!("adam.m.{name}"), m)?;
+            tensors.copy_into(&format!("adam.v.{name}"), v)?;
+        }
         self.step = step;
         Ok(())
     }

@@ -3,6 +3,8 @@
 //! - [`device`]: the compute device (CUDA when present, CPU otherwise, the same code either way)
 //!   and libtorch's thread count;
 //! - [`adam`]: Adam whose moments a checkpoint can save and restore;
+//! - [`checkpoint`], every agent's checkpoints: metadata and named tensors, atomic, pruned,
+//!   shape-checked;
 //! - [`lb`]: the load balancer's PPO, A2C and DQN agents;
 //! - [`mlp`]: the multilayer perceptron every agent builds on;
 //! - [`regression`]: supervised fitting of an MLP to a known function, the smallest complete
@@ -14,6 +16,7 @@
 
 pub mod adam;
 pub mod baselines;
+pub mod checkpoint;
 pub mod device;
 pub mod lb;
 pub mod marlin;

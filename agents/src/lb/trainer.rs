@@ -1,6 +1,5 @@
 //! Training PPO, A2C and DQN on the load balancer's environment, with exact checkpoints.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -10,17 +9,23 @@ use serde::{Deserialize, Serialize};
 use tch::nn::{Module, VarStore};
 use tch::{Device, Kind, Tensor};
 use verdant::lb::{LbEnv, LbEnvConfig, LbPolicy, LbWorkload};
-use verdant::run::write_atomic;
 use verdant::seed::{MasterSeed, RngState};
 
 use super::params::{ActorCriticParams, Algorithm, LbAgentSettings};
 use super::vec_env::{CurvePoint, ObsNormaliser, VecEnv, VecEnvState};
 use crate::adam::Adam;
+use crate::checkpoint::{self, Layout, TensorsIn, TensorsOut};
 use crate::mlp::Mlp;
 use crate::{argmax, AgentError};
 
 /// Name of a checkpoint's metadata file inside its directory.
 pub const CHECKPOINT_FILE: &str = "checkpoint.json";
+
+/// Where the trainer's checkpoint lives in its directory.
+const CHECKPOINT: Layout = Layout {
+    meta_file: CHECKPOINT_FILE,
+    tensors_prefix: "checkpoint",
+};
 
 /// DQN's replay buffer (normalised observations, as the agent saw them).
 #[derive(Debug)]
@@ -87,19 +92,13 @@ impl Replay {
         ]
     }
 
-    fn restore(
-        &mut self,
-        t: &HashMap<String, Tensor>,
-        len: usize,
-        next: usize,
-    ) -> Result<(), String> {
-        let get = |k: &str| t.get(k).ok_or_else(|| format!("checkpoint lacks {k}"));
+    fn restore(&mut self, t: &TensorsIn, len: usize, next: usize) -> Result<(), AgentError> {
         let n = len.min(self.capacity);
-        let copy_f32 = |dst: &mut [f32], k: &str| -> Result<(), String> {
-            let src = get(k)?.flatten(0, -1);
-            let v: Vec<f32> = Vec::try_from(&src).map_err(|e| format!("{k}: {e}"))?;
+        let copy_f32 = |dst: &mut [f32], k: &str| -> Result<(), AgentError> {
+            let src = t.get(k)?.flatten(0, -1);
+            let v: Vec<f32> = Vec::try_from(&src).map_err(|e| t.error(format!("{k}: {e}")))?;
             if v.len() != dst.len() {
-                return Err(format!("{k}: {} values, expected {}", v.len(), dst.len()));
+                return Err(t.error(format!("{k}: {} values, expected {}", v.len(), dst.len())));
             }
             dst.copy_from_slice(&v);
             Ok(())
@@ -108,10 +107,10 @@ impl Replay {
         copy_f32(&mut self.next_obs[..n * self.dim], "replay.next_obs")?;
         copy_f32(&mut self.rewards[..n], "replay.rewards")?;
         copy_f32(&mut self.dones[..n], "replay.dones")?;
-        let a: Vec<i64> =
-            Vec::try_from(get("replay.actions")?).map_err(|e| format!("replay.actions: {e}"))?;
+        let a: Vec<i64> = Vec::try_from(t.get("replay.actions")?)
+            .map_err(|e| t.error(format!("replay.actions: {e}")))?;
         if a.len() != n {
-            return Err(format!("replay.actions: {} values, expected {n}", a.len()));
+            return Err(t.error(format!("replay.actions: {} values, expected {n}", a.len())));
         }
         self.actions[..n].copy_from_slice(&a);
         self.len = n;
@@ -126,7 +125,6 @@ struct CheckpointMeta {
     algorithm: Algorithm,
     observation_len: usize,
     actions: usize,
-    tensors_file: String,
     adam_steps: i64,
     rng: RngState,
     venv: VecEnvState,
@@ -548,35 +546,19 @@ impl LbTrainer {
     /// metadata that names it, each atomically; older tensor files are removed afterwards. An
     /// interrupted save leaves the previous checkpoint intact.
     pub fn save_checkpoint(&self, dir: &Path) -> Result<PathBuf, AgentError> {
-        std::fs::create_dir_all(dir).map_err(|e| AgentError::Io(dir.to_owned(), e))?;
-        let mut tensors: Vec<(String, Tensor)> = self
-            .vs
-            .variables()
-            .into_iter()
-            .map(|(k, v)| (format!("net.{k}"), v))
-            .collect();
+        let mut tensors = TensorsOut::default();
+        tensors.vars(&self.vs, "net");
         if let Some(t) = &self.target_vs {
-            tensors.extend(
-                t.variables()
-                    .into_iter()
-                    .map(|(k, v)| (format!("target.{k}"), v)),
-            );
+            tensors.vars(t, "target");
         }
         tensors.extend(self.adam.state_tensors());
         if let Some(r) = &self.replay {
             tensors.extend(r.tensors());
         }
-        tensors.sort_by(|a, b| a.0.cmp(&b.0));
-        let tensors_file = format!("checkpoint-{}.ot", self.venv.steps);
-        let tmp = dir.join(format!(".{tensors_file}.tmp"));
-        Tensor::save_multi(&tensors, &tmp)?;
-        std::fs::rename(&tmp, dir.join(&tensors_file))
-            .map_err(|e| AgentError::Io(dir.join(&tensors_file), e))?;
         let meta = CheckpointMeta {
             algorithm: self.settings.params().algorithm,
             observation_len: self.venv.observation_len(),
             actions: self.venv.actions(),
-            tensors_file: tensors_file.clone(),
             adam_steps: self.adam.steps(),
             rng: RngState::capture(&self.rng),
             venv: self.venv.state(),
@@ -587,28 +569,20 @@ impl LbTrainer {
             last_target_sync: self.last_target_sync,
             next_checkpoint: self.next_checkpoint,
         };
-        let json = serde_json::to_vec(&meta)?;
-        let meta_path = dir.join(CHECKPOINT_FILE);
-        write_atomic(&meta_path, &json)?;
-        if let Ok(entries) = std::fs::read_dir(dir) {
-            for e in entries.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if name.starts_with("checkpoint-") && name.ends_with(".ot") && name != tensors_file
-                {
-                    let _ = std::fs::remove_file(e.path());
-                }
-            }
-        }
-        Ok(meta_path)
+        checkpoint::save(
+            dir,
+            CHECKPOINT,
+            &self.venv.steps.to_string(),
+            &meta,
+            tensors,
+        )
     }
 
     /// Restores the state saved in `dir` into this trainer (built with the same settings,
     /// workload and seed); training then continues exactly as if it had never stopped.
     pub fn resume(&mut self, dir: &Path) -> Result<(), AgentError> {
-        let meta_path = dir.join(CHECKPOINT_FILE);
-        let bad = |m: String| AgentError::Checkpoint(meta_path.clone(), m);
-        let text = std::fs::read(&meta_path).map_err(|e| AgentError::Io(meta_path.clone(), e))?;
-        let meta: CheckpointMeta = serde_json::from_slice(&text).map_err(|e| bad(e.to_string()))?;
+        let (meta, tensors) = checkpoint::load::<CheckpointMeta>(dir, CHECKPOINT, self.device)?;
+        let bad = |m: String| tensors.error(m);
         if meta.algorithm != self.settings.params().algorithm
             || meta.observation_len != self.venv.observation_len()
             || meta.actions != self.venv.actions()
@@ -623,37 +597,13 @@ impl LbTrainer {
                 self.venv.actions()
             )));
         }
-        let tensors: HashMap<String, Tensor> =
-            Tensor::load_multi_with_device(dir.join(&meta.tensors_file), self.device)?
-                .into_iter()
-                .collect();
-        let copy_into = |vs: &VarStore, prefix: &str| -> Result<(), String> {
-            tch::no_grad(|| {
-                for (name, mut var) in vs.variables() {
-                    let key = format!("{prefix}.{name}");
-                    let saved = tensors
-                        .get(&key)
-                        .ok_or_else(|| format!("checkpoint lacks {key}"))?;
-                    if saved.size() != var.size() {
-                        return Err(format!(
-                            "{key}: shape {:?} vs {:?}",
-                            saved.size(),
-                            var.size()
-                        ));
-                    }
-                    var.copy_(saved);
-                }
-                Ok(())
-            })
-        };
-        copy_into(&self.vs, "net").map_err(bad)?;
+        tensors.restore_vars(&self.vs, "net")?;
         if let Some(t) = &self.target_vs {
-            copy_into(t, "target").map_err(bad)?;
+            tensors.restore_vars(t, "target")?;
         }
-        self.adam.restore(&tensors, meta.adam_steps).map_err(bad)?;
+        self.adam.restore(&tensors, meta.adam_steps)?;
         if let Some(r) = self.replay.as_mut() {
-            r.restore(&tensors, meta.replay_len, meta.replay_next)
-                .map_err(bad)?;
+            r.restore(&tensors, meta.replay_len, meta.replay_next)?;
         }
         self.venv.restore(meta.venv).map_err(bad)?;
         self.rng = meta.rng.restore().map_err(bad)?;

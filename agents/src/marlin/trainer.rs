@@ -18,7 +18,6 @@
 //!   `Bonus_j = 1 - |metric_j - metric| / |metric_j|` clipped to [0, 1]; capital is the EMA
 //!   `C = decay C + (1 - decay) capital_scale (Perf + bonus_scale Bonus)`.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rand::Rng;
@@ -27,7 +26,6 @@ use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 use verdant::allocator::rules::Even;
 use verdant::allocator::{AllocError, Allocator, Problem, Proposal};
-use verdant::run::write_atomic;
 use verdant::seed::{MasterSeed, RngState};
 use verdant::sim::fluid::FluidSimulator;
 use verdant::sim::{FractionPlan, Objectives, Outcome};
@@ -38,6 +36,7 @@ use super::predictor::EwmaPredictor;
 use super::replay::{sample_batch, Replay, Transition};
 use super::sac::{Sac, SacConfig};
 use super::world::{MarlinWorld, OBJECTIVES};
+use crate::checkpoint::{self, Layout, TensorsOut};
 use crate::AgentError;
 
 /// One agent of phase 1.
@@ -86,13 +85,11 @@ pub struct ArchivePoint {
     pub plan: FractionPlan,
 }
 
-/// An archived plan in a checkpoint.
+/// An archived plan's day and source in a checkpoint.
 #[derive(Debug, Serialize, Deserialize)]
 struct ArchiveRecord {
     day: usize,
     source: String,
-    /// [`FractionPlan::shares`].
-    shares: Vec<f64>,
 }
 
 /// A trained MARLIN: the last day's consensus plan and the archive of every day's plans, with
@@ -142,21 +139,34 @@ impl Allocator for MarlinPolicy {
 struct CheckpointMeta {
     scheme: Scheme,
     day: usize,
-    tensors_file: String,
     capital: [f64; 4],
     emas: [Option<f64>; 4],
     adam_steps: Vec<[i64; 3]>,
     rng: RngState,
+    /// Day and source of each archived plan (the plans are tensors `plan.archive<k>`).
     archive: Vec<ArchiveRecord>,
     log: Vec<EpochLog>,
     replay_next: Vec<[usize; 2]>,
     replay_len: Vec<[usize; 2]>,
-    consensus: Vec<f64>,
-    proposals: Vec<Vec<f64>>,
 }
 
 /// Name of the checkpoint metadata inside its directory.
 pub const MARLIN_CHECKPOINT: &str = "marlin-checkpoint.json";
+
+/// Where a scheme's checkpoint lives in its directory: `marlin-checkpoint.json` and tensor
+/// files `marlin-<scheme>-day<d>.ot`.
+fn layout(scheme: Scheme) -> Layout {
+    Layout {
+        meta_file: MARLIN_CHECKPOINT,
+        tensors_prefix: match scheme {
+            Scheme::MinLatency => "marlin-min-latency",
+            Scheme::MinCarbon => "marlin-min-carbon",
+            Scheme::MinWater => "marlin-min-water",
+            Scheme::MinCost => "marlin-min-cost",
+            Scheme::Balanced => "marlin-balanced",
+        },
+    }
+}
 
 /// MARLIN on one scenario for one scheme.
 pub struct Marlin<'a> {
@@ -666,8 +676,7 @@ impl<'a> Marlin<'a> {
     /// Saves everything needed to continue exactly: networks, optimiser moments, replay
     /// buffers, capital, EMAs, the random stream, today's plans, archive and log.
     pub fn save_checkpoint(&self, dir: &Path) -> Result<PathBuf, AgentError> {
-        std::fs::create_dir_all(dir).map_err(|e| AgentError::Io(dir.to_owned(), e))?;
-        let mut tensors: Vec<(String, Tensor)> = Vec::new();
+        let mut tensors = TensorsOut::default();
         let mut adam_steps = Vec::new();
         let mut replay_next = Vec::new();
         let mut replay_len = Vec::new();
@@ -678,18 +687,14 @@ impl<'a> Marlin<'a> {
                 ("target", &a.sac.target_vs),
                 ("alpha", &a.sac.alpha_vs),
             ] {
-                for (k, v) in vs.variables() {
-                    tensors.push((format!("agent{j}.{name}.{k}"), v));
-                }
+                tensors.vars(vs, &format!("agent{j}.{name}"));
             }
             for (name, opt) in [
                 ("actor", &a.sac.actor_opt),
                 ("critic", &a.sac.critic_opt),
                 ("alpha", &a.sac.alpha_opt),
             ] {
-                for (k, v) in opt.state_tensors() {
-                    tensors.push((format!("agent{j}.{name}.{k}"), v));
-                }
+                tensors.extend_prefixed(&format!("agent{j}.{name}"), opt.state_tensors());
             }
             adam_steps.push([
                 a.sac.actor_opt.steps(),
@@ -698,21 +703,20 @@ impl<'a> Marlin<'a> {
             ]);
             for (name, r) in [("current", &a.current), ("cross", &a.cross)] {
                 let (f32s, f64s) = pack(r.rows());
-                tensors.push((format!("agent{j}.{name}.f32"), f32s));
-                tensors.push((format!("agent{j}.{name}.f64"), f64s));
+                tensors.push(format!("agent{j}.{name}.f32"), f32s);
+                tensors.push(format!("agent{j}.{name}.f64"), f64s);
             }
             replay_next.push([a.current.next_index(), a.cross.next_index()]);
             replay_len.push([a.current.len(), a.cross.len()]);
+            tensors.f64s(format!("plan.proposal{j}"), a.plan.shares());
         }
-        let tensors_file = format!("marlin-{}-day{}.ot", self.scheme.name(), self.day);
-        let tmp = dir.join(format!(".{tensors_file}.tmp"));
-        Tensor::save_multi(&tensors, &tmp)?;
-        std::fs::rename(&tmp, dir.join(&tensors_file))
-            .map_err(|e| AgentError::Io(dir.join(&tensors_file), e))?;
+        tensors.f64s("plan.consensus", self.consensus.shares());
+        for (k, a) in self.archive.iter().enumerate() {
+            tensors.f64s(format!("plan.archive{k}"), a.plan.shares());
+        }
         let meta = CheckpointMeta {
             scheme: self.scheme,
             day: self.day,
-            tensors_file: tensors_file.clone(),
             capital: self.capital,
             emas: [0, 1, 2, 3].map(|j| self.agents[j].ema),
             adam_steps,
@@ -723,40 +727,26 @@ impl<'a> Marlin<'a> {
                 .map(|a| ArchiveRecord {
                     day: a.day,
                     source: a.source.clone(),
-                    shares: a.plan.shares().to_vec(),
                 })
                 .collect(),
             log: self.log.clone(),
             replay_next,
             replay_len,
-            consensus: self.consensus.shares().to_vec(),
-            proposals: self
-                .agents
-                .iter()
-                .map(|a| a.plan.shares().to_vec())
-                .collect(),
         };
-        let json = serde_json::to_vec(&meta)?;
-        let path = dir.join(MARLIN_CHECKPOINT);
-        write_atomic(&path, &json)?;
-        if let Ok(entries) = std::fs::read_dir(dir) {
-            let prefix = format!("marlin-{}-day", self.scheme.name());
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if name.starts_with(&prefix) && name.ends_with(".ot") && name != tensors_file {
-                    let _ = std::fs::remove_file(entry.path());
-                }
-            }
-        }
-        Ok(path)
+        checkpoint::save(
+            dir,
+            layout(self.scheme),
+            &format!("day{}", self.day),
+            &meta,
+            tensors,
+        )
     }
 
     /// Restores a checkpoint of the same scenario, settings, scheme and seed.
     pub fn resume(&mut self, dir: &Path) -> Result<(), AgentError> {
-        let path = dir.join(MARLIN_CHECKPOINT);
-        let bad = |m: String| AgentError::Checkpoint(path.clone(), m);
-        let text = std::fs::read(&path).map_err(|e| AgentError::Io(path.clone(), e))?;
-        let meta: CheckpointMeta = serde_json::from_slice(&text).map_err(|e| bad(e.to_string()))?;
+        let (meta, tensors) =
+            checkpoint::load::<CheckpointMeta>(dir, layout(self.scheme), self.device)?;
+        let bad = |m: String| tensors.error(m);
         if meta.scheme != self.scheme {
             return Err(bad(format!(
                 "made for scheme {}, this run is {}",
@@ -764,10 +754,13 @@ impl<'a> Marlin<'a> {
                 self.scheme.name()
             )));
         }
-        let tensors: HashMap<String, Tensor> =
-            Tensor::load_multi_with_device(dir.join(&meta.tensors_file), self.device)?
-                .into_iter()
-                .collect();
+        let agents = self.agents.len();
+        if meta.adam_steps.len() != agents
+            || meta.replay_len.len() != agents
+            || meta.replay_next.len() != agents
+        {
+            return Err(bad(format!("holds state of other than {agents} agents")));
+        }
         for (j, a) in self.agents.iter_mut().enumerate() {
             for (name, vs) in [
                 ("actor", &a.sac.actor_vs),
@@ -775,23 +768,7 @@ impl<'a> Marlin<'a> {
                 ("target", &a.sac.target_vs),
                 ("alpha", &a.sac.alpha_vs),
             ] {
-                tch::no_grad(|| -> Result<(), AgentError> {
-                    for (k, mut v) in vs.variables() {
-                        let key = format!("agent{j}.{name}.{k}");
-                        let saved = tensors
-                            .get(&key)
-                            .ok_or_else(|| bad(format!("lacks {key}")))?;
-                        if saved.size() != v.size() {
-                            return Err(bad(format!(
-                                "{key}: shape {:?} vs {:?}",
-                                saved.size(),
-                                v.size()
-                            )));
-                        }
-                        v.copy_(saved);
-                    }
-                    Ok(())
-                })?;
+                tensors.restore_vars(vs, &format!("agent{j}.{name}"))?;
             }
             let steps = meta
                 .adam_steps
@@ -805,26 +782,14 @@ impl<'a> Marlin<'a> {
             .into_iter()
             .enumerate()
             {
-                let prefix = format!("agent{j}.{name}.");
-                let own: HashMap<String, Tensor> = tensors
-                    .iter()
-                    .filter_map(|(key, t)| {
-                        key.strip_prefix(&prefix)
-                            .map(|rest| (rest.to_owned(), t.shallow_clone()))
-                    })
-                    .collect();
-                opt.restore(&own, steps[k]).map_err(&bad)?;
+                opt.restore(&tensors.under(&format!("agent{j}.{name}")), steps[k])?;
             }
             for (b, (name, r)) in [("current", &mut a.current), ("cross", &mut a.cross)]
                 .into_iter()
                 .enumerate()
             {
-                let f32s = tensors
-                    .get(&format!("agent{j}.{name}.f32"))
-                    .ok_or_else(|| bad(format!("lacks agent{j}.{name}")))?;
-                let f64s = tensors
-                    .get(&format!("agent{j}.{name}.f64"))
-                    .ok_or_else(|| bad(format!("lacks agent{j}.{name}")))?;
+                let f32s = tensors.get(&format!("agent{j}.{name}.f32"))?;
+                let f64s = tensors.get(&format!("agent{j}.{name}.f64"))?;
                 let template = self_template(&self.world);
                 let rows = unpack(f32s, f64s, template).map_err(&bad)?;
                 if rows.len() != meta.replay_len[j][b] {
@@ -839,24 +804,27 @@ impl<'a> Marlin<'a> {
             a.ema = meta.emas[j];
         }
         let shape = self.consensus.shape();
-        let rebuild = |v: &[f64]| {
-            FractionPlan::new(shape[0], shape[1], shape[2], shape[3], v.to_vec())
-                .map_err(|e| bad(e.to_string()))
+        let len = shape.iter().product();
+        let plan = |name: &str| -> Result<FractionPlan, AgentError> {
+            let shares = tensors.f64s(name, len)?;
+            FractionPlan::new(shape[0], shape[1], shape[2], shape[3], shares)
+                .map_err(|e| bad(format!("{name}: {e}")))
         };
-        self.consensus = rebuild(&meta.consensus)?;
-        for (a, v) in self.agents.iter_mut().zip(&meta.proposals) {
-            a.plan = rebuild(v)?;
+        self.consensus = plan("plan.consensus")?;
+        for j in 0..agents {
+            self.agents[j].plan = plan(&format!("plan.proposal{j}"))?;
         }
         self.capital = meta.capital;
         self.rng = meta.rng.restore().map_err(&bad)?;
         self.archive = meta
             .archive
             .iter()
-            .map(|a| {
+            .enumerate()
+            .map(|(k, a)| {
                 Ok(ArchivePoint {
                     day: a.day,
                     source: a.source.clone(),
-                    plan: rebuild(&a.shares)?,
+                    plan: plan(&format!("plan.archive{k}"))?,
                 })
             })
             .collect::<Result<_, AgentError>>()?;
