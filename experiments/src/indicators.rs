@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use anyhow::{bail, Context};
 use verdant::pareto::{Front, ReferencePoint};
-use verdant::sim::Objective;
+use verdant::sim::{Objective, ObjectiveVector};
 
 use crate::scoring::Point;
 use crate::stats::{distinct, mean_ci};
@@ -24,7 +24,7 @@ pub(crate) fn gap_name(objective: Objective) -> String {
 fn front_of(points: &[Point]) -> Front<(String, u32)> {
     let mut front = Front::new(Objective::ALL.len());
     for p in points {
-        front.push((p.method.clone(), p.seed), &p.fluid.compared());
+        front.push((p.method.clone(), p.seed), p.fluid.compared().as_slice());
     }
     front
 }
@@ -66,12 +66,11 @@ pub(crate) fn indicators(points: &[Point], exact_method: &str) -> Vec<Row> {
     out
 }
 
-/// PHV of each (family, seed) with one reference point over every point of every group;
-/// `family` maps a point's method to its family.
-pub(crate) fn phv_by_family(points: &[(String, u32, [f64; 4])]) -> Vec<(String, u32, f64)> {
-    let mut front = Front::new(4);
+/// PHV of each (family, seed) with one reference point over every point of every group.
+pub(crate) fn phv_by_family(points: &[(String, u32, ObjectiveVector)]) -> Vec<(String, u32, f64)> {
+    let mut front = Front::new(Objective::ALL.len());
     for (family, seed, p) in points {
-        front.push((family.clone(), *seed), p);
+        front.push((family.clone(), *seed), p.as_slice());
     }
     let reference = front.reference(&ReferencePoint::WorstObserved);
     front
@@ -225,8 +224,8 @@ mod tests {
     #[test]
     fn families_share_one_reference_point() {
         let pts = vec![
-            ("a".to_owned(), 0, [1.0, 1.0, 1.0, 1.0]),
-            ("b".to_owned(), 0, [2.0, 2.0, 2.0, 2.0]),
+            ("a".to_owned(), 0, ObjectiveVector([1.0; 4])),
+            ("b".to_owned(), 0, ObjectiveVector([2.0; 4])),
         ];
         let phv = phv_by_family(&pts);
         assert_eq!(

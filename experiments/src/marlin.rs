@@ -122,7 +122,7 @@ fn report(
                 objectives.slo_violation_rate
             )?;
             if o.iter().all(|v| v.is_finite()) {
-                points.extend_from_slice(&o);
+                points.extend_from_slice(o.as_slice());
             }
         }
     }

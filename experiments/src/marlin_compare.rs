@@ -13,7 +13,7 @@ use verdant::allocator::{Allocator, Problem};
 use verdant::config::Layered;
 use verdant::scenario::Scenario;
 use verdant::seed::MasterSeed;
-use verdant::sim::{Objective, Objectives, SimParams};
+use verdant::sim::{Objective, ObjectiveVector, Objectives, SimParams};
 use verdant_agents::marlin::Components;
 
 use crate::cli::{MarlinAction, SharedArgs};
@@ -35,7 +35,7 @@ struct MethodResult {
     family: String,
     seed: u32,
     objectives: Objectives,
-    points: Vec<[f64; 4]>,
+    points: Vec<ObjectiveVector>,
 }
 
 /// The results of one method's scored plans (its representative plan's objectives, every
@@ -103,7 +103,7 @@ fn marlin_results(
 
 /// PHV of each (family, seed) with one reference point over every point.
 fn phv_of_results(results: &[MethodResult]) -> Vec<(String, u32, f64)> {
-    let points: Vec<(String, u32, [f64; 4])> = results
+    let points: Vec<(String, u32, ObjectiveVector)> = results
         .iter()
         .flat_map(|r| r.points.iter().map(|p| (r.family.clone(), r.seed, *p)))
         .collect();

@@ -5,7 +5,7 @@
 use super::{AllocError, Allocator, Problem};
 use crate::scenario::Scenario;
 use crate::sim::planner::EpochPlanner;
-use crate::sim::{FractionPlan, PlanError};
+use crate::sim::{FractionPlan, ObjectiveVector, PlanError};
 
 /// Every request split evenly over all datacenters.
 #[derive(Debug, Clone, Copy, Default)]
@@ -171,7 +171,10 @@ impl Allocator for Greedy {
 
 /// Each epoch's compared objectives ([`crate::sim::Objectives::compared`]) under the even split,
 /// floored at `floor` in magnitude: the scale that per-epoch rewards are measured against.
-pub fn even_split_by_epoch(problem: &Problem, floor: f64) -> Result<Vec<[f64; 4]>, PlanError> {
+pub fn even_split_by_epoch(
+    problem: &Problem,
+    floor: f64,
+) -> Result<Vec<ObjectiveVector>, PlanError> {
     let s = problem.scenario;
     let even = Even.plan(s)?;
     let mut sim = problem.fluid();

@@ -103,18 +103,68 @@ pub struct Objectives {
 impl Objectives {
     /// (TTFT s, carbon kg, water L, energy cost USD): the four objectives every comparison
     /// ranks plans by, in [`Objective::ALL`]'s order.
-    pub fn compared(&self) -> [f64; 4] {
-        [self.ttft_s, self.carbon_kg, self.water_l, self.cost_usd]
+    pub fn compared(&self) -> ObjectiveVector {
+        ObjectiveVector([self.ttft_s, self.carbon_kg, self.water_l, self.cost_usd])
     }
 
     /// The value of one compared objective.
     pub fn get(&self, objective: Objective) -> f64 {
-        match objective {
-            Objective::Ttft => self.ttft_s,
-            Objective::Carbon => self.carbon_kg,
-            Objective::Water => self.water_l,
-            Objective::Cost => self.cost_usd,
-        }
+        self.compared()[objective]
+    }
+}
+
+/// One value per compared objective, in [`Objective::ALL`]'s order; indexed by [`Objective`]
+/// (or by position, for arithmetic over all four).
+///
+/// ```
+/// use verdant::sim::{Objective, Objectives};
+///
+/// let o = Objectives { carbon_kg: 2.0, ..Objectives::default() };
+/// assert_eq!(o.compared()[Objective::Carbon], 2.0);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ObjectiveVector(pub [f64; 4]);
+
+impl ObjectiveVector {
+    /// `f` applied to each value.
+    pub fn map(self, f: impl FnMut(f64) -> f64) -> Self {
+        ObjectiveVector(self.0.map(f))
+    }
+
+    /// The values in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, f64> {
+        self.0.iter()
+    }
+
+    /// The values as a slice (a point for [`crate::pareto`]).
+    pub fn as_slice(&self) -> &[f64] {
+        &self.0
+    }
+
+    /// Every value is finite.
+    pub fn is_finite(&self) -> bool {
+        self.0.iter().all(|v| v.is_finite())
+    }
+}
+
+impl std::ops::Index<Objective> for ObjectiveVector {
+    type Output = f64;
+    fn index(&self, o: Objective) -> &f64 {
+        &self.0[o.index()]
+    }
+}
+
+impl std::ops::Index<usize> for ObjectiveVector {
+    type Output = f64;
+    fn index(&self, k: usize) -> &f64 {
+        &self.0[k]
+    }
+}
+
+impl From<ObjectiveVector> for [f64; 4] {
+    fn from(v: ObjectiveVector) -> Self {
+        v.0
     }
 }
 

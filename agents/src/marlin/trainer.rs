@@ -416,7 +416,7 @@ impl<'a> Marlin<'a> {
             let mut f = self.world.fractions(&u);
             self.world.planner.project(&mut f, &planned);
             let objectives = self.score(j, e, &f)?;
-            proposal_objectives[j] = objectives.compared();
+            proposal_objectives[j] = objectives.compared().into();
             proposals.push(f);
         }
         // Hindsight: this epoch's transitions, relabelled with the other agents' weights (or as
@@ -469,7 +469,7 @@ impl<'a> Marlin<'a> {
                 .map(|c| self.world.planner.volumes[c][e])
                 .sum(),
             proposals: proposal_objectives,
-            consensus: bar,
+            consensus: bar.into(),
             capital: self.capital,
             vetoes,
             mean_reward,

@@ -6,7 +6,7 @@ use verdant::allocator::rules::even_split_by_epoch;
 use verdant::allocator::Problem;
 use verdant::scenario::Scenario;
 use verdant::sim::planner::EpochPlanner;
-use verdant::sim::PlanError;
+use verdant::sim::{ObjectiveVector, PlanError};
 
 /// The four objectives, in agent order (that of [`verdant::sim::Objectives::compared`]).
 pub const OBJECTIVES: [&str; 4] = ["ttft", "carbon", "water", "cost"];
@@ -29,7 +29,7 @@ pub struct MarlinWorld<'a> {
     /// and datacenters, and GPU share of the fleet.
     attributes: Vec<Vec<f32>>,
     /// Objectives of the even split per epoch: the scale of rewards.
-    pub reference: Vec<[f64; 4]>,
+    pub reference: Vec<ObjectiveVector>,
     /// Softmax temperature from actions in [-1, 1] to fractions.
     pub action_scale: f64,
 }

@@ -93,7 +93,7 @@ impl Scalariser {
             .objectives();
         Ok(Scalariser {
             weights,
-            reference: o.compared().map(|v| v.abs().max(1e-12)),
+            reference: o.compared().map(|v| v.abs().max(1e-12)).into(),
         })
     }
 

@@ -88,7 +88,7 @@ impl Nsga2 {
         let mut population = Vec::with_capacity(n);
         for k in 0..n {
             let genes = genome.initial(k, &mut rng);
-            let objectives = genome.evaluate(&genes)?.compared();
+            let objectives = genome.evaluate(&genes)?.compared().into();
             population.push(Individual { genes, objectives });
         }
         for _ in 0..p.generations {
@@ -123,7 +123,7 @@ impl Nsga2 {
                         g
                     })
                     .collect();
-                let objectives = genome.evaluate(&genes)?.compared();
+                let objectives = genome.evaluate(&genes)?.compared().into();
                 offspring.push(Individual { genes, objectives });
             }
             population.extend(offspring);
