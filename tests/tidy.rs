@@ -82,11 +82,21 @@ fn the_core_depends_on_no_solver_and_no_torch() {
 }
 
 #[test]
-fn no_library_test_or_bench_path_points_into_experiments() {
+fn no_library_path_points_into_experiments() {
+    // Libraries never read the binary's folder; tests and benches may read the shipped default
+    // configurations there, but scenarios come from `scenario::bundled`.
     for path in library_and_test_files() {
         if path.ends_with("tests/tidy.rs") {
-            continue; // this file names the folder it checks for
+            continue; // this file names the folders it checks for
         }
+        let library = LIBRARY_DIRS
+            .iter()
+            .any(|d| path.starts_with(root().join(d)));
+        let forbidden = if library {
+            "experiments/"
+        } else {
+            "configs/scenarios"
+        };
         let text = read(&path);
         for (n, line) in text.lines().enumerate() {
             // Documentation may name the binary's files; code may not point at them.
@@ -94,8 +104,8 @@ fn no_library_test_or_bench_path_points_into_experiments() {
                 continue;
             }
             assert!(
-                !line.contains("experiments/"),
-                "{}:{}: a path into experiments/ (the binary's folder): {line}",
+                !line.contains(forbidden),
+                "{}:{}: a path into {forbidden}: {line}",
                 path.display(),
                 n + 1
             );
