@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use verdant::allocator::Problem;
 use verdant::config::{key, ConfigError, Validate};
 use verdant::pareto::{hypervolume, ReferencePoint};
-use verdant::scenario::Scenario;
+use verdant::scenario::{Scaled, Scenario};
 use verdant::seed::MasterSeed;
 use verdant::sim::SimParams;
 use verdant_solvers::green_llm::{
@@ -81,7 +81,7 @@ struct Checked {
     front_grid: usize,
     scaling_sizes: Vec<(usize, usize)>,
     solver: SolverOptions,
-    sensitivity: Vec<(&'static str, Vec<f64>)>,
+    sensitivity: Vec<(Scaled, Vec<f64>)>,
     milp: Option<MilpParams>,
 }
 
@@ -184,15 +184,16 @@ impl Validate for GreenLlmParams {
         };
         let s = self.sensitivity;
         let sensitivity = vec![
-            ("renewables", s.renewables),
-            ("carbon_intensity", s.carbon_intensity),
-            ("token_energy", s.token_energy),
-            ("demand", s.demand),
-            ("price", s.price),
-            ("delay_weight", s.delay_weight),
-            ("delay_threshold", s.delay_threshold),
+            (Scaled::Renewables, s.renewables),
+            (Scaled::CarbonIntensity, s.carbon_intensity),
+            (Scaled::TokenEnergy, s.token_energy),
+            (Scaled::Demand, s.demand),
+            (Scaled::Price, s.price),
+            (Scaled::DelayWeight, s.delay_weight),
+            (Scaled::DelayThreshold, s.delay_threshold),
         ];
-        for (name, values) in &sensitivity {
+        for (scaled, values) in &sensitivity {
+            let name = scaled.name();
             if let Some(v) = values.iter().find(|v| !(v.is_finite() && **v > 0.0)) {
                 return Err(ConfigError::invalid(
                     format!("{}.{name}", key(prefix, "sensitivity")),
@@ -213,44 +214,6 @@ impl Validate for GreenLlmParams {
             milp,
         })
     }
-}
-
-/// A copy of `base` with one family of parameters scaled by `psi`.
-fn scaled(base: &Scenario, parameter: &str, psi: f64) -> Scenario {
-    let mut s = base.clone();
-    match parameter {
-        "renewables" => s
-            .datacenters
-            .iter_mut()
-            .for_each(|d| d.grid.renewable_kw.iter_mut().for_each(|v| *v *= psi)),
-        "carbon_intensity" => s
-            .datacenters
-            .iter_mut()
-            .for_each(|d| d.grid.carbon_kg_per_kwh.iter_mut().for_each(|v| *v *= psi)),
-        "price" => s
-            .datacenters
-            .iter_mut()
-            .for_each(|d| d.grid.price_usd_per_kwh.iter_mut().for_each(|v| *v *= psi)),
-        "token_energy" => s.classes.iter_mut().for_each(|c| {
-            c.energy_kwh_per_input_token = c.energy_kwh_per_input_token.map(|v| v * psi);
-            c.energy_kwh_per_output_token = c.energy_kwh_per_output_token.map(|v| v * psi);
-        }),
-        "demand" => s.demand.scale(psi),
-        "delay_weight" => s
-            .classes
-            .iter_mut()
-            .for_each(|c| c.delay_penalty_usd_per_s = c.delay_penalty_usd_per_s.map(|v| v * psi)),
-        "delay_threshold" => {
-            if let Some(g) = s.green_llm.as_mut() {
-                g.delay_threshold_s
-                    .iter_mut()
-                    .flatten()
-                    .for_each(|v| *v *= psi);
-            }
-        }
-        other => unreachable!("unknown sensitivity parameter {other}"),
-    }
-    s
 }
 
 /// A sensitivity result: (psi, total cost, carbon cost, emissions), and how a plot reads it.
@@ -454,7 +417,7 @@ fn execute(p: &Checked, s: &Scenario, run: &mut Run) -> anyhow::Result<Summary> 
         // Per model: (psi, total cost, carbon cost, emissions).
         let mut curves: Vec<Vec<(f64, f64, f64, f64)>> = vec![Vec::new(); p.models.len()];
         for &psi in values {
-            let scenario = scaled(s, parameter, psi);
+            let scenario = s.scaled(*parameter, psi)?;
             let m = GreenLlmModel::new(&scenario)?;
             for (index, (name, weights)) in p.models.iter().enumerate() {
                 summary.sensitivity_solves += 1;
@@ -523,7 +486,7 @@ fn execute(p: &Checked, s: &Scenario, run: &mut Run) -> anyhow::Result<Summary> 
             "datacenters,hours,x_columns,build_s,solve_s,build_share,status,objective\n",
         );
         for &(datacenters, hours) in &p.scaling_sizes {
-            let big = verdant_solvers::green_llm::replicate(s, datacenters, hours);
+            let big = s.replicated(datacenters, hours)?;
             let columns = big.origins.len() * datacenters * big.classes.len() * hours;
             let solution = GreenLlmModel::new(&big)?.solve_weighted(Weights::M0, &p.solver)?;
             let share = solution.build_s / (solution.build_s + solution.solve_s);

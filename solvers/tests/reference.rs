@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 use verdant::allocator::rules::Even;
 use verdant::allocator::Problem;
 use verdant::config::Validate;
-use verdant::scenario::Scenario;
+use verdant::scenario::{Scaled, Scenario};
 use verdant::seed::MasterSeed;
 use verdant::sim::fluid::FluidSimulator;
 use verdant::sim::SimParams;
@@ -24,9 +24,7 @@ fn geo4() -> Scenario {
 /// (about three times, here); at a fifth of the demand and a utilisation cap of 0.3 no kind
 /// saturates, the region where the accounting is affine.
 fn geo4_light() -> Scenario {
-    let mut s = geo4();
-    s.demand.scale(0.2);
-    s
+    geo4().scaled(Scaled::Demand, 0.2).unwrap()
 }
 
 fn rel(a: f64, b: f64) -> f64 {

@@ -15,12 +15,14 @@
 pub mod file;
 mod green_llm;
 pub mod lb;
+mod transform;
 
 use serde::{Deserialize, Serialize};
 
 use crate::trace::EpochDemand;
 
 pub use file::ScenarioError;
+pub use transform::Scaled;
 
 /// Most GPU kinds a scenario may declare: the simulator keeps per-kind figures in fixed arrays of
 /// this size, so that scoring allocates nothing.

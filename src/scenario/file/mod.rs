@@ -46,6 +46,15 @@ pub enum ScenarioError {
     },
     /// A data file the scenario reads is malformed.
     Data(DataError),
+    /// A transform of a checked scenario was asked for something it cannot give.
+    Transform {
+        /// The scenario transformed.
+        scenario: String,
+        /// The transform and its argument.
+        what: String,
+        /// Why it cannot be done.
+        message: String,
+    },
 }
 
 impl fmt::Display for ScenarioError {
@@ -55,6 +64,11 @@ impl fmt::Display for ScenarioError {
                 write!(f, "scenario {}: {error}", file.display())
             }
             ScenarioError::Data(e) => write!(f, "{e}"),
+            ScenarioError::Transform {
+                scenario,
+                what,
+                message,
+            } => write!(f, "scenario {scenario}: {what}: {message}"),
         }
     }
 }
