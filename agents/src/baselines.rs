@@ -12,6 +12,7 @@
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
 use tch::nn::{Module, VarStore};
 use tch::{Device, Kind, Tensor};
 use verdant::allocator::rules::Even;
@@ -80,15 +81,23 @@ impl<'a> Task<'a> {
     }
 }
 
-/// Tabular Q-learning over (hour of day, demand tercile).
-#[derive(Debug, Clone)]
-pub struct QLearning {
+/// Q-learning's settings (`[methods.q-learning]`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QLearningParams {
     /// Training passes over the day.
     pub days: usize,
     /// Step size of the Q update.
     pub learning_rate: f64,
     /// Discount factor.
     pub gamma: f64,
+}
+
+/// Tabular Q-learning over (hour of day, demand tercile).
+#[derive(Debug, Clone)]
+pub struct QLearning {
+    /// The settings.
+    pub params: QLearningParams,
     /// Seed of the exploration stream.
     pub seed: MasterSeed,
 }
@@ -120,7 +129,7 @@ impl Allocator for QLearning {
         let a_n = task.actions;
         let mut q = vec![0.0f64; 24 * 3 * a_n];
         let mut rng: ChaCha8Rng = self.seed.rng("baseline.q-learning");
-        let days = self.days.max(1);
+        let days = self.params.days.max(1);
         for day in 0..=days {
             let greedy = day == days;
             let eps = (1.0 - day as f64 / days as f64).max(0.05);
@@ -140,12 +149,12 @@ impl Allocator for QLearning {
                         .copied()
                         .fold(f64::NEG_INFINITY, f64::max);
                     let target = r + if e + 1 < ne {
-                        self.gamma * best_next
+                        self.params.gamma * best_next
                     } else {
                         0.0
                     };
                     let cell = &mut q[k * a_n + a];
-                    *cell += self.learning_rate * (target - *cell);
+                    *cell += self.params.learning_rate * (target - *cell);
                 }
             }
         }
@@ -153,9 +162,10 @@ impl Allocator for QLearning {
     }
 }
 
-/// Double DQN: the online network picks the next action, the target network values it.
-#[derive(Debug, Clone)]
-pub struct DoubleDqn {
+/// Double DQN's settings (`[methods.double-dqn]`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoubleDqnParams {
     /// Training passes over the day.
     pub days: usize,
     /// Units per hidden layer (two layers).
@@ -168,6 +178,13 @@ pub struct DoubleDqn {
     pub batch: usize,
     /// Environment steps between target-network syncs.
     pub target_every: usize,
+}
+
+/// Double DQN: the online network picks the next action, the target network values it.
+#[derive(Debug, Clone)]
+pub struct DoubleDqn {
+    /// The settings.
+    pub params: DoubleDqnParams,
     /// Seed of initialisation and exploration.
     pub seed: MasterSeed,
 }
@@ -185,17 +202,27 @@ impl Allocator for DoubleDqn {
         let mut init = self.seed.rng("baseline.double-dqn.init");
         let mut rng = self.seed.rng("baseline.double-dqn");
         let vs = VarStore::new(Device::Cpu);
-        let mut online = Mlp::new(&vs.root(), dim, &[self.hidden, self.hidden], a_n as i64);
+        let mut online = Mlp::new(
+            &vs.root(),
+            dim,
+            &[self.params.hidden, self.params.hidden],
+            a_n as i64,
+        );
         online.reinitialise(&mut init);
         let mut tvs = VarStore::new(Device::Cpu);
-        let target = Mlp::new(&tvs.root(), dim, &[self.hidden, self.hidden], a_n as i64);
+        let target = Mlp::new(
+            &tvs.root(),
+            dim,
+            &[self.params.hidden, self.params.hidden],
+            a_n as i64,
+        );
         tvs.copy(&vs)
             .map_err(|e| AllocError::method("double-dqn", e))?;
-        let mut adam = Adam::new(&vs, self.learning_rate);
+        let mut adam = Adam::new(&vs, self.params.learning_rate);
         let states: Vec<Vec<f32>> = (0..ne).map(|e| task.state(e)).collect();
         let mut replay: Vec<(usize, usize, f32)> = Vec::new();
         let mut steps = 0usize;
-        let days = self.days.max(1);
+        let days = self.params.days.max(1);
         for day in 0..=days {
             let greedy = day == days;
             let eps = (1.0 - day as f64 / days as f64).max(0.05);
@@ -214,8 +241,8 @@ impl Allocator for DoubleDqn {
                 }
                 replay.push((e, a, r as f32));
                 steps += 1;
-                if replay.len() >= self.batch {
-                    let picks: Vec<(usize, usize, f32)> = (0..self.batch)
+                if replay.len() >= self.params.batch {
+                    let picks: Vec<(usize, usize, f32)> = (0..self.params.batch)
                         .map(|_| replay[rng.gen_range(0..replay.len())])
                         .collect();
                     let rows = |f: &dyn Fn(usize) -> usize| {
@@ -239,7 +266,7 @@ impl Allocator for DoubleDqn {
                     let y = tch::no_grad(|| {
                         let next_a = online.forward(&x2).argmax(-1, true);
                         let next_q = target.forward(&x2).gather(1, &next_a, false).squeeze_dim(1);
-                        rew + not_last * next_q * self.gamma
+                        rew + not_last * next_q * self.params.gamma
                     });
                     let q = online
                         .forward(&x)
@@ -251,7 +278,7 @@ impl Allocator for DoubleDqn {
                     adam.clip_grad_norm(10.0);
                     adam.step();
                 }
-                if steps % self.target_every == 0 {
+                if steps % self.params.target_every == 0 {
                     tvs.copy(&vs)
                         .map_err(|e| AllocError::method("double-dqn", e))?;
                 }
@@ -261,9 +288,10 @@ impl Allocator for DoubleDqn {
     }
 }
 
-/// One-step advantage actor-critic with a softmax policy over joint actions.
-#[derive(Debug, Clone)]
-pub struct ActorCritic {
+/// The actor-critic's settings (`[methods.actor-critic]`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActorCriticParams {
     /// Training passes over the day.
     pub days: usize,
     /// Units per hidden layer (two layers).
@@ -272,6 +300,13 @@ pub struct ActorCritic {
     pub learning_rate: f64,
     /// Discount factor.
     pub gamma: f64,
+}
+
+/// One-step advantage actor-critic with a softmax policy over joint actions.
+#[derive(Debug, Clone)]
+pub struct ActorCritic {
+    /// The settings.
+    pub params: ActorCriticParams,
     /// Seed of initialisation and action sampling.
     pub seed: MasterSeed,
 }
@@ -289,15 +324,20 @@ impl Allocator for ActorCritic {
         let mut init = self.seed.rng("baseline.actor-critic.init");
         let mut rng = self.seed.rng("baseline.actor-critic");
         let vs = VarStore::new(Device::Cpu);
-        let mut actor = Mlp::new(&(vs.root() / "actor"), dim, &[self.hidden], a_n as i64);
-        let mut critic = Mlp::new(&(vs.root() / "critic"), dim, &[self.hidden], 1);
+        let mut actor = Mlp::new(
+            &(vs.root() / "actor"),
+            dim,
+            &[self.params.hidden],
+            a_n as i64,
+        );
+        let mut critic = Mlp::new(&(vs.root() / "critic"), dim, &[self.params.hidden], 1);
         actor.reinitialise(&mut init);
         critic.reinitialise(&mut init);
-        let mut adam = Adam::new(&vs, self.learning_rate);
+        let mut adam = Adam::new(&vs, self.params.learning_rate);
         let states: Vec<Tensor> = (0..ne)
             .map(|e| Tensor::from_slice(&task.state(e)).view([1, dim]))
             .collect();
-        let days = self.days.max(1);
+        let days = self.params.days.max(1);
         for day in 0..=days {
             let greedy = day == days;
             for e in 0..ne {
@@ -328,7 +368,7 @@ impl Allocator for ActorCritic {
                 } else {
                     Tensor::zeros([1], (Kind::Float, Device::Cpu))
                 };
-                let target = next_v * self.gamma + r;
+                let target = next_v * self.params.gamma + r;
                 let advantage = (&target - &v).detach();
                 let logp = logits.log_softmax(-1, Kind::Float).view([-1]).get(a as i64);
                 let loss =

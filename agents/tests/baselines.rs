@@ -4,7 +4,9 @@ use verdant::allocator::{Allocator, Problem};
 use verdant::scenario::Scenario;
 use verdant::seed::MasterSeed;
 use verdant::sim::SimParams;
-use verdant_agents::baselines::{ActorCritic, DoubleDqn, QLearning};
+use verdant_agents::baselines::{
+    ActorCritic, ActorCriticParams, DoubleDqn, DoubleDqnParams, QLearning, QLearningParams,
+};
 
 fn geo4() -> Scenario {
     let path = verdant::scenario::bundled_dir().join("geo-4dc.toml");
@@ -19,25 +21,31 @@ fn learning_baselines_are_deterministic_and_scored() {
     let make = |seed: u64| -> Vec<Box<dyn Allocator>> {
         vec![
             Box::new(QLearning {
-                days: 3,
-                learning_rate: 0.1,
-                gamma: 0.95,
+                params: QLearningParams {
+                    days: 3,
+                    learning_rate: 0.1,
+                    gamma: 0.95,
+                },
                 seed: MasterSeed(seed),
             }),
             Box::new(DoubleDqn {
-                days: 2,
-                hidden: 16,
-                learning_rate: 1e-3,
-                gamma: 0.95,
-                batch: 16,
-                target_every: 50,
+                params: DoubleDqnParams {
+                    days: 2,
+                    hidden: 16,
+                    learning_rate: 1e-3,
+                    gamma: 0.95,
+                    batch: 16,
+                    target_every: 50,
+                },
                 seed: MasterSeed(seed),
             }),
             Box::new(ActorCritic {
-                days: 2,
-                hidden: 16,
-                learning_rate: 1e-3,
-                gamma: 0.95,
+                params: ActorCriticParams {
+                    days: 2,
+                    hidden: 16,
+                    learning_rate: 1e-3,
+                    gamma: 0.95,
+                },
                 seed: MasterSeed(seed),
             }),
         ]

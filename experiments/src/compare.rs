@@ -261,7 +261,7 @@ fn run_method(
                 scored.allocate(problem, &name, t.seed, &mut t.policy)?;
             }
         }
-        (Build::Trained, _) => {
+        (Build::Trained, "lb") => {
             // The load balancer in geo mode: its agents and the strongest baseline.
             let geo = lb_training::train_geo(run, &c.lb, problem.scenario, device)?;
             for (seed, mut router) in geo.routers(|b| b == "shortest-expected-delay") {
@@ -269,6 +269,7 @@ fn run_method(
                 scored.allocate(problem, &name, seed, &mut router)?;
             }
         }
+        (Build::Trained, other) => bail!("{other}: the registry lists no training for it"),
     }
     Ok(())
 }

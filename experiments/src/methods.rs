@@ -10,7 +10,9 @@ use verdant::allocator::rules::{Even, Greedy, GreedyKey, Nearest, RoundRobin};
 use verdant::allocator::Allocator;
 use verdant::config::{key, ConfigError, Validate};
 use verdant::seed::MasterSeed;
-use verdant_agents::baselines::{ActorCritic, DoubleDqn, QLearning};
+use verdant_agents::baselines::{
+    ActorCritic, ActorCriticParams, DoubleDqn, DoubleDqnParams, QLearning, QLearningParams,
+};
 use verdant_solvers::baselines::{
     Helix, Nsga2, Nsga2Params, PerLlm, PerLlmParams, Slit, SlitParams, Splitwise,
 };
@@ -142,11 +144,8 @@ pub(crate) const REGISTRY: &[Method] = &[
         kind: Kind::Framework,
         deterministic: false,
         build: Build::Allocator(|c, seed| {
-            let s = &c.sections.q_learning;
             Box::new(QLearning {
-                days: s.days,
-                learning_rate: s.learning_rate,
-                gamma: s.gamma,
+                params: c.sections.q_learning.clone(),
                 seed,
             })
         }),
@@ -156,14 +155,8 @@ pub(crate) const REGISTRY: &[Method] = &[
         kind: Kind::Framework,
         deterministic: false,
         build: Build::Allocator(|c, seed| {
-            let s = &c.sections.double_dqn;
             Box::new(DoubleDqn {
-                days: s.days,
-                hidden: s.hidden,
-                learning_rate: s.learning_rate,
-                gamma: s.gamma,
-                batch: s.batch,
-                target_every: s.target_every,
+                params: c.sections.double_dqn.clone(),
                 seed,
             })
         }),
@@ -173,12 +166,8 @@ pub(crate) const REGISTRY: &[Method] = &[
         kind: Kind::Framework,
         deterministic: false,
         build: Build::Allocator(|c, seed| {
-            let s = &c.sections.actor_critic;
             Box::new(ActorCritic {
-                days: s.days,
-                hidden: s.hidden,
-                learning_rate: s.learning_rate,
-                gamma: s.gamma,
+                params: c.sections.actor_critic.clone(),
                 seed,
             })
         }),
@@ -287,41 +276,6 @@ pub(crate) struct PerLlmSection {
     pub days: usize,
 }
 
-/// `[methods.q-learning]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct QLearningSection {
-    /// Training passes over the day.
-    pub days: usize,
-    pub learning_rate: f64,
-    pub gamma: f64,
-}
-
-/// `[methods.double-dqn]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct DoubleDqnSection {
-    /// Training passes over the day.
-    pub days: usize,
-    pub hidden: i64,
-    pub learning_rate: f64,
-    pub gamma: f64,
-    pub batch: usize,
-    /// Environment steps between target-network syncs.
-    pub target_every: usize,
-}
-
-/// `[methods.actor-critic]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ActorCriticSection {
-    /// Training passes over the day.
-    pub days: usize,
-    pub hidden: i64,
-    pub learning_rate: f64,
-    pub gamma: f64,
-}
-
 /// `[methods.exact]`: the exact reference front (and Green-LLM's solver settings).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -342,11 +296,11 @@ pub(crate) struct MethodsSection {
     pub slit: SlitSection,
     pub perllm: PerLlmSection,
     #[serde(rename = "q-learning")]
-    pub q_learning: QLearningSection,
+    pub q_learning: QLearningParams,
     #[serde(rename = "double-dqn")]
-    pub double_dqn: DoubleDqnSection,
+    pub double_dqn: DoubleDqnParams,
     #[serde(rename = "actor-critic")]
-    pub actor_critic: ActorCriticSection,
+    pub actor_critic: ActorCriticParams,
 }
 
 /// `[methods.exact]`, checked.
