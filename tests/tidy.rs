@@ -334,6 +334,7 @@ fn no_command_module_imports_another() {
         "indicators",
         "methods",
         "plots",
+        "reports",
         "run",
         "scoring",
         "stats",

@@ -28,6 +28,7 @@ use crate::cli::SharedArgs;
 use crate::indicators;
 use crate::methods::{self, Build, MethodsSection};
 use crate::plots::{bar_chart, line_chart, scatter_chart, BarGroup, Chart, Series};
+use crate::reports::{objective_fields, OBJECTIVE_COLUMNS};
 use crate::run::{configure, resolve_scenario, within, Run};
 use crate::scoring::{has_nodes, Point, Scored};
 use crate::stats::{distinct, mean_ci};
@@ -292,7 +293,7 @@ fn write_outputs(
 ) -> anyhow::Result<serde_json::Value> {
     let (exact_count, exact_s) = (exact.plans, exact.seconds);
     let dir = run.dir();
-    let mut fronts = String::from("method,seed,source,representative,fidelity,ttft_s,carbon_kg,water_l,cost_usd,energy_kwh,slo_violation_rate\n");
+    let mut fronts = format!("method,seed,source,representative,fidelity,{OBJECTIVE_COLUMNS}\n");
     for p in points {
         for (fidelity, o) in [
             ("fluid", Some(&p.fluid)),
@@ -301,17 +302,12 @@ fn write_outputs(
             if let Some(o) = o {
                 writeln!(
                     fronts,
-                    "{},{},{},{},{fidelity},{},{},{},{},{},{}",
+                    "{},{},{},{},{fidelity},{}",
                     p.method,
                     p.seed,
                     p.source,
                     p.representative,
-                    o.ttft_s,
-                    o.carbon_kg,
-                    o.water_l,
-                    o.cost_usd,
-                    o.energy_kwh,
-                    o.slo_violation_rate
+                    objective_fields(o)
                 )?;
             }
         }

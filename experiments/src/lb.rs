@@ -28,6 +28,7 @@ use verdant_agents::lb::{Algorithm, LbTrainer, CHECKPOINT_FILE};
 
 use crate::cli::{LbAction, SharedArgs};
 use crate::plots::{bar_chart, line_chart, BarGroup, Chart, Series};
+use crate::reports::{objective_fields, OBJECTIVE_COLUMNS};
 use crate::run::{configure, configure_from_run, resolve_scenario, within, Run};
 use crate::stats::{distinct, mean_std, plus_minus};
 use crate::training::lb::{
@@ -595,20 +596,15 @@ fn geo(run: &Run, c: &LbChecked, device: Device) -> anyhow::Result<serde_json::V
             lb_slo_violation_pct: f64::NAN,
         });
     }
-    let mut csv = String::from("method,seed,ttft_s,carbon_kg,water_l,cost_usd,energy_kwh,slo_violation_rate,lb_mean_response_s,lb_slo_violation_pct\n");
+    let mut csv =
+        format!("method,seed,{OBJECTIVE_COLUMNS},lb_mean_response_s,lb_slo_violation_pct\n");
     for r in &rows {
-        let o = &r.objectives;
         writeln!(
             csv,
-            "{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{}",
             r.method,
             r.seed,
-            o.ttft_s,
-            o.carbon_kg,
-            o.water_l,
-            o.cost_usd,
-            o.energy_kwh,
-            o.slo_violation_rate,
+            objective_fields(&r.objectives),
             r.lb_mean_response_s,
             r.lb_slo_violation_pct
         )?;

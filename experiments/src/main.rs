@@ -2,11 +2,12 @@
 //! logging, dispatches to an experiment and turns errors into a message and an exit status.
 
 // Shared layers: the command line, runs, the method registry, training of the learned methods,
-// scoring, indicators, statistics and plots.
+// scoring, indicators, reports, statistics and plots.
 mod cli;
 mod indicators;
 mod methods;
 mod plots;
+mod reports;
 mod run;
 mod scoring;
 mod stats;

@@ -24,6 +24,7 @@ use verdant_agents::marlin::{EpochLog, Marlin, Scheme, MARLIN_CHECKPOINT};
 
 use crate::cli::{MarlinAction, SharedArgs};
 use crate::plots::{bar_chart, line_chart, BarGroup, Chart, Series};
+use crate::reports::{objective_fields, OBJECTIVE_COLUMNS};
 use crate::run::{configure, configure_from_run, resolve_scenario, within, Run};
 use crate::scoring;
 use crate::stats::{mean_ci, plus_minus};
@@ -76,7 +77,7 @@ fn report(
 ) -> anyhow::Result<serde_json::Value> {
     let scenario = problem.scenario;
     let dir = run.dir();
-    let mut csv = String::from("scheme,seed,fidelity,ttft_s,carbon_kg,water_l,cost_usd,energy_kwh,slo_violation_rate,predictor_accuracy,wall_s\n");
+    let mut csv = format!("scheme,seed,fidelity,{OBJECTIVE_COLUMNS},predictor_accuracy,wall_s\n");
     for r in results {
         for (fidelity, o) in [
             ("fluid", Some(&r.fluid)),
@@ -85,15 +86,10 @@ fn report(
             if let Some(o) = o {
                 writeln!(
                     csv,
-                    "{},{},{fidelity},{},{},{},{},{},{},{},{}",
+                    "{},{},{fidelity},{},{},{}",
                     r.scheme.name(),
                     r.seed,
-                    o.ttft_s,
-                    o.carbon_kg,
-                    o.water_l,
-                    o.cost_usd,
-                    o.energy_kwh,
-                    o.slo_violation_rate,
+                    objective_fields(o),
                     r.predictor_accuracy,
                     r.wall_s
                 )?;
@@ -102,24 +98,17 @@ fn report(
     }
     dir.write("schemes.csv", csv.as_bytes())?;
     // Archive: every whole-day plan of every scheme, seed and day.
-    let mut archive_csv = String::from(
-        "scheme,seed,day,source,ttft_s,carbon_kg,water_l,cost_usd,energy_kwh,slo_violation_rate\n",
-    );
+    let mut archive_csv = format!("scheme,seed,day,source,{OBJECTIVE_COLUMNS}\n");
     let mut points: Vec<f64> = Vec::new();
     for r in results {
         for (day, source, objectives) in &r.archive {
             let o = objectives.compared();
             writeln!(
                 archive_csv,
-                "{},{},{day},{source},{},{},{},{},{},{}",
+                "{},{},{day},{source},{}",
                 r.scheme.name(),
                 r.seed,
-                o[0],
-                o[1],
-                o[2],
-                o[3],
-                objectives.energy_kwh,
-                objectives.slo_violation_rate
+                objective_fields(objectives)
             )?;
             if o.iter().all(|v| v.is_finite()) {
                 points.extend_from_slice(o.as_slice());

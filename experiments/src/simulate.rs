@@ -17,6 +17,7 @@ use verdant::sim::des::RequestRecord;
 use verdant::sim::{BlowdownReading, Objectives, Outcome, SimParams};
 
 use crate::cli::SharedArgs;
+use crate::reports::{objective_fields, OBJECTIVE_COLUMNS};
 use crate::run::{configure, resolve_scenario, within, Run};
 
 pub const NAME: &str = "simulate";
@@ -148,15 +149,9 @@ fn execute(p: &Simulate, scenario: &Scenario, run: &mut Run) -> anyhow::Result<S
         discrete_event_node_fraction: None,
         discrete_event_requests: 0,
     };
-    let mut objectives_csv =
-        String::from("fidelity,ttft_s,carbon_kg,water_l,cost_usd,energy_kwh,slo_violation_rate\n");
-    let mut row = |name: &str, o: &Objectives| {
-        writeln!(
-            objectives_csv,
-            "{name},{},{},{},{},{},{}",
-            o.ttft_s, o.carbon_kg, o.water_l, o.cost_usd, o.energy_kwh, o.slo_violation_rate
-        )
-    };
+    let mut objectives_csv = format!("fidelity,{OBJECTIVE_COLUMNS}\n");
+    let mut row =
+        |name: &str, o: &Objectives| writeln!(objectives_csv, "{name},{}", objective_fields(o));
     if matches!(p.fidelity, Fidelity::Fluid | Fidelity::Both) {
         let outcome = Problem::new(scenario, params).fluid().score(&plan)?;
         write_series(run, "series_fluid.csv", scenario, &outcome)?;
