@@ -1,6 +1,6 @@
 //! The world every method reads: datacenters, grids, models, network and demand.
 //!
-//! A [`Scenario`] is built once from a TOML file ([`Scenario::load`], schema in [`file`]) and is
+//! A [`Scenario`] is built once from a TOML file ([`Scenario::load`], schema in [`mod@file`]) and is
 //! checked on the way: every number finite and in range, every series as long as the horizon,
 //! every name that refers to something resolved to an index. Past that point nothing re-checks.
 //!
@@ -249,7 +249,7 @@ pub struct GridSignals {
 #[serde(rename_all = "kebab-case")]
 pub enum LocalBalancer {
     /// Round robin over the nodes that can host the request's model, skipping nodes whose memory
-    /// is full (MARLIN's reference [26]).
+    /// is full (MARLIN's reference \[26\]).
     #[default]
     ModifiedRoundRobin,
 }

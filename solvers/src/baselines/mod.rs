@@ -1,5 +1,5 @@
 //! The search and heuristic frameworks MARLIN is compared with (its section 6), each an
-//! [`Allocator`](verdant::sim::Allocator) over a scenario, each scored by the shared simulator.
+//! [`Allocator`](verdant::allocator::Allocator) over a scenario, each scored by the shared simulator.
 //! The learning ones (Q-learning, Double DQN, Actor-Critic) are in `verdant-agents`.
 //!
 //! Each module's documentation says which idea of the original it keeps and what it simplifies.

@@ -4,7 +4,7 @@
 //! the core's Pareto module) for survival and binary tournaments, over the four objectives (TTFT,
 //! carbon, water, cost) scored by the fluid simulator; the final first front is the method's set
 //! of plans. Simplified: the genome is hourly logits per (class, datacenter) (see
-//! [`Genome`](super::Genome)), variation is blend crossover plus Gaussian mutation instead of SBX
+//! [`super::Genome`]), variation is blend crossover plus Gaussian mutation instead of SBX
 //! and polynomial mutation.
 
 use rand::Rng;
