@@ -3,7 +3,8 @@
 //!
 //! Every method implements it: the simple [`rules`], the eight frameworks of MARLIN's comparison,
 //! Green-LLM, the exact reference, and the learned methods once trained (a learner is fitted
-//! first, then its trained policy allocates, as linfa's `Fit` turns parameters into a model).
+//! first with [`Fit`], then its trained policy allocates, as linfa's `Fit` turns parameters into
+//! a model).
 //! Methods return plans, never their own scores: the caller scores every plan with the one
 //! simulator it configured. A method that needs the simulator inside its loop (a search, an RL
 //! agent's reward) builds it from the problem ([`Problem::fluid`]), so the caller's
@@ -24,6 +25,7 @@
 pub mod rules;
 
 use std::error::Error as StdError;
+use std::path::Path;
 
 use crate::scenario::Scenario;
 use crate::sim::des::DiscreteEventSimulator;
@@ -116,6 +118,26 @@ impl AllocError {
             source: Box::new(source),
         }
     }
+}
+
+/// Where a training run keeps its work and how it reports progress.
+pub struct FitSession<'s> {
+    /// Checkpoints go here, if set.
+    pub checkpoint_dir: Option<&'s Path>,
+    /// Continue from the checkpoint in `checkpoint_dir` where there is one.
+    pub resume: bool,
+    /// Called with each amount of training work done (the method's unit: MARLIN's epochs), the
+    /// work a resumed checkpoint had done included.
+    pub progress: &'s mut dyn FnMut(u64),
+}
+
+/// A learned method before training (linfa's `Fit`): fitting it on a problem gives its trained
+/// policy, which is an [`Allocator`] like every other method.
+pub trait Fit {
+    /// The trained policy.
+    type Policy: Allocator;
+    /// Trains on `problem` (its simulator settings for every reward) and returns the policy.
+    fn fit(self, problem: &Problem, session: &mut FitSession) -> Result<Self::Policy, AllocError>;
 }
 
 /// A method that produces plans for a problem.

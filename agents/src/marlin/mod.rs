@@ -18,4 +18,4 @@ pub mod trainer;
 pub mod world;
 
 pub use params::{Components, MarlinParams, MarlinSettings, Scheme};
-pub use trainer::{ArchivePoint, EpochLog, Marlin, MarlinPolicy, MARLIN_CHECKPOINT};
+pub use trainer::{ArchivePoint, EpochLog, Marlin, MarlinLearner, MarlinPolicy, MARLIN_CHECKPOINT};

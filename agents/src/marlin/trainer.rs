@@ -25,7 +25,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 use verdant::allocator::rules::Even;
-use verdant::allocator::{AllocError, Allocator, Problem, Proposal};
+use verdant::allocator::{AllocError, Allocator, Fit, FitSession, Problem, Proposal};
 use verdant::seed::{MasterSeed, RngState};
 use verdant::sim::fluid::FluidSimulator;
 use verdant::sim::{FractionPlan, Objectives, Outcome};
@@ -148,6 +148,41 @@ struct CheckpointMeta {
     log: Vec<EpochLog>,
     replay_next: Vec<[usize; 2]>,
     replay_len: Vec<[usize; 2]>,
+}
+
+/// MARLIN for one scheme and seed, before training: [`Fit`] trains it (resuming and
+/// checkpointing after every day as the session says) into its [`MarlinPolicy`].
+#[derive(Debug, Clone)]
+pub struct MarlinLearner {
+    /// The checked parameters.
+    pub settings: MarlinSettings,
+    /// The scheme.
+    pub scheme: Scheme,
+    /// The run's seed.
+    pub seed: MasterSeed,
+    /// Where the networks run.
+    pub device: Device,
+}
+
+impl Fit for MarlinLearner {
+    type Policy = MarlinPolicy;
+
+    /// Progress is counted in epochs.
+    fn fit(self, problem: &Problem, session: &mut FitSession) -> Result<MarlinPolicy, AllocError> {
+        let fail = |e: AgentError| AllocError::method("marlin", e);
+        let mut m = Marlin::new(problem, self.settings, self.scheme, self.seed, self.device)
+            .map_err(fail)?;
+        if let Some(dir) = session.checkpoint_dir {
+            if session.resume && checkpoint::exists(dir, layout(self.scheme)) {
+                m.resume(dir).map_err(fail)?;
+                (session.progress)((m.day() * problem.scenario.time.epochs) as u64);
+            }
+        }
+        let progress = &mut session.progress;
+        m.train(session.checkpoint_dir, &mut |_| progress(1))
+            .map_err(fail)?;
+        Ok(m.policy())
+    }
 }
 
 /// Name of the checkpoint metadata inside its directory.

@@ -10,11 +10,11 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::Deserialize;
 use tch::Device;
-use verdant::allocator::Problem;
+use verdant::allocator::{Fit, FitSession, Problem};
 use verdant::config::{key, ConfigError, Validate};
 use verdant::seed::MasterSeed;
 use verdant_agents::marlin::{
-    EpochLog, Marlin, MarlinParams, MarlinPolicy, MarlinSettings, Scheme, MARLIN_CHECKPOINT,
+    EpochLog, MarlinLearner, MarlinParams, MarlinPolicy, MarlinSettings, Scheme,
 };
 use verdant_agents::{TorchParams, TorchSettings};
 
@@ -173,21 +173,22 @@ pub(crate) fn train_schemes(
         .map(|&(scheme, k)| {
             let dir = scheme_dir(&root, scheme, k);
             let started = Instant::now();
-            let mut m = Marlin::new(
-                problem,
-                settings.clone(),
+            let learner = MarlinLearner {
+                settings: settings.clone(),
                 scheme,
-                run_seed(master, k),
+                seed: run_seed(master, k),
                 device,
+            };
+            let policy = learner.fit(
+                problem,
+                &mut FitSession {
+                    checkpoint_dir: Some(&dir),
+                    resume,
+                    progress: &mut |n| {
+                        bar.set_position(done.fetch_add(n, Ordering::Relaxed) + n);
+                    },
+                },
             )?;
-            if resume && dir.join(MARLIN_CHECKPOINT).is_file() {
-                m.resume(&dir)?;
-                done.fetch_add((m.day() * scenario.time.epochs) as u64, Ordering::Relaxed);
-            }
-            m.train(Some(&dir), &mut |_| {
-                bar.set_position(done.fetch_add(1, Ordering::Relaxed) + 1);
-            })?;
-            let policy = m.policy();
             write_epoch_log(&dir, &policy.log)?;
             Ok(TrainedScheme {
                 scheme,
