@@ -5,7 +5,7 @@
 use verdant::allocator::{AllocError, Allocator, Problem, Proposal};
 use verdant::sim::FractionPlan;
 
-use crate::green_llm::{GreenLlmError, GreenLlmModel, Objective, Weights};
+use crate::green_llm::{GreenLlmError, GreenLlmModel, GreenLlmSolution, Objective, Weights};
 use crate::reference::ReferenceLp;
 use crate::SolverOptions;
 
@@ -77,6 +77,23 @@ fn model<'a>(problem: &Problem<'a>) -> Result<GreenLlmModel<'a>, AllocError> {
     })
 }
 
+/// `first`, then each plan of Green-LLM's `front` as `<prefix>-k`, plan `representative` of the
+/// front standing for the method (where `first` does not).
+fn with_front(
+    first: Proposal,
+    prefix: &str,
+    front: Vec<GreenLlmSolution>,
+    representative: Option<usize>,
+) -> Vec<Proposal> {
+    let mut out = vec![first];
+    out.extend(front.into_iter().enumerate().map(|(k, s)| Proposal {
+        source: format!("{prefix}-{k}"),
+        plan: s.plan,
+        representative: representative == Some(k),
+    }));
+    out
+}
+
 impl Allocator for GreenLlm {
     fn name(&self) -> &str {
         "green-llm"
@@ -116,17 +133,16 @@ impl Allocator for GreenLlm {
         let front = model(problem)?
             .epsilon_front(self.front_grid, &self.solver)
             .map_err(|e| AllocError::method("green-llm", e))?;
-        let mut out = vec![Proposal {
-            source: "lexicographic".to_owned(),
-            plan: lexicographic,
-            representative: true,
-        }];
-        out.extend(front.into_iter().enumerate().map(|(k, s)| Proposal {
-            source: format!("front-{k}"),
-            plan: s.plan,
-            representative: false,
-        }));
-        Ok(out)
+        Ok(with_front(
+            Proposal {
+                source: "lexicographic".to_owned(),
+                plan: lexicographic,
+                representative: true,
+            },
+            "front",
+            front,
+            None,
+        ))
     }
 }
 
@@ -185,17 +201,16 @@ impl Allocator for ExactFront {
                 .solve_weighted(Weights::M2, &self.solver)
                 .map_err(fail)?
                 .plan;
-            let mut out = vec![Proposal {
-                source: "min-carbon".to_owned(),
-                plan: min_carbon,
-                representative: false,
-            }];
-            out.extend(front.into_iter().enumerate().map(|(i, s)| Proposal {
-                source: format!("green-llm-front-{i}"),
-                plan: s.plan,
-                representative: i == 0,
-            }));
-            return Ok(out);
+            return Ok(with_front(
+                Proposal {
+                    source: "min-carbon".to_owned(),
+                    plan: min_carbon,
+                    representative: false,
+                },
+                "green-llm-front",
+                front,
+                Some(0),
+            ));
         }
         let lp = ReferenceLp::new(problem, self.utilisation_cap)
             .map_err(|e| AllocError::method("exact", e))?;
