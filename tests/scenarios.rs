@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use verdant::grid::{load_eia2022, load_ren2022};
 use verdant::scenario::lb::LbScenario;
-use verdant::scenario::{CarbonSignal, Facility, Scenario, ScenarioError};
+use verdant::scenario::{CarbonSignal, Facility, Scaled, Scenario, ScenarioError, ScenarioParts};
 use verdant::seed::MasterSeed;
 
 fn scenarios_dir() -> PathBuf {
@@ -348,4 +348,52 @@ fn requests_drawn_from_the_demand_match_it_at_scale() {
     assert!(drawn
         .iter()
         .all(|r| r.input_tokens == [80, 500, 50, 40, 30][usize::from(r.class)]));
+}
+
+/// Every bundled scenario's parts check again as they are, and parts that break a rule are
+/// refused with an error naming the part.
+#[test]
+fn scenarios_are_only_obtained_checked_and_parts_are_checked() {
+    // The load balancer's scenarios (`lb-*`) are another kind of world.
+    for name in verdant::scenario::bundled_names()
+        .into_iter()
+        .filter(|n| !n.starts_with("lb-"))
+    {
+        let s = verdant::scenario::bundled(&name).unwrap();
+        let parts = s.clone().into_parts();
+        let again = Scenario::from_parts(parts).unwrap();
+        assert_eq!(again.datacenters, s.datacenters, "{name}");
+    }
+    let base = verdant::scenario::bundled("geo-4dc").unwrap();
+    let refused = |change: &dyn Fn(&mut ScenarioParts), key: &str| {
+        let mut parts = base.clone().into_parts();
+        change(&mut parts);
+        let err = Scenario::from_parts(parts).unwrap_err().to_string();
+        assert!(err.contains(key), "{key}: {err}");
+    };
+    refused(
+        &|p| p.datacenters[2].grid.price_usd_per_kwh[3] = f64::NAN,
+        "datacenters[2].grid.price_usd_per_kwh[3]",
+    );
+    refused(
+        &|p| p.datacenters[1].grid.carbon_kg_per_kwh.truncate(2),
+        "datacenters[1].grid.carbon_kg_per_kwh",
+    );
+    refused(&|p| p.classes[0].model = Some(9), "classes[0].model");
+    refused(
+        &|p| p.datacenters[3].name = p.datacenters[0].name.clone(),
+        "datacenters[3].name",
+    );
+    refused(
+        &|p| p.network.round_trip_s.pop().map(|_| ()).unwrap(),
+        "network.round_trip_s",
+    );
+    refused(&|p| p.time.epochs -= 1, "demand");
+    refused(
+        &|p| p.gpus[0].idle_tdp_fraction = 1.5,
+        "gpus[0].idle_tdp_fraction",
+    );
+    // Transforms check what they make.
+    assert!(base.scaled(Scaled::Price, -1.0).is_err());
+    assert!(base.replicated(0, 24).is_err());
 }

@@ -51,7 +51,7 @@ fn tiny(requests: f64, input: f64, output: f64) -> Scenario {
     };
     let mut demand = EpochDemand::zeros(1, 1, 1, 3600.0);
     demand.set(0, 0, 0, requests, input, output);
-    Scenario {
+    Scenario::from_parts(ScenarioParts {
         name: "tiny".into(),
         description: String::new(),
         time: TimeGrid {
@@ -104,7 +104,8 @@ fn tiny(requests: f64, input: f64, output: f64) -> Scenario {
         },
         ttft_slo_s: 3.5,
         green_llm: None,
-    }
+    })
+    .unwrap()
 }
 
 fn all_to(s: &Scenario, d: usize) -> FractionPlan {
@@ -181,12 +182,13 @@ fn fluid_golden_values() {
 #[test]
 fn fluid_datacenter_without_an_instance_saturates() {
     // "far" has GPUs of a second kind, on which the model has no speed: it hosts no instance.
-    let mut s = tiny(10.0, 100.0, 50.0);
-    let mut other = s.gpus[0].clone();
+    let mut parts = tiny(10.0, 100.0, 50.0).into_parts();
+    let mut other = parts.gpus[0].clone();
     other.name = "H".into();
-    s.gpus.push(other);
-    s.models[0].speed.push(None);
-    s.datacenters[1].node_pools[0].gpu = 1;
+    parts.gpus.push(other);
+    parts.models[0].speed.push(None);
+    parts.datacenters[1].node_pools[0].gpu = 1;
+    let s = Scenario::from_parts(parts).unwrap();
     let out = FluidSimulator::new(&s, SimParams::default())
         .score(&all_to(&s, 1))
         .unwrap();

@@ -116,8 +116,9 @@ fn lexicographic_stages_keep_earlier_optima_within_eps() {
 
 #[test]
 fn infeasibility_is_diagnosed_by_family() {
-    let mut s = base();
-    s.green_llm.as_mut().unwrap().water_budget_l = 1.0;
+    let mut parts = base().into_parts();
+    parts.green_llm.as_mut().unwrap().water_budget_l = 1.0;
+    let s = Scenario::from_parts(parts).unwrap();
     let model = GreenLlmModel::new(&s).unwrap();
     let err = model
         .solve_weighted(Weights::M1, &options())
@@ -126,10 +127,11 @@ fn infeasibility_is_diagnosed_by_family() {
         .to_string();
     assert!(err.contains("infeasible"), "{err}");
     assert_eq!(model.diagnose(&options()).unwrap(), vec!["water budget"]);
-    let mut s = base();
-    for row in &mut s.green_llm.as_mut().unwrap().delay_threshold_s {
+    let mut parts = base().into_parts();
+    for row in &mut parts.green_llm.as_mut().unwrap().delay_threshold_s {
         row.iter_mut().for_each(|v| *v = 1e-4);
     }
+    let s = Scenario::from_parts(parts).unwrap();
     assert_eq!(
         GreenLlmModel::new(&s)
             .unwrap()

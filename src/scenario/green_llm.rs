@@ -292,34 +292,36 @@ pub(super) fn import(
         }
     }
     Ok(Scenario {
-        name: name.to_owned(),
-        description: description.to_owned(),
-        time: TimeGrid {
-            start_unix_s: 1_711_238_400, // 2024-03-24T00:00:00Z
-            epoch_s: 3600.0,
-            epochs: nt,
+        parts: ScenarioParts {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            time: TimeGrid {
+                start_unix_s: 1_711_238_400, // 2024-03-24T00:00:00Z
+                epoch_s: 3600.0,
+                epochs: nt,
+            },
+            gpus: Vec::new(),
+            models: Vec::new(),
+            classes,
+            origins,
+            datacenters,
+            network: Network {
+                round_trip_s: p.d.clone(),
+                bandwidth_mbps: Some(p.bandwidth.clone()),
+            },
+            demand,
+            requests: Vec::new(),
+            water_treatment: WaterTreatment {
+                potable_kwh_per_m3: 0.0,
+                wastewater_kwh_per_m3: 0.0,
+            },
+            ttft_slo_s,
+            green_llm: Some(GreenLlmTerms {
+                water_budget_l: p.z,
+                resources: p.resources.clone(),
+                delay_threshold_s: p.delay_threshold.clone(),
+                kb_per_token: p.beta.clone(),
+            }),
         },
-        gpus: Vec::new(),
-        models: Vec::new(),
-        classes,
-        origins,
-        datacenters,
-        network: Network {
-            round_trip_s: p.d.clone(),
-            bandwidth_mbps: Some(p.bandwidth.clone()),
-        },
-        demand,
-        requests: Vec::new(),
-        water_treatment: WaterTreatment {
-            potable_kwh_per_m3: 0.0,
-            wastewater_kwh_per_m3: 0.0,
-        },
-        ttft_slo_s,
-        green_llm: Some(GreenLlmTerms {
-            water_budget_l: p.z,
-            resources: p.resources.clone(),
-            delay_threshold_s: p.delay_threshold.clone(),
-            kb_per_token: p.beta.clone(),
-        }),
     })
 }

@@ -3,6 +3,9 @@
 //! A [`Scenario`] is built once from a TOML file ([`Scenario::load`], schema in [`mod@file`]) and is
 //! checked on the way: every number finite and in range, every series as long as the horizon,
 //! every name that refers to something resolved to an index. Past that point nothing re-checks.
+//! A `Scenario` can only be obtained checked: from a file, from its [`ScenarioParts`]
+//! ([`Scenario::from_parts`]), or by a checked transform ([`Scenario::scaled`],
+//! [`Scenario::replicated`]); it reads as its parts (`Deref`) and cannot be changed in place.
 //!
 //! Two accounting families meet here (the simulator implements both; see docs/metrics.md):
 //! - MARLIN's: node pools of A100/H100 GPUs whose power is a fraction of TDP, CRAC cooling by COP,
@@ -12,6 +15,7 @@
 //!
 //! Units are in field names (`_s`, `_kwh`, `_kw`, `_l`, `_kg`, `_usd`, `_gb`, `_mb`).
 
+mod check;
 pub mod file;
 mod green_llm;
 pub mod lb;
@@ -138,7 +142,7 @@ pub struct LlmProfile {
     pub prefill_tdp_fraction: f64,
     /// Power during decode, as a fraction of TDP.
     pub decode_tdp_fraction: f64,
-    /// Speed per GPU kind, indexed like [`Scenario::gpus`]; `None` where the model cannot run.
+    /// Speed per GPU kind, indexed like [`ScenarioParts::gpus`]; `None` where the model cannot run.
     pub speed: Vec<Option<ModelSpeed>>,
 }
 
@@ -147,7 +151,7 @@ pub struct LlmProfile {
 pub struct RequestClass {
     /// The class's name.
     pub name: String,
-    /// Index into [`Scenario::models`], where requests of the class run a modelled LLM.
+    /// Index into [`ScenarioParts::models`], where requests of the class run a modelled LLM.
     pub model: Option<usize>,
     /// Green-LLM's energy per token (tau_in, tau_out), where given.
     pub energy_kwh_per_input_token: Option<f64>,
@@ -173,7 +177,7 @@ pub struct Origin {
 /// Nodes of one type in a datacenter.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NodePool {
-    /// Index into [`Scenario::gpus`].
+    /// Index into [`ScenarioParts::gpus`].
     pub gpu: usize,
     /// GPUs per node.
     pub gpus_per_node: u32,
@@ -321,9 +325,10 @@ pub struct GreenLlmTerms {
     pub kb_per_token: Vec<Vec<Vec<f64>>>,
 }
 
-/// The world; see the module documentation.
+/// The world's parts as given, unchecked: what [`Scenario::from_parts`] checks into a
+/// [`Scenario`], and what a `Scenario` reads as (it dereferences to its parts).
 #[derive(Debug, Clone)]
-pub struct Scenario {
+pub struct ScenarioParts {
     /// The scenario's name.
     pub name: String,
     /// What it is, in words.
@@ -354,6 +359,22 @@ pub struct Scenario {
     pub ttft_slo_s: f64,
     /// Terms only Green-LLM's model reads, where the scenario has them.
     pub green_llm: Option<GreenLlmTerms>,
+}
+
+/// The world, checked; see the module documentation. It is only obtained checked: loaded from a
+/// file ([`Scenario::load`], [`bundled`]), built from parts by [`Scenario::from_parts`], or
+/// made from another by a checked transform ([`Scenario::scaled`], [`Scenario::replicated`]).
+/// Its parts are read through `Deref` (`scenario.datacenters`, ...) and cannot be changed.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    parts: ScenarioParts,
+}
+
+impl std::ops::Deref for Scenario {
+    type Target = ScenarioParts;
+    fn deref(&self) -> &ScenarioParts {
+        &self.parts
+    }
 }
 
 /// Decimal megabytes per gigabyte, for memory arithmetic (GB and MB are 10^9 and 10^6 bytes).

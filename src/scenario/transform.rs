@@ -82,7 +82,7 @@ impl Scenario {
                 "the factor must be finite and >= 0",
             ));
         }
-        let mut s = self.clone();
+        let mut s = self.parts.clone();
         let each = |v: &mut f64| *v *= factor;
         match what {
             Scaled::Renewables => s
@@ -111,7 +111,7 @@ impl Scenario {
                 }
             }
         }
-        Ok(s)
+        Scenario::from_parts(s)
     }
 
     /// A larger instance, for measuring how a model scales: `datacenters` datacenters (copies of
@@ -130,7 +130,7 @@ impl Scenario {
             ));
         }
         let base = self;
-        let mut s = base.clone();
+        let mut s = base.parts.clone();
         let (ni, nk, nt0, nj0) = (
             base.origins.len(),
             base.classes.len(),
@@ -204,6 +204,6 @@ impl Scenario {
         }
         s.requests.clear();
         s.name = format!("{} x{datacenters}dc x{hours}h", base.name);
-        Ok(s)
+        Scenario::from_parts(s)
     }
 }

@@ -392,22 +392,24 @@ pub(super) fn build(
         })
         .collect();
     let mut scenario = Scenario {
-        name: spec.name,
-        description: spec.description,
-        time,
-        gpus: spec.gpus,
-        models,
-        classes,
-        origins,
-        datacenters,
-        network,
-        demand: EpochDemand::zeros(0, 0, 0, 1.0),
-        requests: Vec::new(),
-        water_treatment: spec.water_treatment,
-        ttft_slo_s: spec.ttft_slo_s,
-        green_llm: None,
+        parts: ScenarioParts {
+            name: spec.name,
+            description: spec.description,
+            time,
+            gpus: spec.gpus,
+            models,
+            classes,
+            origins,
+            datacenters,
+            network,
+            demand: EpochDemand::zeros(0, 0, 0, 1.0),
+            requests: Vec::new(),
+            water_treatment: spec.water_treatment,
+            ttft_slo_s: spec.ttft_slo_s,
+            green_llm: None,
+        },
     };
-    (scenario.demand, scenario.requests) = build_demand(
+    (scenario.parts.demand, scenario.parts.requests) = build_demand(
         &check,
         &spec.demand,
         &spec.classes,

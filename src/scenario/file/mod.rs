@@ -46,6 +46,15 @@ pub enum ScenarioError {
     },
     /// A data file the scenario reads is malformed.
     Data(DataError),
+    /// Parts given to [`Scenario::from_parts`] do not make a valid scenario.
+    Parts {
+        /// The scenario's name.
+        scenario: String,
+        /// The part, as a path (`datacenters[2].grid.price_usd_per_kwh`).
+        key: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A transform of a checked scenario was asked for something it cannot give.
     Transform {
         /// The scenario transformed.
@@ -64,6 +73,11 @@ impl fmt::Display for ScenarioError {
                 write!(f, "scenario {}: {error}", file.display())
             }
             ScenarioError::Data(e) => write!(f, "{e}"),
+            ScenarioError::Parts {
+                scenario,
+                key,
+                message,
+            } => write!(f, "scenario {scenario}: {key}: {message}"),
             ScenarioError::Transform {
                 scenario,
                 what,
