@@ -1,7 +1,7 @@
 //! Checking a scenario's parts: what [`Scenario::from_parts`] requires of a world built by hand
 //! or by a transform (loading from a file checks its keys on the way, with file-level names).
 
-use super::{Facility, Scenario, ScenarioError, ScenarioParts, MAX_GPU_KINDS};
+use super::{Scenario, ScenarioError, ScenarioParts, MAX_GPU_KINDS};
 
 impl Scenario {
     /// The scenario of `parts`, checked: every number finite and in range, names unique, every
@@ -193,34 +193,8 @@ fn check(p: &ScenarioParts) -> Result<(), ScenarioError> {
                 ));
             }
         }
-        match d.facility {
-            Facility::Cop {
-                supply_temperature_c,
-                cooling_factor,
-                infrastructure_fraction,
-                latent_heat_mj_per_kg,
-                cycles_of_concentration,
-            } => {
-                finite_at_least(
-                    at("facility.supply_temperature_c"),
-                    supply_temperature_c,
-                    -273.15,
-                )?;
-                finite_at_least(at("facility.cooling_factor"), cooling_factor, 0.0)?;
-                finite_at_least(
-                    at("facility.infrastructure_fraction"),
-                    infrastructure_fraction,
-                    0.0,
-                )?;
-                positive(at("facility.latent_heat_mj_per_kg"), latent_heat_mj_per_kg)?;
-                if !(cycles_of_concentration.is_finite() && cycles_of_concentration > 1.0) {
-                    return Err(fail(
-                        at("facility.cycles_of_concentration"),
-                        format!("must be > 1, got {cycles_of_concentration}"),
-                    ));
-                }
-            }
-            Facility::Pue { pue } => finite_at_least(at("facility.pue"), pue, 1.0)?,
+        if let Some((field, message)) = d.facility.problem() {
+            return Err(fail(at(&format!("facility.{field}")), message));
         }
         finite_at_least(at("carbon_tax_usd_per_kg"), d.carbon_tax_usd_per_kg, 0.0)?;
         let g = &d.grid;

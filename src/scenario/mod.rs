@@ -211,6 +211,51 @@ pub enum Facility {
 }
 
 impl Facility {
+    /// What is wrong with these values, if anything: the field and why. The one place the
+    /// facility's rules live; loading a file and [`Scenario::from_parts`] both use it.
+    pub fn problem(&self) -> Option<(&'static str, String)> {
+        let bad = |field, message: String| Some((field, message));
+        match *self {
+            Facility::Cop {
+                supply_temperature_c: t,
+                cooling_factor,
+                infrastructure_fraction,
+                latent_heat_mj_per_kg,
+                cycles_of_concentration,
+            } => {
+                if !(t.is_finite() && (5.0..=35.0).contains(&t)) {
+                    return bad(
+                        "supply_temperature_c",
+                        format!("must be within 5..35 C, got {t}"),
+                    );
+                }
+                for (field, v) in [
+                    ("cooling_factor", cooling_factor),
+                    ("infrastructure_fraction", infrastructure_fraction),
+                ] {
+                    if !(v.is_finite() && v >= 0.0) {
+                        return bad(field, format!("must be a finite number >= 0, got {v}"));
+                    }
+                }
+                if !(latent_heat_mj_per_kg.is_finite() && latent_heat_mj_per_kg > 0.0) {
+                    return bad(
+                        "latent_heat_mj_per_kg",
+                        format!("must be a finite number > 0, got {latent_heat_mj_per_kg}"),
+                    );
+                }
+                if !(cycles_of_concentration.is_finite() && cycles_of_concentration > 1.0) {
+                    return bad(
+                        "cycles_of_concentration",
+                        format!("must be > 1, got {cycles_of_concentration}"),
+                    );
+                }
+                None
+            }
+            Facility::Pue { pue } => (!(pue.is_finite() && pue >= 1.0))
+                .then(|| ("pue", format!("must be >= 1, got {pue}"))),
+        }
+    }
+
     /// The CRAC coefficient of performance (COP mode).
     pub fn crac_cop(supply_temperature_c: f64) -> f64 {
         let t = supply_temperature_c;

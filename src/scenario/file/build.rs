@@ -437,38 +437,8 @@ fn check_lat_lon(check: &Check, at: &str, lat: f64, lon: f64) -> Result<(), Scen
 }
 
 fn check_facility(check: &Check, at: &str, f: &Facility) -> Result<(), ScenarioError> {
-    match *f {
-        Facility::Cop {
-            supply_temperature_c,
-            cooling_factor,
-            infrastructure_fraction,
-            latent_heat_mj_per_kg,
-            cycles_of_concentration,
-        } => {
-            if !(supply_temperature_c.is_finite() && (5.0..=35.0).contains(&supply_temperature_c)) {
-                return Err(check.fail(
-                    format!("{at}.supply_temperature_c"),
-                    format!("must be within 5..35 C, got {supply_temperature_c}"),
-                ));
-            }
-            check.non_negative(format!("{at}.cooling_factor"), cooling_factor)?;
-            check.non_negative(
-                format!("{at}.infrastructure_fraction"),
-                infrastructure_fraction,
-            )?;
-            check.positive(format!("{at}.latent_heat_mj_per_kg"), latent_heat_mj_per_kg)?;
-            if !(cycles_of_concentration.is_finite() && cycles_of_concentration > 1.0) {
-                return Err(check.fail(
-                    format!("{at}.cycles_of_concentration"),
-                    format!("must be > 1, got {cycles_of_concentration}"),
-                ));
-            }
-        }
-        Facility::Pue { pue } => {
-            if !(pue.is_finite() && pue >= 1.0) {
-                return Err(check.fail(format!("{at}.pue"), format!("must be >= 1, got {pue}")));
-            }
-        }
+    match f.problem() {
+        Some((field, message)) => Err(check.fail(format!("{at}.{field}"), message)),
+        None => Ok(()),
     }
-    Ok(())
 }
