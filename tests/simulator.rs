@@ -45,7 +45,7 @@ fn tiny(requests: f64, input: f64, output: f64) -> Scenario {
         },
         carbon_tax_usd_per_kg: 0.0,
         grid: grid.clone(),
-        local_balancer: LocalBalancer::ModifiedRoundRobin,
+        local_balancer: LocalBalancer::WeightedRoundRobin,
         resource_capacity: vec![],
         processing_s_per_token: vec![],
     };

@@ -293,14 +293,22 @@ pub struct GridSignals {
     pub grid_import_max_kw: Option<Vec<f64>>,
 }
 
-/// The in-datacenter load balancer.
+/// The in-datacenter load balancer: how a datacenter shares each model's requests among the
+/// instances that can host it. Both fidelities, the planner and [`Scenario::nominal_load`] follow
+/// it (docs/metrics.md, "Dispatch").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum LocalBalancer {
-    /// Round robin over the nodes that can host the request's model, skipping nodes whose memory
-    /// is full (MARLIN's reference \[26\]).
+    /// Weighted round robin (MARLIN's reference \[26\]): each instance's share is proportional
+    /// to its throughput for the model's mean request ([`Scenario::instance_throughput`]), so
+    /// every GPU kind is equally busy. The discrete-event simulator walks a smooth weighted
+    /// round-robin sequence over the nodes, skipping nodes whose memory is full.
     #[default]
-    ModifiedRoundRobin,
+    WeightedRoundRobin,
+    /// Every instance gets the same share whatever its GPU (the rule before issue 18; files that
+    /// say `modified-round-robin` get this).
+    #[serde(alias = "modified-round-robin")]
+    EqualShare,
 }
 
 /// One datacenter.
@@ -529,12 +537,22 @@ impl Scenario {
         (free_mb / m.kv_cache_mb_per_token).max(0.0)
     }
 
+    /// Share of an instance's decode power that one decoding request of `tokens` tokens (prompt
+    /// plus output) draws: the share of the instance's KV-cache room it holds, `tokens /`
+    /// [`Scenario::token_room`], at most 1. Decode is memory-bound: a full batch takes about the
+    /// time of one request, so a request holding 1/B of the room draws 1/B of the decode power
+    /// for its decode time (docs/metrics.md, "Decode power").
+    #[inline]
+    pub fn decode_share(&self, model: usize, gpu: usize, tokens: f64) -> f64 {
+        memory_share(self.token_room(model, gpu), tokens)
+    }
+
     /// GPU-seconds that `input` prompt and `output` generated tokens of `model` (requests of
     /// `mean_tokens` tokens on average) keep busy on instances of GPU kind `gpu`: prefill
-    /// `input / prefill_speed x min_gpus`, decode `output / (batch x decode_speed) x min_gpus`,
-    /// where `batch` is [`Scenario::instance_batch`] (at least 1): decode is memory-bound, so one
-    /// step serves the whole batch in about the time of one request. Returns (prefill, decode).
-    /// Both the fluid simulator and [`Scenario::nominal_load`] use this one rule.
+    /// `input / prefill_speed x min_gpus`, decode `output / decode_speed x min_gpus x`
+    /// [`Scenario::decode_share`]`(mean_tokens)`. Returns (prefill, decode). The fluid simulator,
+    /// the planner and [`Scenario::nominal_load`] use this one rule; the discrete-event simulator
+    /// applies it request by request.
     pub fn busy_gpu_s(
         &self,
         model: usize,
@@ -545,20 +563,88 @@ impl Scenario {
     ) -> Option<(f64, f64)> {
         let m = &self.models[model];
         let speed = m.speed[gpu]?;
-        let batch = self.instance_batch(model, gpu, mean_tokens).max(1.0);
         let gpus = f64::from(m.min_gpus);
         Some((
             input / speed.prefill_tokens_per_s * gpus,
-            output / (batch * speed.decode_tokens_per_s) * gpus,
+            output / speed.decode_tokens_per_s * gpus * self.decode_share(model, gpu, mean_tokens),
         ))
     }
 
+    /// Requests per second one instance of `model` on GPU kind `gpu` serves at full use, for
+    /// requests of `input` and `output` tokens: one over its instance-seconds per request,
+    /// prefill plus decode at [`Scenario::decode_share`] (`busy_gpu_s / min_gpus`). The weighted
+    /// round robin's weight; `None` where the kind cannot host the model.
+    pub fn instance_throughput(
+        &self,
+        model: usize,
+        gpu: usize,
+        input: f64,
+        output: f64,
+    ) -> Option<f64> {
+        let (prefill, decode) = self.busy_gpu_s(model, gpu, input, output, input + output)?;
+        let instance_s = (prefill + decode) / f64::from(self.models[model].min_gpus);
+        (instance_s > 0.0).then(|| 1.0 / instance_s)
+    }
+
+    /// The mean request of `model` in `demand`: (input, output) tokens over all its classes,
+    /// origins and epochs; `None` where it has no demand. The weighted round robin's weights
+    /// are computed for it (weights are fixed for the horizon, as a balancer's are).
+    pub fn mean_request(&self, demand: &EpochDemand, model: usize) -> Option<(f64, f64)> {
+        let (mut requests, mut input, mut output) = (0.0, 0.0, 0.0);
+        for (c, class) in self.classes.iter().enumerate() {
+            if class.model != Some(model) {
+                continue;
+            }
+            for e in 0..demand.epochs() {
+                for o in 0..demand.origins() {
+                    requests += demand.requests(o, c, e);
+                    input += demand.input_tokens(o, c, e);
+                    output += demand.output_tokens(o, c, e);
+                }
+            }
+        }
+        (requests > 0.0).then(|| (input / requests, output / requests))
+    }
+
+    /// Shares of `model`'s requests that `balancer` gives each of `pools` (same order; they sum
+    /// to 1, or are all 0 where no pool hosts the model), for the model's mean request `mean`
+    /// (input, output). A pool's share is its instances times the balancer's weight per
+    /// instance: 1 ([`LocalBalancer::EqualShare`]) or [`Scenario::instance_throughput`]
+    /// ([`LocalBalancer::WeightedRoundRobin`]; equal weights where there is no mean request).
+    pub fn dispatch_shares<'p>(
+        &self,
+        balancer: LocalBalancer,
+        pools: impl Iterator<Item = &'p NodePool> + Clone,
+        model: usize,
+        mean: Option<(f64, f64)>,
+    ) -> Vec<f64> {
+        let weight = |p: &NodePool| {
+            let instances = self.instances(p, model) as f64;
+            if instances <= 0.0 {
+                return 0.0;
+            }
+            instances
+                * match (balancer, mean) {
+                    (LocalBalancer::WeightedRoundRobin, Some((i, o))) => {
+                        self.instance_throughput(model, p.gpu, i, o).unwrap_or(0.0)
+                    }
+                    _ => 1.0,
+                }
+        };
+        let total: f64 = pools.clone().map(weight).sum();
+        pools
+            .map(|p| if total > 0.0 { weight(p) / total } else { 0.0 })
+            .collect()
+    }
+
     /// The nominal load of the whole fleet in `epoch`: the busy share of all GPU-seconds if every
-    /// class's demand were spread over all instances of its model in the fleet, one equal share
-    /// per instance (the fluid simulator's rule inside a datacenter, applied to the fleet).
+    /// class's demand were spread over all instances of its model in the fleet by the weighted
+    /// round robin (the datacenters' default rule applied to the fleet as one datacenter), so
+    /// every GPU kind that hosts a model is equally busy.
     ///
     /// This is the rule that scales trace demand to a target peak utilisation
-    /// (`demand.peak_utilisation`), not a metric of any plan: plans are scored by the simulator.
+    /// (`demand.peak_utilisation`: 0.95 means the busiest epoch keeps every GPU of the fleet 95%
+    /// busy when spread this way), not a metric of any plan: plans are scored by the simulator.
     /// Infinite where a class with demand has no instance, or no instance holds a mean request.
     pub fn nominal_load(&self, demand: &EpochDemand, epoch: usize) -> f64 {
         let pools = || self.datacenters.iter().flat_map(|d| &d.node_pools);
@@ -579,12 +665,16 @@ impl Scenario {
                 continue;
             }
             let mean_tokens = (input + output) / requests;
-            let instances: f64 = pools().map(|p| self.instances(p, m) as f64).sum();
-            if instances <= 0.0 {
+            let shares = self.dispatch_shares(
+                LocalBalancer::WeightedRoundRobin,
+                pools(),
+                m,
+                self.mean_request(demand, m),
+            );
+            if shares.iter().all(|&x| x <= 0.0) {
                 return f64::INFINITY;
             }
-            for p in pools() {
-                let share = self.instances(p, m) as f64 / instances;
+            for (p, share) in pools().zip(shares) {
                 if share > 0.0 {
                     if self.instance_batch(m, p.gpu, mean_tokens) < 1.0 {
                         return f64::INFINITY;
@@ -601,6 +691,17 @@ impl Scenario {
         } else {
             f64::INFINITY
         }
+    }
+}
+
+/// Share of `token_room` tokens of KV cache that `tokens` tokens hold, at most 1 (1 where there
+/// is no room).
+#[inline]
+pub fn memory_share(token_room: f64, tokens: f64) -> f64 {
+    if token_room > 0.0 {
+        (tokens / token_room).min(1.0)
+    } else {
+        1.0
     }
 }
 

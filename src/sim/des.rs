@@ -2,8 +2,11 @@
 //!
 //! Per datacenter, independently:
 //! - A request reaches the datacenter half a round trip after it left its origin. The local
-//!   balancer (modified round robin) offers it to the nodes that can host its model, starting
-//!   after the node that took the previous request of that model, and gives it to the first whose
+//!   balancer offers it to the nodes that can host its model in the order of a smooth weighted
+//!   round-robin sequence (each node weighted by its instances of the model times, under the
+//!   default [`LocalBalancer::WeightedRoundRobin`], an instance's throughput: the fluid
+//!   simulator's shares), starting after the entry that took the previous request of that
+//!   model, and gives it to the first whose
 //!   memory holds the request's KV cache for all its tokens (eq. 1) and, if the model is not
 //!   resident, its weights (idle models are evicted to make room). If no node has room the request
 //!   waits in the datacenter's FIFO queue, and is offered again whenever a request completes; a
@@ -14,10 +17,12 @@
 //!   reaches the origin half a round trip later (TTFT, eq. 3). Decode takes `output / batch-1
 //!   decode speed` (memory-bound: concurrent requests do not slow each other), then the KV cache
 //!   is freed.
-//! - Power: a prefill lane draws its model's prefill fraction of TDP on `min_gpus` GPUs; decoding
-//!   requests keep `min(g, sum of min_gpus)` GPUs of their node at the decode fraction; loading
-//!   weights counts as decode; everything else idles (accounted in [`super::accounting`]). Work
-//!   after the horizon (draining) is attributed to the last epoch.
+//! - Power: a prefill lane draws its model's prefill fraction of TDP on `min_gpus` GPUs; a
+//!   decoding request draws the decode fraction on `min_gpus` GPUs times its share of an
+//!   instance's KV-cache room ([`Scenario::decode_share`]: decode is memory-bound, a full batch
+//!   draws the decode power); loading weights counts as decode; everything else idles
+//!   (accounted in [`super::accounting`]). Work after the horizon (draining) is attributed to
+//!   the last epoch.
 //!
 //! With `node_fraction < 1` only that share of each pool's nodes is simulated (at least one), and
 //! their activity is scaled back to the whole pool; feed it a matching share of the requests.
@@ -27,7 +32,7 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use super::accounting::{Accountant, Activity};
 use super::{FractionPlan, LatencySummary, Outcome, PlanError, SimParams};
-use crate::scenario::Scenario;
+use crate::scenario::{LocalBalancer, Scenario};
 use crate::trace::Request;
 
 /// The fate of one request, for per-request records.
@@ -90,8 +95,6 @@ struct Node {
     weight: f64,
     /// First lane index in `lanes`.
     lane0: usize,
-    /// GPUs asked for by the requests admitted and not finished (sum of their min_gpus).
-    decode_gpus: f64,
 }
 
 /// A pending completion: (time bits, node, request).
@@ -112,6 +115,9 @@ struct DcState {
     active: Vec<u32>,
     /// Nodes that can host each model.
     eligible: Vec<Vec<usize>>,
+    /// Per model: the balancer's order of those nodes (a smooth weighted round-robin sequence,
+    /// [`dispatch_sequence`]) and the position after the entry that took the last request.
+    sequence: Vec<Vec<u32>>,
     round_robin: Vec<usize>,
     activity: Vec<Activity>,
 }
@@ -261,12 +267,11 @@ impl<'a> DiscreteEventSimulator<'a> {
                     used_mb: 0.0,
                     weight,
                     lane0: lanes,
-                    decode_gpus: 0.0,
                 });
                 lanes += p.gpus_per_node as usize;
             }
         }
-        let eligible = (0..nm)
+        let eligible: Vec<Vec<usize>> = (0..nm)
             .map(|m| {
                 (0..nodes.len())
                     .filter(|&n| {
@@ -276,12 +281,36 @@ impl<'a> DiscreteEventSimulator<'a> {
                     .collect()
             })
             .collect();
+        let sequence = (0..nm)
+            .map(|m| {
+                let mean = s.mean_request(&s.demand, m);
+                let weights: Vec<f64> = eligible[m]
+                    .iter()
+                    .map(|&n: &usize| {
+                        let node = &nodes[n];
+                        let instances = f64::from(node.gpus / s.models[m].min_gpus);
+                        instances
+                            * match (dc.local_balancer, mean) {
+                                (LocalBalancer::WeightedRoundRobin, Some((i, o))) => {
+                                    s.instance_throughput(m, node.gpu, i, o).unwrap_or(0.0)
+                                }
+                                _ => 1.0,
+                            }
+                    })
+                    .collect();
+                dispatch_sequence(&weights, 8 * weights.len())
+                    .into_iter()
+                    .map(|k| eligible[m][k] as u32)
+                    .collect()
+            })
+            .collect();
         DcState {
             ready_at: vec![f64::INFINITY; nodes.len() * nm],
             active: vec![0; nodes.len() * nm],
             lanes: vec![0.0; lanes],
             nodes,
             eligible,
+            sequence,
             round_robin: vec![0; nm],
             activity: (0..s.time.epochs).map(|_| Activity::default()).collect(),
         }
@@ -373,10 +402,10 @@ impl<'a> DiscreteEventSimulator<'a> {
         let nm = s.models.len();
         let kv = kv_mb(s, m, r);
         let weights_mb = model.weights_gb * 1000.0;
-        let count = st.eligible[m].len();
+        let count = st.sequence[m].len();
         for step in 0..count {
             let pos = (st.round_robin[m] + step) % count;
-            let n = st.eligible[m][pos];
+            let n = st.sequence[m][pos] as usize;
             let resident = st.ready_at[n * nm + m].is_finite();
             let need = kv + if resident { 0.0 } else { weights_mb };
             if st.nodes[n].memory_mb - st.nodes[n].used_mb < need && !self.evict_for(st, n, m, need)
@@ -428,12 +457,13 @@ impl<'a> DiscreteEventSimulator<'a> {
                 model.prefill_tdp_fraction,
             );
             let decode_end = prefill_end + f64::from(r.output_tokens) / speed.decode_tokens_per_s;
-            self.add_decode(
-                st,
-                n,
+            add_interval(
+                &mut st.activity,
+                s.time.epoch_s,
+                gpu,
                 prefill_end,
                 decode_end,
-                min_gpus,
+                min_gpus * s.decode_share(m, gpu, r.total_tokens() as f64) * weight,
                 model.decode_tdp_fraction,
             );
             let one_way_back = s.network.round_trip_s[usize::from(r.origin)][d] / 2.0;
@@ -454,33 +484,6 @@ impl<'a> DiscreteEventSimulator<'a> {
         false
     }
 
-    /// Adds one request's decoding to its node's power: `min_gpus` GPUs at the decode fraction,
-    /// shared so the node does not exceed its GPU count (approximated per request: a request adds
-    /// `min_gpus x min(1, g / GPUs asked for by the node's unfinished requests at its admission)`).
-    fn add_decode(
-        &self,
-        st: &mut DcState,
-        n: usize,
-        start: f64,
-        end: f64,
-        min_gpus: f64,
-        fraction: f64,
-    ) {
-        let node = &mut st.nodes[n];
-        node.decode_gpus += min_gpus;
-        let share = (f64::from(node.gpus) / node.decode_gpus).min(1.0);
-        let (gpu, weight) = (node.gpu, node.weight);
-        add_interval(
-            &mut st.activity,
-            self.scenario.time.epoch_s,
-            gpu,
-            start,
-            end,
-            min_gpus * share * weight,
-            fraction,
-        );
-    }
-
     fn finish(&self, st: &mut DcState, n: usize, r: &Request) {
         let s = self.scenario;
         let m = s.classes[usize::from(r.class)]
@@ -489,7 +492,6 @@ impl<'a> DiscreteEventSimulator<'a> {
         let nm = s.models.len();
         let node = &mut st.nodes[n];
         node.used_mb -= kv_mb(s, m, r);
-        node.decode_gpus -= f64::from(s.models[m].min_gpus);
         st.active[n * nm + m] -= 1;
     }
 
@@ -517,6 +519,39 @@ impl<'a> DiscreteEventSimulator<'a> {
         }
         true
     }
+}
+
+/// A smooth weighted round-robin sequence of `len` picks among items of `weights` (at least
+/// one pick of each item with a positive weight): each pick adds every item's weight to its
+/// credit and takes the item with the most credit (the first on ties), which then gives up the
+/// total weight. Every prefix is within one pick of its share of each item, and the picks of an
+/// item are spread evenly. Items of weight 0 are never picked (equal weights if all are 0).
+pub fn dispatch_sequence(weights: &[f64], len: usize) -> Vec<usize> {
+    let positive = weights.iter().any(|&w| w > 0.0);
+    let weights: Vec<f64> = weights
+        .iter()
+        .map(|&w| if positive { w.max(0.0) } else { 1.0 })
+        .collect();
+    if weights.is_empty() {
+        return Vec::new();
+    }
+    let total: f64 = weights.iter().sum();
+    let mut credit = vec![0.0; weights.len()];
+    let mut out = Vec::with_capacity(len);
+    for _ in 0..len.max(weights.len()) {
+        for (c, &w) in credit.iter_mut().zip(&weights) {
+            *c += w;
+        }
+        let mut best = 0;
+        for k in 1..credit.len() {
+            if credit[k] > credit[best] {
+                best = k;
+            }
+        }
+        out.push(best);
+        credit[best] -= total;
+    }
+    out
 }
 
 fn kv_mb(s: &Scenario, m: usize, r: &Request) -> f64 {

@@ -1,26 +1,35 @@
 //! The fluid simulator: per epoch and datacenter, from the demand table and fractions.
 //!
 //! For datacenter d and epoch e, class c receives `R = sum_o x[e][o][c][d] requests(o, c, e)`
-//! requests carrying `I` input and `O` output tokens. Inside the datacenter the local round robin
-//! gives every instance that can host the class's model the same share; the GPU-seconds an
-//! instance is kept busy follow [`Scenario::busy_gpu_s`] (prefill at its speed, decode batched as
-//! far as memory allows, eq. 1). GPU-seconds times the phase's fraction of TDP go to the shared
-//! accounting; the rest of the GPU-seconds are idle.
+//! requests carrying `I` input and `O` output tokens. Inside the datacenter the local balancer
+//! shares them among the instances that can host the class's model ([`Scenario::dispatch_shares`]:
+//! by instance throughput under the default weighted round robin, so every GPU kind is equally
+//! busy); the GPU-seconds an instance is kept busy follow [`Scenario::busy_gpu_s`] (prefill at
+//! its speed; decode at the request's share of the instance's KV-cache room, eq. 1). GPU-seconds
+//! times the phase's fraction of TDP go to the shared accounting; the rest of the GPU-seconds
+//! are idle.
 //!
-//! Latency of a cell (o, c, d): round trip + prefill of a mean request + a queueing wait
-//! `t_prefill x rho / (1 - rho)` at the datacenter's utilisation rho (an M/M/1 approximation),
-//! one epoch where rho >= 1 (saturated). End to end adds the mean decode time. Classes without a
-//! model (Green-LLM query types) take round trip + `v x tokens` processing + transfer
-//! `KB/token x tokens x 8 / 1000 / Mbps` seconds.
+//! Queues follow the dispatch, per datacenter and GPU kind ([`super::queue`]): the prefill work
+//! a kind cannot serve in an epoch is carried to the next as a backlog (a fluid Lindley
+//! recursion; its energy is charged in the epoch that serves it, and what is left at the end of
+//! the horizon in the last epoch, as the discrete-event simulator drains); a request waits for
+//! the backlog ahead of it plus the stationary M/G/c wait of its node's prefill lanes at the
+//! kind's prefill utilisation. TTFT of a cell (o, c, d) is round trip + prefill of a mean request
+//! + those waits; one epoch where d hosts no instance of the model. End to end adds the mean
+//! decode time. Classes without a model (Green-LLM query types) take round trip + `v x tokens`
+//! processing + transfer `KB/token x tokens x 8 / 1000 / Mbps` seconds.
 //!
 //! Everything that depends only on the scenario is computed once in [`FluidSimulator::new`], so
-//! scoring a plan allocates nothing and does a few multiplications per cell.
+//! scoring a plan allocates nothing. The backlog that epoch `e` starts with is what the last
+//! scoring of epoch `e - 1` left ([`FluidSimulator::score_epoch`] scores epochs one at a time for
+//! agents that decide in order); [`FluidSimulator::score_into`] starts empty.
 
 use super::accounting::DcEpoch;
 use super::accounting::{Accountant, Activity};
+use super::queue::{mean_backlog, WaitCurve};
 use super::{FractionPlan, Objectives, Outcome, PlanError, SimParams};
 use crate::scenario::MAX_GPU_KINDS;
-use crate::scenario::{batch_in_room, Datacenter, GreenLlmTerms, Scenario};
+use crate::scenario::{memory_share, Datacenter, GreenLlmTerms, Scenario};
 
 /// Latency sums of one epoch.
 #[derive(Debug, Clone, Copy, Default)]
@@ -33,46 +42,96 @@ struct EpochLatency {
 
 /// How a datacenter serves one model, from its pools. Per GPU kind: the scenario's kinds first,
 /// 0 where the datacenter has none that hosts the model.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct ModelService {
-    /// Mean seconds of a request's prefill per input token, and decode per output token.
-    prefill_s_per_token: f64,
+    /// Mean seconds of a request's decode per output token (over the kinds, by share).
     decode_s_per_token: f64,
-    /// Prefill GPU-seconds per input token.
+    /// Share of the model's requests each kind receives (the local balancer's rule).
+    share: [f64; MAX_GPU_KINDS],
+    /// share / prefill speed: a request's prefill seconds per input token, weighted by share.
+    prefill_s_per_token: [f64; MAX_GPU_KINDS],
+    /// Prefill GPU-seconds per input token, weighted by share.
     prefill_gpu_s_per_token: [f64; MAX_GPU_KINDS],
-    /// share x min_gpus / decode speed: decode GPU-seconds per output token at batch 1 (pools
-    /// of one kind share their instances' token room, so they are merged).
+    /// share x min_gpus / decode speed: decode GPU-seconds per output token of a request that
+    /// holds the whole room ([`Scenario::decode_share`] scales it).
     decode_gpu_s_per_token: [f64; MAX_GPU_KINDS],
-    /// [`Scenario::token_room`] of an instance: batch = [`batch_in_room`] of mean tokens.
+    /// [`Scenario::token_room`] of an instance of each kind.
     token_room: [f64; MAX_GPU_KINDS],
+    /// The stationary wait of each kind's pools, per second of mean prefill.
+    wait: [WaitCurve; MAX_GPU_KINDS],
 }
 
 impl ModelService {
-    /// Model `m` on `dc`'s pools; `None` where no pool hosts an instance of it.
-    fn new(s: &Scenario, dc: &Datacenter, m: usize) -> Option<Self> {
+    /// Model `m` on `dc`'s pools, for the model's mean request `mean` (input, output) and the
+    /// squared coefficient of variation of its prompt lengths; `None` where no pool hosts an
+    /// instance of it.
+    fn new(
+        s: &Scenario,
+        dc: &Datacenter,
+        m: usize,
+        mean: Option<(f64, f64)>,
+        prompt_scv: f64,
+    ) -> Option<Self> {
         let model = &s.models[m];
-        let total: f64 = dc.node_pools.iter().map(|p| s.instances(p, m) as f64).sum();
-        if total <= 0.0 {
+        let shares = s.dispatch_shares(dc.local_balancer, dc.node_pools.iter(), m, mean);
+        if shares.iter().all(|&x| x <= 0.0) {
             return None;
         }
         let mut service = ModelService::default();
         let gpus = f64::from(model.min_gpus);
-        for p in &dc.node_pools {
-            let (Some(speed), n) = (model.speed[p.gpu], s.instances(p, m) as f64) else {
+        for (p, &share) in dc.node_pools.iter().zip(&shares) {
+            let Some(speed) = model.speed[p.gpu] else {
                 continue;
             };
-            if n == 0.0 {
+            if share <= 0.0 {
                 continue;
             }
-            let share = n / total;
-            service.prefill_gpu_s_per_token[p.gpu] += share * gpus / speed.prefill_tokens_per_s;
-            service.prefill_s_per_token += share / speed.prefill_tokens_per_s;
+            let g = p.gpu;
+            service.share[g] += share;
+            service.prefill_gpu_s_per_token[g] += share * gpus / speed.prefill_tokens_per_s;
+            service.prefill_s_per_token[g] += share / speed.prefill_tokens_per_s;
             service.decode_s_per_token += share / speed.decode_tokens_per_s;
-            service.decode_gpu_s_per_token[p.gpu] += share * gpus / speed.decode_tokens_per_s;
-            service.token_room[p.gpu] = s.token_room(m, p.gpu);
+            service.decode_gpu_s_per_token[g] += share * gpus / speed.decode_tokens_per_s;
+            service.token_room[g] = s.token_room(m, g);
+        }
+        for g in 0..s.gpus.len() {
+            let Some(speed) = model.speed[g] else {
+                continue;
+            };
+            if service.share[g] <= 0.0 {
+                continue;
+            }
+            let pools: Vec<(u32, f64)> = dc
+                .node_pools
+                .iter()
+                .zip(&shares)
+                .filter(|(p, &x)| p.gpu == g && x > 0.0)
+                .map(|(p, &x)| (p.gpus_per_node / model.min_gpus, x / service.share[g]))
+                .collect();
+            let mean_prefill_s = mean.map_or(1.0, |(i, _)| i / speed.prefill_tokens_per_s);
+            service.wait[g] = WaitCurve::new(&pools, prompt_scv, mean_prefill_s, s.time.epoch_s);
         }
         Some(service)
     }
+}
+
+/// Squared coefficient of variation of the prompt lengths of `model`'s requests in the
+/// scenario's request sample (1, as for exponential prefill times, without a sample).
+fn prompt_scv(s: &Scenario, model: usize) -> f64 {
+    let (mut n, mut sum, mut squares) = (0.0, 0.0, 0.0);
+    for r in &s.requests {
+        if s.classes.get(usize::from(r.class)).and_then(|c| c.model) == Some(model) {
+            let x = f64::from(r.input_tokens);
+            n += 1.0;
+            sum += x;
+            squares += x * x;
+        }
+    }
+    if n < 2.0 || sum <= 0.0 {
+        return 1.0;
+    }
+    let mean = sum / n;
+    (squares / n - mean * mean).max(0.0) / (mean * mean)
 }
 
 /// How a class is served: the tables the fluid step reads for it, each side by side over the
@@ -96,11 +155,13 @@ enum ClassKind {
         /// saturated, and draws no energy: the tables below are 0 there), else 0.
         unhosted_s: Vec<f64>,
         /// [`ModelService`] fields per datacenter; the per-kind ones `[g * datacenters + d]`.
-        prefill_s_per_token: Vec<f64>,
         decode_s_per_token: Vec<f64>,
+        share: Vec<f64>,
+        prefill_s_per_token: Vec<f64>,
         prefill_gpu_s_per_token: Vec<f64>,
         decode_gpu_s_per_token: Vec<f64>,
         token_room: Vec<f64>,
+        wait: Vec<WaitCurve>,
     },
     /// A class without a model: processing seconds per token at each datacenter.
     Processing { s_per_token: Vec<f64> },
@@ -136,11 +197,19 @@ impl ClassService {
                         .iter()
                         .map(|x| if x.is_some() { 0.0 } else { s.time.epoch_s })
                         .collect(),
-                    prefill_s_per_token: per_dc(|x| x.prefill_s_per_token),
                     decode_s_per_token: per_dc(|x| x.decode_s_per_token),
+                    share: per_kind(|x| &x.share),
+                    prefill_s_per_token: per_kind(|x| &x.prefill_s_per_token),
                     prefill_gpu_s_per_token: per_kind(|x| &x.prefill_gpu_s_per_token),
                     decode_gpu_s_per_token: per_kind(|x| &x.decode_gpu_s_per_token),
                     token_room: per_kind(|x| &x.token_room),
+                    wait: (0..ng)
+                        .flat_map(|g| {
+                            services
+                                .iter()
+                                .map(move |x| x.map(|x| x.wait[g].clone()).unwrap_or_default())
+                        })
+                        .collect(),
                 }
             }
             None => ClassKind::Processing {
@@ -166,11 +235,23 @@ impl ClassService {
             ClassKind::Model {
                 prefill_s_per_token,
                 ..
-            } => prefill_s_per_token[d] * input * per_request,
+            } => {
+                let nd = unhosted_s_len(&self.kind);
+                let per_token: f64 = prefill_s_per_token.iter().skip(d).step_by(nd).sum();
+                per_token * input * per_request
+            }
             ClassKind::Processing { s_per_token } => {
                 s_per_token[d] * (input + output) * per_request
             }
         }
+    }
+}
+
+/// Number of datacenters a model class's tables cover.
+fn unhosted_s_len(kind: &ClassKind) -> usize {
+    match kind {
+        ClassKind::Model { unhosted_s, .. } => unhosted_s.len(),
+        ClassKind::Processing { s_per_token } => s_per_token.len(),
     }
 }
 
@@ -211,10 +292,19 @@ pub struct FluidSimulator<'a> {
     token_energy_kwh: Vec<f64>,
     utilisation: Vec<f64>,
     received: Vec<f64>,
-    /// Per datacenter, for the class at hand: requests per token received.
-    requests_per_token: Vec<f64>,
-    /// Per datacenter: the queueing wait per second of prefill, `rho / (1 - rho)`.
-    wait_per_prefill_s: Vec<f64>,
+    /// GPU-seconds of each kind per epoch, `[g * datacenters + d]`.
+    available_by_kind: Vec<f64>,
+    /// Per datacenter, for the class at hand: tokens per request received.
+    tokens_per_request: Vec<f64>,
+    /// Per kind and datacenter of the current epoch, `[g * datacenters + d]`: prefill
+    /// GPU-seconds of the requests received, their share of the kind's GPU-seconds (the
+    /// prefill utilisation the stationary wait is read at), and the mean wait for the backlog.
+    prefill_gpu_s: Vec<f64>,
+    prefill_utilisation: Vec<f64>,
+    backlog_wait_s: Vec<f64>,
+    /// What each epoch leaves to the next, `[(e * kinds + g) * datacenters + d]`: prefill
+    /// GPU-seconds, busy GPU-seconds and TDP-weighted GPU-seconds not yet served.
+    backlog: Vec<[f64; 3]>,
     /// Per datacenter: the nearest and the farthest origin's round trip.
     round_trip_range_s: Vec<(f64, f64)>,
     /// Per (class, datacenter) of the current epoch, index `c * datacenters + d`: requests,
@@ -236,15 +326,28 @@ impl<'a> FluidSimulator<'a> {
         let s = scenario;
         let (nd, nm, nc) = (s.datacenters.len(), s.models.len(), s.classes.len());
         // Per (datacenter, model), shared by the classes of that model.
+        let per_model: Vec<(Option<(f64, f64)>, f64)> = (0..nm)
+            .map(|m| (s.mean_request(&s.demand, m), prompt_scv(s, m)))
+            .collect();
         let models: Vec<Option<ModelService>> = s
             .datacenters
             .iter()
-            .flat_map(|dc| (0..nm).map(move |m| ModelService::new(s, dc, m)))
+            .flat_map(|dc| {
+                per_model
+                    .iter()
+                    .enumerate()
+                    .map(move |(m, &(mean, scv))| ModelService::new(s, dc, m, mean, scv))
+            })
             .collect();
         let accountant = Accountant::new(s, params.blowdown);
         let inverse = |x: f64| if x > 0.0 { 1.0 / x } else { 0.0 };
         let inverse_available_by_kind = (0..nd)
             .flat_map(|d| accountant.available_gpu_s(d).iter().map(|&a| inverse(a)))
+            .collect();
+        let ng = s.gpus.len();
+        let available_by_kind = (0..ng)
+            .flat_map(|g| (0..nd).map(move |d| (g, d)))
+            .map(|(g, d)| accountant.available_gpu_s(d)[g])
             .collect();
         let inverse_available = (0..nd)
             .map(|d| inverse(accountant.available_gpu_s(d).iter().sum()))
@@ -266,14 +369,18 @@ impl<'a> FluidSimulator<'a> {
             accountant,
             inverse_available,
             inverse_available_by_kind,
+            available_by_kind,
             round_trip_s,
             busy_gpu_s: vec![0.0; s.time.epochs * s.gpus.len() * nd],
             tdp_weighted_gpu_s: vec![0.0; s.time.epochs * s.gpus.len() * nd],
             token_energy_kwh: vec![0.0; s.time.epochs * nd],
             utilisation: vec![0.0; s.time.epochs * nd],
             received: vec![0.0; s.time.epochs * nd],
-            requests_per_token: vec![0.0; nd],
-            wait_per_prefill_s: vec![0.0; nd],
+            tokens_per_request: vec![0.0; nd],
+            prefill_gpu_s: vec![0.0; ng * nd],
+            prefill_utilisation: vec![0.0; ng * nd],
+            backlog_wait_s: vec![0.0; ng * nd],
+            backlog: vec![[0.0; 3]; s.time.epochs * ng * nd],
             round_trip_range_s,
             requests: vec![0.0; nd * nc],
             input: vec![0.0; nd * nc],
@@ -402,43 +509,94 @@ impl<'a> FluidSimulator<'a> {
         for c in 0..nc {
             self.serve(c, e);
         }
-        // Utilisation and the queueing wait it gives; requests received.
+        // Per kind: the backlog carried in and what the epoch serves (the busy log becomes
+        // the GPU-seconds served), the prefill utilisation and the wait for the backlog.
+        let last = e + 1 == s.time.epochs;
+        for g in 0..ng {
+            for d in 0..nd {
+                let k = g * nd + d;
+                let logged = (e * ng + g) * nd + d;
+                let available = self.available_by_kind[k];
+                let new_prefill = self.prefill_gpu_s[k];
+                let [carried_prefill, carried_busy, carried_weighted] = if e == 0 {
+                    [0.0; 3]
+                } else {
+                    self.backlog[((e - 1) * ng + g) * nd + d]
+                };
+                let prefill = carried_prefill + new_prefill;
+                // Share of the work present that the epoch serves; the last epoch serves it
+                // all (the horizon drains into it, and the accounting caps its busy time).
+                let served = if last || prefill <= available {
+                    1.0
+                } else {
+                    available / prefill
+                };
+                let busy = carried_busy + self.busy_gpu_s[logged];
+                let weighted = carried_weighted + self.tdp_weighted_gpu_s[logged];
+                self.busy_gpu_s[logged] = served * busy;
+                self.tdp_weighted_gpu_s[logged] = served * weighted;
+                let left = 1.0 - served;
+                self.backlog[logged] = [left * prefill, left * busy, left * weighted];
+                let (utilisation, wait_s) = if available > 0.0 {
+                    let backlog = mean_backlog(carried_prefill, new_prefill - available);
+                    (new_prefill / available, backlog * epoch_s / available)
+                } else {
+                    (0.0, 0.0)
+                };
+                self.prefill_utilisation[k] = utilisation;
+                self.backlog_wait_s[k] = wait_s;
+            }
+        }
+        self.prefill_gpu_s.fill(0.0);
+        // Utilisation served; requests received.
         let busy = &self.busy_gpu_s[e * ng * nd..(e + 1) * ng * nd];
         let utilisation = &mut self.utilisation[e * nd..(e + 1) * nd];
         let received = &mut self.received[e * nd..(e + 1) * nd];
-        let (inverse_available, wait_per_prefill_s) = (
-            &self.inverse_available[..nd],
-            &mut self.wait_per_prefill_s[..nd],
-        );
+        let inverse_available = &self.inverse_available[..nd];
         for d in 0..nd {
             let mut gpu_s = 0.0;
             for g in 0..ng {
                 gpu_s += busy[g * nd + d];
             }
-            let rho = gpu_s * inverse_available[d];
-            utilisation[d] = rho;
-            wait_per_prefill_s[d] = if rho < 1.0 {
-                rho / (1.0 - rho)
-            } else {
-                f64::INFINITY
-            };
+            utilisation[d] = gpu_s * inverse_available[d];
             let mut requests = 0.0;
             for c in 0..nc {
                 requests += self.requests[c * nd + d];
             }
             received[d] = requests;
         }
-        // Queueing wait of model classes: t rho / (1 - rho), at most one epoch.
+        // Time before the first token of model classes: per kind, by its share, the prefill
+        // of a mean request with its stationary wait, and the wait for the backlog.
         for (c, class) in self.classes.iter().enumerate() {
-            if let ClassKind::Model { .. } = class.kind {
-                let k = c * nd..(c + 1) * nd;
-                for ((local, &requests), &wait) in self.local_s[k.clone()]
-                    .iter_mut()
-                    .zip(&self.requests[k])
-                    .zip(&self.wait_per_prefill_s)
-                {
-                    if requests > 0.0 {
-                        *local = (*local + *local * wait).min(epoch_s);
+            let ClassKind::Model {
+                share,
+                prefill_s_per_token,
+                wait,
+                ..
+            } = &class.kind
+            else {
+                continue;
+            };
+            let k = c * nd..(c + 1) * nd;
+            let (local, requests, input) = (
+                &mut self.local_s[k.clone()],
+                &self.requests[k.clone()],
+                &self.input[k],
+            );
+            for g in 0..ng {
+                let kind = g * nd..(g + 1) * nd;
+                let (share, per_token, wait, utilisation, backlog_s) = (
+                    &share[kind.clone()],
+                    &prefill_s_per_token[kind.clone()],
+                    &wait[kind.clone()],
+                    &self.prefill_utilisation[kind.clone()],
+                    &self.backlog_wait_s[kind],
+                );
+                for d in 0..nd {
+                    if requests[d] > 0.0 && share[d] > 0.0 {
+                        let prefill_s = per_token[d] * input[d] / requests[d];
+                        local[d] += prefill_s * (1.0 + wait[d].at(utilisation[d]))
+                            + share[d] * backlog_s[d];
                     }
                 }
             }
@@ -556,7 +714,6 @@ impl<'a> FluidSimulator<'a> {
             &self.output[k.clone()],
         );
         let (local_s, decode_s) = (&mut self.local_s[k.clone()], &mut self.decode_s[k]);
-        let requests_per_token = &mut self.requests_per_token[..nd];
         let token_energy_kwh = &mut self.token_energy_kwh[e * nd..(e + 1) * nd];
         let class = &self.classes[c];
         let (a, b) = (class.input_kwh_per_token, class.output_kwh_per_token);
@@ -569,31 +726,28 @@ impl<'a> FluidSimulator<'a> {
                 prefill_tdp_fraction,
                 decode_tdp_fraction,
                 unhosted_s,
-                prefill_s_per_token,
                 decode_s_per_token,
                 prefill_gpu_s_per_token,
                 decode_gpu_s_per_token,
                 token_room,
+                ..
             } => {
-                let (unhosted_s, prefill_s_per_token, decode_s_per_token) = (
-                    &unhosted_s[..nd],
-                    &prefill_s_per_token[..nd],
-                    &decode_s_per_token[..nd],
-                );
+                let (unhosted_s, decode_s_per_token) =
+                    (&unhosted_s[..nd], &decode_s_per_token[..nd]);
+                let tokens_per_request = &mut self.tokens_per_request[..nd];
                 for d in 0..nd {
                     let (r, i, o) = (requests[d], input[d], output[d]);
                     let on = r > 0.0;
                     // Per-request times multiply by this reciprocal (of 1 in a cell that
                     // receives nothing: its tokens are 0, so are its times). Every lane
                     // computes every value and selects, without branches, so that the loop
-                    // can vectorise.
+                    // can vectorise. The time before the first token is completed by the
+                    // queueing step; here it is the unhosted time alone (one epoch where the
+                    // datacenter hosts no instance: the tables are 0, no decode, no energy).
                     let per_request = 1.0 / if on { r } else { 1.0 };
-                    // Where the datacenter hosts no instance the tables are 0 and the
-                    // unhosted time one epoch (saturated): no decode time, no energy.
-                    let local = prefill_s_per_token[d] * i * per_request + unhosted_s[d];
-                    local_s[d] = if on { local } else { 0.0 };
+                    local_s[d] = if on { unhosted_s[d] } else { 0.0 };
                     decode_s[d] = decode_s_per_token[d] * o * per_request;
-                    requests_per_token[d] = r / (i + o);
+                    tokens_per_request[d] = (i + o) * per_request;
                 }
                 for g in 0..ng {
                     let kind = g * nd..(g + 1) * nd;
@@ -602,15 +756,17 @@ impl<'a> FluidSimulator<'a> {
                         &mut self.busy_gpu_s[logged.clone()],
                         &mut self.tdp_weighted_gpu_s[logged],
                     );
+                    let prefill = &mut self.prefill_gpu_s[kind.clone()];
                     let per_token = &prefill_gpu_s_per_token[kind];
                     for d in 0..nd {
                         let gpu_s = per_token[d] * input[d];
                         let gpu_s = if requests[d] > 0.0 { gpu_s } else { 0.0 };
                         busy[d] += gpu_s;
                         weighted[d] += gpu_s * prefill_tdp_fraction;
+                        prefill[d] += gpu_s;
                     }
                 }
-                // Decode is batched as far as an instance's token room holds mean requests.
+                // Decode draws the request's share of its instance's KV-cache room.
                 for g in 0..ng {
                     let kind = g * nd..(g + 1) * nd;
                     let logged = (e * ng + g) * nd..(e * ng + g + 1) * nd;
@@ -621,8 +777,8 @@ impl<'a> FluidSimulator<'a> {
                     let (per_token, room) =
                         (&decode_gpu_s_per_token[kind.clone()], &token_room[kind]);
                     for d in 0..nd {
-                        let batch = batch_in_room(room[d] * requests_per_token[d], 1.0).max(1.0);
-                        let gpu_s = per_token[d] * output[d] / batch;
+                        let share = memory_share(room[d], tokens_per_request[d]);
+                        let gpu_s = per_token[d] * output[d] * share;
                         let gpu_s = if requests[d] > 0.0 { gpu_s } else { 0.0 };
                         busy[d] += gpu_s;
                         weighted[d] += gpu_s * decode_tdp_fraction;

@@ -10,10 +10,12 @@
 //! objective vector. docs/metrics.md lists every metric with its equation.
 
 pub mod accounting;
+pub mod analytic;
 pub mod des;
 pub mod fluid;
 pub mod plan;
 pub mod planner;
+pub mod queue;
 
 use serde::{Deserialize, Serialize};
 

@@ -49,14 +49,14 @@ impl EpochPlanner {
                 continue;
             };
             let (mean_in, mean_out) = (input[c] / total, output[c] / total);
+            let mean = s.mean_request(&s.demand, m);
             for (k, dc) in s.datacenters.iter().enumerate() {
-                let instances: f64 = dc.node_pools.iter().map(|p| s.instances(p, m) as f64).sum();
-                if instances <= 0.0 {
+                let shares = s.dispatch_shares(dc.local_balancer, dc.node_pools.iter(), m, mean);
+                if shares.iter().all(|&x| x <= 0.0) {
                     continue;
                 }
                 let mut per_request = 0.0;
-                for p in &dc.node_pools {
-                    let share = s.instances(p, m) as f64 / instances;
+                for (p, &share) in dc.node_pools.iter().zip(&shares) {
                     if let Some((pre, dec)) =
                         s.busy_gpu_s(m, p.gpu, mean_in, mean_out, mean_in + mean_out)
                     {

@@ -1,0 +1,265 @@
+//! Checks of both fidelities against queueing theory, on worlds small enough for it to give the
+//! answer (`verdant validate` reports them; tests assert them).
+//!
+//! The world: one origin, one datacenter of one single-GPU node (one prefill lane), one model
+//! whose memory never binds and whose decode is negligible, no network delay; one epoch as long
+//! as the requests take. Prompt lengths are drawn from an exponential distribution (rounded up
+//! to whole tokens), so prefill times are nearly exponential, and arrivals are uniform in the
+//! epoch given their number (a Poisson process). Then:
+//! - below saturation the node is an M/G/1 queue whose mean wait is Pollaczek-Khinchine's
+//!   `rho S (1 + cs^2) / (2 (1 - rho))` (S the mean prefill, cs^2 its squared coefficient of
+//!   variation, both of the prompt-length sample);
+//! - above it, the node serves `1 / S` requests per second: its throughput is its capacity.
+
+use rand::Rng;
+
+use super::des::DiscreteEventSimulator;
+use super::{FractionPlan, SimParams};
+use crate::scenario::*;
+use crate::seed::MasterSeed;
+use crate::trace::{EpochDemand, Request};
+
+/// Prefill speed of the check's node, tokens per second.
+const PREFILL_TOKENS_PER_S: f64 = 1000.0;
+/// Mean prompt length, tokens (a mean prefill of 0.5 s).
+const MEAN_PROMPT_TOKENS: f64 = 500.0;
+/// Prompt lengths in the world's sample.
+const SAMPLE: usize = 20_000;
+
+/// One analytic check: what theory gives and what each fidelity gives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalyticCheck {
+    /// What is checked, in words.
+    pub name: String,
+    /// Offered load (arrival rate x mean prefill).
+    pub load: f64,
+    /// Unit of the three values.
+    pub unit: &'static str,
+    /// Queueing theory's value.
+    pub theory: f64,
+    /// The fluid simulator's.
+    pub fluid: f64,
+    /// The discrete-event simulator's.
+    pub discrete_event: f64,
+}
+
+impl AnalyticCheck {
+    /// `|fidelity - theory| / theory` of the fluid and of the discrete-event simulator.
+    pub fn relative_errors(&self) -> (f64, f64) {
+        let rel = |x: f64| (x - self.theory).abs() / self.theory.abs();
+        (rel(self.fluid), rel(self.discrete_event))
+    }
+}
+
+/// The single-lane world at offered `load` with `requests` requests in the first of its
+/// `epochs` epochs (the others have none); its prompt sample drawn from `seed`. Also returns the
+/// sample's mean prefill (s) and the squared coefficient of variation of prefill times.
+pub fn single_lane_world(
+    load: f64,
+    requests: usize,
+    epochs: usize,
+    seed: MasterSeed,
+) -> Result<(Scenario, f64, f64), ScenarioError> {
+    let mut rng = seed.rng("analytic.prompts");
+    let prompts: Vec<u32> = (0..SAMPLE)
+        .map(|_| {
+            let u: f64 = rng.gen::<f64>();
+            (-(1.0 - u).ln() * MEAN_PROMPT_TOKENS).ceil().max(1.0) as u32
+        })
+        .collect();
+    let n = prompts.len() as f64;
+    let mean_tokens = prompts.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
+    let second = prompts
+        .iter()
+        .map(|&x| f64::from(x) * f64::from(x))
+        .sum::<f64>()
+        / n;
+    let scv = (second - mean_tokens * mean_tokens) / (mean_tokens * mean_tokens);
+    let service_s = mean_tokens / PREFILL_TOKENS_PER_S;
+    let epoch_s = requests as f64 * service_s / load;
+    let sample: Vec<Request> = prompts
+        .iter()
+        .map(|&input_tokens| Request {
+            arrival_s: 0.0,
+            input_tokens,
+            output_tokens: 1,
+            class: 0,
+            origin: 0,
+        })
+        .collect();
+    let mut demand = EpochDemand::zeros(1, 1, epochs, epoch_s);
+    let r = requests as f64;
+    demand.set(0, 0, 0, r, mean_tokens, 1.0);
+    let grid = GridSignals {
+        carbon_kg_per_kwh: vec![0.5],
+        carbon_signal: CarbonSignal::Average,
+        price_usd_per_kwh: vec![0.1],
+        water_l_per_kwh: vec![1.0],
+        onsite_wue_l_per_kwh: vec![],
+        renewable_kw: vec![0.0],
+        grid_import_max_kw: None,
+    };
+    let hours = (epoch_s * epochs as f64 / 3600.0).ceil() as usize + 1;
+    let grid = GridSignals {
+        carbon_kg_per_kwh: vec![grid.carbon_kg_per_kwh[0]; hours],
+        price_usd_per_kwh: vec![grid.price_usd_per_kwh[0]; hours],
+        water_l_per_kwh: vec![grid.water_l_per_kwh[0]; hours],
+        renewable_kw: vec![0.0; hours],
+        ..grid
+    };
+    let scenario = Scenario::from_parts(ScenarioParts {
+        name: format!("single-lane-{load}"),
+        description: "one node, one prefill lane, Poisson arrivals: an M/G/1 queue".into(),
+        time: TimeGrid {
+            start_unix_s: 0,
+            epoch_s,
+            epochs,
+        },
+        gpus: vec![GpuKind {
+            name: "G".into(),
+            tdp_w: 100.0,
+            memory_gb: 1000.0,
+            idle_tdp_fraction: 0.1,
+            weight_load_gb_per_s: 1000.0,
+        }],
+        models: vec![LlmProfile {
+            name: "m".into(),
+            weights_gb: 1.0,
+            kv_cache_mb_per_token: 0.001,
+            min_gpus: 1,
+            prefill_tdp_fraction: 0.9,
+            decode_tdp_fraction: 0.4,
+            speed: vec![Some(ModelSpeed {
+                prefill_tokens_per_s: PREFILL_TOKENS_PER_S,
+                decode_tokens_per_s: 1e9,
+            })],
+        }],
+        classes: vec![RequestClass {
+            name: "c".into(),
+            model: Some(0),
+            energy_kwh_per_input_token: None,
+            energy_kwh_per_output_token: None,
+            delay_penalty_usd_per_s: None,
+            resource_units_per_token: vec![],
+        }],
+        origins: vec![Origin {
+            name: "o".into(),
+            latitude_deg: None,
+            longitude_deg: None,
+        }],
+        datacenters: vec![Datacenter {
+            name: "dc".into(),
+            latitude_deg: None,
+            longitude_deg: None,
+            node_pools: vec![NodePool {
+                gpu: 0,
+                gpus_per_node: 1,
+                nodes: 1,
+            }],
+            facility: Facility::Pue { pue: 1.2 },
+            carbon_tax_usd_per_kg: 0.0,
+            grid,
+            local_balancer: LocalBalancer::WeightedRoundRobin,
+            resource_capacity: vec![],
+            processing_s_per_token: vec![],
+        }],
+        network: Network {
+            round_trip_s: vec![vec![0.0]],
+            bandwidth_mbps: None,
+        },
+        demand,
+        requests: sample,
+        water_treatment: WaterTreatment {
+            potable_kwh_per_m3: 0.5,
+            wastewater_kwh_per_m3: 0.6,
+        },
+        ttft_slo_s: 1e9,
+        green_llm: None,
+    })?;
+    Ok((scenario, service_s, scv))
+}
+
+/// Mean wait for the lane at each offered load in `loads` (each below 1), with `requests`
+/// requests per run: Pollaczek-Khinchine against both fidelities (their mean TTFT less the mean
+/// prefill of what they served).
+pub fn mg1_wait_checks(
+    loads: &[f64],
+    requests: usize,
+    seed: MasterSeed,
+) -> Result<Vec<AnalyticCheck>, Box<dyn std::error::Error + Send + Sync>> {
+    let mut out = Vec::new();
+    for (k, &load) in loads.iter().enumerate() {
+        let (s, service_s, scv) = single_lane_world(load, requests, 1, seed)?;
+        let plan = FractionPlan::from_fn(1, 1, 1, 1, |_, _, _, _| 1.0)?;
+        let fluid = super::fluid::FluidSimulator::new(&s, SimParams::default()).score(&plan)?;
+        let drawn = s.draw_requests(1.0, &mut seed.rng(&format!("analytic.arrivals.{k}")));
+        let mean_prefill_s = drawn.iter().map(|r| f64::from(r.input_tokens)).sum::<f64>()
+            / drawn.len() as f64
+            / PREFILL_TOKENS_PER_S;
+        let to = vec![0u16; drawn.len()];
+        let des =
+            DiscreteEventSimulator::new(&s, SimParams::default()).simulate(&drawn, &to, |_| {})?;
+        out.push(AnalyticCheck {
+            name: "M/G/1 mean wait for the prefill lane".into(),
+            load,
+            unit: "s",
+            theory: load * service_s * (1.0 + scv) / (2.0 * (1.0 - load)),
+            fluid: fluid.latency.mean_ttft_s - service_s,
+            discrete_event: des.latency.mean_ttft_s - mean_prefill_s,
+        });
+    }
+    Ok(out)
+}
+
+/// Throughput of the node offered `load` (above 1) times its capacity in the first of two
+/// epochs, requests per second of that epoch: capacity `1 / S` in theory; the discrete-event
+/// simulator's prefill completions inside the epoch; the fluid simulator's prefill GPU-seconds
+/// served in it (its backlog carries the rest to the second epoch) over the mean prefill.
+pub fn saturation_check(
+    load: f64,
+    requests: usize,
+    seed: MasterSeed,
+) -> Result<AnalyticCheck, Box<dyn std::error::Error + Send + Sync>> {
+    let (s, service_s, _) = single_lane_world(load, requests, 2, seed)?;
+    let epoch_s = s.time.epoch_s;
+    let plan = FractionPlan::from_fn(2, 1, 1, 1, |_, _, _, _| 1.0)?;
+    let outcome = super::fluid::FluidSimulator::new(&s, SimParams::default()).score(&plan)?;
+    // One GPU: the utilisation of epoch 0 is its busy share, prefill but for a negligible
+    // decode (one token at 1e9 tokens per second).
+    let fluid = outcome.utilisation[0] / service_s;
+    let drawn = s.draw_requests(1.0, &mut seed.rng("analytic.saturation"));
+    let to = vec![0u16; drawn.len()];
+    let mut completed = 0usize;
+    DiscreteEventSimulator::new(&s, SimParams::default()).simulate(&drawn, &to, |r| {
+        // No network delay and negligible decode: the first token leaves when prefill ends.
+        if !r.dropped && drawn[r.index].arrival_s + r.ttft_s <= epoch_s {
+            completed += 1;
+        }
+    })?;
+    Ok(AnalyticCheck {
+        name: "throughput of a saturated node".into(),
+        load,
+        unit: "requests/s",
+        theory: 1.0 / service_s,
+        fluid,
+        discrete_event: completed as f64 / epoch_s,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_fidelities_match_queueing_theory_within_2_percent() {
+        let checks = mg1_wait_checks(&[0.3, 0.5, 0.7], 400_000, MasterSeed(7)).unwrap();
+        for c in &checks {
+            let (fluid, des) = c.relative_errors();
+            assert!(fluid < 0.02, "{c:?}");
+            assert!(des < 0.02, "{c:?}");
+        }
+        let c = saturation_check(1.5, 200_000, MasterSeed(7)).unwrap();
+        let (fluid, des) = c.relative_errors();
+        assert!(fluid < 0.02 && des < 0.02, "{c:?}");
+    }
+}

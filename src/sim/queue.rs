@@ -1,0 +1,195 @@
+//! The queueing terms of the fluid simulator (docs/metrics.md, "Queueing"; docs/decisions/0007).
+//!
+//! - [`WaitCurve`]: the stationary mean wait for a prefill lane, per second of mean prefill, of a
+//!   GPU kind's pools at the kind's prefill utilisation: each node is an M/G/c queue (c prefill
+//!   lanes: `gpus_per_node / min_gpus`), by Allen-Cunneen: `(1 + cs^2) / 2 x C(c, rho) /
+//!   (c (1 - rho))` per second of mean service, with Erlang C's probability of waiting `C`
+//!   (exact for M/M/c, and for M/G/1 it is Pollaczek-Khinchine). Above a knee where the queue would take longer than an epoch to reach its
+//!   steady state, the curve continues along its tangent, so it stays finite and increasing:
+//!   what a sustained overload costs is the backlog's business.
+//! - [`mean_backlog`]: the fluid backlog (a Lindley recursion on work) averaged over an epoch.
+
+/// Points of a tabulated [`WaitCurve`] between 0 and its knee.
+const POINTS: usize = 257;
+
+/// Mean wait per second of mean service at utilisation `rho` (< 1) of an M/M/c queue with `c`
+/// servers: Erlang C's probability of waiting over `c (1 - rho)`; without the `(1 + cs^2) / 2`
+/// variability factor (Allen-Cunneen) it takes for M/G/c, with which it is exact for c = 1.
+pub fn mmc_wait_per_service(rho: f64, c: u32) -> f64 {
+    let c = c.max(1);
+    if rho <= 0.0 {
+        return 0.0;
+    }
+    let a = rho * f64::from(c);
+    // sum_{k < c} a^k / k! and a^c / c!, as terms of one running product.
+    let (mut term, mut sum) = (1.0, 1.0);
+    for k in 1..c {
+        term *= a / f64::from(k);
+        sum += term;
+    }
+    let last = term * a / f64::from(c) / (1.0 - rho);
+    let waiting = last / (sum + last);
+    waiting / (f64::from(c) * (1.0 - rho))
+}
+
+/// Its derivative in `rho` (central difference).
+fn mmc_wait_slope(rho: f64, c: u32) -> f64 {
+    let h = 1e-7;
+    (mmc_wait_per_service(rho + h, c) - mmc_wait_per_service(rho - h, c)) / (2.0 * h)
+}
+
+/// The mean wait of the pools of one GPU kind serving one model, per second of the model's mean
+/// prefill on that kind, as a function of the kind's prefill utilisation.
+#[derive(Debug, Clone, Default)]
+pub struct WaitCurve {
+    /// Values at `rho = i x knee / (POINTS - 1)`; empty: no wait (the kind hosts none).
+    table: Vec<f64>,
+    /// `(POINTS - 1) / knee`.
+    per_step: f64,
+    knee: f64,
+    slope_at_knee: f64,
+}
+
+impl WaitCurve {
+    /// The curve of pools with `lanes` prefill lanes per node, each taking `weight` of the kind's
+    /// requests (weights sum to 1); `service_scv` is the squared coefficient of variation of the
+    /// prefill time and `mean_service_s` its mean, which with the epoch length `epoch_s` sets
+    /// the knee: `(1 - sqrt(mean_service_s / epoch_s))^2` (where an M/M/1 queue's relaxation
+    /// time, about `service / (1 - sqrt(rho))^2`, reaches the epoch), within [0.5, 0.999].
+    pub fn new(pools: &[(u32, f64)], service_scv: f64, mean_service_s: f64, epoch_s: f64) -> Self {
+        if pools.is_empty() || !(mean_service_s > 0.0) {
+            return WaitCurve::default();
+        }
+        let knee = (1.0 - (mean_service_s / epoch_s).sqrt())
+            .powi(2)
+            .clamp(0.5, 0.999);
+        let variability = (1.0 + service_scv.max(0.0)) / 2.0;
+        let value = |rho: f64| -> f64 {
+            pools
+                .iter()
+                .map(|&(c, w)| w * mmc_wait_per_service(rho, c))
+                .sum::<f64>()
+                * variability
+        };
+        let table = (0..POINTS)
+            .map(|i| value(knee * i as f64 / (POINTS - 1) as f64))
+            .collect();
+        let slope_at_knee = pools
+            .iter()
+            .map(|&(c, w)| w * mmc_wait_slope(knee, c))
+            .sum::<f64>()
+            * variability;
+        WaitCurve {
+            table,
+            per_step: (POINTS - 1) as f64 / knee,
+            knee,
+            slope_at_knee,
+        }
+    }
+
+    /// The wait per second of mean prefill at prefill utilisation `rho` (at least 0): linear
+    /// between tabulated points up to the knee, along the tangent beyond it.
+    #[inline]
+    pub fn at(&self, rho: f64) -> f64 {
+        let Some(&last) = self.table.last() else {
+            return 0.0;
+        };
+        if rho >= self.knee {
+            return last + self.slope_at_knee * (rho - self.knee);
+        }
+        let x = rho.max(0.0) * self.per_step;
+        let i = (x as usize).min(POINTS - 2);
+        let t = x - i as f64;
+        self.table[i] + t * (self.table[i + 1] - self.table[i])
+    }
+
+    /// Where the curve leaves the M/G/c form for its tangent.
+    pub fn knee(&self) -> f64 {
+        self.knee
+    }
+}
+
+/// The mean over an epoch of a fluid backlog that starts at `start` and changes at a constant
+/// rate by `net` over the epoch, never below 0 (`b(t) = max(0, start + net t)`, `t` in [0, 1]):
+/// `start + net / 2` while it stays positive, else the triangle until it drains,
+/// `start^2 / (-2 net)`. Continuous in both arguments.
+#[inline]
+pub fn mean_backlog(start: f64, net: f64) -> f64 {
+    if start + net >= 0.0 {
+        start + net / 2.0
+    } else {
+        start * start / (-2.0 * net)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Erlang C by its textbook recursion on the Erlang B formula, for the comparison below.
+    fn erlang_c(c: u32, rho: f64) -> f64 {
+        let a = rho * f64::from(c);
+        let mut b = 1.0;
+        for k in 1..=c {
+            b = a * b / (f64::from(k) + a * b);
+        }
+        b / (1.0 - rho * (1.0 - b))
+    }
+
+    #[test]
+    fn one_lane_is_mm1_and_more_lanes_are_erlang_c() {
+        for rho in [0.1, 0.5, 0.8, 0.95] {
+            let mm1 = rho / (1.0 - rho);
+            assert!((mmc_wait_per_service(rho, 1) - mm1).abs() < 1e-12 * mm1.max(1.0));
+            for c in [2, 4, 8] {
+                let exact = erlang_c(c, rho) / (f64::from(c) * (1.0 - rho));
+                let ours = mmc_wait_per_service(rho, c);
+                assert!(
+                    (ours - exact).abs() <= 1e-9 * exact,
+                    "c {c} rho {rho}: {ours} vs {exact}"
+                );
+            }
+        }
+        // More lanes at the same utilisation wait less.
+        assert!(mmc_wait_per_service(0.8, 8) < mmc_wait_per_service(0.8, 2));
+    }
+
+    #[test]
+    fn the_curve_is_continuous_and_increasing_past_its_knee() {
+        let curve = WaitCurve::new(&[(1, 0.5), (4, 0.5)], 1.0, 0.5, 900.0);
+        let (mut previous, mut rho) = (curve.at(0.0), 0.0);
+        assert_eq!(previous, 0.0);
+        while rho < 1.5 {
+            rho += 1e-4;
+            let v = curve.at(rho);
+            assert!(v >= previous, "not increasing at {rho}");
+            assert!(v - previous < 0.1, "jump at {rho}: {previous} -> {v}");
+            previous = v;
+        }
+        let exact = 0.5 * (0.6 / 0.4) + 0.5 * mmc_wait_per_service(0.6, 4);
+        assert!((curve.at(0.6) - exact).abs() < 1e-3 * exact);
+        assert!(curve.knee() > 0.9 && curve.knee() < 0.999);
+        assert_eq!(WaitCurve::default().at(0.7), 0.0);
+    }
+
+    #[test]
+    fn mean_backlog_matches_the_integral() {
+        for (start, net) in [
+            (0.0, 1.0),
+            (2.0, 1.0),
+            (2.0, -1.0),
+            (1.0, -4.0),
+            (0.0, -1.0),
+        ] {
+            let n = 100_000;
+            let numeric: f64 = (0..n)
+                .map(|i| (start + net * (i as f64 + 0.5) / n as f64).max(0.0))
+                .sum::<f64>()
+                / n as f64;
+            assert!(
+                (mean_backlog(start, net) - numeric).abs() < 1e-6,
+                "{start} {net}"
+            );
+        }
+    }
+}
