@@ -55,6 +55,12 @@ pub enum Command {
     /// fluid and discrete-event simulators; writes per datacenter-epoch series, per-request
     /// records and the objective vectors to a run directory.
     Simulate,
+    /// The fluid and discrete-event fidelities side by side on the geo scenarios at loads from
+    /// 0.2 to 1.1 of nominal, for the even, nearest and greedy plans (mean and percentile TTFT,
+    /// energy, carbon, water, cost, SLO violations, dropped requests; discrete-event figures
+    /// with their sampling error), and both against queueing theory on a single-lane world;
+    /// writes fidelities.csv, analytic.csv, report.md and plots (configs/validate.toml).
+    Validate,
     /// Green-LLM on a scenario with its terms (green-llm-base by default): weighted models M0-M3,
     /// lexicographic optimisation in all six orders, the epsilon-constraint front and its
     /// hypervolume, and the paper's sensitivity sweeps; CSV tables in a run directory.

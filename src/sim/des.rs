@@ -11,8 +11,8 @@
 //!   resident, its weights (idle models are evicted to make room). If no node has room the request
 //!   waits in the datacenter's FIFO queue, and is offered again whenever a request completes; a
 //!   request too large for any node, or one arriving at a full queue, is dropped.
-//! - A node of g GPUs runs `g / min_gpus` prefill lanes; a request takes the lane that frees
-//!   first, after its model's weights are loaded (`weights / weight-load bandwidth`, once per node
+//! - A node of g GPUs runs `g / min_gpus` prefill lanes (groups of `min_gpus` consecutive GPUs;
+//!   models of different `min_gpus` share the GPUs); a request takes the lane that frees first, after its model's weights are loaded (`weights / weight-load bandwidth`, once per node
 //!   while resident). Prefill takes `input / prefill speed`; the first token leaves then, and
 //!   reaches the origin half a round trip later (TTFT, eq. 3). Decode takes `output / batch-1
 //!   decode speed` (memory-bound: concurrent requests do not slow each other), then the KV cache
@@ -434,19 +434,22 @@ impl<'a> DiscreteEventSimulator<'a> {
             st.nodes[n].used_mb += kv;
             st.active[n * nm + m] += 1;
             let speed = model.speed[gpu].expect("eligible nodes have a speed");
-            let lanes = (st.nodes[n].gpus / model.min_gpus) as usize;
+            // Prefill runs on a group of min_gpus GPUs (the node's GPUs in consecutive groups):
+            // the group free first, which is free when all its GPUs are.
+            let group = model.min_gpus as usize;
+            let groups = st.nodes[n].gpus as usize / group;
             let lane0 = st.nodes[n].lane0;
-            let (lane, free_at) = st.lanes[lane0..lane0 + lanes]
-                .iter()
-                .copied()
-                .enumerate()
-                .fold(
-                    (0, f64::INFINITY),
-                    |best, (i, t)| if t < best.1 { (i, t) } else { best },
-                );
+            let (mut lane, mut free_at) = (0, f64::INFINITY);
+            for k in 0..groups {
+                let gpus = &st.lanes[lane0 + k * group..lane0 + (k + 1) * group];
+                let t = gpus.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                if t < free_at {
+                    (lane, free_at) = (k, t);
+                }
+            }
             let start = now.max(free_at).max(st.ready_at[n * nm + m]);
             let prefill_end = start + f64::from(r.input_tokens) / speed.prefill_tokens_per_s;
-            st.lanes[lane0 + lane] = prefill_end;
+            st.lanes[lane0 + lane * group..lane0 + (lane + 1) * group].fill(prefill_end);
             add_interval(
                 &mut st.activity,
                 s.time.epoch_s,

@@ -866,6 +866,69 @@ impl<'a> FluidSimulator<'a> {
         self.classes[c].unqueued_s(d, input, output, 1.0 / requests)
     }
 
+    /// Quantiles `ps` (each in (0, 1)) of the TTFT of `plan`'s requests. The fluid model gives
+    /// each cell (epoch, class, datacenter) a mean; within a cell the time at the datacenter is
+    /// taken as exponential about its mean (the M/M/1 sojourn's shape) after the cell's mean
+    /// network delay, and the quantiles are those of the request-weighted mixture of the
+    /// cells (by bisection). An estimate for comparison with the discrete-event fidelity's
+    /// percentiles, not part of scoring; it allocates.
+    pub fn ttft_quantiles(
+        &mut self,
+        plan: &FractionPlan,
+        ps: &[f64],
+    ) -> Result<Vec<f64>, PlanError> {
+        let [ne, _, nc, nd] = self.check_shape(plan)?;
+        // (requests, network s, local s) of every cell.
+        let mut cells: Vec<(f64, f64, f64)> = Vec::new();
+        for e in 0..ne {
+            self.epoch(plan, e);
+            for k in 0..nc * nd {
+                let r = self.requests[k];
+                if r > 0.0 {
+                    cells.push((r, self.network_s[k] / r, self.local_s[k]));
+                }
+            }
+        }
+        let total: f64 = cells.iter().map(|c| c.0).sum();
+        if total <= 0.0 {
+            return Ok(vec![f64::NAN; ps.len()]);
+        }
+        let below = |t: f64| -> f64 {
+            cells
+                .iter()
+                .map(|&(r, net, local)| {
+                    if t <= net {
+                        0.0
+                    } else if local > 0.0 {
+                        r * (1.0 - (-(t - net) / local).exp())
+                    } else {
+                        r
+                    }
+                })
+                .sum::<f64>()
+                / total
+        };
+        let high = cells
+            .iter()
+            .map(|&(_, net, local)| net + 50.0 * local)
+            .fold(0.0, f64::max);
+        Ok(ps
+            .iter()
+            .map(|&p| {
+                let (mut lo, mut hi) = (0.0, high.max(1e-9));
+                for _ in 0..100 {
+                    let mid = 0.5 * (lo + hi);
+                    if below(mid) < p {
+                        lo = mid;
+                    } else {
+                        hi = mid;
+                    }
+                }
+                hi
+            })
+            .collect())
+    }
+
     /// Scores only epoch `e` of `plan` (for agents that decide epoch by epoch): writes that
     /// epoch's entries of `out` (reshaped to the plan if needed) and returns the epoch's
     /// objectives (carbon, water, cost and energy of the epoch; mean TTFT and SLO violation rate

@@ -1,0 +1,744 @@
+//! `verdant validate`: the two fidelities side by side over load, and both against queueing
+//! theory (docs/validation.md).
+//!
+//! For every scenario, load (a multiple of the scenario's nominal demand) and plan: the fluid
+//! outcome, and `samples` discrete-event runs (each with its own requests) summarised as mean
+//! and 95% confidence interval. Writes `fidelities.csv` (one row per scenario, load, plan and
+//! metric, with the relative difference), `analytic.csv`, `report.md` (agreement against the
+//! configured targets, ranking agreement, continuity of the fluid TTFT in load, and why the
+//! fidelities differ where they do) and one plot per scenario and metric against load.
+
+use std::fmt::Write as _;
+
+use anyhow::Context;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use verdant::allocator::rules::{Even, Greedy, GreedyKey, Nearest};
+use verdant::allocator::{Allocator, Problem};
+use verdant::config::{key, ConfigError, Validate};
+use verdant::scenario::{Scaled, Scenario};
+use verdant::seed::MasterSeed;
+use verdant::sim::analytic::{mg1_wait_checks, saturation_check, AnalyticCheck};
+use verdant::sim::{BlowdownReading, Outcome, SimParams};
+
+use crate::cli::SharedArgs;
+use crate::plots::{line_chart, Chart, Series};
+use crate::run::{configure, resolve_scenario, within, Run};
+use crate::stats::mean_ci;
+
+pub const NAME: &str = "validate";
+pub const DEFAULTS: &str = include_str!("../configs/validate.toml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+enum Rule {
+    Even,
+    Nearest,
+    GreedyCarbon,
+    GreedyPrice,
+}
+
+impl Rule {
+    fn allocator(self) -> Box<dyn Allocator> {
+        match self {
+            Rule::Even => Box::new(Even),
+            Rule::Nearest => Box::new(Nearest),
+            Rule::GreedyCarbon => Box::new(Greedy(GreedyKey::Carbon)),
+            Rule::GreedyPrice => Box::new(Greedy(GreedyKey::Price)),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Rule::Even => "even",
+            Rule::Nearest => "nearest",
+            Rule::GreedyCarbon => "greedy-carbon",
+            Rule::GreedyPrice => "greedy-price",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SimSection {
+    #[serde(default)]
+    blowdown: BlowdownReading,
+    node_fraction: Option<f64>,
+    max_waiting_per_datacenter: usize,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct Agreement {
+    up_to_load: f64,
+    accounting: f64,
+    mean_ttft: f64,
+    p95_ttft: f64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct AnalyticSection {
+    loads: Vec<f64>,
+    requests: usize,
+    saturation_load: f64,
+    tolerance: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ValidateParams {
+    seed: u64,
+    scenarios: Vec<String>,
+    loads: Vec<f64>,
+    plans: Vec<Rule>,
+    samples: usize,
+    sim: SimSection,
+    agreement: Agreement,
+    analytic: AnalyticSection,
+}
+
+/// The checked configuration.
+struct Checked {
+    seed: u64,
+    scenarios: Vec<String>,
+    loads: Vec<f64>,
+    plans: Vec<Rule>,
+    samples: usize,
+    params: SimParams,
+    node_fraction: Option<f64>,
+    agreement: Agreement,
+    analytic: AnalyticSection,
+}
+
+impl Validate for ValidateParams {
+    type Checked = Checked;
+    fn validate(self, prefix: &str) -> Result<Checked, ConfigError> {
+        let invalid = |k: &str, why: String| ConfigError::invalid(key(prefix, k), why);
+        if self.scenarios.is_empty() {
+            return Err(invalid("scenarios", "name at least one scenario".into()));
+        }
+        if self.loads.is_empty() || self.loads.iter().any(|&x| !(x.is_finite() && x > 0.0)) {
+            return Err(invalid(
+                "loads",
+                format!(
+                    "must be a non-empty list of numbers > 0, got {:?}",
+                    self.loads
+                ),
+            ));
+        }
+        if self.plans.is_empty() {
+            return Err(invalid("plans", "name at least one plan".into()));
+        }
+        if self.samples == 0 {
+            return Err(invalid("samples", "must be at least 1".into()));
+        }
+        if let Some(f) = self.sim.node_fraction {
+            if !(f.is_finite() && f > 0.0 && f <= 1.0) {
+                return Err(invalid(
+                    "sim.node_fraction",
+                    format!("must be in (0, 1], got {f}"),
+                ));
+            }
+        }
+        if self.sim.max_waiting_per_datacenter == 0 {
+            return Err(invalid(
+                "sim.max_waiting_per_datacenter",
+                "must be at least 1".into(),
+            ));
+        }
+        let a = &self.agreement;
+        for (k, v) in [
+            ("agreement.up_to_load", a.up_to_load),
+            ("agreement.accounting", a.accounting),
+            ("agreement.mean_ttft", a.mean_ttft),
+            ("agreement.p95_ttft", a.p95_ttft),
+            ("analytic.tolerance", self.analytic.tolerance),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(invalid(k, format!("must be a number > 0, got {v}")));
+            }
+        }
+        if self.analytic.loads.iter().any(|&x| !(x > 0.0 && x < 1.0)) {
+            return Err(invalid(
+                "analytic.loads",
+                format!("each must be in (0, 1), got {:?}", self.analytic.loads),
+            ));
+        }
+        if !(self.analytic.saturation_load > 1.0 && self.analytic.saturation_load.is_finite()) {
+            return Err(invalid(
+                "analytic.saturation_load",
+                format!("must be above 1, got {}", self.analytic.saturation_load),
+            ));
+        }
+        if self.analytic.requests < 1000 {
+            return Err(invalid("analytic.requests", "must be at least 1000".into()));
+        }
+        Ok(Checked {
+            seed: self.seed,
+            scenarios: self.scenarios,
+            loads: self.loads,
+            plans: self.plans,
+            samples: self.samples,
+            params: SimParams {
+                blowdown: self.sim.blowdown,
+                node_fraction: 1.0,
+                max_waiting_per_datacenter: self.sim.max_waiting_per_datacenter,
+            },
+            node_fraction: self.sim.node_fraction,
+            agreement: self.agreement,
+            analytic: self.analytic,
+        })
+    }
+}
+
+/// The metrics compared, with their CSV names.
+const METRICS: [&str; 10] = [
+    "mean_ttft_s",
+    "p50_ttft_s",
+    "p95_ttft_s",
+    "p99_ttft_s",
+    "energy_kwh",
+    "carbon_kg",
+    "water_l",
+    "cost_usd",
+    "slo_violation_rate",
+    "dropped_share",
+];
+
+/// Metrics of the accounting (the agreement target `accounting`).
+const ACCOUNTING: [&str; 4] = ["energy_kwh", "carbon_kg", "water_l", "cost_usd"];
+
+fn metrics(o: &Outcome, quantiles: [f64; 3]) -> [f64; 10] {
+    let x = o.objectives();
+    let l = &o.latency;
+    let total = l.served + l.dropped;
+    [
+        x.ttft_s,
+        quantiles[0],
+        quantiles[1],
+        quantiles[2],
+        x.energy_kwh,
+        x.carbon_kg,
+        x.water_l,
+        x.cost_usd,
+        x.slo_violation_rate,
+        if total > 0.0 { l.dropped / total } else { 0.0 },
+    ]
+}
+
+/// One (scenario, load, plan) point.
+#[derive(Debug, Clone)]
+struct PointResult {
+    scenario: String,
+    load: f64,
+    plan: Rule,
+    fluid: [f64; 10],
+    /// Per discrete-event sample; empty where the scenario has no node pools.
+    discrete_event: Vec<[f64; 10]>,
+}
+
+impl PointResult {
+    /// Mean and 95% half-width of metric `m` over the discrete-event samples.
+    fn des(&self, m: usize) -> Option<(f64, f64)> {
+        if self.discrete_event.is_empty() {
+            return None;
+        }
+        let v: Vec<f64> = self.discrete_event.iter().map(|x| x[m]).collect();
+        Some(mean_ci(&v))
+    }
+
+    fn relative(&self, m: usize) -> Option<f64> {
+        let (d, _) = self.des(m)?;
+        let f = self.fluid[m];
+        if d.abs() > 0.0 {
+            Some((f - d) / d.abs())
+        } else if f == 0.0 {
+            Some(0.0)
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Summary {
+    points: usize,
+    discrete_event_runs: usize,
+    analytic_checks_passed: bool,
+    agreement_up_to_load: f64,
+    points_agreeing: usize,
+    points_compared: usize,
+}
+
+pub fn run(shared: &SharedArgs) -> anyhow::Result<()> {
+    let Some((config, params)) = configure::<ValidateParams>(DEFAULTS, NAME, shared)? else {
+        return Ok(());
+    };
+    let mut scenarios = Vec::new();
+    for name in &params.scenarios {
+        let path = resolve_scenario(name)?;
+        scenarios.push(Scenario::load(&path, MasterSeed(params.seed))?);
+    }
+    let run = Run::start(NAME, &config, params.seed, shared)?;
+    let (summary, dir) = within(run, |run| execute(&params, &scenarios, run))?;
+    println!(
+        "validate: {} points ({} discrete-event runs); analytic checks {}; {} of {} points agree up to load {}",
+        summary.points,
+        summary.discrete_event_runs,
+        if summary.analytic_checks_passed { "pass" } else { "FAIL" },
+        summary.points_agreeing,
+        summary.points_compared,
+        summary.agreement_up_to_load
+    );
+    println!("  run directory {}", dir.display());
+    Ok(())
+}
+
+fn execute(p: &Checked, scenarios: &[Scenario], run: &mut Run) -> anyhow::Result<Summary> {
+    // Every (scenario, load, plan): the scaled world and the plan, decided once.
+    struct Job<'a> {
+        scenario: usize,
+        load: f64,
+        plan: Rule,
+        world: Scenario,
+        fraction_plan: verdant::sim::FractionPlan,
+        _marker: std::marker::PhantomData<&'a ()>,
+    }
+    let mut jobs = Vec::new();
+    for (i, s) in scenarios.iter().enumerate() {
+        for &load in &p.loads {
+            let world = s
+                .scaled(Scaled::Demand, load)
+                .with_context(|| format!("scaling {}'s demand by {load}", s.name))?;
+            for &plan in &p.plans {
+                let fraction_plan = plan
+                    .allocator()
+                    .allocate(&Problem::new(&world, p.params))
+                    .with_context(|| {
+                        format!("plan {} on {} at load {load}", plan.name(), s.name)
+                    })?;
+                jobs.push(Job {
+                    scenario: i,
+                    load,
+                    plan,
+                    world: world.clone(),
+                    fraction_plan,
+                    _marker: std::marker::PhantomData,
+                });
+            }
+        }
+    }
+    let has_nodes = |s: &Scenario| s.datacenters.iter().any(|d| !d.node_pools.is_empty());
+    let runs: Vec<(usize, usize)> = jobs
+        .iter()
+        .enumerate()
+        .filter(|(_, j)| has_nodes(&j.world))
+        .flat_map(|(i, _)| (0..p.samples).map(move |k| (i, k)))
+        .collect();
+    let bar = run.progress(runs.len() as u64, "discrete-event runs");
+    let des: Vec<anyhow::Result<(usize, [f64; 10])>> = runs
+        .par_iter()
+        .map(|&(i, k)| {
+            let j = &jobs[i];
+            let s = &j.world;
+            let params = SimParams {
+                node_fraction: p.node_fraction.unwrap_or_else(|| s.one_node_fraction()),
+                ..p.params
+            };
+            let stream = format!("validate.{}.{}.{}.{k}", s.name, j.load, j.plan.name());
+            let (outcome, _) = Problem::new(s, params).discrete_event().simulate_plan(
+                &j.fraction_plan,
+                &mut MasterSeed(p.seed).rng(&stream),
+                |_| {},
+            )?;
+            bar.inc(1);
+            let l = &outcome.latency;
+            let q = [l.p50_ttft_s, l.p95_ttft_s, l.p99_ttft_s].map(|x| x.unwrap_or(f64::NAN));
+            Ok((i, metrics(&outcome, q)))
+        })
+        .collect();
+    bar.finish_and_clear();
+    let mut points: Vec<PointResult> = jobs
+        .iter()
+        .map(|j| -> anyhow::Result<PointResult> {
+            let mut fluid = Problem::new(&j.world, p.params).fluid();
+            let outcome = fluid.score(&j.fraction_plan)?;
+            let q = fluid.ttft_quantiles(&j.fraction_plan, &[0.5, 0.95, 0.99])?;
+            Ok(PointResult {
+                scenario: scenarios[j.scenario].name.clone(),
+                load: j.load,
+                plan: j.plan,
+                fluid: metrics(&outcome, [q[0], q[1], q[2]]),
+                discrete_event: Vec::new(),
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    for r in des {
+        let (i, m) = r?;
+        points[i].discrete_event.push(m);
+    }
+
+    // fidelities.csv
+    let mut csv = String::from(
+        "scenario,load,plan,metric,fluid,discrete_event_mean,discrete_event_ci95,relative_difference,samples\n",
+    );
+    for x in &points {
+        for (m, name) in METRICS.iter().enumerate() {
+            let (d, h) = x.des(m).unwrap_or((f64::NAN, f64::NAN));
+            let rel = x.relative(m).unwrap_or(f64::NAN);
+            writeln!(
+                csv,
+                "{},{},{},{name},{},{d},{h},{rel},{}",
+                x.scenario,
+                x.load,
+                x.plan.name(),
+                x.fluid[m],
+                x.discrete_event.len()
+            )?;
+        }
+    }
+    run.dir().write("fidelities.csv", csv.as_bytes())?;
+
+    // Analytic checks.
+    let analytic_seed = MasterSeed(p.seed);
+    let mut checks: Vec<AnalyticCheck> =
+        mg1_wait_checks(&p.analytic.loads, p.analytic.requests, analytic_seed)
+            .map_err(|e| anyhow::anyhow!("analytic checks: {e}"))?;
+    checks.push(
+        saturation_check(
+            p.analytic.saturation_load,
+            p.analytic.requests,
+            analytic_seed,
+        )
+        .map_err(|e| anyhow::anyhow!("saturation check: {e}"))?,
+    );
+    let mut analytic_csv = String::from(
+        "check,load,unit,theory,fluid,discrete_event,fluid_relative_error,discrete_event_relative_error\n",
+    );
+    let mut analytic_pass = true;
+    for c in &checks {
+        let (f, d) = c.relative_errors();
+        analytic_pass &= f <= p.analytic.tolerance && d <= p.analytic.tolerance;
+        writeln!(
+            analytic_csv,
+            "{},{},{},{},{},{},{f},{d}",
+            c.name, c.load, c.unit, c.theory, c.fluid, c.discrete_event
+        )?;
+    }
+    run.dir().write("analytic.csv", analytic_csv.as_bytes())?;
+
+    plot(run, scenarios, p, &points)?;
+    let (report, agreeing, compared) = report(p, scenarios, &points, &checks, analytic_pass);
+    run.dir().write("report.md", report.as_bytes())?;
+    Ok(Summary {
+        points: points.len(),
+        discrete_event_runs: runs.len(),
+        analytic_checks_passed: analytic_pass,
+        agreement_up_to_load: p.agreement.up_to_load,
+        points_agreeing: agreeing,
+        points_compared: compared,
+    })
+}
+
+fn metric_index(name: &str) -> usize {
+    METRICS
+        .iter()
+        .position(|&m| m == name)
+        .expect("a known metric")
+}
+
+/// One plot per scenario and metric: the metric against load, fluid and discrete-event for
+/// each plan.
+fn plot(
+    run: &Run,
+    scenarios: &[Scenario],
+    p: &Checked,
+    points: &[PointResult],
+) -> anyhow::Result<()> {
+    let plotted = [
+        ("mean_ttft_s", "mean TTFT, s"),
+        ("p95_ttft_s", "p95 TTFT, s"),
+        ("energy_kwh", "facility energy, kWh"),
+        ("carbon_kg", "carbon, kg CO2"),
+        ("water_l", "water, L"),
+        ("cost_usd", "energy cost, USD"),
+    ];
+    for s in scenarios {
+        for (metric, label) in plotted {
+            let m = metric_index(metric);
+            let mut series = Vec::new();
+            for &plan in &p.plans {
+                let of = |x: &&PointResult| x.scenario == s.name && x.plan == plan;
+                series.push(Series {
+                    name: format!("{} fluid", plan.name()),
+                    points: points
+                        .iter()
+                        .filter(of)
+                        .map(|x| (x.load, x.fluid[m]))
+                        .collect(),
+                });
+                let des: Vec<(f64, f64)> = points
+                    .iter()
+                    .filter(of)
+                    .filter_map(|x| x.des(m).map(|(d, _)| (x.load, d)))
+                    .collect();
+                if !des.is_empty() {
+                    series.push(Series {
+                        name: format!("{} discrete-event", plan.name()),
+                        points: des,
+                    });
+                }
+            }
+            let title = format!("{}: {label} against load", s.name);
+            line_chart(
+                run.dir().path(),
+                &format!("{}_{metric}", s.name),
+                &Chart {
+                    title: &title,
+                    x_label: "demand / nominal demand",
+                    y_label: label,
+                },
+                &series,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn percent(x: Option<f64>) -> String {
+    match x {
+        Some(v) if v.is_finite() => format!("{:+.1}%", 100.0 * v),
+        _ => "-".into(),
+    }
+}
+
+/// The report; also returns how many points agree within the targets, of how many compared.
+fn report(
+    p: &Checked,
+    scenarios: &[Scenario],
+    points: &[PointResult],
+    checks: &[AnalyticCheck],
+    analytic_pass: bool,
+) -> (String, usize, usize) {
+    let a = p.agreement;
+    let mut r = String::new();
+    let _ = writeln!(
+        r,
+        "# Fluid against discrete-event, and both against queueing theory\n"
+    );
+    let _ = writeln!(
+        r,
+        "Loads are multiples of each scenario's nominal demand (its busiest epoch keeps the fleet {}% busy under the weighted round robin). Each discrete-event figure is the mean of {} runs with their own requests, ± the 95% confidence interval over them (the sampling error of simulating {} of the nodes). Relative difference = (fluid - discrete-event) / discrete-event. Fluid percentiles take each cell's time at the datacenter as exponential about its mean (docs/validation.md).\n",
+        95,
+        p.samples,
+        p.node_fraction
+            .map_or("one node of the largest pool".to_owned(), |f| format!("a share {f}"))
+    );
+    let _ = writeln!(
+        r,
+        "## Analytic checks ({})\n",
+        if analytic_pass { "pass" } else { "FAIL" }
+    );
+    let _ = writeln!(
+        r,
+        "| check | load | theory | fluid | discrete-event |\n|---|---|---|---|---|"
+    );
+    for c in checks {
+        let (f, d) = c.relative_errors();
+        let _ = writeln!(
+            r,
+            "| {} | {} | {:.4} {} | {:.4} ({}) | {:.4} ({}) |",
+            c.name,
+            c.load,
+            c.theory,
+            c.unit,
+            c.fluid,
+            percent(Some(f)),
+            c.discrete_event,
+            percent(Some(d))
+        );
+    }
+    let _ = writeln!(r, "\nTolerance {}%.\n", 100.0 * p.analytic.tolerance);
+
+    let (mut agreeing, mut compared) = (0, 0);
+    let _ = writeln!(
+        r,
+        "## Agreement up to load {} (targets: accounting {}%, mean TTFT {}%, p95 TTFT {}%)\n",
+        a.up_to_load,
+        100.0 * a.accounting,
+        100.0 * a.mean_ttft,
+        100.0 * a.p95_ttft
+    );
+    let _ = writeln!(r, "| scenario | load | plan | mean TTFT fluid / DE (s) | rel. | p95 TTFT fluid / DE (s) | rel. | energy rel. | carbon rel. | water rel. | cost rel. | dropped (DE) | agrees |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut explanations: Vec<String> = Vec::new();
+    for x in points {
+        let Some((ttft_de, ttft_ci)) = x.des(0) else {
+            continue;
+        };
+        let rel = |name: &str| x.relative(metric_index(name));
+        let accounting_ok = ACCOUNTING
+            .iter()
+            .all(|m| rel(m).is_some_and(|v| v.abs() <= a.accounting));
+        let ttft_ok = rel("mean_ttft_s").is_some_and(|v| v.abs() <= a.mean_ttft);
+        let p95_ok = rel("p95_ttft_s").is_some_and(|v| v.abs() <= a.p95_ttft);
+        let ok = accounting_ok && ttft_ok && p95_ok;
+        if x.load <= a.up_to_load + 1e-12 {
+            compared += 1;
+            agreeing += usize::from(ok);
+        }
+        let p95 = metric_index("p95_ttft_s");
+        let dropped = x.des(metric_index("dropped_share")).map_or(0.0, |d| d.0);
+        let _ = writeln!(
+            r,
+            "| {} | {} | {} | {:.3} / {:.3} ± {:.3} | {} | {:.3} / {:.3} | {} | {} | {} | {} | {} | {:.2}% | {} |",
+            x.scenario,
+            x.load,
+            x.plan.name(),
+            x.fluid[0],
+            ttft_de,
+            ttft_ci,
+            percent(rel("mean_ttft_s")),
+            x.fluid[p95],
+            x.des(p95).map_or(f64::NAN, |d| d.0),
+            percent(rel("p95_ttft_s")),
+            percent(rel("energy_kwh")),
+            percent(rel("carbon_kg")),
+            percent(rel("water_l")),
+            percent(rel("cost_usd")),
+            100.0 * dropped,
+            if ok { "yes" } else { "no" }
+        );
+        if !ok {
+            explanations.push(explain(x, dropped, a));
+        }
+    }
+    let _ = writeln!(
+        r,
+        "\n{agreeing} of {compared} points up to load {} agree on every target.\n",
+        a.up_to_load
+    );
+    if !explanations.is_empty() {
+        let _ = writeln!(r, "## Where they disagree, and why\n");
+        for e in &explanations {
+            let _ = writeln!(r, "- {e}");
+        }
+        let _ = writeln!(r);
+    }
+
+    // Ranking agreement and continuity.
+    let _ = writeln!(r, "## Do both fidelities rank the plans alike?\n");
+    let _ = writeln!(r, "Per scenario and load up to 1.0: the plans ordered by each objective in each fidelity (ties within 0.1% count as agreeing).\n");
+    let objectives = ["mean_ttft_s", "carbon_kg", "water_l", "cost_usd"];
+    for s in scenarios {
+        for &load in &p.loads {
+            if load > 1.0 + 1e-12 {
+                continue;
+            }
+            let at: Vec<&PointResult> = points
+                .iter()
+                .filter(|x| x.scenario == s.name && x.load == load && !x.discrete_event.is_empty())
+                .collect();
+            if at.len() < 2 {
+                continue;
+            }
+            let mut disagreements = Vec::new();
+            for name in objectives {
+                let m = metric_index(name);
+                for i in 0..at.len() {
+                    for j in i + 1..at.len() {
+                        let f = at[i].fluid[m] - at[j].fluid[m];
+                        let d =
+                            at[i].des(m).map_or(0.0, |v| v.0) - at[j].des(m).map_or(0.0, |v| v.0);
+                        let tie = |v: f64, a: f64, b: f64| v.abs() <= 1e-3 * a.abs().max(b.abs());
+                        let fluid_tie = tie(f, at[i].fluid[m], at[j].fluid[m]);
+                        let des_tie = tie(
+                            d,
+                            at[i].des(m).map_or(0.0, |v| v.0),
+                            at[j].des(m).map_or(0.0, |v| v.0),
+                        );
+                        if !(fluid_tie || des_tie) && (f > 0.0) != (d > 0.0) {
+                            disagreements.push(format!(
+                                "{name}: {} vs {}",
+                                at[i].plan.name(),
+                                at[j].plan.name()
+                            ));
+                        }
+                    }
+                }
+            }
+            let _ = writeln!(
+                r,
+                "- {} at load {load}: {}",
+                s.name,
+                if disagreements.is_empty() {
+                    "same order on every objective".to_owned()
+                } else {
+                    format!("orders differ on {}", disagreements.join("; "))
+                }
+            );
+        }
+    }
+    let _ = writeln!(r, "\n## Is the fluid TTFT continuous in load?\n");
+    let _ = writeln!(r, "The largest ratio of mean TTFT between consecutive loads, against the ratio of the loads themselves (a queue near saturation may rise faster than load, but without a jump of orders of magnitude).\n");
+    for s in scenarios {
+        for &plan in &p.plans {
+            let series: Vec<(f64, f64)> = points
+                .iter()
+                .filter(|x| x.scenario == s.name && x.plan == plan)
+                .map(|x| (x.load, x.fluid[0]))
+                .collect();
+            let worst = series
+                .windows(2)
+                .map(|w| (w[1].1 / w[0].1, w[0].0, w[1].0))
+                .fold((0.0, 0.0, 0.0), |a, b| if b.0 > a.0 { b } else { a });
+            let _ = writeln!(
+                r,
+                "- {} {}: TTFT {} s; largest step x{:.2} from load {} to {}",
+                s.name,
+                plan.name(),
+                series
+                    .iter()
+                    .map(|(_, t)| format!("{t:.3}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                worst.0,
+                worst.1,
+                worst.2
+            );
+        }
+    }
+    (r, agreeing, compared)
+}
+
+/// Why point `x` does not agree, from what the run shows.
+fn explain(x: &PointResult, dropped: f64, a: Agreement) -> String {
+    let mut why = Vec::new();
+    if dropped > 0.0 {
+        why.push(format!(
+            "the discrete-event simulator dropped {:.2}% of requests (its per-datacenter queue is bounded; the fluid backlog keeps every request, and their waits)",
+            100.0 * dropped
+        ));
+    }
+    if x.load > 1.0 {
+        why.push("demand above nominal: some datacenter-epochs are overloaded, and how long a backlog takes to drain depends on each node's memory and lanes, which the fluid model pools per GPU kind".into());
+    }
+    let ttft = x.relative(0).unwrap_or(f64::NAN);
+    if ttft.abs() > a.mean_ttft && dropped == 0.0 && x.load <= 1.0 {
+        why.push(if ttft < 0.0 {
+            "the fluid TTFT is lower: the discrete-event nodes also wait for KV-cache memory (both models' weights share a node's memory; the fluid model gives each instance its own room) and load weights when a model was evicted".into()
+        } else {
+            "the fluid TTFT is higher: the weighted round robin feeds each simulated node a smoother stream than Poisson (the fluid queue assumes Poisson arrivals at each node)".into()
+        });
+    }
+    if why.is_empty() {
+        why.push("percentiles: the fluid model has one mean per cell and an assumed exponential spread within it".into());
+    }
+    format!(
+        "{} at load {}, {}: {}.",
+        x.scenario,
+        x.load,
+        x.plan.name(),
+        why.join("; ")
+    )
+}
