@@ -392,6 +392,63 @@ fn simulate_scores_a_rule_with_both_fidelities() {
 }
 
 #[test]
+fn validate_compares_the_fidelities_and_checks_theory() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "validate",
+        "--quiet",
+        "--out",
+        "out",
+        "--set",
+        "scenarios=[\"geo-4dc\", \"green-llm-base\"]",
+        "--set",
+        "loads=[0.5, 1.1]",
+        "--set",
+        "plans=[\"even\", \"nearest\"]",
+        "--set",
+        "samples=1",
+        "--set",
+        "analytic.requests=300000",
+    ];
+    let out = verdant(&args, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("analytic checks pass"),
+        "{}",
+        text(&out.stdout)
+    );
+    let run = single_run(dir.path(), "validate");
+    let csv = std::fs::read_to_string(run.join("fidelities.csv")).unwrap();
+    // 2 scenarios x 2 loads x 2 plans x 10 metrics, and a header.
+    assert_eq!(csv.lines().count(), 1 + 2 * 2 * 2 * 10, "{csv}");
+    // The Green-LLM case has no nodes: fluid values, no discrete-event ones.
+    let green = csv
+        .lines()
+        .find(|l| l.starts_with("green-llm-base,0.5,even,energy_kwh,"))
+        .unwrap();
+    let fields: Vec<&str> = green.split(',').collect();
+    assert!(
+        fields[4].parse::<f64>().unwrap() > 0.0 && fields[5] == "NaN",
+        "{green}"
+    );
+    // geo-4dc's accounting agrees within 3% at half load.
+    let geo = csv
+        .lines()
+        .find(|l| l.starts_with("geo-4dc,0.5,even,carbon_kg,"))
+        .unwrap();
+    let rel: f64 = geo.split(',').nth(7).unwrap().parse().unwrap();
+    assert!(rel.abs() < 0.03, "{geo}");
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.contains("## Analytic checks (pass)"), "{report}");
+    assert!(run.join("geo-4dc_mean_ttft_s.svg").exists());
+    assert!(run.join("analytic.csv").exists());
+    // Bad input names the key.
+    let out = verdant(&["validate", "--set", "loads=[0.5, -1]"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("loads"), "{}", text(&out.stderr));
+}
+
+#[test]
 fn hv_and_front_commands() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("sets.txt"), "1 3\n2 1\n3 3\n\n2 2\n").unwrap();

@@ -13,17 +13,15 @@
 //! objective values equal the simulator's score of the same plan.
 //!
 //! TTFT in the LP is network round trip plus service time ([`FluidSimulator::service_s`](verdant::sim::fluid::FluidSimulator::service_s)), without
-//! the M/M/1 queueing term the simulator adds (`t rho / (1 - rho)`): bilinear in the fractions, it
-//! is left out, so the LP's TTFT is a lower bound of the simulator's. Utilisation is capped at
-//! `utilisation_cap` (0.95), which also keeps the queueing term bounded (at most 19 x service).
+//! the queueing terms the simulator adds (the M/G/c wait at each GPU kind's prefill utilisation
+//! and the wait for a carried backlog): non-linear in the fractions, they are left out, so the
+//! LP's TTFT is a lower bound of the simulator's. Utilisation is capped at `utilisation_cap`
+//! (0.95), which also keeps the queueing term bounded.
 //!
-//! Where a GPU kind of a datacenter is busier than it has GPU-seconds (within a datacenter the
-//! local round robin gives every instance the same share, so the slower kind saturates first),
-//! the simulator caps its busy time and energy stops growing: there the LP overestimates energy,
-//! cost, carbon and water. At the geo scenarios' 95% peak this happens in the busiest epochs
-//! whatever the routing (a kind-level constraint makes the LP infeasible there), so the LP is
-//! exact off-peak and an upper-bound model at the peak; the front is reported with the
-//! simulator's scores of the LP's plans.
+//! Within a datacenter the weighted round robin keeps every GPU kind equally busy, so below a
+//! datacenter utilisation of 1 no kind is saturated and the accounting is affine; the coefficients
+//! are read with probes that start each epoch without a backlog. (Issue 20 builds the certified
+//! front on this model, with the queueing term bounded.)
 //! The front is reported with the simulator's score of each LP plan.
 
 use good_lp::{
@@ -143,6 +141,8 @@ impl<'a> ReferenceLp<'a> {
                 }
                 plan.set_epoch_class(e, c, &row)?;
             }
+            // Each probe scores its epoch alone: no backlog carried in from another probe.
+            sim.clear_backlog();
             sim.score_epoch(plan, e, out)?;
             Ok((0..nd)
                 .map(|d| {

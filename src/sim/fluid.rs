@@ -866,6 +866,12 @@ impl<'a> FluidSimulator<'a> {
         self.classes[c].unqueued_s(d, input, output, 1.0 / requests)
     }
 
+    /// Forgets the backlog that scored epochs left: the next [`Self::score_epoch`] of any epoch
+    /// starts with none carried in (for probes that score epochs independently of each other).
+    pub fn clear_backlog(&mut self) {
+        self.backlog.fill([0.0; 3]);
+    }
+
     /// Quantiles `ps` (each in (0, 1)) of the TTFT of `plan`'s requests. The fluid model gives
     /// each cell (epoch, class, datacenter) a mean; within a cell the time at the datacenter is
     /// taken as exponential about its mean (the M/M/1 sojourn's shape) after the cell's mean
