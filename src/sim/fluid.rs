@@ -14,8 +14,8 @@
 //! recursion; its energy is charged in the epoch that serves it, and what is left at the end of
 //! the horizon in the last epoch, as the discrete-event simulator drains); a request waits for
 //! the backlog ahead of it plus the stationary M/G/c wait of its node's prefill lanes at the
-//! kind's prefill utilisation. TTFT of a cell (o, c, d) is round trip + prefill of a mean request
-//! + those waits; one epoch where d hosts no instance of the model. End to end adds the mean
+//! kind's prefill utilisation. TTFT of a cell (o, c, d) is the round trip, the prefill of a mean
+//! request and those waits; one epoch where d hosts no instance of the model. End to end adds the mean
 //! decode time. Classes without a model (Green-LLM query types) take round trip + `v x tokens`
 //! processing + transfer `KB/token x tokens x 8 / 1000 / Mbps` seconds.
 //!

@@ -57,7 +57,7 @@ impl WaitCurve {
     /// the knee: `(1 - sqrt(mean_service_s / epoch_s))^2` (where an M/M/1 queue's relaxation
     /// time, about `service / (1 - sqrt(rho))^2`, reaches the epoch), within [0.5, 0.999].
     pub fn new(pools: &[(u32, f64)], service_scv: f64, mean_service_s: f64, epoch_s: f64) -> Self {
-        if pools.is_empty() || !(mean_service_s > 0.0) {
+        if pools.is_empty() || mean_service_s.is_nan() || mean_service_s <= 0.0 {
             return WaitCurve::default();
         }
         let knee = (1.0 - (mean_service_s / epoch_s).sqrt())
