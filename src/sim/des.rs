@@ -104,6 +104,9 @@ type Completion = Reverse<(u64, u32, u32)>;
 pub struct DiscreteEventSimulator<'a> {
     scenario: &'a Scenario,
     params: SimParams,
+    /// Per datacenter and model: the balancer's order of the simulated nodes that can host the
+    /// model ([`dispatch_sequence`]), built once.
+    sequences: Vec<Vec<Vec<u32>>>,
 }
 
 struct DcState {
@@ -125,7 +128,18 @@ struct DcState {
 impl<'a> DiscreteEventSimulator<'a> {
     /// A simulator of `scenario` with `params`.
     pub fn new(scenario: &'a Scenario, params: SimParams) -> Self {
-        DiscreteEventSimulator { scenario, params }
+        let mut sim = DiscreteEventSimulator {
+            scenario,
+            params,
+            sequences: Vec::new(),
+        };
+        sim.sequences = (0..scenario.datacenters.len())
+            .map(|d| {
+                let (nodes, _, eligible) = sim.layout(d);
+                sim.dispatch_sequences(d, &nodes, &eligible)
+            })
+            .collect();
+        sim
     }
 
     /// Scores a fraction plan: draws the day's requests on `params.node_fraction` of the nodes
@@ -246,7 +260,9 @@ impl<'a> DiscreteEventSimulator<'a> {
         Ok(out)
     }
 
-    fn dc_state(&self, d: usize) -> DcState {
+    /// The simulated nodes of datacenter `d`, its number of prefill lanes, and the nodes that can
+    /// host each model.
+    fn layout(&self, d: usize) -> (Vec<Node>, usize, Vec<Vec<usize>>) {
         let s = self.scenario;
         let dc = &s.datacenters[d];
         let nm = s.models.len();
@@ -281,7 +297,21 @@ impl<'a> DiscreteEventSimulator<'a> {
                     .collect()
             })
             .collect();
-        let sequence = (0..nm)
+        (nodes, lanes, eligible)
+    }
+
+    /// The balancer's order of `nodes` per model (node weight: its instances of the model times,
+    /// under the weighted round robin, an instance's throughput for the model's mean request).
+    fn dispatch_sequences(
+        &self,
+        d: usize,
+        nodes: &[Node],
+        eligible: &[Vec<usize>],
+    ) -> Vec<Vec<u32>> {
+        let s = self.scenario;
+        let dc = &s.datacenters[d];
+        let nm = s.models.len();
+        (0..nm)
             .map(|m| {
                 let mean = s.mean_request(&s.demand, m);
                 let weights: Vec<f64> = eligible[m]
@@ -303,7 +333,13 @@ impl<'a> DiscreteEventSimulator<'a> {
                     .map(|k| eligible[m][k] as u32)
                     .collect()
             })
-            .collect();
+            .collect()
+    }
+
+    fn dc_state(&self, d: usize) -> DcState {
+        let nm = self.scenario.models.len();
+        let (nodes, lanes, eligible) = self.layout(d);
+        let sequence = self.sequences[d].clone();
         DcState {
             ready_at: vec![f64::INFINITY; nodes.len() * nm],
             active: vec![0; nodes.len() * nm],
@@ -312,7 +348,9 @@ impl<'a> DiscreteEventSimulator<'a> {
             eligible,
             sequence,
             round_robin: vec![0; nm],
-            activity: (0..s.time.epochs).map(|_| Activity::default()).collect(),
+            activity: (0..self.scenario.time.epochs)
+                .map(|_| Activity::default())
+                .collect(),
         }
     }
 
