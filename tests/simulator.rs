@@ -498,3 +498,38 @@ fn scoring_epoch_by_epoch_adds_up_to_scoring_the_day() {
     assert_eq!(out.dc_epochs, day.dc_epochs);
     assert!(sim.score_epoch(&plan, 96, &mut out).is_err());
 }
+
+/// The fluid TTFT has no cliff: as demand rises through the point where the nearest rule
+/// overloads a datacenter, the mean TTFT rises by small steps for small load steps (the model
+/// before issue 18 charged a whole epoch, 900 s, the moment utilisation reached 1).
+#[test]
+fn fluid_ttft_is_continuous_in_load() {
+    use verdant::allocator::rules::Nearest;
+    let s = verdant::scenario::bundled("geo-4dc").unwrap();
+    let plan = Nearest.plan(&s).unwrap();
+    let mut previous: Option<f64> = None;
+    let mut highest: f64 = 0.0;
+    for k in 0..=60 {
+        let load = 0.7 + 0.005 * f64::from(k);
+        let world = s.scaled(Scaled::Demand, load).unwrap();
+        let ttft = FluidSimulator::new(&world, SimParams::default())
+            .score(&plan)
+            .unwrap()
+            .latency
+            .mean_ttft_s;
+        if let Some(before) = previous {
+            assert!(
+                ttft >= before,
+                "TTFT falls at load {load}: {before} -> {ttft}"
+            );
+            assert!(
+                ttft - before <= 0.05 * before + 0.05,
+                "jump at load {load}: {before} -> {ttft}"
+            );
+        }
+        previous = Some(ttft);
+        highest = highest.max(ttft);
+    }
+    // The sweep does cross into overload: TTFT grows several-fold over it.
+    assert!(highest > 3.0, "{highest}");
+}
