@@ -118,9 +118,8 @@ struct DcState {
     active: Vec<u32>,
     /// Nodes that can host each model.
     eligible: Vec<Vec<usize>>,
-    /// Per model: the balancer's order of those nodes (a smooth weighted round-robin sequence,
-    /// [`dispatch_sequence`]) and the position after the entry that took the last request.
-    sequence: Vec<Vec<u32>>,
+    /// Per model: the position in the balancer's order of the nodes (the simulator's
+    /// `sequences`) after the entry that took the last request.
     round_robin: Vec<usize>,
     activity: Vec<Activity>,
 }
@@ -339,14 +338,12 @@ impl<'a> DiscreteEventSimulator<'a> {
     fn dc_state(&self, d: usize) -> DcState {
         let nm = self.scenario.models.len();
         let (nodes, lanes, eligible) = self.layout(d);
-        let sequence = self.sequences[d].clone();
         DcState {
             ready_at: vec![f64::INFINITY; nodes.len() * nm],
             active: vec![0; nodes.len() * nm],
             lanes: vec![0.0; lanes],
             nodes,
             eligible,
-            sequence,
             round_robin: vec![0; nm],
             activity: (0..self.scenario.time.epochs)
                 .map(|_| Activity::default())
@@ -440,10 +437,11 @@ impl<'a> DiscreteEventSimulator<'a> {
         let nm = s.models.len();
         let kv = kv_mb(s, m, r);
         let weights_mb = model.weights_gb * 1000.0;
-        let count = st.sequence[m].len();
+        let sequence = &self.sequences[d][m];
+        let count = sequence.len();
         for step in 0..count {
             let pos = (st.round_robin[m] + step) % count;
-            let n = st.sequence[m][pos] as usize;
+            let n = sequence[pos] as usize;
             let resident = st.ready_at[n * nm + m].is_finite();
             let need = kv + if resident { 0.0 } else { weights_mb };
             if st.nodes[n].memory_mb - st.nodes[n].used_mb < need && !self.evict_for(st, n, m, need)
