@@ -26,7 +26,7 @@
 
 use super::accounting::DcEpoch;
 use super::accounting::{Accountant, Activity};
-use super::queue::{mean_backlog, WaitCurve};
+use super::queue::{mean_backlog, WaitCurve, WaitTables};
 use super::{FractionPlan, Objectives, Outcome, PlanError, SimParams};
 use crate::scenario::MAX_GPU_KINDS;
 use crate::scenario::{memory_share, Datacenter, GreenLlmTerms, Scenario};
@@ -101,12 +101,13 @@ impl ModelService {
             if service.share[g] <= 0.0 {
                 continue;
             }
-            let pools: Vec<(u32, f64)> = dc
+            // Arrivals at each node taken as Poisson (ca^2 = 1; docs/validation.md).
+            let pools: Vec<(u32, f64, f64)> = dc
                 .node_pools
                 .iter()
                 .zip(&shares)
                 .filter(|(p, &x)| p.gpu == g && x > 0.0)
-                .map(|(p, &x)| (p.gpus_per_node / model.min_gpus, x / service.share[g]))
+                .map(|(p, &x)| (p.gpus_per_node / model.min_gpus, x / service.share[g], 1.0))
                 .collect();
             let mean_prefill_s = mean.map_or(1.0, |(i, _)| i / speed.prefill_tokens_per_s);
             service.wait[g] = WaitCurve::new(&pools, prompt_scv, mean_prefill_s, s.time.epoch_s);
@@ -161,7 +162,8 @@ enum ClassKind {
         prefill_gpu_s_per_token: Vec<f64>,
         decode_gpu_s_per_token: Vec<f64>,
         token_room: Vec<f64>,
-        wait: Vec<WaitCurve>,
+        /// The wait curve of each kind at each datacenter, `[g * datacenters + d]`.
+        wait: WaitTables,
     },
     /// A class without a model: processing seconds per token at each datacenter.
     Processing { s_per_token: Vec<f64> },
@@ -203,13 +205,15 @@ impl ClassService {
                     prefill_gpu_s_per_token: per_kind(|x| &x.prefill_gpu_s_per_token),
                     decode_gpu_s_per_token: per_kind(|x| &x.decode_gpu_s_per_token),
                     token_room: per_kind(|x| &x.token_room),
-                    wait: (0..ng)
-                        .flat_map(|g| {
-                            services
-                                .iter()
-                                .map(move |x| x.map(|x| x.wait[g].clone()).unwrap_or_default())
-                        })
-                        .collect(),
+                    wait: WaitTables::new(
+                        &(0..ng)
+                            .flat_map(|g| {
+                                services
+                                    .iter()
+                                    .map(move |x| x.map(|x| x.wait[g].clone()).unwrap_or_default())
+                            })
+                            .collect::<Vec<_>>(),
+                    ),
                 }
             }
             None => ClassKind::Processing {
@@ -583,19 +587,26 @@ impl<'a> FluidSimulator<'a> {
                 &self.requests[k.clone()],
                 &self.input[k],
             );
+            // Input tokens per request (0 in a cell that receives nothing, whose time stays 0).
+            let input_per_request = &mut self.tokens_per_request[..nd];
+            for d in 0..nd {
+                let on = requests[d] > 0.0;
+                let per_request = 1.0 / if on { requests[d] } else { 1.0 };
+                input_per_request[d] = if on { input[d] * per_request } else { 0.0 };
+            }
+            let input_per_request = &self.tokens_per_request[..nd];
             for g in 0..ng {
                 let kind = g * nd..(g + 1) * nd;
-                let (share, per_token, wait, utilisation, backlog_s) = (
+                let (share, per_token, utilisation, backlog_s) = (
                     &share[kind.clone()],
                     &prefill_s_per_token[kind.clone()],
-                    &wait[kind.clone()],
                     &self.prefill_utilisation[kind.clone()],
                     &self.backlog_wait_s[kind],
                 );
                 for d in 0..nd {
-                    if requests[d] > 0.0 && share[d] > 0.0 {
-                        let prefill_s = per_token[d] * input[d] / requests[d];
-                        local[d] += prefill_s * (1.0 + wait[d].at(utilisation[d]))
+                    if share[d] > 0.0 {
+                        let prefill_s = per_token[d] * input_per_request[d];
+                        local[d] += prefill_s * (1.0 + wait.at(g * nd + d, utilisation[d]))
                             + share[d] * backlog_s[d];
                     }
                 }

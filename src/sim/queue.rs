@@ -2,15 +2,16 @@
 //!
 //! - [`WaitCurve`]: the stationary mean wait for a prefill lane, per second of mean prefill, of a
 //!   GPU kind's pools at the kind's prefill utilisation: each node is an M/G/c queue (c prefill
-//!   lanes: `gpus_per_node / min_gpus`), by Allen-Cunneen: `(1 + cs^2) / 2 x C(c, rho) /
+//!   lanes: `gpus_per_node / min_gpus`), by Allen-Cunneen: `(ca^2 + cs^2) / 2 x C(c, rho) /
 //!   (c (1 - rho))` per second of mean service, with Erlang C's probability of waiting `C`
-//!   (exact for M/M/c, and for M/G/1 it is Pollaczek-Khinchine). Above a knee where the queue would take longer than an epoch to reach its
+//!   (exact for M/M/c; with Poisson arrivals, ca^2 = 1, and one lane it is
+//!   Pollaczek-Khinchine). Above a knee where the queue would take longer than an epoch to reach its
 //!   steady state, the curve continues along its tangent, so it stays finite and increasing:
 //!   what a sustained overload costs is the backlog's business.
 //! - [`mean_backlog`]: the fluid backlog (a Lindley recursion on work) averaged over an epoch.
 
 /// Points of a tabulated [`WaitCurve`] between 0 and its knee.
-const POINTS: usize = 257;
+const POINTS: usize = 65;
 
 /// Mean wait per second of mean service at utilisation `rho` (< 1) of an M/M/c queue with `c`
 /// servers: Erlang C's probability of waiting over `c (1 - rho)`; without the `(1 + cs^2) / 2`
@@ -39,73 +40,137 @@ fn mmc_wait_slope(rho: f64, c: u32) -> f64 {
 }
 
 /// The mean wait of the pools of one GPU kind serving one model, per second of the model's mean
-/// prefill on that kind, as a function of the kind's prefill utilisation.
+/// prefill on that kind, as a function of the kind's prefill utilisation. Tabulated as
+/// `h(rho) = wait x (1 - rho)`, which is smooth and bounded (Erlang C is a probability), and
+/// divided by `1 - rho` when read, so that a few points interpolate it closely.
 #[derive(Debug, Clone, Default)]
 pub struct WaitCurve {
-    /// Values at `rho = i x knee / (POINTS - 1)`; empty: no wait (the kind hosts none).
+    /// `h` at `rho = i x knee / (POINTS - 1)`; empty: no wait (the kind hosts none).
     table: Vec<f64>,
     /// `(POINTS - 1) / knee`.
     per_step: f64,
     knee: f64,
+    value_at_knee: f64,
     slope_at_knee: f64,
 }
 
 impl WaitCurve {
-    /// The curve of pools with `lanes` prefill lanes per node, each taking `weight` of the kind's
-    /// requests (weights sum to 1); `service_scv` is the squared coefficient of variation of the
-    /// prefill time and `mean_service_s` its mean, which with the epoch length `epoch_s` sets
-    /// the knee: `(1 - sqrt(mean_service_s / epoch_s))^2` (where an M/M/1 queue's relaxation
-    /// time, about `service / (1 - sqrt(rho))^2`, reaches the epoch), within [0.5, 0.999].
-    pub fn new(pools: &[(u32, f64)], service_scv: f64, mean_service_s: f64, epoch_s: f64) -> Self {
+    /// The curve of pools given as `(lanes per node, weight, arrival scv)`: each pool takes
+    /// `weight` of the kind's requests (weights sum to 1), and each of its nodes sees arrivals
+    /// whose squared coefficient of variation of inter-arrival times is `arrival scv`;
+    /// `service_scv` is that of the prefill time and `mean_service_s` its mean, which with the
+    /// epoch length `epoch_s` sets the knee: `(1 - sqrt(mean_service_s / epoch_s))^2` (where an
+    /// M/M/1 queue's relaxation time, about `service / (1 - sqrt(rho))^2`, reaches the epoch),
+    /// within [0.5, 0.999]. The wait of a pool is Allen-Cunneen's, `(ca^2 + cs^2) / 2` times
+    /// the M/M/c wait.
+    pub fn new(
+        pools: &[(u32, f64, f64)],
+        service_scv: f64,
+        mean_service_s: f64,
+        epoch_s: f64,
+    ) -> Self {
         if pools.is_empty() || mean_service_s.is_nan() || mean_service_s <= 0.0 {
             return WaitCurve::default();
         }
         let knee = (1.0 - (mean_service_s / epoch_s).sqrt())
             .powi(2)
             .clamp(0.5, 0.999);
-        let variability = (1.0 + service_scv.max(0.0)) / 2.0;
+        let cs2 = service_scv.max(0.0);
         let value = |rho: f64| -> f64 {
             pools
                 .iter()
-                .map(|&(c, w)| w * mmc_wait_per_service(rho, c))
+                .map(|&(c, w, ca2)| w * (ca2.max(0.0) + cs2) / 2.0 * mmc_wait_per_service(rho, c))
                 .sum::<f64>()
-                * variability
         };
         let table = (0..POINTS)
-            .map(|i| value(knee * i as f64 / (POINTS - 1) as f64))
+            .map(|i| {
+                let rho = knee * i as f64 / (POINTS - 1) as f64;
+                value(rho) * (1.0 - rho)
+            })
             .collect();
         let slope_at_knee = pools
             .iter()
-            .map(|&(c, w)| w * mmc_wait_slope(knee, c))
-            .sum::<f64>()
-            * variability;
+            .map(|&(c, w, ca2)| w * (ca2.max(0.0) + cs2) / 2.0 * mmc_wait_slope(knee, c))
+            .sum::<f64>();
         WaitCurve {
             table,
             per_step: (POINTS - 1) as f64 / knee,
             knee,
+            value_at_knee: value(knee),
             slope_at_knee,
         }
     }
 
-    /// The wait per second of mean prefill at prefill utilisation `rho` (at least 0): linear
-    /// between tabulated points up to the knee, along the tangent beyond it.
+    /// The wait per second of mean prefill at prefill utilisation `rho` (at least 0): `h`
+    /// linear between tabulated points, over `1 - rho`, up to the knee; along the tangent
+    /// beyond it.
     #[inline]
     pub fn at(&self, rho: f64) -> f64 {
-        let Some(&last) = self.table.last() else {
+        if self.table.len() < POINTS {
             return 0.0;
-        };
+        }
         if rho >= self.knee {
-            return last + self.slope_at_knee * (rho - self.knee);
+            return self.value_at_knee + self.slope_at_knee * (rho - self.knee);
         }
         let x = rho.max(0.0) * self.per_step;
         let i = (x as usize).min(POINTS - 2);
         let t = x - i as f64;
-        self.table[i] + t * (self.table[i + 1] - self.table[i])
+        let (a, b) = (self.table[i], self.table[i + 1]);
+        (a + t * (b - a)) / (1.0 - rho)
     }
 
     /// Where the curve leaves the M/G/c form for its tangent.
     pub fn knee(&self) -> f64 {
         self.knee
+    }
+}
+
+/// Many [`WaitCurve`]s side by side in flat arrays (for the fluid simulator's inner loop: one
+/// load per table entry, no pointer to follow), read by index.
+#[derive(Debug, Clone, Default)]
+pub struct WaitTables {
+    h: Vec<f64>,
+    per_step: Vec<f64>,
+    knee: Vec<f64>,
+    value_at_knee: Vec<f64>,
+    slope_at_knee: Vec<f64>,
+}
+
+impl WaitTables {
+    /// The curves, in order (an empty curve reads 0 everywhere).
+    pub fn new(curves: &[WaitCurve]) -> Self {
+        let mut t = WaitTables::default();
+        for c in curves {
+            if c.table.len() == POINTS {
+                t.h.extend_from_slice(&c.table);
+                t.per_step.push(c.per_step);
+                t.knee.push(c.knee);
+                t.value_at_knee.push(c.value_at_knee);
+                t.slope_at_knee.push(c.slope_at_knee);
+            } else {
+                t.h.extend_from_slice(&[0.0; POINTS]);
+                t.per_step.push(0.0);
+                t.knee.push(f64::INFINITY);
+                t.value_at_knee.push(0.0);
+                t.slope_at_knee.push(0.0);
+            }
+        }
+        t
+    }
+
+    /// [`WaitCurve::at`] of curve `k`.
+    #[inline]
+    pub fn at(&self, k: usize, rho: f64) -> f64 {
+        let knee = self.knee[k];
+        if rho >= knee {
+            return self.value_at_knee[k] + self.slope_at_knee[k] * (rho - knee);
+        }
+        let x = rho.max(0.0) * self.per_step[k];
+        let i = (x as u32).min(POINTS as u32 - 2) as usize;
+        let t = x - i as f64;
+        let row = &self.h[k * POINTS..(k + 1) * POINTS];
+        let (a, b) = (row[i], row[i + 1]);
+        (a + t * (b - a)) / (1.0 - rho)
     }
 }
 
@@ -156,7 +221,7 @@ mod tests {
 
     #[test]
     fn the_curve_is_continuous_and_increasing_past_its_knee() {
-        let curve = WaitCurve::new(&[(1, 0.5), (4, 0.5)], 1.0, 0.5, 900.0);
+        let curve = WaitCurve::new(&[(1, 0.5, 1.0), (4, 0.5, 1.0)], 1.0, 0.5, 900.0);
         let (mut previous, mut rho) = (curve.at(0.0), 0.0);
         assert_eq!(previous, 0.0);
         while rho < 1.5 {
@@ -170,6 +235,11 @@ mod tests {
         assert!((curve.at(0.6) - exact).abs() < 1e-3 * exact);
         assert!(curve.knee() > 0.9 && curve.knee() < 0.999);
         assert_eq!(WaitCurve::default().at(0.7), 0.0);
+        let tables = WaitTables::new(&[WaitCurve::default(), curve.clone()]);
+        for rho in [0.0, 0.3, 0.6, 0.95, 1.2] {
+            assert_eq!(tables.at(0, rho), 0.0);
+            assert_eq!(tables.at(1, rho), curve.at(rho));
+        }
     }
 
     #[test]
