@@ -162,8 +162,9 @@ enum ClassKind {
         prefill_gpu_s_per_token: Vec<f64>,
         decode_gpu_s_per_token: Vec<f64>,
         token_room: Vec<f64>,
-        /// The wait curve of each kind at each datacenter, `[g * datacenters + d]`.
-        wait: WaitTables,
+        /// The wait curve of each kind at each datacenter, `[g * datacenters + d]` (boxed: the
+        /// tables' five vectors would make every class this large).
+        wait: Box<WaitTables>,
     },
     /// A class without a model: processing seconds per token at each datacenter.
     Processing { s_per_token: Vec<f64> },
@@ -205,7 +206,7 @@ impl ClassService {
                     prefill_gpu_s_per_token: per_kind(|x| &x.prefill_gpu_s_per_token),
                     decode_gpu_s_per_token: per_kind(|x| &x.decode_gpu_s_per_token),
                     token_room: per_kind(|x| &x.token_room),
-                    wait: WaitTables::new(
+                    wait: Box::new(WaitTables::new(
                         &(0..ng)
                             .flat_map(|g| {
                                 services
@@ -213,7 +214,7 @@ impl ClassService {
                                     .map(move |x| x.map(|x| x.wait[g].clone()).unwrap_or_default())
                             })
                             .collect::<Vec<_>>(),
-                    ),
+                    )),
                 }
             }
             None => ClassKind::Processing {
