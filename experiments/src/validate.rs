@@ -754,7 +754,7 @@ fn continuity_report(p: &Checked, sweep: &Sweep) -> String {
     let _ = writeln!(r, "\n## Is the fluid TTFT continuous in load?\n");
     let _ = writeln!(
         r,
-        "Fluid mean TTFT at loads {} apart (`continuity.csv`, `<scenario>_fluid_ttft_sweep.svg`): the largest rise from one load to the next, in seconds and as a ratio; a cliff (the old model's one epoch at utilisation 1) would show as a rise of hundreds of seconds in one step.\n",
+        "Fluid mean TTFT at loads {} apart (`continuity.csv`, `<scenario>_fluid_ttft_sweep.svg`): the largest rise from one load to the next, in seconds and as a ratio. An overloaded datacenter's backlog grows by about the same amount per load step, so where TTFT is minutes the rise in seconds is large while the ratio stays small; a cliff (the old model's one epoch the moment utilisation reached 1) shows as a large ratio. Each load's plan is decided at that load, so a rule whose plan changes with load (greedy fills datacenters up to a cap, then spills) can rise faster than the simulator alone would.\n",
         p.continuity_step
     );
     let _ = writeln!(r, "| scenario | plan | TTFT at lowest load (s) | at highest (s) | largest rise in one step (s) | at load | ratio |\n|---|---|---|---|---|---|---|");
