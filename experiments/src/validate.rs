@@ -794,7 +794,7 @@ fn explain(x: &PointResult, dropped: f64, a: Agreement) -> String {
         why.push(if ttft < 0.0 {
             "the fluid TTFT is lower: the discrete-event nodes also wait for KV-cache memory (both models' weights share a node's memory; the fluid model gives each instance its own room) and load weights when a model was evicted".into()
         } else {
-            "the fluid TTFT is higher: the fluid wait takes arrivals at each node as Poisson, while the round robin hands a node every k-th request (smoother arrivals, shorter queues); this is the likely cause, not isolated by this run".into()
+            "the fluid TTFT is higher: its wait for the prefill lanes exceeds the simulated one near a datacenter's cap; not the node sample (five nodes per pool give the same discrete-event figures), cause not yet isolated (docs/validation.md)".into()
         });
     }
     if why.is_empty() {
