@@ -3,9 +3,80 @@
 
 use anyhow::bail;
 use rayon::prelude::*;
+use serde::Deserialize;
 use verdant::allocator::{Allocator, Problem, Proposal};
+use verdant::config::{key, ConfigError};
+use verdant::scenario::Scenario;
 use verdant::seed::MasterSeed;
-use verdant::sim::{FractionPlan, Objectives, SimParams};
+use verdant::sim::{BlowdownReading, FractionPlan, Objectives, SimParams};
+
+/// The `[sim]` section of the commands that run both fidelities (`simulate`, `validate`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SimSection {
+    #[serde(default)]
+    blowdown: BlowdownReading,
+    /// Discrete-event: share of each pool's nodes; `None`, one node of the largest pool.
+    node_fraction: Option<f64>,
+    max_waiting_per_datacenter: usize,
+}
+
+/// [`SimSection`], checked.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SimSettings {
+    /// The simulator's settings for both fidelities (node fraction 1).
+    pub params: SimParams,
+    node_fraction: Option<f64>,
+}
+
+impl SimSection {
+    /// Checks the section found under `prefix`.
+    pub fn check(self, prefix: &str) -> Result<SimSettings, ConfigError> {
+        if let Some(f) = self.node_fraction {
+            if !(f.is_finite() && f > 0.0 && f <= 1.0) {
+                return Err(ConfigError::invalid(
+                    key(prefix, "sim.node_fraction"),
+                    format!("must be in (0, 1], got {f}"),
+                ));
+            }
+        }
+        if self.max_waiting_per_datacenter == 0 {
+            return Err(ConfigError::invalid(
+                key(prefix, "sim.max_waiting_per_datacenter"),
+                "must be at least 1",
+            ));
+        }
+        Ok(SimSettings {
+            params: SimParams {
+                blowdown: self.blowdown,
+                node_fraction: 1.0,
+                max_waiting_per_datacenter: self.max_waiting_per_datacenter,
+            },
+            node_fraction: self.node_fraction,
+        })
+    }
+}
+
+impl SimSettings {
+    /// The settings of a discrete-event run on `scenario`: the configured node share, or one
+    /// node of the largest pool.
+    pub fn discrete_event(&self, scenario: &Scenario) -> SimParams {
+        SimParams {
+            node_fraction: self
+                .node_fraction
+                .unwrap_or_else(|| scenario.one_node_fraction()),
+            ..self.params
+        }
+    }
+
+    /// How the discrete-event runs sample the nodes, in words.
+    pub fn node_sample(&self) -> String {
+        self.node_fraction
+            .map_or("one node of the largest pool".to_owned(), |f| {
+                format!("a share {f} of each pool's nodes")
+            })
+    }
+}
 
 /// One scored plan of one method.
 #[derive(Debug, Clone)]

@@ -10,15 +10,16 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 use verdant::allocator::rules::{Even, Nearest};
 use verdant::allocator::{Allocator, Problem};
-use verdant::config::{key, ConfigError, Validate};
+use verdant::config::{ConfigError, Validate};
 use verdant::scenario::Scenario;
 use verdant::seed::MasterSeed;
 use verdant::sim::des::RequestRecord;
-use verdant::sim::{BlowdownReading, Objectives, Outcome, SimParams};
+use verdant::sim::{Objectives, Outcome};
 
 use crate::cli::SharedArgs;
 use crate::reports::{objective_fields, OBJECTIVE_COLUMNS};
 use crate::run::{configure, resolve_scenario, within, Run};
+use crate::scoring::{SimSection, SimSettings};
 
 pub const NAME: &str = "simulate";
 pub const DEFAULTS: &str = include_str!("../configs/simulate.toml");
@@ -40,15 +41,6 @@ enum Rule {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SimSection {
-    #[serde(default)]
-    blowdown: BlowdownReading,
-    node_fraction: Option<f64>,
-    max_waiting_per_datacenter: usize,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct SimulateParams {
     seed: u64,
     scenario: String,
@@ -64,37 +56,19 @@ struct Simulate {
     plan: Rule,
     fidelity: Fidelity,
     write_requests: bool,
-    blowdown: BlowdownReading,
-    node_fraction: Option<f64>,
-    max_waiting_per_datacenter: usize,
+    sim: SimSettings,
 }
 
 impl Validate for SimulateParams {
     type Checked = Simulate;
     fn validate(self, prefix: &str) -> Result<Simulate, ConfigError> {
-        if let Some(f) = self.sim.node_fraction {
-            if !(f.is_finite() && f > 0.0 && f <= 1.0) {
-                return Err(ConfigError::invalid(
-                    key(prefix, "sim.node_fraction"),
-                    format!("must be in (0, 1], got {f}"),
-                ));
-            }
-        }
-        if self.sim.max_waiting_per_datacenter == 0 {
-            return Err(ConfigError::invalid(
-                key(prefix, "sim.max_waiting_per_datacenter"),
-                "must be at least 1",
-            ));
-        }
         Ok(Simulate {
             seed: self.seed,
             scenario: self.scenario,
             plan: self.plan,
             fidelity: self.fidelity,
             write_requests: self.write_requests,
-            blowdown: self.sim.blowdown,
-            node_fraction: self.sim.node_fraction,
-            max_waiting_per_datacenter: self.sim.max_waiting_per_datacenter,
+            sim: self.sim.check(prefix)?,
         })
     }
 }
@@ -135,11 +109,7 @@ fn execute(p: &Simulate, scenario: &Scenario, run: &mut Run) -> anyhow::Result<S
         Rule::Nearest => Box::new(Nearest),
     };
     // The simulator's settings, decided here once for both fidelities.
-    let params = SimParams {
-        blowdown: p.blowdown,
-        node_fraction: 1.0,
-        max_waiting_per_datacenter: p.max_waiting_per_datacenter,
-    };
+    let params = p.sim.params;
     let plan = allocator.allocate(&Problem::new(scenario, params))?;
     let mut summary = Summary {
         scenario: scenario.name.clone(),
@@ -162,12 +132,7 @@ fn execute(p: &Simulate, scenario: &Scenario, run: &mut Run) -> anyhow::Result<S
         if scenario.datacenters.iter().all(|d| d.node_pools.is_empty()) {
             bail!("scenario {} has no node pools: the discrete-event fidelity needs nodes; use fidelity = \"fluid\"", scenario.name);
         }
-        let params = SimParams {
-            node_fraction: p
-                .node_fraction
-                .unwrap_or_else(|| scenario.one_node_fraction()),
-            ..params
-        };
+        let params = p.sim.discrete_event(scenario);
         let requests = scenario.draw_requests(
             params.node_fraction,
             &mut MasterSeed(p.seed).rng("simulate.requests"),

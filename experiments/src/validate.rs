@@ -19,11 +19,12 @@ use verdant::config::{key, ConfigError, Validate};
 use verdant::scenario::{Scaled, Scenario};
 use verdant::seed::MasterSeed;
 use verdant::sim::analytic::{mg1_wait_checks, saturation_check, AnalyticCheck};
-use verdant::sim::{BlowdownReading, Outcome, SimParams};
+use verdant::sim::Outcome;
 
 use crate::cli::SharedArgs;
 use crate::plots::{line_chart, Chart, Series};
 use crate::run::{configure, resolve_scenario, within, Run};
+use crate::scoring::{SimSection, SimSettings};
 use crate::stats::mean_ci;
 
 pub const NAME: &str = "validate";
@@ -56,15 +57,6 @@ impl Rule {
             Rule::GreedyPrice => "greedy-price",
         }
     }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SimSection {
-    #[serde(default)]
-    blowdown: BlowdownReading,
-    node_fraction: Option<f64>,
-    max_waiting_per_datacenter: usize,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize)]
@@ -107,8 +99,7 @@ struct Checked {
     plans: Vec<Rule>,
     samples: usize,
     continuity_step: f64,
-    params: SimParams,
-    node_fraction: Option<f64>,
+    sim: SimSettings,
     agreement: Agreement,
     analytic: AnalyticSection,
 }
@@ -139,20 +130,6 @@ impl Validate for ValidateParams {
             return Err(invalid(
                 "continuity_step",
                 format!("must be a number > 0, got {}", self.continuity_step),
-            ));
-        }
-        if let Some(f) = self.sim.node_fraction {
-            if !(f.is_finite() && f > 0.0 && f <= 1.0) {
-                return Err(invalid(
-                    "sim.node_fraction",
-                    format!("must be in (0, 1], got {f}"),
-                ));
-            }
-        }
-        if self.sim.max_waiting_per_datacenter == 0 {
-            return Err(invalid(
-                "sim.max_waiting_per_datacenter",
-                "must be at least 1".into(),
             ));
         }
         let a = &self.agreement;
@@ -189,12 +166,7 @@ impl Validate for ValidateParams {
             plans: self.plans,
             samples: self.samples,
             continuity_step: self.continuity_step,
-            params: SimParams {
-                blowdown: self.sim.blowdown,
-                node_fraction: 1.0,
-                max_waiting_per_datacenter: self.sim.max_waiting_per_datacenter,
-            },
-            node_fraction: self.sim.node_fraction,
+            sim: self.sim.check(prefix)?,
             agreement: self.agreement,
             analytic: self.analytic,
         })
@@ -305,16 +277,15 @@ pub fn run(shared: &SharedArgs) -> anyhow::Result<()> {
 }
 
 fn execute(p: &Checked, scenarios: &[Scenario], run: &mut Run) -> anyhow::Result<Summary> {
-    // Every (scenario, load, plan): the scaled world and the plan, decided once.
-    struct Job<'a> {
+    // Every (scenario, load): the scaled world; every (world, plan): the plan, decided once.
+    struct Job {
         scenario: usize,
         load: f64,
         plan: Rule,
-        world: Scenario,
+        world: usize,
         fraction_plan: verdant::sim::FractionPlan,
-        _marker: std::marker::PhantomData<&'a ()>,
     }
-    let mut jobs = Vec::new();
+    let (mut worlds, mut jobs) = (Vec::new(), Vec::new());
     for (i, s) in scenarios.iter().enumerate() {
         for &load in &p.loads {
             let world = s
@@ -323,7 +294,7 @@ fn execute(p: &Checked, scenarios: &[Scenario], run: &mut Run) -> anyhow::Result
             for &plan in &p.plans {
                 let fraction_plan = plan
                     .allocator()
-                    .allocate(&Problem::new(&world, p.params))
+                    .allocate(&Problem::new(&world, p.sim.params))
                     .with_context(|| {
                         format!("plan {} on {} at load {load}", plan.name(), s.name)
                     })?;
@@ -331,18 +302,18 @@ fn execute(p: &Checked, scenarios: &[Scenario], run: &mut Run) -> anyhow::Result
                     scenario: i,
                     load,
                     plan,
-                    world: world.clone(),
+                    world: worlds.len(),
                     fraction_plan,
-                    _marker: std::marker::PhantomData,
                 });
             }
+            worlds.push(world);
         }
     }
     let has_nodes = |s: &Scenario| s.datacenters.iter().any(|d| !d.node_pools.is_empty());
     let runs: Vec<(usize, usize)> = jobs
         .iter()
         .enumerate()
-        .filter(|(_, j)| has_nodes(&j.world))
+        .filter(|(_, j)| has_nodes(&worlds[j.world]))
         .flat_map(|(i, _)| (0..p.samples).map(move |k| (i, k)))
         .collect();
     let bar = run.progress(runs.len() as u64, "discrete-event runs");
@@ -350,11 +321,8 @@ fn execute(p: &Checked, scenarios: &[Scenario], run: &mut Run) -> anyhow::Result
         .par_iter()
         .map(|&(i, k)| {
             let j = &jobs[i];
-            let s = &j.world;
-            let params = SimParams {
-                node_fraction: p.node_fraction.unwrap_or_else(|| s.one_node_fraction()),
-                ..p.params
-            };
+            let s = &worlds[j.world];
+            let params = p.sim.discrete_event(s);
             let stream = format!("validate.{}.{}.{}.{k}", s.name, j.load, j.plan.name());
             let (outcome, _) = Problem::new(s, params).discrete_event().simulate_plan(
                 &j.fraction_plan,
@@ -371,7 +339,7 @@ fn execute(p: &Checked, scenarios: &[Scenario], run: &mut Run) -> anyhow::Result
     let mut points: Vec<PointResult> = jobs
         .iter()
         .map(|j| -> anyhow::Result<PointResult> {
-            let mut fluid = Problem::new(&j.world, p.params).fluid();
+            let mut fluid = Problem::new(&worlds[j.world], p.sim.params).fluid();
             let outcome = fluid.score(&j.fraction_plan)?;
             let q = fluid.ttft_quantiles(&j.fraction_plan, &[0.5, 0.95, 0.99])?;
             Ok(PointResult {
@@ -501,20 +469,30 @@ fn plot(
                     });
                 }
             }
-            let title = format!("{}: {label} against load", s.name);
-            line_chart(
-                run.dir().path(),
-                &format!("{}_{metric}", s.name),
-                &Chart {
-                    title: &title,
-                    x_label: "demand / nominal demand",
-                    y_label: label,
-                },
-                &series,
-            )?;
+            against_load(run, &s.name, metric, label, &series)?;
         }
     }
     Ok(())
+}
+
+/// `<scenario>_<stem>.svg` and `.png`: `series` against load.
+fn against_load(
+    run: &Run,
+    scenario: &str,
+    stem: &str,
+    label: &str,
+    series: &[Series],
+) -> anyhow::Result<()> {
+    line_chart(
+        run.dir().path(),
+        &format!("{scenario}_{stem}"),
+        &Chart {
+            title: &format!("{scenario}: {label} against load"),
+            x_label: "demand / nominal demand",
+            y_label: label,
+        },
+        series,
+    )
 }
 
 fn percent(x: Option<f64>) -> String {
@@ -540,11 +518,10 @@ fn report(
     );
     let _ = writeln!(
         r,
-        "Loads are multiples of each scenario's nominal demand (its busiest epoch keeps the fleet {}% busy under the weighted round robin). Each discrete-event figure is the mean of {} runs with their own requests, ± the 95% confidence interval over them (the sampling error of simulating {} of the nodes). Relative difference = (fluid - discrete-event) / discrete-event. Fluid percentiles take each cell's time at the datacenter as exponential about its mean (docs/validation.md).\n",
+        "Loads are multiples of each scenario's nominal demand (its busiest epoch keeps the fleet {}% busy under the weighted round robin). Each discrete-event figure is the mean of {} runs with their own requests, ± the 95% confidence interval over them (the sampling error of simulating {}). Relative difference = (fluid - discrete-event) / discrete-event. Fluid percentiles take each cell's time at the datacenter as exponential about its mean (docs/validation.md).\n",
         95,
         p.samples,
-        p.node_fraction
-            .map_or("one node of the largest pool".to_owned(), |f| format!("a share {f}"))
+        p.sim.node_sample()
     );
     let _ = writeln!(
         r,
@@ -656,24 +633,22 @@ fn report(
             let mut disagreements = Vec::new();
             for name in objectives {
                 let m = metric_index(name);
+                let des = |x: &PointResult| x.des(m).map_or(0.0, |v| v.0);
+                // Which of a and b is lower, or None within 0.1% (a tie agrees with any order).
+                let lower =
+                    |a: f64, b: f64| ((a - b).abs() > 1e-3 * a.abs().max(b.abs())).then_some(a < b);
                 for i in 0..at.len() {
                     for j in i + 1..at.len() {
-                        let f = at[i].fluid[m] - at[j].fluid[m];
-                        let d =
-                            at[i].des(m).map_or(0.0, |v| v.0) - at[j].des(m).map_or(0.0, |v| v.0);
-                        let tie = |v: f64, a: f64, b: f64| v.abs() <= 1e-3 * a.abs().max(b.abs());
-                        let fluid_tie = tie(f, at[i].fluid[m], at[j].fluid[m]);
-                        let des_tie = tie(
-                            d,
-                            at[i].des(m).map_or(0.0, |v| v.0),
-                            at[j].des(m).map_or(0.0, |v| v.0),
-                        );
-                        if !(fluid_tie || des_tie) && (f > 0.0) != (d > 0.0) {
-                            disagreements.push(format!(
-                                "{name}: {} vs {}",
-                                at[i].plan.name(),
-                                at[j].plan.name()
-                            ));
+                        let fluid = lower(at[i].fluid[m], at[j].fluid[m]);
+                        let discrete = lower(des(at[i]), des(at[j]));
+                        if let (Some(f), Some(d)) = (fluid, discrete) {
+                            if f != d {
+                                disagreements.push(format!(
+                                    "{name}: {} vs {}",
+                                    at[i].plan.name(),
+                                    at[j].plan.name()
+                                ));
+                            }
                         }
                     }
                 }
@@ -709,7 +684,7 @@ fn fluid_sweep(run: &Run, scenarios: &[Scenario], p: &Checked) -> anyhow::Result
         for k in 0..=steps {
             let load = lo + k as f64 * p.continuity_step;
             let world = s.scaled(Scaled::Demand, load)?;
-            let problem = Problem::new(&world, p.params);
+            let problem = Problem::new(&world, p.sim.params);
             let mut fluid = problem.fluid();
             for (i, &plan) in p.plans.iter().enumerate() {
                 let fraction_plan = plan.allocator().allocate(&problem)?;
@@ -730,15 +705,11 @@ fn fluid_sweep(run: &Run, scenarios: &[Scenario], p: &Checked) -> anyhow::Result
                     .collect(),
             })
             .collect();
-        let title = format!("{}: fluid mean TTFT against load", s.name);
-        line_chart(
-            run.dir().path(),
-            &format!("{}_fluid_ttft_sweep", s.name),
-            &Chart {
-                title: &title,
-                x_label: "demand / nominal demand",
-                y_label: "log10 mean TTFT (s)",
-            },
+        against_load(
+            run,
+            &s.name,
+            "fluid_ttft_sweep",
+            "log10 fluid mean TTFT (s)",
             &lines,
         )?;
         for (plan, points) in p.plans.iter().zip(series) {
