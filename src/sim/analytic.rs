@@ -90,22 +90,16 @@ pub fn single_lane_world(
     let mut demand = EpochDemand::zeros(1, 1, epochs, epoch_s);
     let r = requests as f64;
     demand.set(0, 0, 0, r, mean_tokens, 1.0);
-    let grid = GridSignals {
-        carbon_kg_per_kwh: vec![0.5],
-        carbon_signal: CarbonSignal::Average,
-        price_usd_per_kwh: vec![0.1],
-        water_l_per_kwh: vec![1.0],
-        onsite_wue_l_per_kwh: vec![],
-        renewable_kw: vec![0.0],
-        grid_import_max_kw: None,
-    };
+    // Constant grid signals over every hour of the horizon.
     let hours = (epoch_s * epochs as f64 / 3600.0).ceil() as usize + 1;
     let grid = GridSignals {
-        carbon_kg_per_kwh: vec![grid.carbon_kg_per_kwh[0]; hours],
-        price_usd_per_kwh: vec![grid.price_usd_per_kwh[0]; hours],
-        water_l_per_kwh: vec![grid.water_l_per_kwh[0]; hours],
+        carbon_kg_per_kwh: vec![0.5; hours],
+        carbon_signal: CarbonSignal::Average,
+        price_usd_per_kwh: vec![0.1; hours],
+        water_l_per_kwh: vec![1.0; hours],
+        onsite_wue_l_per_kwh: vec![],
         renewable_kw: vec![0.0; hours],
-        ..grid
+        grid_import_max_kw: None,
     };
     let scenario = Scenario::from_parts(ScenarioParts {
         name: format!("single-lane-{load}"),

@@ -238,10 +238,12 @@ impl ClassService {
         match &self.kind {
             ClassKind::Model { unhosted_s, .. } if unhosted_s[d] > 0.0 => f64::INFINITY,
             ClassKind::Model {
+                unhosted_s,
                 prefill_s_per_token,
                 ..
             } => {
-                let nd = unhosted_s_len(&self.kind);
+                // Per kind, `[g * datacenters + d]`: the sum over the kinds at `d`.
+                let nd = unhosted_s.len();
                 let per_token: f64 = prefill_s_per_token.iter().skip(d).step_by(nd).sum();
                 per_token * input * per_request
             }
@@ -249,14 +251,6 @@ impl ClassService {
                 s_per_token[d] * (input + output) * per_request
             }
         }
-    }
-}
-
-/// Number of datacenters a model class's tables cover.
-fn unhosted_s_len(kind: &ClassKind) -> usize {
-    match kind {
-        ClassKind::Model { unhosted_s, .. } => unhosted_s.len(),
-        ClassKind::Processing { s_per_token } => s_per_token.len(),
     }
 }
 
@@ -301,6 +295,8 @@ pub struct FluidSimulator<'a> {
     available_by_kind: Vec<f64>,
     /// Per datacenter, for the class at hand: tokens per request received.
     tokens_per_request: Vec<f64>,
+    /// Per datacenter, for the class at hand: input tokens per request received.
+    input_per_request: Vec<f64>,
     /// Per kind and datacenter of the current epoch, `[g * datacenters + d]`: prefill
     /// GPU-seconds of the requests received, their share of the kind's GPU-seconds (the
     /// prefill utilisation the stationary wait is read at), and the mean wait for the backlog.
@@ -382,6 +378,7 @@ impl<'a> FluidSimulator<'a> {
             utilisation: vec![0.0; s.time.epochs * nd],
             received: vec![0.0; s.time.epochs * nd],
             tokens_per_request: vec![0.0; nd],
+            input_per_request: vec![0.0; nd],
             prefill_gpu_s: vec![0.0; ng * nd],
             prefill_utilisation: vec![0.0; ng * nd],
             backlog_wait_s: vec![0.0; ng * nd],
@@ -589,13 +586,13 @@ impl<'a> FluidSimulator<'a> {
                 &self.input[k],
             );
             // Input tokens per request (0 in a cell that receives nothing, whose time stays 0).
-            let input_per_request = &mut self.tokens_per_request[..nd];
+            let input_per_request = &mut self.input_per_request[..nd];
             for d in 0..nd {
                 let on = requests[d] > 0.0;
                 let per_request = 1.0 / if on { requests[d] } else { 1.0 };
                 input_per_request[d] = if on { input[d] * per_request } else { 0.0 };
             }
-            let input_per_request = &self.tokens_per_request[..nd];
+            let input_per_request = &self.input_per_request[..nd];
             for g in 0..ng {
                 let kind = g * nd..(g + 1) * nd;
                 let (share, per_token, utilisation, backlog_s) = (

@@ -109,14 +109,14 @@ impl WaitCurve {
         if self.table.len() < POINTS {
             return 0.0;
         }
-        if rho >= self.knee {
-            return self.value_at_knee + self.slope_at_knee * (rho - self.knee);
-        }
-        let x = rho.max(0.0) * self.per_step;
-        let i = (x as usize).min(POINTS - 2);
-        let t = x - i as f64;
-        let (a, b) = (self.table[i], self.table[i + 1]);
-        (a + t * (b - a)) / (1.0 - rho)
+        read(
+            &self.table,
+            self.per_step,
+            self.knee,
+            self.value_at_knee,
+            self.slope_at_knee,
+            rho,
+        )
     }
 
     /// Where the curve leaves the M/G/c form for its tangent.
@@ -161,17 +161,36 @@ impl WaitTables {
     /// [`WaitCurve::at`] of curve `k`.
     #[inline]
     pub fn at(&self, k: usize, rho: f64) -> f64 {
-        let knee = self.knee[k];
-        if rho >= knee {
-            return self.value_at_knee[k] + self.slope_at_knee[k] * (rho - knee);
-        }
-        let x = rho.max(0.0) * self.per_step[k];
-        let i = (x as u32).min(POINTS as u32 - 2) as usize;
-        let t = x - i as f64;
-        let row = &self.h[k * POINTS..(k + 1) * POINTS];
-        let (a, b) = (row[i], row[i + 1]);
-        (a + t * (b - a)) / (1.0 - rho)
+        read(
+            &self.h[k * POINTS..(k + 1) * POINTS],
+            self.per_step[k],
+            self.knee[k],
+            self.value_at_knee[k],
+            self.slope_at_knee[k],
+            rho,
+        )
     }
+}
+
+/// A curve's wait at `rho` from its `POINTS` values of `h` and its knee: `h` linear between
+/// points over `1 - rho` below the knee, the tangent beyond it.
+#[inline(always)]
+fn read(
+    h: &[f64],
+    per_step: f64,
+    knee: f64,
+    value_at_knee: f64,
+    slope_at_knee: f64,
+    rho: f64,
+) -> f64 {
+    if rho >= knee {
+        return value_at_knee + slope_at_knee * (rho - knee);
+    }
+    let x = rho.max(0.0) * per_step;
+    let i = (x as u32).min(POINTS as u32 - 2) as usize;
+    let t = x - i as f64;
+    let (a, b) = (h[i], h[i + 1]);
+    (a + t * (b - a)) / (1.0 - rho)
 }
 
 /// The mean over an epoch of a fluid backlog that starts at `start` and changes at a constant
