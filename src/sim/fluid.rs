@@ -101,13 +101,23 @@ impl ModelService {
             if service.share[g] <= 0.0 {
                 continue;
             }
-            // Arrivals at each node taken as Poisson (ca^2 = 1; docs/validation.md).
+            // The round robin hands each node of a pool every (1 / its share)-th request of
+            // the model's Poisson stream at the datacenter: inter-arrival times are sums of
+            // that many exponential gaps, whose squared coefficient of variation is the
+            // node's share (docs/decisions/0007-simulator-fidelity.md).
             let pools: Vec<(u32, f64, f64)> = dc
                 .node_pools
                 .iter()
                 .zip(&shares)
                 .filter(|(p, &x)| p.gpu == g && x > 0.0)
-                .map(|(p, &x)| (p.gpus_per_node / model.min_gpus, x / service.share[g], 1.0))
+                .map(|(p, &x)| {
+                    let node_share = x / f64::from(p.nodes.max(1));
+                    (
+                        p.gpus_per_node / model.min_gpus,
+                        x / service.share[g],
+                        node_share,
+                    )
+                })
                 .collect();
             let mean_prefill_s = mean.map_or(1.0, |(i, _)| i / speed.prefill_tokens_per_s);
             service.wait[g] = WaitCurve::new(&pools, prompt_scv, mean_prefill_s, s.time.epoch_s);
@@ -162,6 +172,8 @@ enum ClassKind {
         prefill_gpu_s_per_token: Vec<f64>,
         decode_gpu_s_per_token: Vec<f64>,
         token_room: Vec<f64>,
+        /// Seconds of a prefill per input token on each kind (0 where the model has no speed).
+        prefill_s_per_input_token: Vec<f64>,
         /// The wait curve of each kind at each datacenter, `[g * datacenters + d]` (boxed: the
         /// tables' five vectors would make every class this large).
         wait: Box<WaitTables>,
@@ -206,6 +218,12 @@ impl ClassService {
                     prefill_gpu_s_per_token: per_kind(|x| &x.prefill_gpu_s_per_token),
                     decode_gpu_s_per_token: per_kind(|x| &x.decode_gpu_s_per_token),
                     token_room: per_kind(|x| &x.token_room),
+                    prefill_s_per_input_token: s.models[m]
+                        .speed
+                        .iter()
+                        .take(ng)
+                        .map(|v| v.map_or(0.0, |v| 1.0 / v.prefill_tokens_per_s))
+                        .collect(),
                     wait: Box::new(WaitTables::new(
                         &(0..ng)
                             .flat_map(|g| {
@@ -295,7 +313,8 @@ pub struct FluidSimulator<'a> {
     available_by_kind: Vec<f64>,
     /// Per datacenter, for the class at hand: tokens per request received.
     tokens_per_request: Vec<f64>,
-    /// Per datacenter, for the class at hand: input tokens per request received.
+    /// Per (class, datacenter) of the current epoch, `c * datacenters + d`: input tokens per
+    /// request received.
     input_per_request: Vec<f64>,
     /// Per kind and datacenter of the current epoch, `[g * datacenters + d]`: prefill
     /// GPU-seconds of the requests received, their share of the kind's GPU-seconds (the
@@ -303,6 +322,9 @@ pub struct FluidSimulator<'a> {
     prefill_gpu_s: Vec<f64>,
     prefill_utilisation: Vec<f64>,
     backlog_wait_s: Vec<f64>,
+    /// Same index: the stationary wait at the kind's prefill lanes, every class's requests
+    /// together (their waits mixed by prefill work).
+    lane_wait_s: Vec<f64>,
     /// What each epoch leaves to the next, `[(e * kinds + g) * datacenters + d]`: prefill
     /// GPU-seconds, busy GPU-seconds and TDP-weighted GPU-seconds not yet served.
     backlog: Vec<[f64; 3]>,
@@ -378,10 +400,11 @@ impl<'a> FluidSimulator<'a> {
             utilisation: vec![0.0; s.time.epochs * nd],
             received: vec![0.0; s.time.epochs * nd],
             tokens_per_request: vec![0.0; nd],
-            input_per_request: vec![0.0; nd],
+            input_per_request: vec![0.0; nd * nc],
             prefill_gpu_s: vec![0.0; ng * nd],
             prefill_utilisation: vec![0.0; ng * nd],
             backlog_wait_s: vec![0.0; ng * nd],
+            lane_wait_s: vec![0.0; ng * nd],
             backlog: vec![[0.0; 3]; s.time.epochs * ng * nd],
             round_trip_range_s,
             requests: vec![0.0; nd * nc],
@@ -549,7 +572,6 @@ impl<'a> FluidSimulator<'a> {
                 self.backlog_wait_s[k] = wait_s;
             }
         }
-        self.prefill_gpu_s.fill(0.0);
         // Utilisation served; requests received.
         let busy = &self.busy_gpu_s[e * ng * nd..(e + 1) * ng * nd];
         let utilisation = &mut self.utilisation[e * nd..(e + 1) * nd];
@@ -567,12 +589,19 @@ impl<'a> FluidSimulator<'a> {
             }
             received[d] = requests;
         }
-        // Time before the first token of model classes: per kind, by its share, the prefill
-        // of a mean request with its stationary wait, and the wait for the backlog.
+        // Time before the first token of model classes. The requests of every class wait for
+        // a kind's prefill lanes together, first in first out, so they wait alike: the
+        // stationary wait of the lanes is each class's own wait (per second of its mean
+        // prefill, read at the kind's prefill utilisation) mixed by the classes' shares of the
+        // prefill work (exact for one lane and Poisson arrivals: Pollaczek-Khinchine's
+        // residual work is that mixture). Then per kind, by its share: the prefill of a mean
+        // request, that wait, and the wait for the backlog.
+        let lane_wait_s = &mut self.lane_wait_s[..ng * nd];
+        lane_wait_s.fill(0.0);
         for (c, class) in self.classes.iter().enumerate() {
             let ClassKind::Model {
-                share,
-                prefill_s_per_token,
+                prefill_gpu_s_per_token,
+                prefill_s_per_input_token,
                 wait,
                 ..
             } = &class.kind
@@ -580,32 +609,58 @@ impl<'a> FluidSimulator<'a> {
                 continue;
             };
             let k = c * nd..(c + 1) * nd;
-            let (local, requests, input) = (
-                &mut self.local_s[k.clone()],
-                &self.requests[k.clone()],
-                &self.input[k],
-            );
+            let (requests, input) = (&self.requests[k.clone()], &self.input[k.clone()]);
             // Input tokens per request (0 in a cell that receives nothing, whose time stays 0).
-            let input_per_request = &mut self.input_per_request[..nd];
+            let input_per_request = &mut self.input_per_request[k];
             for d in 0..nd {
                 let on = requests[d] > 0.0;
                 let per_request = 1.0 / if on { requests[d] } else { 1.0 };
                 input_per_request[d] = if on { input[d] * per_request } else { 0.0 };
             }
-            let input_per_request = &self.input_per_request[..nd];
+            for (g, &s_per_token) in prefill_s_per_input_token.iter().enumerate() {
+                let kind = g * nd..(g + 1) * nd;
+                let (gpu_s_per_token, utilisation, mixed) = (
+                    &prefill_gpu_s_per_token[kind.clone()],
+                    &self.prefill_utilisation[kind.clone()],
+                    &mut lane_wait_s[kind],
+                );
+                for d in 0..nd {
+                    let work = gpu_s_per_token[d] * input[d];
+                    if work > 0.0 {
+                        let prefill_s = s_per_token * input_per_request[d];
+                        mixed[d] += work * prefill_s * wait.at(g * nd + d, utilisation[d]);
+                    }
+                }
+            }
+        }
+        for (mixed, &work) in lane_wait_s.iter_mut().zip(&self.prefill_gpu_s) {
+            *mixed = if work > 0.0 { *mixed / work } else { 0.0 };
+        }
+        self.prefill_gpu_s.fill(0.0);
+        for (c, class) in self.classes.iter().enumerate() {
+            let ClassKind::Model {
+                share,
+                prefill_s_per_token,
+                ..
+            } = &class.kind
+            else {
+                continue;
+            };
+            let k = c * nd..(c + 1) * nd;
+            let (local, input_per_request) =
+                (&mut self.local_s[k.clone()], &self.input_per_request[k]);
             for g in 0..ng {
                 let kind = g * nd..(g + 1) * nd;
-                let (share, per_token, utilisation, backlog_s) = (
+                let (share, per_token, lane_wait_s, backlog_s) = (
                     &share[kind.clone()],
                     &prefill_s_per_token[kind.clone()],
-                    &self.prefill_utilisation[kind.clone()],
+                    &self.lane_wait_s[kind.clone()],
                     &self.backlog_wait_s[kind],
                 );
                 for d in 0..nd {
                     if share[d] > 0.0 {
-                        let prefill_s = per_token[d] * input_per_request[d];
-                        local[d] += prefill_s * (1.0 + wait.at(g * nd + d, utilisation[d]))
-                            + share[d] * backlog_s[d];
+                        local[d] += per_token[d] * input_per_request[d]
+                            + share[d] * (lane_wait_s[d] + backlog_s[d]);
                     }
                 }
             }

@@ -5,7 +5,8 @@
 //!   lanes: `gpus_per_node / min_gpus`), by Allen-Cunneen: `(ca^2 + cs^2) / 2 x C(c, rho) /
 //!   (c (1 - rho))` per second of mean service, with Erlang C's probability of waiting `C`
 //!   (exact for M/M/c; with Poisson arrivals, ca^2 = 1, and one lane it is
-//!   Pollaczek-Khinchine). Above a knee where the queue would take longer than an epoch to reach its
+//!   Pollaczek-Khinchine), corrected for arrivals smoother than Poisson by Kraemer and
+//!   Langenbach-Belz ([`klb_factor`]: the round robin makes them so). Above a knee where the queue would take longer than an epoch to reach its
 //!   steady state, the curve continues along its tangent, so it stays finite and increasing:
 //!   what a sustained overload costs is the backlog's business.
 //! - [`mean_backlog`]: the fluid backlog (a Lindley recursion on work) averaged over an epoch.
@@ -33,10 +34,21 @@ pub fn mmc_wait_per_service(rho: f64, c: u32) -> f64 {
     waiting / (f64::from(c) * (1.0 - rho))
 }
 
-/// Its derivative in `rho` (central difference).
-fn mmc_wait_slope(rho: f64, c: u32) -> f64 {
-    let h = 1e-7;
-    (mmc_wait_per_service(rho + h, c) - mmc_wait_per_service(rho - h, c)) / (2.0 * h)
+/// Kraemer and Langenbach-Belz's correction of Allen-Cunneen's variability factor at
+/// utilisation `rho` for arrivals of squared coefficient of variation `ca2` and services of
+/// `cs2`: below 1 for arrivals smoother than Poisson (`exp(-2 (1 - rho) (1 - ca2)^2 / (3 rho
+/// (ca2 + cs2)))`), above Poisson `exp(-(1 - rho) (ca2 - 1) / (ca2 + 4 cs2))`, 1 for Poisson.
+/// With it the wait of Erlang-k arrivals (a round robin over k nodes) at exponential service is
+/// within 4% of the exact GI/M/1 wait from utilisation 0.7 and k >= 2 (docs/decisions/0007).
+pub fn klb_factor(rho: f64, ca2: f64, cs2: f64) -> f64 {
+    if rho <= 0.0 || ca2 + cs2 <= 0.0 {
+        return 1.0;
+    }
+    if ca2 < 1.0 {
+        (-2.0 * (1.0 - rho) * (1.0 - ca2).powi(2) / (3.0 * rho * (ca2 + cs2))).exp()
+    } else {
+        (-(1.0 - rho) * (ca2 - 1.0) / (ca2 + 4.0 * cs2)).exp()
+    }
 }
 
 /// The mean wait of the pools of one GPU kind serving one model, per second of the model's mean
@@ -62,7 +74,7 @@ impl WaitCurve {
     /// epoch length `epoch_s` sets the knee: `(1 - sqrt(mean_service_s / epoch_s))^2` (where an
     /// M/M/1 queue's relaxation time, about `service / (1 - sqrt(rho))^2`, reaches the epoch),
     /// within [0.5, 0.999]. The wait of a pool is Allen-Cunneen's, `(ca^2 + cs^2) / 2` times
-    /// the M/M/c wait.
+    /// the M/M/c wait, with [`klb_factor`].
     pub fn new(
         pools: &[(u32, f64, f64)],
         service_scv: f64,
@@ -79,7 +91,10 @@ impl WaitCurve {
         let value = |rho: f64| -> f64 {
             pools
                 .iter()
-                .map(|&(c, w, ca2)| w * (ca2.max(0.0) + cs2) / 2.0 * mmc_wait_per_service(rho, c))
+                .map(|&(c, w, ca2)| {
+                    let ca2 = ca2.max(0.0);
+                    w * (ca2 + cs2) / 2.0 * klb_factor(rho, ca2, cs2) * mmc_wait_per_service(rho, c)
+                })
                 .sum::<f64>()
         };
         let table = (0..POINTS)
@@ -88,10 +103,9 @@ impl WaitCurve {
                 value(rho) * (1.0 - rho)
             })
             .collect();
-        let slope_at_knee = pools
-            .iter()
-            .map(|&(c, w, ca2)| w * (ca2.max(0.0) + cs2) / 2.0 * mmc_wait_slope(knee, c))
-            .sum::<f64>();
+        // The tangent's slope (central difference; the knee is at most 0.999).
+        let step = 1e-7;
+        let slope_at_knee = (value(knee + step) - value(knee - step)) / (2.0 * step);
         WaitCurve {
             table,
             per_step: (POINTS - 1) as f64 / knee,
