@@ -325,6 +325,8 @@ pub struct FluidSimulator<'a> {
     /// Same index: the stationary wait at the kind's prefill lanes, every class's requests
     /// together (their waits mixed by prefill work).
     lane_wait_s: Vec<f64>,
+    /// The largest prefill utilisation of any datacenter, kind and epoch of the plan scored.
+    peak_prefill_utilisation: f64,
     /// What each epoch leaves to the next, `[(e * kinds + g) * datacenters + d]`: prefill
     /// GPU-seconds, busy GPU-seconds and TDP-weighted GPU-seconds not yet served.
     backlog: Vec<[f64; 3]>,
@@ -405,6 +407,7 @@ impl<'a> FluidSimulator<'a> {
             prefill_utilisation: vec![0.0; ng * nd],
             backlog_wait_s: vec![0.0; ng * nd],
             lane_wait_s: vec![0.0; ng * nd],
+            peak_prefill_utilisation: 0.0,
             backlog: vec![[0.0; 3]; s.time.epochs * ng * nd],
             round_trip_range_s,
             requests: vec![0.0; nd * nc],
@@ -429,6 +432,7 @@ impl<'a> FluidSimulator<'a> {
         let [ne, _, _, nd] = self.check_shape(plan)?;
         out.reset(nd, ne);
         out.kind_utilisation.resize(nd * ne * s.gpus.len(), 0.0);
+        self.peak_prefill_utilisation = 0.0;
         let (l, totals) = self.run(plan, 0..ne, out);
         out.totals = totals;
         out.latency.served = l.served;
@@ -569,6 +573,7 @@ impl<'a> FluidSimulator<'a> {
                     (0.0, 0.0)
                 };
                 self.prefill_utilisation[k] = utilisation;
+                self.peak_prefill_utilisation = self.peak_prefill_utilisation.max(utilisation);
                 self.backlog_wait_s[k] = wait_s;
             }
         }
@@ -928,6 +933,13 @@ impl<'a> FluidSimulator<'a> {
             return 0.0;
         }
         self.classes[c].unqueued_s(d, input, output, 1.0 / requests)
+    }
+
+    /// The largest prefill utilisation (prefill GPU-seconds received over those a GPU kind has)
+    /// of any datacenter, kind and epoch of the plan last scored: above 1 the plan overloads
+    /// that kind and builds a backlog.
+    pub fn peak_prefill_utilisation(&self) -> f64 {
+        self.peak_prefill_utilisation
     }
 
     /// Forgets the backlog that scored epochs left: the next [`Self::score_epoch`] of any epoch
