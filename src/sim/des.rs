@@ -107,6 +107,9 @@ pub struct DiscreteEventSimulator<'a> {
     /// Per datacenter and model: the balancer's order of the simulated nodes that can host the
     /// model ([`dispatch_sequence`]), built once.
     sequences: Vec<Vec<Vec<u32>>>,
+    /// Per datacenter and model: the largest memory of a simulated node that can host it, MB
+    /// (a request that needs more is dropped on arrival).
+    largest_memory_mb: Vec<Vec<f64>>,
 }
 
 struct DcState {
@@ -116,8 +119,6 @@ struct DcState {
     ready_at: Vec<f64>,
     /// Active (admitted, unfinished) requests per node and model.
     active: Vec<u32>,
-    /// Nodes that can host each model.
-    eligible: Vec<Vec<usize>>,
     /// Per model: the position in the balancer's order of the nodes (the simulator's
     /// `sequences`) after the entry that took the last request.
     round_robin: Vec<usize>,
@@ -131,13 +132,23 @@ impl<'a> DiscreteEventSimulator<'a> {
             scenario,
             params,
             sequences: Vec::new(),
+            largest_memory_mb: Vec::new(),
         };
-        sim.sequences = (0..scenario.datacenters.len())
-            .map(|d| {
-                let (nodes, _, eligible) = sim.layout(d);
-                sim.dispatch_sequences(d, &nodes, &eligible)
-            })
-            .collect();
+        for d in 0..scenario.datacenters.len() {
+            let (nodes, _, eligible) = sim.layout(d);
+            sim.sequences
+                .push(sim.dispatch_sequences(d, &nodes, &eligible));
+            sim.largest_memory_mb.push(
+                eligible
+                    .iter()
+                    .map(|e| {
+                        e.iter()
+                            .map(|&n| nodes[n].memory_mb)
+                            .fold(f64::NEG_INFINITY, f64::max)
+                    })
+                    .collect(),
+            );
+        }
         sim
     }
 
@@ -247,12 +258,10 @@ impl<'a> DiscreteEventSimulator<'a> {
             latency.mean_ttft_s = ttft.iter().sum::<f64>() / n;
             latency.mean_e2e_s = e2e.iter().sum::<f64>() / n;
             latency.slo_violation_rate = violating as f64 / n;
-            latency.p50_ttft_s = Some(percentile(&mut ttft, 0.50));
-            latency.p95_ttft_s = Some(percentile(&mut ttft, 0.95));
-            latency.p99_ttft_s = Some(percentile(&mut ttft, 0.99));
-            latency.p50_e2e_s = Some(percentile(&mut e2e, 0.50));
-            latency.p95_e2e_s = Some(percentile(&mut e2e, 0.95));
-            latency.p99_e2e_s = Some(percentile(&mut e2e, 0.99));
+            let [p50, p95, p99] = percentiles(&mut ttft);
+            (latency.p50_ttft_s, latency.p95_ttft_s, latency.p99_ttft_s) = (p50, p95, p99);
+            let [p50, p95, p99] = percentiles(&mut e2e);
+            (latency.p50_e2e_s, latency.p95_e2e_s, latency.p99_e2e_s) = (p50, p95, p99);
         }
         // Requests counted per epoch include the dropped ones; served requests are in `latency`.
         out.latency = latency;
@@ -337,13 +346,12 @@ impl<'a> DiscreteEventSimulator<'a> {
 
     fn dc_state(&self, d: usize) -> DcState {
         let nm = self.scenario.models.len();
-        let (nodes, lanes, eligible) = self.layout(d);
+        let (nodes, lanes, _) = self.layout(d);
         DcState {
             ready_at: vec![f64::INFINITY; nodes.len() * nm],
             active: vec![0; nodes.len() * nm],
             lanes: vec![0.0; lanes],
             nodes,
-            eligible,
             round_robin: vec![0; nm],
             activity: (0..self.scenario.time.epochs)
                 .map(|_| Activity::default())
@@ -391,9 +399,7 @@ impl<'a> DiscreteEventSimulator<'a> {
                 let m = s.classes[usize::from(r.class)].model;
                 let fits_somewhere = m.is_some_and(|m| {
                     let need = s.models[m].weights_gb * 1000.0 + kv_mb(s, m, r);
-                    st.eligible[m]
-                        .iter()
-                        .any(|&n| st.nodes[n].memory_mb >= need)
+                    self.largest_memory_mb[d][m] >= need
                 });
                 if !fits_somewhere {
                     done(&RequestRecord::dropped(idx as usize, d));
@@ -631,14 +637,41 @@ fn add_interval(
 }
 
 /// The `p` quantile by selection (nearest rank, linear-time; reorders `v`).
-fn percentile(v: &mut [f64], p: f64) -> f64 {
-    let k = ((p * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1;
-    *v.select_nth_unstable_by(k, f64::total_cmp).1
+/// The 50th, 95th and 99th percentiles of `v` (nearest rank; `v` is reordered): each selected
+/// among the values above the previous one, so the three cost little more than the first.
+fn percentiles(v: &mut [f64]) -> [Option<f64>; 3] {
+    let mut out = [None; 3];
+    let (mut from, n) = (0, v.len());
+    for (slot, p) in out.iter_mut().zip([0.50, 0.95, 0.99]) {
+        if n == 0 {
+            break;
+        }
+        let k = ((p * n as f64).ceil() as usize).clamp(1, n) - 1;
+        let k = k.max(from);
+        let x = *v[from..].select_nth_unstable_by(k - from, f64::total_cmp).1;
+        *slot = Some(x);
+        from = k;
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
-    use super::dispatch_sequence;
+    use super::{dispatch_sequence, percentiles};
+
+    #[test]
+    fn percentiles_are_the_nearest_ranks_of_the_sorted_values() {
+        for n in [0usize, 1, 2, 3, 19, 20, 101, 1000] {
+            // A scrambled sequence with ties.
+            let v: Vec<f64> = (0..n).map(|i| ((i * 7919) % 97) as f64).collect();
+            let mut sorted = v.clone();
+            sorted.sort_by(f64::total_cmp);
+            let want = [0.50, 0.95, 0.99].map(|p: f64| {
+                (n > 0).then(|| sorted[((p * n as f64).ceil() as usize).clamp(1, n) - 1])
+            });
+            assert_eq!(percentiles(&mut v.clone()), want, "n = {n}");
+        }
+    }
 
     #[test]
     fn the_sequence_follows_the_weights_at_every_prefix() {
