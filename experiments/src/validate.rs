@@ -789,8 +789,16 @@ fn explain(x: &PointResult, dropped: f64, a: Agreement) -> String {
     let ttft = x.relative(0).unwrap_or(f64::NAN);
     let peak = x.fluid_peak_prefill_utilisation;
     if peak > 1.0 {
+        let p95 = x.relative(metric_index("p95_ttft_s")).unwrap_or(f64::NAN);
         why.push(format!(
-            "the plan overloads a GPU kind of a datacenter (fluid prefill utilisation up to {peak:.2}): the fluid model carries that kind's excess as its own backlog, while the discrete-event round robin, once the kind's nodes are out of KV-cache memory, sends requests on to the datacenter's other kind where it has room, so its queues drain sooner"
+            "the plan overloads a GPU kind of a datacenter (fluid prefill utilisation up to {peak:.2}){}",
+            if ttft > a.mean_ttft {
+                ": the fluid model carries that kind's excess as its own backlog, while the discrete-event round robin, once the kind's nodes are out of KV-cache memory, sends requests on to the datacenter's other kind where it has room, so its queues drain sooner"
+            } else if p95 < -a.p95_ttft || ttft < -a.mean_ttft {
+                ": the discrete-event waits are the longer: its queue is first in first out across epochs and waits for KV-cache memory as the backlog drains, while the fluid percentiles spread each cell's time as an exponential about the cell's mean"
+            } else {
+                ""
+            }
         ));
     } else if ttft.abs() > a.mean_ttft && dropped == 0.0 {
         why.push(if ttft < 0.0 {
