@@ -30,6 +30,10 @@ pub struct Activity {
     pub tdp_weighted_gpu_s: [f64; MAX_GPU_KINDS],
     /// Energy of requests whose class gives energy per token (Green-LLM's `e_k`), kWh.
     pub token_energy_kwh: f64,
+    /// GPU-seconds of each kind beyond the epoch's end: in the last epoch, the work still queued
+    /// at the horizon drains after it, and the kind's GPUs have that much more time (at the
+    /// epoch's prices and intensities), so the drain is charged in full.
+    pub overtime_gpu_s: [f64; MAX_GPU_KINDS],
 }
 
 impl Activity {
@@ -261,7 +265,8 @@ pub struct DcAccountant<'a> {
 
 impl DcAccountant<'_> {
     /// The accounting of this datacenter in `epoch`, from its activity. Busy GPU-seconds above
-    /// what the datacenter has are capped (an overloaded epoch draws at most full power).
+    /// what the datacenter has (with the activity's overtime) are capped (an overloaded epoch
+    /// draws at most full power).
     // Always inlined: the fluid simulator compiles its scoring twice (baseline and AVX2) and
     // the accounting has to be part of each compilation.
     #[inline(always)]
@@ -271,15 +276,17 @@ impl DcAccountant<'_> {
 
         // Eq. 4: IT energy.
         let mut it_j = 0.0;
-        for ((gpu, &available), (&busy, &weighted)) in self
+        for (((gpu, &available), &overtime), (&busy, &weighted)) in self
             .gpus
             .iter()
             .zip(&k.available_gpu_s)
+            .zip(&activity.overtime_gpu_s)
             .zip(activity.busy_gpu_s.iter().zip(&activity.tdp_weighted_gpu_s))
         {
             if available <= 0.0 {
                 continue;
             }
+            let available = available + overtime;
             let (busy, weighted) = if busy > available {
                 (available, weighted * available / busy)
             } else {

@@ -330,6 +330,46 @@ mod tests {
     }
 
     #[test]
+    fn work_left_at_the_horizon_is_charged_in_full() {
+        // One epoch offered half, and one and a half times, what the node serves in it: IT
+        // energy is the prefill work at its TDP fraction plus the idle time at the idle
+        // fraction (decode is negligible), the drain after the horizon included.
+        for load in [0.5, 1.5] {
+            let (s, service_s, _) = single_lane_world(1, load, 200_000, 1).unwrap();
+            let plan = FractionPlan::from_fn(1, 1, 1, 1, |_, _, _, _| 1.0).unwrap();
+            let fluid = crate::sim::fluid::FluidSimulator::new(&s, SimParams::default())
+                .score(&plan)
+                .unwrap();
+            let drawn = s.draw_requests(1.0, &mut MasterSeed(3).rng("drain"));
+            let to = vec![0u16; drawn.len()];
+            let des = DiscreteEventSimulator::new(&s, SimParams::default())
+                .simulate(&drawn, &to, |_| {})
+                .unwrap();
+            let (gpu, model) = (&s.gpus[0], &s.models[0]);
+            let expected_kwh = |work_s: f64| {
+                gpu.tdp_w
+                    * (model.prefill_tdp_fraction * work_s
+                        + gpu.idle_tdp_fraction * (s.time.epoch_s - work_s).max(0.0))
+                    / 3.6e6
+            };
+            let fluid_work_s = 200_000.0 * service_s;
+            let des_work_s = drawn
+                .iter()
+                .map(|r| f64::from(r.input_tokens) / PREFILL_TOKENS_PER_S)
+                .sum::<f64>();
+            let (f, d) = (fluid.totals.it_kwh, des.totals.it_kwh);
+            assert!(
+                (f / expected_kwh(fluid_work_s) - 1.0).abs() < 0.01,
+                "{load}: {f}"
+            );
+            assert!(
+                (d / expected_kwh(des_work_s) - 1.0).abs() < 0.01,
+                "{load}: {d}"
+            );
+        }
+    }
+
+    #[test]
     fn erlang_arrivals_wait_is_m_m_1_for_one_node_and_shorter_for_more() {
         for rho in [0.3, 0.7, 0.9] {
             let mm1 = rho / (1.0 - rho);

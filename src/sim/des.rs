@@ -234,6 +234,14 @@ impl<'a> DiscreteEventSimulator<'a> {
                 record(rec);
             };
             self.run_dc(d, requests, arrivals, &mut state, &mut on_done);
+            // Prefill lanes busy past the horizon: the drain, charged in full in the last epoch.
+            let overtime = &mut state.activity[ne - 1].overtime_gpu_s;
+            for node in &state.nodes {
+                let lanes = &state.lanes[node.lane0..node.lane0 + node.gpus as usize];
+                for &free_at in lanes {
+                    overtime[node.gpu] += (free_at - horizon).max(0.0) * node.weight;
+                }
+            }
             let available: f64 = accountant.available_gpu_s(d).iter().sum();
             for e in 0..ne {
                 let i = d * ne + e;

@@ -327,6 +327,9 @@ pub struct FluidSimulator<'a> {
     lane_wait_s: Vec<f64>,
     /// The largest prefill utilisation of any datacenter, kind and epoch of the plan scored.
     peak_prefill_utilisation: f64,
+    /// `[g * datacenters + d]`: prefill GPU-seconds the last epoch leaves past the horizon (its
+    /// kind's GPUs drain them after it; [`Activity::overtime_gpu_s`]).
+    overtime_gpu_s: Vec<f64>,
     /// What each epoch leaves to the next, `[(e * kinds + g) * datacenters + d]`: prefill
     /// GPU-seconds, busy GPU-seconds and TDP-weighted GPU-seconds not yet served.
     backlog: Vec<[f64; 3]>,
@@ -408,6 +411,7 @@ impl<'a> FluidSimulator<'a> {
             backlog_wait_s: vec![0.0; ng * nd],
             lane_wait_s: vec![0.0; ng * nd],
             peak_prefill_utilisation: 0.0,
+            overtime_gpu_s: vec![0.0; ng * nd],
             backlog: vec![[0.0; 3]; s.time.epochs * ng * nd],
             round_trip_range_s,
             requests: vec![0.0; nd * nc],
@@ -566,6 +570,9 @@ impl<'a> FluidSimulator<'a> {
                 self.tdp_weighted_gpu_s[logged] = served * weighted;
                 let left = 1.0 - served;
                 self.backlog[logged] = [left * prefill, left * busy, left * weighted];
+                if last {
+                    self.overtime_gpu_s[k] = (prefill - available).max(0.0);
+                }
                 let (utilisation, wait_s) = if available > 0.0 {
                     let backlog = mean_backlog(carried_prefill, new_prefill - available);
                     (new_prefill / available, backlog * epoch_s / available)
@@ -755,6 +762,11 @@ impl<'a> FluidSimulator<'a> {
                     let busy = busy_log[logged];
                     activity.busy_gpu_s[g] = busy;
                     activity.tdp_weighted_gpu_s[g] = weighted_log[logged];
+                    activity.overtime_gpu_s[g] = if e + 1 == ne {
+                        self.overtime_gpu_s[g * nd + d]
+                    } else {
+                        0.0
+                    };
                     kind_utilisation[e * ng + g] = busy * inverse_available[g];
                 }
                 activity.token_energy_kwh = token_log[j];
