@@ -60,7 +60,13 @@ pub enum Command {
     /// energy, carbon, water, cost, SLO violations, dropped requests; discrete-event figures
     /// with their sampling error), and both against queueing theory on a single-lane world;
     /// writes fidelities.csv, analytic.csv, report.md and plots (configs/validate.toml).
-    Validate,
+    Validate {
+        /// Continue the validation in RUN_DIR with its own resolved configuration: the
+        /// discrete-event runs it finished (discrete-event/run-<n>.txt) are read back, the
+        /// others run.
+        #[arg(long, value_name = "RUN_DIR")]
+        resume: Option<PathBuf>,
+    },
     /// Green-LLM on a scenario with its terms (green-llm-base by default): weighted models M0-M3,
     /// lexicographic optimisation in all six orders, the epsilon-constraint front and its
     /// hypervolume, and the paper's sensitivity sweeps; CSV tables in a run directory.

@@ -43,7 +43,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         cli::Command::Demo => demo::run(&cli.shared),
         cli::Command::Simulate => simulate::run(&cli.shared),
-        cli::Command::Validate => validate::run(&cli.shared),
+        cli::Command::Validate { resume } => validate::run(resume.as_deref(), &cli.shared),
         cli::Command::GreenLlm => green_llm::run(&cli.shared),
         cli::Command::Lb { action } => lb::run(action, &cli.shared),
         cli::Command::Compare { full } => compare::run(*full, &cli.shared),

@@ -25,7 +25,7 @@ use verdant::sim::Outcome;
 
 use crate::cli::SharedArgs;
 use crate::plots::{line_chart, Chart, Series};
-use crate::run::{configure, resolve_scenario, within, Run};
+use crate::run::{configure, configure_from_run, resolve_scenario, within, Run};
 use crate::scoring::{SimSection, SimSettings};
 use crate::stats::mean_ci;
 
@@ -202,6 +202,32 @@ const METRICS: [&str; 10] = [
 /// Metrics of the accounting (the agreement target `accounting`).
 const ACCOUNTING: [&str; 4] = ["energy_kwh", "carbon_kg", "water_l", "cost_usd"];
 
+/// The folder of the run directory that keeps each finished discrete-event run.
+const DES_FOLDER: &str = "discrete-event";
+
+/// A discrete-event run's metrics kept by an earlier (interrupted) validation; `None` if it has
+/// not finished. A file that is there but does not hold ten numbers is an error naming it.
+fn read_cached(path: &std::path::Path) -> anyhow::Result<Option<[f64; 10]>> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let values: Vec<f64> = text
+        .lines()
+        .enumerate()
+        .map(|(n, line)| {
+            line.trim().parse::<f64>().with_context(|| {
+                format!("{}, line {}: not a number: {line:?}", path.display(), n + 1)
+            })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let m: [f64; 10] = values.try_into().map_err(|v: Vec<f64>| {
+        anyhow::anyhow!("{}: {} values, want 10", path.display(), v.len())
+    })?;
+    Ok(Some(m))
+}
+
 fn metrics(o: &Outcome, quantiles: [f64; 3]) -> [f64; 10] {
     let x = o.objectives();
     let l = &o.latency;
@@ -266,16 +292,27 @@ struct Summary {
     points_compared: usize,
 }
 
-pub fn run(shared: &SharedArgs) -> anyhow::Result<()> {
-    let Some((config, params)) = configure::<ValidateParams>(DEFAULTS, NAME, shared)? else {
-        return Ok(());
+pub fn run(resume: Option<&std::path::Path>, shared: &SharedArgs) -> anyhow::Result<()> {
+    let (config, params) = match resume {
+        Some(dir) => configure_from_run::<ValidateParams>(dir, NAME)?,
+        None => match configure::<ValidateParams>(DEFAULTS, NAME, shared)? {
+            Some(x) => x,
+            None => return Ok(()),
+        },
     };
+    if resume.is_some() && shared.print_config {
+        print!("{}", config.to_toml_string());
+        return Ok(());
+    }
     let mut scenarios = Vec::new();
     for name in &params.scenarios {
         let path = resolve_scenario(name)?;
         scenarios.push(Scenario::load(&path, MasterSeed(params.seed))?);
     }
-    let run = Run::start(NAME, &config, params.seed, shared)?;
+    let run = match resume {
+        Some(dir) => Run::reopen(dir, shared)?,
+        None => Run::start(NAME, &config, params.seed, shared)?,
+    };
     let (summary, dir) = within(run, |run| execute(&params, &scenarios, run))?;
     println!(
         "validate: {} points ({} discrete-event runs); analytic checks {}; {} of {} points agree up to load {}",
@@ -330,10 +367,20 @@ fn execute(p: &Checked, scenarios: &[Scenario], run: &mut Run) -> anyhow::Result
         .filter(|(_, j)| has_nodes(&worlds[j.world]))
         .flat_map(|(i, _)| (0..p.samples).map(move |k| (i, k)))
         .collect();
+    // Each finished run is kept in discrete-event/run-<n>.txt (its ten metrics, one per line),
+    // so that an interrupted validation resumes where it stopped.
+    let cache = run.dir().file(DES_FOLDER);
+    std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
     let bar = run.progress(runs.len() as u64, "discrete-event runs");
     let des: Vec<anyhow::Result<(usize, [f64; 10])>> = runs
         .par_iter()
-        .map(|&(i, k)| {
+        .enumerate()
+        .map(|(n, &(i, k))| {
+            let cached = cache.join(format!("run-{n}.txt"));
+            if let Some(m) = read_cached(&cached)? {
+                bar.inc(1);
+                return Ok((i, m));
+            }
             let j = &jobs[i];
             let s = &worlds[j.world];
             let params = p.sim.discrete_event(s);
@@ -343,10 +390,13 @@ fn execute(p: &Checked, scenarios: &[Scenario], run: &mut Run) -> anyhow::Result
                 &mut MasterSeed(p.seed).rng(&stream),
                 |_| {},
             )?;
-            bar.inc(1);
             let l = &outcome.latency;
             let q = [l.p50_ttft_s, l.p95_ttft_s, l.p99_ttft_s].map(|x| x.unwrap_or(f64::NAN));
-            Ok((i, metrics(&outcome, q)))
+            let m = metrics(&outcome, q);
+            let text: String = m.iter().map(|x| format!("{x:?}\n")).collect();
+            verdant::run::write_atomic(&cached, text.as_bytes())?;
+            bar.inc(1);
+            Ok((i, m))
         })
         .collect();
     bar.finish_and_clear();

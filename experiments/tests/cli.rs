@@ -442,6 +442,30 @@ fn validate_compares_the_fidelities_and_checks_theory() {
     assert!(report.contains("## Analytic checks (pass)"), "{report}");
     assert!(run.join("geo-4dc_mean_ttft_s.svg").exists());
     assert!(run.join("analytic.csv").exists());
+    // Interrupted after some discrete-event runs (one run and the outputs missing): resuming
+    // runs only what is missing, with the same numbers.
+    std::fs::remove_file(run.join("discrete-event/run-0.txt")).unwrap();
+    std::fs::remove_file(run.join("report.md")).unwrap();
+    std::fs::remove_file(run.join("fidelities.csv")).unwrap();
+    let resume = ["validate", "--quiet", "--resume", run.to_str().unwrap()];
+    let out = verdant(&resume, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(run.join("fidelities.csv")).unwrap(),
+        csv
+    );
+    assert!(run.join("report.md").exists() && run.join("discrete-event/run-0.txt").exists());
+    let manifest = std::fs::read_to_string(run.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"complete\""), "{manifest}");
+    // A damaged kept run is an error that names the file and line.
+    std::fs::write(run.join("discrete-event/run-1.txt"), "0.5\nx\n").unwrap();
+    let out = verdant(&resume, dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("run-1.txt, line 2"),
+        "{}",
+        text(&out.stderr)
+    );
     // Bad input names the key.
     let out = verdant(&["validate", "--set", "loads=[0.5, -1]"], dir.path());
     assert_eq!(out.status.code(), Some(2));

@@ -234,14 +234,6 @@ impl<'a> DiscreteEventSimulator<'a> {
                 record(rec);
             };
             self.run_dc(d, requests, arrivals, &mut state, &mut on_done);
-            // Prefill lanes busy past the horizon: the drain, charged in full in the last epoch.
-            let overtime = &mut state.activity[ne - 1].overtime_gpu_s;
-            for node in &state.nodes {
-                let lanes = &state.lanes[node.lane0..node.lane0 + node.gpus as usize];
-                for &free_at in lanes {
-                    overtime[node.gpu] += (free_at - horizon).max(0.0) * node.weight;
-                }
-            }
             let available: f64 = accountant.available_gpu_s(d).iter().sum();
             for e in 0..ne {
                 let i = d * ne + e;
@@ -500,6 +492,13 @@ impl<'a> DiscreteEventSimulator<'a> {
             let start = now.max(free_at).max(st.ready_at[n * nm + m]);
             let prefill_end = start + f64::from(r.input_tokens) / speed.prefill_tokens_per_s;
             st.lanes[lane0 + lane * group..lane0 + (lane + 1) * group].fill(prefill_end);
+            // Prefill past the horizon is the drain: it extends the last epoch's GPU-seconds.
+            let horizon = s.time.horizon_s();
+            if prefill_end > horizon {
+                let last = st.activity.len() - 1;
+                st.activity[last].overtime_gpu_s[gpu] +=
+                    (prefill_end - start.max(horizon)) * min_gpus * weight;
+            }
             add_interval(
                 &mut st.activity,
                 s.time.epoch_s,
