@@ -19,7 +19,7 @@ use verdant::config::{key, ConfigError, Validate};
 use verdant::scenario::{Scaled, Scenario};
 use verdant::seed::MasterSeed;
 use verdant::sim::analytic::{
-    mg1_wait_checks, round_robin_wait_checks, saturation_check, AnalyticCheck,
+    mg1_wait_checks, mixed_wait_checks, round_robin_wait_checks, saturation_check, AnalyticCheck,
 };
 use verdant::sim::Outcome;
 
@@ -454,6 +454,10 @@ fn execute(p: &Checked, scenarios: &[Scenario], run: &mut Run) -> anyhow::Result
             analytic_seed,
         )
         .map_err(|e| anyhow::anyhow!("saturation check: {e}"))?,
+    );
+    checks.extend(
+        mixed_wait_checks(&p.analytic.loads, p.analytic.requests, analytic_seed)
+            .map_err(|e| anyhow::anyhow!("mixed-lane checks: {e}"))?,
     );
     checks.extend(
         round_robin_wait_checks(

@@ -79,35 +79,53 @@ pub fn single_lane_world(
     requests: usize,
     epochs: usize,
 ) -> Result<(Scenario, f64, f64), ScenarioError> {
-    let prompts: Vec<u32> = (0..SAMPLE)
-        .map(|i| {
-            let u = (i as f64 + 0.5) / SAMPLE as f64;
-            (-(1.0 - u).ln() * MEAN_PROMPT_TOKENS).ceil().max(1.0) as u32
-        })
-        .collect();
-    let n = prompts.len() as f64;
-    let mean_tokens = prompts.iter().map(|&x| f64::from(x)).sum::<f64>() / n;
-    let second = prompts
-        .iter()
-        .map(|&x| f64::from(x) * f64::from(x))
-        .sum::<f64>()
-        / n;
-    let scv = (second - mean_tokens * mean_tokens) / (mean_tokens * mean_tokens);
-    let service_s = mean_tokens / PREFILL_TOKENS_PER_S;
-    let epoch_s = requests as f64 * service_s / (load * f64::from(nodes.max(1)));
-    let sample: Vec<Request> = prompts
-        .iter()
-        .map(|&input_tokens| Request {
+    let (s, prefill) = lane_world(nodes, &[MEAN_PROMPT_TOKENS], load, requests, epochs)?;
+    let (mean, second) = prefill[0];
+    Ok((s, mean, second / (mean * mean) - 1.0))
+}
+
+/// The world of [`single_lane_world`] with one model (and class) per entry of `mean_prompts`,
+/// their prompts exponential with those mean lengths, sharing the nodes' lanes and equally many
+/// of the `requests`; `load` is the nodes' utilisation by all of them. Also returns each
+/// model's mean prefill (s) and mean squared prefill (s^2).
+pub fn lane_world(
+    nodes: u32,
+    mean_prompts: &[f64],
+    load: f64,
+    requests: usize,
+    epochs: usize,
+) -> Result<(Scenario, Vec<(f64, f64)>), ScenarioError> {
+    let k = mean_prompts.len().max(1);
+    let mut sample = Vec::with_capacity(SAMPLE * k);
+    let mut prefill = Vec::with_capacity(k);
+    for (c, &mean_prompt) in mean_prompts.iter().enumerate() {
+        let prompts: Vec<u32> = (0..SAMPLE)
+            .map(|i| {
+                let u = (i as f64 + 0.5) / SAMPLE as f64;
+                (-(1.0 - u).ln() * mean_prompt).ceil().max(1.0) as u32
+            })
+            .collect();
+        let seconds = |x: &u32| f64::from(*x) / PREFILL_TOKENS_PER_S;
+        let n = SAMPLE as f64;
+        prefill.push((
+            prompts.iter().map(seconds).sum::<f64>() / n,
+            prompts.iter().map(|x| seconds(x).powi(2)).sum::<f64>() / n,
+        ));
+        sample.extend(prompts.iter().map(|&input_tokens| Request {
             arrival_s: 0.0,
             input_tokens,
             output_tokens: 1,
-            class: 0,
+            class: c as u16,
             origin: 0,
-        })
-        .collect();
-    let mut demand = EpochDemand::zeros(1, 1, epochs, epoch_s);
-    let r = requests as f64;
-    demand.set(0, 0, 0, r, mean_tokens, 1.0);
+        }));
+    }
+    let work_s: f64 = prefill.iter().map(|p| p.0).sum::<f64>() / k as f64 * requests as f64;
+    let epoch_s = work_s / (load * f64::from(nodes.max(1)));
+    let mut demand = EpochDemand::zeros(1, k, epochs, epoch_s);
+    let r = requests as f64 / k as f64;
+    for (c, p) in prefill.iter().enumerate() {
+        demand.set(0, c, 0, r, p.0 * PREFILL_TOKENS_PER_S, 1.0);
+    }
     // Constant grid signals over every hour of the horizon.
     let hours = (epoch_s * epochs as f64 / 3600.0).ceil() as usize + 1;
     let grid = GridSignals {
@@ -134,26 +152,30 @@ pub fn single_lane_world(
             idle_tdp_fraction: 0.1,
             weight_load_gb_per_s: 1000.0,
         }],
-        models: vec![LlmProfile {
-            name: "m".into(),
-            weights_gb: 1.0,
-            kv_cache_mb_per_token: 0.001,
-            min_gpus: 1,
-            prefill_tdp_fraction: 0.9,
-            decode_tdp_fraction: 0.4,
-            speed: vec![Some(ModelSpeed {
-                prefill_tokens_per_s: PREFILL_TOKENS_PER_S,
-                decode_tokens_per_s: 1e9,
-            })],
-        }],
-        classes: vec![RequestClass {
-            name: "c".into(),
-            model: Some(0),
-            energy_kwh_per_input_token: None,
-            energy_kwh_per_output_token: None,
-            delay_penalty_usd_per_s: None,
-            resource_units_per_token: vec![],
-        }],
+        models: (0..k)
+            .map(|c| LlmProfile {
+                name: format!("m{c}"),
+                weights_gb: 1.0,
+                kv_cache_mb_per_token: 0.001,
+                min_gpus: 1,
+                prefill_tdp_fraction: 0.9,
+                decode_tdp_fraction: 0.4,
+                speed: vec![Some(ModelSpeed {
+                    prefill_tokens_per_s: PREFILL_TOKENS_PER_S,
+                    decode_tokens_per_s: 1e9,
+                })],
+            })
+            .collect(),
+        classes: (0..k)
+            .map(|c| RequestClass {
+                name: format!("c{c}"),
+                model: Some(c),
+                energy_kwh_per_input_token: None,
+                energy_kwh_per_output_token: None,
+                delay_penalty_usd_per_s: None,
+                resource_units_per_token: vec![],
+            })
+            .collect(),
         origins: vec![Origin {
             name: "o".into(),
             latitude_deg: None,
@@ -188,7 +210,45 @@ pub fn single_lane_world(
         ttft_slo_s: 1e9,
         green_llm: None,
     })?;
-    Ok((scenario, service_s, scv))
+    Ok((scenario, prefill))
+}
+
+/// Mean wait for one lane shared by two models of short and long prompts (mean 100 and 900
+/// tokens, equally many requests) at each offered load in `loads` (below 1): first in first out,
+/// both wait alike, Pollaczek-Khinchine's `lambda E[S^2] / (2 (1 - rho))` of the mixture;
+/// against both fidelities (mean TTFT less mean prefill, over both models).
+pub fn mixed_wait_checks(
+    loads: &[f64],
+    requests: usize,
+    seed: MasterSeed,
+) -> Result<Vec<AnalyticCheck>, Box<dyn std::error::Error + Send + Sync>> {
+    let mut out = Vec::new();
+    for (i, &load) in loads.iter().enumerate() {
+        let (s, prefill) = lane_world(1, &[100.0, 900.0], load, requests, 1)?;
+        let plan = FractionPlan::from_fn(1, 1, 2, 1, |_, _, _, _| 1.0)?;
+        let fluid = super::fluid::FluidSimulator::new(&s, SimParams::default()).score(&plan)?;
+        let drawn = s.draw_requests(1.0, &mut seed.rng(&format!("analytic.mixed.{i}")));
+        let mean_prefill_s = drawn.iter().map(|r| f64::from(r.input_tokens)).sum::<f64>()
+            / drawn.len() as f64
+            / PREFILL_TOKENS_PER_S;
+        let to = vec![0u16; drawn.len()];
+        let des =
+            DiscreteEventSimulator::new(&s, SimParams::default()).simulate(&drawn, &to, |_| {})?;
+        // Requests per second of each model, and the theory's mean prefill.
+        let lambda = requests as f64 / 2.0 / s.time.epoch_s;
+        let second: f64 = prefill.iter().map(|p| lambda * p.1).sum();
+        let service_s = (prefill[0].0 + prefill[1].0) / 2.0;
+        out.push(AnalyticCheck {
+            name: "M/G/1 mean wait, two models at one lane".into(),
+            load,
+            unit: "s",
+            theory: second / (2.0 * (1.0 - load)),
+            fluid: fluid.latency.mean_ttft_s - service_s,
+            discrete_event: des.latency.mean_ttft_s - mean_prefill_s,
+            fluid_exact: true,
+        });
+    }
+    Ok(out)
 }
 
 /// Mean wait for the lane at each offered load in `loads` (each below 1), with `requests`
@@ -327,6 +387,14 @@ mod tests {
         let c = saturation_check(1.5, 200_000, MasterSeed(7)).unwrap();
         let (fluid, des) = c.relative_errors();
         assert!(fluid < 0.02 && des < 0.02, "{c:?}");
+    }
+
+    #[test]
+    fn two_models_at_one_lane_wait_as_their_mixture() {
+        let checks = mixed_wait_checks(&[0.3, 0.5, 0.7], 1_000_000, MasterSeed(7)).unwrap();
+        for c in &checks {
+            assert!(c.passes(0.02), "{c:?}");
+        }
     }
 
     #[test]
