@@ -407,8 +407,6 @@ fn validate_compares_the_fidelities_and_checks_theory() {
         "plans=[\"even\", \"nearest\"]",
         "--set",
         "samples=1",
-        "--set",
-        "analytic.requests=300000",
     ];
     let out = verdant(&args, dir.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
