@@ -12,9 +12,11 @@
 //! Queues follow the dispatch, per datacenter and GPU kind ([`super::queue`]): the prefill work
 //! a kind cannot serve in an epoch is carried to the next as a backlog (a fluid Lindley
 //! recursion; its energy is charged in the epoch that serves it, and what is left at the end of
-//! the horizon in the last epoch, as the discrete-event simulator drains); a request waits for
-//! the backlog ahead of it plus the stationary M/G/c wait of its node's prefill lanes at the
-//! kind's prefill utilisation. TTFT of a cell (o, c, d) is the round trip, the prefill of a mean
+//! the horizon in the last epoch, whose GPU-seconds grow by the drain, as the discrete-event
+//! simulator drains); a request waits for the backlog ahead of it plus the stationary G/G/c wait
+//! of its node's prefill lanes at the kind's prefill utilisation (arrivals as smooth as the round
+//! robin makes them; every class's wait mixed by prefill work, as they share the lanes first in
+//! first out). TTFT of a cell (o, c, d) is the round trip, the prefill of a mean
 //! request and those waits; one epoch where d hosts no instance of the model. End to end adds the mean
 //! decode time. Classes without a model (Green-LLM query types) take round trip + `v x tokens`
 //! processing + transfer `KB/token x tokens x 8 / 1000 / Mbps` seconds.
