@@ -213,6 +213,30 @@ pub fn lane_world(
     Ok((scenario, prefill))
 }
 
+/// Both fidelities' mean wait in a world of [`lane_world`] (one epoch, every class sent to its
+/// one datacenter): the fluid mean TTFT less `mean_prefill_s` (the world's), and the
+/// discrete-event mean TTFT, over requests drawn from the master seed's stream `stream`, less
+/// the mean prefill of those requests.
+fn measured_waits(
+    s: &Scenario,
+    mean_prefill_s: f64,
+    stream: &str,
+    seed: MasterSeed,
+) -> Result<(f64, f64), Box<dyn std::error::Error + Send + Sync>> {
+    let plan = FractionPlan::from_fn(1, 1, s.classes.len(), 1, |_, _, _, _| 1.0)?;
+    let fluid = super::fluid::FluidSimulator::new(s, SimParams::default()).score(&plan)?;
+    let drawn = s.draw_requests(1.0, &mut seed.rng(stream));
+    let drawn_prefill_s = drawn.iter().map(|r| f64::from(r.input_tokens)).sum::<f64>()
+        / drawn.len() as f64
+        / PREFILL_TOKENS_PER_S;
+    let to = vec![0u16; drawn.len()];
+    let des = DiscreteEventSimulator::new(s, SimParams::default()).simulate(&drawn, &to, |_| {})?;
+    Ok((
+        fluid.latency.mean_ttft_s - mean_prefill_s,
+        des.latency.mean_ttft_s - drawn_prefill_s,
+    ))
+}
+
 /// Mean wait for one lane shared by two models of short and long prompts (mean 100 and 900
 /// tokens, equally many requests) at each offered load in `loads` (below 1): first in first out,
 /// both wait alike, Pollaczek-Khinchine's `lambda E[S^2] / (2 (1 - rho))` of the mixture;
@@ -225,26 +249,19 @@ pub fn mixed_wait_checks(
     let mut out = Vec::new();
     for (i, &load) in loads.iter().enumerate() {
         let (s, prefill) = lane_world(1, &[100.0, 900.0], load, requests, 1)?;
-        let plan = FractionPlan::from_fn(1, 1, 2, 1, |_, _, _, _| 1.0)?;
-        let fluid = super::fluid::FluidSimulator::new(&s, SimParams::default()).score(&plan)?;
-        let drawn = s.draw_requests(1.0, &mut seed.rng(&format!("analytic.mixed.{i}")));
-        let mean_prefill_s = drawn.iter().map(|r| f64::from(r.input_tokens)).sum::<f64>()
-            / drawn.len() as f64
-            / PREFILL_TOKENS_PER_S;
-        let to = vec![0u16; drawn.len()];
-        let des =
-            DiscreteEventSimulator::new(&s, SimParams::default()).simulate(&drawn, &to, |_| {})?;
         // Requests per second of each model, and the theory's mean prefill.
         let lambda = requests as f64 / 2.0 / s.time.epoch_s;
         let second: f64 = prefill.iter().map(|p| lambda * p.1).sum();
         let service_s = (prefill[0].0 + prefill[1].0) / 2.0;
+        let (fluid, discrete_event) =
+            measured_waits(&s, service_s, &format!("analytic.mixed.{i}"), seed)?;
         out.push(AnalyticCheck {
             name: "M/G/1 mean wait, two models at one lane".into(),
             load,
             unit: "s",
             theory: second / (2.0 * (1.0 - load)),
-            fluid: fluid.latency.mean_ttft_s - service_s,
-            discrete_event: des.latency.mean_ttft_s - mean_prefill_s,
+            fluid,
+            discrete_event,
             fluid_exact: true,
         });
     }
@@ -262,22 +279,15 @@ pub fn mg1_wait_checks(
     let mut out = Vec::new();
     for (k, &load) in loads.iter().enumerate() {
         let (s, service_s, scv) = single_lane_world(1, load, requests, 1)?;
-        let plan = FractionPlan::from_fn(1, 1, 1, 1, |_, _, _, _| 1.0)?;
-        let fluid = super::fluid::FluidSimulator::new(&s, SimParams::default()).score(&plan)?;
-        let drawn = s.draw_requests(1.0, &mut seed.rng(&format!("analytic.arrivals.{k}")));
-        let mean_prefill_s = drawn.iter().map(|r| f64::from(r.input_tokens)).sum::<f64>()
-            / drawn.len() as f64
-            / PREFILL_TOKENS_PER_S;
-        let to = vec![0u16; drawn.len()];
-        let des =
-            DiscreteEventSimulator::new(&s, SimParams::default()).simulate(&drawn, &to, |_| {})?;
+        let (fluid, discrete_event) =
+            measured_waits(&s, service_s, &format!("analytic.arrivals.{k}"), seed)?;
         out.push(AnalyticCheck {
             name: "M/G/1 mean wait for the prefill lane".into(),
             load,
             unit: "s",
             theory: load * service_s * (1.0 + scv) / (2.0 * (1.0 - load)),
-            fluid: fluid.latency.mean_ttft_s - service_s,
-            discrete_event: des.latency.mean_ttft_s - mean_prefill_s,
+            fluid,
+            discrete_event,
             fluid_exact: true,
         });
     }
@@ -296,22 +306,15 @@ pub fn round_robin_wait_checks(
     let mut out = Vec::new();
     for (i, &load) in loads.iter().enumerate() {
         let (s, service_s, _) = single_lane_world(nodes, load, requests, 1)?;
-        let plan = FractionPlan::from_fn(1, 1, 1, 1, |_, _, _, _| 1.0)?;
-        let fluid = super::fluid::FluidSimulator::new(&s, SimParams::default()).score(&plan)?;
-        let drawn = s.draw_requests(1.0, &mut seed.rng(&format!("analytic.round-robin.{i}")));
-        let mean_prefill_s = drawn.iter().map(|r| f64::from(r.input_tokens)).sum::<f64>()
-            / drawn.len() as f64
-            / PREFILL_TOKENS_PER_S;
-        let to = vec![0u16; drawn.len()];
-        let des =
-            DiscreteEventSimulator::new(&s, SimParams::default()).simulate(&drawn, &to, |_| {})?;
+        let (fluid, discrete_event) =
+            measured_waits(&s, service_s, &format!("analytic.round-robin.{i}"), seed)?;
         out.push(AnalyticCheck {
             name: format!("E{nodes}/M/1 mean wait: round robin over {nodes} nodes"),
             load,
             unit: "s",
             theory: erlang_arrivals_wait_per_service(nodes, load) * service_s,
-            fluid: fluid.latency.mean_ttft_s - service_s,
-            discrete_event: des.latency.mean_ttft_s - mean_prefill_s,
+            fluid,
+            discrete_event,
             fluid_exact: nodes <= 1,
         });
     }

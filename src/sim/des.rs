@@ -643,7 +643,6 @@ fn add_interval(
     }
 }
 
-/// The `p` quantile by selection (nearest rank, linear-time; reorders `v`).
 /// The 50th, 95th and 99th percentiles of `v` (nearest rank; `v` is reordered): each selected
 /// among the values above the previous one, so the three cost little more than the first.
 fn percentiles(v: &mut [f64]) -> [Option<f64>; 3] {

@@ -6,9 +6,10 @@
 //!   (c (1 - rho))` per second of mean service, with Erlang C's probability of waiting `C`
 //!   (exact for M/M/c; with Poisson arrivals, ca^2 = 1, and one lane it is
 //!   Pollaczek-Khinchine), corrected for arrivals smoother than Poisson by Kraemer and
-//!   Langenbach-Belz ([`klb_factor`]: the round robin makes them so). Above a knee where the queue would take longer than an epoch to reach its
-//!   steady state, the curve continues along its tangent, so it stays finite and increasing:
-//!   what a sustained overload costs is the backlog's business.
+//!   Langenbach-Belz ([`klb_factor`]: the round robin makes them so). Above a knee where the
+//!   queue would take longer than an epoch to reach its steady state, the curve continues along
+//!   its tangent, so it stays finite and increasing: what a sustained overload costs is the
+//!   backlog's business.
 //! - [`mean_backlog`]: the fluid backlog (a Lindley recursion on work) averaged over an epoch.
 
 /// Points of a tabulated [`WaitCurve`] between 0 and its knee.
