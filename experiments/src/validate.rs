@@ -469,7 +469,7 @@ fn execute(p: &Checked, scenarios: &[Scenario], run: &mut Run) -> anyhow::Result
         .map_err(|e| anyhow::anyhow!("round-robin checks: {e}"))?,
     );
     let mut analytic_csv = String::from(
-        "check,load,unit,theory,fluid,discrete_event,fluid_relative_error,discrete_event_relative_error,fluid_exact\n",
+        "check,load,unit,theory,fluid,discrete_event,fluid_relative_error,discrete_event_relative_error\n",
     );
     let mut analytic_pass = true;
     for c in &checks {
@@ -477,8 +477,8 @@ fn execute(p: &Checked, scenarios: &[Scenario], run: &mut Run) -> anyhow::Result
         analytic_pass &= c.passes(p.analytic.tolerance);
         writeln!(
             analytic_csv,
-            "{},{},{},{},{},{},{f},{d},{}",
-            c.name, c.load, c.unit, c.theory, c.fluid, c.discrete_event, c.fluid_exact
+            "{},{},{},{},{},{},{f},{d}",
+            c.name, c.load, c.unit, c.theory, c.fluid, c.discrete_event
         )?;
     }
     run.dir().write("analytic.csv", analytic_csv.as_bytes())?;
@@ -614,21 +614,20 @@ fn report(
         let (f, d) = c.relative_errors();
         let _ = writeln!(
             r,
-            "| {} | {} | {:.4} {} | {:.4} ({}{}) | {:.4} ({}) |",
+            "| {} | {} | {:.4} {} | {:.4} ({}) | {:.4} ({}) |",
             c.name,
             c.load,
             c.theory,
             c.unit,
             c.fluid,
             percent(Some(f)),
-            if c.fluid_exact { "" } else { ", approximation" },
             c.discrete_event,
             percent(Some(d))
         );
     }
     let _ = writeln!(
         r,
-        "\nTolerance {}%, for the discrete-event simulator everywhere and for the fluid one where its formula is exact; where it is an approximation (Allen-Cunneen with Kraemer and Langenbach-Belz's correction for the round robin's smoother arrivals) its error is reported.\n",
+        "\nTolerance {}%, for both fidelities.\n",
         100.0 * p.analytic.tolerance
     );
 
@@ -858,7 +857,7 @@ fn explain(x: &PointResult, dropped: f64, a: Agreement) -> String {
         why.push(if ttft < 0.0 {
             "the fluid TTFT is lower: the discrete-event nodes also wait for KV-cache memory (both models' weights share a node's memory; the fluid model gives each instance its own room) and load weights when a model was evicted".into()
         } else {
-            "the fluid TTFT is higher without an overloaded kind: its stationary wait (Allen-Cunneen with Kraemer and Langenbach-Belz's correction, the classes mixed by prefill work) is an approximation, within 5% of theory for the round robin from load 0.7 (analytic checks)".into()
+            "the fluid TTFT is higher without an overloaded kind: its stationary wait (Allen-Cunneen with the round robin's arrival variability, the classes mixed by prefill work) is exact for one lane at exponential or Poisson extremes (analytic checks) and an approximation for general prompt lengths and several lanes".into()
         });
     }
     if why.is_empty() {

@@ -13,11 +13,11 @@
 //! - with `k` such nodes behind the round robin, each node receives every k-th request: Erlang-k
 //!   inter-arrival times, and with (nearly) exponential prefills an E_k/M/1 queue, whose exact
 //!   mean wait is GI/M/1's `sigma S / (1 - sigma)`, sigma the root of
-//!   `sigma = (k rho / (k rho + 1 - sigma))^k`. The fluid wait is an approximation there
-//!   (Allen-Cunneen with Kraemer and Langenbach-Belz's correction), so that check reports its
-//!   error and holds only the discrete-event simulator to the tolerance.
+//!   `sigma = (k rho / (k rho + 1 - sigma))^k` ([`gamma_arrivals_wait_per_service`], which the
+//!   fluid wait reads its arrivals' variability from: with exponential service it is exact).
 
 use super::des::DiscreteEventSimulator;
+use super::queue::gamma_arrivals_wait_per_service;
 use super::{FractionPlan, SimParams};
 use crate::scenario::*;
 use crate::seed::MasterSeed;
@@ -45,9 +45,6 @@ pub struct AnalyticCheck {
     pub fluid: f64,
     /// The discrete-event simulator's.
     pub discrete_event: f64,
-    /// Whether the fluid simulator's formula is exact here (else an approximation, whose error
-    /// is reported but not held to a check's tolerance).
-    pub fluid_exact: bool,
 }
 
 impl AnalyticCheck {
@@ -57,11 +54,10 @@ impl AnalyticCheck {
         (rel(self.fluid), rel(self.discrete_event))
     }
 
-    /// Whether the check passes at relative `tolerance`: the discrete-event simulator always,
-    /// the fluid simulator where its formula is exact.
+    /// Whether both fidelities are within relative `tolerance` of theory.
     pub fn passes(&self, tolerance: f64) -> bool {
         let (fluid, des) = self.relative_errors();
-        des <= tolerance && (!self.fluid_exact || fluid <= tolerance)
+        des <= tolerance && fluid <= tolerance
     }
 }
 
@@ -262,7 +258,6 @@ pub fn mixed_wait_checks(
             theory: second / (2.0 * (1.0 - load)),
             fluid,
             discrete_event,
-            fluid_exact: true,
         });
     }
     Ok(out)
@@ -288,7 +283,6 @@ pub fn mg1_wait_checks(
             theory: load * service_s * (1.0 + scv) / (2.0 * (1.0 - load)),
             fluid,
             discrete_event,
-            fluid_exact: true,
         });
     }
     Ok(out)
@@ -312,31 +306,13 @@ pub fn round_robin_wait_checks(
             name: format!("E{nodes}/M/1 mean wait: round robin over {nodes} nodes"),
             load,
             unit: "s",
-            theory: erlang_arrivals_wait_per_service(nodes, load) * service_s,
+            theory: gamma_arrivals_wait_per_service(load, 1.0 / f64::from(nodes.max(1)))
+                * service_s,
             fluid,
             discrete_event,
-            fluid_exact: nodes <= 1,
         });
     }
     Ok(out)
-}
-
-/// The exact mean wait of an E_k/M/1 queue at utilisation `rho` (< 1), per second of mean
-/// service: `sigma / (1 - sigma)` with sigma GI/M/1's root of `sigma = A*(1 - sigma)`, A* the
-/// Laplace transform of Erlang-k inter-arrival times in units of the mean service
-/// (`(k rho / (k rho + s))^k`). The fixed-point iteration from 0 increases to the root.
-pub fn erlang_arrivals_wait_per_service(k: u32, rho: f64) -> f64 {
-    let k = f64::from(k.max(1));
-    let mut sigma = 0.0_f64;
-    for _ in 0..100_000 {
-        let next = (k * rho / (k * rho + 1.0 - sigma)).powf(k);
-        if (next - sigma).abs() < 1e-14 {
-            sigma = next;
-            break;
-        }
-        sigma = next;
-    }
-    sigma / (1.0 - sigma)
 }
 
 /// Throughput of the node offered `load` (above 1) times its capacity in the first of two
@@ -371,7 +347,6 @@ pub fn saturation_check(
         theory: 1.0 / service_s,
         fluid,
         discrete_event: completed as f64 / epoch_s,
-        fluid_exact: true,
     })
 }
 
@@ -441,29 +416,11 @@ mod tests {
     }
 
     #[test]
-    fn erlang_arrivals_wait_is_m_m_1_for_one_node_and_shorter_for_more() {
-        for rho in [0.3, 0.7, 0.9] {
-            let mm1 = rho / (1.0 - rho);
-            assert!((erlang_arrivals_wait_per_service(1, rho) - mm1).abs() < 1e-9);
-            let two = erlang_arrivals_wait_per_service(2, rho);
-            let eight = erlang_arrivals_wait_per_service(8, rho);
-            assert!(eight < two && two < mm1, "{rho}: {eight} {two} {mm1}");
-        }
-        // E2/M/1 at rho = 0.5: sigma = (1 / (2 - sigma))^2 has the root (3 - sqrt 5) / 2.
-        let sigma = (3.0 - 5f64.sqrt()) / 2.0;
-        let exact = sigma / (1.0 - sigma);
-        assert!((erlang_arrivals_wait_per_service(2, 0.5) - exact).abs() < 1e-9);
-    }
-
-    #[test]
     fn a_round_robin_over_eight_nodes_waits_as_e8_m_1_theory_says() {
         let checks =
             round_robin_wait_checks(8, &[0.3, 0.5, 0.7], 1_000_000, MasterSeed(7)).unwrap();
         for c in &checks {
             assert!(c.passes(0.02), "{c:?}");
-            // The fluid approximation: within 5% from load 0.7 (docs/decisions/0007).
-            let (fluid, _) = c.relative_errors();
-            assert!(c.load < 0.7 || fluid < 0.05, "{c:?}");
         }
     }
 }
