@@ -253,7 +253,7 @@ struct PointResult {
     load: f64,
     plan: Rule,
     fluid: [f64; 10],
-    /// The fluid simulator's largest prefill utilisation of a datacenter's GPU kind.
+    /// The fluid simulator's largest prefill utilisation of a datacenter's node pool.
     fluid_peak_prefill_utilisation: f64,
     /// Per discrete-event sample; empty where the scenario has no node pools.
     discrete_event: Vec<[f64; 10]>,
@@ -844,20 +844,20 @@ fn explain(x: &PointResult, dropped: f64, a: Agreement) -> String {
     if peak > 1.0 {
         let p95 = x.relative(metric_index("p95_ttft_s")).unwrap_or(f64::NAN);
         why.push(format!(
-            "the plan overloads a GPU kind of a datacenter (fluid prefill utilisation up to {peak:.2}){}",
+            "the plan overloads node pools of a datacenter (fluid prefill utilisation of the busiest pool up to {peak:.2}){}",
             if ttft > a.mean_ttft {
-                ": the fluid model carries that kind's excess as its own backlog, while the discrete-event round robin, once the kind's nodes are out of KV-cache memory, sends requests on to the datacenter's other kind where it has room, so its queues drain sooner"
+                ": the fluid backlog is per GPU kind, bounded by the kind's memory, while the discrete-event round robin sends requests on from each full node, so its queues drain sooner"
             } else if p95 < -a.p95_ttft || ttft < -a.mean_ttft {
-                ": the discrete-event waits are the longer: its queue is first in first out across epochs and waits for KV-cache memory as the backlog drains, while the fluid percentiles spread each cell's time as an exponential about the cell's mean"
+                ": the discrete-event waits are the longer: each overloaded pool's node queues grow to their memory bound and drain first in first out across epochs, while the fluid backlog is per GPU kind (a pool busier than its kind shows only along the wait curve's tangent) and its percentiles spread each cell's time as an exponential about the cell's mean"
             } else {
                 ""
             }
         ));
     } else if ttft.abs() > a.mean_ttft && dropped == 0.0 {
         why.push(if ttft < 0.0 {
-            "the fluid TTFT is lower: the discrete-event nodes also wait for KV-cache memory (both models' weights share a node's memory; the fluid model gives each instance its own room) and load weights when a model was evicted".into()
+            "the fluid TTFT is lower without an overloaded pool: prefills of a model that needs several GPUs wait for a whole group of them to be free while smaller models' prefills take single GPUs (fragmented lanes), which the fluid lanes of one size do not see; and the discrete-event sample of one node per pool gives each node burstier arrivals than a node of the fleet".into()
         } else {
-            "the fluid TTFT is higher without an overloaded kind: its stationary wait (Allen-Cunneen with the round robin's arrival variability, the classes mixed by prefill work) is exact for one lane at exponential or Poisson extremes (analytic checks) and an approximation for general prompt lengths and several lanes".into()
+            "the fluid TTFT is higher without an overloaded pool: its stationary wait (Allen-Cunneen with the round robin's arrival variability, the classes mixed by prefill work) is exact for one lane at exponential service (analytic checks) and an approximation for general prompt lengths and several lanes".into()
         });
     }
     if why.is_empty() {

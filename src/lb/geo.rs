@@ -82,7 +82,7 @@ impl GeoRouting {
                 for pool in &dc.node_pools {
                     let gpus = f64::from(pool.nodes) * node_share * f64::from(pool.gpus_per_node);
                     if let Some((prefill, decode)) =
-                        scenario.busy_gpu_s(m, pool.gpu, mean_in, mean_out, mean_tokens)
+                        scenario.busy_gpu_s(m, pool, mean_in, mean_out, mean_tokens)
                     {
                         let gpu_s = prefill + decode;
                         if gpu_s > 0.0 {
@@ -91,7 +91,7 @@ impl GeoRouting {
                         slots += weight
                             * scenario.instances(pool, m) as f64
                             * node_share
-                            * scenario.instance_batch(m, pool.gpu, mean_tokens);
+                            * scenario.instance_batch(m, pool, mean_tokens);
                     }
                 }
             }

@@ -444,11 +444,11 @@ impl Scenario {
         u64::from(pool.nodes) * u64::from(pool.gpus_per_node / m.min_gpus)
     }
 
-    /// Requests of `tokens` tokens each (prompt plus output) that one instance of `model` on GPU
-    /// kind `gpu` can hold at once: the memory of its `min_gpus` GPUs less the weights, divided by
-    /// the KV cache of one request (the paper's eq. 1), rounded down.
-    pub fn instance_batch(&self, model: usize, gpu: usize, tokens: f64) -> f64 {
-        batch_in_room(self.token_room(model, gpu), tokens)
+    /// Requests of `tokens` tokens each (prompt plus output) that one instance of `model` on a
+    /// node of `pool` can hold at once: its [`Scenario::token_room`] divided by the KV cache of
+    /// one request (the paper's eq. 1), rounded down.
+    pub fn instance_batch(&self, model: usize, pool: &NodePool, tokens: f64) -> f64 {
+        batch_in_room(self.token_room(model, pool), tokens)
     }
 
     /// The sample's share of the demand: `requests.len() / demand.total_requests()` (0 without
@@ -466,25 +466,42 @@ impl Scenario {
     /// the table), for a discrete-event run on the same share of the nodes. Each (epoch, origin,
     /// class) cell gets `scale x requests` requests (the fraction rounded up with that
     /// probability), arriving uniformly within the epoch; token counts are drawn from the
-    /// scenario's request sample of the same class, or are the cell's mean where there is no
-    /// sample (a demand table such as Green-LLM's). Sorted by arrival. The same `rng` state gives
-    /// the same requests.
+    /// scenario's request sample of the same class and epoch (the requests the table's cell was
+    /// aggregated from, so that the drawn tokens follow the epoch's own means, as the fluid
+    /// simulator's do), of the same class where the epoch has none, or are the cell's mean where
+    /// there is no sample (a demand table such as Green-LLM's). Sorted by arrival. The same `rng`
+    /// state gives the same requests.
     pub fn draw_requests(
         &self,
         scale: f64,
         rng: &mut impl rand::Rng,
     ) -> Vec<crate::trace::Request> {
         let d = &self.demand;
-        let mut by_class: Vec<Vec<(u32, u32)>> = vec![Vec::new(); self.classes.len()];
+        let nc = self.classes.len();
+        let mut by_class: Vec<Vec<(u32, u32)>> = vec![Vec::new(); nc];
+        let mut by_epoch: Vec<Vec<(u32, u32)>> = vec![Vec::new(); d.epochs() * nc];
         for r in &self.requests {
-            if let Some(v) = by_class.get_mut(usize::from(r.class)) {
-                v.push((r.input_tokens, r.output_tokens));
+            let c = usize::from(r.class);
+            if c >= nc {
+                continue;
+            }
+            let tokens = (r.input_tokens, r.output_tokens);
+            by_class[c].push(tokens);
+            let e = (r.arrival_s / self.time.epoch_s).floor();
+            if e >= 0.0 && (e as usize) < d.epochs() {
+                by_epoch[e as usize * nc + c].push(tokens);
             }
         }
         let mut out = Vec::new();
         for e in 0..d.epochs() {
             for o in 0..d.origins() {
-                for (c, pool) in by_class.iter().enumerate() {
+                for (c, class_pool) in by_class.iter().enumerate() {
+                    let epoch_pool = &by_epoch[e * nc + c];
+                    let pool = if epoch_pool.is_empty() {
+                        class_pool
+                    } else {
+                        epoch_pool
+                    };
                     let expected = d.requests(o, c, e) * scale;
                     if expected.is_nan() || expected <= 0.0 {
                         continue;
@@ -529,12 +546,35 @@ impl Scenario {
         1.0 / f64::from(largest.max(1))
     }
 
-    /// Tokens of KV cache one instance of `model` on GPU kind `gpu` can hold: the memory of its
-    /// `min_gpus` GPUs less the weights, over the KV cache per token (0 if the weights fill it).
-    pub fn token_room(&self, model: usize, gpu: usize) -> f64 {
+    /// MB of a node of `pool` left for KV caches when the weights of every model it can host
+    /// are resident (once per node, as the discrete-event simulator loads them; it keeps a
+    /// model's weights while it serves the model), and the instances of those models the node
+    /// holds. A model can be hosted where it has a speed on the pool's GPU kind and needs no
+    /// more GPUs than a node has.
+    pub fn node_kv_memory_mb(&self, pool: &NodePool) -> (f64, u32) {
+        let hosted = || {
+            self.models
+                .iter()
+                .filter(|m| m.speed[pool.gpu].is_some() && m.min_gpus <= pool.gpus_per_node)
+        };
+        let weights_gb: f64 = hosted().map(|m| m.weights_gb).sum();
+        let instances = hosted().map(|m| pool.gpus_per_node / m.min_gpus).sum();
+        let memory_gb = f64::from(pool.gpus_per_node) * self.gpus[pool.gpu].memory_gb;
+        ((memory_gb - weights_gb).max(0.0) * MB_PER_GB, instances)
+    }
+
+    /// Tokens of KV cache one instance of `model` on a node of `pool` can hold: the node's KV
+    /// memory ([`Scenario::node_kv_memory_mb`]: its GPUs' memory less the weights of every
+    /// model it can host) split evenly over the instances it holds, over the model's KV cache
+    /// per token; 0 where the pool cannot host the model or the weights fill the memory
+    /// (docs/decisions/0007).
+    pub fn token_room(&self, model: usize, pool: &NodePool) -> f64 {
         let m = &self.models[model];
-        let free_mb = (f64::from(m.min_gpus) * self.gpus[gpu].memory_gb - m.weights_gb) * MB_PER_GB;
-        (free_mb / m.kv_cache_mb_per_token).max(0.0)
+        if m.speed[pool.gpu].is_none() || m.min_gpus > pool.gpus_per_node {
+            return 0.0;
+        }
+        let (free_mb, instances) = self.node_kv_memory_mb(pool);
+        (free_mb / f64::from(instances.max(1)) / m.kv_cache_mb_per_token).max(0.0)
     }
 
     /// Share of an instance's decode power that one decoding request of `tokens` tokens (prompt
@@ -543,12 +583,12 @@ impl Scenario {
     /// time of one request, so a request holding 1/B of the room draws 1/B of the decode power
     /// for its decode time (docs/metrics.md, "Decode power").
     #[inline]
-    pub fn decode_share(&self, model: usize, gpu: usize, tokens: f64) -> f64 {
-        memory_share(self.token_room(model, gpu), tokens)
+    pub fn decode_share(&self, model: usize, pool: &NodePool, tokens: f64) -> f64 {
+        memory_share(self.token_room(model, pool), tokens)
     }
 
     /// GPU-seconds that `input` prompt and `output` generated tokens of `model` (requests of
-    /// `mean_tokens` tokens on average) keep busy on instances of GPU kind `gpu`: prefill
+    /// `mean_tokens` tokens on average) keep busy on instances on nodes of `pool`: prefill
     /// `input / prefill_speed x min_gpus`, decode `output / decode_speed x min_gpus x`
     /// [`Scenario::decode_share`]`(mean_tokens)`. Returns (prefill, decode). The fluid simulator,
     /// the planner and [`Scenario::nominal_load`] use this one rule; the discrete-event simulator
@@ -556,32 +596,32 @@ impl Scenario {
     pub fn busy_gpu_s(
         &self,
         model: usize,
-        gpu: usize,
+        pool: &NodePool,
         input: f64,
         output: f64,
         mean_tokens: f64,
     ) -> Option<(f64, f64)> {
         let m = &self.models[model];
-        let speed = m.speed[gpu]?;
+        let speed = m.speed[pool.gpu]?;
         let gpus = f64::from(m.min_gpus);
         Some((
             input / speed.prefill_tokens_per_s * gpus,
-            output / speed.decode_tokens_per_s * gpus * self.decode_share(model, gpu, mean_tokens),
+            output / speed.decode_tokens_per_s * gpus * self.decode_share(model, pool, mean_tokens),
         ))
     }
 
-    /// Requests per second one instance of `model` on GPU kind `gpu` serves at full use, for
+    /// Requests per second one instance of `model` on a node of `pool` serves at full use, for
     /// requests of `input` and `output` tokens: one over its instance-seconds per request,
     /// prefill plus decode at [`Scenario::decode_share`] (`busy_gpu_s / min_gpus`). The weighted
     /// round robin's weight; `None` where the kind cannot host the model.
     pub fn instance_throughput(
         &self,
         model: usize,
-        gpu: usize,
+        pool: &NodePool,
         input: f64,
         output: f64,
     ) -> Option<f64> {
-        let (prefill, decode) = self.busy_gpu_s(model, gpu, input, output, input + output)?;
+        let (prefill, decode) = self.busy_gpu_s(model, pool, input, output, input + output)?;
         let instance_s = (prefill + decode) / f64::from(self.models[model].min_gpus);
         (instance_s > 0.0).then(|| 1.0 / instance_s)
     }
@@ -626,7 +666,7 @@ impl Scenario {
             instances
                 * match (balancer, mean) {
                     (LocalBalancer::WeightedRoundRobin, Some((i, o))) => {
-                        self.instance_throughput(model, p.gpu, i, o).unwrap_or(0.0)
+                        self.instance_throughput(model, p, i, o).unwrap_or(0.0)
                     }
                     _ => 1.0,
                 }
@@ -676,11 +716,11 @@ impl Scenario {
             }
             for (p, share) in pools().zip(shares) {
                 if share > 0.0 {
-                    if self.instance_batch(m, p.gpu, mean_tokens) < 1.0 {
+                    if self.instance_batch(m, p, mean_tokens) < 1.0 {
                         return f64::INFINITY;
                     }
                     let (prefill, decode) = self
-                        .busy_gpu_s(m, p.gpu, share * input, share * output, mean_tokens)
+                        .busy_gpu_s(m, p, share * input, share * output, mean_tokens)
                         .unwrap_or((0.0, 0.0));
                     busy += prefill + decode;
                 }

@@ -19,7 +19,7 @@
 //!   is freed.
 //! - Power: a prefill lane draws its model's prefill fraction of TDP on `min_gpus` GPUs; a
 //!   decoding request draws the decode fraction on `min_gpus` GPUs times its share of an
-//!   instance's KV-cache room ([`Scenario::decode_share`]: decode is memory-bound, a full batch
+//!   instance's KV-cache room ([`Scenario::token_room`]: decode is memory-bound, a full batch
 //!   draws the decode power); loading weights counts as decode; everything else idles
 //!   (accounted in [`super::accounting`]). Work after the horizon (draining) is attributed to
 //!   the last epoch.
@@ -32,7 +32,7 @@ use std::collections::{BinaryHeap, VecDeque};
 
 use super::accounting::{Accountant, Activity};
 use super::{FractionPlan, LatencySummary, Outcome, PlanError, SimParams};
-use crate::scenario::{LocalBalancer, Scenario};
+use crate::scenario::{memory_share, LocalBalancer, Scenario};
 use crate::trace::Request;
 
 /// The fate of one request, for per-request records.
@@ -87,6 +87,8 @@ impl RequestRecord {
 
 #[derive(Debug, Clone)]
 struct Node {
+    /// Index of the node's pool in its datacenter's.
+    pool: usize,
     gpu: usize,
     gpus: u32,
     memory_mb: f64,
@@ -110,6 +112,9 @@ pub struct DiscreteEventSimulator<'a> {
     /// Per datacenter and model: the largest memory of a simulated node that can host it, MB
     /// (a request that needs more is dropped on arrival).
     largest_memory_mb: Vec<Vec<f64>>,
+    /// Per datacenter, `[pool * models + m]`: [`Scenario::token_room`] of an instance of m on a
+    /// node of the pool.
+    token_room: Vec<Vec<f64>>,
 }
 
 struct DcState {
@@ -133,6 +138,16 @@ impl<'a> DiscreteEventSimulator<'a> {
             params,
             sequences: Vec::new(),
             largest_memory_mb: Vec::new(),
+            token_room: scenario
+                .datacenters
+                .iter()
+                .map(|dc| {
+                    dc.node_pools
+                        .iter()
+                        .flat_map(|p| (0..scenario.models.len()).map(|m| scenario.token_room(m, p)))
+                        .collect()
+                })
+                .collect(),
         };
         for d in 0..scenario.datacenters.len() {
             let (nodes, _, eligible) = sim.layout(d);
@@ -276,7 +291,7 @@ impl<'a> DiscreteEventSimulator<'a> {
         let nm = s.models.len();
         let mut nodes = Vec::new();
         let mut lanes = 0;
-        for p in &dc.node_pools {
+        for (pool, p) in dc.node_pools.iter().enumerate() {
             if p.nodes == 0 {
                 continue;
             }
@@ -285,6 +300,7 @@ impl<'a> DiscreteEventSimulator<'a> {
             let weight = f64::from(p.nodes) / f64::from(simulated);
             for _ in 0..simulated {
                 nodes.push(Node {
+                    pool,
                     gpu: p.gpu,
                     gpus: p.gpus_per_node,
                     memory_mb: f64::from(p.gpus_per_node) * s.gpus[p.gpu].memory_gb * 1000.0,
@@ -330,7 +346,8 @@ impl<'a> DiscreteEventSimulator<'a> {
                         instances
                             * match (dc.local_balancer, mean) {
                                 (LocalBalancer::WeightedRoundRobin, Some((i, o))) => {
-                                    s.instance_throughput(m, node.gpu, i, o).unwrap_or(0.0)
+                                    let pool = &dc.node_pools[node.pool];
+                                    s.instance_throughput(m, pool, i, o).unwrap_or(0.0)
                                 }
                                 _ => 1.0,
                             }
@@ -515,7 +532,12 @@ impl<'a> DiscreteEventSimulator<'a> {
                 gpu,
                 prefill_end,
                 decode_end,
-                min_gpus * s.decode_share(m, gpu, r.total_tokens() as f64) * weight,
+                min_gpus
+                    * memory_share(
+                        self.token_room[d][st.nodes[n].pool * nm + m],
+                        r.total_tokens() as f64,
+                    )
+                    * weight,
                 model.decode_tdp_fraction,
             );
             let one_way_back = s.network.round_trip_s[usize::from(r.origin)][d] / 2.0;

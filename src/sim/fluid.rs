@@ -13,10 +13,14 @@
 //! a kind cannot serve in an epoch is carried to the next as a backlog (a fluid Lindley
 //! recursion; its energy is charged in the epoch that serves it, and what is left at the end of
 //! the horizon in the last epoch, whose GPU-seconds grow by the drain, as the discrete-event
-//! simulator drains); a request waits for the backlog ahead of it plus the stationary G/G/c wait
-//! of its node's prefill lanes at the kind's prefill utilisation (arrivals as smooth as the round
-//! robin makes them; every class's wait mixed by prefill work, as they share the lanes first in
-//! first out). TTFT of a cell (o, c, d) is the round trip, the prefill of a mean
+//! simulator drains). A kind's backlog is bounded by its nodes' KV-cache memory (each queued
+//! request holds its cache): past the bound the requests go on to the datacenter's other kinds
+//! that have room (`FluidSimulator::spill`, as the discrete-event round robin passes over full
+//! nodes). A request waits for the backlog ahead of it plus the stationary G/G/c wait of its
+//! node's prefill lanes, each pool at its own prefill utilisation (the kind's times the pool's
+//! load factor: the balancer's weights count decode, so pools of one kind are not equally busy;
+//! arrivals as smooth as the round robin makes them; every class's wait mixed by prefill work,
+//! as they share the lanes first in first out). TTFT of a cell (o, c, d) is the round trip, the prefill of a mean
 //! request and those waits; one epoch where d hosts no instance of the model. End to end adds the mean
 //! decode time. Classes without a model (Green-LLM query types) take round trip + `v x tokens`
 //! processing + transfer `KB/token x tokens x 8 / 1000 / Mbps` seconds.
@@ -57,7 +61,9 @@ struct ModelService {
     /// share x min_gpus / decode speed: decode GPU-seconds per output token of a request that
     /// holds the whole room ([`Scenario::decode_share`] scales it).
     decode_gpu_s_per_token: [f64; MAX_GPU_KINDS],
-    /// [`Scenario::token_room`] of an instance of each kind.
+    /// [`Scenario::token_room`] of an instance of each kind: over its pools, the harmonic mean
+    /// weighted by share (a decoding request's share of the room, `tokens / room`, is then the
+    /// pools' mean of it).
     token_room: [f64; MAX_GPU_KINDS],
     /// The stationary wait of each kind's pools, per second of mean prefill.
     wait: [WaitCurve; MAX_GPU_KINDS],
@@ -65,14 +71,15 @@ struct ModelService {
 
 impl ModelService {
     /// Model `m` on `dc`'s pools, for the model's mean request `mean` (input, output) and the
-    /// squared coefficient of variation of its prompt lengths; `None` where no pool hosts an
-    /// instance of it.
+    /// squared coefficient of variation of its prompt lengths, the pools' `load_factors`
+    /// ([`pool_load_factors`]); `None` where no pool hosts an instance of it.
     fn new(
         s: &Scenario,
         dc: &Datacenter,
         m: usize,
         mean: Option<(f64, f64)>,
         prompt_scv: f64,
+        load_factors: &[f64],
     ) -> Option<Self> {
         let model = &s.models[m];
         let shares = s.dispatch_shares(dc.local_balancer, dc.node_pools.iter(), m, mean);
@@ -94,7 +101,21 @@ impl ModelService {
             service.prefill_s_per_token[g] += share / speed.prefill_tokens_per_s;
             service.decode_s_per_token += share / speed.decode_tokens_per_s;
             service.decode_gpu_s_per_token[g] += share * gpus / speed.decode_tokens_per_s;
-            service.token_room[g] = s.token_room(m, g);
+            let room = s.token_room(m, p);
+            // Summed as share / room here, inverted below.
+            service.token_room[g] += if room > 0.0 {
+                share / room
+            } else {
+                f64::INFINITY
+            };
+        }
+        for g in 0..MAX_GPU_KINDS {
+            let inverse = service.token_room[g];
+            service.token_room[g] = if inverse > 0.0 && inverse.is_finite() {
+                service.share[g] / inverse
+            } else {
+                0.0
+            };
         }
         for g in 0..s.gpus.len() {
             let Some(speed) = model.speed[g] else {
@@ -107,17 +128,19 @@ impl ModelService {
             // the model's Poisson stream at the datacenter: inter-arrival times are sums of
             // that many exponential gaps, whose squared coefficient of variation is the
             // node's share (docs/decisions/0007-simulator-fidelity.md).
-            let pools: Vec<(u32, f64, f64)> = dc
+            let pools: Vec<(u32, f64, f64, f64)> = dc
                 .node_pools
                 .iter()
                 .zip(&shares)
-                .filter(|(p, &x)| p.gpu == g && x > 0.0)
-                .map(|(p, &x)| {
+                .zip(load_factors)
+                .filter(|((p, &x), _)| p.gpu == g && x > 0.0)
+                .map(|((p, &x), &load)| {
                     let node_share = x / f64::from(p.nodes.max(1));
                     (
                         p.gpus_per_node / model.min_gpus,
                         x / service.share[g],
                         node_share,
+                        load,
                     )
                 })
                 .collect();
@@ -126,6 +149,57 @@ impl ModelService {
         }
         Some(service)
     }
+}
+
+/// Per pool of `dc`: its prefill utilisation over its GPU kind's at the datacenter, when the
+/// local balancer shares the scenario's demand of every model among the pools (each model's
+/// day-mean request, `mean_requests[m]`: its total requests and mean input tokens). The
+/// balancer's weights count decode as well as prefill, so pools of one kind whose nodes have
+/// less KV-cache room per instance take fewer requests per GPU: their lanes are the less busy.
+fn pool_load_factors(s: &Scenario, dc: &Datacenter, mean_requests: &[(f64, f64)]) -> Vec<f64> {
+    let mut work = vec![0.0; dc.node_pools.len()];
+    for (m, model) in s.models.iter().enumerate() {
+        let (requests, input) = mean_requests[m];
+        if requests <= 0.0 {
+            continue;
+        }
+        let mean = s.mean_request(&s.demand, m);
+        let shares = s.dispatch_shares(dc.local_balancer, dc.node_pools.iter(), m, mean);
+        for ((p, x), w) in dc.node_pools.iter().zip(shares).zip(work.iter_mut()) {
+            if let Some(speed) = model.speed[p.gpu] {
+                *w += x * requests * input / speed.prefill_tokens_per_s * f64::from(model.min_gpus);
+            }
+        }
+    }
+    let gpus = |p: &crate::scenario::NodePool| f64::from(p.gpus_per_node) * f64::from(p.nodes);
+    dc.node_pools
+        .iter()
+        .zip(&work)
+        .map(|(p, &w)| {
+            let (kind_work, kind_gpus) = dc
+                .node_pools
+                .iter()
+                .zip(&work)
+                .filter(|(q, _)| q.gpu == p.gpu)
+                .fold((0.0, 0.0), |(a, b), (q, &x)| (a + x, b + gpus(q)));
+            if w > 0.0 && kind_work > 0.0 && gpus(p) > 0.0 {
+                (w / gpus(p)) / (kind_work / kind_gpus)
+            } else {
+                1.0
+            }
+        })
+        .collect()
+}
+
+/// MB of memory that the nodes of kind `g` at `dc` have for KV caches with the weights of every
+/// model they can host resident (the discrete-event simulator keeps a model's weights on a node
+/// while it serves it).
+fn kv_memory_mb(s: &Scenario, dc: &Datacenter, g: usize) -> f64 {
+    dc.node_pools
+        .iter()
+        .filter(|p| p.gpu == g)
+        .map(|p| f64::from(p.nodes) * s.node_kv_memory_mb(p).0)
+        .sum()
 }
 
 /// Squared coefficient of variation of the prompt lengths of `model`'s requests in the
@@ -157,6 +231,9 @@ struct ClassService {
     kind: ClassKind,
 }
 
+/// One per class, built once per simulator: its size does not matter, while boxing the model
+/// variant's tables would add a pointer to follow in the scoring loops.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 enum ClassKind {
     /// The class's model runs on the datacenters' pools.
@@ -176,6 +253,10 @@ enum ClassKind {
         token_room: Vec<f64>,
         /// Seconds of a prefill per input token on each kind (0 where the model has no speed).
         prefill_s_per_input_token: Vec<f64>,
+        /// Seconds of a decode per output token on each kind (0 where the model has no speed).
+        decode_s_per_output_token: Vec<f64>,
+        /// KV cache per token, MB.
+        kv_mb_per_token: f64,
         /// The wait curve of each kind at each datacenter, `[g * datacenters + d]` (boxed: the
         /// tables' five vectors would make every class this large).
         wait: Box<WaitTables>,
@@ -226,6 +307,13 @@ impl ClassService {
                         .take(ng)
                         .map(|v| v.map_or(0.0, |v| 1.0 / v.prefill_tokens_per_s))
                         .collect(),
+                    decode_s_per_output_token: s.models[m]
+                        .speed
+                        .iter()
+                        .take(ng)
+                        .map(|v| v.map_or(0.0, |v| 1.0 / v.decode_tokens_per_s))
+                        .collect(),
+                    kv_mb_per_token: s.models[m].kv_cache_mb_per_token,
                     wait: Box::new(WaitTables::new(
                         &(0..ng)
                             .flat_map(|g| {
@@ -327,8 +415,11 @@ pub struct FluidSimulator<'a> {
     /// Same index: the stationary wait at the kind's prefill lanes, every class's requests
     /// together (their waits mixed by prefill work).
     lane_wait_s: Vec<f64>,
-    /// The largest prefill utilisation of any datacenter, kind and epoch of the plan scored.
+    /// The largest prefill utilisation of any datacenter, node pool and epoch of the plan
+    /// scored.
     peak_prefill_utilisation: f64,
+    /// `[g * datacenters + d]`: the largest load factor of the kind's pools there.
+    busiest_pool: Vec<f64>,
     /// `[g * datacenters + d]`: prefill GPU-seconds the last epoch leaves past the horizon (its
     /// kind's GPUs drain them after it; [`Activity::overtime_gpu_s`]).
     overtime_gpu_s: Vec<f64>,
@@ -337,6 +428,25 @@ pub struct FluidSimulator<'a> {
     backlog: Vec<[f64; 3]>,
     /// Per datacenter: the nearest and the farthest origin's round trip.
     round_trip_range_s: Vec<(f64, f64)>,
+    /// `[g * datacenters + d]`: MB of the kind's nodes' memory left for KV caches when the
+    /// weights of every model the kind can host are resident (what bounds its queue).
+    kv_memory_mb: Vec<f64>,
+    /// Same index, for the epoch at hand: the kind's queue bound in prefill GPU-seconds where
+    /// it spills (else negative), and the prefill GPU-seconds its requests brought before
+    /// some went on.
+    spill_cap_gpu_s: Vec<f64>,
+    arriving_gpu_s: Vec<f64>,
+    /// Same index: prefill GPU-seconds (of the kind) of the requests it sent on, and the share
+    /// of the requests it kept that arrived before its queue reached the bound (those after
+    /// wait for the full queue, the backlog term, and no stationary wait besides: 1 where it
+    /// did not spill).
+    sent_gpu_s: Vec<f64>,
+    before_bound: Vec<f64>,
+    /// `[(g * kinds + h) * datacenters + d]`: share of the requests the local balancer sends
+    /// to kind g that go on to kind h because g's nodes have no memory left (epoch at hand).
+    moved: Vec<f64>,
+    /// Whether any kind spilled in the epoch at hand.
+    spilled: bool,
     /// Per (class, datacenter) of the current epoch, index `c * datacenters + d`: requests,
     /// input and output tokens received.
     requests: Vec<f64>,
@@ -359,14 +469,48 @@ impl<'a> FluidSimulator<'a> {
         let per_model: Vec<(Option<(f64, f64)>, f64)> = (0..nm)
             .map(|m| (s.mean_request(&s.demand, m), prompt_scv(s, m)))
             .collect();
+        let mean_requests: Vec<(f64, f64)> = (0..nm)
+            .map(|m| {
+                let requests: f64 = (0..nc)
+                    .filter(|&c| s.classes[c].model == Some(m))
+                    .flat_map(|c| {
+                        (0..s.demand.epochs()).flat_map(move |e| {
+                            (0..s.demand.origins()).map(move |o| s.demand.requests(o, c, e))
+                        })
+                    })
+                    .sum();
+                (requests, per_model[m].0.map_or(0.0, |(i, _)| i))
+            })
+            .collect();
+        let load_factors: Vec<Vec<f64>> = s
+            .datacenters
+            .iter()
+            .map(|dc| pool_load_factors(s, dc, &mean_requests))
+            .collect();
+        let busiest_pool = (0..s.gpus.len())
+            .flat_map(|g| {
+                s.datacenters.iter().zip(&load_factors).map(move |(dc, f)| {
+                    dc.node_pools
+                        .iter()
+                        .zip(f)
+                        .filter(|(p, _)| p.gpu == g)
+                        .map(|(_, &x)| x)
+                        .fold(0.0, f64::max)
+                })
+            })
+            .collect();
         let models: Vec<Option<ModelService>> = s
             .datacenters
             .iter()
-            .flat_map(|dc| {
+            .zip(&load_factors)
+            .flat_map(|(dc, load_factors)| {
                 per_model
                     .iter()
                     .enumerate()
-                    .map(move |(m, &(mean, scv))| ModelService::new(s, dc, m, mean, scv))
+                    .map(move |(m, &(mean, scv))| {
+                        ModelService::new(s, dc, m, mean, scv, load_factors)
+                    })
+                    .collect::<Vec<_>>()
             })
             .collect();
         let accountant = Accountant::new(s, params.blowdown);
@@ -393,6 +537,9 @@ impl<'a> FluidSimulator<'a> {
                     })
             })
             .collect();
+        let kv_memory_mb = (0..ng)
+            .flat_map(|g| s.datacenters.iter().map(move |dc| kv_memory_mb(s, dc, g)))
+            .collect();
         FluidSimulator {
             scenario,
             classes,
@@ -413,9 +560,17 @@ impl<'a> FluidSimulator<'a> {
             backlog_wait_s: vec![0.0; ng * nd],
             lane_wait_s: vec![0.0; ng * nd],
             peak_prefill_utilisation: 0.0,
+            busiest_pool,
             overtime_gpu_s: vec![0.0; ng * nd],
             backlog: vec![[0.0; 3]; s.time.epochs * ng * nd],
             round_trip_range_s,
+            kv_memory_mb,
+            spill_cap_gpu_s: vec![-1.0; ng * nd],
+            arriving_gpu_s: vec![0.0; ng * nd],
+            sent_gpu_s: vec![0.0; ng * nd],
+            before_bound: vec![1.0; ng * nd],
+            moved: vec![0.0; ng * ng * nd],
+            spilled: false,
             requests: vec![0.0; nd * nc],
             input: vec![0.0; nd * nc],
             output: vec![0.0; nd * nc],
@@ -544,6 +699,31 @@ impl<'a> FluidSimulator<'a> {
         for c in 0..nc {
             self.serve(c, e);
         }
+        // A kind whose queue would outgrow its nodes' memory sends the excess on to the
+        // datacenter's other kinds, as the discrete-event round robin passes over nodes
+        // without room ([`Self::spill`]).
+        if self.spilled {
+            self.moved.fill(0.0);
+            self.spill_cap_gpu_s.fill(-1.0);
+            self.spilled = false;
+        }
+        if ng > 1 {
+            for d in 0..nd {
+                let mut over = false;
+                for g in 0..ng {
+                    let k = g * nd + d;
+                    let carried = if e == 0 {
+                        0.0
+                    } else {
+                        self.backlog[((e - 1) * ng + g) * nd + d][0]
+                    };
+                    over |= carried + self.prefill_gpu_s[k] > self.available_by_kind[k];
+                }
+                if over {
+                    self.spill(e, d);
+                }
+            }
+        }
         // Per kind: the backlog carried in and what the epoch serves (the busy log becomes
         // the GPU-seconds served), the prefill utilisation and the wait for the backlog.
         let last = e + 1 == s.time.epochs;
@@ -576,13 +756,53 @@ impl<'a> FluidSimulator<'a> {
                     self.overtime_gpu_s[k] = (prefill - available).max(0.0);
                 }
                 let (utilisation, wait_s) = if available > 0.0 {
-                    let backlog = mean_backlog(carried_prefill, new_prefill - available);
+                    let cap = self.spill_cap_gpu_s[k];
+                    self.before_bound[k] = 1.0;
+                    let backlog = if cap < 0.0 {
+                        mean_backlog(carried_prefill, new_prefill - available)
+                    } else {
+                        // The kind's queue grows to its bound; from then on the requests sent
+                        // on leave at a constant rate and the rest join the queue (which
+                        // stays at the bound when every excess request finds room elsewhere):
+                        // the mean backlog its requests find, weighted by the rate it takes
+                        // them at. Continuous in the work sent on, down to none.
+                        let arriving = self.arriving_gpu_s[k];
+                        let net = arriving - available;
+                        let full_at = if net > 0.0 {
+                            ((cap - carried_prefill) / net).clamp(0.0, 1.0)
+                        } else {
+                            0.0
+                        };
+                        let rest = 1.0 - full_at;
+                        let leaving = if rest > 0.0 {
+                            self.sent_gpu_s[k] / rest
+                        } else {
+                            0.0
+                        };
+                        let at_bound = carried_prefill + net * full_at;
+                        let filling = carried_prefill * full_at + net * full_at * full_at / 2.0;
+                        let after = rest * (at_bound + (net - leaving) * rest / 2.0);
+                        let taken_after = (arriving - leaving).max(0.0);
+                        let taken = arriving * full_at + taken_after * rest;
+                        self.before_bound[k] = if taken > 0.0 {
+                            arriving * full_at / taken
+                        } else {
+                            0.0
+                        };
+                        if taken > 0.0 {
+                            (arriving * filling + taken_after * after) / taken
+                        } else {
+                            at_bound
+                        }
+                    };
                     (new_prefill / available, backlog * epoch_s / available)
                 } else {
                     (0.0, 0.0)
                 };
                 self.prefill_utilisation[k] = utilisation;
-                self.peak_prefill_utilisation = self.peak_prefill_utilisation.max(utilisation);
+                self.peak_prefill_utilisation = self
+                    .peak_prefill_utilisation
+                    .max(utilisation * self.busiest_pool[k]);
                 self.backlog_wait_s[k] = wait_s;
             }
         }
@@ -647,14 +867,23 @@ impl<'a> FluidSimulator<'a> {
                 }
             }
         }
-        for (mixed, &work) in lane_wait_s.iter_mut().zip(&self.prefill_gpu_s) {
-            *mixed = if work > 0.0 { *mixed / work } else { 0.0 };
+        for ((mixed, &work), &before) in lane_wait_s
+            .iter_mut()
+            .zip(&self.prefill_gpu_s)
+            .zip(&self.before_bound)
+        {
+            *mixed = if work > 0.0 {
+                *mixed / work * before
+            } else {
+                0.0
+            };
         }
         self.prefill_gpu_s.fill(0.0);
         for (c, class) in self.classes.iter().enumerate() {
             let ClassKind::Model {
                 share,
                 prefill_s_per_token,
+                prefill_s_per_input_token,
                 ..
             } = &class.kind
             else {
@@ -675,6 +904,26 @@ impl<'a> FluidSimulator<'a> {
                     if share[d] > 0.0 {
                         local[d] += per_token[d] * input_per_request[d]
                             + share[d] * (lane_wait_s[d] + backlog_s[d]);
+                    }
+                }
+            }
+            if !self.spilled {
+                continue;
+            }
+            // Requests sent on from kind g to kind h take h's prefill and waits instead of g's.
+            let time = |g: usize, d: usize| {
+                let k = g * nd + d;
+                prefill_s_per_input_token[g] * input_per_request[d]
+                    + self.lane_wait_s[k]
+                    + self.backlog_wait_s[k]
+            };
+            for g in 0..ng {
+                for h in (0..ng).filter(|&h| h != g) {
+                    for d in 0..nd {
+                        let moved = self.moved[(g * ng + h) * nd + d];
+                        if moved > 0.0 && share[h * nd + d] > 0.0 {
+                            local[d] += share[g * nd + d] * moved * (time(h, d) - time(g, d));
+                        }
                     }
                 }
             }
@@ -780,6 +1029,109 @@ impl<'a> FluidSimulator<'a> {
             }
         }
         total
+    }
+
+    /// Datacenter `d` in epoch `e`, where some kind has more prefill work than it can serve:
+    /// the queue of a kind is bounded by its nodes' KV-cache memory (each queued request holds
+    /// its KV cache; requests in decode, the kind's throughput times their decode time, hold
+    /// theirs), and the requests beyond the bound go on to the kinds that still have room, in
+    /// proportion to it, with their prefill and decode work and its energy. Writes the moved
+    /// shares and each spilling kind's bound and arriving work, which the waits read. (Called
+    /// for a datacenter-epoch only where some kind is overloaded: off the common path.)
+    fn spill(&mut self, e: usize, d: usize) {
+        let s = self.scenario;
+        let (nd, ng) = (s.datacenters.len(), s.gpus.len());
+        let epoch_s = s.time.epoch_s;
+        // Per kind: requests received, the MB of KV cache and the decode seconds they carry.
+        let (mut requests, mut kv_mb, mut decode_s) = (
+            [0.0; MAX_GPU_KINDS],
+            [0.0; MAX_GPU_KINDS],
+            [0.0; MAX_GPU_KINDS],
+        );
+        for (c, class) in self.classes.iter().enumerate() {
+            let ClassKind::Model {
+                share,
+                decode_s_per_output_token,
+                kv_mb_per_token,
+                ..
+            } = &class.kind
+            else {
+                continue;
+            };
+            let k = c * nd + d;
+            let r = self.requests[k];
+            if r <= 0.0 {
+                continue;
+            }
+            let (input, output) = (self.input[k], self.output[k]);
+            for g in 0..ng {
+                let x = share[g * nd + d];
+                requests[g] += x * r;
+                kv_mb[g] += x * (input + output) * kv_mb_per_token;
+                decode_s[g] += x * output * decode_s_per_output_token[g];
+            }
+        }
+        // Per kind: prefill and busy work per request, the queue bound, what would be left at
+        // the end of the epoch, and the room below the bound.
+        let mut per_request = [0.0; MAX_GPU_KINDS];
+        let mut busy_per_request = [0.0; MAX_GPU_KINDS];
+        let mut weighted_per_request = [0.0; MAX_GPU_KINDS];
+        let (mut cap, mut left, mut room) = (
+            [0.0; MAX_GPU_KINDS],
+            [0.0; MAX_GPU_KINDS],
+            [0.0; MAX_GPU_KINDS],
+        );
+        for g in 0..ng {
+            let (k, logged) = (g * nd + d, (e * ng + g) * nd + d);
+            let (r, available) = (requests[g], self.available_by_kind[k]);
+            if r <= 0.0 || available <= 0.0 || self.prefill_gpu_s[k] <= 0.0 {
+                continue;
+            }
+            let carried = if e == 0 {
+                0.0
+            } else {
+                self.backlog[((e - 1) * ng + g) * nd + d][0]
+            };
+            let w = self.prefill_gpu_s[k] / r;
+            per_request[g] = w;
+            busy_per_request[g] = self.busy_gpu_s[logged] / r;
+            weighted_per_request[g] = self.tdp_weighted_gpu_s[logged] / r;
+            let in_decode = available / w / epoch_s * decode_s[g] / r;
+            cap[g] = (self.kv_memory_mb[k] / (kv_mb[g] / r) - in_decode).max(0.0) * w;
+            left[g] = carried + self.prefill_gpu_s[k] - available;
+            room[g] = (cap[g] - left[g]).max(0.0);
+        }
+        for g in 0..ng {
+            let over = left[g] - cap[g];
+            if per_request[g] <= 0.0 || over <= 0.0 {
+                continue;
+            }
+            let others = || (0..ng).filter(move |&h| h != g && per_request[h] > 0.0);
+            let takes: f64 = others().map(|h| room[h] / per_request[h]).sum();
+            if takes <= 0.0 {
+                continue;
+            }
+            let sent = (over / per_request[g]).min(takes).min(requests[g]);
+            let k = g * nd + d;
+            self.spill_cap_gpu_s[k] = cap[g];
+            self.arriving_gpu_s[k] = self.prefill_gpu_s[k];
+            for h in others() {
+                let part = sent * room[h] / per_request[h] / takes;
+                let (kh, logged) = (h * nd + d, (e * ng + h) * nd + d);
+                self.prefill_gpu_s[kh] += part * per_request[h];
+                self.busy_gpu_s[logged] += part * busy_per_request[h];
+                self.tdp_weighted_gpu_s[logged] += part * weighted_per_request[h];
+                room[h] -= part * per_request[h];
+                self.moved[(g * ng + h) * nd + d] = part / requests[g];
+            }
+            let kept = 1.0 - sent / requests[g];
+            self.sent_gpu_s[k] = sent * per_request[g];
+            let logged = (e * ng + g) * nd + d;
+            self.prefill_gpu_s[k] *= kept;
+            self.busy_gpu_s[logged] *= kept;
+            self.tdp_weighted_gpu_s[logged] *= kept;
+            self.spilled = true;
+        }
     }
 
     /// Class `c` in the current epoch at every datacenter: adds its GPU work and token energy
@@ -949,9 +1301,9 @@ impl<'a> FluidSimulator<'a> {
         self.classes[c].unqueued_s(d, input, output, 1.0 / requests)
     }
 
-    /// The largest prefill utilisation (prefill GPU-seconds received over those a GPU kind has)
-    /// of any datacenter, kind and epoch of the plan last scored: above 1 the plan overloads
-    /// that kind and builds a backlog.
+    /// The largest prefill utilisation (prefill GPU-seconds received over those the GPUs have)
+    /// of any datacenter, node pool and epoch of the plan last scored (a pool's is its kind's
+    /// times its load factor): above 1 the plan overloads that pool.
     pub fn peak_prefill_utilisation(&self) -> f64 {
         self.peak_prefill_utilisation
     }

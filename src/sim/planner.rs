@@ -58,7 +58,7 @@ impl EpochPlanner {
                 let mut per_request = 0.0;
                 for (p, &share) in dc.node_pools.iter().zip(&shares) {
                     if let Some((pre, dec)) =
-                        s.busy_gpu_s(m, p.gpu, mean_in, mean_out, mean_in + mean_out)
+                        s.busy_gpu_s(m, p, mean_in, mean_out, mean_in + mean_out)
                     {
                         per_request += share * (pre + dec);
                     }

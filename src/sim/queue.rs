@@ -99,16 +99,19 @@ pub struct WaitCurve {
 }
 
 impl WaitCurve {
-    /// The curve of pools given as `(lanes per node, weight, arrival scv)`: each pool takes
-    /// `weight` of the kind's requests (weights sum to 1), and each of its nodes sees arrivals
-    /// whose squared coefficient of variation of inter-arrival times is `arrival scv`;
+    /// The curve of pools given as `(lanes per node, weight, arrival scv, load factor)`: each
+    /// pool takes `weight` of the kind's requests (weights sum to 1), each of its nodes sees
+    /// arrivals whose squared coefficient of variation of inter-arrival times is `arrival scv`,
+    /// and its utilisation is `load factor` times the kind's (the balancer's shares need not
+    /// keep every pool of a kind equally busy);
     /// `service_scv` is that of the prefill time and `mean_service_s` its mean, which with the
     /// epoch length `epoch_s` sets the knee: `(1 - sqrt(mean_service_s / epoch_s))^2` (where an
     /// M/M/1 queue's relaxation time, about `service / (1 - sqrt(rho))^2`, reaches the epoch),
-    /// within [0.5, 0.999]. The wait of a pool is Allen-Cunneen's, `(ca^2 + cs^2) / 2` times
-    /// the M/M/c wait, with `ca^2` read through [`arrival_variability`].
+    /// within [0.5, 0.999] for the busiest pool. The wait of a pool is Allen-Cunneen's,
+    /// `(ca^2 + cs^2) / 2` times the M/M/c wait at its utilisation, with `ca^2` read through
+    /// [`arrival_variability`].
     pub fn new(
-        pools: &[(u32, f64, f64)],
+        pools: &[(u32, f64, f64, f64)],
         service_scv: f64,
         mean_service_s: f64,
         epoch_s: f64,
@@ -116,15 +119,21 @@ impl WaitCurve {
         if pools.is_empty() || mean_service_s.is_nan() || mean_service_s <= 0.0 {
             return WaitCurve::default();
         }
+        let busiest = pools
+            .iter()
+            .map(|p| p.3)
+            .fold(0.0, f64::max)
+            .max(f64::MIN_POSITIVE);
         let knee = (1.0 - (mean_service_s / epoch_s).sqrt())
             .powi(2)
-            .clamp(0.5, 0.999);
+            .clamp(0.5, 0.999)
+            / busiest;
         let cs2 = service_scv.max(0.0);
         let value = |rho: f64| -> f64 {
             pools
                 .iter()
-                .map(|&(c, w, ca2)| {
-                    let ca2 = ca2.max(0.0);
+                .map(|&(c, w, ca2, load)| {
+                    let (ca2, rho) = (ca2.max(0.0), rho * load.max(0.0));
                     let variability = (arrival_variability(rho, ca2) + cs2).max(0.0) / 2.0;
                     w * variability * mmc_wait_per_service(rho, c)
                 })
@@ -136,8 +145,8 @@ impl WaitCurve {
                 value(rho) * (1.0 - rho)
             })
             .collect();
-        // The tangent's slope (central difference; the knee is at most 0.999).
-        let step = 1e-7;
+        // The tangent's slope (central difference; the busiest pool's knee is at most 0.999).
+        let step = 1e-7 / busiest;
         let slope_at_knee = (value(knee + step) - value(knee - step)) / (2.0 * step);
         WaitCurve {
             table,
@@ -337,7 +346,7 @@ mod tests {
 
     #[test]
     fn the_curve_is_continuous_and_increasing_past_its_knee() {
-        let curve = WaitCurve::new(&[(1, 0.5, 1.0), (4, 0.5, 1.0)], 1.0, 0.5, 900.0);
+        let curve = WaitCurve::new(&[(1, 0.5, 1.0, 1.0), (4, 0.5, 1.0, 1.0)], 1.0, 0.5, 900.0);
         let (mut previous, mut rho) = (curve.at(0.0), 0.0);
         assert_eq!(previous, 0.0);
         while rho < 1.5 {
@@ -356,6 +365,18 @@ mod tests {
             assert_eq!(tables.at(0, rho), 0.0);
             assert_eq!(tables.at(1, rho), curve.at(rho));
         }
+    }
+
+    #[test]
+    fn a_busier_pool_waits_as_at_its_own_utilisation() {
+        let alone = WaitCurve::new(&[(2, 1.0, 0.01, 1.0)], 1.0, 0.5, 900.0);
+        let busier = WaitCurve::new(&[(2, 1.0, 0.01, 1.2)], 1.0, 0.5, 900.0);
+        for rho in [0.2, 0.5, 0.7] {
+            let (a, b) = (alone.at(1.2 * rho), busier.at(rho));
+            assert!((a - b).abs() <= 2e-3 * a, "{rho}: {a} vs {b}");
+        }
+        // Its knee comes as much sooner in the kind's utilisation.
+        assert!((busier.knee() * 1.2 - alone.knee()).abs() < 1e-12);
     }
 
     #[test]
