@@ -855,7 +855,7 @@ fn explain(x: &PointResult, dropped: f64, a: Agreement) -> String {
         ));
     } else if ttft.abs() > a.mean_ttft && dropped == 0.0 {
         why.push(if ttft < 0.0 {
-            "the fluid TTFT is lower without an overloaded pool: prefills of a model that needs several GPUs wait for a whole group of them to be free while smaller models' prefills take single GPUs (fragmented lanes), which the fluid lanes of one size do not see; and the discrete-event sample of one node per pool gives each node burstier arrivals than a node of the fleet".into()
+            "the fluid TTFT is lower without an overloaded pool: the pools of a GPU kind differ (nodes of different sizes, with different KV room per instance and utilisation), and the busiest run near their knee while small nodes fill their memory; the fluid wait reads each pool at its own utilisation, but its backlog and memory bound are per kind, not per pool (docs/validation.md)".into()
         } else {
             "the fluid TTFT is higher without an overloaded pool: its stationary wait (Allen-Cunneen with the round robin's arrival variability, the classes mixed by prefill work) is exact for one lane at exponential service (analytic checks) and an approximation for general prompt lengths and several lanes".into()
         });
