@@ -13,10 +13,11 @@
 //! a kind cannot serve in an epoch is carried to the next as a backlog (a fluid Lindley
 //! recursion; its energy is charged in the epoch that serves it, and what is left at the end of
 //! the horizon in the last epoch, whose GPU-seconds grow by the drain, as the discrete-event
-//! simulator drains). A kind's backlog is bounded by its nodes' KV-cache memory (each queued
-//! request holds its cache): past the bound the requests go on to the datacenter's other kinds
-//! that have room (`FluidSimulator::spill`, as the discrete-event round robin passes over full
-//! nodes). A request waits for the backlog ahead of it plus the stationary G/G/c wait of its
+//! simulator drains). Each node pool of a kind carries its own backlog (a pool busier than its
+//! kind builds one while the kind has room), bounded by its nodes' KV-cache memory (each queued
+//! request holds its cache): past the bound the requests go on to the kind's pools with room,
+//! and past the kind's bound to the datacenter's other kinds (`FluidSimulator::spill`), as the
+//! discrete-event round robin passes over full nodes. A request waits for the backlog ahead of it plus the stationary G/G/c wait of its
 //! node's prefill lanes, each pool at its own prefill utilisation (the kind's times the pool's
 //! load factor: the balancer's weights count decode, so pools of one kind are not equally busy;
 //! arrivals as smooth as the round robin makes them; every class's wait mixed by prefill work,
@@ -148,6 +149,43 @@ impl ModelService {
             service.wait[g] = WaitCurve::new(&pools, prompt_scv, mean_prefill_s, s.time.epoch_s);
         }
         Some(service)
+    }
+}
+
+/// The mean backlog that the requests a queue keeps find over an epoch, when it starts with
+/// `start`, `arriving` work comes at a constant rate, `available` is served, and the queue is
+/// bounded at `cap`: it grows to the bound; from then on the `sent` work leaves at a constant
+/// rate and the rest joins the queue (which stays at the bound when all the excess is sent). The
+/// mean is weighted by the rate the queue takes requests at; continuous in `sent`, down to none
+/// (then it is [`mean_backlog`]'s). Also returns the share of the kept requests that arrived
+/// before the bound was reached.
+fn bounded_mean_backlog(
+    start: f64,
+    arriving: f64,
+    available: f64,
+    cap: f64,
+    sent: f64,
+) -> (f64, f64) {
+    let net = arriving - available;
+    let full_at = if net > 0.0 {
+        ((cap - start) / net).clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let rest = 1.0 - full_at;
+    let leaving = if rest > 0.0 { sent / rest } else { 0.0 };
+    let at_bound = start + net * full_at;
+    let filling = start * full_at + net * full_at * full_at / 2.0;
+    let after = rest * (at_bound + (net - leaving) * rest / 2.0);
+    let taken_after = (arriving - leaving).max(0.0);
+    let taken = arriving * full_at + taken_after * rest;
+    if taken > 0.0 {
+        (
+            (arriving * filling + taken_after * after) / taken,
+            arriving * full_at / taken,
+        )
+    } else {
+        (at_bound, 0.0)
     }
 }
 
@@ -447,6 +485,19 @@ pub struct FluidSimulator<'a> {
     moved: Vec<f64>,
     /// Whether any kind spilled in the epoch at hand.
     spilled: bool,
+    /// The pools of each kind and datacenter, `pools[pool_start[k]..pool_start[k + 1]]` for
+    /// `k = g * datacenters + d`: each pool's share of the kind's prefill work (its load factor
+    /// times its GPU-seconds, normalised), its GPU-seconds per epoch and its nodes' KV memory (MB).
+    pools: Vec<[f64; 3]>,
+    pool_start: Vec<usize>,
+    /// Per kind and datacenter: the most prefill work its pools take without any being left
+    /// over (`min A_i / share_i`).
+    pool_headroom: Vec<f64>,
+    /// `[e * pools + i]`: prefill GPU-seconds pool i leaves to epoch e + 1.
+    pool_backlog: Vec<f64>,
+    /// Per pool, for the kind at hand: start, new work, work left over, and the change by the
+    /// bounds (sent on negative, taken positive).
+    pool_scratch: Vec<[f64; 4]>,
     /// Per (class, datacenter) of the current epoch, index `c * datacenters + d`: requests,
     /// input and output tokens received.
     requests: Vec<f64>,
@@ -537,6 +588,42 @@ impl<'a> FluidSimulator<'a> {
                     })
             })
             .collect();
+        let (mut pools, mut pool_start) = (Vec::new(), vec![0]);
+        for g in 0..ng {
+            for (dc, factors) in s.datacenters.iter().zip(&load_factors) {
+                let first = pools.len();
+                for (p, &factor) in dc.node_pools.iter().zip(factors) {
+                    if p.gpu == g && p.nodes > 0 {
+                        let gpu_s =
+                            f64::from(p.gpus_per_node) * f64::from(p.nodes) * s.time.epoch_s;
+                        let kv_mb = f64::from(p.nodes) * s.node_kv_memory_mb(p).0;
+                        pools.push([factor * gpu_s, gpu_s, kv_mb]);
+                    }
+                }
+                let total: f64 = pools[first..].iter().map(|x| x[0]).sum();
+                for x in &mut pools[first..] {
+                    x[0] = if total > 0.0 { x[0] / total } else { 0.0 };
+                }
+                pool_start.push(pools.len());
+            }
+        }
+        let pool_headroom = pool_start
+            .windows(2)
+            .map(|w| {
+                pools[w[0]..w[1]]
+                    .iter()
+                    .map(|p| {
+                        if p[0] > 0.0 {
+                            p[1] / p[0]
+                        } else {
+                            f64::INFINITY
+                        }
+                    })
+                    .fold(f64::INFINITY, f64::min)
+            })
+            .collect();
+        let pool_backlog = vec![0.0; s.time.epochs * pools.len()];
+        let pool_scratch = vec![[0.0; 4]; pools.len()];
         let kv_memory_mb = (0..ng)
             .flat_map(|g| s.datacenters.iter().map(move |dc| kv_memory_mb(s, dc, g)))
             .collect();
@@ -571,6 +658,11 @@ impl<'a> FluidSimulator<'a> {
             before_bound: vec![1.0; ng * nd],
             moved: vec![0.0; ng * ng * nd],
             spilled: false,
+            pools,
+            pool_start,
+            pool_headroom,
+            pool_backlog,
+            pool_scratch,
             requests: vec![0.0; nd * nc],
             input: vec![0.0; nd * nc],
             output: vec![0.0; nd * nc],
@@ -739,12 +831,19 @@ impl<'a> FluidSimulator<'a> {
                     self.backlog[((e - 1) * ng + g) * nd + d]
                 };
                 let prefill = carried_prefill + new_prefill;
+                let (served_work, overtime, pool_wait_s) =
+                    if carried_prefill == 0.0 && new_prefill <= self.pool_headroom[k] {
+                        // No pool has work left over (the common case): nothing to carry.
+                        (new_prefill, 0.0, 0.0)
+                    } else {
+                        self.pools_of_kind(e, g, d, last, carried_prefill)
+                    };
                 // Share of the work present that the epoch serves; the last epoch serves it
                 // all (the horizon drains into it, and the accounting caps its busy time).
-                let served = if last || prefill <= available {
+                let served = if last || prefill <= 0.0 {
                     1.0
                 } else {
-                    available / prefill
+                    (served_work / prefill).min(1.0)
                 };
                 let busy = carried_busy + self.busy_gpu_s[logged];
                 let weighted = carried_weighted + self.tdp_weighted_gpu_s[logged];
@@ -753,47 +852,28 @@ impl<'a> FluidSimulator<'a> {
                 let left = 1.0 - served;
                 self.backlog[logged] = [left * prefill, left * busy, left * weighted];
                 if last {
-                    self.overtime_gpu_s[k] = (prefill - available).max(0.0);
+                    self.overtime_gpu_s[k] = overtime;
                 }
                 let (utilisation, wait_s) = if available > 0.0 {
                     let cap = self.spill_cap_gpu_s[k];
                     self.before_bound[k] = 1.0;
                     let backlog = if cap < 0.0 {
-                        mean_backlog(carried_prefill, new_prefill - available)
+                        pool_wait_s * available / epoch_s
                     } else {
                         // The kind's queue grows to its bound; from then on the requests sent
                         // on leave at a constant rate and the rest join the queue (which
                         // stays at the bound when every excess request finds room elsewhere):
                         // the mean backlog its requests find, weighted by the rate it takes
                         // them at. Continuous in the work sent on, down to none.
-                        let arriving = self.arriving_gpu_s[k];
-                        let net = arriving - available;
-                        let full_at = if net > 0.0 {
-                            ((cap - carried_prefill) / net).clamp(0.0, 1.0)
-                        } else {
-                            0.0
-                        };
-                        let rest = 1.0 - full_at;
-                        let leaving = if rest > 0.0 {
-                            self.sent_gpu_s[k] / rest
-                        } else {
-                            0.0
-                        };
-                        let at_bound = carried_prefill + net * full_at;
-                        let filling = carried_prefill * full_at + net * full_at * full_at / 2.0;
-                        let after = rest * (at_bound + (net - leaving) * rest / 2.0);
-                        let taken_after = (arriving - leaving).max(0.0);
-                        let taken = arriving * full_at + taken_after * rest;
-                        self.before_bound[k] = if taken > 0.0 {
-                            arriving * full_at / taken
-                        } else {
-                            0.0
-                        };
-                        if taken > 0.0 {
-                            (arriving * filling + taken_after * after) / taken
-                        } else {
-                            at_bound
-                        }
+                        let (mean, before) = bounded_mean_backlog(
+                            carried_prefill,
+                            self.arriving_gpu_s[k],
+                            available,
+                            cap,
+                            self.sent_gpu_s[k],
+                        );
+                        self.before_bound[k] = before;
+                        mean
                     };
                     (new_prefill / available, backlog * epoch_s / available)
                 } else {
@@ -1038,6 +1118,129 @@ impl<'a> FluidSimulator<'a> {
     /// proportion to it, with their prefill and decode work and its energy. Writes the moved
     /// shares and each spilling kind's bound and arriving work, which the waits read. (Called
     /// for a datacenter-epoch only where some kind is overloaded: off the common path.)
+    /// Per kind at datacenter `d` in the epoch at hand: requests received, the MB of KV cache,
+    /// the decode seconds and the prefill GPU-seconds they carry (before any spill).
+    fn kind_mix(&self, d: usize) -> [[f64; MAX_GPU_KINDS]; 4] {
+        let s = self.scenario;
+        let (nd, ng) = (s.datacenters.len(), s.gpus.len());
+        let mut mix = [[0.0; MAX_GPU_KINDS]; 4];
+        for (c, class) in self.classes.iter().enumerate() {
+            let ClassKind::Model {
+                share,
+                decode_s_per_output_token,
+                kv_mb_per_token,
+                prefill_gpu_s_per_token,
+                ..
+            } = &class.kind
+            else {
+                continue;
+            };
+            let k = c * nd + d;
+            let r = self.requests[k];
+            if r <= 0.0 {
+                continue;
+            }
+            let (input, output) = (self.input[k], self.output[k]);
+            for g in 0..ng {
+                let x = share[g * nd + d];
+                mix[0][g] += x * r;
+                mix[1][g] += x * (input + output) * kv_mb_per_token;
+                mix[2][g] += x * output * decode_s_per_output_token[g];
+                mix[3][g] += prefill_gpu_s_per_token[g * nd + d] * input;
+            }
+        }
+        mix
+    }
+
+    /// The pools of kind `g` at datacenter `d` in epoch `e`: each takes its share of the kind's
+    /// prefill work and carries its own backlog, bounded by its nodes' KV memory (as the kind's
+    /// is in [`Self::spill`]); what a pool cannot queue goes on to the kind's pools with room, as
+    /// the discrete-event round robin passes over full nodes. Returns the prefill GPU-seconds the
+    /// pools serve, what is left past the horizon (`last`), and the mean wait for the backlogs
+    /// of the kind's requests.
+    fn pools_of_kind(
+        &mut self,
+        e: usize,
+        g: usize,
+        d: usize,
+        last: bool,
+        carried: f64,
+    ) -> (f64, f64, f64) {
+        let s = self.scenario;
+        let nd = s.datacenters.len();
+        let epoch_s = s.time.epoch_s;
+        let k = g * nd + d;
+        let pools = self.pool_start[k]..self.pool_start[k + 1];
+        let np = self.pools.len();
+        let new_prefill = self.prefill_gpu_s[k];
+        let mut bound = false;
+        for i in pools.clone() {
+            let [weight, available, _] = self.pools[i];
+            // The kind's backlog is its pools' (a kind that carried none left its pools none).
+            let start = if e == 0 || carried == 0.0 {
+                0.0
+            } else {
+                self.pool_backlog[(e - 1) * np + i]
+            };
+            let work = weight * new_prefill;
+            let left = start + work - available;
+            self.pool_scratch[i] = [start, work, left, 0.0];
+            bound |= left > 0.0;
+        }
+        // The bounds, where some pool is left with work: the kind's mean request decides how
+        // much a pool's memory queues (as in `spill`).
+        let mut caps = [f64::INFINITY; 16];
+        if bound && pools.len() <= caps.len() && pools.len() > 1 {
+            let [requests, kv_mb, decode_s, prefill_gpu_s] = self.kind_mix(d);
+            let r = requests[g];
+            if r > 0.0 && kv_mb[g] > 0.0 && prefill_gpu_s[g] > 0.0 {
+                let w = prefill_gpu_s[g] / r;
+                let (over, room): (f64, f64) = pools
+                    .clone()
+                    .enumerate()
+                    .map(|(j, i)| {
+                        let [_, available, memory_mb] = self.pools[i];
+                        let in_decode = available / w / epoch_s * decode_s[g] / r;
+                        caps[j] = (memory_mb / (kv_mb[g] / r) - in_decode).max(0.0) * w;
+                        let left = self.pool_scratch[i][2];
+                        ((left - caps[j]).max(0.0), (caps[j] - left).max(0.0))
+                    })
+                    .fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
+                let moved = over.min(room);
+                if moved > 0.0 {
+                    for (j, i) in pools.clone().enumerate() {
+                        let left = self.pool_scratch[i][2];
+                        self.pool_scratch[i][3] = if left > caps[j] {
+                            -(left - caps[j]) * moved / over
+                        } else {
+                            (caps[j] - left) * moved / room
+                        };
+                    }
+                }
+            }
+        }
+        let (mut served, mut overtime, mut wait_s) = (0.0, 0.0, 0.0);
+        for (j, i) in pools.enumerate() {
+            let [start, work, left, change] = self.pool_scratch[i];
+            let available = self.pools[i][1];
+            let end = (left + change).max(0.0);
+            overtime += end;
+            self.pool_backlog[e * np + i] = if last { 0.0 } else { end };
+            served += start + work - if last { 0.0 } else { end };
+            if available <= 0.0 || new_prefill <= 0.0 {
+                continue;
+            }
+            let kept = work + change;
+            let mean = if change < 0.0 {
+                bounded_mean_backlog(start, work, available, caps[j], -change).0
+            } else {
+                mean_backlog(start, kept - available)
+            };
+            wait_s += kept / new_prefill * mean * epoch_s / available;
+        }
+        (served, overtime, wait_s)
+    }
+
     fn spill(&mut self, e: usize, d: usize) {
         let s = self.scenario;
         let (nd, ng) = (s.datacenters.len(), s.gpus.len());
@@ -1312,6 +1515,7 @@ impl<'a> FluidSimulator<'a> {
     /// starts with none carried in (for probes that score epochs independently of each other).
     pub fn clear_backlog(&mut self) {
         self.backlog.fill([0.0; 3]);
+        self.pool_backlog.fill(0.0);
     }
 
     /// Quantiles `ps` (each in (0, 1)) of the TTFT of `plan`'s requests. The fluid model gives
@@ -1416,6 +1620,33 @@ impl<'a> FluidSimulator<'a> {
 mod tests {
     use super::*;
     use crate::allocator::rules::{Even, Greedy, GreedyKey, Nearest};
+
+    #[test]
+    fn a_bounded_queue_that_sends_nothing_is_unbounded_and_one_that_sends_all_stays_at_its_bound() {
+        // 1.5 units arrive, 1 is served: 0.5 would be left over; the bound is 0.2.
+        let (start, arriving, available, cap) = (0.0, 1.5, 1.0, 0.2);
+        let (mean, before) = bounded_mean_backlog(start, arriving, available, cap, 0.0);
+        assert!((mean - mean_backlog(start, arriving - available)).abs() < 1e-12);
+        assert!(before < 1.0);
+        // Everything past the bound sent on (0.3): the queue fills for 0.4 of the epoch, then
+        // stays at 0.2 and takes requests as fast as it serves them.
+        let (full, before) = bounded_mean_backlog(start, arriving, available, cap, 0.3);
+        let (filling, taken) = (1.5 * (0.5 * 0.4 * 0.4 / 2.0), 1.5 * 0.4 + 1.0 * 0.6);
+        let expected = (filling + 1.0 * 0.6 * 0.2) / taken;
+        assert!((full - expected).abs() < 1e-12, "{full} vs {expected}");
+        assert!((before - 1.5 * 0.4 / taken).abs() < 1e-12);
+        // Continuous in the work sent on, and the less is sent the longer the wait.
+        let mut previous = f64::INFINITY;
+        for i in 0..=300 {
+            let (m, _) =
+                bounded_mean_backlog(start, arriving, available, cap, 0.001 * f64::from(i));
+            assert!(
+                m <= previous + 1e-12 && previous - m < 1e-3 || i == 0,
+                "{i}: {m}"
+            );
+            previous = m;
+        }
+    }
 
     /// The compilation chosen at run time (AVX2 where the CPU has it) and the portable one give
     /// the same outcome, bit for bit (`{:?}` of an `f64` tells every value apart), on plans
