@@ -1157,7 +1157,9 @@ impl<'a> FluidSimulator<'a> {
     /// is in [`Self::spill`]); what a pool cannot queue goes on to the kind's pools with room, as
     /// the discrete-event round robin passes over full nodes. Returns the prefill GPU-seconds the
     /// pools serve, what is left past the horizon (`last`), and the mean wait for the backlogs
-    /// of the kind's requests.
+    /// of the kind's requests. (A kind of one pool is bounded by the kind-level spill alone; the
+    /// pools of a kind with more than 16 at one datacenter are left unbounded. The requests a full
+    /// pool keeps still count the stationary lane wait, which the kind-level bound leaves out.)
     fn pools_of_kind(
         &mut self,
         e: usize,
