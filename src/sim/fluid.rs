@@ -229,15 +229,18 @@ fn pool_load_factors(s: &Scenario, dc: &Datacenter, mean_requests: &[(f64, f64)]
         .collect()
 }
 
-/// MB of memory that the nodes of kind `g` at `dc` have for KV caches with the weights of every
-/// model they can host resident (the discrete-event simulator keeps a model's weights on a node
-/// while it serves it).
-fn kv_memory_mb(s: &Scenario, dc: &Datacenter, g: usize) -> f64 {
-    dc.node_pools
-        .iter()
-        .filter(|p| p.gpu == g)
-        .map(|p| f64::from(p.nodes) * s.node_kv_memory_mb(p).0)
-        .sum()
+/// The prefill GPU-seconds a queue can hold when its nodes have `memory_mb` of KV memory and
+/// serve `available` GPU-seconds of prefill per epoch of `epoch_s`, for a mean request of
+/// `kv_mb` of KV cache, `decode_s` of decode and `prefill_gpu_s` of prefill: each queued request
+/// holds its cache, and so do the requests in decode (throughput times decode time).
+fn queue_bound_gpu_s(
+    memory_mb: f64,
+    available: f64,
+    epoch_s: f64,
+    [kv_mb, decode_s, prefill_gpu_s]: [f64; 3],
+) -> f64 {
+    let in_decode = available / prefill_gpu_s / epoch_s * decode_s;
+    (memory_mb / kv_mb - in_decode).max(0.0) * prefill_gpu_s
 }
 
 /// Squared coefficient of variation of the prompt lengths of `model`'s requests in the
@@ -466,9 +469,6 @@ pub struct FluidSimulator<'a> {
     backlog: Vec<[f64; 3]>,
     /// Per datacenter: the nearest and the farthest origin's round trip.
     round_trip_range_s: Vec<(f64, f64)>,
-    /// `[g * datacenters + d]`: MB of the kind's nodes' memory left for KV caches when the
-    /// weights of every model the kind can host are resident (what bounds its queue).
-    kv_memory_mb: Vec<f64>,
     /// Same index, for the epoch at hand: the kind's queue bound in prefill GPU-seconds where
     /// it spills (else negative), and the prefill GPU-seconds its requests brought before
     /// some went on.
@@ -624,9 +624,6 @@ impl<'a> FluidSimulator<'a> {
             .collect();
         let pool_backlog = vec![0.0; s.time.epochs * pools.len()];
         let pool_scratch = vec![[0.0; 4]; pools.len()];
-        let kv_memory_mb = (0..ng)
-            .flat_map(|g| s.datacenters.iter().map(move |dc| kv_memory_mb(s, dc, g)))
-            .collect();
         FluidSimulator {
             scenario,
             classes,
@@ -651,7 +648,6 @@ impl<'a> FluidSimulator<'a> {
             overtime_gpu_s: vec![0.0; ng * nd],
             backlog: vec![[0.0; 3]; s.time.epochs * ng * nd],
             round_trip_range_s,
-            kv_memory_mb,
             spill_cap_gpu_s: vec![-1.0; ng * nd],
             arriving_gpu_s: vec![0.0; ng * nd],
             sent_gpu_s: vec![0.0; ng * nd],
@@ -1111,13 +1107,6 @@ impl<'a> FluidSimulator<'a> {
         total
     }
 
-    /// Datacenter `d` in epoch `e`, where some kind has more prefill work than it can serve:
-    /// the queue of a kind is bounded by its nodes' KV-cache memory (each queued request holds
-    /// its KV cache; requests in decode, the kind's throughput times their decode time, hold
-    /// theirs), and the requests beyond the bound go on to the kinds that still have room, in
-    /// proportion to it, with their prefill and decode work and its energy. Writes the moved
-    /// shares and each spilling kind's bound and arriving work, which the waits read. (Called
-    /// for a datacenter-epoch only where some kind is overloaded: off the common path.)
     /// Per kind at datacenter `d` in the epoch at hand: requests received, the MB of KV cache,
     /// the decode seconds and the prefill GPU-seconds they carry (before any spill).
     fn kind_mix(&self, d: usize) -> [[f64; MAX_GPU_KINDS]; 4] {
@@ -1196,14 +1185,13 @@ impl<'a> FluidSimulator<'a> {
             let [requests, kv_mb, decode_s, prefill_gpu_s] = self.kind_mix(d);
             let r = requests[g];
             if r > 0.0 && kv_mb[g] > 0.0 && prefill_gpu_s[g] > 0.0 {
-                let w = prefill_gpu_s[g] / r;
+                let mean_request = [kv_mb[g] / r, decode_s[g] / r, prefill_gpu_s[g] / r];
                 let (over, room): (f64, f64) = pools
                     .clone()
                     .enumerate()
                     .map(|(j, i)| {
                         let [_, available, memory_mb] = self.pools[i];
-                        let in_decode = available / w / epoch_s * decode_s[g] / r;
-                        caps[j] = (memory_mb / (kv_mb[g] / r) - in_decode).max(0.0) * w;
+                        caps[j] = queue_bound_gpu_s(memory_mb, available, epoch_s, mean_request);
                         let left = self.pool_scratch[i][2];
                         ((left - caps[j]).max(0.0), (caps[j] - left).max(0.0))
                     })
@@ -1243,39 +1231,18 @@ impl<'a> FluidSimulator<'a> {
         (served, overtime, wait_s)
     }
 
+    /// Datacenter `d` in epoch `e`, where some kind has more prefill work than it can serve:
+    /// the queue of a kind is bounded by its nodes' KV-cache memory (each queued request holds
+    /// its KV cache; requests in decode, the kind's throughput times their decode time, hold
+    /// theirs), and the requests beyond the bound go on to the kinds that still have room, in
+    /// proportion to it, with their prefill and decode work and its energy. Writes the moved
+    /// shares and each spilling kind's bound and arriving work, which the waits read. (Called
+    /// for a datacenter-epoch only where some kind is overloaded: off the common path.)
     fn spill(&mut self, e: usize, d: usize) {
         let s = self.scenario;
         let (nd, ng) = (s.datacenters.len(), s.gpus.len());
         let epoch_s = s.time.epoch_s;
-        // Per kind: requests received, the MB of KV cache and the decode seconds they carry.
-        let (mut requests, mut kv_mb, mut decode_s) = (
-            [0.0; MAX_GPU_KINDS],
-            [0.0; MAX_GPU_KINDS],
-            [0.0; MAX_GPU_KINDS],
-        );
-        for (c, class) in self.classes.iter().enumerate() {
-            let ClassKind::Model {
-                share,
-                decode_s_per_output_token,
-                kv_mb_per_token,
-                ..
-            } = &class.kind
-            else {
-                continue;
-            };
-            let k = c * nd + d;
-            let r = self.requests[k];
-            if r <= 0.0 {
-                continue;
-            }
-            let (input, output) = (self.input[k], self.output[k]);
-            for g in 0..ng {
-                let x = share[g * nd + d];
-                requests[g] += x * r;
-                kv_mb[g] += x * (input + output) * kv_mb_per_token;
-                decode_s[g] += x * output * decode_s_per_output_token[g];
-            }
-        }
+        let [requests, kv_mb, decode_s, _] = self.kind_mix(d);
         // Per kind: prefill and busy work per request, the queue bound, what would be left at
         // the end of the epoch, and the room below the bound.
         let mut per_request = [0.0; MAX_GPU_KINDS];
@@ -1301,8 +1268,17 @@ impl<'a> FluidSimulator<'a> {
             per_request[g] = w;
             busy_per_request[g] = self.busy_gpu_s[logged] / r;
             weighted_per_request[g] = self.tdp_weighted_gpu_s[logged] / r;
-            let in_decode = available / w / epoch_s * decode_s[g] / r;
-            cap[g] = (self.kv_memory_mb[k] / (kv_mb[g] / r) - in_decode).max(0.0) * w;
+            // The kind's memory is its pools'.
+            let memory_mb: f64 = self.pools[self.pool_start[k]..self.pool_start[k + 1]]
+                .iter()
+                .map(|p| p[2])
+                .sum();
+            cap[g] = queue_bound_gpu_s(
+                memory_mb,
+                available,
+                epoch_s,
+                [kv_mb[g] / r, decode_s[g] / r, w],
+            );
             left[g] = carried + self.prefill_gpu_s[k] - available;
             room[g] = (cap[g] - left[g]).max(0.0);
         }
