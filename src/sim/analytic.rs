@@ -233,6 +233,33 @@ fn measured_waits(
     ))
 }
 
+/// One wait check per load in `loads`: `world(load)` builds the world and gives its mean
+/// prefill (s) and theory's mean wait; both fidelities are measured on it with the request stream
+/// `analytic.<stream>.<i>` of `seed`.
+fn wait_checks(
+    name: &str,
+    stream: &str,
+    loads: &[f64],
+    seed: MasterSeed,
+    world: impl Fn(f64) -> Result<(Scenario, f64, f64), ScenarioError>,
+) -> Result<Vec<AnalyticCheck>, Box<dyn std::error::Error + Send + Sync>> {
+    let mut out = Vec::new();
+    for (i, &load) in loads.iter().enumerate() {
+        let (s, service_s, theory) = world(load)?;
+        let (fluid, discrete_event) =
+            measured_waits(&s, service_s, &format!("analytic.{stream}.{i}"), seed)?;
+        out.push(AnalyticCheck {
+            name: name.to_owned(),
+            load,
+            unit: "s",
+            theory,
+            fluid,
+            discrete_event,
+        });
+    }
+    Ok(out)
+}
+
 /// Mean wait for one lane shared by two models of short and long prompts (mean 100 and 900
 /// tokens, equally many requests) at each offered load in `loads` (below 1): first in first out,
 /// both wait alike, Pollaczek-Khinchine's `lambda E[S^2] / (2 (1 - rho))` of the mixture;
@@ -242,25 +269,20 @@ pub fn mixed_wait_checks(
     requests: usize,
     seed: MasterSeed,
 ) -> Result<Vec<AnalyticCheck>, Box<dyn std::error::Error + Send + Sync>> {
-    let mut out = Vec::new();
-    for (i, &load) in loads.iter().enumerate() {
-        let (s, prefill) = lane_world(1, &[100.0, 900.0], load, requests, 1)?;
-        // Requests per second of each model, and the theory's mean prefill.
-        let lambda = requests as f64 / 2.0 / s.time.epoch_s;
-        let second: f64 = prefill.iter().map(|p| lambda * p.1).sum();
-        let service_s = (prefill[0].0 + prefill[1].0) / 2.0;
-        let (fluid, discrete_event) =
-            measured_waits(&s, service_s, &format!("analytic.mixed.{i}"), seed)?;
-        out.push(AnalyticCheck {
-            name: "M/G/1 mean wait, two models at one lane".into(),
-            load,
-            unit: "s",
-            theory: second / (2.0 * (1.0 - load)),
-            fluid,
-            discrete_event,
-        });
-    }
-    Ok(out)
+    wait_checks(
+        "M/G/1 mean wait, two models at one lane",
+        "mixed",
+        loads,
+        seed,
+        |load| {
+            let (s, prefill) = lane_world(1, &[100.0, 900.0], load, requests, 1)?;
+            // Requests per second of each model, and the theory's mean prefill.
+            let lambda = requests as f64 / 2.0 / s.time.epoch_s;
+            let second: f64 = prefill.iter().map(|p| lambda * p.1).sum();
+            let service_s = (prefill[0].0 + prefill[1].0) / 2.0;
+            Ok((s, service_s, second / (2.0 * (1.0 - load))))
+        },
+    )
 }
 
 /// Mean wait for the lane at each offered load in `loads` (each below 1), with `requests`
@@ -271,21 +293,17 @@ pub fn mg1_wait_checks(
     requests: usize,
     seed: MasterSeed,
 ) -> Result<Vec<AnalyticCheck>, Box<dyn std::error::Error + Send + Sync>> {
-    let mut out = Vec::new();
-    for (k, &load) in loads.iter().enumerate() {
-        let (s, service_s, scv) = single_lane_world(1, load, requests, 1)?;
-        let (fluid, discrete_event) =
-            measured_waits(&s, service_s, &format!("analytic.arrivals.{k}"), seed)?;
-        out.push(AnalyticCheck {
-            name: "M/G/1 mean wait for the prefill lane".into(),
-            load,
-            unit: "s",
-            theory: load * service_s * (1.0 + scv) / (2.0 * (1.0 - load)),
-            fluid,
-            discrete_event,
-        });
-    }
-    Ok(out)
+    wait_checks(
+        "M/G/1 mean wait for the prefill lane",
+        "arrivals",
+        loads,
+        seed,
+        |load| {
+            let (s, service_s, scv) = single_lane_world(1, load, requests, 1)?;
+            let theory = load * service_s * (1.0 + scv) / (2.0 * (1.0 - load));
+            Ok((s, service_s, theory))
+        },
+    )
 }
 
 /// Mean wait for the lane of `nodes` single-lane nodes behind the round robin, each offered
@@ -297,22 +315,17 @@ pub fn round_robin_wait_checks(
     requests: usize,
     seed: MasterSeed,
 ) -> Result<Vec<AnalyticCheck>, Box<dyn std::error::Error + Send + Sync>> {
-    let mut out = Vec::new();
-    for (i, &load) in loads.iter().enumerate() {
-        let (s, service_s, _) = single_lane_world(nodes, load, requests, 1)?;
-        let (fluid, discrete_event) =
-            measured_waits(&s, service_s, &format!("analytic.round-robin.{i}"), seed)?;
-        out.push(AnalyticCheck {
-            name: format!("E{nodes}/M/1 mean wait: round robin over {nodes} nodes"),
-            load,
-            unit: "s",
-            theory: gamma_arrivals_wait_per_service(load, 1.0 / f64::from(nodes.max(1)))
-                * service_s,
-            fluid,
-            discrete_event,
-        });
-    }
-    Ok(out)
+    wait_checks(
+        &format!("E{nodes}/M/1 mean wait: round robin over {nodes} nodes"),
+        "round-robin",
+        loads,
+        seed,
+        |load| {
+            let (s, service_s, _) = single_lane_world(nodes, load, requests, 1)?;
+            let per_service = gamma_arrivals_wait_per_service(load, 1.0 / f64::from(nodes.max(1)));
+            Ok((s, service_s, per_service * service_s))
+        },
+    )
 }
 
 /// Throughput of the node offered `load` (above 1) times its capacity in the first of two
