@@ -660,3 +660,77 @@ fn a_kind_out_of_memory_sends_requests_on_to_the_other_kind() {
         "fluid {ttft} discrete-event {des_ttft}"
     );
 }
+
+#[test]
+fn a_node_sample_sees_arrivals_as_smooth_as_the_fleets_nodes() {
+    // geo-4dc, even split, one node of each pool (1/167 of the nodes): the round robin hands
+    // the fleet's nodes nearly periodic arrivals (every 167th or later request of a Poisson
+    // stream); the sample is spaced so that its datacenter streams are every 167th request too.
+    let s = Scenario::load(
+        &verdant::scenario::bundled_dir().join("geo-4dc.toml"),
+        MasterSeed(0),
+    )
+    .unwrap();
+    let nd = s.datacenters.len();
+    let plan = FractionPlan::from_fn(
+        s.time.epochs,
+        s.origins.len(),
+        s.classes.len(),
+        nd,
+        |_, _, _, _| 1.0 / nd as f64,
+    )
+    .unwrap();
+    let fraction = s.one_node_fraction();
+    let des = DiscreteEventSimulator::new(
+        &s,
+        SimParams {
+            node_fraction: fraction,
+            ..SimParams::default()
+        },
+    );
+    let (requests, to) = des.plan_requests(&plan, &mut MasterSeed(3).rng("test"));
+    // The same requests as drawn and assigned, only re-timed.
+    let mut rng = MasterSeed(3).rng("test");
+    let drawn = s.draw_requests(fraction, &mut rng);
+    assert_eq!(to, plan.assign(&drawn, s.time.epoch_s));
+    let key = |r: &Request| (r.origin, r.class, r.input_tokens, r.output_tokens);
+    let mut a: Vec<_> = requests.iter().map(key).collect();
+    let mut b: Vec<_> = drawn.iter().map(key).collect();
+    a.sort_unstable();
+    b.sort_unstable();
+    assert_eq!(a, b);
+    // Gaps at each datacenter, per class and epoch (both classes have their own model).
+    let horizon = s.time.horizon_s();
+    let mut scv_sum = 0.0;
+    let mut groups = 0.0;
+    let mut drawn_scv_sum = 0.0;
+    for (list, label) in [(&requests, "spaced"), (&drawn, "drawn")] {
+        let mut at = vec![Vec::new(); nd * s.classes.len() * s.time.epochs];
+        for (r, &d) in list.iter().zip(&to) {
+            let d = usize::from(d);
+            assert!(r.arrival_s >= 0.0 && r.arrival_s < horizon, "{label}");
+            let t = r.arrival_s + s.network.round_trip_s[usize::from(r.origin)][d] / 2.0;
+            let e = ((t / s.time.epoch_s) as usize).min(s.time.epochs - 1);
+            at[(d * s.classes.len() + usize::from(r.class)) * s.time.epochs + e].push(t);
+        }
+        for times in at.iter_mut().filter(|t| t.len() >= 200) {
+            times.sort_by(f64::total_cmp);
+            let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+            let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+            let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
+            if label == "spaced" {
+                scv_sum += var / (mean * mean);
+                groups += 1.0;
+            } else {
+                drawn_scv_sum += var / (mean * mean);
+            }
+        }
+    }
+    assert!(groups > 100.0, "{groups}");
+    // Gamma gaps of shape 167: scv 0.006. The drawn sample's are Poisson gaps thinned by the
+    // plan's assignment (each datacenter every fourth request of a cell): about 0.7.
+    let spaced = scv_sum / groups;
+    let drawn = drawn_scv_sum / groups;
+    assert!(spaced < 0.02, "spaced {spaced}");
+    assert!(drawn > 0.5, "drawn {drawn}");
+}

@@ -133,12 +133,9 @@ fn execute(p: &Simulate, scenario: &Scenario, run: &mut Run) -> anyhow::Result<S
             bail!("scenario {} has no node pools: the discrete-event fidelity needs nodes; use fidelity = \"fluid\"", scenario.name);
         }
         let params = p.sim.discrete_event(scenario);
-        let requests = scenario.draw_requests(
-            params.node_fraction,
-            &mut MasterSeed(p.seed).rng("simulate.requests"),
-        );
-        let to = plan.assign(&requests, scenario.time.epoch_s);
         let simulator = Problem::new(scenario, params).discrete_event();
+        let (requests, to) =
+            simulator.plan_requests(&plan, &mut MasterSeed(p.seed).rng("simulate.requests"));
         let bar = run.progress(requests.len() as u64, "requests");
         let mut file = if p.write_requests {
             Some(run.dir().create_file("requests.csv")?)

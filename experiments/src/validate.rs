@@ -725,10 +725,23 @@ fn report(
                         let discrete = lower(des(at[i]), des(at[j]));
                         if let (Some(f), Some(d)) = (fluid, discrete) {
                             if f != d {
+                                // How far apart the two plans are in each fidelity: orders
+                                // of plans closer than the fidelities agree can swap.
+                                let apart = |a: f64, b: f64| {
+                                    if b != 0.0 {
+                                        format!("{:+.1}%", (a / b - 1.0) * 100.0)
+                                    } else {
+                                        "n/a".to_owned()
+                                    }
+                                };
                                 disagreements.push(format!(
-                                    "{name}: {} vs {}",
+                                    "{name}: {} vs {} ({} against {}: fluid {}, discrete-event {})",
                                     at[i].plan.name(),
-                                    at[j].plan.name()
+                                    at[j].plan.name(),
+                                    at[i].plan.name(),
+                                    at[j].plan.name(),
+                                    apart(at[i].fluid[m], at[j].fluid[m]),
+                                    apart(des(at[i]), des(at[j])),
                                 ));
                             }
                         }
@@ -843,19 +856,25 @@ fn explain(x: &PointResult, dropped: f64, a: Agreement) -> String {
     let peak = x.fluid_peak_prefill_utilisation;
     if peak > 1.0 {
         let p95 = x.relative(metric_index("p95_ttft_s")).unwrap_or(f64::NAN);
+        let energy = x.relative(metric_index("energy_kwh")).unwrap_or(f64::NAN);
         why.push(format!(
             "the plan overloads node pools of a datacenter (fluid prefill utilisation of the busiest pool up to {peak:.2}){}",
             if ttft > a.mean_ttft {
-                ": the fluid backlog is per GPU kind, bounded by the kind's memory, while the discrete-event round robin sends requests on from each full node, so its queues drain sooner"
-            } else if p95 < -a.p95_ttft || ttft < -a.mean_ttft {
-                ": the discrete-event waits are the longer: each overloaded pool's node queues grow to their memory bound and drain first in first out across epochs, while the fluid backlog is per GPU kind (a pool busier than its kind shows only along the wait curve's tangent) and its percentiles spread each cell's time as an exponential about the cell's mean"
+                ": the fluid backlog is per node pool, bounded by the pool's KV memory, while the discrete-event round robin sends requests on from each full node, so its queues drain sooner"
+            } else if ttft < -a.mean_ttft || p95 < -a.p95_ttft {
+                ": the discrete-event waits are the longer: each overloaded node's queue grows to its memory bound and drains first in first out across epochs, a full node passes requests on in the balancer's order (mostly to the other GPU kind's large nodes, which then queue too) where the fluid model sends a full pool's excess to its own kind's other pools first, and a datacenter's full queue admits to whichever node frees memory first"
+            } else if p95 > a.p95_ttft {
+                ": the fluid p95 is the higher: its percentiles spread each cell's time as an exponential about the cell's mean, so a few backlogged cells reach the tail"
             } else {
                 ""
             }
         ));
+        if energy > a.accounting {
+            why.push("the fluid energy is the higher: the discrete-event full nodes pass work on to the other GPU kind, the fluid model to the full kind's other pools first (on the geo fleets an A100 pool's excess runs on H100s in the discrete-event simulator, at about half the energy per prefill token)".into());
+        }
     } else if ttft.abs() > a.mean_ttft && dropped == 0.0 {
         why.push(if ttft < 0.0 {
-            "the fluid TTFT is lower without an overloaded pool: the pools of a GPU kind differ (nodes of different sizes, with different KV room per instance and utilisation), and the busiest run near their knee while small nodes fill their memory; the fluid wait reads each pool at its own utilisation, but its backlog and memory bound are per kind, not per pool (docs/validation.md)".into()
+            "the fluid TTFT is lower without an overloaded pool: a discrete-event 70B prefill needs its two GPUs free at once and a one-GPU 8B prefill can hold one of them idle; the time lost (2-5% of the busy time near capacity, more on small nodes) lengthens the waits, while the fluid wait treats a kind's lanes as work conserving (docs/validation.md)".into()
         } else {
             "the fluid TTFT is higher without an overloaded pool: its stationary wait (Allen-Cunneen with the round robin's arrival variability, the classes mixed by prefill work) is exact for one lane at exponential service (analytic checks) and an approximation for general prompt lengths and several lanes".into()
         });

@@ -25,7 +25,9 @@
 //!   the last epoch.
 //!
 //! With `node_fraction < 1` only that share of each pool's nodes is simulated (at least one), and
-//! their activity is scaled back to the whole pool; feed it a matching share of the requests.
+//! their activity is scaled back to the whole pool; feed it a matching share of the requests
+//! ([`DiscreteEventSimulator::plan_requests`] draws them, and spaces their arrivals so that each
+//! simulated node sees the gaps a node of the whole fleet does).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -109,6 +111,9 @@ pub struct DiscreteEventSimulator<'a> {
     /// Per datacenter and model: the balancer's order of the simulated nodes that can host the
     /// model ([`dispatch_sequence`]), built once.
     sequences: Vec<Vec<Vec<u32>>>,
+    /// Per datacenter and model: the simulated nodes that can host it (the distinct nodes of
+    /// its sequence).
+    hosts: Vec<Vec<usize>>,
     /// Per datacenter and model: the largest memory of a simulated node that can host it, MB
     /// (a request that needs more is dropped on arrival).
     largest_memory_mb: Vec<Vec<f64>>,
@@ -127,6 +132,9 @@ struct DcState {
     /// Per model: the position in the balancer's order of the nodes (the simulator's
     /// `sequences`) after the entry that took the last request.
     round_robin: Vec<usize>,
+    /// Per node: the admission search that last asked it (`asked_round`, counting searches).
+    asked: Vec<u32>,
+    asked_round: u32,
     activity: Vec<Activity>,
 }
 
@@ -137,6 +145,7 @@ impl<'a> DiscreteEventSimulator<'a> {
             scenario,
             params,
             sequences: Vec::new(),
+            hosts: Vec::new(),
             largest_memory_mb: Vec::new(),
             token_room: scenario
                 .datacenters
@@ -151,8 +160,19 @@ impl<'a> DiscreteEventSimulator<'a> {
         };
         for d in 0..scenario.datacenters.len() {
             let (nodes, _, eligible) = sim.layout(d);
-            sim.sequences
-                .push(sim.dispatch_sequences(d, &nodes, &eligible));
+            let sequences = sim.dispatch_sequences(d, &nodes, &eligible);
+            sim.hosts.push(
+                sequences
+                    .iter()
+                    .map(|q| {
+                        let mut distinct = q.clone();
+                        distinct.sort_unstable();
+                        distinct.dedup();
+                        distinct.len()
+                    })
+                    .collect(),
+            );
+            sim.sequences.push(sequences);
             sim.largest_memory_mb.push(
                 eligible
                     .iter()
@@ -167,20 +187,109 @@ impl<'a> DiscreteEventSimulator<'a> {
         sim
     }
 
-    /// Scores a fraction plan: draws the day's requests on `params.node_fraction` of the nodes
-    /// ([`Scenario::draw_requests`] with `rng`), sends each where the plan's documented rule
-    /// ([`FractionPlan::assign`]) says, and simulates them. Returns the outcome and the number
-    /// of requests simulated.
+    /// Scores a fraction plan: the requests of [`Self::plan_requests`], simulated. Returns the
+    /// outcome and the number of requests simulated.
     pub fn simulate_plan(
         &self,
         plan: &FractionPlan,
         rng: &mut impl rand::Rng,
         record: impl FnMut(&RequestRecord),
     ) -> Result<(Outcome, usize), PlanError> {
-        let requests = self.scenario.draw_requests(self.params.node_fraction, rng);
-        let to = plan.assign(&requests, self.scenario.time.epoch_s);
+        let (requests, to) = self.plan_requests(plan, rng);
         let outcome = self.simulate(&requests, &to, record)?;
         Ok((outcome, requests.len()))
+    }
+
+    /// The requests a discrete-event run of `plan` simulates, and the datacenter of each: the
+    /// day's requests drawn for `params.node_fraction` of the nodes ([`Scenario::draw_requests`]
+    /// with `rng`), each sent where the plan's documented rule ([`FractionPlan::assign`]) says,
+    /// a node sample's arrivals then spaced as the whole fleet's
+    /// ([`Self::space_like_the_fleet`], with `rng`).
+    pub fn plan_requests(
+        &self,
+        plan: &FractionPlan,
+        rng: &mut impl rand::Rng,
+    ) -> (Vec<Request>, Vec<u16>) {
+        let mut requests = self.scenario.draw_requests(self.params.node_fraction, rng);
+        let to = plan.assign(&requests, self.scenario.time.epoch_s);
+        self.space_like_the_fleet(&mut requests, &to, rng);
+        (requests, to)
+    }
+
+    /// Gives a node sample's requests the arrival times that a node of the whole fleet sees.
+    ///
+    /// A datacenter's requests of one model arrive as a Poisson stream and the round robin
+    /// hands a node every (1/s)-th of them (s its share of the model's requests), so the gaps a
+    /// node sees have squared coefficient of variation s. Simulating a share f of the nodes on
+    /// a random (Poisson) share f of the requests gives each simulated node the share s / f of
+    /// its datacenter's sample: arrivals 1/f times as variable, and waits too long (up to 8% of
+    /// the mean TTFT near a datacenter's cap on the geo fleets with one node per pool). The
+    /// fleet's simulated nodes see what its real ones do when the sample is every (1/f)-th
+    /// request of the stream instead: gaps of a Gamma distribution of shape 1/f. So, per
+    /// datacenter, model and epoch (by arrival at the datacenter), the n requests drawn keep
+    /// their order and take the times of such a renewal process, scaled to fill the epoch,
+    /// from a uniformly random phase; each request leaves its origin its one-way network delay
+    /// before. Nothing changes with `node_fraction = 1`.
+    fn space_like_the_fleet(&self, requests: &mut [Request], to: &[u16], rng: &mut impl rand::Rng) {
+        use rand_distr::Distribution;
+        let f = self.params.node_fraction;
+        let s = self.scenario;
+        if !(f > 0.0 && f < 1.0) || to.len() != requests.len() {
+            return;
+        }
+        let Ok(gap) = rand_distr::Gamma::new(1.0 / f, f) else {
+            return;
+        };
+        let (nd, nm, ne, epoch_s) = (
+            s.datacenters.len(),
+            s.models.len(),
+            s.time.epochs,
+            s.time.epoch_s,
+        );
+        let horizon = s.time.horizon_s();
+        let one_way =
+            |r: &Request, d: usize| s.network.round_trip_s[usize::from(r.origin)][d] / 2.0;
+        let mut groups: Vec<Vec<(f64, u32)>> = vec![Vec::new(); nd * nm * ne];
+        for (i, r) in requests.iter().enumerate() {
+            let d = usize::from(to[i]);
+            let model = s.classes.get(usize::from(r.class)).and_then(|c| c.model);
+            let inside = r.arrival_s >= 0.0
+                && r.arrival_s < horizon
+                && usize::from(r.origin) < s.origins.len()
+                && d < nd;
+            let (Some(m), true) = (model, inside) else {
+                continue;
+            };
+            let at = r.arrival_s + one_way(r, d);
+            let e = ((at / epoch_s) as usize).min(ne - 1);
+            groups[(d * nm + m) * ne + e].push((at, i as u32));
+        }
+        let mut at: Vec<f64> = Vec::new();
+        for (k, group) in groups.iter_mut().enumerate() {
+            if group.is_empty() {
+                continue;
+            }
+            group.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let (d, e) = (k / (nm * ne), k % ne);
+            // Cumulative gaps: a stationary process's first point a uniform share of a gap in,
+            // the window closing a uniform share of a gap after the last.
+            let phase: f64 = rng.gen();
+            at.clear();
+            let mut t = phase * gap.sample(rng);
+            for _ in 0..group.len() {
+                at.push(t);
+                t += gap.sample(rng);
+            }
+            // t is one gap past the last point; the window closes (1 - phase) of it after.
+            let last = at[at.len() - 1];
+            let length = last + (1.0 - phase) * (t - last);
+            let scale = epoch_s / length.max(f64::MIN_POSITIVE);
+            for (&(_, i), &x) in group.iter().zip(&at) {
+                let r = &mut requests[i as usize];
+                let left = e as f64 * epoch_s + x * scale - one_way(r, d);
+                r.arrival_s = left.clamp(0.0, horizon * (1.0 - f64::EPSILON));
+            }
+        }
     }
 
     /// Simulates `requests` (arrival times from the scenario's start) sent to `datacenter_of`
@@ -353,7 +462,7 @@ impl<'a> DiscreteEventSimulator<'a> {
                             }
                     })
                     .collect();
-                dispatch_sequence(&weights, 8 * weights.len())
+                dispatch_sequence(&weights, sequence_len(&weights))
                     .into_iter()
                     .map(|k| eligible[m][k] as u32)
                     .collect()
@@ -368,8 +477,10 @@ impl<'a> DiscreteEventSimulator<'a> {
             ready_at: vec![f64::INFINITY; nodes.len() * nm],
             active: vec![0; nodes.len() * nm],
             lanes: vec![0.0; lanes],
+            asked: vec![0; nodes.len()],
             nodes,
             round_robin: vec![0; nm],
+            asked_round: 0,
             activity: (0..self.scenario.time.epochs)
                 .map(|_| Activity::default())
                 .collect(),
@@ -462,13 +573,32 @@ impl<'a> DiscreteEventSimulator<'a> {
         let weights_mb = model.weights_gb * 1000.0;
         let sequence = &self.sequences[d][m];
         let count = sequence.len();
+        // Each node is asked once: the sequence lists nodes many times, and when none has room
+        // (an overloaded datacenter) the search ends after the last distinct one. The first
+        // node asked usually has room; the search marks nodes from the first refusal on.
+        let mut asked = 0;
         for step in 0..count {
             let pos = (st.round_robin[m] + step) % count;
             let n = sequence[pos] as usize;
+            if step > 0 && st.asked[n] == st.asked_round {
+                continue;
+            }
             let resident = st.ready_at[n * nm + m].is_finite();
             let need = kv + if resident { 0.0 } else { weights_mb };
             if st.nodes[n].memory_mb - st.nodes[n].used_mb < need && !self.evict_for(st, n, m, need)
             {
+                if step == 0 {
+                    st.asked_round = st.asked_round.wrapping_add(1);
+                    if st.asked_round == 0 {
+                        st.asked.fill(0);
+                        st.asked_round = 1;
+                    }
+                }
+                st.asked[n] = st.asked_round;
+                asked += 1;
+                if asked == self.hosts[d][m] {
+                    break;
+                }
                 continue;
             }
             st.round_robin[m] = (pos + 1) % count;
@@ -595,6 +725,29 @@ impl<'a> DiscreteEventSimulator<'a> {
     }
 }
 
+/// The longest [`dispatch_sequence`] the simulator builds (256 KiB of node indices).
+const MAX_SEQUENCE_LEN: usize = 1 << 16;
+
+/// Picks of a balancer's sequence over items of `weights`: enough that each item's share of a
+/// whole sequence is within 1% of its weight (the stride schedule gives an item of share `w`
+/// within one pick of `len x w`, so `len >= 100 / w` for the smallest positive share), at least
+/// eight per item, at most [`MAX_SEQUENCE_LEN`]. A short sequence rounds a small node's share up
+/// to one pick: with eight picks per node, a node of share 0.011 among six took 1/48 = 0.021 of
+/// the requests, twice its weight.
+fn sequence_len(weights: &[f64]) -> usize {
+    let total: f64 = weights.iter().filter(|w| w.is_finite() && **w > 0.0).sum();
+    let smallest = weights
+        .iter()
+        .filter(|w| w.is_finite() && **w > 0.0)
+        .fold(f64::INFINITY, |a, &w| a.min(w / total));
+    let for_shares = if smallest.is_finite() {
+        (100.0 / smallest).ceil().min(MAX_SEQUENCE_LEN as f64) as usize
+    } else {
+        0
+    };
+    for_shares.max(8 * weights.len()).min(MAX_SEQUENCE_LEN)
+}
+
 /// A smooth weighted round-robin sequence of `len` picks (at least one per item with a weight)
 /// among items of `weights`, by stride scheduling: each item has a pass, starting at half its stride `1 / w`;
 /// each pick takes the item of smallest pass (the first on ties) and advances its pass by its
@@ -685,7 +838,7 @@ fn percentiles(v: &mut [f64]) -> [Option<f64>; 3] {
 
 #[cfg(test)]
 mod tests {
-    use super::{dispatch_sequence, percentiles};
+    use super::{dispatch_sequence, percentiles, sequence_len};
 
     #[test]
     fn percentiles_are_the_nearest_ranks_of_the_sorted_values() {
@@ -719,5 +872,26 @@ mod tests {
         // All weights 0: equal shares; nothing to pick from: nothing.
         assert_eq!(dispatch_sequence(&[0.0, 0.0], 4), vec![0, 1, 0, 1]);
         assert!(dispatch_sequence(&[], 4).is_empty());
+    }
+
+    #[test]
+    fn a_whole_sequence_gives_every_item_its_weight_within_one_percent() {
+        // Six pools of one datacenter, one node each: the smallest has about 1% of the weight.
+        let weights = [0.011, 0.085, 0.189, 0.020, 0.208, 0.487];
+        let len = sequence_len(&weights);
+        let sequence = dispatch_sequence(&weights, len);
+        let total: f64 = weights.iter().sum();
+        for (k, &w) in weights.iter().enumerate() {
+            let share = sequence.iter().filter(|&&x| x == k).count() as f64 / len as f64;
+            let want = w / total;
+            assert!(
+                (share - want).abs() <= 0.01 * want,
+                "item {k}: {share} vs {want}"
+            );
+        }
+        // Eight picks per item at least; no weight: the minimum.
+        assert_eq!(sequence_len(&[1.0, 1.0]), 200);
+        assert_eq!(sequence_len(&[0.0, 0.0, 0.0]), 24);
+        assert_eq!(sequence_len(&[1.0, 1e-12]), super::MAX_SEQUENCE_LEN);
     }
 }
