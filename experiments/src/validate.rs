@@ -862,7 +862,7 @@ fn explain(x: &PointResult, dropped: f64, a: Agreement) -> String {
             if ttft > a.mean_ttft {
                 ": the fluid backlog is per node pool, bounded by the pool's KV memory, while the discrete-event round robin sends requests on from each full node, so its queues drain sooner"
             } else if ttft < -a.mean_ttft || p95 < -a.p95_ttft {
-                ": the discrete-event waits are the longer: each overloaded node's queue grows to its memory bound and drains first in first out across epochs, a full node passes requests on in the balancer's order (mostly to the other GPU kind's large nodes, which then queue too) where the fluid model sends a full pool's excess to its own kind's other pools first, and a datacenter's full queue admits to whichever node frees memory first"
+                ": the discrete-event waits are the longer: each overloaded node's queue grows to its memory bound and drains first in first out across epochs, full nodes pass requests on to the next node of the balancer's order with room (in the busiest epochs the other GPU kind's nodes queue too, where the fluid kind still has room), and a datacenter's full queue admits to whichever node frees memory first"
             } else if p95 > a.p95_ttft {
                 ": the fluid p95 is the higher: its percentiles spread each cell's time as an exponential about the cell's mean, so a few backlogged cells reach the tail"
             } else {
@@ -870,7 +870,7 @@ fn explain(x: &PointResult, dropped: f64, a: Agreement) -> String {
             }
         ));
         if energy > a.accounting {
-            why.push("the fluid energy is the higher: the discrete-event full nodes pass work on to the other GPU kind, the fluid model to the full kind's other pools first (on the geo fleets an A100 pool's excess runs on H100s in the discrete-event simulator, at about half the energy per prefill token)".into());
+            why.push("the fluid energy is the higher: where hours of backlog remain, the discrete-event datacenter's full queue admits requests to whichever node frees memory first (mostly the large nodes, whose decode draws a smaller share of the power), not by the balancer's weights, which the fluid model keeps".into());
         }
     } else if ttft.abs() > a.mean_ttft && dropped == 0.0 {
         why.push(if ttft < 0.0 {
