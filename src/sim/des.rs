@@ -203,8 +203,9 @@ impl<'a> DiscreteEventSimulator<'a> {
     /// The requests a discrete-event run of `plan` simulates, and the datacenter of each: the
     /// day's requests drawn for `params.node_fraction` of the nodes ([`Scenario::draw_requests`]
     /// with `rng`), each sent where the plan's documented rule ([`FractionPlan::assign`]) says,
-    /// a node sample's arrivals then spaced as the whole fleet's
-    /// ([`Self::space_like_the_fleet`], with `rng`).
+    /// a node sample's arrivals then spaced as the whole fleet's, with `rng`: per datacenter,
+    /// model and epoch, the gaps of every (1 / `node_fraction`)-th request of a Poisson stream,
+    /// which a node of the whole fleet sees behind the round robin (docs/validation.md).
     pub fn plan_requests(
         &self,
         plan: &FractionPlan,
