@@ -440,6 +440,26 @@ fn validate_compares_the_fidelities_and_checks_theory() {
     assert!(report.contains("## Analytic checks (pass)"), "{report}");
     assert!(run.join("geo-4dc_mean_ttft_s.svg").exists());
     assert!(run.join("analytic.csv").exists());
+    // The time lost to prefill groups: geo-4dc's six kinds of node (one- and two-GPU prefills
+    // on each), none for the Green-LLM case; more lost the busier the node.
+    let idle = std::fs::read_to_string(run.join("group_idle.csv")).unwrap();
+    let lost = |gpus: &str, at: &str| -> f64 {
+        let row = idle
+            .lines()
+            .find(|l| l.starts_with(&format!("geo-4dc,A100,{gpus},{at},")))
+            .unwrap_or_else(|| panic!("{idle}"));
+        row.rsplit(',').next().unwrap().parse().unwrap()
+    };
+    assert_eq!(idle.lines().count(), 1 + 6 * 9, "{idle}");
+    assert!(
+        lost("2", "0.5") > 0.0 && lost("2", "0.5") < lost("2", "0.9"),
+        "{idle}"
+    );
+    assert!(lost("8", "0.9") < lost("2", "0.9"), "{idle}");
+    assert!(
+        report.contains("## GPU time lost to prefill groups"),
+        "{report}"
+    );
     // Interrupted after some discrete-event runs (one run and the outputs missing): resuming
     // runs only what is missing, with the same numbers.
     std::fs::remove_file(run.join("discrete-event/run-0.txt")).unwrap();

@@ -16,6 +16,199 @@
 /// Points of a tabulated [`WaitCurve`] between 0 and its knee.
 const POINTS: usize = 65;
 
+/// Utilisations at which [`GroupIdle`] measures the share of GPU time lost.
+const IDLE_AT: [f64; 9] = [0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98];
+
+/// The GPU time a node loses to prefill groups: a request of a model that prefills on `k` GPUs
+/// takes the group of `k` consecutive GPUs that frees first (all its GPUs free), so a GPU of the
+/// group that frees earlier waits idle for the others (the discrete-event lanes' rule). Where one
+/// node serves models of different group sizes, a one-GPU prefill can hold half of a pair. Lost
+/// GPU-seconds per busy GPU-second, at the node's prefill utilisations [`GroupIdle::AT`], measured by
+/// simulating the rule; linear between them, proportional below the first.
+#[derive(Debug, Clone, Default)]
+pub struct GroupIdle {
+    /// Lost share at each of [`IDLE_AT`]; empty where nothing is lost (one group size).
+    lost: Vec<f64>,
+}
+
+impl GroupIdle {
+    /// A node of `gpus` GPUs serving `jobs`, each `(group size, share of the requests, prefill
+    /// seconds of a sample of its requests)`, with arrivals whose gaps have squared
+    /// coefficient of variation `ca2` (Gamma), simulated for `n` requests per utilisation with
+    /// `rng`. Nothing is lost where every job has the same group size.
+    pub fn new(
+        gpus: u32,
+        jobs: &[(u32, f64, Vec<f64>)],
+        ca2: f64,
+        n: usize,
+        rng: &mut impl rand::Rng,
+    ) -> Self {
+        let sizes = |f: fn(u32, u32) -> u32| jobs.iter().map(|j| j.0).reduce(f);
+        let usable = jobs
+            .iter()
+            .all(|j| j.0 >= 1 && j.0 <= gpus && !j.2.is_empty());
+        if !usable || sizes(u32::min) == sizes(u32::max) || jobs.is_empty() {
+            return GroupIdle::default();
+        }
+        let lost = IDLE_AT
+            .iter()
+            .map(|&rho| simulate_groups(gpus, jobs, ca2, rho, n, rng))
+            .collect();
+        GroupIdle { lost }
+    }
+
+    /// Lost GPU-seconds per busy GPU-second at prefill utilisation `rho`.
+    pub fn at(&self, rho: f64) -> f64 {
+        if self.lost.is_empty() || rho <= 0.0 {
+            return 0.0;
+        }
+        if rho <= IDLE_AT[0] {
+            return self.lost[0] * rho / IDLE_AT[0];
+        }
+        for i in 1..IDLE_AT.len() {
+            if rho <= IDLE_AT[i] {
+                let t = (rho - IDLE_AT[i - 1]) / (IDLE_AT[i] - IDLE_AT[i - 1]);
+                return self.lost[i - 1] + t * (self.lost[i] - self.lost[i - 1]);
+            }
+        }
+        self.lost[IDLE_AT.len() - 1]
+    }
+}
+
+impl GroupIdle {
+    /// The utilisations it is measured at.
+    pub const AT: [f64; 9] = IDLE_AT;
+
+    /// Per kind of node in `scenario` (GPU kind, GPUs per node; each once) that serves models
+    /// of different group sizes: what it loses, for the scenario's mix of models (each model's
+    /// share of the demand's requests) and their prompt lengths in its request sample, with
+    /// nearly periodic arrivals (the round robin's, squared coefficient of variation 0.01), `n`
+    /// requests per utilisation, drawn from `rng`. The fluid simulator leaves this time out
+    /// (docs/validation.md, "Prefill groups of two GPUs").
+    pub fn of_scenario(
+        s: &crate::scenario::Scenario,
+        n: usize,
+        rng: &mut impl rand::Rng,
+    ) -> Vec<(usize, u32, GroupIdle)> {
+        let demand = &s.demand;
+        let requests: Vec<f64> = (0..s.models.len())
+            .map(|m| {
+                (0..s.classes.len())
+                    .filter(|&c| s.classes[c].model == Some(m))
+                    .flat_map(|c| {
+                        (0..demand.epochs()).flat_map(move |e| {
+                            (0..demand.origins()).map(move |o| demand.requests(o, c, e))
+                        })
+                    })
+                    .sum()
+            })
+            .collect();
+        let prompts: Vec<Vec<f64>> = (0..s.models.len())
+            .map(|m| {
+                s.requests
+                    .iter()
+                    .filter(|r| {
+                        s.classes.get(usize::from(r.class)).and_then(|c| c.model) == Some(m)
+                    })
+                    .map(|r| f64::from(r.input_tokens))
+                    .collect()
+            })
+            .collect();
+        let mut out: Vec<(usize, u32, GroupIdle)> = Vec::new();
+        for p in s.datacenters.iter().flat_map(|d| &d.node_pools) {
+            if p.nodes == 0 || out.iter().any(|x| (x.0, x.1) == (p.gpu, p.gpus_per_node)) {
+                continue;
+            }
+            let jobs: Vec<(u32, f64, Vec<f64>)> = s
+                .models
+                .iter()
+                .enumerate()
+                .filter_map(|(m, model)| {
+                    let speed = model.speed[p.gpu]?;
+                    let hosted = model.min_gpus <= p.gpus_per_node && requests[m] > 0.0;
+                    (hosted && !prompts[m].is_empty()).then(|| {
+                        let seconds = prompts[m]
+                            .iter()
+                            .map(|&x| x / speed.prefill_tokens_per_s)
+                            .collect();
+                        (model.min_gpus, requests[m], seconds)
+                    })
+                })
+                .collect();
+            let idle = GroupIdle::new(p.gpus_per_node, &jobs, 0.01, n, rng);
+            if !idle.lost.is_empty() {
+                out.push((p.gpu, p.gpus_per_node, idle));
+            }
+        }
+        out
+    }
+}
+
+/// One run of [`GroupIdle`]'s rule at utilisation `rho`: lost over busy GPU-seconds, the first
+/// tenth of the requests left out (warm-up).
+fn simulate_groups(
+    gpus: u32,
+    jobs: &[(u32, f64, Vec<f64>)],
+    ca2: f64,
+    rho: f64,
+    n: usize,
+    rng: &mut impl rand::Rng,
+) -> f64 {
+    use rand_distr::Distribution;
+    let total_share: f64 = jobs.iter().map(|j| j.1).sum();
+    let busy_per_request: f64 = jobs
+        .iter()
+        .map(|(k, share, s)| {
+            share / total_share * f64::from(*k) * s.iter().sum::<f64>() / s.len() as f64
+        })
+        .sum();
+    if !(busy_per_request > 0.0 && total_share > 0.0) {
+        return 0.0;
+    }
+    let rate = rho * f64::from(gpus) / busy_per_request;
+    let shape = 1.0 / ca2.clamp(1e-3, 1.0);
+    let Ok(gap) = rand_distr::Gamma::new(shape, 1.0 / (shape * rate)) else {
+        return 0.0;
+    };
+    let mut free = vec![0.0_f64; gpus as usize];
+    let (mut t, mut lost, mut busy) = (0.0, 0.0, 0.0);
+    for i in 0..n {
+        t += gap.sample(rng);
+        let mut u = rng.gen::<f64>() * total_share;
+        let job = jobs
+            .iter()
+            .find(|j| {
+                u -= j.1;
+                u < 0.0
+            })
+            .unwrap_or(&jobs[jobs.len() - 1]);
+        let k = job.0 as usize;
+        let service = job.2[rng.gen_range(0..job.2.len())];
+        let (mut best, mut at) = (0, f64::INFINITY);
+        for g in 0..free.len() / k {
+            let m = free[g * k..(g + 1) * k]
+                .iter()
+                .copied()
+                .fold(f64::NEG_INFINITY, f64::max);
+            if m < at {
+                (best, at) = (g, m);
+            }
+        }
+        let start = t.max(at);
+        let group = &mut free[best * k..(best + 1) * k];
+        if i >= n / 10 {
+            lost += group.iter().map(|&f| start - t.max(f)).sum::<f64>();
+            busy += service * k as f64;
+        }
+        group.fill(start + service);
+    }
+    if busy > 0.0 {
+        lost / busy
+    } else {
+        0.0
+    }
+}
+
 /// Mean wait per second of mean service at utilisation `rho` (< 1) of an M/M/c queue with `c`
 /// servers: Erlang C's probability of waiting over `c (1 - rho)`; without the `(1 + cs^2) / 2`
 /// variability factor (Allen-Cunneen) it takes for M/G/c, with which it is exact for c = 1.
@@ -377,6 +570,33 @@ mod tests {
         }
         // Its knee comes as much sooner in the kind's utilisation.
         assert!((busier.knee() * 1.2 - alone.knee()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn one_pair_loses_the_small_prefills_share_in_heavy_traffic() {
+        // Two GPUs, exponential prefills: small ones (one GPU, mean 0.1 s) for 70% of the
+        // requests, large ones (the pair, mean 0.5 s) for 30%. In heavy traffic both GPUs are
+        // busy; each small prefill unsettles the pair by an exponential time, and a large one
+        // waits that long on one GPU: lost time per large prefill = mean small x share of small
+        // requests (0.1 x 0.7), busy time per request 0.7 x 0.1 + 0.3 x 2 x 0.5 = 0.37.
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let exp = |mean: f64, rng: &mut rand_chacha::ChaCha8Rng| -> Vec<f64> {
+            use rand::Rng;
+            (0..4000)
+                .map(|_| -mean * (1.0 - rng.gen::<f64>()).ln())
+                .collect()
+        };
+        let jobs = vec![(1, 0.7, exp(0.1, &mut rng)), (2, 0.3, exp(0.5, &mut rng))];
+        let idle = GroupIdle::new(2, &jobs, 1.0, 200_000, &mut rng);
+        let heavy = 0.3 * 0.1 * 0.7 / 0.37;
+        let at = idle.at(0.98);
+        assert!(at > 0.8 * heavy && at < 1.05 * heavy, "{at} vs {heavy}");
+        assert!(idle.at(0.5) < idle.at(0.9) && idle.at(0.9) < at);
+        assert!(idle.at(0.0) == 0.0);
+        // One group size: nothing lost.
+        let same = GroupIdle::new(2, &[(2, 1.0, exp(0.5, &mut rng))], 1.0, 1000, &mut rng);
+        assert_eq!(same.at(0.9), 0.0);
     }
 
     #[test]
