@@ -630,6 +630,13 @@ impl Scenario {
     /// origins and epochs; `None` where it has no demand. The weighted round robin's weights
     /// are computed for it (weights are fixed for the horizon, as a balancer's are).
     pub fn mean_request(&self, demand: &EpochDemand, model: usize) -> Option<(f64, f64)> {
+        let [requests, input, output] = self.model_demand(demand, model);
+        (requests > 0.0).then(|| (input / requests, output / requests))
+    }
+
+    /// `model`'s requests in `demand` and their input and output tokens, over all its classes,
+    /// origins and epochs.
+    pub fn model_demand(&self, demand: &EpochDemand, model: usize) -> [f64; 3] {
         let (mut requests, mut input, mut output) = (0.0, 0.0, 0.0);
         for (c, class) in self.classes.iter().enumerate() {
             if class.model != Some(model) {
@@ -643,7 +650,17 @@ impl Scenario {
                 }
             }
         }
-        (requests > 0.0).then(|| (input / requests, output / requests))
+        [requests, input, output]
+    }
+
+    /// The prompt lengths (input tokens) of `model`'s requests in the scenario's request sample.
+    pub fn sample_prompt_tokens(&self, model: usize) -> impl Iterator<Item = f64> + '_ {
+        self.requests
+            .iter()
+            .filter(move |r| {
+                self.classes.get(usize::from(r.class)).and_then(|c| c.model) == Some(model)
+            })
+            .map(|r| f64::from(r.input_tokens))
     }
 
     /// Shares of `model`'s requests that `balancer` gives each of `pools` (same order; they sum

@@ -248,20 +248,14 @@ impl<'a> DiscreteEventSimulator<'a> {
             s.time.epoch_s,
         );
         let horizon = s.time.horizon_s();
-        let one_way =
-            |r: &Request, d: usize| s.network.round_trip_s[usize::from(r.origin)][d] / 2.0;
         let mut groups: Vec<Vec<(f64, u32)>> = vec![Vec::new(); nd * nm * ne];
         for (i, r) in requests.iter().enumerate() {
             let d = usize::from(to[i]);
             let model = s.classes.get(usize::from(r.class)).and_then(|c| c.model);
-            let inside = r.arrival_s >= 0.0
-                && r.arrival_s < horizon
-                && usize::from(r.origin) < s.origins.len()
-                && d < nd;
-            let (Some(m), true) = (model, inside) else {
+            let at = if d < nd { self.arrival_at(r, d) } else { None };
+            let (Some(m), Some(at)) = (model, at) else {
                 continue;
             };
-            let at = r.arrival_s + one_way(r, d);
             let e = ((at / epoch_s) as usize).min(ne - 1);
             groups[(d * nm + m) * ne + e].push((at, i as u32));
         }
@@ -286,11 +280,28 @@ impl<'a> DiscreteEventSimulator<'a> {
             let length = last + (1.0 - phase) * (t - last);
             let scale = epoch_s / length.max(f64::MIN_POSITIVE);
             for (&(_, i), &x) in group.iter().zip(&at) {
+                let one_way = self.one_way_s(&requests[i as usize], d);
                 let r = &mut requests[i as usize];
-                let left = e as f64 * epoch_s + x * scale - one_way(r, d);
+                let left = e as f64 * epoch_s + x * scale - one_way;
                 r.arrival_s = left.clamp(0.0, horizon * (1.0 - f64::EPSILON));
             }
         }
+    }
+
+    /// When request `r` reaches datacenter `d` (half a round trip after it left its origin), if
+    /// the simulator takes it: inside the horizon, of a known origin and class.
+    fn arrival_at(&self, r: &Request, d: usize) -> Option<f64> {
+        let s = self.scenario;
+        let inside = r.arrival_s >= 0.0
+            && r.arrival_s < s.time.horizon_s()
+            && usize::from(r.origin) < s.origins.len()
+            && usize::from(r.class) < s.classes.len();
+        inside.then(|| r.arrival_s + self.one_way_s(r, d))
+    }
+
+    /// Half of request `r`'s round trip to datacenter `d` (its origin must be known).
+    fn one_way_s(&self, r: &Request, d: usize) -> f64 {
+        self.scenario.network.round_trip_s[usize::from(r.origin)][d] / 2.0
     }
 
     /// Simulates `requests` (arrival times from the scenario's start) sent to `datacenter_of`
@@ -322,7 +333,6 @@ impl<'a> DiscreteEventSimulator<'a> {
         }
         let mut out = Outcome::default();
         out.reset(nd, ne);
-        let horizon = s.time.horizon_s();
         let mut ttft: Vec<f64> = Vec::with_capacity(requests.len());
         let mut e2e: Vec<f64> = Vec::with_capacity(requests.len());
         let mut latency = LatencySummary::default();
@@ -331,17 +341,12 @@ impl<'a> DiscreteEventSimulator<'a> {
         // Requests of each datacenter, by arrival there.
         let mut by_dc: Vec<Vec<(f64, u32)>> = vec![Vec::new(); nd];
         for (i, r) in requests.iter().enumerate() {
-            let inside = r.arrival_s >= 0.0
-                && r.arrival_s < horizon
-                && usize::from(r.origin) < s.origins.len()
-                && usize::from(r.class) < s.classes.len();
-            if !inside {
+            let d = usize::from(datacenter_of[i]);
+            let Some(at) = self.arrival_at(r, d) else {
                 latency.outside_horizon += 1.0;
                 continue;
-            }
-            let d = usize::from(datacenter_of[i]);
-            let one_way = s.network.round_trip_s[usize::from(r.origin)][d] / 2.0;
-            by_dc[d].push((r.arrival_s + one_way, i as u32));
+            };
+            by_dc[d].push((at, i as u32));
         }
         for (d, arrivals) in by_dc.iter_mut().enumerate() {
             arrivals.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
@@ -671,7 +676,7 @@ impl<'a> DiscreteEventSimulator<'a> {
                     * weight,
                 model.decode_tdp_fraction,
             );
-            let one_way_back = s.network.round_trip_s[usize::from(r.origin)][d] / 2.0;
+            let one_way_back = self.one_way_s(r, d);
             let ttft = prefill_end + one_way_back - r.arrival_s;
             let e2e = decode_end + one_way_back - r.arrival_s;
             debug_assert!(ttft >= 0.0);
@@ -741,8 +746,9 @@ fn sequence_len(weights: &[f64]) -> usize {
         .iter()
         .filter(|w| w.is_finite() && **w > 0.0)
         .fold(f64::INFINITY, |a, &w| a.min(w / total));
+    // `as` saturates: a tiny share asks for more than the most.
     let for_shares = if smallest.is_finite() {
-        (100.0 / smallest).ceil().min(MAX_SEQUENCE_LEN as f64) as usize
+        (100.0 / smallest).ceil() as usize
     } else {
         0
     };

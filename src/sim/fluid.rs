@@ -247,13 +247,10 @@ fn queue_bound_gpu_s(
 /// scenario's request sample (1, as for exponential prefill times, without a sample).
 fn prompt_scv(s: &Scenario, model: usize) -> f64 {
     let (mut n, mut sum, mut squares) = (0.0, 0.0, 0.0);
-    for r in &s.requests {
-        if s.classes.get(usize::from(r.class)).and_then(|c| c.model) == Some(model) {
-            let x = f64::from(r.input_tokens);
-            n += 1.0;
-            sum += x;
-            squares += x * x;
-        }
+    for x in s.sample_prompt_tokens(model) {
+        n += 1.0;
+        sum += x;
+        squares += x * x;
     }
     if n < 2.0 || sum <= 0.0 {
         return 1.0;
@@ -522,14 +519,7 @@ impl<'a> FluidSimulator<'a> {
             .collect();
         let mean_requests: Vec<(f64, f64)> = (0..nm)
             .map(|m| {
-                let requests: f64 = (0..nc)
-                    .filter(|&c| s.classes[c].model == Some(m))
-                    .flat_map(|c| {
-                        (0..s.demand.epochs()).flat_map(move |e| {
-                            (0..s.demand.origins()).map(move |o| s.demand.requests(o, c, e))
-                        })
-                    })
-                    .sum();
+                let [requests, ..] = s.model_demand(&s.demand, m);
                 (requests, per_model[m].0.map_or(0.0, |(i, _)| i))
             })
             .collect();

@@ -16,9 +16,6 @@
 /// Points of a tabulated [`WaitCurve`] between 0 and its knee.
 const POINTS: usize = 65;
 
-/// Utilisations at which [`GroupIdle`] measures the share of GPU time lost.
-const IDLE_AT: [f64; 9] = [0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98];
-
 /// The GPU time a node loses to prefill groups: a request of a model that prefills on `k` GPUs
 /// takes the group of `k` consecutive GPUs that frees first (all its GPUs free), so a GPU of the
 /// group that frees earlier waits idle for the others (the discrete-event lanes' rule). Where one
@@ -27,11 +24,14 @@ const IDLE_AT: [f64; 9] = [0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98];
 /// simulating the rule; linear between them, proportional below the first.
 #[derive(Debug, Clone, Default)]
 pub struct GroupIdle {
-    /// Lost share at each of [`IDLE_AT`]; empty where nothing is lost (one group size).
+    /// Lost share at each of [`GroupIdle::AT`]; empty where nothing is lost (one group size).
     lost: Vec<f64>,
 }
 
 impl GroupIdle {
+    /// The utilisations at which the lost share is measured.
+    pub const AT: [f64; 9] = [0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98];
+
     /// A node of `gpus` GPUs serving `jobs`, each `(group size, share of the requests, prefill
     /// seconds of a sample of its requests)`, with arrivals whose gaps have squared
     /// coefficient of variation `ca2` (Gamma), simulated for `n` requests per utilisation with
@@ -50,7 +50,7 @@ impl GroupIdle {
         if !usable || sizes(u32::min) == sizes(u32::max) || jobs.is_empty() {
             return GroupIdle::default();
         }
-        let lost = IDLE_AT
+        let lost = Self::AT
             .iter()
             .map(|&rho| simulate_groups(gpus, jobs, ca2, rho, n, rng))
             .collect();
@@ -62,22 +62,17 @@ impl GroupIdle {
         if self.lost.is_empty() || rho <= 0.0 {
             return 0.0;
         }
-        if rho <= IDLE_AT[0] {
-            return self.lost[0] * rho / IDLE_AT[0];
+        if rho <= Self::AT[0] {
+            return self.lost[0] * rho / Self::AT[0];
         }
-        for i in 1..IDLE_AT.len() {
-            if rho <= IDLE_AT[i] {
-                let t = (rho - IDLE_AT[i - 1]) / (IDLE_AT[i] - IDLE_AT[i - 1]);
+        for i in 1..Self::AT.len() {
+            if rho <= Self::AT[i] {
+                let t = (rho - Self::AT[i - 1]) / (Self::AT[i] - Self::AT[i - 1]);
                 return self.lost[i - 1] + t * (self.lost[i] - self.lost[i - 1]);
             }
         }
-        self.lost[IDLE_AT.len() - 1]
+        self.lost[Self::AT.len() - 1]
     }
-}
-
-impl GroupIdle {
-    /// The utilisations it is measured at.
-    pub const AT: [f64; 9] = IDLE_AT;
 
     /// Per kind of node in `scenario` (GPU kind, GPUs per node; each once) that serves models
     /// of different group sizes: what it loses, for the scenario's mix of models (each model's
@@ -90,29 +85,11 @@ impl GroupIdle {
         n: usize,
         rng: &mut impl rand::Rng,
     ) -> Vec<(usize, u32, GroupIdle)> {
-        let demand = &s.demand;
         let requests: Vec<f64> = (0..s.models.len())
-            .map(|m| {
-                (0..s.classes.len())
-                    .filter(|&c| s.classes[c].model == Some(m))
-                    .flat_map(|c| {
-                        (0..demand.epochs()).flat_map(move |e| {
-                            (0..demand.origins()).map(move |o| demand.requests(o, c, e))
-                        })
-                    })
-                    .sum()
-            })
+            .map(|m| s.model_demand(&s.demand, m)[0])
             .collect();
         let prompts: Vec<Vec<f64>> = (0..s.models.len())
-            .map(|m| {
-                s.requests
-                    .iter()
-                    .filter(|r| {
-                        s.classes.get(usize::from(r.class)).and_then(|c| c.model) == Some(m)
-                    })
-                    .map(|r| f64::from(r.input_tokens))
-                    .collect()
-            })
+            .map(|m| s.sample_prompt_tokens(m).collect())
             .collect();
         let mut out: Vec<(usize, u32, GroupIdle)> = Vec::new();
         for p in s.datacenters.iter().flat_map(|d| &d.node_pools) {
