@@ -488,7 +488,7 @@ fn execute(p: &Checked, scenarios: &[Scenario], run: &mut Run) -> anyhow::Result
     let sweep = fluid_sweep(run, scenarios, p)?;
     let (mut report, agreeing, compared) = report(p, scenarios, &points, &checks, analytic_pass);
     report.push_str(&continuity_report(p, &sweep));
-    report.push_str(&group_idle_report(run, scenarios, p.seed)?);
+    report.push_str(&group_idle_report(run, scenarios)?);
     run.dir().write("report.md", report.as_bytes())?;
     Ok(Summary {
         points: points.len(),
@@ -845,18 +845,15 @@ fn continuity_report(p: &Checked, sweep: &Sweep) -> String {
     r
 }
 
-/// The GPU time each scenario's nodes lose to prefill groups, which the fluid model leaves out
-/// ([`GroupIdle::of_scenario`], 20,000 requests per utilisation): writes `group_idle.csv` and
+/// The GPU time each scenario's nodes lose to prefill groups, as the fluid model counts it
+/// ([`GroupIdle::of_scenario`]): writes `group_idle.csv` and
 /// returns the report's section.
-fn group_idle_report(run: &Run, scenarios: &[Scenario], seed: u64) -> anyhow::Result<String> {
+fn group_idle_report(run: &Run, scenarios: &[Scenario]) -> anyhow::Result<String> {
     let mut csv = String::from("scenario,gpu,gpus_per_node,prefill_utilisation,lost_share\n");
     let mut r = String::new();
     let shown = [0.5, 0.7, 0.9, 0.98];
-    let _ = writeln!(
-        r,
-        "\n## GPU time lost to prefill groups (not in the fluid model)\n"
-    );
-    let _ = writeln!(r, "A model that prefills on a group of GPUs takes the group that frees first and waits for all of it, so where one node serves models of different group sizes (a one-GPU 8B prefill beside a two-GPU 70B one) a GPU can wait idle for its partner. Lost GPU-seconds per busy GPU-second of a node of each kind, simulated under the discrete-event rule for the scenario's mix of models and prompt lengths at nearly periodic arrivals; the fluid wait treats the lanes as work conserving, so where this share is large near capacity its TTFT is low (docs/validation.md).\n");
+    let _ = writeln!(r, "\n## GPU time lost to prefill groups\n");
+    let _ = writeln!(r, "A model that prefills on a group of GPUs takes the group that frees first and waits for all of it, so where one node serves models of different group sizes (a one-GPU 8B prefill beside a two-GPU 70B one) a GPU can wait idle for its partner. Lost GPU-seconds per busy GPU-second of a node of each kind, simulated under the discrete-event rule for the scenario's mix of models over the day and their prompt lengths at nearly periodic arrivals. The fluid model counts it, in proportion to each epoch's own mix at each datacenter and GPU kind (q (1 - q) over the day's, q the grouped model's share of the prefill work): a pool's lanes wait as at utilisation u (1 + lost(u)), and a saturated pool serves 1 / (1 + lost) of its GPU time as prefill, so its backlog builds sooner (docs/metrics.md, \"Prefill groups\").\n");
     let _ = writeln!(
         r,
         "| scenario | node | {} |",
@@ -867,8 +864,7 @@ fn group_idle_report(run: &Run, scenarios: &[Scenario], seed: u64) -> anyhow::Re
     let _ = writeln!(r, "|---|---|{}", "---|".repeat(shown.len()));
     let mut any = false;
     for s in scenarios {
-        let mut rng = MasterSeed(seed).rng(&format!("validate.group_idle.{}", s.name));
-        for (gpu, gpus, idle) in GroupIdle::of_scenario(s, 20_000, &mut rng) {
+        for (gpu, gpus, idle) in GroupIdle::of_scenario(s) {
             any = true;
             let kind = &s.gpus[gpu].name;
             for &u in &GroupIdle::AT {
@@ -925,7 +921,7 @@ fn explain(x: &PointResult, dropped: f64, a: Agreement) -> String {
         }
     } else if ttft.abs() > a.mean_ttft && dropped == 0.0 {
         why.push(if ttft < 0.0 {
-            "the fluid TTFT is lower without an overloaded pool: a discrete-event 70B prefill needs its two GPUs free at once and a one-GPU 8B prefill can hold one of them idle; the time lost (2-5% of the busy time near capacity, more on small nodes) lengthens the waits, while the fluid wait treats a kind's lanes as work conserving (docs/validation.md)".into()
+            "the fluid TTFT is lower without an overloaded pool: a discrete-event 70B prefill needs its two GPUs free at once and a one-GPU 8B prefill can hold one of them idle; the fluid model counts the time lost (group_idle.csv) as busy time and lost capacity, while the pair request also waits for its partner directly, which at moderate loads makes the discrete-event waits the longer (docs/validation.md)".into()
         } else {
             "the fluid TTFT is higher without an overloaded pool: its stationary wait (Allen-Cunneen with the round robin's arrival variability, the classes mixed by prefill work) is exact for one lane at exponential service (analytic checks) and an approximation for general prompt lengths and several lanes".into()
         });

@@ -21,7 +21,10 @@
 //! node's prefill lanes, each pool at its own prefill utilisation (the kind's times the pool's
 //! load factor: the balancer's weights count decode, so pools of one kind are not equally busy;
 //! arrivals as smooth as the round robin makes them; every class's wait mixed by prefill work,
-//! as they share the lanes first in first out). TTFT of a cell (o, c, d) is the round trip, the prefill of a mean
+//! as they share the lanes first in first out). Where a node serves models of different prefill
+//! group sizes, the GPU time lost waiting for a group's partner ([`GroupIdle`], simulated once
+//! per kind of node at the day's mix) counts as busy at the lanes and as capacity the backlog
+//! cannot use, in proportion to the epoch's own mix at the datacenter and kind. TTFT of a cell (o, c, d) is the round trip, the prefill of a mean
 //! request and those waits; one epoch where d hosts no instance of the model. End to end adds the mean
 //! decode time. Classes without a model (Green-LLM query types) take round trip + `v x tokens`
 //! processing + transfer `KB/token x tokens x 8 / 1000 / Mbps` seconds.
@@ -33,7 +36,7 @@
 
 use super::accounting::DcEpoch;
 use super::accounting::{Accountant, Activity};
-use super::queue::{mean_backlog, WaitCurve, WaitTables};
+use super::queue::{mean_backlog, GroupIdle, PoolLanes, WaitCurve, WaitTables};
 use super::{FractionPlan, Objectives, Outcome, PlanError, SimParams};
 use crate::scenario::MAX_GPU_KINDS;
 use crate::scenario::{memory_share, Datacenter, GreenLlmTerms, Scenario};
@@ -66,21 +69,24 @@ struct ModelService {
     /// weighted by share (a decoding request's share of the room, `tokens / room`, is then the
     /// pools' mean of it).
     token_room: [f64; MAX_GPU_KINDS],
-    /// The stationary wait of each kind's pools, per second of mean prefill.
+    /// The stationary wait of each kind's pools, per second of mean prefill, with the time
+    /// they lose to prefill groups at the day's mix of models ([`GroupIdle`]), and without.
     wait: [WaitCurve; MAX_GPU_KINDS],
+    lossless_wait: [WaitCurve; MAX_GPU_KINDS],
 }
 
 impl ModelService {
     /// Model `m` on `dc`'s pools, for the model's mean request `mean` (input, output) and the
     /// squared coefficient of variation of its prompt lengths, the pools' `load_factors`
-    /// ([`pool_load_factors`]); `None` where no pool hosts an instance of it.
+    /// ([`pool_load_factors`]) and the GPU time they `lost` to prefill groups; `None` where no
+    /// pool hosts an instance of it.
     fn new(
         s: &Scenario,
         dc: &Datacenter,
         m: usize,
-        mean: Option<(f64, f64)>,
-        prompt_scv: f64,
+        (mean, prompt_scv): (Option<(f64, f64)>, f64),
         load_factors: &[f64],
+        lost: &[&GroupIdle],
     ) -> Option<Self> {
         let model = &s.models[m];
         let shares = s.dispatch_shares(dc.local_balancer, dc.node_pools.iter(), m, mean);
@@ -129,24 +135,32 @@ impl ModelService {
             // the model's Poisson stream at the datacenter: inter-arrival times are sums of
             // that many exponential gaps, whose squared coefficient of variation is the
             // node's share (docs/decisions/0007-simulator-fidelity.md).
-            let pools: Vec<(u32, f64, f64, f64)> = dc
+            let pools: Vec<PoolLanes> = dc
                 .node_pools
                 .iter()
                 .zip(&shares)
                 .zip(load_factors)
-                .filter(|((p, &x), _)| p.gpu == g && x > 0.0)
-                .map(|((p, &x), &load)| {
-                    let node_share = x / f64::from(p.nodes.max(1));
-                    (
-                        p.gpus_per_node / model.min_gpus,
-                        x / service.share[g],
-                        node_share,
-                        load,
-                    )
+                .zip(lost)
+                .filter(|(((p, &x), _), _)| p.gpu == g && x > 0.0)
+                .map(|(((p, &x), &load_factor), &lost)| PoolLanes {
+                    lanes: p.gpus_per_node / model.min_gpus,
+                    weight: x / service.share[g],
+                    arrival_scv: x / f64::from(p.nodes.max(1)),
+                    load_factor,
+                    lost,
                 })
                 .collect();
             let mean_prefill_s = mean.map_or(1.0, |(i, _)| i / speed.prefill_tokens_per_s);
             service.wait[g] = WaitCurve::new(&pools, prompt_scv, mean_prefill_s, s.time.epoch_s);
+            let lossless: Vec<PoolLanes> = pools
+                .iter()
+                .map(|p| PoolLanes {
+                    lost: GroupIdle::none(),
+                    ..*p
+                })
+                .collect();
+            service.lossless_wait[g] =
+                WaitCurve::new(&lossless, prompt_scv, mean_prefill_s, s.time.epoch_s);
         }
         Some(service)
     }
@@ -296,8 +310,12 @@ enum ClassKind {
         /// KV cache per token, MB.
         kv_mb_per_token: f64,
         /// The wait curve of each kind at each datacenter, `[g * datacenters + d]` (boxed: the
-        /// tables' five vectors would make every class this large).
+        /// tables' five vectors would make every class this large), with the time lost to
+        /// prefill groups at the day's mix of models and without.
         wait: Box<WaitTables>,
+        lossless_wait: Box<WaitTables>,
+        /// The model prefills on a larger group of GPUs than the scenario's smallest.
+        grouped: bool,
     },
     /// A class without a model: processing seconds per token at each datacenter.
     Processing { s_per_token: Vec<f64> },
@@ -361,6 +379,16 @@ impl ClassService {
                             })
                             .collect::<Vec<_>>(),
                     )),
+                    lossless_wait: Box::new(WaitTables::new(
+                        &(0..ng)
+                            .flat_map(|g| {
+                                services.iter().map(move |x| {
+                                    x.map(|x| x.lossless_wait[g].clone()).unwrap_or_default()
+                                })
+                            })
+                            .collect::<Vec<_>>(),
+                    )),
+                    grouped: is_grouped(s, m),
                 }
             }
             None => ClassKind::Processing {
@@ -398,6 +426,13 @@ impl ClassService {
             }
         }
     }
+}
+
+/// Whether `model` prefills on a larger group of GPUs than the scenario's smallest (its requests
+/// are the "grouped" share of a node's mix, [`GroupIdle`]).
+fn is_grouped(s: &Scenario, model: usize) -> bool {
+    let smallest = s.models.iter().map(|m| m.min_gpus).min().unwrap_or(1);
+    s.models[model].min_gpus > smallest
 }
 
 /// Bandwidths and the Green-LLM terms, where the scenario gives both: then requests also take
@@ -439,6 +474,22 @@ pub struct FluidSimulator<'a> {
     received: Vec<f64>,
     /// GPU-seconds of each kind per epoch, `[g * datacenters + d]`.
     available_by_kind: Vec<f64>,
+    /// Same index: the GPU-seconds per epoch the kind's nodes lose to prefill groups when
+    /// saturated at the day's mix of models (its pools' `gpu_s x lost / (1 + lost)`).
+    lost_by_kind: Vec<f64>,
+    /// Per GPU kind: `q (1 - q)` of the day's mix, q the grouped models' share of the kind's
+    /// prefill work (what [`GroupIdle`] was simulated at; 0 where nothing is lost).
+    day_mix: Vec<f64>,
+    /// Whether any pool loses time to prefill groups.
+    group_loss: bool,
+    /// `[g * datacenters + d]`, for the epoch at hand: the grouped models' prefill GPU-seconds,
+    /// and how much of the day mix's lost time the epoch's own mix loses (`q (1 - q)` over the
+    /// day's).
+    grouped_gpu_s: Vec<f64>,
+    loss_scale: Vec<f64>,
+    /// Same index: the part of the stationary wait that the time lost to prefill groups adds
+    /// at the day's mix (scaled by `loss_scale`).
+    lane_wait_excess_s: Vec<f64>,
     /// Per datacenter, for the class at hand: tokens per request received.
     tokens_per_request: Vec<f64>,
     /// Per (class, datacenter) of the current epoch, `c * datacenters + d`: input tokens per
@@ -484,8 +535,10 @@ pub struct FluidSimulator<'a> {
     spilled: bool,
     /// The pools of each kind and datacenter, `pools[pool_start[k]..pool_start[k + 1]]` for
     /// `k = g * datacenters + d`: each pool's share of the kind's prefill work (its load factor
-    /// times its GPU-seconds, normalised), its GPU-seconds per epoch and its nodes' KV memory (MB).
-    pools: Vec<[f64; 3]>,
+    /// times its GPU-seconds, normalised), its GPU-seconds per epoch, its nodes' KV memory (MB)
+    /// and the share of busy time its nodes lose to prefill groups when saturated at the day's
+    /// mix ([`GroupIdle`]; it serves `GPU-seconds / (1 + loss_scale x lost)` of prefill).
+    pools: Vec<[f64; 4]>,
     pool_start: Vec<usize>,
     /// Per kind and datacenter: the most prefill work its pools take without any being left
     /// over (`min A_i / share_i`).
@@ -540,16 +593,35 @@ impl<'a> FluidSimulator<'a> {
                 })
             })
             .collect();
+        // What each kind of node (GPU kind, GPUs per node) loses to prefill groups, simulated
+        // under the discrete-event lanes' rule.
+        let group_idle = GroupIdle::of_scenario(s);
+        let lost: Vec<Vec<&GroupIdle>> = s
+            .datacenters
+            .iter()
+            .map(|dc| {
+                dc.node_pools
+                    .iter()
+                    .map(|p| {
+                        group_idle
+                            .iter()
+                            .find(|x| (x.0, x.1) == (p.gpu, p.gpus_per_node))
+                            .map_or(GroupIdle::none(), |x| &x.2)
+                    })
+                    .collect()
+            })
+            .collect();
         let models: Vec<Option<ModelService>> = s
             .datacenters
             .iter()
             .zip(&load_factors)
-            .flat_map(|(dc, load_factors)| {
+            .zip(&lost)
+            .flat_map(|((dc, load_factors), lost)| {
                 per_model
                     .iter()
                     .enumerate()
                     .map(move |(m, &(mean, scv))| {
-                        ModelService::new(s, dc, m, mean, scv, load_factors)
+                        ModelService::new(s, dc, m, (mean, scv), load_factors, lost)
                     })
                     .collect::<Vec<_>>()
             })
@@ -580,14 +652,14 @@ impl<'a> FluidSimulator<'a> {
             .collect();
         let (mut pools, mut pool_start) = (Vec::new(), vec![0]);
         for g in 0..ng {
-            for (dc, factors) in s.datacenters.iter().zip(&load_factors) {
+            for ((dc, factors), lost) in s.datacenters.iter().zip(&load_factors).zip(&lost) {
                 let first = pools.len();
-                for (p, &factor) in dc.node_pools.iter().zip(factors) {
+                for ((p, &factor), lost) in dc.node_pools.iter().zip(factors).zip(lost) {
                     if p.gpu == g && p.nodes > 0 {
                         let gpu_s =
                             f64::from(p.gpus_per_node) * f64::from(p.nodes) * s.time.epoch_s;
                         let kv_mb = f64::from(p.nodes) * s.node_kv_memory_mb(p).0;
-                        pools.push([factor * gpu_s, gpu_s, kv_mb]);
+                        pools.push([factor * gpu_s, gpu_s, kv_mb, lost.at(1.0)]);
                     }
                 }
                 let total: f64 = pools[first..].iter().map(|x| x[0]).sum();
@@ -597,14 +669,39 @@ impl<'a> FluidSimulator<'a> {
                 pool_start.push(pools.len());
             }
         }
+        // The day's mix of grouped and other models on each GPU kind, by prefill work.
+        let day_mix: Vec<f64> = (0..ng)
+            .map(|g| {
+                let (mut grouped, mut all) = (0.0, 0.0);
+                for (m, model) in s.models.iter().enumerate() {
+                    if let Some(speed) = model.speed[g] {
+                        let (requests, input) = mean_requests[m];
+                        let work = requests * input / speed.prefill_tokens_per_s
+                            * f64::from(model.min_gpus);
+                        all += work;
+                        grouped += if is_grouped(s, m) { work } else { 0.0 };
+                    }
+                }
+                let q = if all > 0.0 { grouped / all } else { 0.0 };
+                q * (1.0 - q)
+            })
+            .collect();
+        // A pool's headroom at the most loss any mix gives (q = 1/2).
         let pool_headroom = pool_start
             .windows(2)
-            .map(|w| {
+            .enumerate()
+            .map(|(k, w)| {
+                let g = k / nd;
+                let most = if day_mix[g] > 0.0 {
+                    0.25 / day_mix[g]
+                } else {
+                    0.0
+                };
                 pools[w[0]..w[1]]
                     .iter()
                     .map(|p| {
                         if p[0] > 0.0 {
-                            p[1] / p[0]
+                            p[1] / (1.0 + most * p[3]) / p[0]
                         } else {
                             f64::INFINITY
                         }
@@ -612,6 +709,16 @@ impl<'a> FluidSimulator<'a> {
                     .fold(f64::INFINITY, f64::min)
             })
             .collect();
+        let lost_by_kind = pool_start
+            .windows(2)
+            .map(|w| {
+                pools[w[0]..w[1]]
+                    .iter()
+                    .map(|p| p[1] * p[3] / (1.0 + p[3]))
+                    .sum()
+            })
+            .collect();
+        let group_loss = pools.iter().any(|p| p[3] > 0.0);
         let pool_backlog = vec![0.0; s.time.epochs * pools.len()];
         let pool_scratch = vec![[0.0; 4]; pools.len()];
         FluidSimulator {
@@ -621,6 +728,12 @@ impl<'a> FluidSimulator<'a> {
             inverse_available,
             inverse_available_by_kind,
             available_by_kind,
+            lost_by_kind,
+            day_mix,
+            group_loss,
+            grouped_gpu_s: vec![0.0; ng * nd],
+            loss_scale: vec![0.0; ng * nd],
+            lane_wait_excess_s: vec![0.0; ng * nd],
             round_trip_s,
             busy_gpu_s: vec![0.0; s.time.epochs * s.gpus.len() * nd],
             tdp_weighted_gpu_s: vec![0.0; s.time.epochs * s.gpus.len() * nd],
@@ -777,6 +890,28 @@ impl<'a> FluidSimulator<'a> {
         for c in 0..nc {
             self.serve(c, e);
         }
+        // How much of the day mix's lost time this epoch's mix of grouped and other models
+        // loses at each kind (`q (1 - q)` over the day's; the heavy-traffic loss of one pair is
+        // in proportion to it, docs/metrics.md).
+        if self.group_loss {
+            for g in 0..ng {
+                let day = self.day_mix[g];
+                let kind = g * nd..(g + 1) * nd;
+                let (work, grouped, scale) = (
+                    &self.prefill_gpu_s[kind.clone()],
+                    &self.grouped_gpu_s[kind.clone()],
+                    &mut self.loss_scale[kind],
+                );
+                for d in 0..nd {
+                    let q = if work[d] > 0.0 {
+                        grouped[d] / work[d]
+                    } else {
+                        0.0
+                    };
+                    scale[d] = if day > 0.0 { q * (1.0 - q) / day } else { 0.0 };
+                }
+            }
+        }
         // A kind whose queue would outgrow its nodes' memory sends the excess on to the
         // datacenter's other kinds, as the discrete-event round robin passes over nodes
         // without room ([`Self::spill`]).
@@ -795,7 +930,9 @@ impl<'a> FluidSimulator<'a> {
                     } else {
                         self.backlog[((e - 1) * ng + g) * nd + d][0]
                     };
-                    over |= carried + self.prefill_gpu_s[k] > self.available_by_kind[k];
+                    let useful =
+                        self.available_by_kind[k] - self.loss_scale[k] * self.lost_by_kind[k];
+                    over |= carried + self.prefill_gpu_s[k] > useful;
                 }
                 if over {
                     self.spill(e, d);
@@ -810,6 +947,8 @@ impl<'a> FluidSimulator<'a> {
                 let k = g * nd + d;
                 let logged = (e * ng + g) * nd + d;
                 let available = self.available_by_kind[k];
+                // What the kind serves of prefill when saturated.
+                let useful = available - self.loss_scale[k] * self.lost_by_kind[k];
                 let new_prefill = self.prefill_gpu_s[k];
                 let [carried_prefill, carried_busy, carried_weighted] = if e == 0 {
                     [0.0; 3]
@@ -844,7 +983,7 @@ impl<'a> FluidSimulator<'a> {
                     let cap = self.spill_cap_gpu_s[k];
                     self.before_bound[k] = 1.0;
                     let backlog = if cap < 0.0 {
-                        pool_wait_s * available / epoch_s
+                        pool_wait_s * useful / epoch_s
                     } else {
                         // The kind's queue grows to its bound; from then on the requests sent
                         // on leave at a constant rate and the rest join the queue (which
@@ -854,14 +993,14 @@ impl<'a> FluidSimulator<'a> {
                         let (mean, before) = bounded_mean_backlog(
                             carried_prefill,
                             self.arriving_gpu_s[k],
-                            available,
+                            useful,
                             cap,
                             self.sent_gpu_s[k],
                         );
                         self.before_bound[k] = before;
                         mean
                     };
-                    (new_prefill / available, backlog * epoch_s / available)
+                    (new_prefill / available, backlog * epoch_s / useful)
                 } else {
                     (0.0, 0.0)
                 };
@@ -898,11 +1037,14 @@ impl<'a> FluidSimulator<'a> {
         // request, that wait, and the wait for the backlog.
         let lane_wait_s = &mut self.lane_wait_s[..ng * nd];
         lane_wait_s.fill(0.0);
+        let lane_wait_excess_s = &mut self.lane_wait_excess_s[..ng * nd];
+        lane_wait_excess_s.fill(0.0);
         for (c, class) in self.classes.iter().enumerate() {
             let ClassKind::Model {
                 prefill_gpu_s_per_token,
                 prefill_s_per_input_token,
                 wait,
+                lossless_wait,
                 ..
             } = &class.kind
             else {
@@ -919,32 +1061,51 @@ impl<'a> FluidSimulator<'a> {
             }
             for (g, &s_per_token) in prefill_s_per_input_token.iter().enumerate() {
                 let kind = g * nd..(g + 1) * nd;
-                let (gpu_s_per_token, utilisation, mixed) = (
+                let (gpu_s_per_token, utilisation, mixed, excess) = (
                     &prefill_gpu_s_per_token[kind.clone()],
                     &self.prefill_utilisation[kind.clone()],
-                    &mut lane_wait_s[kind],
+                    &mut lane_wait_s[kind.clone()],
+                    &mut lane_wait_excess_s[kind],
                 );
+                if !self.group_loss {
+                    for d in 0..nd {
+                        let work = gpu_s_per_token[d] * input[d];
+                        if work > 0.0 {
+                            let prefill_s = s_per_token * input_per_request[d];
+                            mixed[d] += work * prefill_s * wait.at(g * nd + d, utilisation[d]);
+                        }
+                    }
+                    continue;
+                }
+                // The wait without the time lost to prefill groups, and what that time adds
+                // at the day's mix.
                 for d in 0..nd {
                     let work = gpu_s_per_token[d] * input[d];
                     if work > 0.0 {
                         let prefill_s = s_per_token * input_per_request[d];
-                        mixed[d] += work * prefill_s * wait.at(g * nd + d, utilisation[d]);
+                        let lossless = lossless_wait.at(g * nd + d, utilisation[d]);
+                        let lossy = wait.at(g * nd + d, utilisation[d]);
+                        mixed[d] += work * prefill_s * lossless;
+                        excess[d] += work * prefill_s * (lossy - lossless);
                     }
                 }
             }
         }
-        for ((mixed, &work), &before) in lane_wait_s
+        for ((((mixed, &excess), &scale), &work), &before) in lane_wait_s
             .iter_mut()
+            .zip(lane_wait_excess_s.iter())
+            .zip(&self.loss_scale)
             .zip(&self.prefill_gpu_s)
             .zip(&self.before_bound)
         {
             *mixed = if work > 0.0 {
-                *mixed / work * before
+                (*mixed + scale * excess) / work * before
             } else {
                 0.0
             };
         }
         self.prefill_gpu_s.fill(0.0);
+        self.grouped_gpu_s.fill(0.0);
         for (c, class) in self.classes.iter().enumerate() {
             let ClassKind::Model {
                 share,
@@ -1156,7 +1317,8 @@ impl<'a> FluidSimulator<'a> {
         let new_prefill = self.prefill_gpu_s[k];
         let mut bound = false;
         for i in pools.clone() {
-            let [weight, available, _] = self.pools[i];
+            let [weight, gpu_s, _, lost] = self.pools[i];
+            let available = gpu_s / (1.0 + self.loss_scale[k] * lost);
             // The kind's backlog is its pools' (a kind that carried none left its pools none).
             let start = if e == 0 || carried == 0.0 {
                 0.0
@@ -1180,7 +1342,8 @@ impl<'a> FluidSimulator<'a> {
                     .clone()
                     .enumerate()
                     .map(|(j, i)| {
-                        let [_, available, memory_mb] = self.pools[i];
+                        let [_, gpu_s, memory_mb, lost] = self.pools[i];
+                        let available = gpu_s / (1.0 + self.loss_scale[k] * lost);
                         caps[j] = queue_bound_gpu_s(memory_mb, available, epoch_s, mean_request);
                         let left = self.pool_scratch[i][2];
                         ((left - caps[j]).max(0.0), (caps[j] - left).max(0.0))
@@ -1202,7 +1365,8 @@ impl<'a> FluidSimulator<'a> {
         let (mut served, mut overtime, mut wait_s) = (0.0, 0.0, 0.0);
         for (j, i) in pools.enumerate() {
             let [start, work, left, change] = self.pool_scratch[i];
-            let available = self.pools[i][1];
+            let [_, gpu_s, _, lost] = self.pools[i];
+            let available = gpu_s / (1.0 + self.loss_scale[k] * lost);
             let end = (left + change).max(0.0);
             overtime += end;
             self.pool_backlog[e * np + i] = if last { 0.0 } else { end };
@@ -1245,7 +1409,10 @@ impl<'a> FluidSimulator<'a> {
         );
         for g in 0..ng {
             let (k, logged) = (g * nd + d, (e * ng + g) * nd + d);
-            let (r, available) = (requests[g], self.available_by_kind[k]);
+            let (r, available) = (
+                requests[g],
+                self.available_by_kind[k] - self.loss_scale[k] * self.lost_by_kind[k],
+            );
             if r <= 0.0 || available <= 0.0 || self.prefill_gpu_s[k] <= 0.0 {
                 continue;
             }
@@ -1336,8 +1503,10 @@ impl<'a> FluidSimulator<'a> {
                 prefill_gpu_s_per_token,
                 decode_gpu_s_per_token,
                 token_room,
+                grouped,
                 ..
             } => {
+                let grouped = if *grouped { 1.0 } else { 0.0 };
                 let (unhosted_s, decode_s_per_token) =
                     (&unhosted_s[..nd], &decode_s_per_token[..nd]);
                 let tokens_per_request = &mut self.tokens_per_request[..nd];
@@ -1363,6 +1532,7 @@ impl<'a> FluidSimulator<'a> {
                         &mut self.tdp_weighted_gpu_s[logged],
                     );
                     let prefill = &mut self.prefill_gpu_s[kind.clone()];
+                    let grouped_gpu_s = &mut self.grouped_gpu_s[kind.clone()];
                     let per_token = &prefill_gpu_s_per_token[kind];
                     for d in 0..nd {
                         let gpu_s = per_token[d] * input[d];
@@ -1370,6 +1540,7 @@ impl<'a> FluidSimulator<'a> {
                         busy[d] += gpu_s;
                         weighted[d] += gpu_s * prefill_tdp_fraction;
                         prefill[d] += gpu_s;
+                        grouped_gpu_s[d] += gpu_s * grouped;
                     }
                 }
                 // Decode draws the request's share of its instance's KV-cache room.

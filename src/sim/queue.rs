@@ -29,6 +29,10 @@ pub struct GroupIdle {
 }
 
 impl GroupIdle {
+    /// Squared coefficient of variation of the simulated nodes' inter-arrival times: nearly
+    /// periodic, as the round robin makes them for a node of a large pool.
+    pub const ARRIVAL_SCV: f64 = 0.01;
+
     /// The utilisations at which the lost share is measured.
     pub const AT: [f64; 9] = [0.3, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98];
 
@@ -50,14 +54,24 @@ impl GroupIdle {
         if !usable || sizes(u32::min) == sizes(u32::max) || jobs.is_empty() {
             return GroupIdle::default();
         }
+        // One sequence of requests for every utilisation (common random numbers: the curve
+        // is smooth in the utilisation, its points differ by the load alone).
+        let sequence = draw_sequence(jobs, ca2, n, rng);
         let lost = Self::AT
             .iter()
-            .map(|&rho| simulate_groups(gpus, jobs, ca2, rho, n, rng))
+            .map(|&rho| simulate_groups(gpus, jobs, &sequence, rho))
             .collect();
         GroupIdle { lost }
     }
 
-    /// Lost GPU-seconds per busy GPU-second at prefill utilisation `rho`.
+    /// Nothing lost (one group size).
+    pub fn none() -> &'static GroupIdle {
+        static NONE: GroupIdle = GroupIdle { lost: Vec::new() };
+        &NONE
+    }
+
+    /// Lost GPU-seconds per busy GPU-second at prefill utilisation `rho` (at and above the
+    /// last of [`GroupIdle::AT`]: its value, the saturated node's).
     pub fn at(&self, rho: f64) -> f64 {
         if self.lost.is_empty() || rho <= 0.0 {
             return 0.0;
@@ -74,17 +88,25 @@ impl GroupIdle {
         self.lost[Self::AT.len() - 1]
     }
 
+    /// Whether anything is lost (the node serves models of different group sizes).
+    pub fn any(&self) -> bool {
+        !self.lost.is_empty()
+    }
+
+    /// Requests per utilisation that [`GroupIdle::of_scenario`] simulates.
+    pub const REQUESTS: usize = 20_000;
+
     /// Per kind of node in `scenario` (GPU kind, GPUs per node; each once) that serves models
     /// of different group sizes: what it loses, for the scenario's mix of models (each model's
     /// share of the demand's requests) and their prompt lengths in its request sample, with
-    /// nearly periodic arrivals (the round robin's, squared coefficient of variation 0.01), `n`
-    /// requests per utilisation, drawn from `rng`. The fluid simulator leaves this time out
-    /// (docs/validation.md, "Prefill groups of two GPUs").
-    pub fn of_scenario(
-        s: &crate::scenario::Scenario,
-        n: usize,
-        rng: &mut impl rand::Rng,
-    ) -> Vec<(usize, u32, GroupIdle)> {
+    /// nearly periodic arrivals (the round robin's, squared coefficient of variation 0.01),
+    /// [`GroupIdle::REQUESTS`] requests per utilisation drawn from a fixed stream (master seed
+    /// 0, `group_idle`: the loss is a property of the rule and the mix, not a draw of the
+    /// world, so every reader gets the same table). The fluid simulator counts it
+    /// (docs/metrics.md, "Prefill groups").
+    pub fn of_scenario(s: &crate::scenario::Scenario) -> Vec<(usize, u32, GroupIdle)> {
+        let mut rng = crate::seed::MasterSeed(0).rng("group_idle");
+        let n = Self::REQUESTS;
         let requests: Vec<f64> = (0..s.models.len())
             .map(|m| s.model_demand(&s.demand, m)[0])
             .collect();
@@ -112,8 +134,8 @@ impl GroupIdle {
                     })
                 })
                 .collect();
-            let idle = GroupIdle::new(p.gpus_per_node, &jobs, 0.01, n, rng);
-            if !idle.lost.is_empty() {
+            let idle = GroupIdle::new(p.gpus_per_node, &jobs, Self::ARRIVAL_SCV, n, &mut rng);
+            if idle.any() {
                 out.push((p.gpu, p.gpus_per_node, idle));
             }
         }
@@ -121,61 +143,70 @@ impl GroupIdle {
     }
 }
 
-/// One run of [`GroupIdle`]'s rule at utilisation `rho`: lost over busy GPU-seconds, the first
-/// tenth of the requests left out (warm-up).
-fn simulate_groups(
-    gpus: u32,
+/// A request of [`GroupIdle`]'s simulation: its arrival time at unit arrival rate, its job,
+/// and the busy GPU-seconds of its prefill (seconds drawn from the job's sample times its group
+/// size).
+type Drawn = (f64, usize, f64);
+
+/// About `n` requests of `jobs`, each job arriving in its own stream at its share of the unit
+/// rate with Gamma gaps of squared coefficient of variation `ca2` (the discrete-event round robin
+/// is per model: a node takes every k-th request of each model's stream, so the models'
+/// arrivals interleave, which a mix drawn request by request would not), merged by time.
+fn draw_sequence(
     jobs: &[(u32, f64, Vec<f64>)],
     ca2: f64,
-    rho: f64,
     n: usize,
     rng: &mut impl rand::Rng,
-) -> f64 {
+) -> Vec<Drawn> {
     use rand_distr::Distribution;
     let total_share: f64 = jobs.iter().map(|j| j.1).sum();
-    let busy_per_request: f64 = jobs
-        .iter()
-        .map(|(k, share, s)| {
-            share / total_share * f64::from(*k) * s.iter().sum::<f64>() / s.len() as f64
-        })
-        .sum();
-    if !(busy_per_request > 0.0 && total_share > 0.0) {
+    let shape = 1.0 / ca2.clamp(1e-3, 1.0);
+    let mut sequence = Vec::with_capacity(n + jobs.len());
+    for (job, (k, share, sample)) in jobs.iter().enumerate() {
+        let rate = share / total_share;
+        let Ok(gap) = rand_distr::Gamma::new(shape, 1.0 / (shape * rate)) else {
+            continue;
+        };
+        // The stream starts at a uniform phase of its first gap.
+        let mut t = -rng.gen::<f64>() / rate;
+        for _ in 0..(n as f64 * rate).round() as usize {
+            t += gap.sample(rng);
+            let busy = f64::from(*k) * sample[rng.gen_range(0..sample.len())];
+            sequence.push((t, job, busy));
+        }
+    }
+    sequence.sort_by(|a, b| a.0.total_cmp(&b.0));
+    sequence
+}
+
+/// One run of [`GroupIdle`]'s rule over `sequence` at utilisation `rho`: lost over busy
+/// GPU-seconds, the first tenth of the requests left out (warm-up).
+fn simulate_groups(gpus: u32, jobs: &[(u32, f64, Vec<f64>)], sequence: &[Drawn], rho: f64) -> f64 {
+    // Busy GPU-seconds per request, from the sequence's own draws.
+    let busy_per_request = sequence.iter().map(|d| d.2).sum::<f64>() / sequence.len().max(1) as f64;
+    if !(busy_per_request > 0.0 && rho > 0.0) {
         return 0.0;
     }
-    let rate = rho * f64::from(gpus) / busy_per_request;
-    let shape = 1.0 / ca2.clamp(1e-3, 1.0);
-    let Ok(gap) = rand_distr::Gamma::new(shape, 1.0 / (shape * rate)) else {
-        return 0.0;
-    };
+    let seconds_per_unit = busy_per_request / (rho * f64::from(gpus));
     let mut free = vec![0.0_f64; gpus as usize];
-    let (mut t, mut lost, mut busy) = (0.0, 0.0, 0.0);
-    for i in 0..n {
-        t += gap.sample(rng);
-        let mut u = rng.gen::<f64>() * total_share;
-        let job = jobs
-            .iter()
-            .find(|j| {
-                u -= j.1;
-                u < 0.0
-            })
-            .unwrap_or(&jobs[jobs.len() - 1]);
-        let k = job.0 as usize;
-        let service = job.2[rng.gen_range(0..job.2.len())];
-        let (mut best, mut at) = (0, f64::INFINITY);
-        for g in 0..free.len() / k {
-            let m = free[g * k..(g + 1) * k]
-                .iter()
-                .copied()
-                .fold(f64::NEG_INFINITY, f64::max);
-            if m < at {
-                (best, at) = (g, m);
+    let (mut lost, mut busy) = (0.0, 0.0);
+    let warm_up = sequence.len() / 10;
+    for (i, &(at, job, busy_gpu_s)) in sequence.iter().enumerate() {
+        let t = at * seconds_per_unit;
+        let k = jobs[job].0 as usize;
+        let service = busy_gpu_s / k as f64;
+        let (mut best, mut free_at) = (0, f64::INFINITY);
+        for (g, group) in free.chunks_exact(k).enumerate() {
+            let m = group.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            if m < free_at {
+                (best, free_at) = (g, m);
             }
         }
-        let start = t.max(at);
+        let start = t.max(free_at);
         let group = &mut free[best * k..(best + 1) * k];
-        if i >= n / 10 {
+        if i >= warm_up {
             lost += group.iter().map(|&f| start - t.max(f)).sum::<f64>();
-            busy += service * k as f64;
+            busy += busy_gpu_s;
         }
         group.fill(start + service);
     }
@@ -253,6 +284,21 @@ pub fn arrival_variability(rho: f64, ca2: f64) -> f64 {
     2.0 * gamma_arrivals_wait_per_service(rho, ca2) * (1.0 - rho) / rho - 1.0
 }
 
+/// The prefill lanes of one node pool, as a [`WaitCurve`] of its GPU kind sees them.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolLanes<'a> {
+    /// Prefill lanes per node (the node's GPUs over the model's group size).
+    pub lanes: u32,
+    /// Share of the kind's requests of the model the pool takes.
+    pub weight: f64,
+    /// Squared coefficient of variation of a node's inter-arrival times.
+    pub arrival_scv: f64,
+    /// The pool's prefill utilisation over its kind's.
+    pub load_factor: f64,
+    /// The GPU time its nodes lose to prefill groups.
+    pub lost: &'a GroupIdle,
+}
+
 /// The mean wait of the pools of one GPU kind serving one model, per second of the model's mean
 /// prefill on that kind, as a function of the kind's prefill utilisation. Tabulated as
 /// `h(rho) = wait x (1 - rho)`, which is smooth and bounded (Erlang C is a probability), and
@@ -269,19 +315,20 @@ pub struct WaitCurve {
 }
 
 impl WaitCurve {
-    /// The curve of pools given as `(lanes per node, weight, arrival scv, load factor)`: each
-    /// pool takes `weight` of the kind's requests (weights sum to 1), each of its nodes sees
-    /// arrivals whose squared coefficient of variation of inter-arrival times is `arrival scv`,
-    /// and its utilisation is `load factor` times the kind's (the balancer's shares need not
-    /// keep every pool of a kind equally busy);
+    /// The curve of `pools`, each taking [`PoolLanes::weight`] of the kind's requests (weights
+    /// sum to 1), each of its nodes seeing arrivals whose squared coefficient of variation of
+    /// inter-arrival times is [`PoolLanes::arrival_scv`], at [`PoolLanes::load_factor`] times
+    /// the kind's utilisation (the balancer's shares need not keep every pool of a kind equally
+    /// busy), plus the GPU time it loses to prefill groups ([`PoolLanes::lost`]: its lanes are
+    /// as busy as at `u (1 + lost(u))`, u its utilisation);
     /// `service_scv` is that of the prefill time and `mean_service_s` its mean, which with the
     /// epoch length `epoch_s` sets the knee: `(1 - sqrt(mean_service_s / epoch_s))^2` (where an
     /// M/M/1 queue's relaxation time, about `service / (1 - sqrt(rho))^2`, reaches the epoch),
-    /// within [0.5, 0.999] for the busiest pool. The wait of a pool is Allen-Cunneen's,
-    /// `(ca^2 + cs^2) / 2` times the M/M/c wait at its utilisation, with `ca^2` read through
-    /// [`arrival_variability`].
+    /// within [0.5, 0.999] for the busiest pool (its lanes' utilisation, lost time counted).
+    /// The wait of a pool is Allen-Cunneen's, `(ca^2 + cs^2) / 2` times the M/M/c wait at its
+    /// lanes' utilisation, with `ca^2` read through [`arrival_variability`].
     pub fn new(
-        pools: &[(u32, f64, f64, f64)],
+        pools: &[PoolLanes<'_>],
         service_scv: f64,
         mean_service_s: f64,
         epoch_s: f64,
@@ -289,24 +336,39 @@ impl WaitCurve {
         if pools.is_empty() || mean_service_s.is_nan() || mean_service_s <= 0.0 {
             return WaitCurve::default();
         }
-        let busiest = pools
-            .iter()
-            .map(|p| p.3)
-            .fold(0.0, f64::max)
-            .max(f64::MIN_POSITIVE);
-        let knee = (1.0 - (mean_service_s / epoch_s).sqrt())
+        let lanes_knee = (1.0 - (mean_service_s / epoch_s).sqrt())
             .powi(2)
-            .clamp(0.5, 0.999)
-            / busiest;
+            .clamp(0.5, 0.999);
+        // Per pool, the utilisation u at which u (1 + lost(u)) reaches the lanes' knee (a
+        // fixed point: the lost share is a few percent and changes slowly); the kind's knee is
+        // the first pool's to get there.
+        let knee = pools
+            .iter()
+            .filter(|p| p.load_factor > 0.0)
+            .map(|p| {
+                let mut u = lanes_knee;
+                for _ in 0..8 {
+                    u = lanes_knee / (1.0 + p.lost.at(u));
+                }
+                u / p.load_factor
+            })
+            .fold(f64::INFINITY, f64::min);
+        if !knee.is_finite() {
+            return WaitCurve::default();
+        }
         let cs2 = service_scv.max(0.0);
+        // A pool's wait per second of mean service at its utilisation u with arrivals of
+        // squared coefficient of variation ca2: Allen-Cunneen at its lanes' utilisation, the
+        // time lost to prefill groups counted as busy.
+        let lanes_wait = |p: &PoolLanes, u: f64, ca2: f64| -> f64 {
+            let rho = u * (1.0 + p.lost.at(u));
+            let variability = (arrival_variability(rho, ca2.max(0.0)) + cs2).max(0.0) / 2.0;
+            variability * mmc_wait_per_service(rho, p.lanes)
+        };
         let value = |rho: f64| -> f64 {
             pools
                 .iter()
-                .map(|&(c, w, ca2, load)| {
-                    let (ca2, rho) = (ca2.max(0.0), rho * load.max(0.0));
-                    let variability = (arrival_variability(rho, ca2) + cs2).max(0.0) / 2.0;
-                    w * variability * mmc_wait_per_service(rho, c)
-                })
+                .map(|p| p.weight * lanes_wait(p, rho * p.load_factor.max(0.0), p.arrival_scv))
                 .sum::<f64>()
         };
         let table = (0..POINTS)
@@ -316,6 +378,11 @@ impl WaitCurve {
             })
             .collect();
         // The tangent's slope (central difference; the busiest pool's knee is at most 0.999).
+        let busiest = pools
+            .iter()
+            .map(|p| p.load_factor)
+            .fold(0.0, f64::max)
+            .max(f64::MIN_POSITIVE);
         let step = 1e-7 / busiest;
         let slope_at_knee = (value(knee + step) - value(knee - step)) / (2.0 * step);
         WaitCurve {
@@ -436,6 +503,17 @@ pub fn mean_backlog(start: f64, net: f64) -> f64 {
 mod tests {
     use super::*;
 
+    /// Lanes that lose nothing to prefill groups.
+    fn lanes(lanes: u32, weight: f64, arrival_scv: f64, load_factor: f64) -> PoolLanes<'static> {
+        PoolLanes {
+            lanes,
+            weight,
+            arrival_scv,
+            load_factor,
+            lost: GroupIdle::none(),
+        }
+    }
+
     /// Erlang C by its textbook recursion on the Erlang B formula, for the comparison below.
     fn erlang_c(c: u32, rho: f64) -> f64 {
         let a = rho * f64::from(c);
@@ -516,7 +594,12 @@ mod tests {
 
     #[test]
     fn the_curve_is_continuous_and_increasing_past_its_knee() {
-        let curve = WaitCurve::new(&[(1, 0.5, 1.0, 1.0), (4, 0.5, 1.0, 1.0)], 1.0, 0.5, 900.0);
+        let curve = WaitCurve::new(
+            &[lanes(1, 0.5, 1.0, 1.0), lanes(4, 0.5, 1.0, 1.0)],
+            1.0,
+            0.5,
+            900.0,
+        );
         let (mut previous, mut rho) = (curve.at(0.0), 0.0);
         assert_eq!(previous, 0.0);
         while rho < 1.5 {
@@ -539,14 +622,38 @@ mod tests {
 
     #[test]
     fn a_busier_pool_waits_as_at_its_own_utilisation() {
-        let alone = WaitCurve::new(&[(2, 1.0, 0.01, 1.0)], 1.0, 0.5, 900.0);
-        let busier = WaitCurve::new(&[(2, 1.0, 0.01, 1.2)], 1.0, 0.5, 900.0);
+        let alone = WaitCurve::new(&[lanes(2, 1.0, 0.01, 1.0)], 1.0, 0.5, 900.0);
+        let busier = WaitCurve::new(&[lanes(2, 1.0, 0.01, 1.2)], 1.0, 0.5, 900.0);
         for rho in [0.2, 0.5, 0.7] {
             let (a, b) = (alone.at(1.2 * rho), busier.at(rho));
             assert!((a - b).abs() <= 2e-3 * a, "{rho}: {a} vs {b}");
         }
         // Its knee comes as much sooner in the kind's utilisation.
         assert!((busier.knee() * 1.2 - alone.knee()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn lanes_that_lose_time_wait_as_busier_lanes() {
+        // A pool that loses 5% of its busy time (from utilisation 0.3 on) waits as a lossless
+        // one at 1.05 times its utilisation, and reaches its knee 1.05 times sooner.
+        let lost = GroupIdle {
+            lost: vec![0.05; GroupIdle::AT.len()],
+        };
+        let lossy = WaitCurve::new(
+            &[PoolLanes {
+                lost: &lost,
+                ..lanes(2, 1.0, 0.01, 1.0)
+            }],
+            1.0,
+            0.5,
+            900.0,
+        );
+        let lossless = WaitCurve::new(&[lanes(2, 1.0, 0.01, 1.0)], 1.0, 0.5, 900.0);
+        for rho in [0.3, 0.5, 0.7, 0.85] {
+            let (a, b) = (lossless.at(1.05 * rho), lossy.at(rho));
+            assert!((a - b).abs() <= 2e-3 * a, "{rho}: {a} vs {b}");
+        }
+        assert!((lossy.knee() * 1.05 - lossless.knee()).abs() < 1e-9);
     }
 
     #[test]
