@@ -903,7 +903,11 @@ fn explain(x: &PointResult, dropped: f64, a: Agreement) -> String {
     let peak = x.fluid_peak_prefill_utilisation;
     if peak > 1.0 {
         let p95 = x.relative(metric_index("p95_ttft_s")).unwrap_or(f64::NAN);
-        let energy = x.relative(metric_index("energy_kwh")).unwrap_or(f64::NAN);
+        // The accounting metrics move together; the largest of them.
+        let accounting = ["energy_kwh", "carbon_kg", "water_l", "cost_usd"]
+            .iter()
+            .filter_map(|m| x.relative(metric_index(m)))
+            .fold(f64::NAN, f64::max);
         why.push(format!(
             "the plan overloads node pools of a datacenter (fluid prefill utilisation of the busiest pool up to {peak:.2}){}",
             if ttft > a.mean_ttft {
@@ -916,8 +920,8 @@ fn explain(x: &PointResult, dropped: f64, a: Agreement) -> String {
                 ""
             }
         ));
-        if energy > a.accounting {
-            why.push("the fluid energy is the higher: where hours of backlog remain, the discrete-event datacenter's full queue admits requests to whichever node frees memory first (mostly the large nodes, whose decode draws a smaller share of the power), not by the balancer's weights, which the fluid model keeps".into());
+        if accounting > a.accounting {
+            why.push("the fluid energy (and its carbon, water and cost) is the higher: where hours of backlog remain, the discrete-event datacenter's full queue admits requests to whichever node frees memory first (mostly the large nodes, whose decode draws a smaller share of the power), not by the balancer's weights, which the fluid model keeps".into());
         }
     } else if ttft.abs() > a.mean_ttft && dropped == 0.0 {
         why.push(if ttft < 0.0 {

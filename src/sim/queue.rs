@@ -399,11 +399,11 @@ impl WaitCurve {
     /// beyond it.
     #[inline]
     pub fn at(&self, rho: f64) -> f64 {
-        if self.table.len() < POINTS {
+        let Ok(table) = <&[f64; POINTS]>::try_from(self.table.as_slice()) else {
             return 0.0;
-        }
+        };
         read(
-            &self.table,
+            table,
             self.per_step,
             self.knee,
             self.value_at_knee,
@@ -418,48 +418,59 @@ impl WaitCurve {
     }
 }
 
-/// Many [`WaitCurve`]s side by side in flat arrays (for the fluid simulator's inner loop: one
-/// load per table entry, no pointer to follow), read by index.
+/// Many [`WaitCurve`]s side by side (for the fluid simulator's inner loop: each curve's table
+/// and knee in one block, no pointer to follow), read by index.
 #[derive(Debug, Clone, Default)]
 pub struct WaitTables {
-    h: Vec<f64>,
-    per_step: Vec<f64>,
-    knee: Vec<f64>,
-    value_at_knee: Vec<f64>,
-    slope_at_knee: Vec<f64>,
+    curves: Vec<Tabulated>,
+}
+
+/// One curve of [`WaitTables`]: its `h` at the `POINTS` utilisations, then `per_step`, `knee`,
+/// `value_at_knee` and `slope_at_knee` (a fixed-size table: reading it needs no bounds check).
+#[derive(Debug, Clone)]
+struct Tabulated {
+    h: [f64; POINTS],
+    per_step: f64,
+    knee: f64,
+    value_at_knee: f64,
+    slope_at_knee: f64,
 }
 
 impl WaitTables {
     /// The curves, in order (an empty curve reads 0 everywhere).
     pub fn new(curves: &[WaitCurve]) -> Self {
-        let mut t = WaitTables::default();
-        for c in curves {
-            if c.table.len() == POINTS {
-                t.h.extend_from_slice(&c.table);
-                t.per_step.push(c.per_step);
-                t.knee.push(c.knee);
-                t.value_at_knee.push(c.value_at_knee);
-                t.slope_at_knee.push(c.slope_at_knee);
-            } else {
-                t.h.extend_from_slice(&[0.0; POINTS]);
-                t.per_step.push(0.0);
-                t.knee.push(f64::INFINITY);
-                t.value_at_knee.push(0.0);
-                t.slope_at_knee.push(0.0);
-            }
-        }
-        t
+        let curves = curves
+            .iter()
+            .map(|c| match <[f64; POINTS]>::try_from(c.table.as_slice()) {
+                Ok(h) => Tabulated {
+                    h,
+                    per_step: c.per_step,
+                    knee: c.knee,
+                    value_at_knee: c.value_at_knee,
+                    slope_at_knee: c.slope_at_knee,
+                },
+                Err(_) => Tabulated {
+                    h: [0.0; POINTS],
+                    per_step: 0.0,
+                    knee: f64::INFINITY,
+                    value_at_knee: 0.0,
+                    slope_at_knee: 0.0,
+                },
+            })
+            .collect();
+        WaitTables { curves }
     }
 
     /// [`WaitCurve::at`] of curve `k`.
     #[inline]
     pub fn at(&self, k: usize, rho: f64) -> f64 {
+        let c = &self.curves[k];
         read(
-            &self.h[k * POINTS..(k + 1) * POINTS],
-            self.per_step[k],
-            self.knee[k],
-            self.value_at_knee[k],
-            self.slope_at_knee[k],
+            &c.h,
+            c.per_step,
+            c.knee,
+            c.value_at_knee,
+            c.slope_at_knee,
             rho,
         )
     }
@@ -469,7 +480,7 @@ impl WaitTables {
 /// points over `1 - rho` below the knee, the tangent beyond it.
 #[inline(always)]
 fn read(
-    h: &[f64],
+    h: &[f64; POINTS],
     per_step: f64,
     knee: f64,
     value_at_knee: f64,
