@@ -1,6 +1,7 @@
-//! Trace loading and aggregation speed on the bundled Azure conversation trace (19,366 rows).
-//! Criterion reports rows per second ("elements/s"); the target is at least 5 million rows/s on
-//! one core for loading.
+//! Trace loading and aggregation speed on the bundled Azure conversation trace (19,366 rows),
+//! and loading of the Mooncake JSON lines (12,031 rows, about 250 bytes each with their prefix
+//! block ids). Criterion reports rows per second ("elements/s"); the target is at least 5 million
+//! rows/s on one core for loading CSV.
 
 use std::path::Path;
 
@@ -38,6 +39,24 @@ fn trace_loader(c: &mut Criterion) {
             EpochDemand::aggregate(&t.requests, 1, 1, 4, 900.0)
                 .unwrap()
                 .total_requests()
+        })
+    });
+    group.finish();
+
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("datasets/mooncake-fast25/conversation_trace.jsonl");
+    let rows = read_trace(&path, TraceFormat::Mooncake, false)
+        .unwrap()
+        .trace
+        .len() as u64;
+    let mut group = c.benchmark_group("mooncake_trace");
+    group.throughput(Throughput::Elements(rows));
+    group.bench_function("read", |b| {
+        b.iter(|| {
+            read_trace(&path, TraceFormat::Mooncake, false)
+                .unwrap()
+                .trace
+                .len()
         })
     });
     group.finish();

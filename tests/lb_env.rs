@@ -17,6 +17,7 @@ fn workload(requests: &[(f64, u32)]) -> Arc<LbWorkload> {
             output_tokens: 0,
             class: 0,
             origin: 0,
+            shared_prefix_tokens: 0,
         })
         .collect();
     let features = vec![0.0; requests.len() * FeatureMatrix::COLUMNS];

@@ -215,6 +215,7 @@ fn request(t: f64, input: u32, output: u32) -> Request {
         output_tokens: output,
         class: 0,
         origin: 0,
+        shared_prefix_tokens: 0,
     }
 }
 

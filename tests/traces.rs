@@ -186,3 +186,114 @@ fn burstgpt_files_load_with_models_as_classes() {
     let err = read_trace(&fixture("burstgpt_small.csv"), TraceFormat::Azure, false).unwrap_err();
     assert_eq!(err.kind, DataErrorKind::MissingColumn, "{err}");
 }
+
+#[test]
+fn every_format_is_detected_and_read_with_the_row_counts_of_its_notice() {
+    // (file, format, rows): the bundled files with the counts their NOTICE.md states, and the
+    // small fixtures of the formats Verdant does not bundle.
+    for (path, format, rows) in [
+        (
+            repo("datasets/azure-llm-2023/AzureLLMInferenceTrace_conv.csv"),
+            TraceFormat::Azure,
+            19_366,
+        ),
+        (
+            repo("datasets/azure-llm-2024-excerpt/AzureLLMInferenceTrace_code_1week_excerpt.csv"),
+            TraceFormat::Azure,
+            1_024,
+        ),
+        (
+            repo("datasets/mooncake-fast25/conversation_trace.jsonl"),
+            TraceFormat::Mooncake,
+            12_031,
+        ),
+        (fixture("burstgpt_small.csv"), TraceFormat::BurstGpt, 4),
+        (fixture("vidur_small.csv"), TraceFormat::Vidur, 4),
+    ] {
+        let auto = read_trace(&path, TraceFormat::Auto, false).unwrap();
+        let named = read_trace(&path, format, false).unwrap();
+        assert_eq!(auto.trace.len(), rows, "{}", path.display());
+        assert_eq!(auto.trace.requests, named.trace.requests);
+    }
+}
+
+#[test]
+fn the_2024_azure_form_keeps_its_microseconds() {
+    let t = read_trace(
+        &repo("datasets/azure-llm-2024-excerpt/AzureLLMInferenceTrace_code_1week_excerpt.csv"),
+        TraceFormat::Azure,
+        false,
+    )
+    .unwrap()
+    .trace;
+    // 2024-05-12 08:47:44.022580 to 08:53:34.835839 UTC (the notice).
+    assert_eq!(t.start_unix_s, Some(1_715_503_664));
+    assert!((t.span_s() - 350.813_259).abs() < 1e-6, "{}", t.span_s());
+    assert_eq!(t.requests[0].input_tokens, 1911);
+}
+
+#[test]
+fn mooncake_prefix_blocks_become_shared_prefix_tokens() {
+    let t = read_trace(
+        &repo("datasets/mooncake-fast25/conversation_trace.jsonl"),
+        TraceFormat::Mooncake,
+        false,
+    )
+    .unwrap()
+    .trace;
+    // The first request shares nothing; later ones share the system prompt's block 0 at least.
+    assert_eq!(t.requests[0].shared_prefix_tokens, 0);
+    assert_eq!(t.requests[1].shared_prefix_tokens, 512);
+    assert!(t
+        .requests
+        .iter()
+        .all(|r| r.shared_prefix_tokens <= r.input_tokens));
+    let share = t.requests.iter().map(|r| r.prefix_share()).sum::<f64>() / t.len() as f64;
+    assert!((0.0..1.0).contains(&share) && share > 0.05, "{share}");
+    // Milliseconds, bucketed into steps of about 3 s, over 3,537 s.
+    assert!((t.span_s() - 3537.0).abs() < 1.0, "{}", t.span_s());
+}
+
+#[test]
+fn bad_lines_of_every_format_are_named_by_file_line_field_and_format() {
+    for (file, kind, line, field) in [
+        (
+            "vidur_bad_tokens.csv",
+            DataErrorKind::InvalidValue,
+            3,
+            Some("num_prefill_tokens"),
+        ),
+        (
+            "burstgpt_no_model.csv",
+            DataErrorKind::InvalidValue,
+            3,
+            Some("Model"),
+        ),
+        (
+            "mooncake_out_of_order.jsonl",
+            DataErrorKind::OutOfOrder,
+            3,
+            Some("timestamp"),
+        ),
+        ("mooncake_bad_type.jsonl", DataErrorKind::Malformed, 2, None),
+        (
+            "azure_bad_tokens.csv",
+            DataErrorKind::InvalidValue,
+            3,
+            Some("ContextTokens"),
+        ),
+    ] {
+        let err = read_trace(&fixture(file), TraceFormat::Auto, false).unwrap_err();
+        assert_eq!(
+            (err.kind, err.line, err.field.as_deref()),
+            (kind, Some(line), field),
+            "{file}: {err}"
+        );
+        let shown = err.to_string();
+        assert!(
+            shown.starts_with(&fixture(file).display().to_string()),
+            "{shown}"
+        );
+        assert!(shown.contains(" format)"), "{shown}");
+    }
+}

@@ -21,6 +21,7 @@ fn task(n: u32) -> (Arc<LbWorkload>, LbEnvConfig) {
             output_tokens: 0,
             class: 0,
             origin: 0,
+            shared_prefix_tokens: 0,
         })
         .collect();
     let features = vec![0.0; requests.len() * FeatureMatrix::COLUMNS];

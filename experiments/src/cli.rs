@@ -137,8 +137,9 @@ pub enum Command {
     Trace {
         /// The trace file.
         file: PathBuf,
-        /// The file's format.
-        #[arg(long, value_enum, default_value = "azure")]
+        /// The file's format; `auto` tells it from the first line (a JSON object is Mooncake's,
+        /// a CSV header the format whose columns it names).
+        #[arg(long, value_enum, default_value = "auto")]
         format: TraceFormatArg,
         /// Skip malformed lines and report how many and why, instead of stopping at the first.
         #[arg(long)]
@@ -208,17 +209,27 @@ pub enum MarlinAction {
 /// Trace formats on the command line.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum TraceFormatArg {
-    /// Azure LLM inference traces (TIMESTAMP, ContextTokens, GeneratedTokens).
+    /// Told from the first line.
+    Auto,
+    /// Azure LLM inference traces, 2023 and 2024 (TIMESTAMP, ContextTokens, GeneratedTokens).
     Azure,
     /// BurstGPT (Timestamp, Model, Request tokens, Response tokens, ...).
     Burstgpt,
+    /// Vidur and Splitwise request traces (arrived_at, num_prefill_tokens, num_decode_tokens).
+    Vidur,
+    /// Mooncake JSON lines (timestamp in ms, input_length, output_length, hash_ids).
+    Mooncake,
 }
 
 impl From<TraceFormatArg> for verdant::trace::TraceFormat {
     fn from(f: TraceFormatArg) -> Self {
+        use verdant::trace::TraceFormat;
         match f {
-            TraceFormatArg::Azure => verdant::trace::TraceFormat::Azure,
-            TraceFormatArg::Burstgpt => verdant::trace::TraceFormat::BurstGpt,
+            TraceFormatArg::Auto => TraceFormat::Auto,
+            TraceFormatArg::Azure => TraceFormat::Azure,
+            TraceFormatArg::Burstgpt => TraceFormat::BurstGpt,
+            TraceFormatArg::Vidur => TraceFormat::Vidur,
+            TraceFormatArg::Mooncake => TraceFormat::Mooncake,
         }
     }
 }

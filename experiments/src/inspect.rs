@@ -87,7 +87,7 @@ pub fn trace(file: &Path, format: TraceFormat, lenient: bool, epoch_s: f64) -> a
     // Streams the file: memory does not grow with its length (the 2024 week has 27M rows).
     let mut reader = TraceReader::open(file, format)?;
     let mut skipped = SkipReport::default();
-    let (mut rows, mut input, mut output) = (0u64, 0f64, 0f64);
+    let (mut rows, mut input, mut output, mut shared) = (0u64, 0f64, 0f64, 0f64);
     let (mut first, mut last) = (f64::NAN, f64::NAN);
     let mut per_epoch: Vec<u64> = Vec::new();
     for item in reader.by_ref() {
@@ -106,6 +106,7 @@ pub fn trace(file: &Path, format: TraceFormat, lenient: bool, epoch_s: f64) -> a
         rows += 1;
         input += f64::from(r.input_tokens);
         output += f64::from(r.output_tokens);
+        shared += f64::from(r.shared_prefix_tokens);
         let epoch = ((r.arrival_s - first) / epoch_s) as usize;
         if per_epoch.len() <= epoch {
             per_epoch.resize(epoch + 1, 0);
@@ -124,9 +125,18 @@ pub fn trace(file: &Path, format: TraceFormat, lenient: bool, epoch_s: f64) -> a
         );
     }
     let peak = per_epoch.iter().copied().max().unwrap_or(0);
+    let prefix = if shared > 0.0 {
+        format!(
+            "; {:.1}% of input tokens in prefix blocks an earlier request had",
+            100.0 * shared / input
+        )
+    } else {
+        String::new()
+    };
     println!(
-        "{}: {rows} requests over {:.1} s; mean {:.1} input and {:.1} output tokens; {} epochs of {epoch_s} s, peak {peak} requests per epoch; classes: {}",
+        "{}: {} format, {rows} requests over {:.1} s; mean {:.1} input and {:.1} output tokens{prefix}; {} epochs of {epoch_s} s, peak {peak} requests per epoch; classes: {}",
         file.display(),
+        reader.format(),
         last - first,
         input / rows as f64,
         output / rows as f64,

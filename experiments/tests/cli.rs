@@ -289,7 +289,7 @@ fn trace_command_streams_and_reports_skipped_lines() {
     let out = verdant(&["trace", conv.to_str().unwrap()], dir.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
-        text(&out.stdout).contains(": 19366 requests over"),
+        text(&out.stdout).contains(": azure format, 19366 requests over"),
         "{}",
         text(&out.stdout)
     );
@@ -323,6 +323,31 @@ fn trace_command_streams_and_reports_skipped_lines() {
         text(&out.stdout).contains("classes: ChatGPT, GPT-4"),
         "{}",
         text(&out.stdout)
+    );
+    // Told from the first line: Mooncake's JSON lines (with their shared prefixes) and a
+    // Vidur CSV; a bad line names its format.
+    let mooncake = repo("datasets/mooncake-fast25/conversation_trace.jsonl");
+    let out = verdant(&["trace", mooncake.to_str().unwrap()], dir.path());
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("mooncake format, 12031 requests")
+            && stdout.contains("% of input tokens in prefix blocks an earlier request had"),
+        "{stdout}"
+    );
+    let vidur = repo("tests/fixtures/traces/vidur_small.csv");
+    let out = verdant(&["trace", vidur.to_str().unwrap()], dir.path());
+    assert!(
+        text(&out.stdout).contains("vidur format, 4 requests"),
+        "{}",
+        text(&out.stdout)
+    );
+    let bad = repo("tests/fixtures/traces/vidur_bad_tokens.csv");
+    let out = verdant(&["trace", bad.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("vidur_bad_tokens.csv:3: field num_prefill_tokens: \"-3\" is not a non-negative whole number of tokens (vidur format)"),
+        "{}",
+        text(&out.stderr)
     );
 }
 

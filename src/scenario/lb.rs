@@ -91,6 +91,8 @@ impl Default for RewardParams {
 #[serde(deny_unknown_fields)]
 struct LbTraceSpec {
     file: String,
+    /// Told from the first line when left out.
+    #[serde(default)]
     format: TraceFormat,
     /// Keep only the first N requests.
     first_requests: Option<usize>,

@@ -524,6 +524,7 @@ impl Scenario {
                             output_tokens,
                             class: c as u16,
                             origin: o as u16,
+                            shared_prefix_tokens: 0,
                         });
                     }
                 }

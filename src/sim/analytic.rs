@@ -113,6 +113,7 @@ pub fn lane_world(
             output_tokens: 1,
             class: c as u16,
             origin: 0,
+            shared_prefix_tokens: 0,
         }));
     }
     let work_s: f64 = prefill.iter().map(|p| p.0).sum::<f64>() / k as f64 * requests as f64;

@@ -265,6 +265,7 @@ mod tests {
             output_tokens: 1,
             class: 0,
             origin: 0,
+            shared_prefix_tokens: 0,
         }
     }
 

@@ -182,6 +182,7 @@ mod tests {
             output_tokens: output,
             class,
             origin,
+            shared_prefix_tokens: 0,
         }
     }
 

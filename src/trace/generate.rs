@@ -211,6 +211,7 @@ impl Generator {
                 output_tokens: output.sample(rng),
                 class: 0,
                 origin: 0,
+                shared_prefix_tokens: 0,
             });
             t += gap(rng);
         }

@@ -29,9 +29,23 @@ pub struct Request {
     pub class: u16,
     /// Index of the demand origin (region) the request comes from; 0 until assigned.
     pub origin: u16,
+    /// Prompt tokens in prefix blocks that an earlier request of the trace also had (a prefix
+    /// cache could serve them; Mooncake's `hash_ids`), at most `input_tokens`; 0 where the
+    /// format says nothing of prefixes. Kept by the trace transforms (requests drawn from a
+    /// scenario's demand table have 0); no simulator reads it yet.
+    pub shared_prefix_tokens: u32,
 }
 
 impl Request {
+    /// The share of the prompt in shared prefix blocks ([`Request::shared_prefix_tokens`]).
+    pub fn prefix_share(&self) -> f64 {
+        if self.input_tokens == 0 {
+            0.0
+        } else {
+            f64::from(self.shared_prefix_tokens) / f64::from(self.input_tokens)
+        }
+    }
+
     /// Input plus output tokens.
     pub fn total_tokens(&self) -> u64 {
         u64::from(self.input_tokens) + u64::from(self.output_tokens)

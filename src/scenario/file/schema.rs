@@ -148,7 +148,12 @@ pub(super) enum NetworkSpec {
 #[derive(Debug, Deserialize)]
 #[serde(tag = "source", rename_all = "lowercase", deny_unknown_fields)]
 pub(super) enum TraceSpec {
-    File { file: String, format: TraceFormat },
+    File {
+        file: String,
+        /// Told from the first line when left out.
+        #[serde(default)]
+        format: TraceFormat,
+    },
     Generator(GeneratorParams),
 }
 
