@@ -64,6 +64,20 @@ impl DataError {
     pub(crate) fn io(file: &Path, err: &std::io::Error) -> Self {
         DataError::new(DataErrorKind::Io, file, err.to_string())
     }
+
+    /// A read error of the csv crate in `file`: an I/O error, or bytes it cannot parse.
+    pub(crate) fn csv(file: &Path, err: &csv::Error) -> Self {
+        let kind = if matches!(err.kind(), csv::ErrorKind::Io(_)) {
+            DataErrorKind::Io
+        } else {
+            DataErrorKind::Malformed
+        };
+        let e = DataError::new(kind, file, err.to_string());
+        match err.position() {
+            Some(p) => e.at_line(p.line()),
+            None => e,
+        }
+    }
 }
 
 impl fmt::Display for DataError {

@@ -10,11 +10,11 @@
 //! (where they are not allowed) and malformed lines are errors naming file, line and field.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::Path;
 
 use crate::data_error::{DataError, DataErrorKind};
-use crate::parse::{parse_datetime, parse_f64, split_fields, trim, MAX_FIELDS};
+use crate::parse::{parse_datetime, parse_f64, trim, CsvRecords};
 
 /// Hourly signals of one location.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,48 +52,21 @@ impl EiaArea {
     }
 }
 
+/// The data records of a CSV file after its header.
 struct Lines {
-    reader: BufReader<File>,
-    buf: Vec<u8>,
+    records: CsvRecords<BufReader<File>>,
     line_no: u64,
-}
-
-impl Lines {
-    fn open(path: &Path) -> Result<Self, DataError> {
-        let file = File::open(path).map_err(|e| DataError::io(path, &e))?;
-        Ok(Lines {
-            reader: BufReader::new(file),
-            buf: Vec::new(),
-            line_no: 0,
-        })
-    }
-
-    fn next(&mut self, path: &Path) -> Result<bool, DataError> {
-        loop {
-            self.buf.clear();
-            let n = self
-                .reader
-                .read_until(b'\n', &mut self.buf)
-                .map_err(|e| DataError::io(path, &e).at_line(self.line_no + 1))?;
-            if n == 0 {
-                return Ok(false);
-            }
-            self.line_no += 1;
-            while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
-                self.buf.pop();
-            }
-            if !self.buf.iter().all(u8::is_ascii_whitespace) {
-                return Ok(true);
-            }
-        }
-    }
 }
 
 impl Lines {
     /// Opens `path` and finds `columns` in its header: the reader, each column's index, and how
     /// many fields a data line needs.
     fn with_header(path: &Path, columns: &[&str]) -> Result<(Lines, Vec<usize>, usize), DataError> {
-        let mut lines = Lines::open(path)?;
+        let file = File::open(path).map_err(|e| DataError::io(path, &e))?;
+        let mut lines = Lines {
+            records: CsvRecords::new(BufReader::new(file)),
+            line_no: 0,
+        };
         if !lines.next(path)? {
             return Err(DataError::new(
                 DataErrorKind::Empty,
@@ -101,47 +74,39 @@ impl Lines {
                 "the file is empty",
             ));
         }
-        let cols = header_columns(path, &lines.buf, columns)?;
+        let cols = lines.records.columns(columns).map_err(|name| {
+            DataError::new(
+                DataErrorKind::MissingColumn,
+                path,
+                format!("the header lacks the column {name:?}"),
+            )
+            .at_line(1)
+            .in_field(name)
+        })?;
         let needed = cols.iter().max().map_or(0, |m| m + 1);
         Ok((lines, cols, needed))
     }
 
+    /// Reads the next record that is not blank; false at the end of the file.
+    fn next(&mut self, path: &Path) -> Result<bool, DataError> {
+        let more = self.records.next().map_err(|e| DataError::csv(path, &e))?;
+        self.line_no = self.records.line();
+        Ok(more)
+    }
+
     /// The fields of the current line; an error if there are fewer than `needed`.
-    fn fields(&self, path: &Path, needed: usize) -> Result<[&[u8]; MAX_FIELDS], DataError> {
-        let mut f: [&[u8]; MAX_FIELDS] = [&[]; MAX_FIELDS];
-        let n = split_fields(&self.buf, &mut f);
-        if n < needed {
+    fn fields(&self, path: &Path, needed: usize) -> Result<&csv::ByteRecord, DataError> {
+        let record = self.records.record();
+        if record.len() < needed {
             return Err(DataError::new(
                 DataErrorKind::Malformed,
                 path,
-                format!("expected {needed} fields, found {n}"),
+                format!("expected {needed} fields, found {}", record.len()),
             )
             .at_line(self.line_no));
         }
-        Ok(f)
+        Ok(record)
     }
-}
-
-fn header_columns(path: &Path, header: &[u8], names: &[&str]) -> Result<Vec<usize>, DataError> {
-    let mut fields: [&[u8]; MAX_FIELDS] = [&[]; MAX_FIELDS];
-    let n = split_fields(header, &mut fields);
-    names
-        .iter()
-        .map(|name| {
-            fields[..n]
-                .iter()
-                .position(|f| trim(f).eq_ignore_ascii_case(name.as_bytes()))
-                .ok_or_else(|| {
-                    DataError::new(
-                        DataErrorKind::MissingColumn,
-                        path,
-                        format!("the header lacks the column {name:?}"),
-                    )
-                    .at_line(1)
-                    .in_field(*name)
-                })
-        })
-        .collect()
 }
 
 fn invalid(path: &Path, line: u64, field: &str, message: String) -> DataError {
@@ -211,7 +176,7 @@ pub fn load_ren2022(path: &Path, location: &str) -> Result<HourlySignals, DataEr
     while lines.next(path)? {
         let line = lines.line_no;
         let f = lines.fields(path, needed)?;
-        let loc = trim(f[cols[0]]);
+        let loc = trim(&f[cols[0]]);
         if loc != location.as_bytes() {
             let name = String::from_utf8_lossy(loc);
             if !seen_locations.iter().any(|s| *s == name) {
@@ -219,14 +184,14 @@ pub fn load_ren2022(path: &Path, location: &str) -> Result<HourlySignals, DataEr
             }
             continue;
         }
-        let hour = parse_hour(trim(f[cols[1]])).ok_or_else(|| {
+        let hour = parse_hour(trim(&f[cols[1]])).ok_or_else(|| {
             invalid(
                 path,
                 line,
                 COLUMNS[1],
                 format!(
                     "{:?} is not an hour YYYY-MM-DD HH",
-                    String::from_utf8_lossy(f[cols[1]])
+                    String::from_utf8_lossy(&f[cols[1]])
                 ),
             )
         })?;
@@ -236,7 +201,7 @@ pub fn load_ren2022(path: &Path, location: &str) -> Result<HourlySignals, DataEr
         }
         previous = Some(hour);
         let number = |i: usize, allow_negative: bool| {
-            let raw = trim(f[cols[i]]);
+            let raw = trim(&f[cols[i]]);
             parse_f64(raw)
                 .filter(|v| allow_negative || *v >= 0.0)
                 .ok_or_else(|| {
@@ -285,14 +250,14 @@ pub fn load_eia2022(path: &Path) -> Result<EiaArea, DataError> {
     while lines.next(path)? {
         let line = lines.line_no;
         let f = lines.fields(path, needed)?;
-        let hour = parse_hour(trim(f[cols[0]])).ok_or_else(|| {
+        let hour = parse_hour(trim(&f[cols[0]])).ok_or_else(|| {
             invalid(
                 path,
                 line,
                 "timestamp",
                 format!(
                     "{:?} is not a timestamp",
-                    String::from_utf8_lossy(f[cols[0]])
+                    String::from_utf8_lossy(&f[cols[0]])
                 ),
             )
         })?;
@@ -302,7 +267,7 @@ pub fn load_eia2022(path: &Path) -> Result<EiaArea, DataError> {
         }
         previous = Some(hour);
         for (k, column) in values.iter_mut().enumerate() {
-            let raw = trim(f[cols[k + 1]]);
+            let raw = trim(&f[cols[k + 1]]);
             if raw.is_empty() {
                 column.push(f64::NAN);
                 empty_lines[k].push(line);

@@ -1,22 +1,58 @@
 //! Small allocation-free parsers shared by the data loaders.
 
-/// The most fields a line may have; later fields are merged into the last one.
-pub(crate) const MAX_FIELDS: usize = 32;
+/// The records of a CSV file through the csv crate (quoting, CRLF and LF, a UTF-8 byte order
+/// mark), one `ByteRecord` reused, so that reading allocates nothing per line once the record has
+/// grown; blank lines are skipped. Records may have any number of fields (readers check what
+/// they need).
+pub(crate) struct CsvRecords<R: std::io::Read> {
+    reader: csv::Reader<R>,
+    record: csv::ByteRecord,
+}
 
-/// Splits a CSV line at commas (no quoting: none of the supported formats quotes fields).
-/// Returns the number of fields; fields beyond `out.len()` are merged into the last one.
-pub(crate) fn split_fields<'a>(line: &'a [u8], out: &mut [&'a [u8]; MAX_FIELDS]) -> usize {
-    let mut n = 0;
-    let mut start = 0;
-    for (i, &b) in line.iter().enumerate() {
-        if b == b',' && n < MAX_FIELDS - 1 {
-            out[n] = &line[start..i];
-            n += 1;
-            start = i + 1;
+impl<R: std::io::Read> CsvRecords<R> {
+    pub(crate) fn new(reader: R) -> Self {
+        CsvRecords {
+            reader: csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(reader),
+            record: csv::ByteRecord::new(),
         }
     }
-    out[n] = &line[start..];
-    n + 1
+
+    /// Reads the next record that is not blank; false at the end of the file.
+    pub(crate) fn next(&mut self) -> Result<bool, csv::Error> {
+        while self.reader.read_byte_record(&mut self.record)? {
+            if !self.record.iter().all(|f| trim(f).is_empty()) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The current record.
+    pub(crate) fn record(&self) -> &csv::ByteRecord {
+        &self.record
+    }
+
+    /// The 1-based line the current record starts on.
+    pub(crate) fn line(&self) -> u64 {
+        self.record.position().map_or(0, csv::Position::line)
+    }
+
+    /// The index of each of `names` in the current record (a header; blanks around a name and
+    /// case ignored), or the first name it lacks.
+    pub(crate) fn columns<'n>(&self, names: &[&'n str]) -> Result<Vec<usize>, &'n str> {
+        names
+            .iter()
+            .map(|name| {
+                self.record
+                    .iter()
+                    .position(|h| trim(h).eq_ignore_ascii_case(name.as_bytes()))
+                    .ok_or(*name)
+            })
+            .collect()
+    }
 }
 
 pub(crate) fn trim(s: &[u8]) -> &[u8] {

@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Request, Trace};
 use crate::data_error::{DataError, DataErrorKind, SkipReport};
-use crate::parse::{parse_datetime, parse_f64, parse_u32, split_fields, trim, MAX_FIELDS};
+use crate::parse::{parse_datetime, parse_f64, parse_u32, trim, CsvRecords};
 
 /// The trace file formats Verdant reads.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -93,15 +93,22 @@ impl TraceFormat {
         if line.first() == Some(&b'{') {
             return Some(TraceFormat::Mooncake);
         }
-        let mut header: [&[u8]; MAX_FIELDS] = [&[]; MAX_FIELDS];
-        let n = split_fields(line, &mut header);
+        let mut header = CsvRecords::new(line);
+        match header.next() {
+            Ok(true) => TraceFormat::of_header(header.record()),
+            _ => None,
+        }
+    }
+
+    /// The CSV format all of whose columns `header` names.
+    fn of_header(header: &csv::ByteRecord) -> Option<TraceFormat> {
         TraceFormat::CONCRETE
             .into_iter()
             .filter(|f| *f != TraceFormat::Mooncake)
             .find(|f| {
                 f.required_columns()
                     .iter()
-                    .all(|c| header[..n].iter().any(|h| names_column(h, c)))
+                    .all(|c| header.iter().any(|h| names_column(h, c)))
             })
     }
 }
@@ -133,11 +140,14 @@ fn quoted(raw: &[u8]) -> String {
 }
 
 /// Reads requests one line at a time; see the module documentation.
-pub struct TraceReader<R> {
-    reader: R,
+pub struct TraceReader<R: BufRead> {
+    /// The lines (JSON) or records (CSV) still to read; `None` only while one is parsed (boxed:
+    /// taking it out moves a pointer, not the csv reader's tables).
+    source: Option<Box<Source<R>>>,
     path: PathBuf,
     format: TraceFormat,
     line_no: u64,
+    /// The current JSON line.
     buf: Vec<u8>,
     /// Column index of each required column, in `required_columns` order.
     columns: [usize; 4],
@@ -151,6 +161,12 @@ pub struct TraceReader<R> {
     seen_blocks: BlockSet,
 }
 
+/// Where a [`TraceReader`] reads from: lines of JSON, or CSV records.
+enum Source<R: BufRead> {
+    Json(R),
+    Csv(CsvRecords<R>),
+}
+
 impl TraceReader<BufReader<File>> {
     /// Opens `path` and reads its header.
     pub fn open(path: &Path, format: TraceFormat) -> Result<Self, DataError> {
@@ -162,9 +178,20 @@ impl TraceReader<BufReader<File>> {
 impl<R: BufRead> TraceReader<R> {
     /// Reads the header from `reader` (for [`TraceFormat::Auto`], first finds the format from
     /// it); `path` names the source in errors.
-    pub fn new(reader: R, path: &Path, format: TraceFormat) -> Result<Self, DataError> {
+    pub fn new(mut reader: R, path: &Path, format: TraceFormat) -> Result<Self, DataError> {
+        let start = reader
+            .fill_buf()
+            .map_err(|e| DataError::io(path, &e).at_line(1))?;
+        if start.is_empty() {
+            return Err(DataError::new(
+                DataErrorKind::Empty,
+                path,
+                "the file is empty (no header)",
+            ));
+        }
+        let json = trim(strip_bom(start)).first() == Some(&b'{');
         let mut this = TraceReader {
-            reader,
+            source: None,
             path: path.to_owned(),
             format,
             line_no: 0,
@@ -177,21 +204,32 @@ impl<R: BufRead> TraceReader<R> {
             pending: false,
             seen_blocks: BlockSet::default(),
         };
-        if !this.read_line()? {
+        if format == TraceFormat::Mooncake || (format == TraceFormat::Auto && json) {
+            // JSON lines have no header: the first line is data.
+            this.format = TraceFormat::Mooncake;
+            this.source = Some(Box::new(Source::Json(reader)));
+            this.pending = this.read_line()?;
+            this.class_names.push("default".to_owned());
+            return Ok(this);
+        }
+        let mut records = CsvRecords::new(reader);
+        if !records.next().map_err(|e| DataError::csv(path, &e))? {
             return Err(DataError::new(
                 DataErrorKind::Empty,
                 path,
-                "the file is empty (no header)",
+                "the file has no header (only blank lines)",
             ));
         }
+        let header = records.record();
         if format == TraceFormat::Auto {
-            this.format = TraceFormat::detect(&this.buf).ok_or_else(|| {
+            this.format = TraceFormat::of_header(header).ok_or_else(|| {
+                let shown: Vec<String> = header.iter().map(quoted).collect();
                 DataError::new(
                     DataErrorKind::MissingColumn,
                     path,
                     format!(
-                        "cannot tell the trace format from the first line {}: it is neither a JSON object (mooncake) nor a header with the columns of azure ({}), burstgpt ({}) or vidur ({})",
-                        quoted(trim(&this.buf)),
+                        "cannot tell the trace format from the first line ({}): it is neither a JSON object (mooncake) nor a header with the columns of azure ({}), burstgpt ({}) or vidur ({})",
+                        shown.join(", "),
                         TraceFormat::Azure.required_columns().join(", "),
                         TraceFormat::BurstGpt.required_columns().join(", "),
                         TraceFormat::Vidur.required_columns().join(", "),
@@ -201,34 +239,19 @@ impl<R: BufRead> TraceReader<R> {
             })?;
         }
         let format = this.format;
-        if format == TraceFormat::Mooncake {
-            // JSON lines have no header: the first line is data.
-            this.pending = true;
-            this.class_names.push("default".to_owned());
-            return Ok(this);
-        }
-        let mut header: [&[u8]; MAX_FIELDS] = [&[]; MAX_FIELDS];
-        let n = split_fields(&this.buf, &mut header);
-        for (slot, name) in format.required_columns().iter().enumerate() {
-            match header[..n].iter().position(|h| names_column(h, name)) {
-                Some(i) => this.columns[slot] = i,
-                None => {
-                    return Err(DataError::new(
-                        DataErrorKind::MissingColumn,
-                        path,
-                        format!(
-                            "the header lacks the column {name:?} required by the {format} format"
-                        ),
-                    )
-                    .at_line(1)
-                    .in_field(*name))
-                }
-            }
-        }
-        this.fields_needed = this.columns[..format.required_columns().len()]
-            .iter()
-            .max()
-            .map_or(0, |m| m + 1);
+        let columns = records.columns(format.required_columns()).map_err(|name| {
+            DataError::new(
+                DataErrorKind::MissingColumn,
+                path,
+                format!("the header lacks the column {name:?} required by the {format} format"),
+            )
+            .at_line(1)
+            .in_field(name)
+        })?;
+        this.columns[..columns.len()].copy_from_slice(&columns);
+        this.fields_needed = columns.iter().max().map_or(0, |m| m + 1);
+        this.line_no = records.line();
+        this.source = Some(Box::new(Source::Csv(records)));
         if format != TraceFormat::BurstGpt {
             this.class_names.push("default".to_owned());
         }
@@ -240,11 +263,13 @@ impl<R: BufRead> TraceReader<R> {
         self.format
     }
 
-    /// Reads the next line into `buf` without its line ending; false at the end of the file.
+    /// Reads the next JSON line into `buf` without its line ending; false at the end of the file.
     fn read_line(&mut self) -> Result<bool, DataError> {
         self.buf.clear();
-        let n = self
-            .reader
+        let Some(Source::Json(reader)) = self.source.as_deref_mut() else {
+            return Ok(false);
+        };
+        let n = reader
             .read_until(b'\n', &mut self.buf)
             .map_err(|e| DataError::io(&self.path, &e).at_line(self.line_no + 1))?;
         if n == 0 {
@@ -285,41 +310,41 @@ impl<R: BufRead> TraceReader<R> {
         .in_field(field)
     }
 
+    /// The current JSON line's request.
     fn parse_line(&mut self) -> Result<Request, DataError> {
         let line = std::mem::take(&mut self.buf);
-        if self.format == TraceFormat::Mooncake {
-            let result = self.parse_json(&line);
-            self.buf = line;
-            return result;
-        }
-        let mut fields: [&[u8]; MAX_FIELDS] = [&[]; MAX_FIELDS];
-        let n = split_fields(&line, &mut fields);
-        let result = if n < self.fields_needed {
-            Err(DataError::new(
-                DataErrorKind::Malformed,
-                &self.path,
-                format!(
-                    "expected at least {} fields, found {n} ({} format)",
-                    self.fields_needed, self.format
-                ),
-            )
-            .at_line(self.line_no))
-        } else {
-            self.parse_fields(&fields)
-        };
+        let result = self.parse_json(&line);
         self.buf = line;
         result
     }
 
-    fn parse_fields(&mut self, fields: &[&[u8]; MAX_FIELDS]) -> Result<Request, DataError> {
+    /// The request of the current CSV record.
+    fn parse_record(&mut self, record: &csv::ByteRecord) -> Result<Request, DataError> {
+        if record.len() < self.fields_needed {
+            return Err(DataError::new(
+                DataErrorKind::Malformed,
+                &self.path,
+                format!(
+                    "expected at least {} fields, found {} ({} format)",
+                    self.fields_needed,
+                    record.len(),
+                    self.format
+                ),
+            )
+            .at_line(self.line_no));
+        }
+        self.parse_fields(record)
+    }
+
+    fn parse_fields(&mut self, fields: &csv::ByteRecord) -> Result<Request, DataError> {
         let names = self.format.required_columns();
-        let time_field = trim(fields[self.columns[0]]);
+        let time_field = trim(&fields[self.columns[0]]);
         let (input_col, output_col) = match self.format {
             TraceFormat::BurstGpt => (2, 3),
             _ => (1, 2),
         };
         let tokens = |slot: usize| {
-            let raw = trim(fields[self.columns[slot]]);
+            let raw = trim(&fields[self.columns[slot]]);
             parse_u32(raw).ok_or_else(|| {
                 self.error(
                     DataErrorKind::InvalidValue,
@@ -352,7 +377,7 @@ impl<R: BufRead> TraceReader<R> {
             TraceFormat::Vidur => (self.seconds(time_field, names[0])?, 0),
             TraceFormat::BurstGpt => {
                 let t = self.seconds(time_field, names[0])?;
-                let model = trim(fields[self.columns[1]]);
+                let model = trim(&fields[self.columns[1]]);
                 if model.is_empty() {
                     return Err(self.error(
                         DataErrorKind::InvalidValue,
@@ -493,6 +518,23 @@ impl<R: BufRead> Iterator for TraceReader<R> {
     type Item = Result<Request, DataError>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(Source::Csv(records)) = self.source.as_deref_mut() {
+            return match records.next() {
+                Err(e) => Some(Err(DataError::csv(&self.path, &e))),
+                Ok(false) => None,
+                Ok(true) => {
+                    self.line_no = records.line();
+                    // The source is taken out while its record is parsed.
+                    let source = self.source.take()?;
+                    let Source::Csv(records) = source.as_ref() else {
+                        unreachable!("matched above")
+                    };
+                    let result = self.parse_record(records.record());
+                    self.source = Some(source);
+                    Some(result)
+                }
+            };
+        }
         loop {
             if std::mem::take(&mut self.pending) {
                 return Some(self.parse_line());
@@ -764,6 +806,20 @@ mod tests {
         let err = read("time,prompt,answer\n1,2,3\n", TraceFormat::Auto).unwrap_err();
         assert_eq!(err.kind, DataErrorKind::MissingColumn);
         assert!(err.message.contains("vidur (arrived_at"), "{err}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_a_required_column_and_quoted_fields_are_read() {
+        let text = "\u{feff}TIMESTAMP,ContextTokens,GeneratedTokens\r\n\
+                    2023-11-16 18:17:03.5,\"4808\",10\r\n";
+        let rows = read(text, TraceFormat::Auto).unwrap();
+        assert_eq!((rows[0].input_tokens, rows[0].output_tokens), (4808, 10));
+        let text = "Timestamp,Model,Request tokens,Response tokens\n\
+                    5,\"ChatGPT, \"\"beta\"\"\",472,18\n";
+        let mut reader =
+            TraceReader::new(text.as_bytes(), Path::new("b.csv"), TraceFormat::Auto).unwrap();
+        assert_eq!(reader.by_ref().count(), 1);
+        assert_eq!(reader.class_names(), ["ChatGPT, \"beta\""]);
     }
 
     #[test]
