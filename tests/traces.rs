@@ -297,3 +297,60 @@ fn bad_lines_of_every_format_are_named_by_file_line_field_and_format() {
         assert!(shown.contains(" format)"), "{shown}");
     }
 }
+
+#[test]
+fn the_servegen_rate_table_loads_with_the_counts_and_peaks_of_its_notice() {
+    use verdant::trace::rate_table::read_rate_table;
+    let t = read_rate_table(&repo("datasets/servegen-language-14d/language_14d.csv")).unwrap();
+    assert_eq!(t.models, ["m-large", "m-mid", "m-small"]);
+    assert_eq!((t.len(), t.window_s), (2_016, 600.0));
+    assert_eq!(t.span_s(), 14.0 * 86_400.0);
+    // Peaks 583, 3,445 and 3,880 requests/s; daily means vary by up to 2.6x (the notice).
+    for (m, peak) in [583.0, 3_445.0, 3_880.0].into_iter().enumerate() {
+        assert!(
+            (t.peak_rps(m) - peak).abs() < 1.0,
+            "{}: {}",
+            t.models[m],
+            t.peak_rps(m)
+        );
+    }
+    let spread = (0..3)
+        .map(|m| {
+            let d = t.daily_mean_rps(m);
+            assert_eq!(d.len(), 14);
+            d.iter().copied().fold(0.0, f64::max) / d.iter().copied().fold(f64::INFINITY, f64::min)
+        })
+        .fold(0.0, f64::max);
+    assert!((2.5..2.7).contains(&spread), "{spread}");
+    // Windows without a token table have no means.
+    assert!(t.windows[1].iter().any(|w| w.mean_input_tokens.is_none()));
+}
+
+#[test]
+fn bad_rate_tables_are_named_by_file_line_and_field() {
+    use verdant::trace::rate_table::read_rate_table;
+    for (file, line, field, text) in [
+        (
+            "rates_gap.csv",
+            4,
+            "window_start_s",
+            "expected 1200 s, found 1800 s",
+        ),
+        (
+            "rates_negative.csv",
+            3,
+            "rate_rps",
+            "\"-2\" is not a finite number >= 0",
+        ),
+    ] {
+        let err = read_rate_table(&fixture(file)).unwrap_err();
+        assert_eq!(
+            (err.line, err.field.as_deref()),
+            (Some(line), Some(field)),
+            "{file}: {err}"
+        );
+        assert!(err.to_string().contains(text), "{file}: {err}");
+    }
+    let err = read_rate_table(&fixture("burstgpt_small.csv")).unwrap_err();
+    assert_eq!(err.kind, DataErrorKind::MissingColumn);
+}

@@ -84,6 +84,9 @@ pub fn trace(file: &Path, format: TraceFormat, lenient: bool, epoch_s: f64) -> a
     if !(epoch_s.is_finite() && epoch_s > 0.0) {
         bail!("--epoch-s must be a positive number of seconds, got {epoch_s}");
     }
+    if format == TraceFormat::Auto && starts_as_rate_table(file) {
+        return rate_table(file);
+    }
     // Streams the file: memory does not grow with its length (the 2024 week has 27M rows).
     let mut reader = TraceReader::open(file, format)?;
     let mut skipped = SkipReport::default();
@@ -148,6 +151,46 @@ pub fn trace(file: &Path, format: TraceFormat, lenient: bool, epoch_s: f64) -> a
         for e in &skipped.first_errors {
             println!("  {e}");
         }
+    }
+    Ok(())
+}
+
+/// Whether `file`'s first line is a rate table's header (unreadable files are left to the trace
+/// reader, whose error names them).
+fn starts_as_rate_table(file: &Path) -> bool {
+    use std::io::{BufRead, Read};
+    let Ok(f) = std::fs::File::open(file) else {
+        return false;
+    };
+    let mut first = Vec::new();
+    let mut reader = std::io::BufReader::new(f.take(1 << 16));
+    reader.read_until(b'\n', &mut first).is_ok()
+        && verdant::trace::rate_table::is_rate_table_header(&first)
+}
+
+/// Summarises a rate table (demand as rates per model and window): per model its peak, its mean
+/// and the range of its daily means.
+fn rate_table(file: &Path) -> anyhow::Result<()> {
+    let t = verdant::trace::rate_table::read_rate_table(file)?;
+    println!(
+        "{}: rate table, {} models x {} windows of {} s ({:.1} days)",
+        file.display(),
+        t.models.len(),
+        t.len(),
+        t.window_s,
+        t.span_s() / 86_400.0
+    );
+    for (m, name) in t.models.iter().enumerate() {
+        let days = t.daily_mean_rps(m);
+        let mean = t.windows[m].iter().map(|w| w.rate_rps).sum::<f64>() / t.len() as f64;
+        let (lo, hi) = days
+            .iter()
+            .fold((f64::INFINITY, 0.0_f64), |(a, b), &d| (a.min(d), b.max(d)));
+        println!(
+            "  {name}: mean {mean:.1} requests/s, peak {:.1}; daily means {lo:.1} to {hi:.1} over {} days",
+            t.peak_rps(m),
+            days.len()
+        );
     }
     Ok(())
 }

@@ -334,6 +334,14 @@ fn trace_command_streams_and_reports_skipped_lines() {
             && stdout.contains("% of input tokens in prefix blocks an earlier request had"),
         "{stdout}"
     );
+    let servegen = repo("datasets/servegen-language-14d/language_14d.csv");
+    let out = verdant(&["trace", servegen.to_str().unwrap()], dir.path());
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("rate table, 3 models x 2016 windows of 600 s (14.0 days)")
+            && stdout.contains("m-small: mean"),
+        "{stdout}"
+    );
     let vidur = repo("tests/fixtures/traces/vidur_small.csv");
     let out = verdant(&["trace", vidur.to_str().unwrap()], dir.path());
     assert!(

@@ -1,15 +1,19 @@
 //! Workload traces: requests with arrival times and token counts.
 //!
-//! - [`reader`]: streaming readers for the Azure LLM inference trace format (2023 and 2024 files)
-//!   and the BurstGPT format, with strict and lenient modes;
+//! - [`reader`]: streaming readers for the Azure LLM inference traces (2023 and 2024 files),
+//!   BurstGPT, Vidur/Splitwise and Mooncake, the format told from the first line, with strict and
+//!   lenient modes;
 //! - [`generate`]: synthetic traces (Poisson or Gamma inter-arrivals; constant, log-normal or Zipf
 //!   token counts), seeded;
 //! - [`transform`]: slicing, every-n-th subsampling, time compression, tiling, class and origin
 //!   assignment;
-//! - [`demand`]: aggregation into per-epoch demand per origin and request class.
+//! - [`demand`]: aggregation into per-epoch demand per origin and request class;
+//! - [`rate_table`]: demand given as request rates per model and time window (ServeGen's
+//!   production descriptors), not as requests.
 
 pub mod demand;
 pub mod generate;
+pub mod rate_table;
 pub mod reader;
 pub mod transform;
 
