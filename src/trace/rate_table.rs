@@ -11,6 +11,7 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
+use super::Request;
 use crate::data_error::{DataError, DataErrorKind};
 use crate::parse::{parse_f64, parse_u32, trim, CsvRecords};
 
@@ -254,4 +255,122 @@ pub fn read_rate_table(path: &Path) -> Result<RateTable, DataError> {
         }
     }
     Ok(table)
+}
+
+impl RateTable {
+    /// A sample of requests that follows the table: for each `(model, class)` of `classes`,
+    /// arrivals at `scale` times the model's rate in each window (Gamma gaps whose coefficient
+    /// of variation is the window's, restarted at each window's start), over the windows that
+    /// begin before `horizon_s`; each request's tokens drawn from `sizes` (input, output).
+    /// Sorted by arrival; the same `rng` state gives the same sample.
+    pub fn sample(
+        &self,
+        classes: &[(usize, u16)],
+        scale: f64,
+        sizes: &[(u32, u32)],
+        horizon_s: f64,
+        rng: &mut impl rand::Rng,
+    ) -> Vec<Request> {
+        use rand_distr::Distribution;
+        let mut out = Vec::new();
+        if sizes.is_empty() || scale.is_nan() || scale <= 0.0 {
+            return out;
+        }
+        for &(m, class) in classes {
+            for w in self.windows[m].iter().filter(|w| w.start_s < horizon_s) {
+                let rate = w.rate_rps * scale;
+                if rate.is_nan() || rate <= 0.0 {
+                    continue;
+                }
+                // Gamma gaps of mean 1 / rate and CV `rate_cv` (shape 1 / cv^2; Poisson where
+                // the table has no CV).
+                let cv = if w.rate_cv > 0.0 { w.rate_cv } else { 1.0 };
+                let shape = (1.0 / (cv * cv)).clamp(1e-3, 1e3);
+                let Ok(gap) = rand_distr::Gamma::new(shape, 1.0 / (rate * shape)) else {
+                    continue;
+                };
+                let end = (w.start_s + self.window_s).min(horizon_s);
+                // The first arrival a uniform share of a gap after the window starts.
+                let mut t = w.start_s + rng.gen::<f64>() * gap.sample(rng);
+                while t < end {
+                    let (input_tokens, output_tokens) = sizes[rng.gen_range(0..sizes.len())];
+                    out.push(Request {
+                        arrival_s: t,
+                        input_tokens,
+                        output_tokens,
+                        class,
+                        origin: 0,
+                        shared_prefix_tokens: 0,
+                    });
+                    t += gap.sample(rng);
+                }
+            }
+        }
+        out.sort_by(|a, b| a.arrival_s.total_cmp(&b.arrival_s));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn table(rates: &[f64], cv: f64) -> RateTable {
+        RateTable {
+            source: "t".into(),
+            window_s: 100.0,
+            models: vec!["a".into()],
+            windows: vec![rates
+                .iter()
+                .enumerate()
+                .map(|(i, &rate_rps)| RateWindow {
+                    start_s: 100.0 * i as f64,
+                    rate_rps,
+                    active_clients: 1,
+                    rate_cv: cv,
+                    mean_input_tokens: None,
+                    mean_output_tokens: None,
+                })
+                .collect()],
+        }
+    }
+
+    #[test]
+    fn a_sample_follows_the_rates_and_their_burstiness() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let t = table(&[10.0, 40.0, 0.0, 20.0], 1.0);
+        let s = t.sample(&[(0, 3)], 5.0, &[(7, 8)], 1e9, &mut rng);
+        let per_window = |i: usize| {
+            s.iter()
+                .filter(|r| (100.0 * i as f64..100.0 * (i + 1) as f64).contains(&r.arrival_s))
+                .count() as f64
+        };
+        // 5,000, 20,000, none and 10,000 expected; Poisson spread about 1%.
+        for (i, expected) in [5_000.0, 20_000.0, 0.0, 10_000.0].into_iter().enumerate() {
+            assert!(
+                (per_window(i) - expected).abs() <= 0.03 * expected + 0.5,
+                "{i}"
+            );
+        }
+        assert!(s.iter().all(|r| r.class == 3 && r.input_tokens == 7));
+        assert!(s.windows(2).all(|w| w[0].arrival_s <= w[1].arrival_s));
+        // The horizon cuts the sample.
+        assert!(t
+            .sample(&[(0, 0)], 5.0, &[(1, 1)], 150.0, &mut rng)
+            .iter()
+            .all(|r| r.arrival_s < 150.0));
+        // Gaps of the window's CV (2: bursty; 0.5: smooth).
+        for cv in [2.0, 0.5] {
+            let s = table(&[100.0], cv).sample(&[(0, 0)], 10.0, &[(1, 1)], 1e9, &mut rng);
+            let gaps: Vec<f64> = s
+                .windows(2)
+                .map(|w| w[1].arrival_s - w[0].arrival_s)
+                .collect();
+            let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+            let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
+            let measured = var.sqrt() / mean;
+            assert!((measured - cv).abs() < 0.1 * cv, "{cv}: {measured}");
+        }
+    }
 }
