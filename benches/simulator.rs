@@ -34,6 +34,23 @@ fn simulator(c: &mut Criterion) {
     });
     group.finish();
 
+    // Per epoch: the one-day and the 14-day geo-8dc (issue 19: no worse per epoch).
+    let mut group = c.benchmark_group("fluid_per_epoch");
+    for name in ["geo-8dc", "geo-8dc-14d"] {
+        let s = verdant::scenario::bundled(name).unwrap();
+        let plan = even_plan(&s);
+        let mut sim = FluidSimulator::new(&s, SimParams::default());
+        let mut out = Outcome::default();
+        group.throughput(Throughput::Elements(s.time.epochs as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                sim.score_into(&plan, &mut out).unwrap();
+                out.totals.facility_kwh
+            })
+        });
+    }
+    group.finish();
+
     let geo8 = Scenario::load(&scenarios.join("geo-8dc.toml"), MasterSeed(0)).unwrap();
     let plan8 = even_plan(&geo8);
     let trace = read_trace(

@@ -397,3 +397,41 @@ fn scenarios_are_only_obtained_checked_and_parts_are_checked() {
     assert!(base.scaled(Scaled::Price, -1.0).is_err());
     assert!(base.replicated(0, 24).is_err());
 }
+
+/// The 14-day geo scenario follows ServeGen's rates: 1,344 epochs, days of different demand
+/// (the rates' daily means vary by up to 2.6x), the 70B class following the large model's curve,
+/// peak nominal load 0.95; the fluid simulator scores its whole horizon.
+#[test]
+fn the_fourteen_day_scenario_follows_the_rate_table() {
+    use verdant::sim::fluid::FluidSimulator;
+    use verdant::sim::SimParams;
+    let s = verdant::scenario::bundled("geo-8dc-14d").unwrap();
+    assert_eq!((s.time.epochs, s.time.epoch_s), (1_344, 900.0));
+    let per_day = |class: usize| -> Vec<f64> {
+        (0..14)
+            .map(|d| {
+                (96 * d..96 * (d + 1))
+                    .flat_map(|e| (0..s.origins.len()).map(move |o| (o, e)))
+                    .map(|(o, e)| s.demand.requests(o, class, e))
+                    .sum()
+            })
+            .collect()
+    };
+    for class in 0..2 {
+        let days = per_day(class);
+        let (lo, hi) = days
+            .iter()
+            .fold((f64::INFINITY, 0.0_f64), |(a, b), &d| (a.min(d), b.max(d)));
+        assert!(lo > 0.0 && hi / lo > 1.3, "class {class}: {days:?}");
+    }
+    let peak = (0..s.time.epochs)
+        .map(|e| s.nominal_load(&s.demand, e))
+        .fold(0.0, f64::max);
+    assert!((peak - 0.95).abs() < 1e-9, "{peak}");
+    let plan = verdant::allocator::rules::Even.plan(&s).unwrap();
+    let out = FluidSimulator::new(&s, SimParams::default())
+        .score(&plan)
+        .unwrap();
+    assert!(out.latency.mean_ttft_s.is_finite() && out.latency.mean_ttft_s > 0.0);
+    assert!(out.totals.facility_kwh > 0.0);
+}

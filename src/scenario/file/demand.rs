@@ -1,6 +1,7 @@
 //! A scenario's demand: the trace (read or generated), classes and origins assigned, diurnal
 //! thinning, aggregation into epochs and scaling to the peak utilisation.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use rand::Rng;
@@ -10,7 +11,8 @@ use super::schema::{ClassSpec, DemandSpec, OriginSpec, TraceSpec};
 use super::ScenarioError;
 use crate::scenario::*;
 use crate::seed::MasterSeed;
-use crate::trace::{read_trace, EpochDemand, Request, Trace};
+use crate::trace::rate_table::read_rate_table;
+use crate::trace::{read_trace, EpochDemand, Request, Trace, TraceFormat};
 
 pub(super) fn build_demand(
     check: &Check,
@@ -33,8 +35,18 @@ pub(super) fn build_demand(
             format!("must be in [0, 1), got {}", spec.diurnal_amplitude),
         ));
     }
+    let rates = matches!(spec.trace, TraceSpec::Rates { .. });
     let mut shares = Vec::new();
     for (i, c) in class_specs.iter().enumerate() {
+        if rates {
+            if c.model.is_none() {
+                return Err(check.fail(
+                    format!("classes[{i}].model"),
+                    "trace demand needs a model for every class",
+                ));
+            }
+            continue;
+        }
         let share = c.share.ok_or_else(|| {
             check.fail(
                 format!("classes[{i}].share"),
@@ -49,7 +61,7 @@ pub(super) fn build_demand(
             ));
         }
     }
-    if shares.iter().all(|&s| s == 0.0) {
+    if !rates && shares.iter().all(|&s| s == 0.0) {
         return Err(check.fail("classes", "at least one class needs a share > 0"));
     }
     let mut trace: Trace =
@@ -65,16 +77,35 @@ pub(super) fn build_demand(
                 })?;
                 generator.generate(&mut seed.rng("scenario.demand.generator"))
             }
+            TraceSpec::Rates {
+                file,
+                classes,
+                sample_requests,
+                sizes_file,
+            } => rate_sample(
+                check,
+                (file, classes, *sample_requests, sizes_file),
+                class_specs,
+                scenario.time.horizon_s(),
+                seed,
+            )?,
         };
-    let class_names = class_specs.iter().map(|c| c.name.clone()).collect();
-    trace.assign_classes(
-        class_names,
-        &shares,
-        &mut seed.rng("scenario.demand.classes"),
-    );
+    if !rates {
+        let class_names = class_specs.iter().map(|c| c.name.clone()).collect();
+        trace.assign_classes(
+            class_names,
+            &shares,
+            &mut seed.rng("scenario.demand.classes"),
+        );
+    }
     let weights: Vec<f64> = origin_specs.iter().map(|o| o.weight).collect();
     trace.assign_origins(&weights, &mut seed.rng("scenario.demand.origins"));
-    let first = trace.requests.first().map_or(0.0, |r| r.arrival_s);
+    // A trace starts at the scenario's start; a rate table's windows already do.
+    let first = if rates {
+        0.0
+    } else {
+        trace.requests.first().map_or(0.0, |r| r.arrival_s)
+    };
     for r in &mut trace.requests {
         r.arrival_s -= first;
     }
@@ -120,4 +151,87 @@ pub(super) fn build_demand(
     let horizon = time.horizon_s();
     trace.requests.retain(|r| r.arrival_s < horizon);
     Ok((demand, trace.requests))
+}
+
+/// The requests of a `rates` demand source: `(file, classes, sample_requests, sizes_file)`.
+fn rate_sample(
+    check: &Check,
+    (file, classes, sample_requests, sizes_file): (&str, &BTreeMap<String, String>, usize, &str),
+    class_specs: &[ClassSpec],
+    horizon_s: f64,
+    seed: MasterSeed,
+) -> Result<Trace, ScenarioError> {
+    let table = read_rate_table(Path::new(file))?;
+    if table.span_s() < horizon_s {
+        return Err(check.fail(
+            "demand.trace.file",
+            format!(
+                "the rate table covers {:.0} s, the horizon {horizon_s:.0} s",
+                table.span_s()
+            ),
+        ));
+    }
+    let mut mapped = Vec::new();
+    for (class, model) in classes {
+        let key = format!("demand.trace.classes.{class}");
+        let c = class_specs
+            .iter()
+            .position(|x| &x.name == class)
+            .ok_or_else(|| {
+                check.fail(&key, format!("the scenario has no class named {class:?}"))
+            })?;
+        let m = table
+            .models
+            .iter()
+            .position(|x| x == model)
+            .ok_or_else(|| {
+                check.fail(
+                    &key,
+                    format!(
+                        "the rate table has no model {model:?}; it has {}",
+                        table.models.join(", ")
+                    ),
+                )
+            })?;
+        mapped.push((m, c as u16));
+    }
+    if mapped.is_empty() || sample_requests == 0 {
+        return Err(check.fail(
+            "demand.trace",
+            "a rates source needs at least one class and sample_requests > 0",
+        ));
+    }
+    // Requests the table puts in the horizon for the mapped models: the scale that gives the
+    // sample its size.
+    let total: f64 = mapped
+        .iter()
+        .flat_map(|&(m, _)| table.windows[m].iter())
+        .filter(|w| w.start_s < horizon_s)
+        .map(|w| w.rate_rps * (horizon_s - w.start_s).min(table.window_s))
+        .sum();
+    if total <= 0.0 {
+        return Err(check.fail(
+            "demand.trace.classes",
+            "the mapped models have no requests inside the horizon",
+        ));
+    }
+    let sizes: Vec<(u32, u32)> = read_trace(Path::new(sizes_file), TraceFormat::Auto, false)?
+        .trace
+        .requests
+        .iter()
+        .map(|r| (r.input_tokens, r.output_tokens))
+        .collect();
+    let requests = table.sample(
+        &mapped,
+        sample_requests as f64 / total,
+        &sizes,
+        horizon_s,
+        &mut seed.rng("scenario.demand.rates"),
+    );
+    Ok(Trace {
+        source: table.source,
+        start_unix_s: None,
+        class_names: class_specs.iter().map(|c| c.name.clone()).collect(),
+        requests,
+    })
 }

@@ -42,8 +42,10 @@ pub(super) fn read_with_includes(path: &Path, depth: usize) -> Result<Layered, S
 fn absolutise_paths(doc: &mut Layered, dir: &Path) {
     fn fix(value: Option<&mut toml::Value>, dir: &Path) {
         if let Some(toml::Value::Table(t)) = value {
-            if let Some(toml::Value::String(file)) = t.get_mut("file") {
-                *file = dir.join(&*file).display().to_string();
+            for key in ["file", "sizes_file"] {
+                if let Some(toml::Value::String(file)) = t.get_mut(key) {
+                    *file = dir.join(&*file).display().to_string();
+                }
             }
         }
     }

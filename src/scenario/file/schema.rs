@@ -155,6 +155,17 @@ pub(super) enum TraceSpec {
         format: TraceFormat,
     },
     Generator(GeneratorParams),
+    /// Requests generated along a rate table's curves (`trace::rate_table`): each class named
+    /// in `classes` follows the table model it maps to (classes not named get none; their
+    /// `share` is not read), `sample_requests` in all over the horizon (the demand table is
+    /// scaled to the fleet afterwards, so this sets only the discrete-event sample), token
+    /// counts drawn from the requests of the trace `sizes_file`.
+    Rates {
+        file: String,
+        classes: BTreeMap<String, String>,
+        sample_requests: usize,
+        sizes_file: String,
+    },
 }
 
 #[derive(Debug, Deserialize)]
