@@ -435,3 +435,42 @@ fn the_fourteen_day_scenario_follows_the_rate_table() {
     assert!(out.latency.mean_ttft_s.is_finite() && out.latency.mean_ttft_s > 0.0);
     assert!(out.totals.facility_kwh > 0.0);
 }
+
+#[test]
+fn a_bad_rates_source_names_the_key() {
+    let data = scenarios_dir().join("..");
+    let rates = |classes: &str, epochs: usize| {
+        format!(
+            "[time]\nepochs = {epochs}\n[demand]\ntile = false\ntrace = {{ source = \"rates\", file = {:?}, classes = {{ {classes} }}, sample_requests = 1000, sizes_file = {:?} }}\n",
+            data.join("servegen-language-14d/language_14d.csv").display().to_string(),
+            data.join("azure-llm-2023/AzureLLMInferenceTrace_conv.csv").display().to_string(),
+        )
+    };
+    for (extra, key, text) in [
+        (
+            rates("\"llama-7b\" = \"m-huge\"", 96),
+            "demand.trace.classes.llama-7b: ",
+            "has no model \"m-huge\"; it has m-large, m-mid, m-small",
+        ),
+        (
+            rates("\"llama-13b\" = \"m-mid\"", 96),
+            "demand.trace.classes.llama-13b: ",
+            "no class named",
+        ),
+        (
+            rates("\"llama-7b\" = \"m-mid\"", 1400),
+            "demand.trace.file: ",
+            "covers 1209600 s",
+        ),
+    ] {
+        let err = broken(&extra)
+            .err()
+            .unwrap_or_else(|| panic!("{extra} was accepted"))
+            .to_string();
+        assert!(err.contains(key) && err.contains(text), "{extra}\n-> {err}");
+    }
+    // One class mapped: the other gets no demand.
+    let s = broken(&rates("\"llama-70b\" = \"m-large\"", 96)).unwrap();
+    assert_eq!(s.model_demand(&s.demand, 0)[0], 0.0);
+    assert!(s.model_demand(&s.demand, 1)[0] > 0.0);
+}
