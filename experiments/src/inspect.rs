@@ -77,6 +77,9 @@ pub fn scenario(arg: &str, shared: &SharedArgs) -> anyhow::Result<()> {
             mean(&d.grid.water_l_per_kwh)
         );
     }
+    if !s.models.is_empty() {
+        days(&s);
+    }
     Ok(())
 }
 
@@ -193,4 +196,61 @@ fn rate_table(file: &Path) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Per day of the horizon (whole days of epochs; a last partial day counts as one): requests,
+/// each class's share of them, and the mean and peak nominal load; with the classes' shares of
+/// the whole demand.
+fn days(s: &Scenario) {
+    let per_day = ((86_400.0 / s.time.epoch_s).round() as usize).max(1);
+    let requests = |c: usize, e: usize| -> f64 {
+        (0..s.origins.len())
+            .map(|o| s.demand.requests(o, c, e))
+            .sum()
+    };
+    let total = s.demand.total_requests().max(f64::MIN_POSITIVE);
+    let shares: Vec<String> = s
+        .classes
+        .iter()
+        .enumerate()
+        .map(|(c, class)| {
+            let n: f64 = (0..s.time.epochs).map(|e| requests(c, e)).sum();
+            format!("{} {:.1}%", class.name, 100.0 * n / total)
+        })
+        .collect();
+    println!("  demand by class: {}", shares.join(", "));
+    println!(
+        "  {:<4} {:<10} {:>14} {:>10} {:>10}  class shares",
+        "day", "date", "requests", "mean load", "peak load"
+    );
+    for (day, epochs) in (0..s.time.epochs)
+        .collect::<Vec<_>>()
+        .chunks(per_day)
+        .enumerate()
+    {
+        let loads: Vec<f64> = epochs
+            .iter()
+            .map(|&e| s.nominal_load(&s.demand, e))
+            .collect();
+        let by_class: Vec<f64> = (0..s.classes.len())
+            .map(|c| epochs.iter().map(|&e| requests(c, e)).sum())
+            .collect();
+        let n: f64 = by_class.iter().sum();
+        let start = s.time.start_unix_s + (epochs[0] as f64 * s.time.epoch_s) as i64;
+        let date = chrono::DateTime::from_timestamp(start, 0)
+            .map_or_else(String::new, |t| t.format("%Y-%m-%d").to_string());
+        let class_shares: Vec<String> = by_class
+            .iter()
+            .map(|x| format!("{:.0}%", 100.0 * x / n.max(f64::MIN_POSITIVE)))
+            .collect();
+        println!(
+            "  {:<4} {:<10} {:>14.0} {:>10.3} {:>10.3}  {}",
+            day,
+            date,
+            n,
+            loads.iter().sum::<f64>() / loads.len() as f64,
+            loads.iter().copied().fold(0.0, f64::max),
+            class_shares.join(" / ")
+        );
+    }
 }

@@ -255,6 +255,24 @@ fn scenario_command_checks_and_summarises_bundled_scenarios() {
         "{stdout}"
     );
     assert!(stdout.contains("peak nominal load 0.950"), "{stdout}");
+    // Day by day: one day here, fourteen in the 14-day scenario, whose busiest day peaks at 0.950.
+    assert!(
+        stdout.contains("demand by class: llama-7b 70.0%, llama-70b 30.0%"),
+        "{stdout}"
+    );
+    let out = verdant(&["scenario", "geo-8dc-14d"], dir.path());
+    let days = text(&out.stdout);
+    let rows: Vec<&str> = days
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("day "))
+        .skip(1)
+        .collect();
+    assert_eq!(rows.len(), 14, "{days}");
+    assert!(
+        rows[0].contains("2022-09-23") && rows[13].contains("2022-10-06"),
+        "{days}"
+    );
+    assert!(rows.iter().any(|r| r.contains(" 0.950 ")), "{days}");
     let out = verdant(
         &[
             "scenario",
