@@ -930,9 +930,7 @@ impl<'a> FluidSimulator<'a> {
                     } else {
                         self.backlog[((e - 1) * ng + g) * nd + d][0]
                     };
-                    let useful =
-                        self.available_by_kind[k] - self.loss_scale[k] * self.lost_by_kind[k];
-                    over |= carried + self.prefill_gpu_s[k] > useful;
+                    over |= carried + self.prefill_gpu_s[k] > self.useful_gpu_s(k);
                 }
                 if over {
                     self.spill(e, d);
@@ -948,7 +946,7 @@ impl<'a> FluidSimulator<'a> {
                 let logged = (e * ng + g) * nd + d;
                 let available = self.available_by_kind[k];
                 // What the kind serves of prefill when saturated.
-                let useful = available - self.loss_scale[k] * self.lost_by_kind[k];
+                let useful = self.useful_gpu_s(k);
                 let new_prefill = self.prefill_gpu_s[k];
                 let [carried_prefill, carried_busy, carried_weighted] = if e == 0 {
                     [0.0; 3]
@@ -1258,6 +1256,20 @@ impl<'a> FluidSimulator<'a> {
         total
     }
 
+    /// The prefill GPU-seconds kind-and-datacenter `k` serves in the epoch at hand when
+    /// saturated: its GPU-seconds less what its pools lose to prefill groups at the epoch's mix.
+    #[inline]
+    fn useful_gpu_s(&self, k: usize) -> f64 {
+        self.available_by_kind[k] - self.loss_scale[k] * self.lost_by_kind[k]
+    }
+
+    /// The same for pool `i` of kind-and-datacenter `k`.
+    #[inline]
+    fn pool_useful_gpu_s(&self, k: usize, i: usize) -> f64 {
+        let [_, gpu_s, _, lost] = self.pools[i];
+        gpu_s / (1.0 + self.loss_scale[k] * lost)
+    }
+
     /// Per kind at datacenter `d` in the epoch at hand: requests received, the MB of KV cache,
     /// the decode seconds and the prefill GPU-seconds they carry (before any spill).
     fn kind_mix(&self, d: usize) -> [[f64; MAX_GPU_KINDS]; 4] {
@@ -1317,8 +1329,7 @@ impl<'a> FluidSimulator<'a> {
         let new_prefill = self.prefill_gpu_s[k];
         let mut bound = false;
         for i in pools.clone() {
-            let [weight, gpu_s, _, lost] = self.pools[i];
-            let available = gpu_s / (1.0 + self.loss_scale[k] * lost);
+            let (weight, available) = (self.pools[i][0], self.pool_useful_gpu_s(k, i));
             // The kind's backlog is its pools' (a kind that carried none left its pools none).
             let start = if e == 0 || carried == 0.0 {
                 0.0
@@ -1342,8 +1353,8 @@ impl<'a> FluidSimulator<'a> {
                     .clone()
                     .enumerate()
                     .map(|(j, i)| {
-                        let [_, gpu_s, memory_mb, lost] = self.pools[i];
-                        let available = gpu_s / (1.0 + self.loss_scale[k] * lost);
+                        let (memory_mb, available) =
+                            (self.pools[i][2], self.pool_useful_gpu_s(k, i));
                         caps[j] = queue_bound_gpu_s(memory_mb, available, epoch_s, mean_request);
                         let left = self.pool_scratch[i][2];
                         ((left - caps[j]).max(0.0), (caps[j] - left).max(0.0))
@@ -1365,8 +1376,7 @@ impl<'a> FluidSimulator<'a> {
         let (mut served, mut overtime, mut wait_s) = (0.0, 0.0, 0.0);
         for (j, i) in pools.enumerate() {
             let [start, work, left, change] = self.pool_scratch[i];
-            let [_, gpu_s, _, lost] = self.pools[i];
-            let available = gpu_s / (1.0 + self.loss_scale[k] * lost);
+            let available = self.pool_useful_gpu_s(k, i);
             let end = (left + change).max(0.0);
             overtime += end;
             self.pool_backlog[e * np + i] = if last { 0.0 } else { end };
@@ -1409,10 +1419,7 @@ impl<'a> FluidSimulator<'a> {
         );
         for g in 0..ng {
             let (k, logged) = (g * nd + d, (e * ng + g) * nd + d);
-            let (r, available) = (
-                requests[g],
-                self.available_by_kind[k] - self.loss_scale[k] * self.lost_by_kind[k],
-            );
+            let (r, available) = (requests[g], self.useful_gpu_s(k));
             if r <= 0.0 || available <= 0.0 || self.prefill_gpu_s[k] <= 0.0 {
                 continue;
             }

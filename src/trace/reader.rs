@@ -89,11 +89,10 @@ impl TraceFormat {
     /// The format whose first line `line` is: a JSON object is Mooncake's; a CSV header is the
     /// format all of whose columns it names (a byte order mark and surrounding blanks ignored).
     pub fn detect(line: &[u8]) -> Option<TraceFormat> {
-        let line = trim(strip_bom(line));
-        if line.first() == Some(&b'{') {
+        if starts_json(line) {
             return Some(TraceFormat::Mooncake);
         }
-        let mut header = CsvRecords::new(line);
+        let mut header = CsvRecords::new(trim(strip_bom(line)));
         match header.next() {
             Ok(true) => TraceFormat::of_header(header.record()),
             _ => None,
@@ -127,6 +126,11 @@ fn names_column(h: &[u8], name: &str) -> bool {
 /// `line` without a leading UTF-8 byte order mark.
 fn strip_bom(line: &[u8]) -> &[u8] {
     line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
+}
+
+/// Whether `line` (a byte order mark and blanks before it ignored) opens a JSON object.
+fn starts_json(line: &[u8]) -> bool {
+    trim(strip_bom(line)).first() == Some(&b'{')
 }
 
 /// A value for an error message: the bytes as text, and past 40 characters their first 40
@@ -189,7 +193,7 @@ impl<R: BufRead> TraceReader<R> {
                 "the file is empty (no header)",
             ));
         }
-        let json = trim(strip_bom(start)).first() == Some(&b'{');
+        let json = starts_json(start);
         let mut this = TraceReader {
             source: None,
             path: path.to_owned(),
