@@ -38,22 +38,16 @@ pub(super) fn build_demand(
     let rates = matches!(spec.trace, TraceSpec::Rates { .. });
     let mut shares = Vec::new();
     for (i, c) in class_specs.iter().enumerate() {
-        if rates {
-            if c.model.is_none() {
-                return Err(check.fail(
-                    format!("classes[{i}].model"),
-                    "trace demand needs a model for every class",
-                ));
-            }
-            continue;
+        // A rate table maps classes to its models itself; a trace is shared by `share`.
+        if !rates {
+            let share = c.share.ok_or_else(|| {
+                check.fail(
+                    format!("classes[{i}].share"),
+                    "trace demand needs a share for every class",
+                )
+            })?;
+            shares.push(check.non_negative(format!("classes[{i}].share"), share)?);
         }
-        let share = c.share.ok_or_else(|| {
-            check.fail(
-                format!("classes[{i}].share"),
-                "trace demand needs a share for every class",
-            )
-        })?;
-        shares.push(check.non_negative(format!("classes[{i}].share"), share)?);
         if c.model.is_none() {
             return Err(check.fail(
                 format!("classes[{i}].model"),
