@@ -348,3 +348,64 @@ fn geo_mode_routes_a_geo_scenario_into_a_plan_the_simulator_scores() {
         assert!(share_of(&sed_plan, biggest) > share_of(&sed_plan, smallest));
     }
 }
+
+/// Geo mode on held-out days: the routing trained on day 11 of the 14-day scenario meets day
+/// 12's requests with the same servers, node share and feature scaling, and routes them into a
+/// plan of day 12's epochs.
+#[test]
+fn geo_mode_routes_held_out_days_with_the_training_servers() {
+    use verdant::lb::GeoRouting;
+    use verdant::scenario::DayRange;
+    use verdant::seed::MasterSeed;
+    let whole = verdant::scenario::bundled("geo-8dc-14d").unwrap();
+    let train = whole.days(DayRange::numbered(11, 11).unwrap()).unwrap();
+    let test = whole.days(DayRange::numbered(12, 12).unwrap()).unwrap();
+    let share = 2e4 / train.demand.total_requests();
+    let geo = GeoRouting::new(
+        &train,
+        share,
+        1000,
+        10.0,
+        RewardParams::default(),
+        &mut MasterSeed(1).rng("geo"),
+    )
+    .unwrap();
+    let held_out = geo
+        .held_out(&test, &mut MasterSeed(1).rng("held-out"))
+        .unwrap();
+    assert_eq!(held_out.config.servers, geo.config.servers);
+    // Drawn at the training share: as many requests as day 12 has in proportion.
+    let expected = share * test.demand.total_requests();
+    let drawn = held_out.workload.len() as f64;
+    assert!(
+        (drawn - expected).abs() < 0.05 * expected,
+        "{drawn} {expected}"
+    );
+    assert!(held_out
+        .workload
+        .requests
+        .iter()
+        .all(|r| r.arrival_s < 86_400.0));
+    // The features are scaled by the training day's scaler, not refitted on day 12: the same
+    // requests (same stream and share) scaled anew differ.
+    let refit = GeoRouting::new(
+        &test,
+        share,
+        1000,
+        10.0,
+        RewardParams::default(),
+        &mut MasterSeed(1).rng("held-out"),
+    )
+    .unwrap();
+    assert_eq!(refit.workload.len(), held_out.workload.len());
+    assert_ne!(
+        refit.workload.features_row(0),
+        held_out.workload.features_row(0)
+    );
+    let mut rr = baseline("round-robin").unwrap();
+    let (plan, _) = held_out.plan(rr.as_mut(), 0).unwrap();
+    assert_eq!(plan.shape()[0], test.time.epochs);
+    // Another world's datacenters are refused.
+    let geo4 = verdant::scenario::bundled("geo-4dc").unwrap();
+    assert!(geo.held_out(&geo4, &mut MasterSeed(1).rng("x")).is_err());
+}

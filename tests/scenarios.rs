@@ -474,3 +474,86 @@ fn a_bad_rates_source_names_the_key() {
     assert_eq!(s.model_demand(&s.demand, 0)[0], 0.0);
     assert!(s.model_demand(&s.demand, 1)[0] > 0.0);
 }
+
+/// The 14-day scenario names its split; its training and test days are sub-scenarios with the
+/// time grid, grid signals, demand and request sample cut to them.
+#[test]
+fn a_split_cuts_training_and_held_out_days() {
+    use verdant::scenario::{DayRange, DaySplit};
+    let s = verdant::scenario::bundled("geo-8dc-14d").unwrap();
+    let split = s.split.expect("geo-8dc-14d names a split");
+    assert_eq!(
+        split,
+        DaySplit {
+            train: DayRange::numbered(1, 11).unwrap(),
+            test: DayRange::numbered(12, 14).unwrap(),
+        }
+    );
+    let train = s.training_days().unwrap().unwrap();
+    let test = s.test_days().unwrap().unwrap();
+    assert_eq!((train.time.epochs, test.time.epochs), (11 * 96, 3 * 96));
+    assert_eq!(test.name, "geo-8dc-14d days 12-14");
+    assert_eq!(test.time.start_unix_s, s.time.start_unix_s + 11 * 86_400);
+    assert!(train.split.is_none() && test.split.is_none());
+    let (o, c) = (2, 1);
+    for e in [0, 95, 287] {
+        assert_eq!(
+            test.demand.requests(o, c, e),
+            s.demand.requests(o, c, 1056 + e)
+        );
+        assert_eq!(
+            test.demand.input_tokens(o, c, e),
+            s.demand.input_tokens(o, c, 1056 + e)
+        );
+    }
+    let total = train.demand.total_requests() + test.demand.total_requests();
+    assert!((total - s.demand.total_requests()).abs() < 1e-6 * total);
+    for (k, dc) in test.datacenters.iter().enumerate() {
+        assert_eq!(dc.grid.carbon_kg_per_kwh.len(), 72);
+        assert_eq!(
+            dc.grid.carbon_kg_per_kwh[0],
+            s.datacenters[k].grid.carbon_kg_per_kwh[11 * 24]
+        );
+    }
+    // The request sample: each request in exactly one part, arrivals from the part's start.
+    assert_eq!(train.requests.len() + test.requests.len(), s.requests.len());
+    assert!(test
+        .requests
+        .iter()
+        .all(|r| (0.0..3.0 * 86_400.0).contains(&r.arrival_s)));
+    assert!(test.sample_share() > 0.0);
+    // Days past the horizon are refused.
+    assert!(s.days(DayRange::numbered(14, 15).unwrap()).is_err());
+}
+
+#[test]
+fn a_bad_split_names_the_key() {
+    for (extra, key, text) in [
+        (
+            "[split]\ntrain_days = [1, 1]\ntest_days = [2, 2]\n",
+            "split.test_days: ",
+            "past the horizon's 1 whole days",
+        ),
+        (
+            "[time]\nepochs = 192\n[split]\ntrain_days = [1, 2]\ntest_days = [2, 2]\n",
+            "split.test_days: ",
+            "overlap the training days 1-2",
+        ),
+        (
+            "[split]\ntrain_days = [0, 1]\ntest_days = [1, 1]\n",
+            "split.train_days: ",
+            "numbered from 1",
+        ),
+        (
+            "[split]\ntrain_days = [1, 1]\n",
+            "split: ",
+            "missing field `test_days`",
+        ),
+    ] {
+        let err = broken(extra)
+            .err()
+            .unwrap_or_else(|| panic!("{extra} was accepted"))
+            .to_string();
+        assert!(err.contains(key) && err.contains(text), "{extra}\n-> {err}");
+    }
+}

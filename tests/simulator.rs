@@ -104,6 +104,7 @@ fn tiny(requests: f64, input: f64, output: f64) -> Scenario {
         },
         ttft_slo_s: 3.5,
         green_llm: None,
+        split: None,
     })
     .unwrap()
 }

@@ -37,7 +37,7 @@ struct Task<'a> {
 
 impl<'a> Task<'a> {
     fn new(problem: &Problem<'a>) -> Result<Self, PlanError> {
-        let world = MarlinWorld::new(problem, 0.95, 1.0)?;
+        let world = MarlinWorld::new(problem, 0.95, 1.0, None)?;
         let actions = world.datacenters.pow(world.classes as u32);
         Ok(Task {
             sim: problem.fluid(),

@@ -197,8 +197,13 @@ fn sac_learns_a_one_step_task_to_its_optimum() {
 #[test]
 fn projection_keeps_every_datacenter_under_the_cap() {
     let scenario = geo4();
-    let world =
-        MarlinWorld::new(&Problem::new(&scenario, SimParams::default()), 0.95, 3.0).unwrap();
+    let world = MarlinWorld::new(
+        &Problem::new(&scenario, SimParams::default()),
+        0.95,
+        3.0,
+        None,
+    )
+    .unwrap();
     // Everything to datacenter 0 at the busiest epoch's volume overloads it; projected, no
     // datacenter exceeds 95% while the fleet has room.
     let peak = (0..world.epochs)
@@ -246,8 +251,9 @@ fn two_runs_with_one_seed_are_identical_and_resume_is_exact() {
     };
     let a = run(2);
     let b = run(2);
-    assert!(a.weights() == b.weights());
-    let (oa, ob) = (a.policy(), b.policy());
+    let weights = a.weights();
+    assert!(weights == b.weights());
+    let (oa, ob) = (a.into_policy(), b.into_policy());
     assert_eq!(oa.log, ob.log);
     assert_eq!(oa.consensus, ob.consensus);
     assert_eq!(oa.archive.len(), 2 * 5);
@@ -274,8 +280,8 @@ fn two_runs_with_one_seed_are_identical_and_resume_is_exact() {
     second.resume(dir.path()).unwrap();
     assert_eq!(second.day(), 1);
     second.train(Some(dir.path()), &mut |_| {}).unwrap();
-    assert!(second.weights() == a.weights(), "resumed weights differ");
-    let os = second.policy();
+    assert!(second.weights() == weights, "resumed weights differ");
+    let os = second.into_policy();
     assert_eq!(os.log, oa.log);
     assert_eq!(os.consensus, oa.consensus);
     assert_eq!(
@@ -297,4 +303,51 @@ fn two_runs_with_one_seed_are_identical_and_resume_is_exact() {
         .to_string()
         .contains("scheme"));
     let _ = nn::Init::Const(0.0);
+}
+
+/// A policy trained on one day of the 14-day scenario acts on the next, which it has not seen:
+/// the trained agents propose, blend and veto without learning; the same plans every time;
+/// on its training day it offers its training plans.
+#[test]
+fn a_trained_policy_acts_on_held_out_days_without_learning() {
+    use verdant::allocator::Allocator;
+    use verdant::scenario::DayRange;
+    let whole = verdant::scenario::bundled("geo-8dc-14d").unwrap();
+    let train = whole.days(DayRange::numbered(11, 11).unwrap()).unwrap();
+    let test = whole.days(DayRange::numbered(12, 12).unwrap()).unwrap();
+    let (tp, sp) = (
+        Problem::new(&train, SimParams::default()),
+        Problem::new(&test, SimParams::default()),
+    );
+    let mut m = Marlin::new(
+        &tp,
+        settings(1),
+        Scheme::Balanced,
+        MasterSeed(5),
+        Device::Cpu,
+    )
+    .unwrap();
+    m.train(None, &mut |_| {}).unwrap();
+    let mut policy = m.into_policy();
+    assert!(policy.trained_on(&tp) && !policy.trained_on(&sp));
+    let a = policy.deploy(&sp).unwrap();
+    let b = policy.deploy(&sp).unwrap();
+    assert_eq!(a, b, "a deployment leaves the policy as it was");
+    assert_eq!(a.consensus.shape()[0], test.time.epochs);
+    assert_eq!(a.proposals.len(), 4);
+    assert_eq!(a.log.len(), test.time.epochs);
+    assert!(
+        a.log.iter().all(|l| l.mean_reward == [0.0; 4]),
+        "no exploration"
+    );
+    // The predictor reads the training day's last epochs before the first held-out epoch.
+    assert!(a.log[0].predicted_requests > 0.0);
+    let held_out = policy.allocate_front(&sp).unwrap();
+    let sources: Vec<&str> = held_out.iter().map(|p| p.source.as_str()).collect();
+    assert_eq!(sources, ["consensus", "ttft", "carbon", "water", "cost"]);
+    assert_eq!(held_out[0].plan, a.consensus);
+    // On the training day: the training plans (the consensus and one day's archive).
+    let trained = policy.allocate_front(&tp).unwrap();
+    assert_eq!(trained.len(), 1 + 5);
+    assert_eq!(trained[0].plan, policy.consensus);
 }

@@ -55,6 +55,12 @@ pub enum Command {
     /// fluid and discrete-event simulators; writes per datacenter-epoch series, per-request
     /// records and the objective vectors to a run directory.
     Simulate,
+    /// MARLIN's workload predictor on a scenario's held-out days (its season learned from the
+    /// training days where `marlin.predictor_season = "auto"`), beside the seasonal-naive
+    /// forecast (the same epoch a day before) and the last value: one epoch ahead, total
+    /// requests per epoch; writes forecast.csv and forecast.md (scenario and predictor settings
+    /// from configs/marlin.toml, e.g. --set scenario=geo-8dc-14d).
+    Forecast,
     /// The fluid and discrete-event fidelities side by side on the geo scenarios at loads from
     /// 0.2 to 1.1 of nominal, for the even, nearest and greedy plans (mean and percentile TTFT,
     /// energy, carbon, water, cost, SLO violations, dropped requests; discrete-event figures

@@ -29,7 +29,7 @@ use crate::indicators;
 use crate::methods::{self, Build, MethodsSection};
 use crate::plots::{bar_chart, line_chart, scatter_chart, BarGroup, Chart, Series};
 use crate::reports::{objective_fields, OBJECTIVE_COLUMNS};
-use crate::run::{configure, resolve_scenario, within, Run};
+use crate::run::{configure, resolve_scenario, within, Days, Run};
 use crate::scoring::{has_nodes, Point, Scored};
 use crate::stats::{distinct, mean_ci};
 use crate::training::lb::{self as lb_training, GeoSection, LbChecked, LbDoc, LbSection};
@@ -160,22 +160,31 @@ pub fn run(full: bool, shared: &SharedArgs) -> anyhow::Result<()> {
         return Ok(());
     };
     let seed = c.marlin.seed;
-    let scenario = Scenario::load(&resolve_scenario(&c.marlin.scenario)?, MasterSeed(seed))?;
+    let days = Days::of(Scenario::load(
+        &resolve_scenario(&c.marlin.scenario)?,
+        MasterSeed(seed),
+    )?)?;
     // The one place that decides the simulator's settings for every method and every score. The
     // discrete-event queue keeps every request, as the fluid backlog does: with the default bound
     // the plans that overload a datacenter dropped most of their requests there, and their
     // discrete-event TTFT counted only the ones served.
-    let problem = Problem::new(
-        &scenario,
-        SimParams {
-            max_waiting_per_datacenter: KEEP_EVERY_REQUEST,
-            ..SimParams::default()
-        },
-    );
+    let sim = SimParams {
+        max_waiting_per_datacenter: KEEP_EVERY_REQUEST,
+        ..SimParams::default()
+    };
+    // Every method allocates and is scored on the scoring days; learned methods train on the
+    // training days (the same days where the scenario names no split).
+    let problem = Problem::new(&days.scoring, sim);
+    let training = Problem::new(&days.training, sim);
     let device = c.marlin.torch.activate()?;
     let mut run = Run::start("compare", &config, seed, shared)?.on_device(device);
     run.manifest_mut().solver = serde_json::to_value(&c.marlin.methods.exact.solver)?;
-    let (_, path) = within(run, |run| compare(run, &c, &problem, device))?;
+    let problems = Problems {
+        training: &training,
+        scoring: &problem,
+        days: &days,
+    };
+    let (_, path) = within(run, |run| compare(run, &c, &problems, device))?;
     print!("{}", std::fs::read_to_string(path.join("report.md"))?);
     println!("{}", path.display());
     Ok(())
@@ -187,20 +196,27 @@ fn training_archive(p: &Point) -> bool {
     p.method.starts_with("marlin-") && !p.representative
 }
 
+/// What learned methods train on and what every method is scored on.
+struct Problems<'p> {
+    training: &'p Problem<'p>,
+    scoring: &'p Problem<'p>,
+    days: &'p Days,
+}
+
 fn compare(
     run: &mut Run,
     c: &Checked,
-    problem: &Problem,
+    problems: &Problems,
     device: tch::Device,
 ) -> anyhow::Result<serde_json::Value> {
-    let scenario = problem.scenario;
+    let problem = problems.scoring;
     let bar = run.progress(c.methods.len() as u64, "methods");
     let mut scored = Scored::default();
     let mut notes: Vec<String> = Vec::new();
     let mut exact_s = 0.0;
     for name in &c.methods {
         let started = std::time::Instant::now();
-        let result = run_method(run, c, problem, device, name, &mut scored);
+        let result = run_method(run, c, problems, device, name, &mut scored);
         if name == "exact" {
             // Every indicator is relative to the exact front: without it there is no report.
             result.context("the exact front")?;
@@ -234,7 +250,7 @@ fn compare(
         seconds: exact_s,
         min_carbon,
     };
-    write_outputs(run, c, scenario, &scored.points, &exact, &notes)
+    write_outputs(run, c, problems.days, &scored.points, &exact, &notes)
 }
 
 /// Runs one method of the registry and scores its plans: methods built from config allocate
@@ -242,11 +258,12 @@ fn compare(
 fn run_method(
     run: &Run,
     c: &Checked,
-    problem: &Problem,
+    problems: &Problems,
     device: tch::Device,
     name: &str,
     scored: &mut Scored,
 ) -> anyhow::Result<()> {
+    let problem = problems.scoring;
     let method = methods::method(name).expect("checked against the registry");
     match (method.build, name) {
         (Build::Allocator(make), _) => {
@@ -269,8 +286,13 @@ fn run_method(
                 folder: "marlin",
                 resume: false,
             };
-            let trained =
-                marlin_training::train_schemes(run, &jobs, problem, &c.marlin.marlin, device)?;
+            let trained = marlin_training::train_schemes(
+                run,
+                &jobs,
+                problems.training,
+                &c.marlin.marlin,
+                device,
+            )?;
             for mut t in trained {
                 let name = t.policy.name().to_owned();
                 scored.allocate(problem, &name, t.seed, &mut t.policy)?;
@@ -278,7 +300,7 @@ fn run_method(
         }
         (Build::Trained, "lb") => {
             // The load balancer in geo mode: its agents and the strongest baseline.
-            let geo = lb_training::train_geo(run, &c.lb, problem.scenario, device)?;
+            let geo = lb_training::train_geo(run, &c.lb, problems.days, device)?;
             for (seed, mut router) in geo.routers(|b| b == "shortest-expected-delay") {
                 let name = format!("lb-{}", router.name());
                 scored.allocate(problem, &name, seed, &mut router)?;
@@ -300,11 +322,12 @@ struct ExactSummary {
 fn write_outputs(
     run: &Run,
     c: &Checked,
-    scenario: &Scenario,
+    days: &Days,
     points: &[Point],
     exact: &ExactSummary,
     notes: &[String],
 ) -> anyhow::Result<serde_json::Value> {
+    let scenario = &days.scoring;
     let (exact_count, exact_s) = (exact.plans, exact.seconds);
     let dir = run.dir();
     let mut fronts = format!("method,seed,source,representative,fidelity,{OBJECTIVE_COLUMNS}\n");
@@ -332,8 +355,9 @@ fn write_outputs(
     dir.write("indicators.csv", csv.as_bytes())?;
     let md = indicators::table(&indicators::parse(&csv, "indicators.csv")?);
     let mut report = format!(
-        "# Optimal versus learned on `{}`\n\nEvery plan scored by the fluid simulator; the exact front has {} plans ({:.1} s to build and solve; the reference LP leaves queueing out of TTFT, the simulator's TTFT is below). PHV reference: the worst observed value of each objective over all plans. Gap: a method's best value of an objective over its plans, relative to the best on the exact front. Seeds: master {}, {} run seed(s).\n\n{md}",
+        "# Optimal versus learned on `{}`\n\n{}\n\nEvery plan scored by the fluid simulator; the exact front has {} plans ({:.1} s to build and solve; the reference LP leaves queueing out of TTFT, the simulator's TTFT is below). PHV reference: the worst observed value of each objective over all plans. Gap: a method's best value of an objective over its plans, relative to the best on the exact front. Seeds: master {}, {} run seed(s).\n\n{md}",
         scenario.name,
+        days.note(),
         exact_count,
         exact_s,
         c.marlin.seed,
@@ -368,6 +392,8 @@ fn write_outputs(
     )?;
     Ok(serde_json::json!({
         "scenario": scenario.name,
+        "trained_on": days.training.name,
+        "held_out": days.held_out(),
         "exact_plans": exact_count,
         "notes": notes,
         "exact_build_and_solve_s": exact_s,

@@ -198,11 +198,24 @@ fn rate_table(file: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Per day of the horizon (whole days of epochs; a last partial day counts as one): requests,
-/// each class's share of them, and the mean and peak nominal load; with the classes' shares of
-/// the whole demand.
+/// Per day of the horizon (numbered from 1, as a split names them; whole days of epochs, a last
+/// partial day counting as one): the part of the split it is in, requests, each class's share
+/// of them, and the mean and peak nominal load; with the split and the classes' shares of the
+/// whole demand.
 fn days(s: &Scenario) {
     let per_day = ((86_400.0 / s.time.epoch_s).round() as usize).max(1);
+    match s.split {
+        Some(split) => println!(
+            "  split: learned methods train on {}; comparisons score the held-out {}",
+            split.train, split.test
+        ),
+        None => println!("  split: none (learned methods train and are scored on the same days)"),
+    }
+    let part = |day: usize| match s.split {
+        Some(split) if (split.train.first..split.train.end()).contains(&day) => "train",
+        Some(split) if (split.test.first..split.test.end()).contains(&day) => "test",
+        _ => "-",
+    };
     let requests = |c: usize, e: usize| -> f64 {
         (0..s.origins.len())
             .map(|o| s.demand.requests(o, c, e))
@@ -220,8 +233,8 @@ fn days(s: &Scenario) {
         .collect();
     println!("  demand by class: {}", shares.join(", "));
     println!(
-        "  {:<4} {:<10} {:>14} {:>10} {:>10}  class shares",
-        "day", "date", "requests", "mean load", "peak load"
+        "  {:<4} {:<10} {:<5} {:>14} {:>10} {:>10}  class shares",
+        "day", "date", "part", "requests", "mean load", "peak load"
     );
     for (day, epochs) in (0..s.time.epochs)
         .collect::<Vec<_>>()
@@ -244,9 +257,10 @@ fn days(s: &Scenario) {
             .map(|x| format!("{:.0}%", 100.0 * x / n.max(f64::MIN_POSITIVE)))
             .collect();
         println!(
-            "  {:<4} {:<10} {:>14.0} {:>10.3} {:>10.3}  {}",
-            day,
+            "  {:<4} {:<10} {:<5} {:>14.0} {:>10.3} {:>10.3}  {}",
+            day + 1,
             date,
+            part(day),
             n,
             loads.iter().sum::<f64>() / loads.len() as f64,
             loads.iter().copied().fold(0.0, f64::max),

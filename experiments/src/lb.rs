@@ -29,7 +29,7 @@ use verdant_agents::lb::{Algorithm, LbTrainer, CHECKPOINT_FILE};
 use crate::cli::{LbAction, SharedArgs};
 use crate::plots::{bar_chart, line_chart, BarGroup, Chart, Series};
 use crate::reports::{objective_fields, OBJECTIVE_COLUMNS};
-use crate::run::{configure, configure_from_run, resolve_scenario, within, Run};
+use crate::run::{configure, configure_from_run, resolve_scenario, within, Days, Run};
 use crate::stats::{distinct, mean_std, plus_minus};
 use crate::training::lb::{
     agent_dir, job_seed, train_all, train_geo, LbChecked, LbDoc, TrainSummary, Trained,
@@ -563,11 +563,12 @@ struct GeoRow {
 
 fn geo(run: &Run, c: &LbChecked, device: Device) -> anyhow::Result<serde_json::Value> {
     let path = resolve_scenario(&c.geo.scenario)?;
-    let scenario = Scenario::load(&path, MasterSeed(c.seed))?;
-    let problem = Problem::new(&scenario, SimParams::default());
-    let geo = train_geo(run, c, &scenario, device)?;
-    let routing = &geo.routing;
-    let share = (c.geo.requests / scenario.demand.total_requests()).min(1.0);
+    let days = Days::of(Scenario::load(&path, MasterSeed(c.seed))?)?;
+    let scenario = &days.scoring;
+    let problem = Problem::new(scenario, SimParams::default());
+    let geo = train_geo(run, c, &days, device)?;
+    let routing = &geo.evaluation;
+    let share = (c.geo.requests / days.training.demand.total_requests()).min(1.0);
     let mut servers = String::from("datacenter,tokens_per_s,concurrency\n");
     for s in &routing.config.servers {
         writeln!(servers, "{},{},{}", s.name, s.tokens_per_s, s.concurrency)?;
@@ -612,8 +613,9 @@ fn geo(run: &Run, c: &LbChecked, device: Device) -> anyhow::Result<serde_json::V
     run.dir().write("geo_objectives.csv", csv.as_bytes())?;
     let methods = distinct(rows.iter().map(|r| r.method.as_str()));
     let mut md = format!(
-        "# Geo mode on `{}`: the load balancer's routing as a plan\n\n{} requests drawn at node share {:.3e}; fluid simulator; mean ± std over seeds.\n\n| Method | TTFT (s) | Carbon (kg) | Water (L) | Cost (USD) | Energy (kWh) | LB mean response (s) |\n|---|---|---|---|---|---|---|\n",
+        "# Geo mode on `{}`: the load balancer's routing as a plan\n\n{}\n\n{} requests drawn at node share {:.3e}; fluid simulator; mean ± std over seeds.\n\n| Method | TTFT (s) | Carbon (kg) | Water (L) | Cost (USD) | Energy (kWh) | LB mean response (s) |\n|---|---|---|---|---|---|---|\n",
         scenario.name,
+        days.note(),
         routing.workload.len(),
         share
     );

@@ -16,6 +16,7 @@ mod training;
 // One module per command (none imports another).
 mod compare;
 mod demo;
+mod forecast;
 mod green_llm;
 mod inspect;
 mod lb;
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         cli::Command::Demo => demo::run(&cli.shared),
         cli::Command::Simulate => simulate::run(&cli.shared),
+        cli::Command::Forecast => forecast::run(&cli.shared),
         cli::Command::Validate { resume } => validate::run(resume.as_deref(), &cli.shared),
         cli::Command::GreenLlm => green_llm::run(&cli.shared),
         cli::Command::Lb { action } => lb::run(action, &cli.shared),

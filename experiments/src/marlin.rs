@@ -25,7 +25,7 @@ use verdant_agents::marlin::{EpochLog, Marlin, Scheme, MARLIN_CHECKPOINT};
 use crate::cli::{MarlinAction, SharedArgs};
 use crate::plots::{bar_chart, line_chart, BarGroup, Chart, Series};
 use crate::reports::{objective_fields, OBJECTIVE_COLUMNS};
-use crate::run::{configure, configure_from_run, resolve_scenario, within, Run};
+use crate::run::{configure, configure_from_run, resolve_scenario, within, Days, Run};
 use crate::scoring;
 use crate::stats::{mean_ci, plus_minus};
 use crate::training::marlin::{
@@ -43,27 +43,35 @@ struct SchemeResult {
     archive: Vec<(usize, String, Objectives)>,
     log: Vec<EpochLog>,
     predictor_accuracy: f64,
+    predictor_season: usize,
     wall_s: f64,
 }
 
-/// Scores a trained scheme's consensus plan and archive with the fluid simulator.
-fn score(problem: &Problem, t: TrainedScheme) -> anyhow::Result<SchemeResult> {
-    let mut fluid = problem.fluid();
-    let p = t.policy;
+/// Scores a trained scheme: its plan for the scoring days (the deployed consensus on held-out
+/// days, else the last training day's consensus) on `problem`, its archive of training-day plans
+/// on `training`.
+fn score(training: &Problem, problem: &Problem, t: TrainedScheme) -> anyhow::Result<SchemeResult> {
+    let mut p = t.policy;
+    let mut on_training = training.fluid();
     let archive = p
         .archive
         .iter()
-        .map(|a| Ok((a.day, a.source.clone(), fluid.score(&a.plan)?.objectives())))
+        .map(|a| {
+            let o = on_training.score(&a.plan)?.objectives();
+            Ok((a.day, a.source.clone(), o))
+        })
         .collect::<anyhow::Result<_>>()?;
+    let plan = p.allocate(problem)?;
     Ok(SchemeResult {
         scheme: t.scheme,
         seed: t.seed,
-        fluid: fluid.score(&p.consensus)?.objectives(),
-        plan: p.consensus,
+        fluid: problem.fluid().score(&plan)?.objectives(),
+        plan,
         discrete_event: None,
         archive,
         log: p.log,
         predictor_accuracy: p.predictor_accuracy,
+        predictor_season: p.predictor_season,
         wall_s: t.wall_s,
     })
 }
@@ -72,6 +80,7 @@ fn score(problem: &Problem, t: TrainedScheme) -> anyhow::Result<SchemeResult> {
 fn report(
     run: &Run,
     problem: &Problem,
+    days: &Days,
     results: &[SchemeResult],
     c: &MarlinChecked,
 ) -> anyhow::Result<serde_json::Value> {
@@ -139,11 +148,12 @@ fn report(
         .score(&Even.allocate(problem)?)?
         .objectives();
     let mut md = format!(
-        "# MARLIN on `{}` ({} days of training, k_opt {}, {} seed(s) per scheme)\n\nFinal consensus plan of each scheme scored by the fluid simulator{}; mean ± 95% CI over seeds.\n\n| Scheme | TTFT (s) | Carbon (kg) | Water (L) | Energy cost (USD) | Energy (kWh) |\n|---|---|---|---|---|---|\n",
+        "# MARLIN on `{}` ({} days of training, k_opt {}, {} seed(s) per scheme)\n\n{}\n\nEach scheme's consensus plan scored by the fluid simulator{}; mean ± 95% CI over seeds.\n\n| Scheme | TTFT (s) | Carbon (kg) | Water (L) | Energy cost (USD) | Energy (kWh) |\n|---|---|---|---|---|---|\n",
         scenario.name,
         c.marlin.params().days,
         c.marlin.params().k_opt,
         c.seeds,
+        days.note(),
         if c.discrete_event { " (discrete-event below)" } else { "" }
     );
     let row = |md: &mut String,
@@ -186,9 +196,10 @@ fn report(
         }
     }
     let accuracy = results.first().map_or(f64::NAN, |r| r.predictor_accuracy);
+    let season = results.first().map_or(0, |r| r.predictor_season);
     writeln!(
         md,
-        "\nArchive: {} whole-day plans, {} non-dominated; PHV {:.6e} (reference: worst observed per objective). Workload predictor accuracy (1 - MAPE, one epoch ahead): {:.1}%.",
+        "\nArchive (training days, scored on them): {} whole-horizon plans, {} non-dominated; PHV {:.6e} (reference: worst observed per objective). Workload predictor on the training days (season {season} epochs): accuracy (1 - MAPE, one epoch ahead) {:.1}%; on held-out days see `verdant forecast`.",
         points.len() / 4,
         front.len() / 4,
         phv,
@@ -202,6 +213,9 @@ fn report(
         "front_points": front.len() / 4,
         "phv": phv,
         "predictor_accuracy": accuracy,
+        "predictor_season": season,
+        "trained_on": days.training.name,
+        "scored_on": days.scoring.name,
         "schemes": results.iter().map(|r| serde_json::json!({
             "scheme": r.scheme.name(), "seed": r.seed, "fluid": r.fluid,
             "discrete_event": r.discrete_event, "wall_s": r.wall_s,
@@ -327,8 +341,9 @@ pub fn run(action: &MarlinAction, shared: &SharedArgs) -> anyhow::Result<()> {
             return eval(source, config, c, shared);
         }
     };
-    let scenario = load_scenario(&c)?;
-    let problem = Problem::new(&scenario, SimParams::default());
+    let days = Days::of(load_scenario(&c)?)?;
+    let training = Problem::new(&days.training, SimParams::default());
+    let problem = Problem::new(&days.scoring, SimParams::default());
     let device = c.torch.activate()?;
     let run = match &resume_dir {
         Some(dir) => Run::reopen(dir, shared)?,
@@ -344,14 +359,14 @@ pub fn run(action: &MarlinAction, shared: &SharedArgs) -> anyhow::Result<()> {
             folder: "",
             resume: resume_dir.is_some(),
         };
-        let trained = train_schemes(run, &jobs, &problem, &c.marlin, device)?;
+        let trained = train_schemes(run, &jobs, &training, &c.marlin, device)?;
         let train_s = started.elapsed().as_secs_f64();
         let mut results = trained
             .into_iter()
-            .map(|t| score(&problem, t))
+            .map(|t| score(&training, &problem, t))
             .collect::<anyhow::Result<Vec<_>>>()?;
         score_discrete_event(&c, &problem, &mut results)?;
-        let mut summary = report(run, &problem, &results, &c)?;
+        let mut summary = report(run, &problem, &days, &results, &c)?;
         summary["train_wall_s"] = serde_json::json!(train_s);
         Ok(summary)
     })?;
@@ -367,8 +382,9 @@ fn eval(
     c: MarlinChecked,
     shared: &SharedArgs,
 ) -> anyhow::Result<()> {
-    let scenario = load_scenario(&c)?;
-    let problem = Problem::new(&scenario, SimParams::default());
+    let days = Days::of(load_scenario(&c)?)?;
+    let training = Problem::new(&days.training, SimParams::default());
+    let problem = Problem::new(&days.scoring, SimParams::default());
     let device = c.torch.activate()?;
     let mut results = Vec::new();
     for &scheme in &c.schemes {
@@ -382,7 +398,7 @@ fn eval(
                 );
             }
             let mut m = Marlin::new(
-                &problem,
+                &training,
                 c.marlin.clone(),
                 scheme,
                 run_seed(c.seed, k),
@@ -402,17 +418,17 @@ fn eval(
             let trained = TrainedScheme {
                 scheme,
                 seed: k,
-                policy: m.policy(),
+                policy: m.into_policy(),
                 wall_s: 0.0,
             };
-            results.push(score(&problem, trained)?);
+            results.push(score(&training, &problem, trained)?);
         }
     }
     let run = Run::start("marlin-eval", &config, c.seed, shared)?.on_device(device);
     let source_name = source.display().to_string();
     let (_, path) = within(run, |run| {
         score_discrete_event(&c, &problem, &mut results)?;
-        let mut summary = report(run, &problem, &results, &c)?;
+        let mut summary = report(run, &problem, &days, &results, &c)?;
         summary["trained_in"] = serde_json::json!(source_name);
         Ok(summary)
     })?;

@@ -220,3 +220,51 @@ pub fn resolve_scenario(arg: &str) -> anyhow::Result<PathBuf> {
         names.join(", ")
     )
 }
+
+/// A scenario's days for learning and for scoring: with a split, the training days and the
+/// held-out test days; without one, the whole horizon for both (learned methods are then
+/// scored on the days they trained on, and the report says so).
+pub(crate) struct Days {
+    /// What learned methods train on.
+    pub training: verdant::scenario::Scenario,
+    /// What every method allocates and is scored on.
+    pub scoring: verdant::scenario::Scenario,
+    name: String,
+    split: Option<verdant::scenario::DaySplit>,
+}
+
+impl Days {
+    pub fn of(scenario: verdant::scenario::Scenario) -> anyhow::Result<Days> {
+        let name = scenario.name.clone();
+        let split = scenario.split;
+        let (training, scoring) = match (scenario.training_days(), scenario.test_days()) {
+            (Some(train), Some(test)) => (train?, test?),
+            _ => (scenario.clone(), scenario),
+        };
+        Ok(Days {
+            training,
+            scoring,
+            name,
+            split,
+        })
+    }
+
+    /// Whether the scoring days are held out from training.
+    pub fn held_out(&self) -> bool {
+        self.split.is_some()
+    }
+
+    /// One sentence for reports: which days trained and which were scored.
+    pub fn note(&self) -> String {
+        match self.split {
+            Some(s) => format!(
+                "Held-out days: learned methods trained on {} of `{}`; every method allocated and was scored on the held-out {} (`{}`), which no learned method saw.",
+                s.train, self.name, s.test, self.scoring.name
+            ),
+            None => format!(
+                "No held-out days: `{}` names no split, so learned methods are scored on the days they trained on.",
+                self.name
+            ),
+        }
+    }
+}

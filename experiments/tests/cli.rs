@@ -272,6 +272,29 @@ fn scenario_command_checks_and_summarises_bundled_scenarios() {
         rows[0].contains("2022-09-23") && rows[13].contains("2022-10-06"),
         "{days}"
     );
+    // Days numbered from 1 as the split names them, each marked with its part.
+    assert!(
+        days.contains(
+            "split: learned methods train on days 1-11; comparisons score the held-out days 12-14"
+        ),
+        "{days}"
+    );
+    assert!(
+        rows[0].trim_start().starts_with("1 ") && rows[0].contains(" train "),
+        "{days}"
+    );
+    assert!(
+        rows[10].contains(" train ") && rows[11].contains(" test "),
+        "{days}"
+    );
+    assert!(
+        rows[13].trim_start().starts_with("14 ") && rows[13].contains(" test "),
+        "{days}"
+    );
+    assert!(
+        stdout.contains("split: none"),
+        "a one-day scenario has no split: {stdout}"
+    );
     assert!(rows.iter().any(|r| r.contains(" 0.950 ")), "{days}");
     let out = verdant(
         &[
@@ -1342,5 +1365,98 @@ fn compare_rejects_bad_configuration_by_key() {
     assert!(
         !dir.path().join("out/compare").exists(),
         "no run directory for a bad config"
+    );
+}
+
+/// `verdant forecast`: the predictor on the held-out days of the 14-day scenario beside the
+/// seasonal-naive forecast and the last value; on the tiled one-day scenario its learned season
+/// is the trace's hour; a configured season is used as given; a bad one names the key.
+#[test]
+fn forecast_scores_the_predictor_on_held_out_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = verdant(
+        &[
+            "forecast",
+            "-q",
+            "--out",
+            "out",
+            "--set",
+            "scenario=geo-8dc-14d",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(
+            "Season learned from the training days 1-11; scored on the held-out days 12-14."
+        ),
+        "{stdout}"
+    );
+    let run = single_run(dir.path(), "forecast");
+    let csv = std::fs::read_to_string(run.join("forecast.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let names: Vec<&str> = rows.iter().map(|r| r[0]).collect();
+    assert_eq!(
+        names,
+        ["MARLIN's predictor", "seasonal naive", "last value"]
+    );
+    for r in &rows {
+        assert_eq!(r[1], "288", "three held-out days of 96 epochs: {csv}");
+        let wape: f64 = r[4].parse().unwrap();
+        assert!(wape.is_finite() && wape > 0.0, "{csv}");
+    }
+    let series = std::fs::read_to_string(run.join("series.csv")).unwrap();
+    assert_eq!(series.lines().count(), 1 + 288);
+    assert!(
+        series.lines().nth(1).unwrap().starts_with("1056,12,"),
+        "{series}"
+    );
+    assert_eq!(manifest(&run)["status"], "complete");
+
+    let dir = tempfile::tempdir().unwrap();
+    let out = verdant(&["forecast", "-q", "--out", "out"], dir.path());
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("scored in-sample"), "{stdout}");
+    assert!(
+        stdout.contains("season 4)"),
+        "the tiled hour is 4 epochs: {stdout}"
+    );
+    let out = verdant(
+        &[
+            "forecast",
+            "-q",
+            "--out",
+            "out",
+            "--set",
+            "marlin.predictor_season=7",
+        ],
+        dir.path(),
+    );
+    assert!(
+        text(&out.stdout).contains("season 7)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = verdant(
+        &[
+            "forecast",
+            "-q",
+            "--out",
+            "out",
+            "--set",
+            "marlin.predictor_season=\"weekly\"",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("predictor_season"),
+        "{}",
+        text(&out.stderr)
     );
 }

@@ -34,6 +34,8 @@ pub struct GeoRouting {
     origins: usize,
     classes: usize,
     epoch_s: f64,
+    node_share: f64,
+    scaler: RobustScaler,
 }
 
 impl GeoRouting {
@@ -107,6 +109,47 @@ impl GeoRouting {
                 concurrency: slots.round().clamp(1.0, f64::from(u32::MAX)) as u32,
             });
         }
+        let config = LbEnvConfig {
+            servers,
+            queue_capacity,
+            slo_s,
+            capacity_model: CapacityModel::Shared,
+            reward,
+            episode_requests: None,
+        };
+        Self::routing(scenario, node_share, config, None, rng)
+    }
+
+    /// The same servers and feature scaling routing another scenario's requests (a scenario's
+    /// held-out test days), drawn at the same node share with `rng`: what a policy trained on
+    /// this routing meets on days it has not seen.
+    pub fn held_out(&self, scenario: &Scenario, rng: &mut impl rand::Rng) -> Result<Self, String> {
+        if scenario.datacenters.len() != self.config.servers.len() {
+            return Err(format!(
+                "scenario {} has {} datacenters, the routing {}",
+                scenario.name,
+                scenario.datacenters.len(),
+                self.config.servers.len()
+            ));
+        }
+        Self::routing(
+            scenario,
+            self.node_share,
+            self.config.clone(),
+            Some(&self.scaler),
+            rng,
+        )
+    }
+
+    /// `scenario`'s requests drawn at `node_share` for `config`'s servers, their features scaled
+    /// by `scaler` or by a scaler fitted on them.
+    fn routing(
+        scenario: &Scenario,
+        node_share: f64,
+        config: LbEnvConfig,
+        scaler: Option<&RobustScaler>,
+        rng: &mut impl rand::Rng,
+    ) -> Result<Self, String> {
         let drawn = scenario.draw_requests(node_share, rng);
         if drawn.is_empty() {
             return Err(format!(
@@ -121,7 +164,11 @@ impl GeoRouting {
             requests: drawn,
         };
         let mut features = request_features(&trace);
-        RobustScaler::fit(&features, features.rows).transform(&mut features);
+        let scaler = match scaler {
+            Some(s) => s.clone(),
+            None => RobustScaler::fit(&features, features.rows),
+        };
+        scaler.transform(&mut features);
         let features: Vec<f32> = features.data.iter().map(|&x| x as f32).collect();
         debug_assert_eq!(features.len(), trace.len() * FeatureMatrix::COLUMNS);
         Ok(GeoRouting {
@@ -130,18 +177,13 @@ impl GeoRouting {
                 trace.requests,
                 features,
             )),
-            config: LbEnvConfig {
-                servers,
-                queue_capacity,
-                slo_s,
-                capacity_model: CapacityModel::Shared,
-                reward,
-                episode_requests: None,
-            },
+            config,
             epochs: scenario.time.epochs,
             origins: scenario.origins.len(),
-            classes,
+            classes: scenario.classes.len(),
             epoch_s: scenario.time.epoch_s,
+            node_share,
+            scaler,
         })
     }
 

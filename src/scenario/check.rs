@@ -66,6 +66,9 @@ fn check(p: &ScenarioParts) -> Result<(), ScenarioError> {
         return Err(fail("time.epochs".into(), "must be at least 1".into()));
     }
     positive("ttft_slo_s".into(), p.ttft_slo_s)?;
+    if let Some((key, message)) = p.split.and_then(|s| s.problem(t.epoch_s, t.epochs)) {
+        return Err(fail(key.into(), message));
+    }
     let hours = t.hours();
     if p.gpus.len() > MAX_GPU_KINDS {
         return Err(fail(

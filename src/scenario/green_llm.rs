@@ -322,6 +322,7 @@ pub(super) fn import(
                 delay_threshold_s: p.delay_threshold.clone(),
                 kb_per_token: p.beta.clone(),
             }),
+            split: None,
         },
     })
 }

@@ -19,6 +19,7 @@ mod check;
 pub mod file;
 mod green_llm;
 pub mod lb;
+mod split;
 mod transform;
 
 use serde::{Deserialize, Serialize};
@@ -26,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use crate::trace::EpochDemand;
 
 pub use file::ScenarioError;
+pub use split::{epochs_per_day, DayRange, DaySplit, DAY_S};
 pub use transform::Scaled;
 
 /// Most GPU kinds a scenario may declare: the simulator keeps per-kind figures in fixed arrays of
@@ -412,6 +414,9 @@ pub struct ScenarioParts {
     pub ttft_slo_s: f64,
     /// Terms only Green-LLM's model reads, where the scenario has them.
     pub green_llm: Option<GreenLlmTerms>,
+    /// The days learned methods train on and the days held out for every comparison, where
+    /// the scenario names them.
+    pub split: Option<DaySplit>,
 }
 
 /// The world, checked; see the module documentation. It is only obtained checked: loaded from a

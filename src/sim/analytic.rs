@@ -206,6 +206,7 @@ pub fn lane_world(
         },
         ttft_slo_s: 1e9,
         green_llm: None,
+        split: None,
     })?;
     Ok((scenario, prefill))
 }

@@ -12,6 +12,7 @@
 //!   production descriptors), not as requests.
 
 pub mod demand;
+pub mod forecast;
 pub mod generate;
 pub mod rate_table;
 pub mod reader;

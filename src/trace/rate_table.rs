@@ -259,10 +259,17 @@ pub fn read_rate_table(path: &Path) -> Result<RateTable, DataError> {
 
 impl RateTable {
     /// A sample of requests that follows the table: for each `(model, class)` of `classes`,
-    /// arrivals at `scale` times the model's rate in each window (Gamma gaps whose coefficient
-    /// of variation is the window's, restarted at each window's start), over the windows that
-    /// begin before `horizon_s`; each request's tokens drawn from `sizes` (input, output).
-    /// Sorted by arrival; the same `rng` state gives the same sample.
+    /// arrivals at `scale` times the model's rate in each window (Gamma gaps restarted at each
+    /// window's start), over the windows that begin before `horizon_s`; each request's tokens
+    /// drawn from `sizes` (input, output). Sorted by arrival; the same `rng` state gives the
+    /// same sample.
+    ///
+    /// Burstiness: the window's CV is that of the service's stream. A sample thinner than the
+    /// stream (`scale < 1`) keeps each request with probability `scale`, which brings the
+    /// stream's squared CV `c^2` to `1 + scale (c^2 - 1)` (thinning makes any stream more like
+    /// Poisson); the gaps take that CV. A denser sample (`scale >= 1`, copies of the stream
+    /// superposed) keeps `c`. Drawing a thin sample with the stream's own CV would make each
+    /// epoch's count swing by tens of percent where the service's swings by a few.
     pub fn sample(
         &self,
         classes: &[(usize, u16)],
@@ -285,7 +292,8 @@ impl RateTable {
                 // Gamma gaps of mean 1 / rate and CV `rate_cv` (shape 1 / cv^2; Poisson where
                 // the table has no CV).
                 let cv = if w.rate_cv > 0.0 { w.rate_cv } else { 1.0 };
-                let shape = (1.0 / (cv * cv)).clamp(1e-3, 1e3);
+                let scv = 1.0 + scale.min(1.0) * (cv * cv - 1.0);
+                let shape = (1.0 / scv).clamp(1e-3, 1e3);
                 let Ok(gap) = rand_distr::Gamma::new(shape, 1.0 / (rate * shape)) else {
                     continue;
                 };
@@ -372,5 +380,15 @@ mod tests {
             let measured = var.sqrt() / mean;
             assert!((measured - cv).abs() < 0.1 * cv, "{cv}: {measured}");
         }
+        // A thin sample of a bursty stream is close to Poisson: CV sqrt(1 + 0.01 x 15) = 1.07.
+        let s = table(&[1e6], 4.0).sample(&[(0, 0)], 0.01, &[(1, 1)], 1e9, &mut rng);
+        let gaps: Vec<f64> = s
+            .windows(2)
+            .map(|w| w[1].arrival_s - w[0].arrival_s)
+            .collect();
+        let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+        let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
+        let measured = var.sqrt() / mean;
+        assert!((measured - 1.0724).abs() < 0.05, "{measured}");
     }
 }

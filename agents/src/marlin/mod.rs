@@ -3,7 +3,6 @@
 //!
 //! - [`game`]: phase 2's arithmetic (utility loss, veto, performance, bonus, capital);
 //! - [`params`]: every constant, checked; the five schemes and the ablation switches;
-//! - [`predictor`]: the EWMA regression workload predictor;
 //! - [`sac`]: SAC with a FiLM-modulated actor;
 //! - [`replay`]: replay buffers, 30/70 batches and hindsight relabelling;
 //! - [`world`]: state, action-to-plan mapping and feasibility projection on a scenario;
@@ -11,11 +10,12 @@
 
 pub mod game;
 pub mod params;
-pub mod predictor;
 pub mod replay;
 pub mod sac;
 pub mod trainer;
 pub mod world;
 
 pub use params::{Components, MarlinParams, MarlinSettings, Scheme};
-pub use trainer::{ArchivePoint, EpochLog, Marlin, MarlinLearner, MarlinPolicy, MARLIN_CHECKPOINT};
+pub use trainer::{
+    ArchivePoint, Deployment, EpochLog, Marlin, MarlinLearner, MarlinPolicy, MARLIN_CHECKPOINT,
+};

@@ -6,6 +6,7 @@ use verdant::config::{
     require_at_least_one, require_fraction, require_non_negative, require_positive, ConfigError,
     Validate,
 };
+use verdant::trace::forecast::Season;
 
 /// The five schemes of the paper: which objective the consensus favours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
@@ -134,8 +135,9 @@ pub struct MarlinParams {
     pub predictor_window: usize,
     /// Predictor decay.
     pub predictor_decay: f64,
-    /// Season of the predictor in epochs (0: none; 4 for a trace tiled from one hour).
-    pub predictor_season: usize,
+    /// Season of the predictor: epochs (0: none), or `"auto"`, learned from the training days
+    /// ([`verdant::trace::forecast::learn_season`]).
+    pub predictor_season: Season,
     /// The feasibility projection plans for the predicted volume times `1 + forecast_margin`.
     pub forecast_margin: f64,
     /// Reward: EMA improvement term weight and smoothing, ECO consolidation bonus weight, SLA

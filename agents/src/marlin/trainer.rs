@@ -26,16 +26,17 @@ use serde::{Deserialize, Serialize};
 use tch::{Device, Kind, Tensor};
 use verdant::allocator::rules::Even;
 use verdant::allocator::{AllocError, Allocator, Fit, FitSession, Problem, Proposal};
+use verdant::scenario::{epochs_per_day, Scenario};
 use verdant::seed::{MasterSeed, RngState};
 use verdant::sim::fluid::FluidSimulator;
 use verdant::sim::{FractionPlan, Objectives, Outcome};
+use verdant::trace::forecast::EwmaPredictor;
 
 use super::game;
 use super::params::{MarlinSettings, Scheme};
-use super::predictor::EwmaPredictor;
 use super::replay::{sample_batch, Replay, Transition};
 use super::sac::{Sac, SacConfig};
-use super::world::{MarlinWorld, OBJECTIVES};
+use super::world::{MarlinWorld, Scales, OBJECTIVES};
 use crate::checkpoint::{self, Layout, TensorsOut};
 use crate::AgentError;
 
@@ -93,8 +94,11 @@ struct ArchiveRecord {
 }
 
 /// A trained MARLIN: the last day's consensus plan and the archive of every day's plans, with
-/// the training log. It allocates without the simulator; its plans are scored by the caller.
-#[derive(Debug, Clone)]
+/// the training log, and the trained agents. On the scenario it trained on it offers those
+/// plans (scored by the caller); on any other days of the same world (a scenario's held-out test
+/// days) it acts: the trained agents propose, vote and veto epoch by epoch without learning
+/// ([`MarlinPolicy::deploy`]).
+#[derive(Debug)]
 pub struct MarlinPolicy {
     name: String,
     /// The scheme.
@@ -105,8 +109,106 @@ pub struct MarlinPolicy {
     pub archive: Vec<ArchivePoint>,
     /// The per-epoch log of every training day.
     pub log: Vec<EpochLog>,
-    /// The workload predictor's accuracy (1 - MAPE, one epoch ahead).
+    /// The workload predictor's accuracy (1 - MAPE, one epoch ahead) on the training days.
     pub predictor_accuracy: f64,
+    /// The predictor's season in epochs (configured, or learned from the training days).
+    pub predictor_season: usize,
+    trained_on: TrainedOn,
+    trained: Option<Trained>,
+}
+
+/// Which scenario a policy trained on.
+#[derive(Debug, Clone, PartialEq)]
+struct TrainedOn {
+    name: String,
+    start_unix_s: i64,
+    epochs: usize,
+}
+
+impl TrainedOn {
+    fn of(s: &Scenario) -> Self {
+        TrainedOn {
+            name: s.name.clone(),
+            start_unix_s: s.time.start_unix_s,
+            epochs: s.time.epochs,
+        }
+    }
+}
+
+/// What a trained MARLIN carries to other days: its agents, capital, settings, the state's
+/// scales, the predictor and the last epochs' volumes it has seen.
+#[derive(Debug)]
+struct Trained {
+    settings: MarlinSettings,
+    preference: [f64; 4],
+    agents: Vec<Agent>,
+    capital: [f64; 4],
+    rng: ChaCha8Rng,
+    scales: Scales,
+    predictor: EwmaPredictor,
+    lead_in: Vec<Vec<f64>>,
+    device: Device,
+}
+
+/// The plans of a deployed MARLIN on other days: its consensus and each agent's proposals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deployment {
+    /// The consensus plan.
+    pub consensus: FractionPlan,
+    /// Each agent's own plan (agent order of [`OBJECTIVES`]).
+    pub proposals: Vec<FractionPlan>,
+    /// The per-epoch log of the deployment (day 0).
+    pub log: Vec<EpochLog>,
+}
+
+impl MarlinPolicy {
+    /// Whether `problem` is the scenario this policy trained on.
+    pub fn trained_on(&self, problem: &Problem) -> bool {
+        self.trained_on == TrainedOn::of(problem.scenario)
+    }
+
+    /// Acts on `problem`'s days with the trained agents, without learning: each epoch each
+    /// agent proposes its deterministic plan, phase 2 blends and vetoes as in training, and
+    /// capital moves with the proposals' scores. The predictor's history before the first epoch
+    /// is the last epochs of the training days; the state is scaled as in training.
+    /// Deterministic, and the same every time (a deployment leaves the policy as it was).
+    pub fn deploy(&mut self, problem: &Problem) -> Result<Deployment, AgentError> {
+        let trained = self.trained.take().ok_or_else(|| {
+            AgentError::Invalid("a failed deployment lost the trained agents".into())
+        })?;
+        let p = trained.settings.params();
+        let parts = MarlinWorld::new(
+            problem,
+            p.utilisation_cap,
+            p.action_scale,
+            Some(trained.scales),
+        )
+        .and_then(|world| Ok((world, Even.plan(problem.scenario)?)));
+        let (world, even) = match parts {
+            Ok(parts) => parts,
+            Err(e) => {
+                self.trained = Some(trained);
+                return Err(e.into());
+            }
+        };
+        // A deployment changes nothing the next one starts from: capital and the lead-in are
+        // put back (acting draws no random numbers and updates no network).
+        let (capital, lead_in) = (trained.capital, trained.lead_in.clone());
+        let mut m = Marlin::from_trained(problem, world, even, self.scheme, trained);
+        let result = (0..m.world.epochs)
+            .map(|e| m.epoch(e, Mode::Act))
+            .collect::<Result<Vec<_>, _>>();
+        let proposals = m.agents.iter().map(|a| a.plan.clone()).collect();
+        let consensus = m.consensus.clone();
+        let mut trained = m.into_trained();
+        (trained.capital, trained.lead_in) = (capital, lead_in);
+        self.trained = Some(trained);
+        Ok(Deployment {
+            consensus,
+            proposals,
+            log: result?,
+        })
+    }
 }
 
 impl Allocator for MarlinPolicy {
@@ -114,13 +216,43 @@ impl Allocator for MarlinPolicy {
         &self.name
     }
 
-    /// The last day's consensus plan.
-    fn allocate(&mut self, _: &Problem) -> Result<FractionPlan, AllocError> {
-        Ok(self.consensus.clone())
+    /// On its training scenario, the last day's consensus plan; elsewhere the deployed
+    /// consensus.
+    fn allocate(&mut self, problem: &Problem) -> Result<FractionPlan, AllocError> {
+        if self.trained_on(problem) {
+            return Ok(self.consensus.clone());
+        }
+        Ok(self
+            .deploy(problem)
+            .map_err(|e| AllocError::method("marlin", e))?
+            .consensus)
     }
 
-    /// The consensus plan (`consensus`, representative), then the archive (`day<d>-<source>`).
-    fn allocate_front(&mut self, _: &Problem) -> Result<Vec<Proposal>, AllocError> {
+    /// On its training scenario: the consensus plan (`consensus`, representative), then the
+    /// archive (`day<d>-<source>`). Elsewhere: the deployed consensus (representative) and each
+    /// agent's deployed plan (`ttft`, `carbon`, `water`, `cost`).
+    fn allocate_front(&mut self, problem: &Problem) -> Result<Vec<Proposal>, AllocError> {
+        if !self.trained_on(problem) {
+            let d = self
+                .deploy(problem)
+                .map_err(|e| AllocError::method("marlin", e))?;
+            let mut out = vec![Proposal {
+                source: "consensus".to_owned(),
+                plan: d.consensus,
+                representative: true,
+            }];
+            out.extend(
+                d.proposals
+                    .into_iter()
+                    .enumerate()
+                    .map(|(j, plan)| Proposal {
+                        source: OBJECTIVES[j].to_owned(),
+                        plan,
+                        representative: false,
+                    }),
+            );
+            return Ok(out);
+        }
         let mut out = vec![Proposal {
             source: "consensus".to_owned(),
             plan: self.consensus.clone(),
@@ -133,6 +265,13 @@ impl Allocator for MarlinPolicy {
         }));
         Ok(out)
     }
+}
+
+/// Whether an epoch learns (training) or only acts (a deployed policy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Learn,
+    Act,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -181,7 +320,7 @@ impl Fit for MarlinLearner {
         let progress = &mut session.progress;
         m.train(session.checkpoint_dir, &mut |_| progress(1))
             .map_err(fail)?;
-        Ok(m.policy())
+        Ok(m.into_policy())
     }
 }
 
@@ -220,6 +359,8 @@ pub struct Marlin<'a> {
     archive: Vec<ArchivePoint>,
     log: Vec<EpochLog>,
     predictor: EwmaPredictor,
+    /// Each class's volumes of the epochs before the first one (a deployment's training days).
+    lead_in: Vec<Vec<f64>>,
     device: Device,
 }
 
@@ -234,7 +375,7 @@ impl<'a> Marlin<'a> {
         device: Device,
     ) -> Result<Self, AgentError> {
         let p = settings.params().clone();
-        let world = MarlinWorld::new(problem, p.utilisation_cap, p.action_scale)?;
+        let world = MarlinWorld::new(problem, p.utilisation_cap, p.action_scale, None)?;
         let mut init = seed.rng(&format!("marlin.{}.init", scheme.name()));
         let config = SacConfig {
             state: world.state_len() as i64,
@@ -267,12 +408,18 @@ impl<'a> Marlin<'a> {
             .collect();
         let preference = scheme.preference(p.scheme_dominant_weight);
         let capital = preference.map(|x| p.capital_initial * 4.0 * x);
+        let total = total_volumes(&world);
+        let per_day = epochs_per_day(problem.scenario.time.epoch_s).unwrap_or(world.epochs);
+        let season =
+            p.predictor_season
+                .resolve(p.predictor_window, p.predictor_decay, &total, per_day);
         Ok(Marlin {
             predictor: EwmaPredictor {
                 window: p.predictor_window,
                 decay: p.predictor_decay,
-                season: p.predictor_season,
+                season,
             },
+            lead_in: vec![Vec::new(); world.classes],
             settings,
             sim: problem.fluid(),
             world,
@@ -300,14 +447,85 @@ impl<'a> Marlin<'a> {
         self.capital
     }
 
-    /// Predicted requests per class for epoch `e` from the epochs before it (the day wraps).
+    /// A deployment of trained agents on `problem`'s days (its `world`, scaled as in training).
+    fn from_trained(
+        problem: &Problem<'a>,
+        world: MarlinWorld<'a>,
+        even: FractionPlan,
+        scheme: Scheme,
+        t: Trained,
+    ) -> Self {
+        let mut agents = t.agents;
+        for a in &mut agents {
+            a.plan = even.clone();
+        }
+        Marlin {
+            settings: t.settings,
+            sim: problem.fluid(),
+            world,
+            scheme,
+            preference: t.preference,
+            agents,
+            capital: t.capital,
+            rng: t.rng,
+            out: Outcome::default(),
+            consensus: even,
+            day: 0,
+            archive: Vec::new(),
+            log: Vec::new(),
+            predictor: t.predictor,
+            lead_in: t.lead_in,
+            device: t.device,
+        }
+    }
+
+    /// What the trained agents carry to other days; the lead-in is the last epochs this world
+    /// has seen.
+    fn into_trained(self) -> Trained {
+        let keep = self.predictor.history_len();
+        let lead_in = (0..self.world.classes)
+            .map(|c| {
+                let mut v = self.lead_in[c].clone();
+                v.extend_from_slice(&self.world.planner.volumes[c]);
+                v.split_off(v.len().saturating_sub(keep))
+            })
+            .collect();
+        Trained {
+            scales: self.world.scales,
+            settings: self.settings,
+            preference: self.preference,
+            agents: self.agents,
+            capital: self.capital,
+            rng: self.rng,
+            predictor: self.predictor,
+            lead_in,
+            device: self.device,
+        }
+    }
+
+    /// Predicted requests per class for epoch `e` from the epochs before it: on a one-day
+    /// horizon the day wraps (training repeats the day); otherwise the epochs before the first
+    /// are the lead-in, where there is one.
     fn predicted(&self, e: usize) -> Vec<f64> {
         let ne = self.world.epochs;
-        let tw = self.predictor.window + self.predictor.season;
+        let one_day = epochs_per_day(self.world.scenario.time.epoch_s) == Some(ne);
+        let tw = self.predictor.history_len().max(1);
         (0..self.world.classes)
             .map(|c| {
                 let v = &self.world.planner.volumes[c];
-                let history: Vec<f64> = (0..tw).rev().map(|k| v[(e + ne - 1 - k) % ne]).collect();
+                let lead_in = &self.lead_in[c];
+                let history: Vec<f64> = (1..=tw)
+                    .rev()
+                    .filter_map(|back| {
+                        if back <= e {
+                            Some(v[e - back])
+                        } else if one_day {
+                            Some(v[(e + ne - back % ne) % ne])
+                        } else {
+                            lead_in.len().checked_sub(back - e).map(|i| lead_in[i])
+                        }
+                    })
+                    .collect();
                 if self.settings.params().components.predictor {
                     self.predictor.predict(&history)
                 } else {
@@ -320,14 +538,7 @@ impl<'a> Marlin<'a> {
 
     /// The predictor's accuracy (1 - MAPE) on the scenario's total requests per epoch.
     pub fn predictor_accuracy(&self) -> f64 {
-        let total: Vec<f64> = (0..self.world.epochs)
-            .map(|e| {
-                (0..self.world.classes)
-                    .map(|c| self.world.planner.volumes[c][e])
-                    .sum()
-            })
-            .collect();
-        self.predictor.accuracy(&total)
+        self.predictor.accuracy(&total_volumes(&self.world))
     }
 
     fn tensor_row(&self, v: &[f32]) -> Tensor {
@@ -361,7 +572,7 @@ impl<'a> Marlin<'a> {
         let days = until.min(self.settings.params().days);
         while self.day < days {
             for e in 0..self.world.epochs {
-                let log = self.epoch(e)?;
+                let log = self.epoch(e, Mode::Learn)?;
                 observer(&log);
                 self.log.push(log);
             }
@@ -374,7 +585,7 @@ impl<'a> Marlin<'a> {
         Ok(())
     }
 
-    fn epoch(&mut self, e: usize) -> Result<EpochLog, AgentError> {
+    fn epoch(&mut self, e: usize, mode: Mode) -> Result<EpochLog, AgentError> {
         let p = self.settings.params().clone();
         let ne = self.world.epochs;
         let predicted = self.predicted(e);
@@ -399,7 +610,8 @@ impl<'a> Marlin<'a> {
             let w_t = self.tensor_row(&weights.map(|w| w as f32));
             let z_t = self.tensor_row(&z);
             let mut reward_sum = 0.0;
-            for _ in 0..p.k_opt {
+            let explorations = if mode == Mode::Learn { p.k_opt } else { 0 };
+            for _ in 0..explorations {
                 let (u, _) =
                     tch::no_grad(|| self.agents[j].sac.sample(&s_t, &w_t, &z_t, &mut self.rng));
                 let u = Self::to_vec(&u);
@@ -445,7 +657,7 @@ impl<'a> Marlin<'a> {
                 });
                 self.learn(j)?;
             }
-            mean_reward[j] = reward_sum / p.k_opt as f64;
+            mean_reward[j] = reward_sum / explorations.max(1) as f64;
             // Exploit the deterministic plan.
             let u = Self::to_vec(&self.agents[j].sac.act_deterministic(&s_t, &w_t, &z_t));
             let mut f = self.world.fractions(&u);
@@ -457,7 +669,7 @@ impl<'a> Marlin<'a> {
         // Hindsight: this epoch's transitions, relabelled with the other agents' weights (or as
         // they are, without HER), go to each agent's cross-epoch buffer.
         let all_weights: Vec<[f64; 4]> = self.agents.iter().map(|a| a.weights).collect();
-        for j in 0..4 {
+        for j in (0..4).filter(|_| mode == Mode::Learn) {
             let recent: Vec<Transition> = self.agents[j]
                 .current
                 .latest(p.k_opt)
@@ -676,8 +888,8 @@ impl<'a> Marlin<'a> {
         }
     }
 
-    /// The trained policy: the last consensus plan, the archive and the log.
-    pub fn policy(&self) -> MarlinPolicy {
+    /// The trained policy: the last consensus plan, the archive, the log and the agents.
+    pub fn into_policy(self) -> MarlinPolicy {
         MarlinPolicy {
             name: format!("marlin-{}", self.scheme.name()),
             scheme: self.scheme,
@@ -685,6 +897,9 @@ impl<'a> Marlin<'a> {
             archive: self.archive.clone(),
             log: self.log.clone(),
             predictor_accuracy: self.predictor_accuracy(),
+            predictor_season: self.predictor.season,
+            trained_on: TrainedOn::of(self.world.scenario),
+            trained: Some(self.into_trained()),
         }
     }
 
@@ -867,6 +1082,17 @@ impl<'a> Marlin<'a> {
         self.day = meta.day;
         Ok(())
     }
+}
+
+/// Total requests per epoch over the classes.
+fn total_volumes(world: &MarlinWorld) -> Vec<f64> {
+    (0..world.epochs)
+        .map(|e| {
+            (0..world.classes)
+                .map(|c| world.planner.volumes[c][e])
+                .sum()
+        })
+        .collect()
 }
 
 /// Row widths of a transition for packing: (state, conditioning, action).

@@ -4,7 +4,7 @@
 
 use verdant::allocator::rules::even_split_by_epoch;
 use verdant::allocator::Problem;
-use verdant::scenario::Scenario;
+use verdant::scenario::{Scenario, DAY_S};
 use verdant::sim::planner::EpochPlanner;
 use verdant::sim::{ObjectiveVector, PlanError};
 
@@ -24,7 +24,8 @@ pub struct MarlinWorld<'a> {
     pub classes: usize,
     /// Number of epochs.
     pub epochs: usize,
-    max_volume: f64,
+    /// What the state's values are divided by.
+    pub scales: Scales,
     /// Per epoch, per datacenter: carbon, water, price normalised by their maxima over the day
     /// and datacenters, and GPU share of the fleet.
     attributes: Vec<Vec<f32>>,
@@ -34,50 +35,72 @@ pub struct MarlinWorld<'a> {
     pub action_scale: f64,
 }
 
+/// What the state's values are divided by: the training world's largest request volume per
+/// class and epoch, carbon intensity, water intensity, price and available GPU time. A trained
+/// policy deployed on other days keeps its training scales (the held-out days' own maxima are
+/// not known ahead).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scales {
+    /// Requests per class and epoch.
+    pub volume: f64,
+    /// Grid carbon intensity, kg/kWh.
+    pub carbon_kg_per_kwh: f64,
+    /// Water intensity, L/kWh.
+    pub water_l_per_kwh: f64,
+    /// Electricity price, USD/kWh.
+    pub price_usd_per_kwh: f64,
+    /// A datacenter's GPU-seconds per epoch.
+    pub gpu_s: f64,
+}
+
+impl Scales {
+    /// The maxima of `scenario` (each at least 1e-12).
+    pub fn of(scenario: &Scenario, planner: &EpochPlanner) -> Scales {
+        let s = scenario;
+        let positive_max = |values: &mut dyn Iterator<Item = f64>| values.fold(1e-12f64, f64::max);
+        let hourly = |f: &dyn Fn(&verdant::scenario::GridSignals, usize) -> f64| {
+            positive_max(
+                &mut s
+                    .datacenters
+                    .iter()
+                    .flat_map(|dc| (0..s.time.hours()).map(move |h| f(&dc.grid, h))),
+            )
+        };
+        Scales {
+            volume: positive_max(&mut planner.volumes.iter().flatten().copied()),
+            carbon_kg_per_kwh: hourly(&|g, h| g.carbon_kg_per_kwh[h]),
+            water_l_per_kwh: hourly(&|g, h| g.water_l_per_kwh[h]),
+            price_usd_per_kwh: hourly(&|g, h| g.price_usd_per_kwh[h]),
+            gpu_s: positive_max(&mut planner.available_gpu_s.iter().copied()),
+        }
+    }
+}
+
 impl<'a> MarlinWorld<'a> {
     /// The world of `problem`; rewards are scaled by the even split's objectives under the
-    /// problem's simulator settings.
+    /// problem's simulator settings; the state by `scales`, or by the problem's own maxima.
     pub fn new(
         problem: &Problem<'a>,
         utilisation_cap: f64,
         action_scale: f64,
+        scales: Option<Scales>,
     ) -> Result<Self, PlanError> {
-        let scenario = problem.scenario;
-        let s = scenario;
+        let s = problem.scenario;
         let planner = EpochPlanner::new(s, utilisation_cap);
         let (nd, ne) = (planner.datacenters, planner.epochs);
-        let max_volume = planner
-            .volumes
-            .iter()
-            .flatten()
-            .copied()
-            .fold(0.0f64, f64::max)
-            .max(1e-12);
-        let max_of = |f: &dyn Fn(usize, usize) -> f64| {
-            let mut m = 0.0f64;
-            for k in 0..nd {
-                for h in 0..s.time.hours() {
-                    m = m.max(f(k, h));
-                }
-            }
-            m.max(1e-12)
-        };
-        let carbon = |k: usize, h: usize| s.datacenters[k].grid.carbon_kg_per_kwh[h];
-        let water = |k: usize, h: usize| s.datacenters[k].grid.water_l_per_kwh[h];
-        let price = |k: usize, h: usize| s.datacenters[k].grid.price_usd_per_kwh[h];
-        let (cmax, wmax, pmax) = (max_of(&carbon), max_of(&water), max_of(&price));
+        let scales = scales.unwrap_or_else(|| Scales::of(s, &planner));
         let available = &planner.available_gpu_s;
-        let gmax = available.iter().copied().fold(0.0f64, f64::max).max(1e-12);
         let attributes = (0..ne)
             .map(|e| {
                 let h = s.time.hour_of_epoch(e);
                 (0..nd)
                     .flat_map(|k| {
+                        let g = &s.datacenters[k].grid;
                         [
-                            (carbon(k, h) / cmax) as f32,
-                            (water(k, h) / wmax) as f32,
-                            (price(k, h) / pmax) as f32,
-                            (available[k] / gmax) as f32,
+                            (g.carbon_kg_per_kwh[h] / scales.carbon_kg_per_kwh) as f32,
+                            (g.water_l_per_kwh[h] / scales.water_l_per_kwh) as f32,
+                            (g.price_usd_per_kwh[h] / scales.price_usd_per_kwh) as f32,
+                            (available[k] / scales.gpu_s) as f32,
                         ]
                     })
                     .collect()
@@ -85,12 +108,12 @@ impl<'a> MarlinWorld<'a> {
             .collect();
         let reference = even_split_by_epoch(problem, 1e-9)?;
         Ok(MarlinWorld {
-            scenario,
+            scenario: s,
             datacenters: nd,
             classes: planner.classes,
             epochs: ne,
             planner,
-            max_volume,
+            scales,
             attributes,
             reference,
             action_scale,
@@ -98,7 +121,7 @@ impl<'a> MarlinWorld<'a> {
     }
 
     /// Length of the state: 4 values per datacenter, one predicted volume per class, and the
-    /// time of day as sine and cosine.
+    /// time of day (UTC) as sine and cosine.
     pub fn state_len(&self) -> usize {
         4 * self.datacenters + self.classes + 2
     }
@@ -116,8 +139,10 @@ impl<'a> MarlinWorld<'a> {
     /// The state of epoch `e` given the predicted volume per class.
     pub fn state(&self, e: usize, predicted: &[f64]) -> Vec<f32> {
         let mut s = self.attributes[e].clone();
-        s.extend(predicted.iter().map(|&v| (v / self.max_volume) as f32));
-        let phase = 2.0 * std::f64::consts::PI * e as f64 / self.epochs as f64;
+        s.extend(predicted.iter().map(|&v| (v / self.scales.volume) as f32));
+        let time = self.scenario.time;
+        let of_day = (time.start_unix_s as f64 + e as f64 * time.epoch_s).rem_euclid(DAY_S) / DAY_S;
+        let phase = 2.0 * std::f64::consts::PI * of_day;
         s.push(phase.sin() as f32);
         s.push(phase.cos() as f32);
         s

@@ -15,14 +15,13 @@ use tch::Device;
 use verdant::config::{key, require_positive, ConfigError, Validate};
 use verdant::lb::{baseline, GeoRouter, GeoRouting, LbEnvConfig, LbWorkload, BASELINES};
 use verdant::scenario::lb::RewardParams;
-use verdant::scenario::Scenario;
 use verdant::seed::MasterSeed;
 use verdant_agents::device::device_name;
 use verdant_agents::lb::{Algorithm, LbAgentParams, LbAgentSettings, LbTrainer, CHECKPOINT_FILE};
 use verdant_agents::{TorchParams, TorchSettings};
 
 use crate::plots::{line_chart, Chart, Series};
-use crate::run::Run;
+use crate::run::{Days, Run};
 use crate::stats::mean_std;
 
 pub const DEFAULTS: &str = include_str!("../../configs/lb.toml");
@@ -304,23 +303,27 @@ fn learning_curve_plot(dir: &Path, folder: &str, trained: &[Trained]) -> anyhow:
     )
 }
 
-/// Geo mode: a geo scenario's day as the load balancer's workload, and the agents trained on it.
+/// Geo mode: a geo scenario's training days as the load balancer's workload, the agents trained
+/// on it, and the routing every router is evaluated on (the held-out days' requests, where the
+/// scenario has them).
 pub(crate) struct GeoTraining {
-    pub routing: GeoRouting,
+    pub evaluation: GeoRouting,
     pub trained: Vec<Trained>,
     pub summary: TrainSummary,
     seed: u64,
     seeds: u32,
 }
 
-/// Draws `scenario`'s requests for geo mode and trains every configured algorithm and seed on
-/// their routing (checkpoints in `geo-agents/`).
+/// Draws the training days' requests for geo mode and trains every configured algorithm and
+/// seed on their routing (checkpoints in `geo-agents/`); the held-out days' requests are drawn
+/// at the same node share for the same servers and feature scaling.
 pub(crate) fn train_geo(
     run: &Run,
     c: &LbChecked,
-    scenario: &Scenario,
+    days: &Days,
     device: Device,
 ) -> anyhow::Result<GeoTraining> {
+    let scenario = &days.training;
     let share = (c.geo.requests / scenario.demand.total_requests()).min(1.0);
     let routing = GeoRouting::new(
         scenario,
@@ -331,6 +334,16 @@ pub(crate) fn train_geo(
         &mut MasterSeed(c.seed).rng("lb.geo.requests"),
     )
     .map_err(|e| anyhow::anyhow!("geo mode on {}: {e}", scenario.name))?;
+    let evaluation = if days.held_out() {
+        routing
+            .held_out(
+                &days.scoring,
+                &mut MasterSeed(c.seed).rng("lb.geo.requests.held-out"),
+            )
+            .map_err(|e| anyhow::anyhow!("geo mode on {}: {e}", days.scoring.name))?
+    } else {
+        routing.clone()
+    };
     let target = TrainingTarget {
         name: format!("{} (geo)", scenario.name),
         workload: routing.workload.clone(),
@@ -339,7 +352,7 @@ pub(crate) fn train_geo(
     };
     let (trained, summary) = train_all(run, c, &target, device, false)?;
     Ok(GeoTraining {
-        routing,
+        evaluation,
         trained,
         summary,
         seed: c.seed,
@@ -349,7 +362,8 @@ pub(crate) fn train_geo(
 
 impl GeoTraining {
     /// Each trained agent's greedy routing, then each baseline (that `baselines` keeps) for
-    /// every seed, as allocators named by algorithm or baseline, with their seed. Every routing
+    /// every seed, of the evaluation requests, as allocators named by algorithm or baseline,
+    /// with their seed. Every routing
     /// of seed k replays the episode seed `lb.seed.k` / `lb.eval`.
     pub fn routers(&self, baselines: impl Fn(&str) -> bool) -> Vec<(u32, GeoRouter<'_>)> {
         let mut out = Vec::new();
@@ -358,7 +372,7 @@ impl GeoTraining {
                 t.seed,
                 GeoRouter::new(
                     t.algorithm.name(),
-                    &self.routing,
+                    &self.evaluation,
                     Box::new(t.trainer.greedy()),
                     job_seed(self.seed, t.seed).derive("lb.eval"),
                 ),
@@ -371,7 +385,7 @@ impl GeoTraining {
                     k,
                     GeoRouter::new(
                         name,
-                        &self.routing,
+                        &self.evaluation,
                         policy,
                         job_seed(self.seed, k).derive("lb.eval"),
                     ),

@@ -391,6 +391,29 @@ pub(super) fn build(
             longitude_deg: Some(o.longitude_deg),
         })
         .collect();
+    let split = match &spec.split {
+        None => None,
+        Some(sp) => {
+            let range = |key: &str, [first, last]: [usize; 2]| {
+                DayRange::numbered(first, last).ok_or_else(|| {
+                    check.fail(
+                        format!("split.{key}"),
+                        format!(
+                            "[{first}, {last}] is not a run of days: the first and last day, numbered from 1"
+                        ),
+                    )
+                })
+            };
+            let split = DaySplit {
+                train: range("train_days", sp.train_days)?,
+                test: range("test_days", sp.test_days)?,
+            };
+            if let Some((key, message)) = split.problem(time.epoch_s, time.epochs) {
+                return Err(check.fail(key, message));
+            }
+            Some(split)
+        }
+    };
     let mut scenario = Scenario {
         parts: ScenarioParts {
             name: spec.name,
@@ -407,6 +430,7 @@ pub(super) fn build(
             water_treatment: spec.water_treatment,
             ttft_slo_s: spec.ttft_slo_s,
             green_llm: None,
+            split,
         },
     };
     (scenario.parts.demand, scenario.parts.requests) = build_demand(

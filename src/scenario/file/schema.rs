@@ -27,6 +27,16 @@ pub(super) struct ScenarioFile {
     pub(super) network: NetworkSpec,
     pub(super) demand: DemandSpec,
     pub(super) water_treatment: WaterTreatment,
+    #[serde(default)]
+    pub(super) split: Option<SplitSpec>,
+}
+
+/// `[split]`: days numbered from 1, first and last inclusive.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SplitSpec {
+    pub(super) train_days: [usize; 2],
+    pub(super) test_days: [usize; 2],
 }
 
 fn default_slo() -> f64 {
