@@ -17,7 +17,6 @@ use serde::Deserialize;
 use verdant::allocator::{Allocator, Problem};
 use verdant::config::{key, ConfigError, Layered, Validate};
 use verdant::scenario::Scenario;
-use verdant::seed::MasterSeed;
 use verdant::sim::{FractionPlan, Objective, SimParams};
 use verdant_agents::lb::LbAgentParams;
 use verdant_agents::marlin::{MarlinParams, Scheme};
@@ -29,7 +28,7 @@ use crate::indicators;
 use crate::methods::{self, Build, MethodsSection};
 use crate::plots::{bar_chart, line_chart, scatter_chart, BarGroup, Chart, Series};
 use crate::reports::{objective_fields, OBJECTIVE_COLUMNS};
-use crate::run::{configure, resolve_scenario, within, Days, Run};
+use crate::run::{configure, within, Days, Run};
 use crate::scoring::{has_nodes, Point, Scored};
 use crate::stats::{distinct, mean_ci};
 use crate::training::lb::{self as lb_training, GeoSection, LbChecked, LbDoc, LbSection};
@@ -160,10 +159,7 @@ pub fn run(full: bool, shared: &SharedArgs) -> anyhow::Result<()> {
         return Ok(());
     };
     let seed = c.marlin.seed;
-    let days = Days::of(Scenario::load(
-        &resolve_scenario(&c.marlin.scenario)?,
-        MasterSeed(seed),
-    )?)?;
+    let days = Days::load(&c.marlin.scenario, seed)?;
     // The one place that decides the simulator's settings for every method and every score. The
     // discrete-event queue keeps every request, as the fluid backlog does: with the default bound
     // the plans that overload a datacenter dropped most of their requests there, and their

@@ -21,8 +21,6 @@ use verdant::allocator::{Allocator, Problem};
 use verdant::config::Layered;
 use verdant::lb::{baseline, EpisodeMetrics, LbEnv, LbEnvConfig, LbPolicy, LbWorkload, BASELINES};
 use verdant::scenario::lb::LbScenario;
-use verdant::scenario::Scenario;
-use verdant::seed::MasterSeed;
 use verdant::sim::{Objectives, SimParams};
 use verdant_agents::lb::{Algorithm, LbTrainer, CHECKPOINT_FILE};
 
@@ -562,8 +560,7 @@ struct GeoRow {
 }
 
 fn geo(run: &Run, c: &LbChecked, device: Device) -> anyhow::Result<serde_json::Value> {
-    let path = resolve_scenario(&c.geo.scenario)?;
-    let days = Days::of(Scenario::load(&path, MasterSeed(c.seed))?)?;
+    let days = Days::load(&c.geo.scenario, c.seed)?;
     let scenario = &days.scoring;
     let problem = Problem::new(scenario, SimParams::default());
     let geo = train_geo(run, c, &days, device)?;

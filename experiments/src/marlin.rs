@@ -17,15 +17,13 @@ use verdant::allocator::rules::Even;
 use verdant::allocator::{Allocator, Problem};
 use verdant::config::Layered;
 use verdant::pareto::{hypervolume, nondominated, ReferencePoint};
-use verdant::scenario::Scenario;
-use verdant::seed::MasterSeed;
 use verdant::sim::{FractionPlan, Objective, Objectives, SimParams};
 use verdant_agents::marlin::{EpochLog, Marlin, Scheme, MARLIN_CHECKPOINT};
 
 use crate::cli::{MarlinAction, SharedArgs};
 use crate::plots::{bar_chart, line_chart, BarGroup, Chart, Series};
 use crate::reports::{objective_fields, OBJECTIVE_COLUMNS};
-use crate::run::{configure, configure_from_run, resolve_scenario, within, Days, Run};
+use crate::run::{configure, configure_from_run, within, Days, Run};
 use crate::scoring;
 use crate::stats::{mean_ci, plus_minus};
 use crate::training::marlin::{
@@ -293,11 +291,6 @@ fn config_of(run_dir: &Path) -> anyhow::Result<(Layered, MarlinChecked)> {
     configure_from_run::<MarlinDoc>(run_dir, "marlin")
 }
 
-fn load_scenario(c: &MarlinChecked) -> anyhow::Result<Scenario> {
-    let path = resolve_scenario(&c.scenario)?;
-    Ok(Scenario::load(&path, MasterSeed(c.seed))?)
-}
-
 /// Scores the final plans with the discrete-event simulator where configured.
 fn score_discrete_event(
     c: &MarlinChecked,
@@ -341,7 +334,7 @@ pub fn run(action: &MarlinAction, shared: &SharedArgs) -> anyhow::Result<()> {
             return eval(source, config, c, shared);
         }
     };
-    let days = Days::of(load_scenario(&c)?)?;
+    let days = Days::load(&c.scenario, c.seed)?;
     let training = Problem::new(&days.training, SimParams::default());
     let problem = Problem::new(&days.scoring, SimParams::default());
     let device = c.torch.activate()?;
@@ -382,7 +375,7 @@ fn eval(
     c: MarlinChecked,
     shared: &SharedArgs,
 ) -> anyhow::Result<()> {
-    let days = Days::of(load_scenario(&c)?)?;
+    let days = Days::load(&c.scenario, c.seed)?;
     let training = Problem::new(&days.training, SimParams::default());
     let problem = Problem::new(&days.scoring, SimParams::default());
     let device = c.torch.activate()?;

@@ -11,8 +11,6 @@ use rayon::prelude::*;
 use verdant::allocator::rules::Even;
 use verdant::allocator::{Allocator, Problem};
 use verdant::config::Layered;
-use verdant::scenario::Scenario;
-use verdant::seed::MasterSeed;
 use verdant::sim::{Objective, ObjectiveVector, Objectives, SimParams};
 use verdant_agents::marlin::Components;
 
@@ -20,7 +18,7 @@ use crate::cli::{MarlinAction, SharedArgs};
 use crate::indicators::phv_by_family;
 use crate::methods::{self, Kind};
 use crate::plots::{bar_chart, line_chart, BarGroup, Chart, Series};
-use crate::run::{configure, resolve_scenario, within, Run};
+use crate::run::{configure, within, Days, Run};
 use crate::scoring::Scored;
 use crate::stats::{distinct, mean_ci, plus_minus};
 use crate::training::marlin::{
@@ -130,8 +128,9 @@ pub fn run(action: &MarlinAction, shared: &SharedArgs) -> anyhow::Result<()> {
 
 /// `verdant marlin compare`.
 fn compare(c: &MarlinChecked, config: &Layered, shared: &SharedArgs) -> anyhow::Result<()> {
-    let scenario = Scenario::load(&resolve_scenario(&c.scenario)?, MasterSeed(c.seed))?;
-    let problem = Problem::new(&scenario, SimParams::default());
+    let days = Days::load(&c.scenario, c.seed)?;
+    let training = Problem::new(&days.training, SimParams::default());
+    let problem = Problem::new(&days.scoring, SimParams::default());
     let device = c.torch.activate()?;
     let run = Run::start("marlin-compare", config, c.seed, shared)?.on_device(device);
     let (_, path) = within(run, |run| {
@@ -142,7 +141,7 @@ fn compare(c: &MarlinChecked, config: &Layered, shared: &SharedArgs) -> anyhow::
             folder: "",
             resume: false,
         };
-        let marlin = train_schemes(run, &jobs, &problem, &c.marlin, device)?;
+        let marlin = train_schemes(run, &jobs, &training, &c.marlin, device)?;
         let mut scored = marlin_results(&problem, marlin)?;
         scored.extend(run_frameworks(&problem, c, c.seeds)?);
         let phv = phv_of_results(&scored);
@@ -184,8 +183,9 @@ fn compare(c: &MarlinChecked, config: &Layered, shared: &SharedArgs) -> anyhow::
             )
         };
         let mut md = format!(
-            "# MARLIN against eight frameworks on `{}`\n\nFluid simulator; mean ± 95% CI over {} seed(s) (deterministic methods run once). MARLIN: {} days, k_opt {}.\n\n| Method | TTFT (s) | Carbon (kg) | Water (L) | Energy cost (USD) | Energy (kWh) |\n|---|---|---|---|---|---|\n",
-            scenario.name,
+            "# MARLIN against eight frameworks on `{}`\n\n{} The frameworks that search or learn inside their allocation (NSGA-II, PerLLM-style, SLIT-style, Q-learning, Double DQN, Actor-Critic) do so on the scored days themselves.\n\nFluid simulator; mean ± 95% CI over {} seed(s) (deterministic methods run once). MARLIN: {} days, k_opt {}.\n\n| Method | TTFT (s) | Carbon (kg) | Water (L) | Energy cost (USD) | Energy (kWh) |\n|---|---|---|---|---|---|\n",
+            problem.scenario.name,
+            days.note(),
             c.seeds,
             c.marlin.params().days,
             c.marlin.params().k_opt
@@ -330,8 +330,9 @@ fn scale(c: &MarlinChecked, config: &Layered, shared: &SharedArgs) -> anyhow::Re
     let (_, path) = within(run, |run| {
         let mut rows: Vec<(String, usize, String, f64, f64)> = Vec::new();
         for name in &c.compare.scalability_scenarios {
-            let scenario = Scenario::load(&resolve_scenario(name)?, MasterSeed(c.seed))?;
-            let problem = Problem::new(&scenario, SimParams::default());
+            let days = Days::load(name, c.seed)?;
+            let training = Problem::new(&days.training, SimParams::default());
+            let problem = Problem::new(&days.scoring, SimParams::default());
             let jobs = Jobs {
                 master_seed: c.seed,
                 schemes: &c.schemes,
@@ -339,7 +340,7 @@ fn scale(c: &MarlinChecked, config: &Layered, shared: &SharedArgs) -> anyhow::Re
                 folder: name,
                 resume: false,
             };
-            let marlin = train_schemes(run, &jobs, &problem, &settings, device)?;
+            let marlin = train_schemes(run, &jobs, &training, &settings, device)?;
             let mut scored = marlin_results(&problem, marlin)?;
             scored.extend(run_frameworks(&problem, c, c.compare.scalability_seeds)?);
             let phv = phv_of_results(&scored);
@@ -366,7 +367,7 @@ fn scale(c: &MarlinChecked, config: &Layered, shared: &SharedArgs) -> anyhow::Re
                 );
                 rows.push((
                     name.clone(),
-                    scenario.datacenters.len(),
+                    problem.scenario.datacenters.len(),
                     f,
                     m / best,
                     h / best,
@@ -434,8 +435,9 @@ fn scale(c: &MarlinChecked, config: &Layered, shared: &SharedArgs) -> anyhow::Re
 
 /// `verdant marlin ablation`: MARLIN without each component, PHV normalised to the full model.
 fn ablation(c: &MarlinChecked, config: &Layered, shared: &SharedArgs) -> anyhow::Result<()> {
-    let scenario = Scenario::load(&resolve_scenario(&c.scenario)?, MasterSeed(c.seed))?;
-    let problem = Problem::new(&scenario, SimParams::default());
+    let days = Days::load(&c.scenario, c.seed)?;
+    let training = Problem::new(&days.training, SimParams::default());
+    let problem = Problem::new(&days.scoring, SimParams::default());
     let device = c.torch.activate()?;
     let run = Run::start("marlin-ablation", config, c.seed, shared)?.on_device(device);
     let full = Components::default();
@@ -492,7 +494,7 @@ fn ablation(c: &MarlinChecked, config: &Layered, shared: &SharedArgs) -> anyhow:
                 folder: name,
                 resume: false,
             };
-            let trained = train_schemes(run, &jobs, &problem, &settings, device)?;
+            let trained = train_schemes(run, &jobs, &training, &settings, device)?;
             for mut s in marlin_results(&problem, trained)? {
                 s.family = (*name).to_owned();
                 scored.push(s);

@@ -234,6 +234,15 @@ pub(crate) struct Days {
 }
 
 impl Days {
+    /// The days of the scenario `arg` (a bundled name or a file), its random parts from `seed`.
+    pub fn load(arg: &str, seed: u64) -> anyhow::Result<Days> {
+        let scenario = verdant::scenario::Scenario::load(
+            &resolve_scenario(arg)?,
+            verdant::seed::MasterSeed(seed),
+        )?;
+        Days::of(scenario)
+    }
+
     pub fn of(scenario: verdant::scenario::Scenario) -> anyhow::Result<Days> {
         let name = scenario.name.clone();
         let split = scenario.split;

@@ -1010,13 +1010,8 @@ fn lb_geo_scores_the_routing_of_agents_and_baselines() {
 }
 
 /// A tiny MARLIN run on geo-4dc: one day, one exploration per epoch, small networks.
-const MARLIN_SMALL: [&str; 16] = [
-    "--set",
-    "scenario=geo-4dc",
-    "--set",
-    "seeds=1",
-    "--set",
-    "marlin.days=1",
+/// MARLIN's networks and updates at test size.
+const MARLIN_TINY: [&str; 8] = [
     "--set",
     "marlin.k_opt=1",
     "--set",
@@ -1025,15 +1020,28 @@ const MARLIN_SMALL: [&str; 16] = [
     "marlin.actor_hidden=16",
     "--set",
     "marlin.critic_hidden=16",
-    "--set",
-    r#"schemes=["min-carbon","balanced"]"#,
 ];
+
+/// MARLIN on geo-4dc at test size: one seed, one day, two schemes.
+fn marlin_small() -> Vec<&'static str> {
+    let mut args = vec![
+        "--set",
+        "scenario=geo-4dc",
+        "--set",
+        "seeds=1",
+        "--set",
+        "marlin.days=1",
+    ];
+    args.extend(MARLIN_TINY);
+    args.extend(["--set", r#"schemes=["min-carbon","balanced"]"#]);
+    args
+}
 
 #[test]
 fn marlin_trains_schemes_resumes_and_evaluates() {
     let dir = tempfile::tempdir().unwrap();
     let mut args = vec!["marlin", "train", "--out", "out", "-q"];
-    args.extend(MARLIN_SMALL);
+    args.extend(marlin_small());
     let out = verdant(&args, dir.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
     let run = single_run(dir.path(), "marlin");
@@ -1147,7 +1155,7 @@ const COMPARE_SMALL: [&str; 16] = [
 fn marlin_compare_scale_and_ablation_write_their_tables() {
     let dir = tempfile::tempdir().unwrap();
     let mut args = vec!["marlin", "compare", "--out", "out", "-q"];
-    args.extend(MARLIN_SMALL);
+    args.extend(marlin_small());
     args.extend(COMPARE_SMALL);
     let out = verdant(&args, dir.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -1178,7 +1186,7 @@ fn marlin_compare_scale_and_ablation_write_their_tables() {
     }
 
     let mut args = vec!["marlin", "scale", "--out", "out", "-q"];
-    args.extend(MARLIN_SMALL);
+    args.extend(marlin_small());
     args.extend(COMPARE_SMALL);
     let out = verdant(&args, dir.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -1191,7 +1199,7 @@ fn marlin_compare_scale_and_ablation_write_their_tables() {
     assert!(run.join("scalability.svg").is_file());
 
     let mut args = vec!["marlin", "ablation", "--out", "out", "-q"];
-    args.extend(MARLIN_SMALL);
+    args.extend(marlin_small());
     let out = verdant(&args, dir.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
     let run = single_run(dir.path(), "marlin-ablation");
@@ -1220,7 +1228,7 @@ fn an_unknown_framework_is_named() {
         "--set",
         r#"compare.frameworks=["helixx"]"#,
     ];
-    args.extend(MARLIN_SMALL);
+    args.extend(marlin_small());
     let out = verdant(&args, dir.path());
     assert!(!out.status.success());
     assert!(
@@ -1230,36 +1238,34 @@ fn an_unknown_framework_is_named() {
     );
 }
 
+/// `verdant compare` at test size: one small MARLIN scheme, a short load balancer, a 2^3 lattice,
+/// fluid scores only.
+const MAIN_COMPARE_SMALL: [&str; 10] = [
+    "--set",
+    r#"schemes=["balanced"]"#,
+    "--set",
+    "agent.total_steps=256",
+    "--set",
+    "agent.episode_requests=64",
+    "--set",
+    "methods.exact.front_grid=2",
+    "--set",
+    "discrete_event=false",
+];
+
+/// `verdant compare` at test size with `extra` settings.
+fn small_compare<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["compare", "--out", "out", "-q"];
+    args.extend(extra);
+    args.extend(MARLIN_TINY);
+    args.extend(MAIN_COMPARE_SMALL);
+    args
+}
+
 #[test]
 fn compare_writes_the_optimal_versus_learned_report_and_report_merges_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let args = [
-        "compare",
-        "--out",
-        "out",
-        "-q",
-        "--set",
-        "scenario=geo-4dc",
-        "--set",
-        "marlin.k_opt=1",
-        "--set",
-        "marlin.batch=16",
-        "--set",
-        "marlin.actor_hidden=16",
-        "--set",
-        "marlin.critic_hidden=16",
-        "--set",
-        r#"schemes=["balanced"]"#,
-        "--set",
-        "agent.total_steps=256",
-        "--set",
-        "agent.episode_requests=64",
-        "--set",
-        "methods.exact.front_grid=2",
-        "--set",
-        "discrete_event=false",
-    ];
-    let out = verdant(&args, dir.path());
+    let out = verdant(&small_compare(&["--set", "scenario=geo-4dc"]), dir.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
     let run = single_run(dir.path(), "compare");
     let report = std::fs::read_to_string(run.join("report.md")).unwrap();
@@ -1276,6 +1282,10 @@ fn compare_writes_the_optimal_versus_learned_report_and_report_merges_runs() {
     }
     // The exact front is its own reference: ratio 1 and no gap.
     assert!(report.contains("| exact | 1 |") && report.contains("| 1.000 ± 0.000 | +0.0% ± 0.0 |"));
+    assert!(
+        report.contains("No held-out days: `geo-4dc` names no split"),
+        "{report}"
+    );
     let ind = std::fs::read_to_string(run.join("indicators.csv")).unwrap();
     assert!(ind.starts_with("method,seed,indicator,value\n"));
     assert!(ind.contains("marlin-balanced,0,phv_ratio_to_exact,"));
@@ -1314,27 +1324,10 @@ fn compare_writes_the_optimal_versus_learned_report_and_report_merges_runs() {
 #[test]
 fn compare_on_green_llm_base_uses_green_llm_as_the_exact_front() {
     let dir = tempfile::tempdir().unwrap();
-    let args = [
-        "compare",
-        "--out",
-        "out",
-        "-q",
-        "--set",
-        "scenario=green-llm-base",
-        "--set",
-        "marlin.k_opt=1",
-        "--set",
-        "marlin.batch=16",
-        "--set",
-        "marlin.actor_hidden=16",
-        "--set",
-        "marlin.critic_hidden=16",
-        "--set",
-        r#"schemes=["balanced"]"#,
-        "--set",
-        "methods.exact.front_grid=2",
-    ];
-    let out = verdant(&args, dir.path());
+    let out = verdant(
+        &small_compare(&["--set", "scenario=green-llm-base"]),
+        dir.path(),
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let report =
         std::fs::read_to_string(single_run(dir.path(), "compare").join("report.md")).unwrap();
@@ -1459,4 +1452,84 @@ fn forecast_scores_the_predictor_on_held_out_days() {
         "{}",
         text(&out.stderr)
     );
+}
+
+/// On a scenario with a split, the learned methods train on the training day and every method is
+/// scored on the held-out day: MARLIN's plans there are its deployed consensus and agents' plans,
+/// not its training archive, and the report says which days were scored.
+#[test]
+fn compare_scores_held_out_days_where_the_scenario_names_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("two-days.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "include = {:?}\nname = \"geo-4dc-2d\"\n[time]\nepochs = 192\n[split]\ntrain_days = [1, 1]\ntest_days = [2, 2]\n",
+            repo("datasets/scenarios/geo-4dc.toml").display().to_string()
+        ),
+    )
+    .unwrap();
+    let scenario_arg = format!("scenario={:?}", scenario.display().to_string());
+    let args = small_compare(&[
+        "--set",
+        &scenario_arg,
+        "--set",
+        r#"compared=["exact", "marlin", "lb", "even"]"#,
+    ]);
+    let out = verdant(&args, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let run = single_run(dir.path(), "compare");
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(
+        report.contains("Held-out days: learned methods trained on day 1 of `geo-4dc-2d`; every method allocated and was scored on the held-out day 2 (`geo-4dc-2d day 2`)"),
+        "{report}"
+    );
+    for m in ["exact", "marlin-balanced", "lb-ppo", "even"] {
+        assert!(report.contains(&format!("| {m} |")), "{m}:\n{report}");
+    }
+    let fronts = std::fs::read_to_string(run.join("fronts.csv")).unwrap();
+    let marlin_sources: Vec<&str> = fronts
+        .lines()
+        .filter(|l| l.starts_with("marlin-balanced,"))
+        .map(|l| l.split(',').nth(2).unwrap())
+        .collect();
+    assert_eq!(
+        marlin_sources,
+        ["consensus", "ttft", "carbon", "water", "cost"],
+        "{fronts}"
+    );
+    let manifest = manifest(&run);
+    assert_eq!(manifest["summary"]["held_out"], true);
+    assert_eq!(manifest["summary"]["trained_on"], "geo-4dc-2d day 1");
+}
+
+/// Every command of `verdant --help`, and every shared flag, is in the README's tables.
+#[test]
+fn every_command_and_flag_is_documented_in_the_readme() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = text(&verdant(&["--help"], dir.path()).stdout);
+    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
+    let section = |name: &str| -> Vec<String> {
+        help.lines()
+            .skip_while(|l| l.trim() != name)
+            .skip(1)
+            .take_while(|l| !l.trim().is_empty())
+            .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
+            .collect()
+    };
+    let commands = section("Commands:");
+    assert!(commands.len() >= 13, "{help}");
+    for c in commands.iter().filter(|c| *c != "help") {
+        assert!(
+            readme.contains(&format!("| `verdant {c}")),
+            "README's command table lacks `verdant {c}`"
+        );
+    }
+    for flag in section("Options:") {
+        let flag = flag.trim_end_matches(',');
+        if ["-h", "-V"].contains(&flag) {
+            continue;
+        }
+        assert!(readme.contains(&format!("`{flag}")), "README lacks {flag}");
+    }
 }
