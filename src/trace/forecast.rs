@@ -50,8 +50,8 @@ impl EwmaPredictor {
         }
         // Weighted least squares of value on time t = 0..n-1, newest weight 1.
         let (mut sw, mut st, mut sy, mut stt, mut sty) = (0.0, 0.0, 0.0, 0.0, 0.0);
-        let mut w = 1.0;
-        for i in (0..n).rev() {
+        for i in 0..n {
+            let w = self.decay.powi((n - 1 - i) as i32);
             let y = value(start + i);
             let t = i as f64;
             sw += w;
@@ -59,7 +59,6 @@ impl EwmaPredictor {
             sy += w * y;
             stt += w * t * t;
             sty += w * t * y;
-            w *= self.decay;
         }
         let denom = sw * stt - st * st;
         let slope = if denom.abs() > 1e-12 {
