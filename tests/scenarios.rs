@@ -469,6 +469,30 @@ fn a_bad_rates_source_names_the_key() {
             .to_string();
         assert!(err.contains(key) && err.contains(text), "{extra}\n-> {err}");
     }
+    // Without a sizes file, token counts follow the table's window means: ServeGen's m-large
+    // prompts average about 350 tokens, the Azure conversation trace's about 1,150.
+    let means = broken(&format!(
+        "[time]\nepochs = 96\n[demand]\ntile = false\ntrace = {{ source = \"rates\", file = {:?}, classes = {{ \"llama-70b\" = \"m-large\" }}, sample_requests = 20000 }}\n",
+        data.join("servegen-language-14d/language_14d.csv").display().to_string(),
+    ))
+    .unwrap();
+    let [requests, input, _] = means.model_demand(&means.demand, 1);
+    let (lo, hi) = verdant::trace::rate_table::read_rate_table(
+        &data.join("servegen-language-14d/language_14d.csv"),
+    )
+    .map(|t| {
+        let m = t.models.iter().position(|m| m == "m-large").unwrap();
+        t.windows[m][..144]
+            .iter()
+            .filter_map(|w| w.mean_input_tokens)
+            .fold((f64::INFINITY, 0.0_f64), |(a, b), x| (a.min(x), b.max(x)))
+    })
+    .unwrap();
+    let mean_input = input / requests;
+    assert!(
+        mean_input > 0.95 * lo && mean_input < 1.05 * hi,
+        "{mean_input} in {lo}..{hi}"
+    );
     // One class mapped: the other gets no demand.
     let s = broken(&rates("\"llama-70b\" = \"m-large\"", 96)).unwrap();
     assert_eq!(s.model_demand(&s.demand, 0)[0], 0.0);

@@ -56,7 +56,37 @@ pub struct RateTable {
     pub windows: Vec<Vec<RateWindow>>,
 }
 
+/// Where a rate sample's token counts come from.
+#[derive(Debug, Clone, Copy)]
+pub enum Sizes<'a> {
+    /// Each request's (input, output) drawn uniformly from these (a trace's requests).
+    Drawn(&'a [(u32, u32)]),
+    /// Each request's input and output drawn from log-normals of its window's mean tokens and a
+    /// coefficient of variation of 1 (the table gives means only), at least 1 token each.
+    TableMeans,
+}
+
+/// One window's source of token counts.
+#[derive(Clone, Copy)]
+enum Pick<'a> {
+    Drawn(&'a [(u32, u32)]),
+    Around(f64, f64),
+}
+
+/// Coefficient of variation of the token counts drawn around a window's means.
+pub const TABLE_MEANS_CV: f64 = 1.0;
+
 impl RateTable {
+    /// Whether every window with requests of the models `models` has both mean token counts.
+    pub fn has_token_means(&self, models: &[usize]) -> bool {
+        models.iter().all(|&m| {
+            self.windows[m].iter().all(|w| {
+                w.rate_rps <= 0.0
+                    || (w.mean_input_tokens.is_some() && w.mean_output_tokens.is_some())
+            })
+        })
+    }
+
     /// Windows per model.
     pub fn len(&self) -> usize {
         self.windows.first().map_or(0, Vec::len)
@@ -261,8 +291,8 @@ impl RateTable {
     /// A sample of requests that follows the table: for each `(model, class)` of `classes`,
     /// arrivals at `scale` times the model's rate in each window (Gamma gaps restarted at each
     /// window's start), over the windows that begin before `horizon_s`; each request's tokens
-    /// drawn from `sizes` (input, output). Sorted by arrival; the same `rng` state gives the
-    /// same sample.
+    /// from `sizes` (a window without its means under [`Sizes::TableMeans`] draws none). Sorted
+    /// by arrival; the same `rng` state gives the same sample.
     ///
     /// Burstiness: the window's CV is that of the service's stream. A sample thinner than the
     /// stream (`scale < 1`) keeps each request with probability `scale`, which brings the
@@ -274,15 +304,19 @@ impl RateTable {
         &self,
         classes: &[(usize, u16)],
         scale: f64,
-        sizes: &[(u32, u32)],
+        sizes: Sizes,
         horizon_s: f64,
         rng: &mut impl rand::Rng,
     ) -> Vec<Request> {
         use rand_distr::Distribution;
         let mut out = Vec::new();
-        if sizes.is_empty() || scale.is_nan() || scale <= 0.0 {
+        if matches!(sizes, Sizes::Drawn(s) if s.is_empty()) || scale.is_nan() || scale <= 0.0 {
             return out;
         }
+        // Log-normal of mean 1 and CV `TABLE_MEANS_CV`, scaled by each window's means.
+        let sigma2 = (1.0 + TABLE_MEANS_CV * TABLE_MEANS_CV).ln();
+        let unit =
+            rand_distr::LogNormal::new(-sigma2 / 2.0, sigma2.sqrt()).expect("finite parameters");
         for &(m, class) in classes {
             for w in self.windows[m].iter().filter(|w| w.start_s < horizon_s) {
                 let rate = w.rate_rps * scale;
@@ -300,8 +334,24 @@ impl RateTable {
                 let end = (w.start_s + self.window_s).min(horizon_s);
                 // The first arrival a uniform share of a gap after the window starts.
                 let mut t = w.start_s + rng.gen::<f64>() * gap.sample(rng);
+                let pick = match (sizes, w.mean_input_tokens.zip(w.mean_output_tokens)) {
+                    (Sizes::Drawn(s), _) => Pick::Drawn(s),
+                    (Sizes::TableMeans, Some((i, o))) => Pick::Around(i, o),
+                    (Sizes::TableMeans, None) => continue,
+                };
                 while t < end {
-                    let (input_tokens, output_tokens) = sizes[rng.gen_range(0..sizes.len())];
+                    let (input_tokens, output_tokens) = match pick {
+                        Pick::Drawn(s) => s[rng.gen_range(0..s.len())],
+                        Pick::Around(i, o) => {
+                            let mut draw = |mean: f64| {
+                                (mean * unit.sample(rng))
+                                    .round()
+                                    .clamp(1.0, f64::from(u32::MAX))
+                                    as u32
+                            };
+                            (draw(i), draw(o))
+                        }
+                    };
                     out.push(Request {
                         arrival_s: t,
                         input_tokens,
@@ -348,7 +398,7 @@ mod tests {
     fn a_sample_follows_the_rates_and_their_burstiness() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
         let t = table(&[10.0, 40.0, 0.0, 20.0], 1.0);
-        let s = t.sample(&[(0, 3)], 5.0, &[(7, 8)], 1e9, &mut rng);
+        let s = t.sample(&[(0, 3)], 5.0, Sizes::Drawn(&[(7, 8)]), 1e9, &mut rng);
         let per_window = |i: usize| {
             s.iter()
                 .filter(|r| (100.0 * i as f64..100.0 * (i + 1) as f64).contains(&r.arrival_s))
@@ -365,12 +415,13 @@ mod tests {
         assert!(s.windows(2).all(|w| w[0].arrival_s <= w[1].arrival_s));
         // The horizon cuts the sample.
         assert!(t
-            .sample(&[(0, 0)], 5.0, &[(1, 1)], 150.0, &mut rng)
+            .sample(&[(0, 0)], 5.0, Sizes::Drawn(&[(1, 1)]), 150.0, &mut rng)
             .iter()
             .all(|r| r.arrival_s < 150.0));
         // Gaps of the window's CV (2: bursty; 0.5: smooth).
         for cv in [2.0, 0.5] {
-            let s = table(&[100.0], cv).sample(&[(0, 0)], 10.0, &[(1, 1)], 1e9, &mut rng);
+            let s =
+                table(&[100.0], cv).sample(&[(0, 0)], 10.0, Sizes::Drawn(&[(1, 1)]), 1e9, &mut rng);
             let gaps: Vec<f64> = s
                 .windows(2)
                 .map(|w| w[1].arrival_s - w[0].arrival_s)
@@ -381,7 +432,7 @@ mod tests {
             assert!((measured - cv).abs() < 0.1 * cv, "{cv}: {measured}");
         }
         // A thin sample of a bursty stream is close to Poisson: CV sqrt(1 + 0.01 x 15) = 1.07.
-        let s = table(&[1e6], 4.0).sample(&[(0, 0)], 0.01, &[(1, 1)], 1e9, &mut rng);
+        let s = table(&[1e6], 4.0).sample(&[(0, 0)], 0.01, Sizes::Drawn(&[(1, 1)]), 1e9, &mut rng);
         let gaps: Vec<f64> = s
             .windows(2)
             .map(|w| w[1].arrival_s - w[0].arrival_s)
@@ -390,5 +441,32 @@ mod tests {
         let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
         let measured = var.sqrt() / mean;
         assert!((measured - 1.0724).abs() < 0.05, "{measured}");
+        // Token counts around each window's means, with a CV of about 1; windows without means
+        // draw nothing.
+        let mut t = table(&[50.0, 50.0], 1.0);
+        t.windows[0][0].mean_input_tokens = Some(400.0);
+        t.windows[0][0].mean_output_tokens = Some(100.0);
+        assert!(t.has_token_means(&[]) && !t.has_token_means(&[0]));
+        let s = t.sample(&[(0, 0)], 20.0, Sizes::TableMeans, 1e9, &mut rng);
+        assert!(
+            s.iter().all(|r| r.arrival_s < 100.0),
+            "the second window has no means"
+        );
+        let n = s.len() as f64;
+        let mean_in = s.iter().map(|r| f64::from(r.input_tokens)).sum::<f64>() / n;
+        let mean_out = s.iter().map(|r| f64::from(r.output_tokens)).sum::<f64>() / n;
+        assert!((mean_in - 400.0).abs() < 0.05 * 400.0, "{mean_in}");
+        assert!((mean_out - 100.0).abs() < 0.05 * 100.0, "{mean_out}");
+        let sd = (s
+            .iter()
+            .map(|r| (f64::from(r.input_tokens) - mean_in).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt();
+        assert!(
+            (sd / mean_in - TABLE_MEANS_CV).abs() < 0.15,
+            "{}",
+            sd / mean_in
+        );
     }
 }

@@ -11,7 +11,7 @@ use super::schema::{ClassSpec, DemandSpec, OriginSpec, TraceSpec};
 use super::ScenarioError;
 use crate::scenario::*;
 use crate::seed::MasterSeed;
-use crate::trace::rate_table::read_rate_table;
+use crate::trace::rate_table::{read_rate_table, Sizes};
 use crate::trace::{read_trace, EpochDemand, Request, Trace, TraceFormat};
 
 pub(super) fn build_demand(
@@ -78,7 +78,7 @@ pub(super) fn build_demand(
                 sizes_file,
             } => rate_sample(
                 check,
-                (file, classes, *sample_requests, sizes_file),
+                (file, classes, *sample_requests, sizes_file.as_deref()),
                 class_specs,
                 scenario.time.horizon_s(),
                 seed,
@@ -147,10 +147,16 @@ pub(super) fn build_demand(
     Ok((demand, trace.requests))
 }
 
-/// The requests of a `rates` demand source: `(file, classes, sample_requests, sizes_file)`.
+/// The requests of a `rates` demand source: `(file, classes, sample_requests, sizes_file)`;
+/// without a sizes file, token counts around the table's window means.
 fn rate_sample(
     check: &Check,
-    (file, classes, sample_requests, sizes_file): (&str, &BTreeMap<String, String>, usize, &str),
+    (file, classes, sample_requests, sizes_file): (
+        &str,
+        &BTreeMap<String, String>,
+        usize,
+        Option<&str>,
+    ),
     class_specs: &[ClassSpec],
     horizon_s: f64,
     seed: MasterSeed,
@@ -209,16 +215,32 @@ fn rate_sample(
             "the mapped models have no requests inside the horizon",
         ));
     }
-    let sizes: Vec<(u32, u32)> = read_trace(Path::new(sizes_file), TraceFormat::Auto, false)?
-        .trace
-        .requests
-        .iter()
-        .map(|r| (r.input_tokens, r.output_tokens))
-        .collect();
+    let drawn: Vec<(u32, u32)> = match sizes_file {
+        Some(f) => read_trace(Path::new(f), TraceFormat::Auto, false)?
+            .trace
+            .requests
+            .iter()
+            .map(|r| (r.input_tokens, r.output_tokens))
+            .collect(),
+        None => {
+            let models: Vec<usize> = mapped.iter().map(|&(m, _)| m).collect();
+            if !table.has_token_means(&models) {
+                return Err(check.fail(
+                    "demand.trace.sizes_file",
+                    "is needed: the rate table has no mean token counts for every window of the mapped models",
+                ));
+            }
+            Vec::new()
+        }
+    };
+    let sizes = match sizes_file {
+        Some(_) => Sizes::Drawn(&drawn),
+        None => Sizes::TableMeans,
+    };
     let requests = table.sample(
         &mapped,
         sample_requests as f64 / total,
-        &sizes,
+        sizes,
         horizon_s,
         &mut seed.rng("scenario.demand.rates"),
     );

@@ -169,12 +169,14 @@ pub(super) enum TraceSpec {
     /// in `classes` follows the table model it maps to (classes not named get none; their
     /// `share` is not read), `sample_requests` in all over the horizon (the demand table is
     /// scaled to the fleet afterwards, so this sets only the discrete-event sample), token
-    /// counts drawn from the requests of the trace `sizes_file`.
+    /// counts drawn from the requests of the trace `sizes_file`, or, without one, around each
+    /// window's mean token counts (`trace::rate_table::Sizes::TableMeans`).
     Rates {
         file: String,
         classes: BTreeMap<String, String>,
         sample_requests: usize,
-        sizes_file: String,
+        #[serde(default)]
+        sizes_file: Option<String>,
     },
 }
 
