@@ -93,7 +93,7 @@ pub struct QLearningParams {
     pub gamma: f64,
 }
 
-/// Tabular Q-learning over (hour of day, demand tercile).
+/// Tabular Q-learning over (hour of the day, UTC; demand tercile).
 #[derive(Debug, Clone)]
 pub struct QLearning {
     /// The settings.
@@ -124,7 +124,7 @@ impl Allocator for QLearning {
             } else {
                 2
             };
-            problem.scenario.time.hour_of_epoch(e) * 3 + tercile
+            problem.scenario.time.hour_of_day(e) * 3 + tercile
         };
         let a_n = task.actions;
         let mut q = vec![0.0f64; 24 * 3 * a_n];

@@ -92,6 +92,16 @@ impl TimeGrid {
         (epoch as f64 * self.epoch_s / 3600.0) as usize
     }
 
+    /// Seconds since midnight (UTC) at which `epoch` begins.
+    pub fn time_of_day_s(&self, epoch: usize) -> f64 {
+        (self.start_unix_s as f64 + epoch as f64 * self.epoch_s).rem_euclid(DAY_S)
+    }
+
+    /// The hour of the day (UTC, 0-23) in which `epoch` begins.
+    pub fn hour_of_day(&self, epoch: usize) -> usize {
+        ((self.time_of_day_s(epoch) / 3600.0) as usize).min(23)
+    }
+
     /// Hours needed to cover the horizon.
     pub fn hours(&self) -> usize {
         (self.epochs as f64 * self.epoch_s / 3600.0).ceil() as usize
@@ -881,5 +891,14 @@ mod tests {
             (0, 0, 1, 23)
         );
         assert_eq!(t.hours(), 24);
+        // The hour of the day wraps where the hour of the horizon does not; a start at 22:30
+        // UTC puts epoch 6 at 00:00.
+        assert_eq!((t.hour_of_epoch(100), t.hour_of_day(100)), (25, 1));
+        let late = TimeGrid {
+            start_unix_s: 22 * 3600 + 1800,
+            ..t
+        };
+        assert_eq!((late.hour_of_day(0), late.hour_of_day(6)), (22, 0));
+        assert_eq!(late.time_of_day_s(6), 0.0);
     }
 }

@@ -140,9 +140,7 @@ impl<'a> MarlinWorld<'a> {
     pub fn state(&self, e: usize, predicted: &[f64]) -> Vec<f32> {
         let mut s = self.attributes[e].clone();
         s.extend(predicted.iter().map(|&v| (v / self.scales.volume) as f32));
-        let time = self.scenario.time;
-        let of_day = (time.start_unix_s as f64 + e as f64 * time.epoch_s).rem_euclid(DAY_S) / DAY_S;
-        let phase = 2.0 * std::f64::consts::PI * of_day;
+        let phase = 2.0 * std::f64::consts::PI * self.scenario.time.time_of_day_s(e) / DAY_S;
         s.push(phase.sin() as f32);
         s.push(phase.cos() as f32);
         s
