@@ -7,8 +7,10 @@
 //! comparison: one agent decides each epoch's routing as a discrete joint action, one datacenter
 //! per request class (then projected onto capacity, the core's `EpochPlanner`), rewarded by the
 //! fluid simulator's score of the epoch (negative equally weighted objectives over the even
-//! split's); training runs `days` passes over the day and the greedy policy's last pass is the
-//! plan. States are MARLIN's (grid signals per datacenter, demand, time of day).
+//! split's); training runs `days` passes over the problem's training days
+//! ([`Problem::training`]: the problem itself where it names none) and the greedy policy's pass
+//! over the problem's own days is the plan. States are MARLIN's (grid signals per datacenter,
+//! demand, time of day), scaled as on the training days.
 
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -23,7 +25,7 @@ use verdant::sim::{FractionPlan, Outcome, PlanError};
 
 use crate::adam::Adam;
 use crate::argmax;
-use crate::marlin::world::MarlinWorld;
+use crate::marlin::world::{MarlinWorld, Scales};
 use crate::mlp::Mlp;
 
 /// The epoch-routing task the three learners share.
@@ -36,8 +38,9 @@ struct Task<'a> {
 }
 
 impl<'a> Task<'a> {
-    fn new(problem: &Problem<'a>) -> Result<Self, PlanError> {
-        let world = MarlinWorld::new(problem, 0.95, 1.0, None)?;
+    /// The task of `problem`'s days, its states scaled by `scales` (or by its own maxima).
+    fn new(problem: &Problem<'a>, scales: Option<Scales>) -> Result<Self, PlanError> {
+        let world = MarlinWorld::new(problem, 0.95, 1.0, scales)?;
         let actions = world.datacenters.pow(world.classes as u32);
         Ok(Task {
             sim: problem.fluid(),
@@ -81,6 +84,21 @@ impl<'a> Task<'a> {
     }
 }
 
+/// The learning task on `problem`'s training days and the acting task on its own days (scaled
+/// as the training days).
+fn tasks<'a>(problem: &Problem<'a>) -> Result<(Task<'a>, Task<'a>), PlanError> {
+    let learn = Task::new(&problem.training(), None)?;
+    let act = Task::new(problem, Some(learn.world.scales))?;
+    Ok((learn, act))
+}
+
+/// Total requests per epoch.
+fn totals(task: &Task) -> Vec<f64> {
+    (0..task.world.epochs)
+        .map(|e| task.world.planner.volumes.iter().map(|v| v[e]).sum())
+        .collect()
+}
+
 /// Q-learning's settings (`[methods.q-learning]`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -108,57 +126,59 @@ impl Allocator for QLearning {
     }
 
     fn allocate(&mut self, problem: &Problem) -> Result<FractionPlan, AllocError> {
-        let mut task = Task::new(problem)?;
+        let (mut task, mut act) = tasks(problem)?;
         let ne = task.world.epochs;
-        let total: Vec<f64> = (0..ne)
-            .map(|e| task.world.planner.volumes.iter().map(|v| v[e]).sum())
-            .collect();
+        // Demand terciles of the training days.
+        let total = totals(&task);
         let mut sorted = total.clone();
         sorted.sort_by(f64::total_cmp);
         let (t1, t2) = (sorted[ne / 3], sorted[2 * ne / 3]);
-        let key = |e: usize| {
-            let tercile = if total[e] < t1 {
+        let key = |task: &Task, totals: &[f64], e: usize| {
+            let tercile = if totals[e] < t1 {
                 0
-            } else if total[e] < t2 {
+            } else if totals[e] < t2 {
                 1
             } else {
                 2
             };
-            problem.scenario.time.hour_of_day(e) * 3 + tercile
+            task.world.scenario.time.hour_of_day(e) * 3 + tercile
         };
         let a_n = task.actions;
         let mut q = vec![0.0f64; 24 * 3 * a_n];
         let mut rng: ChaCha8Rng = self.seed.rng("baseline.q-learning");
         let days = self.params.days.max(1);
-        for day in 0..=days {
-            let greedy = day == days;
+        for day in 0..days {
             let eps = (1.0 - day as f64 / days as f64).max(0.05);
             for e in 0..ne {
-                let k = key(e);
+                let k = key(&task, &total, e);
                 let row = &q[k * a_n..(k + 1) * a_n];
-                let a = if !greedy && rng.gen::<f64>() < eps {
+                let a = if rng.gen::<f64>() < eps {
                     rng.gen_range(0..a_n)
                 } else {
                     argmax(row)
                 };
                 let r = task.step(e, a)?;
-                if !greedy {
-                    let next = key((e + 1) % ne);
-                    let best_next = q[next * a_n..(next + 1) * a_n]
-                        .iter()
-                        .copied()
-                        .fold(f64::NEG_INFINITY, f64::max);
-                    let target = r + if e + 1 < ne {
-                        self.params.gamma * best_next
-                    } else {
-                        0.0
-                    };
-                    let cell = &mut q[k * a_n + a];
-                    *cell += self.params.learning_rate * (target - *cell);
-                }
+                let next = key(&task, &total, (e + 1) % ne);
+                let best_next = q[next * a_n..(next + 1) * a_n]
+                    .iter()
+                    .copied()
+                    .fold(f64::NEG_INFINITY, f64::max);
+                let target = r + if e + 1 < ne {
+                    self.params.gamma * best_next
+                } else {
+                    0.0
+                };
+                let cell = &mut q[k * a_n + a];
+                *cell += self.params.learning_rate * (target - *cell);
             }
         }
-        Ok(task.plan)
+        // The greedy policy on the problem's own days.
+        let act_total = totals(&act);
+        for e in 0..act.world.epochs {
+            let k = key(&act, &act_total, e);
+            act.step(e, argmax(&q[k * a_n..(k + 1) * a_n]))?;
+        }
+        Ok(act.plan)
     }
 }
 
@@ -195,7 +215,7 @@ impl Allocator for DoubleDqn {
     }
 
     fn allocate(&mut self, problem: &Problem) -> Result<FractionPlan, AllocError> {
-        let mut task = Task::new(problem)?;
+        let (mut task, mut act) = tasks(problem)?;
         let ne = task.world.epochs;
         let dim = task.world.state_len() as i64;
         let a_n = task.actions;
@@ -222,23 +242,22 @@ impl Allocator for DoubleDqn {
         let states: Vec<Vec<f32>> = (0..ne).map(|e| task.state(e)).collect();
         let mut replay: Vec<(usize, usize, f32)> = Vec::new();
         let mut steps = 0usize;
+        let greedy_action = |state: &[f32]| {
+            let x = Tensor::from_slice(state).view([1, dim]);
+            let q: Vec<f32> =
+                Vec::try_from(tch::no_grad(|| online.forward(&x)).view([-1])).unwrap_or_default();
+            argmax(&q)
+        };
         let days = self.params.days.max(1);
-        for day in 0..=days {
-            let greedy = day == days;
+        for day in 0..days {
             let eps = (1.0 - day as f64 / days as f64).max(0.05);
             for e in 0..ne {
-                let x = Tensor::from_slice(&states[e]).view([1, dim]);
-                let a = if !greedy && rng.gen::<f64>() < eps {
+                let a = if rng.gen::<f64>() < eps {
                     rng.gen_range(0..a_n)
                 } else {
-                    let q: Vec<f32> = Vec::try_from(tch::no_grad(|| online.forward(&x)).view([-1]))
-                        .unwrap_or_default();
-                    argmax(&q)
+                    greedy_action(&states[e])
                 };
                 let r = task.step(e, a)?;
-                if greedy {
-                    continue;
-                }
                 replay.push((e, a, r as f32));
                 steps += 1;
                 if replay.len() >= self.params.batch {
@@ -284,7 +303,12 @@ impl Allocator for DoubleDqn {
                 }
             }
         }
-        Ok(task.plan)
+        // The greedy policy on the problem's own days.
+        for e in 0..act.world.epochs {
+            let a = greedy_action(&act.state(e));
+            act.step(e, a)?;
+        }
+        Ok(act.plan)
     }
 }
 
@@ -317,7 +341,7 @@ impl Allocator for ActorCritic {
     }
 
     fn allocate(&mut self, problem: &Problem) -> Result<FractionPlan, AllocError> {
-        let mut task = Task::new(problem)?;
+        let (mut task, mut act) = tasks(problem)?;
         let ne = task.world.epochs;
         let dim = task.world.state_len() as i64;
         let a_n = task.actions;
@@ -338,30 +362,22 @@ impl Allocator for ActorCritic {
             .map(|e| Tensor::from_slice(&task.state(e)).view([1, dim]))
             .collect();
         let days = self.params.days.max(1);
-        for day in 0..=days {
-            let greedy = day == days;
+        for _ in 0..days {
             for e in 0..ne {
                 let logits = actor.forward(&states[e]);
                 let probs: Vec<f32> =
                     Vec::try_from(logits.softmax(-1, Kind::Float).detach().view([-1]))
                         .unwrap_or_default();
-                let a = if greedy {
-                    argmax(&probs)
-                } else {
-                    let u: f32 = rng.gen();
-                    let mut acc = 0.0;
-                    probs
-                        .iter()
-                        .position(|p| {
-                            acc += p;
-                            u < acc
-                        })
-                        .unwrap_or(a_n - 1)
-                };
+                let u: f32 = rng.gen();
+                let mut acc = 0.0;
+                let a = probs
+                    .iter()
+                    .position(|p| {
+                        acc += p;
+                        u < acc
+                    })
+                    .unwrap_or(a_n - 1);
                 let r = task.step(e, a)?;
-                if greedy {
-                    continue;
-                }
                 let v = critic.forward(&states[e]).view([-1]);
                 let next_v = if e + 1 < ne {
                     tch::no_grad(|| critic.forward(&states[e + 1]).view([-1]))
@@ -379,6 +395,13 @@ impl Allocator for ActorCritic {
                 adam.step();
             }
         }
-        Ok(task.plan)
+        // The greedy policy (the most probable action) on the problem's own days.
+        for e in 0..act.world.epochs {
+            let x = Tensor::from_slice(&act.state(e)).view([1, dim]);
+            let logits: Vec<f32> =
+                Vec::try_from(tch::no_grad(|| actor.forward(&x)).view([-1])).unwrap_or_default();
+            act.step(e, argmax(&logits))?;
+        }
+        Ok(act.plan)
     }
 }

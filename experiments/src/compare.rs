@@ -170,8 +170,7 @@ pub fn run(full: bool, shared: &SharedArgs) -> anyhow::Result<()> {
     };
     // Every method allocates and is scored on the scoring days; learned methods train on the
     // training days (the same days where the scenario names no split).
-    let problem = Problem::new(&days.scoring, sim);
-    let training = Problem::new(&days.training, sim);
+    let (training, problem) = days.problems(sim);
     let device = c.marlin.torch.activate()?;
     let mut run = Run::start("compare", &config, seed, shared)?.on_device(device);
     run.manifest_mut().solver = serde_json::to_value(&c.marlin.methods.exact.solver)?;

@@ -335,8 +335,7 @@ pub fn run(action: &MarlinAction, shared: &SharedArgs) -> anyhow::Result<()> {
         }
     };
     let days = Days::load(&c.scenario, c.seed)?;
-    let training = Problem::new(&days.training, SimParams::default());
-    let problem = Problem::new(&days.scoring, SimParams::default());
+    let (training, problem) = days.problems(SimParams::default());
     let device = c.torch.activate()?;
     let run = match &resume_dir {
         Some(dir) => Run::reopen(dir, shared)?,
@@ -376,8 +375,7 @@ fn eval(
     shared: &SharedArgs,
 ) -> anyhow::Result<()> {
     let days = Days::load(&c.scenario, c.seed)?;
-    let training = Problem::new(&days.training, SimParams::default());
-    let problem = Problem::new(&days.scoring, SimParams::default());
+    let (training, problem) = days.problems(SimParams::default());
     let device = c.torch.activate()?;
     let mut results = Vec::new();
     for &scheme in &c.schemes {

@@ -258,6 +258,23 @@ impl Days {
         })
     }
 
+    /// The problems of the training days and of the scoring days under `sim`; the scoring
+    /// problem names the training days, which methods that learn inside their allocation learn
+    /// on ([`verdant::allocator::Problem::training`]).
+    pub fn problems(
+        &self,
+        sim: verdant::sim::SimParams,
+    ) -> (
+        verdant::allocator::Problem<'_>,
+        verdant::allocator::Problem<'_>,
+    ) {
+        use verdant::allocator::Problem;
+        (
+            Problem::new(&self.training, sim),
+            Problem::new(&self.scoring, sim).with_training(&self.training),
+        )
+    }
+
     /// Whether the scoring days are held out from training.
     pub fn held_out(&self) -> bool {
         self.split.is_some()

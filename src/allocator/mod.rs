@@ -32,19 +32,40 @@ use crate::sim::des::DiscreteEventSimulator;
 use crate::sim::fluid::FluidSimulator;
 use crate::sim::{FractionPlan, PlanError, SimParams};
 
-/// What every method is given: the world and the simulator settings of this comparison.
+/// What every method is given: the world and the simulator settings of this comparison, and
+/// the days a method that learns may learn from.
 #[derive(Debug, Clone, Copy)]
 pub struct Problem<'a> {
-    /// The checked world.
+    /// The checked world: the days every plan is for and scored on.
     pub scenario: &'a Scenario,
     /// The simulator settings the caller decided; methods that simulate use these.
     pub sim: SimParams,
+    training: Option<&'a Scenario>,
 }
 
 impl<'a> Problem<'a> {
-    /// The problem of `scenario` under the simulator settings `sim`.
+    /// The problem of `scenario` under the simulator settings `sim`; a method that learns
+    /// learns on `scenario` itself.
     pub fn new(scenario: &'a Scenario, sim: SimParams) -> Self {
-        Problem { scenario, sim }
+        Problem {
+            scenario,
+            sim,
+            training: None,
+        }
+    }
+
+    /// The same problem whose learning methods learn on `training` (a scenario's training days,
+    /// where `scenario` is its held-out days) and then act on `scenario`.
+    pub fn with_training(self, training: &'a Scenario) -> Self {
+        Problem {
+            training: Some(training),
+            ..self
+        }
+    }
+
+    /// The problem a method that learns learns on: the training days, or the problem itself.
+    pub fn training(&self) -> Problem<'a> {
+        Problem::new(self.training.unwrap_or(self.scenario), self.sim)
     }
 
     /// A fluid simulator of the scenario with the problem's settings.
