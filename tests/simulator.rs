@@ -98,6 +98,7 @@ fn tiny(requests: f64, input: f64, output: f64) -> Scenario {
         },
         demand,
         requests: vec![],
+        demand_source: "built by hand".to_owned(),
         water_treatment: WaterTreatment {
             potable_kwh_per_m3: 0.5,
             wastewater_kwh_per_m3: 0.6,

@@ -231,6 +231,7 @@ fn days(s: &Scenario) {
             format!("{} {:.1}%", class.name, 100.0 * n / total)
         })
         .collect();
+    println!("  demand: {}", s.demand_source);
     println!("  demand by class: {}", shares.join(", "));
     println!(
         "  {:<4} {:<10} {:<5} {:>14} {:>10} {:>10}  class shares",

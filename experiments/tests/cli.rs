@@ -272,6 +272,15 @@ fn scenario_command_checks_and_summarises_bundled_scenarios() {
         rows[0].contains("2022-09-23") && rows[13].contains("2022-10-06"),
         "{days}"
     );
+    // Where the demand comes from: the rates of one table, the token counts of a trace.
+    assert!(
+        days.contains("demand: rates of language_14d.csv (llama-70b follows m-large, llama-7b follows m-mid), token counts from AzureLLMInferenceTrace_conv.csv"),
+        "{days}"
+    );
+    assert!(
+        stdout.contains("demand: trace AzureLLMInferenceTrace_conv.csv, tiled over the horizon"),
+        "{stdout}"
+    );
     // Days numbered from 1 as the split names them, each marked with its part.
     assert!(
         days.contains(

@@ -311,6 +311,7 @@ pub(super) fn import(
             },
             demand,
             requests: Vec::new(),
+            demand_source: "Green-LLM's demand table (params.json)".to_owned(),
             water_treatment: WaterTreatment {
                 potable_kwh_per_m3: 0.0,
                 wastewater_kwh_per_m3: 0.0,

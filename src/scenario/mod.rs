@@ -418,6 +418,8 @@ pub struct ScenarioParts {
     /// from the scenario's start, class and origin assigned): what a discrete-event run
     /// simulates, on [`Scenario::sample_share`] of the nodes. Empty where demand is a table.
     pub requests: Vec<crate::trace::Request>,
+    /// Where the demand comes from, in words (files, mapping, scaling).
+    pub demand_source: String,
     /// Energy of water supply and treatment, for the carbon of water.
     pub water_treatment: WaterTreatment,
     /// TTFT above which a request violates its service level, seconds.

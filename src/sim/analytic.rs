@@ -200,6 +200,7 @@ pub fn lane_world(
         },
         demand,
         requests: sample,
+        demand_source: "a single-lane world built by hand".to_owned(),
         water_treatment: WaterTreatment {
             potable_kwh_per_m3: 0.5,
             wastewater_kwh_per_m3: 0.6,

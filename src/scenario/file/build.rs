@@ -427,13 +427,18 @@ pub(super) fn build(
             network,
             demand: EpochDemand::zeros(0, 0, 0, 1.0),
             requests: Vec::new(),
+            demand_source: String::new(),
             water_treatment: spec.water_treatment,
             ttft_slo_s: spec.ttft_slo_s,
             green_llm: None,
             split,
         },
     };
-    (scenario.parts.demand, scenario.parts.requests) = build_demand(
+    (
+        scenario.parts.demand,
+        scenario.parts.requests,
+        scenario.parts.demand_source,
+    ) = build_demand(
         &check,
         &spec.demand,
         &spec.classes,

@@ -21,7 +21,7 @@ pub(super) fn build_demand(
     origin_specs: &[OriginSpec],
     scenario: &Scenario,
     seed: MasterSeed,
-) -> Result<(EpochDemand, Vec<Request>), ScenarioError> {
+) -> Result<(EpochDemand, Vec<Request>, String), ScenarioError> {
     let target = spec.peak_utilisation;
     if !(target.is_finite() && target > 0.0 && target <= 1.0) {
         return Err(check.fail(
@@ -144,7 +144,44 @@ pub(super) fn build_demand(
     demand.scale(target / peak);
     let horizon = time.horizon_s();
     trace.requests.retain(|r| r.arrival_s < horizon);
-    Ok((demand, trace.requests))
+    let name = |f: &str| {
+        Path::new(f)
+            .file_name()
+            .map_or_else(|| f.to_owned(), |n| n.to_string_lossy().into_owned())
+    };
+    let mut source = match &spec.trace {
+        TraceSpec::File { file, .. } => format!("trace {}", name(file)),
+        TraceSpec::Generator(_) => "generated requests".to_owned(),
+        TraceSpec::Rates {
+            file,
+            classes,
+            sizes_file,
+            ..
+        } => format!(
+            "rates of {} ({}), token counts {}",
+            name(file),
+            classes
+                .iter()
+                .map(|(class, model)| format!("{class} follows {model}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            sizes_file.as_deref().map_or_else(
+                || "around the table's window means".to_owned(),
+                |f| format!("from {}", name(f))
+            )
+        ),
+    };
+    if spec.tile {
+        source.push_str(", tiled over the horizon");
+    }
+    if spec.diurnal_amplitude > 0.0 {
+        source.push_str(&format!(
+            ", a daily cosine of amplitude {} on local time",
+            spec.diurnal_amplitude
+        ));
+    }
+    source.push_str(&format!("; scaled to peak nominal load {target}"));
+    Ok((demand, trace.requests, source))
 }
 
 /// The requests of a `rates` demand source: `(file, classes, sample_requests, sizes_file)`;
