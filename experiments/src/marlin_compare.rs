@@ -182,7 +182,7 @@ fn compare(c: &MarlinChecked, config: &Layered, shared: &SharedArgs) -> anyhow::
             )
         };
         let mut md = format!(
-            "# MARLIN against eight frameworks on `{}`\n\n{} Q-learning, Double DQN and Actor-Critic learn on the training days and act greedily on the scored ones; the searches (NSGA-II, SLIT-style) and PerLLM-style's bandit optimise on the scored days themselves, with hindsight, as the exact front does.\n\nFluid simulator; mean ± 95% CI over {} seed(s) (deterministic methods run once). MARLIN: {} days, k_opt {}.\n\n| Method | TTFT (s) | Carbon (kg) | Water (L) | Energy cost (USD) | Energy (kWh) |\n|---|---|---|---|---|---|\n",
+            "# MARLIN against eight frameworks on `{}`\n\n{} Q-learning, Double DQN and Actor-Critic learn on the training days and act greedily on the scored ones; PerLLM-style's bandit learns on the training days and keeps learning online through the scored ones; the searches (NSGA-II, SLIT-style) optimise on the scored days themselves, with hindsight, as the exact front does.\n\nFluid simulator; mean ± 95% CI over {} seed(s) (deterministic methods run once). MARLIN: {} days, k_opt {}.\n\n| Method | TTFT (s) | Carbon (kg) | Water (L) | Energy cost (USD) | Energy (kWh) |\n|---|---|---|---|---|---|\n",
             problem.scenario.name,
             days.note(),
             c.seeds,

@@ -146,3 +146,29 @@ fn greedy_carbon_prefers_the_cleanest_datacenter() {
     let top = (0..4).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap();
     assert_eq!(top, cleanest, "{row:?}");
 }
+
+/// PerLLM-style's bandit learns on the training days, then keeps learning online through the
+/// held-out day, whose plan it returns: its arms' statistics from day 11 change day 12's plan.
+#[test]
+fn the_bandit_learns_on_the_training_days_then_plans_the_held_out_one() {
+    use verdant::scenario::DayRange;
+    let whole = verdant::scenario::bundled("geo-8dc-14d").unwrap();
+    let train = whole.days(DayRange::numbered(11, 11).unwrap()).unwrap();
+    let test = whole.days(DayRange::numbered(12, 12).unwrap()).unwrap();
+    let held_out = Problem::new(&test, SimParams::default()).with_training(&train);
+    let bandit = |days| PerLlm {
+        params: PerLlmParams {
+            days,
+            ..PerLlmParams::default()
+        },
+    };
+    let trained = bandit(3).allocate(&held_out).unwrap();
+    let untrained = bandit(1).allocate(&held_out).unwrap();
+    assert_eq!(trained.shape()[0], test.time.epochs);
+    assert_ne!(trained, untrained);
+    // One pass in all: the training days are not read.
+    let alone = bandit(1)
+        .allocate(&Problem::new(&test, SimParams::default()))
+        .unwrap();
+    assert_eq!(untrained, alone);
+}
