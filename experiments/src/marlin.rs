@@ -300,6 +300,13 @@ fn score_discrete_event(
     if !c.discrete_event {
         return Ok(());
     }
+    if scoring::has_nodes(problem) {
+        scoring::check_discrete_event_memory(
+            problem.scenario,
+            problem.scenario.one_node_fraction(),
+            results.len().min(rayon::current_num_threads()),
+        )?;
+    }
     let scored: Vec<anyhow::Result<Objectives>> = results
         .par_iter()
         .map(|r| scoring::discrete_event(problem, &r.plan, run_seed(c.seed, r.seed)))

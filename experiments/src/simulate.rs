@@ -19,7 +19,7 @@ use verdant::sim::{Objectives, Outcome};
 use crate::cli::SharedArgs;
 use crate::reports::{objective_fields, OBJECTIVE_COLUMNS};
 use crate::run::{configure, resolve_scenario, within, Run};
-use crate::scoring::{SimSection, SimSettings};
+use crate::scoring::{check_discrete_event_memory, SimSection, SimSettings};
 
 pub const NAME: &str = "simulate";
 pub const DEFAULTS: &str = include_str!("../configs/simulate.toml");
@@ -133,6 +133,7 @@ fn execute(p: &Simulate, scenario: &Scenario, run: &mut Run) -> anyhow::Result<S
             bail!("scenario {} has no node pools: the discrete-event fidelity needs nodes; use fidelity = \"fluid\"", scenario.name);
         }
         let params = p.sim.discrete_event(scenario);
+        check_discrete_event_memory(scenario, params.node_fraction, 1)?;
         let simulator = Problem::new(scenario, params).discrete_event();
         let (requests, to) =
             simulator.plan_requests(&plan, &mut MasterSeed(p.seed).rng("simulate.requests"));

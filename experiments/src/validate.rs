@@ -27,7 +27,7 @@ use verdant::sim::Outcome;
 use crate::cli::SharedArgs;
 use crate::plots::{line_chart, Chart, Series};
 use crate::run::{configure, configure_from_run, resolve_scenario, within, Run};
-use crate::scoring::{SimSection, SimSettings};
+use crate::scoring::{check_discrete_event_memory, SimSection, SimSettings};
 use crate::stats::mean_ci;
 
 pub const NAME: &str = "validate";
@@ -373,6 +373,10 @@ fn execute(p: &Checked, scenarios: &[Scenario], run: &mut Run) -> anyhow::Result
     let cache = run.dir().file(DES_FOLDER);
     std::fs::create_dir_all(&cache).with_context(|| format!("creating {}", cache.display()))?;
     let bar = run.progress(runs.len() as u64, "discrete-event runs");
+    for s in &worlds {
+        let at_once = runs.len().min(rayon::current_num_threads());
+        check_discrete_event_memory(s, p.sim.discrete_event(s).node_fraction, at_once)?;
+    }
     let des: Vec<anyhow::Result<(usize, [f64; 10])>> = runs
         .par_iter()
         .enumerate()

@@ -1542,3 +1542,38 @@ fn every_command_and_flag_is_documented_in_the_readme() {
         assert!(readme.contains(&format!("`{flag}")), "README lacks {flag}");
     }
 }
+
+/// A discrete-event run that would not fit in memory is refused before it starts, with what it
+/// would need and what to do instead (VERDANT_MEMORY_BYTES stands in for the machine's memory).
+#[test]
+fn a_discrete_event_run_too_large_for_memory_is_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |fidelity: &str| {
+        Command::new(env!("CARGO_BIN_EXE_verdant"))
+            .args([
+                "simulate",
+                "-q",
+                "--out",
+                "out",
+                "--set",
+                "scenario=geo-4dc",
+                "--set",
+                &format!("fidelity={fidelity:?}"),
+            ])
+            .env("VERDANT_MEMORY_BYTES", "100000000")
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = run("both");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("the discrete-event run of geo-4dc would simulate about")
+            && err.contains("more than the 0.1 GB available")
+            && err.contains("fidelity = \"fluid\""),
+        "{err}"
+    );
+    let out = run("fluid");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
