@@ -305,6 +305,23 @@ pub struct GridSignals {
     pub grid_import_max_kw: Option<Vec<f64>>,
 }
 
+impl GridSignals {
+    /// Every hourly series in use (an unused one is empty, or absent), to transform alike:
+    /// carbon, price, water, on-site WUE, renewables and the grid import cap.
+    pub fn hourly_series_mut(&mut self) -> impl Iterator<Item = &mut Vec<f64>> {
+        [
+            &mut self.carbon_kg_per_kwh,
+            &mut self.price_usd_per_kwh,
+            &mut self.water_l_per_kwh,
+            &mut self.onsite_wue_l_per_kwh,
+            &mut self.renewable_kw,
+        ]
+        .into_iter()
+        .chain(self.grid_import_max_kw.as_mut())
+        .filter(|series| !series.is_empty())
+    }
+}
+
 /// The in-datacenter load balancer: how a datacenter shares each model's requests among the
 /// instances that can host it. Both fidelities, the planner and [`Scenario::nominal_load`] follow
 /// it (docs/metrics.md, "Dispatch").

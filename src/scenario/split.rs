@@ -3,7 +3,6 @@
 //! comparison allocates and scores on [`Scenario::test_days`].
 
 use super::{Scenario, ScenarioError};
-use crate::trace::EpochDemand;
 
 /// Seconds in a day.
 pub const DAY_S: f64 = 86_400.0;
@@ -41,6 +40,24 @@ impl DayRange {
         }
     }
 
+    /// The range's first epoch and number of epochs in a horizon of `epochs` epochs of
+    /// `epoch_s` seconds, or what keeps it from being a run of that horizon's whole days.
+    fn epochs_in(self, epoch_s: f64, epochs: usize) -> Result<(usize, usize), String> {
+        let per_day = epochs_per_day(epoch_s)
+            .ok_or_else(|| format!("needs epochs that divide a day, this one has {epoch_s} s"))?;
+        let days = epochs / per_day;
+        if self.count == 0 {
+            return Err("needs at least one day".to_owned());
+        }
+        if self.end() > days {
+            return Err(format!(
+                "{} is past the horizon's {days} whole days ({epochs} epochs of {epoch_s} s)",
+                self.label()
+            ));
+        }
+        Ok((self.first * per_day, self.count * per_day))
+    }
+
     fn overlaps(self, other: DayRange) -> bool {
         self.first < other.end() && other.first < self.end()
     }
@@ -65,28 +82,18 @@ impl DaySplit {
     /// What is wrong with this split for a horizon of `epochs` epochs of `epoch_s` seconds, if
     /// anything: (key, message).
     pub(super) fn problem(&self, epoch_s: f64, epochs: usize) -> Option<(&'static str, String)> {
-        let Some(per_day) = epochs_per_day(epoch_s) else {
+        if epochs_per_day(epoch_s).is_none() {
             return Some((
                 "split",
                 format!("needs epochs that divide a day, this one has {epoch_s} s"),
             ));
-        };
-        let days = epochs / per_day;
+        }
         for (key, range) in [
             ("split.train_days", self.train),
             ("split.test_days", self.test),
         ] {
-            if range.count == 0 {
-                return Some((key, "needs at least one day".to_owned()));
-            }
-            if range.end() > days {
-                return Some((
-                    key,
-                    format!(
-                        "{} is past the horizon's {days} whole days ({epochs} epochs of {epoch_s} s)",
-                        range.label()
-                    ),
-                ));
+            if let Err(message) = range.epochs_in(epoch_s, epochs) {
+                return Some((key, message));
             }
         }
         if self.train.overlaps(self.test) {
@@ -129,66 +136,21 @@ impl Scenario {
             what: format!("cutting to {range}"),
             message,
         };
-        let per_day = epochs_per_day(self.time.epoch_s).ok_or_else(|| {
-            fail(format!(
-                "needs epochs that divide a day, this one has {} s",
-                self.time.epoch_s
-            ))
-        })?;
-        let days = self.time.epochs / per_day;
-        if range.count == 0 || range.end() > days {
-            return Err(fail(format!(
-                "the horizon has {days} whole days ({} epochs)",
-                self.time.epochs
-            )));
-        }
-        let (e0, ne) = (range.first * per_day, range.count * per_day);
+        let (e0, ne) = range
+            .epochs_in(self.time.epoch_s, self.time.epochs)
+            .map_err(fail)?;
         let (h0, nh) = (range.first * 24, range.count * 24);
         let mut s = self.parts.clone();
         s.name = format!("{} {}", self.name, range.label());
         s.split = None;
         s.time.start_unix_s += (range.first as f64 * DAY_S) as i64;
         s.time.epochs = ne;
-        let cut = |series: &mut Vec<f64>| {
-            if !series.is_empty() {
+        for dc in &mut s.datacenters {
+            for series in dc.grid.hourly_series_mut() {
                 *series = series[h0..h0 + nh].to_vec();
             }
-        };
-        for dc in &mut s.datacenters {
-            let g = &mut dc.grid;
-            for series in [
-                &mut g.carbon_kg_per_kwh,
-                &mut g.price_usd_per_kwh,
-                &mut g.water_l_per_kwh,
-                &mut g.onsite_wue_l_per_kwh,
-                &mut g.renewable_kw,
-            ] {
-                cut(series);
-            }
-            if let Some(m) = g.grid_import_max_kw.as_mut() {
-                cut(m);
-            }
         }
-        let d = &self.demand;
-        let mut demand = EpochDemand::zeros(d.origins(), d.classes(), ne, d.epoch_s());
-        for o in 0..d.origins() {
-            for c in 0..d.classes() {
-                for e in 0..ne {
-                    let r = d.requests(o, c, e0 + e);
-                    if r > 0.0 {
-                        demand.set(
-                            o,
-                            c,
-                            e,
-                            r,
-                            d.input_tokens(o, c, e0 + e) / r,
-                            d.output_tokens(o, c, e0 + e) / r,
-                        );
-                    }
-                }
-            }
-        }
-        s.demand = demand;
+        s.demand = self.demand.remapped(ne, |e| e0 + e);
         let (t0, t1) = (
             e0 as f64 * self.time.epoch_s,
             (e0 + ne) as f64 * self.time.epoch_s,

@@ -3,7 +3,6 @@
 //! satisfies what loading checks (finite, non-negative factors; series as long as the horizon).
 
 use super::{Scenario, ScenarioError};
-use crate::trace::EpochDemand;
 
 /// A family of a scenario's parameters that a sensitivity study scales.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,32 +130,15 @@ impl Scenario {
         }
         let base = self;
         let mut s = base.parts.clone();
-        let (ni, nk, nt0, nj0) = (
-            base.origins.len(),
-            base.classes.len(),
-            base.time.epochs,
-            base.datacenters.len(),
-        );
+        let (nt0, nj0) = (base.time.epochs, base.datacenters.len());
         let hour = |t: usize| t % nt0;
         s.time.epochs = hours;
         s.datacenters = (0..datacenters)
             .map(|j| {
                 let mut dc = base.datacenters[j % nj0].clone();
                 dc.name = format!("{} #{}", dc.name, j / nj0 + 1);
-                let g = &mut dc.grid;
-                for series in [
-                    &mut g.carbon_kg_per_kwh,
-                    &mut g.price_usd_per_kwh,
-                    &mut g.water_l_per_kwh,
-                    &mut g.onsite_wue_l_per_kwh,
-                    &mut g.renewable_kw,
-                ] {
-                    if !series.is_empty() {
-                        *series = (0..hours).map(|t| series[hour(t)]).collect();
-                    }
-                }
-                if let Some(m) = g.grid_import_max_kw.as_mut() {
-                    *m = (0..hours).map(|t| m[hour(t)]).collect();
+                for series in dc.grid.hourly_series_mut() {
+                    *series = (0..hours).map(|t| series[hour(t)]).collect();
                 }
                 dc
             })
@@ -172,22 +154,7 @@ impl Scenario {
                 .map(|row| (0..datacenters).map(|j| row[j % nj0]).collect())
                 .collect()
         });
-        let mut demand = EpochDemand::zeros(ni, nk, hours, base.time.epoch_s);
-        for i in 0..ni {
-            for k in 0..nk {
-                for t in 0..hours {
-                    let (r, inp, out) = (
-                        base.demand.requests(i, k, hour(t)),
-                        base.demand.input_tokens(i, k, hour(t)),
-                        base.demand.output_tokens(i, k, hour(t)),
-                    );
-                    if r > 0.0 {
-                        demand.set(i, k, t, r, inp / r, out / r);
-                    }
-                }
-            }
-        }
-        s.demand = demand;
+        s.demand = base.demand.remapped(hours, hour);
         if let Some(g) = s.green_llm.as_mut() {
             g.kb_per_token = g
                 .kb_per_token

@@ -143,6 +143,24 @@ impl EpochDemand {
         self.output_tokens[i] = requests * output_tokens;
     }
 
+    /// A table of `epochs` epochs whose epoch `e` is this table's epoch `source(e)` (which must
+    /// be one of its epochs), with the same origins, classes and epoch length: a run of days cut
+    /// out, or a day repeated.
+    pub fn remapped(&self, epochs: usize, source: impl Fn(usize) -> usize) -> EpochDemand {
+        let mut out = EpochDemand::zeros(self.origins, self.classes, epochs, self.epoch_s);
+        for o in 0..self.origins {
+            for c in 0..self.classes {
+                for e in 0..epochs {
+                    let (to, from) = (out.index(o, c, e), self.index(o, c, source(e)));
+                    out.requests[to] = self.requests[from];
+                    out.input_tokens[to] = self.input_tokens[from];
+                    out.output_tokens[to] = self.output_tokens[from];
+                }
+            }
+        }
+        out
+    }
+
     /// Multiplies the counts and token sums of every class from `origin` in `epoch` by `factor`.
     pub fn scale_origin_epoch(&mut self, origin: usize, epoch: usize, factor: f64) {
         for c in 0..self.classes {
