@@ -259,9 +259,26 @@ proptest! {
     }
 }
 
+/// Geo mode's routing of `scenario`'s requests drawn at `share` of the nodes from seed 1's
+/// stream `stream` (queue of 1,000, SLO 10 s).
+fn geo_routing(
+    scenario: &verdant::scenario::Scenario,
+    share: f64,
+    stream: &str,
+) -> verdant::lb::GeoRouting {
+    verdant::lb::GeoRouting::new(
+        scenario,
+        share,
+        1000,
+        10.0,
+        RewardParams::default(),
+        &mut verdant::seed::MasterSeed(1).rng(stream),
+    )
+    .unwrap()
+}
+
 #[test]
 fn geo_mode_routes_a_geo_scenario_into_a_plan_the_simulator_scores() {
-    use verdant::lb::GeoRouting;
     use verdant::scenario::Scenario;
     use verdant::seed::MasterSeed;
     use verdant::sim::fluid::FluidSimulator;
@@ -270,15 +287,7 @@ fn geo_mode_routes_a_geo_scenario_into_a_plan_the_simulator_scores() {
     let scenario = Scenario::load(&path, MasterSeed(1)).unwrap();
     // About 20,000 of the day's 2.4 billion requests, on the same share of the nodes.
     let share = 2e4 / scenario.demand.total_requests();
-    let geo = GeoRouting::new(
-        &scenario,
-        share,
-        1000,
-        10.0,
-        RewardParams::default(),
-        &mut MasterSeed(1).rng("geo"),
-    )
-    .unwrap();
+    let geo = geo_routing(&scenario, share, "geo");
     assert_eq!(geo.config.servers.len(), scenario.datacenters.len());
     assert!(geo.config.servers.iter().all(|s| s.tokens_per_s > 0.0));
     // Round robin spreads the requests evenly, so each row of its plan is close to 1/4.
@@ -354,22 +363,13 @@ fn geo_mode_routes_a_geo_scenario_into_a_plan_the_simulator_scores() {
 /// plan of day 12's epochs.
 #[test]
 fn geo_mode_routes_held_out_days_with_the_training_servers() {
-    use verdant::lb::GeoRouting;
     use verdant::scenario::DayRange;
     use verdant::seed::MasterSeed;
     let whole = verdant::scenario::bundled("geo-8dc-14d").unwrap();
     let train = whole.days(DayRange::numbered(11, 11).unwrap()).unwrap();
     let test = whole.days(DayRange::numbered(12, 12).unwrap()).unwrap();
     let share = 2e4 / train.demand.total_requests();
-    let geo = GeoRouting::new(
-        &train,
-        share,
-        1000,
-        10.0,
-        RewardParams::default(),
-        &mut MasterSeed(1).rng("geo"),
-    )
-    .unwrap();
+    let geo = geo_routing(&train, share, "geo");
     let held_out = geo
         .held_out(&test, &mut MasterSeed(1).rng("held-out"))
         .unwrap();
@@ -388,15 +388,7 @@ fn geo_mode_routes_held_out_days_with_the_training_servers() {
         .all(|r| r.arrival_s < 86_400.0));
     // The features are scaled by the training day's scaler, not refitted on day 12: the same
     // requests (same stream and share) scaled anew differ.
-    let refit = GeoRouting::new(
-        &test,
-        share,
-        1000,
-        10.0,
-        RewardParams::default(),
-        &mut MasterSeed(1).rng("held-out"),
-    )
-    .unwrap();
+    let refit = geo_routing(&test, share, "held-out");
     assert_eq!(refit.workload.len(), held_out.workload.len());
     assert_ne!(
         refit.workload.features_row(0),

@@ -513,8 +513,8 @@ fn a_split_cuts_training_and_held_out_days() {
             test: DayRange::numbered(12, 14).unwrap(),
         }
     );
-    let train = s.training_days().unwrap().unwrap();
-    let test = s.test_days().unwrap().unwrap();
+    let train = s.days(split.train).unwrap();
+    let test = s.days(split.test).unwrap();
     assert_eq!((train.time.epochs, test.time.epochs), (11 * 96, 3 * 96));
     assert_eq!(test.name, "geo-8dc-14d days 12-14");
     assert_eq!(test.time.start_unix_s, s.time.start_unix_s + 11 * 86_400);

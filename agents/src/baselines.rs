@@ -92,13 +92,6 @@ fn tasks<'a>(problem: &Problem<'a>) -> Result<(Task<'a>, Task<'a>), PlanError> {
     Ok((learn, act))
 }
 
-/// Total requests per epoch.
-fn totals(task: &Task) -> Vec<f64> {
-    (0..task.world.epochs)
-        .map(|e| task.world.planner.volumes.iter().map(|v| v[e]).sum())
-        .collect()
-}
-
 /// Q-learning's settings (`[methods.q-learning]`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -129,7 +122,7 @@ impl Allocator for QLearning {
         let (mut task, mut act) = tasks(problem)?;
         let ne = task.world.epochs;
         // Demand terciles of the training days.
-        let total = totals(&task);
+        let total = task.world.scenario.demand.requests_per_epoch();
         let mut sorted = total.clone();
         sorted.sort_by(f64::total_cmp);
         let (t1, t2) = (sorted[ne / 3], sorted[2 * ne / 3]);
@@ -173,7 +166,7 @@ impl Allocator for QLearning {
             }
         }
         // The greedy policy on the problem's own days.
-        let act_total = totals(&act);
+        let act_total = act.world.scenario.demand.requests_per_epoch();
         for e in 0..act.world.epochs {
             let k = key(&act, &act_total, e);
             act.step(e, argmax(&q[k * a_n..(k + 1) * a_n]))?;

@@ -387,7 +387,7 @@ fn write_outputs(
     )?;
     Ok(serde_json::json!({
         "scenario": scenario.name,
-        "trained_on": days.training.name,
+        "trained_on": days.training().name,
         "held_out": days.held_out(),
         "exact_plans": exact_count,
         "notes": notes,

@@ -19,19 +19,6 @@ use crate::cli::SharedArgs;
 use crate::run::{configure, resolve_scenario, within, Run};
 use crate::training::marlin::{MarlinDoc, DEFAULTS};
 
-/// Total requests per epoch over origins and classes.
-fn total_requests(s: &Scenario) -> Vec<f64> {
-    let d = &s.demand;
-    (0..d.epochs())
-        .map(|e| {
-            (0..d.origins())
-                .flat_map(|o| (0..d.classes()).map(move |c| (o, c)))
-                .map(|(o, c)| d.requests(o, c, e))
-                .sum()
-        })
-        .collect()
-}
-
 pub fn run(shared: &SharedArgs) -> anyhow::Result<()> {
     let Some((config, c)) = configure::<MarlinDoc>(DEFAULTS, "forecast", shared)? else {
         return Ok(());
@@ -40,7 +27,7 @@ pub fn run(shared: &SharedArgs) -> anyhow::Result<()> {
     let run = Run::start("forecast", &config, c.seed, shared)?;
     let p = c.marlin.params();
     let (_, path) = within(run, |run| {
-        let series = total_requests(&scenario);
+        let series = scenario.demand.requests_per_epoch();
         let per_day = epochs_per_day(scenario.time.epoch_s).unwrap_or(series.len());
         // Training epochs and the scored range.
         let (train, scored, note) = match scenario.split {
@@ -70,8 +57,10 @@ pub fn run(shared: &SharedArgs) -> anyhow::Result<()> {
             decay: p.predictor_decay,
             season,
         };
-        let rows: [(String, Forecaster); 3] = [
+        // (short name, name with settings, forecast rule)
+        let rows: [(&str, String, Forecaster); 3] = [
             (
+                "MARLIN's predictor",
                 format!(
                     "MARLIN's predictor (window {}, decay {}, season {season})",
                     p.predictor_window, p.predictor_decay
@@ -79,23 +68,23 @@ pub fn run(shared: &SharedArgs) -> anyhow::Result<()> {
                 Forecaster::Ewma(predictor),
             ),
             (
+                "seasonal naive",
                 format!("seasonal naive (the same epoch a day before, {per_day} epochs)"),
                 Forecaster::SeasonalNaive(per_day),
             ),
-            ("last value".to_owned(), Forecaster::LastValue),
+            ("last value", "last value".to_owned(), Forecaster::LastValue),
         ];
         let up_to = &series[..scored.end];
-        let errors: Vec<(String, ForecastError)> = rows
-            .into_iter()
-            .map(|(name, f)| (name, held_out(up_to, scored.start, f)))
+        let errors: Vec<ForecastError> = rows
+            .iter()
+            .map(|&(_, _, f)| held_out(up_to, scored.start, f))
             .collect();
         let mut csv = String::from("forecaster,epochs,mape,accuracy,wape,mae_requests\n");
         let mut md = format!(
             "# One-epoch-ahead forecasts of `{}`'s total requests per epoch\n\n{note}\n\n| Forecast | Epochs scored | MAPE | Accuracy (1 - MAPE) | WAPE | MAE (requests) |\n|---|---|---|---|---|---|\n",
             scenario.name
         );
-        for (name, e) in &errors {
-            let short = name.split(" (").next().unwrap_or(name);
+        for ((short, name, _), e) in rows.iter().zip(&errors) {
             writeln!(
                 csv,
                 "{short},{},{},{},{},{}",
@@ -118,19 +107,13 @@ pub fn run(shared: &SharedArgs) -> anyhow::Result<()> {
         md.push_str("\nMAPE is the MARLIN paper's measure (its accuracy is 1 - MAPE); epochs of near-zero demand (gaps in a source's data) can dominate it. WAPE, the absolute errors over the total, is not swayed by them. Per-epoch forecasts: series.csv.\n");
         run.dir().write("forecast.csv", csv.as_bytes())?;
         let mut per_epoch = String::from("epoch,day,requests");
-        for (name, _) in &errors {
-            let short = name.split(" (").next().unwrap_or(name).replace(' ', "_");
-            write!(per_epoch, ",{short}")?;
+        for (short, _, _) in &rows {
+            write!(per_epoch, ",{}", short.replace(' ', "_"))?;
         }
         per_epoch.push('\n');
-        let forecasters = [
-            Forecaster::Ewma(predictor),
-            Forecaster::SeasonalNaive(per_day),
-            Forecaster::LastValue,
-        ];
         for k in scored.clone() {
             write!(per_epoch, "{k},{},{}", k / per_day + 1, series[k])?;
-            for f in &forecasters {
+            for (_, _, f) in &rows {
                 write!(per_epoch, ",{}", f.predict(&series[..k]))?;
             }
             per_epoch.push('\n');
@@ -141,7 +124,7 @@ pub fn run(shared: &SharedArgs) -> anyhow::Result<()> {
             "scenario": scenario.name,
             "season": season,
             "held_out": scenario.split.is_some(),
-            "forecasts": errors.iter().map(|(n, e)| serde_json::json!({
+            "forecasts": rows.iter().zip(&errors).map(|((_, n, _), e)| serde_json::json!({
                 "forecaster": n, "epochs": e.epochs, "mape": e.mape, "wape": e.wape(), "mae": e.mae,
             })).collect::<Vec<_>>(),
         }))

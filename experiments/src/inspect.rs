@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use verdant::data_error::SkipReport;
 use verdant::scenario::lb::LbScenario;
-use verdant::scenario::Scenario;
+use verdant::scenario::{Scenario, DAY_S};
 use verdant::seed::MasterSeed;
 use verdant::trace::{TraceFormat, TraceReader};
 
@@ -181,7 +181,7 @@ fn rate_table(file: &Path) -> anyhow::Result<()> {
         t.models.len(),
         t.len(),
         t.window_s,
-        t.span_s() / 86_400.0
+        t.span_s() / DAY_S
     );
     for (m, name) in t.models.iter().enumerate() {
         let days = t.daily_mean_rps(m);
@@ -203,7 +203,7 @@ fn rate_table(file: &Path) -> anyhow::Result<()> {
 /// of them, and the mean and peak nominal load; with the split and the classes' shares of the
 /// whole demand.
 fn days(s: &Scenario) {
-    let per_day = ((86_400.0 / s.time.epoch_s).round() as usize).max(1);
+    let per_day = ((DAY_S / s.time.epoch_s).round() as usize).max(1);
     match s.split {
         Some(split) => println!(
             "  split: learned methods train on {}; comparisons score the held-out {}",
@@ -212,8 +212,8 @@ fn days(s: &Scenario) {
         None => println!("  split: none (learned methods train and are scored on the same days)"),
     }
     let part = |day: usize| match s.split {
-        Some(split) if (split.train.first..split.train.end()).contains(&day) => "train",
-        Some(split) if (split.test.first..split.test.end()).contains(&day) => "test",
+        Some(split) if split.train.contains(day) => "train",
+        Some(split) if split.test.contains(day) => "test",
         _ => "-",
     };
     let requests = |c: usize, e: usize| -> f64 {

@@ -565,7 +565,7 @@ fn geo(run: &Run, c: &LbChecked, device: Device) -> anyhow::Result<serde_json::V
     let problem = Problem::new(scenario, SimParams::default());
     let geo = train_geo(run, c, &days, device)?;
     let routing = &geo.evaluation;
-    let share = (c.geo.requests / days.training.demand.total_requests()).min(1.0);
+    let share = (c.geo.requests / days.training().demand.total_requests()).min(1.0);
     let mut servers = String::from("datacenter,tokens_per_s,concurrency\n");
     for s in &routing.config.servers {
         writeln!(servers, "{},{},{}", s.name, s.tokens_per_s, s.concurrency)?;

@@ -212,7 +212,7 @@ fn report(
         "phv": phv,
         "predictor_accuracy": accuracy,
         "predictor_season": season,
-        "trained_on": days.training.name,
+        "trained_on": days.training().name,
         "scored_on": days.scoring.name,
         "schemes": results.iter().map(|r| serde_json::json!({
             "scheme": r.scheme.name(), "seed": r.seed, "fluid": r.fluid,

@@ -225,12 +225,11 @@ pub fn resolve_scenario(arg: &str) -> anyhow::Result<PathBuf> {
 /// held-out test days; without one, the whole horizon for both (learned methods are then
 /// scored on the days they trained on, and the report says so).
 pub(crate) struct Days {
-    /// What learned methods train on.
-    pub training: verdant::scenario::Scenario,
     /// What every method allocates and is scored on.
     pub scoring: verdant::scenario::Scenario,
+    /// The split and the training days' scenario, where the scenario names a split.
+    held_out: Option<(verdant::scenario::DaySplit, verdant::scenario::Scenario)>,
     name: String,
-    split: Option<verdant::scenario::DaySplit>,
 }
 
 impl Days {
@@ -245,17 +244,23 @@ impl Days {
 
     pub fn of(scenario: verdant::scenario::Scenario) -> anyhow::Result<Days> {
         let name = scenario.name.clone();
-        let split = scenario.split;
-        let (training, scoring) = match (scenario.training_days(), scenario.test_days()) {
-            (Some(train), Some(test)) => (train?, test?),
-            _ => (scenario.clone(), scenario),
-        };
-        Ok(Days {
-            training,
-            scoring,
-            name,
-            split,
+        Ok(match scenario.split {
+            Some(split) => Days {
+                scoring: scenario.days(split.test)?,
+                held_out: Some((split, scenario.days(split.train)?)),
+                name,
+            },
+            None => Days {
+                scoring: scenario,
+                held_out: None,
+                name,
+            },
         })
+    }
+
+    /// What learned methods train on.
+    pub fn training(&self) -> &verdant::scenario::Scenario {
+        self.held_out.as_ref().map_or(&self.scoring, |(_, t)| t)
     }
 
     /// The problems of the training days and of the scoring days under `sim`; the scoring
@@ -270,19 +275,19 @@ impl Days {
     ) {
         use verdant::allocator::Problem;
         (
-            Problem::new(&self.training, sim),
-            Problem::new(&self.scoring, sim).with_training(&self.training),
+            Problem::new(self.training(), sim),
+            Problem::new(&self.scoring, sim).with_training(self.training()),
         )
     }
 
     /// Whether the scoring days are held out from training.
     pub fn held_out(&self) -> bool {
-        self.split.is_some()
+        self.held_out.is_some()
     }
 
     /// One sentence for reports: which days trained and which were scored.
     pub fn note(&self) -> String {
-        match self.split {
+        match self.held_out.as_ref().map(|(s, _)| s) {
             Some(s) => format!(
                 "Held-out days: learned methods trained on {} of `{}`; every method allocated and was scored on the held-out {} (`{}`), which no learned method saw.",
                 s.train, self.name, s.test, self.scoring.name

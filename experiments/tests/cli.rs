@@ -1375,18 +1375,10 @@ fn compare_rejects_bad_configuration_by_key() {
 /// is the trace's hour; a configured season is used as given; a bad one names the key.
 #[test]
 fn forecast_scores_the_predictor_on_held_out_days() {
+    let forecast =
+        |dir: &Path, set: &str| verdant(&["forecast", "-q", "--out", "out", "--set", set], dir);
     let dir = tempfile::tempdir().unwrap();
-    let out = verdant(
-        &[
-            "forecast",
-            "-q",
-            "--out",
-            "out",
-            "--set",
-            "scenario=geo-8dc-14d",
-        ],
-        dir.path(),
-    );
+    let out = forecast(dir.path(), "scenario=geo-8dc-14d");
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(
@@ -1421,40 +1413,20 @@ fn forecast_scores_the_predictor_on_held_out_days() {
     assert_eq!(manifest(&run)["status"], "complete");
 
     let dir = tempfile::tempdir().unwrap();
-    let out = verdant(&["forecast", "-q", "--out", "out"], dir.path());
+    let out = forecast(dir.path(), "seed=0");
     let stdout = text(&out.stdout);
     assert!(stdout.contains("scored in-sample"), "{stdout}");
     assert!(
         stdout.contains("season 4)"),
         "the tiled hour is 4 epochs: {stdout}"
     );
-    let out = verdant(
-        &[
-            "forecast",
-            "-q",
-            "--out",
-            "out",
-            "--set",
-            "marlin.predictor_season=7",
-        ],
-        dir.path(),
-    );
+    let out = forecast(dir.path(), "marlin.predictor_season=7");
     assert!(
         text(&out.stdout).contains("season 7)"),
         "{}",
         text(&out.stdout)
     );
-    let out = verdant(
-        &[
-            "forecast",
-            "-q",
-            "--out",
-            "out",
-            "--set",
-            "marlin.predictor_season=\"weekly\"",
-        ],
-        dir.path(),
-    );
+    let out = forecast(dir.path(), "marlin.predictor_season=\"weekly\"");
     assert_eq!(out.status.code(), Some(2));
     assert!(
         text(&out.stderr).contains("predictor_season"),

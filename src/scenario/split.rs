@@ -1,6 +1,6 @@
 //! Training and held-out test days: a scenario's [`DaySplit`] and the sub-scenario of a run of
-//! its days ([`Scenario::days`]). A learned method trains on [`Scenario::training_days`]; every
-//! comparison allocates and scores on [`Scenario::test_days`].
+//! its days ([`Scenario::days`]). A learned method trains on the split's training days; every
+//! comparison allocates and scores on its test days.
 
 use super::{Scenario, ScenarioError};
 
@@ -24,6 +24,11 @@ impl DayRange {
             first: first - 1,
             count: last - first + 1,
         })
+    }
+
+    /// Whether day `day` (from 0) is in the range.
+    pub fn contains(self, day: usize) -> bool {
+        (self.first..self.end()).contains(&day)
     }
 
     /// The day after the last one, from 0.
@@ -173,16 +178,6 @@ impl Scenario {
         }
         Scenario::from_parts(s)
     }
-
-    /// The training days' sub-scenario, where the scenario names a split.
-    pub fn training_days(&self) -> Option<Result<Scenario, ScenarioError>> {
-        self.split.map(|s| self.days(s.train))
-    }
-
-    /// The held-out test days' sub-scenario, where the scenario names a split.
-    pub fn test_days(&self) -> Option<Result<Scenario, ScenarioError>> {
-        self.split.map(|s| self.days(s.test))
-    }
 }
 
 #[cfg(test)]
@@ -208,6 +203,8 @@ mod tests {
         assert!(DayRange::numbered(0, 3).is_none());
         assert!(DayRange::numbered(3, 2).is_none());
         assert_eq!(DayRange::numbered(12, 14).unwrap().label(), "days 12-14");
+        let r = DayRange::numbered(12, 14).unwrap();
+        assert!(!r.contains(10) && r.contains(11) && r.contains(13) && !r.contains(14));
         assert_eq!(epochs_per_day(900.0), Some(96));
         assert_eq!(epochs_per_day(3600.0), Some(24));
         assert_eq!(epochs_per_day(7000.0), None);

@@ -183,6 +183,22 @@ impl EpochDemand {
         }
     }
 
+    /// Requests per epoch over every origin and class (each class summed over the origins, then
+    /// the classes, as [`crate::sim::planner::EpochPlanner`]'s volumes are).
+    pub fn requests_per_epoch(&self) -> Vec<f64> {
+        (0..self.epochs)
+            .map(|e| {
+                (0..self.classes)
+                    .map(|c| {
+                        (0..self.origins)
+                            .map(|o| self.requests[self.index(o, c, e)])
+                            .fold(0.0, |a, b| a + b)
+                    })
+                    .sum()
+            })
+            .collect()
+    }
+
     /// Total requests over the table.
     pub fn total_requests(&self) -> f64 {
         self.requests.iter().sum()

@@ -394,6 +394,17 @@ mod tests {
         }
     }
 
+    /// Coefficient of variation of the gaps between consecutive arrivals.
+    fn gap_cv(sample: &[Request]) -> f64 {
+        let gaps: Vec<f64> = sample
+            .windows(2)
+            .map(|w| w[1].arrival_s - w[0].arrival_s)
+            .collect();
+        let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+        let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
+        var.sqrt() / mean
+    }
+
     #[test]
     fn a_sample_follows_the_rates_and_their_burstiness() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
@@ -422,24 +433,12 @@ mod tests {
         for cv in [2.0, 0.5] {
             let s =
                 table(&[100.0], cv).sample(&[(0, 0)], 10.0, Sizes::Drawn(&[(1, 1)]), 1e9, &mut rng);
-            let gaps: Vec<f64> = s
-                .windows(2)
-                .map(|w| w[1].arrival_s - w[0].arrival_s)
-                .collect();
-            let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
-            let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
-            let measured = var.sqrt() / mean;
+            let measured = gap_cv(&s);
             assert!((measured - cv).abs() < 0.1 * cv, "{cv}: {measured}");
         }
         // A thin sample of a bursty stream is close to Poisson: CV sqrt(1 + 0.01 x 15) = 1.07.
         let s = table(&[1e6], 4.0).sample(&[(0, 0)], 0.01, Sizes::Drawn(&[(1, 1)]), 1e9, &mut rng);
-        let gaps: Vec<f64> = s
-            .windows(2)
-            .map(|w| w[1].arrival_s - w[0].arrival_s)
-            .collect();
-        let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
-        let var = gaps.iter().map(|g| (g - mean).powi(2)).sum::<f64>() / gaps.len() as f64;
-        let measured = var.sqrt() / mean;
+        let measured = gap_cv(&s);
         assert!((measured - 1.0724).abs() < 0.05, "{measured}");
         // Token counts around each window's means, with a CV of about 1; windows without means
         // draw nothing.

@@ -408,7 +408,7 @@ impl<'a> Marlin<'a> {
             .collect();
         let preference = scheme.preference(p.scheme_dominant_weight);
         let capital = preference.map(|x| p.capital_initial * 4.0 * x);
-        let total = total_volumes(&world);
+        let total = problem.scenario.demand.requests_per_epoch();
         let per_day = epochs_per_day(problem.scenario.time.epoch_s).unwrap_or(world.epochs);
         let season =
             p.predictor_season
@@ -538,7 +538,8 @@ impl<'a> Marlin<'a> {
 
     /// The predictor's accuracy (1 - MAPE) on the scenario's total requests per epoch.
     pub fn predictor_accuracy(&self) -> f64 {
-        self.predictor.accuracy(&total_volumes(&self.world))
+        self.predictor
+            .accuracy(&self.world.scenario.demand.requests_per_epoch())
     }
 
     fn tensor_row(&self, v: &[f32]) -> Tensor {
@@ -1082,17 +1083,6 @@ impl<'a> Marlin<'a> {
         self.day = meta.day;
         Ok(())
     }
-}
-
-/// Total requests per epoch over the classes.
-fn total_volumes(world: &MarlinWorld) -> Vec<f64> {
-    (0..world.epochs)
-        .map(|e| {
-            (0..world.classes)
-                .map(|c| world.planner.volumes[c][e])
-                .sum()
-        })
-        .collect()
 }
 
 /// Row widths of a transition for packing: (state, conditioning, action).

@@ -323,7 +323,7 @@ pub(crate) fn train_geo(
     days: &Days,
     device: Device,
 ) -> anyhow::Result<GeoTraining> {
-    let scenario = &days.training;
+    let scenario = days.training();
     let share = (c.geo.requests / scenario.demand.total_requests()).min(1.0);
     let routing = GeoRouting::new(
         scenario,
