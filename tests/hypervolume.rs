@@ -1,12 +1,16 @@
 //! Exact hypervolume and fronts against oracles: inclusion-exclusion on integer points (exact),
 //! unit-cell counting on integer grids, brute-force dominance, invariances, and moocore's values
-//! on fronts of thousands of points (tests/data/hv, made by scripts/make_hv_testdata.py).
+//! on fronts of thousands of points (tests/data/hv, made by scripts/make_hv_testdata.py); the
+//! additive epsilon and IGD+ against moocore's on sets in d = 2..6 (tests/data/indicators, made by
+//! scripts/make_indicator_testdata.py).
 
 use std::path::Path;
 
 use proptest::prelude::*;
 use verdant::pareto::io::read_points;
-use verdant::pareto::{contributions, dominates, hypervolume, nondominated, ranks};
+use verdant::pareto::{
+    additive_epsilon, contributions, dominates, hypervolume, igd_plus, nondominated, ranks,
+};
 
 /// Inclusion-exclusion over all subsets, in exact integer arithmetic.
 fn inclusion_exclusion(points: &[i64], d: usize, reference: &[i64]) -> i128 {
@@ -154,5 +158,36 @@ fn agrees_with_moocore_on_large_fronts() {
             "{name}: {got} vs moocore {want} (relative {:e})",
             (got - want).abs() / want
         );
+    }
+}
+
+#[test]
+fn epsilon_and_igd_plus_agree_with_moocore() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/indicators");
+    let values: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("moocore-values.json")).unwrap())
+            .unwrap();
+    assert_eq!(values.as_object().unwrap().len(), 5, "d = 2..6");
+    for (name, v) in values.as_object().unwrap() {
+        let d = v["d"].as_u64().unwrap() as usize;
+        let read = |what: &str| {
+            let sets = read_points(&dir.join(format!("{what}-{name}.txt"))).unwrap();
+            assert_eq!(sets.d, d);
+            sets.union()
+        };
+        let (approximation, reference) = (read("approximation"), read("reference"));
+        for (indicator, got) in [
+            (
+                "additive_epsilon",
+                additive_epsilon(&approximation, &reference, d),
+            ),
+            ("igd_plus", igd_plus(&approximation, &reference, d)),
+        ] {
+            let want = v[indicator].as_f64().unwrap();
+            assert!(
+                (got - want).abs() <= 1e-9 * want.abs().max(1e-300),
+                "{name} {indicator}: {got} vs moocore {want}"
+            );
+        }
     }
 }

@@ -20,6 +20,11 @@ pub(crate) fn gap_name(objective: Objective) -> String {
     format!("gap_pct_{}", objective.label().replace(' ', "_"))
 }
 
+/// The indicators of a group's distance to the exact front, in normalised objectives
+/// ([`Front::distances`]).
+pub(crate) const EPSILON: &str = "epsilon_additive_to_exact";
+pub(crate) const IGD_PLUS: &str = "igd_plus_to_exact";
+
 /// The compared objectives of every point, grouped by (method, seed).
 fn front_of(points: &[Point]) -> Front<(String, u32)> {
     let mut front = Front::new(Objective::ALL.len());
@@ -30,7 +35,9 @@ fn front_of(points: &[Point]) -> Front<(String, u32)> {
 }
 
 /// Per (method, seed): PHV, PHV ratio to the exact front (`exact_method`'s points, all seeds),
-/// and the gap per objective of the group's best value to the exact front's best (percent).
+/// the additive epsilon indicator and IGD+ to the exact front's non-dominated points (objectives
+/// normalised to [0, 1] over every point), and the gap per objective of the group's best value
+/// to the exact front's best (percent).
 pub(crate) fn indicators(points: &[Point], exact_method: &str) -> Vec<Row> {
     let front = front_of(points);
     let reference = front.reference(&ReferencePoint::WorstObserved);
@@ -56,6 +63,11 @@ pub(crate) fn indicators(points: &[Point], exact_method: &str) -> Vec<Row> {
                 f64::NAN
             },
         ));
+        let (epsilon, igd) = front
+            .distances(mine, is_exact)
+            .unwrap_or((f64::NAN, f64::NAN));
+        out.push((method.clone(), seed, EPSILON.to_owned(), epsilon));
+        out.push((method.clone(), seed, IGD_PLUS.to_owned(), igd));
         for o in Objective::ALL {
             let best = front.best(mine, o.index());
             let exact = exact_best[o.index()];
@@ -119,7 +131,7 @@ pub(crate) fn parse(text: &str, origin: &str) -> anyhow::Result<Vec<Row>> {
 /// seeds present.
 pub(crate) fn table(rows: &[Row]) -> String {
     let methods = distinct(rows.iter().map(|r| r.0.as_str()));
-    let mut md = String::from("| Method | seeds | PHV | PHV ratio to optimal | gap TTFT | gap carbon | gap water | gap energy cost |\n|---|---|---|---|---|---|---|---|\n");
+    let mut md = String::from("| Method | seeds | PHV | PHV ratio to optimal | additive epsilon | IGD+ | gap TTFT | gap carbon | gap water | gap energy cost |\n|---|---|---|---|---|---|---|---|---|---|\n");
     for m in methods {
         let of = |i: &str| {
             mean_ci(
@@ -133,6 +145,8 @@ pub(crate) fn table(rows: &[Row]) -> String {
         let seeds = distinct(rows.iter().filter(|r| r.0 == m).map(|r| r.1)).len();
         let (phv, phv_h) = of("phv");
         let (ratio, ratio_h) = of("phv_ratio_to_exact");
+        let (epsilon, epsilon_h) = of(EPSILON);
+        let (igd, igd_h) = of(IGD_PLUS);
         let gaps: Vec<String> = Objective::ALL
             .iter()
             .map(|&o| {
@@ -142,7 +156,7 @@ pub(crate) fn table(rows: &[Row]) -> String {
             .collect();
         let _ = writeln!(
             md,
-            "| {m} | {seeds} | {phv:.4e} ± {phv_h:.1e} | {ratio:.3} ± {ratio_h:.3} | {} |",
+            "| {m} | {seeds} | {phv:.4e} ± {phv_h:.1e} | {ratio:.3} ± {ratio_h:.3} | {epsilon:.3} ± {epsilon_h:.3} | {igd:.3} ± {igd_h:.3} | {} |",
             gaps.join(" | ")
         );
     }
@@ -197,6 +211,13 @@ mod tests {
         assert_eq!(value(&rows, "rule", "gap_pct_TTFT"), 100.0);
         assert_eq!(value(&rows, "rule", "gap_pct_energy_cost"), 100.0);
         assert_eq!(value(&rows, "bad", "phv"), 0.0);
+        // Normalised by (1..4) per objective: the exact front is (0, 2/3, 0, 0) and
+        // (2/3, 0, 0, 0); "rule" at 1/3 everywhere is worse by at most 1/3 than either.
+        assert_eq!(value(&rows, "exact", EPSILON), 0.0);
+        assert_eq!(value(&rows, "exact", IGD_PLUS), 0.0);
+        assert!((value(&rows, "rule", EPSILON) - 1.0 / 3.0).abs() < 1e-15);
+        let igd = (3.0f64 * (1.0 / 9.0)).sqrt();
+        assert!((value(&rows, "rule", IGD_PLUS) - igd).abs() < 1e-15);
         // A point with a non-finite value counts for nothing but does not shift the others.
         let mut with_nan = points.clone();
         with_nan.push(point("nan", 0, [f64::NAN, 0.0, 0.0, 0.0]));

@@ -1,7 +1,7 @@
 //! [`Front`]: the scored points of several groups (methods, seeds, families) in one objective
 //! space, with one reference point for all of them and the hypervolume of each group.
 
-use super::{hypervolume, ReferencePoint};
+use super::{additive_epsilon, hypervolume, igd_plus, nondominated, Bounds, ReferencePoint};
 
 /// Points of several groups in one `d`-objective space (all minimised). Points with a
 /// non-finite value are kept but count neither for the reference point nor for hypervolume.
@@ -92,6 +92,33 @@ impl<K: PartialEq + Clone> Front<K> {
         } else {
             hypervolume(&points, self.d, reference)
         }
+    }
+
+    /// The additive epsilon indicator and IGD+ ([`super::indicators`]) of the finite points of
+    /// the groups `select` picks to the non-dominated finite points of those `to` picks, in
+    /// objectives normalised to [0, 1] by the lowest and highest finite value of each over
+    /// every group ([`Bounds::observed`]); `None` where either set has no finite point.
+    pub fn distances(
+        &self,
+        select: impl Fn(&K) -> bool,
+        to: impl Fn(&K) -> bool,
+    ) -> Option<(f64, f64)> {
+        let all = self.finite_points(|_| true);
+        let bounds = Bounds::observed([all.as_slice()], self.d);
+        let (mine, target) = (self.finite_points(select), self.finite_points(to));
+        if mine.is_empty() || target.is_empty() {
+            return None;
+        }
+        let target = bounds.normalise(&target);
+        let front: Vec<f64> = nondominated(&target, self.d)
+            .into_iter()
+            .flat_map(|i| target[i * self.d..(i + 1) * self.d].iter().copied())
+            .collect();
+        let mine = bounds.normalise(&mine);
+        Some((
+            additive_epsilon(&mine, &front, self.d),
+            igd_plus(&mine, &front, self.d),
+        ))
     }
 
     /// Best (lowest) value of objective `k` over the groups that `select` picks (+inf for none).

@@ -4,18 +4,21 @@
 //! - [`dominates`], [`nondominated`] (first front), [`ranks`] (all fronts), [`crowding_distance`];
 //! - [`Bounds`] for normalisation with stated bounds, [`ReferencePoint`] policies;
 //! - [`hv`]: exact hypervolume in any dimension and exclusive contributions;
+//! - [`indicators`]: additive epsilon and IGD+ of a set to a reference set;
 //! - [`io`]: moocore's whitespace format and CSV with an objective header.
 //!
 //! Points are `n` rows of `d` values in one row-major slice.
 
 mod front;
 pub mod hv;
+pub mod indicators;
 pub mod io;
 
 use std::collections::BTreeMap;
 
 pub use front::Front;
 pub use hv::{contributions, hypervolume};
+pub use indicators::{additive_epsilon, igd_plus};
 
 /// Whether `a` Pareto-dominates `b`: no worse in every objective, better in at least one.
 pub fn dominates(a: &[f64], b: &[f64]) -> bool {
