@@ -816,3 +816,57 @@ fn nodes_shared_by_one_gpu_and_pair_prefills_lose_time_in_both_fidelities() {
         "apart: {fluid} s against {des} s"
     );
 }
+
+/// Work is conserved: a plan that overloads a datacenter does the same GPU-seconds as one that
+/// spreads the load over identical fleets (the excess is done in later epochs, and the drain
+/// after the horizon in full), and no epoch but the last is busier than its GPUs, so its energy
+/// is never capped.
+#[test]
+fn an_overloaded_datacenter_does_its_work_later_and_charges_its_energy() {
+    let s = bundled("geo-8dc").unwrap();
+    let (ne, nd, ng) = (s.time.epochs, s.datacenters.len(), s.gpus.len());
+    let mut sim = FluidSimulator::new(&s, SimParams::default());
+    let busy_gpu_s = |out: &Outcome, d: usize| -> (f64, f64) {
+        let mut total = 0.0;
+        let mut peak: f64 = 0.0;
+        for e in 0..ne {
+            for g in 0..ng {
+                let u = out.kind_utilisation[(d * ne + e) * ng + g];
+                let available: f64 = s.datacenters[d]
+                    .node_pools
+                    .iter()
+                    .filter(|p| p.gpu == g)
+                    .map(|p| f64::from(p.gpus_per_node * p.nodes) * s.time.epoch_s)
+                    .sum();
+                total += u * available;
+                if e + 1 < ne {
+                    peak = peak.max(u);
+                }
+            }
+        }
+        (total, peak)
+    };
+    let spread = sim
+        .score(
+            &FractionPlan::from_fn(ne, s.origins.len(), s.classes.len(), nd, |_, _, _, _| {
+                1.0 / nd as f64
+            })
+            .unwrap(),
+        )
+        .unwrap();
+    let one = sim.score(&all_to(&s, 0)).unwrap();
+    let spread_work: f64 = (0..nd).map(|d| busy_gpu_s(&spread, d).0).sum();
+    let (one_work, one_peak) = busy_gpu_s(&one, 0);
+    assert!(
+        one_peak <= 1.0 + 1e-12,
+        "an epoch busier than its GPUs: {one_peak}"
+    );
+    assert!(
+        (one_work - spread_work).abs() <= 1e-9 * spread_work,
+        "{one_work} GPU-s done, {spread_work} arrived"
+    );
+    // The overloaded datacenter's energy is its busy GPU-seconds at their TDP fractions: at
+    // least the idle draw of its GPUs over the day and the drain, and more than any epoch's
+    // full draw could hold had the excess been dropped.
+    assert!(one.totals.facility_kwh > spread.totals.facility_kwh / nd as f64);
+}
