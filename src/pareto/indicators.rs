@@ -12,13 +12,12 @@
 //!
 //! Both are scale dependent: compare sets in normalised objectives ([`super::Bounds`]).
 
-/// Checks the shapes every indicator needs: both sets non-empty rows of `d` values.
-fn rows<'a>(points: &'a [f64], d: usize, what: &str) -> std::slice::ChunksExact<'a, f64> {
+/// Checks the shape every indicator needs: a non-empty set of rows of `d` values.
+fn check(points: &[f64], d: usize, what: &str) {
     assert!(
         d > 0 && points.len() % d == 0 && !points.is_empty(),
         "the {what} set is not one or more rows of {d} values"
     );
-    points.chunks_exact(d)
 }
 
 /// The additive epsilon indicator of `approximation` to `reference` (see the module's text).
@@ -26,10 +25,13 @@ fn rows<'a>(points: &'a [f64], d: usize, what: &str) -> std::slice::ChunksExact<
 /// # Panics
 /// If either set is empty or not rows of `d` values.
 pub fn additive_epsilon(approximation: &[f64], reference: &[f64], d: usize) -> f64 {
-    rows(approximation, d, "approximation");
-    rows(reference, d, "reference")
+    check(approximation, d, "approximation");
+    check(reference, d, "reference");
+    reference
+        .chunks_exact(d)
         .map(|r| {
-            rows(approximation, d, "approximation")
+            approximation
+                .chunks_exact(d)
                 .map(|a| {
                     a.iter()
                         .zip(r)
@@ -46,11 +48,14 @@ pub fn additive_epsilon(approximation: &[f64], reference: &[f64], d: usize) -> f
 /// # Panics
 /// If either set is empty or not rows of `d` values.
 pub fn igd_plus(approximation: &[f64], reference: &[f64], d: usize) -> f64 {
-    rows(approximation, d, "approximation");
-    let n = reference.len() / d.max(1);
-    let sum: f64 = rows(reference, d, "reference")
+    check(approximation, d, "approximation");
+    check(reference, d, "reference");
+    let n = reference.len() / d;
+    let sum: f64 = reference
+        .chunks_exact(d)
         .map(|r| {
-            rows(approximation, d, "approximation")
+            approximation
+                .chunks_exact(d)
                 .map(|a| {
                     a.iter()
                         .zip(r)
