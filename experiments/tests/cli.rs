@@ -1278,7 +1278,9 @@ fn compare_writes_the_optimal_versus_learned_report_and_report_merges_runs() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let run = single_run(dir.path(), "compare");
     let report = std::fs::read_to_string(run.join("report.md")).unwrap();
-    assert!(report.contains("| Method | seeds | PHV | PHV ratio to optimal | gap TTFT |"));
+    assert!(report.contains(
+        "| Method | seeds | PHV | PHV ratio to optimal | additive epsilon | IGD+ | gap TTFT |"
+    ));
     for m in [
         "exact",
         "marlin-balanced",

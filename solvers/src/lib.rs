@@ -4,6 +4,8 @@
 //!   recorded in every run's manifest;
 //! - [`green_llm`]: the Green-LLM LP (cost, carbon and delay objectives, water budget) built from
 //!   a scenario;
+//! - [`bound`]: a model of the fluid simulator whose optimum is a proven lower bound on its
+//!   objectives (the certified front's outer side);
 //! - [`methods`]: Green-LLM and the exact reference front as [`verdant::allocator::Allocator`]s;
 //! - [`dispatch`]: minimum-cost dispatch of a demand over sites, as an LP (continuous shares) and as
 //!   a MILP (whole servers with a fixed cost each): the smallest real model of the family Green-LLM
@@ -15,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod baselines;
+pub mod bound;
 pub mod dispatch;
 pub mod green_llm;
 pub mod methods;

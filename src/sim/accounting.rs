@@ -113,7 +113,8 @@ impl DcEpoch {
     }
 }
 
-const J_PER_KWH: f64 = 3.6e6;
+/// Joules per kWh.
+pub const J_PER_KWH: f64 = 3.6e6;
 const MJ_PER_KWH: f64 = 3.6;
 const L_PER_M3: f64 = 1000.0;
 
@@ -273,8 +274,6 @@ impl DcAccountant<'_> {
     #[inline(always)]
     pub fn account(&self, epoch: usize, activity: &Activity) -> DcEpoch {
         let k = self.k;
-        let g = &k.epochs[epoch];
-
         // Eq. 4: IT energy.
         let mut it_j = 0.0;
         for (((gpu, &available), &overtime), (&busy, &weighted)) in self
@@ -296,25 +295,101 @@ impl DcAccountant<'_> {
             it_j += gpu.tdp_w * (weighted + gpu.idle_tdp_fraction * (available - busy));
         }
         let it_kwh = it_j * (1.0 / J_PER_KWH) + activity.token_energy_kwh;
+        self.linear(epoch).of_it(it_kwh)
+    }
 
-        let cooling_kwh = k.cooling_per_it * it_kwh;
-        let infrastructure_kwh = k.infrastructure_per_it * it_kwh;
-        let water_evaporative_l = match k.evaporative_l_per_it_kwh {
-            Some(per_kwh) => per_kwh * it_kwh,
-            None => g.onsite_wue_l_per_kwh * it_kwh,
-        };
-        let water_blowdown_l = k.blowdown_per_evaporative * water_evaporative_l;
+    /// The accounting of `epoch` as a function of IT energy: every metric is affine in it but
+    /// grid energy, `max(0, facility - renewables)` ([`LinearAccounting::of_it`]; what
+    /// [`Self::account`] applies, and what a model of the simulator reads its coefficients from).
+    #[inline(always)]
+    pub fn linear(&self, epoch: usize) -> LinearAccounting {
+        let k = self.k;
+        let g = &k.epochs[epoch];
+        let evaporative_l_per_it_kwh = k.evaporative_l_per_it_kwh.unwrap_or(g.onsite_wue_l_per_kwh);
+        LinearAccounting {
+            cooling_per_it: k.cooling_per_it,
+            infrastructure_per_it: k.infrastructure_per_it,
+            evaporative_l_per_it_kwh,
+            blowdown_per_evaporative: k.blowdown_per_evaporative,
+            potable_kwh_per_l: k.potable_kwh_per_l,
+            wastewater_kwh_per_l: k.wastewater_kwh_per_l,
+            renewable_kwh: g.renewable_kwh,
+            carbon_kg_per_kwh: g.carbon_kg_per_kwh,
+            price_usd_per_kwh: g.price_usd_per_kwh,
+            water_l_per_kwh: g.water_l_per_kwh,
+            carbon_tax_usd_per_kg: self.carbon_tax_usd_per_kg,
+        }
+    }
+}
+
+/// The accounting of one datacenter in one epoch as a function of its IT energy
+/// ([`DcAccountant::linear`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LinearAccounting {
+    /// Cooling energy per kWh of IT (eq. 5, or PUE - 1).
+    pub cooling_per_it: f64,
+    /// Infrastructure energy per kWh of IT (eq. 6, or 0).
+    pub infrastructure_per_it: f64,
+    /// Evaporative water per kWh of IT, L (eq. 8, or the hour's on-site WUE).
+    pub evaporative_l_per_it_kwh: f64,
+    /// Blowdown per litre evaporated (eq. 8's reading).
+    pub blowdown_per_evaporative: f64,
+    /// Energy to supply potable water, kWh per L (eq. 10).
+    pub potable_kwh_per_l: f64,
+    /// Energy to treat the grid's water, kWh per L (eq. 10).
+    pub wastewater_kwh_per_l: f64,
+    /// On-site renewable energy of the epoch, kWh.
+    pub renewable_kwh: f64,
+    /// The grid's carbon intensity in the epoch, kg per kWh.
+    pub carbon_kg_per_kwh: f64,
+    /// The grid's price in the epoch, USD per kWh.
+    pub price_usd_per_kwh: f64,
+    /// The grid's water intensity in the epoch, L per kWh.
+    pub water_l_per_kwh: f64,
+    /// The datacenter's carbon tax, USD per kg.
+    pub carbon_tax_usd_per_kg: f64,
+}
+
+impl LinearAccounting {
+    /// Facility energy per kWh of IT energy.
+    pub fn facility_per_it(&self) -> f64 {
+        1.0 + self.cooling_per_it + self.infrastructure_per_it
+    }
+
+    /// Water per kWh of IT energy, L: evaporative, blowdown and the grid's (on facility energy).
+    pub fn water_l_per_it_kwh(&self) -> f64 {
+        self.evaporative_l_per_it_kwh * (1.0 + self.blowdown_per_evaporative)
+            + self.facility_per_it() * self.water_l_per_kwh
+    }
+
+    /// Carbon of water supply and treatment per kWh of IT energy, kg (eq. 10; grid energy's
+    /// carbon is `carbon_kg_per_kwh` per kWh of grid energy besides).
+    pub fn water_carbon_kg_per_it_kwh(&self) -> f64 {
+        self.carbon_kg_per_kwh
+            * (self.evaporative_l_per_it_kwh
+                * (1.0 + self.blowdown_per_evaporative)
+                * self.potable_kwh_per_l
+                + self.facility_per_it() * self.water_l_per_kwh * self.wastewater_kwh_per_l)
+    }
+
+    /// Every metric of the datacenter-epoch from its IT energy, kWh.
+    #[inline(always)]
+    pub fn of_it(&self, it_kwh: f64) -> DcEpoch {
+        let cooling_kwh = self.cooling_per_it * it_kwh;
+        let infrastructure_kwh = self.infrastructure_per_it * it_kwh;
+        let water_evaporative_l = self.evaporative_l_per_it_kwh * it_kwh;
+        let water_blowdown_l = self.blowdown_per_evaporative * water_evaporative_l;
         // Eq. 6 (or PUE x IT).
         let facility_kwh = it_kwh + cooling_kwh + infrastructure_kwh;
-        let grid_kwh = (facility_kwh - g.renewable_kwh).max(0.0);
-        let ci = g.carbon_kg_per_kwh;
+        let grid_kwh = (facility_kwh - self.renewable_kwh).max(0.0);
+        let ci = self.carbon_kg_per_kwh;
         // Eq. 8, grid share.
-        let water_grid_l = facility_kwh * g.water_l_per_kwh;
+        let water_grid_l = facility_kwh * self.water_l_per_kwh;
         // Eqs. 9-10.
         let carbon_grid_kg = ci * grid_kwh;
         let carbon_water_kg = ci
-            * ((water_evaporative_l + water_blowdown_l) * k.potable_kwh_per_l
-                + water_grid_l * k.wastewater_kwh_per_l);
+            * ((water_evaporative_l + water_blowdown_l) * self.potable_kwh_per_l
+                + water_grid_l * self.wastewater_kwh_per_l);
         DcEpoch {
             it_kwh,
             cooling_kwh,
@@ -322,13 +397,61 @@ impl DcAccountant<'_> {
             facility_kwh,
             grid_kwh,
             // Eq. 7.
-            energy_cost_usd: grid_kwh * g.price_usd_per_kwh,
+            energy_cost_usd: grid_kwh * self.price_usd_per_kwh,
             carbon_tax_usd: self.carbon_tax_usd_per_kg * carbon_grid_kg,
             water_evaporative_l,
             water_blowdown_l,
             water_grid_l,
             carbon_grid_kg,
             carbon_water_kg,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The coefficients a model of the simulator reads are the accounting's own: facility
+    /// energy, water and water carbon per kWh of IT energy equal what `of_it` charges for it,
+    /// in both facility modes, and grid energy is what is left after renewables.
+    #[test]
+    fn the_linear_form_is_the_accounting() {
+        for name in ["geo-4dc", "green-llm-base"] {
+            let s = crate::scenario::bundled(name).unwrap();
+            let accountant = Accountant::new(&s, BlowdownReading::default());
+            for d in 0..s.datacenters.len() {
+                for e in [0, s.time.epochs / 2] {
+                    let l = accountant.datacenter(d).linear(e);
+                    let it = 1000.0 + l.renewable_kwh;
+                    let x = l.of_it(it);
+                    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(1.0);
+                    assert!(close(x.facility_kwh, l.facility_per_it() * it));
+                    assert!(close(x.water_l(), l.water_l_per_it_kwh() * it));
+                    assert!(close(
+                        x.carbon_kg(),
+                        l.carbon_kg_per_kwh * x.grid_kwh + l.water_carbon_kg_per_it_kwh() * it
+                    ));
+                    assert!(close(x.grid_kwh, x.facility_kwh - l.renewable_kwh));
+                    assert!(close(x.energy_cost_usd, l.price_usd_per_kwh * x.grid_kwh));
+                    let activity = Activity::default();
+                    let idle_it_kwh = accountant.account(d, e, &activity).it_kwh;
+                    assert!(close(idle_it_kwh, {
+                        let gpus: f64 = s.datacenters[d]
+                            .node_pools
+                            .iter()
+                            .map(|p| {
+                                let g = &s.gpus[p.gpu];
+                                g.tdp_w
+                                    * g.idle_tdp_fraction
+                                    * f64::from(p.gpus_per_node * p.nodes)
+                                    * s.time.epoch_s
+                            })
+                            .sum();
+                        gpus / J_PER_KWH
+                    }));
+                }
+            }
         }
     }
 }

@@ -41,6 +41,19 @@ use super::{FractionPlan, Objectives, Outcome, PlanError, SimParams};
 use crate::scenario::MAX_GPU_KINDS;
 use crate::scenario::{memory_share, Datacenter, GreenLlmTerms, Scenario};
 
+/// How one class's requests meet one GPU kind's prefill lanes at one datacenter
+/// ([`FluidSimulator::lane_terms`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LaneTerms {
+    /// Share of the class's requests at the datacenter that the kind takes.
+    pub share: f64,
+    /// Prefill GPU-seconds per input token of the class at the datacenter that land on the
+    /// kind (share-weighted).
+    pub prefill_gpu_s_per_input_token: f64,
+    /// Seconds of one prefill per input token on the kind.
+    pub prefill_s_per_input_token: f64,
+}
+
 /// Latency sums of one epoch.
 #[derive(Debug, Clone, Copy, Default)]
 struct EpochLatency {
@@ -533,6 +546,8 @@ pub struct FluidSimulator<'a> {
     moved: Vec<f64>,
     /// Whether any kind spilled in the epoch at hand.
     spilled: bool,
+    /// Whether any kind spilled in the epochs scored since the last full scoring began.
+    spilled_since_start: bool,
     /// The pools of each kind and datacenter, `pools[pool_start[k]..pool_start[k + 1]]` for
     /// `k = g * datacenters + d`: each pool's share of the kind's prefill work (its load factor
     /// times its GPU-seconds, normalised), its GPU-seconds per epoch, its nodes' KV memory (MB)
@@ -757,6 +772,7 @@ impl<'a> FluidSimulator<'a> {
             before_bound: vec![1.0; ng * nd],
             moved: vec![0.0; ng * ng * nd],
             spilled: false,
+            spilled_since_start: false,
             pools,
             pool_start,
             pool_headroom,
@@ -785,6 +801,7 @@ impl<'a> FluidSimulator<'a> {
         out.reset(nd, ne);
         out.kind_utilisation.resize(nd * ne * s.gpus.len(), 0.0);
         self.peak_prefill_utilisation = 0.0;
+        self.spilled_since_start = false;
         let (l, totals) = self.run(plan, 0..ne, out);
         out.totals = totals;
         out.latency.served = l.served;
@@ -1488,6 +1505,7 @@ impl<'a> FluidSimulator<'a> {
             self.busy_gpu_s[logged] *= kept;
             self.tdp_weighted_gpu_s[logged] *= kept;
             self.spilled = true;
+            self.spilled_since_start = true;
         }
     }
 
@@ -1660,6 +1678,79 @@ impl<'a> FluidSimulator<'a> {
             return 0.0;
         }
         self.classes[c].unqueued_s(d, input, output, 1.0 / requests)
+    }
+
+    /// What datacenter `d`'s GPUs did in epoch `e` of the plan last scored ([`Activity`]:
+    /// busy and TDP-weighted GPU-seconds per kind, token energy; the last epoch's overtime),
+    /// as the accounting read it.
+    pub fn logged_activity(&self, e: usize, d: usize) -> Activity {
+        let s = self.scenario;
+        let (ng, nd, ne) = (s.gpus.len(), s.datacenters.len(), s.time.epochs);
+        let mut a = Activity::default();
+        for g in 0..ng {
+            let logged = (e * ng + g) * nd + d;
+            a.busy_gpu_s[g] = self.busy_gpu_s[logged];
+            a.tdp_weighted_gpu_s[g] = self.tdp_weighted_gpu_s[logged];
+            if e + 1 == ne {
+                a.overtime_gpu_s[g] = self.overtime_gpu_s[g * nd + d];
+            }
+        }
+        a.token_energy_kwh = self.token_energy_kwh[e * nd + d];
+        a
+    }
+
+    /// Whether some GPU kind sent requests on to another kind of its datacenter (its queue
+    /// outgrew its nodes' KV memory) in the plan last scored by [`Self::score_into`] (and the
+    /// epochs scored one by one since).
+    pub fn spilled(&self) -> bool {
+        self.spilled_since_start
+    }
+
+    /// The most prefill GPU-seconds kind `g` of datacenter `d` takes in an epoch without any
+    /// of its pools leaving work over, when it starts with none (at the most time any mix of
+    /// models loses to prefill groups): below it an epoch carries nothing.
+    pub fn prefill_headroom_gpu_s(&self, d: usize, g: usize) -> f64 {
+        self.pool_headroom[g * self.scenario.datacenters.len() + d]
+    }
+
+    /// The accounting this simulator charges with.
+    pub fn accountant(&self) -> &Accountant<'a> {
+        &self.accountant
+    }
+
+    /// How class `c`'s requests meet the prefill lanes of GPU kind `g` at datacenter `d`: the
+    /// share of them the local balancer sends to the kind, the prefill GPU-seconds per input
+    /// token they bring it (weighted by that share, as the kind's prefill utilisation counts
+    /// them) and a prefill's seconds per input token on the kind. `None` for a class without a
+    /// model, or where the kind takes none of its requests.
+    pub fn lane_terms(&self, c: usize, d: usize, g: usize) -> Option<LaneTerms> {
+        let nd = self.scenario.datacenters.len();
+        let ClassKind::Model {
+            share,
+            prefill_gpu_s_per_token,
+            prefill_s_per_input_token,
+            ..
+        } = &self.classes[c].kind
+        else {
+            return None;
+        };
+        let k = g * nd + d;
+        (share[k] > 0.0).then(|| LaneTerms {
+            share: share[k],
+            prefill_gpu_s_per_input_token: prefill_gpu_s_per_token[k],
+            prefill_s_per_input_token: prefill_s_per_input_token[g],
+        })
+    }
+
+    /// The stationary wait of kind `g`'s prefill lanes at datacenter `d` per second of class
+    /// `c`'s mean prefill, at the kind's prefill utilisation `rho`, without the time lost to
+    /// prefill groups (which only adds to it); 0 for a class without a model.
+    pub fn lossless_lane_wait(&self, c: usize, d: usize, g: usize, rho: f64) -> f64 {
+        let nd = self.scenario.datacenters.len();
+        match &self.classes[c].kind {
+            ClassKind::Model { lossless_wait, .. } => lossless_wait.at(g * nd + d, rho),
+            ClassKind::Processing { .. } => 0.0,
+        }
     }
 
     /// The largest prefill utilisation (prefill GPU-seconds received over those the GPUs have)

@@ -1,0 +1,727 @@
+//! The bound model: a linear program whose optimum is a proven lower bound on the fluid
+//! simulator's objectives (docs/decisions/0010-certified-front.md).
+//!
+//! Decision space: per epoch, class and datacenter that hosts the class's model, the fraction of
+//! the class's requests sent there (the same for every origin). For a plan `x` the model's value
+//! of each objective is the least over work schedules that the simulator's own schedule satisfies,
+//! so it is at most the simulator's value of that plan:
+//!
+//! - **Work.** Each GPU kind of each datacenter receives busy, TDP-weighted and prefill
+//!   GPU-seconds linear in `x` (read off the simulator with probes of one class at a time). It
+//!   does work `b` (busy) and `w` (weighted) per epoch, with backlogs `q >= 0` carried between
+//!   epochs: `b <= ` the kind's GPU-seconds in every epoch but the last (the simulator conserves
+//!   work, decision 0010), everything done by the end (the last epoch's drain lasts `ot >= b - A`
+//!   past the horizon), and `f_min b <= w <= f_max b` (every unit of work draws between the
+//!   lowest and the highest phase fraction of TDP).
+//! - **Accounting.** IT energy `sum_g tdp_g (w - idle_g b + idle_g (A_g + ot_g)) + token energy`;
+//!   facility energy, water and the water share of carbon affine in it, grid energy
+//!   `max(0, facility - renewables)` through an epigraph variable
+//!   ([`verdant::sim::accounting::LinearAccounting`], the simulator's own coefficients).
+//! - **TTFT.** Round trip and unqueued prefill per request (exact), plus per kind and
+//!   datacenter-epoch a variable `z` of request-seconds of lane wait above tangent lines of a
+//!   convex under-estimator of the simulator's wait at the kind's prefill utilisation
+//!   ([`QueueBound`]); the wait for a carried backlog counts 0.
+//!
+//! Not covered by the proof (the report names plans that do it): sending requests to a
+//! datacenter that hosts no instance of their model (they wait an epoch and draw no energy), and
+//! kinds that spill requests to another kind when their queue outgrows their KV memory.
+
+use good_lp::{
+    constraint, variable, Constraint, Expression, ProblemVariables, Solution, SolverModel, Variable,
+};
+use verdant::allocator::Problem;
+use verdant::scenario::Scenario;
+use verdant::sim::accounting::{LinearAccounting, J_PER_KWH};
+use verdant::sim::planner::EpochPlanner;
+use verdant::sim::{FractionPlan, Outcome};
+
+use crate::reference::ReferenceError;
+use crate::{SolveError, SolveStatus, SolverOptions};
+
+/// The model's objectives, in this order.
+pub const BOUND_OBJECTIVES: [&str; 5] =
+    ["ttft_s", "carbon_kg", "water_l", "cost_usd", "energy_kwh"];
+
+/// Share of a class a probe sends to the probed datacenter (small: nothing saturates).
+const PROBE: f64 = 0.01;
+
+/// A convex piecewise-linear lower bound on the request-seconds of lane wait at one kind of one
+/// datacenter in one epoch, as a function of the kind's prefill utilisation `rho`: the largest
+/// of its lines `slope * rho + intercept` (and 0).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueueBound {
+    /// `(slope, intercept)` of each line.
+    pub lines: Vec<(f64, f64)>,
+}
+
+impl QueueBound {
+    /// The bound at `rho`.
+    pub fn at(&self, rho: f64) -> f64 {
+        self.lines
+            .iter()
+            .map(|(a, b)| a * rho + b)
+            .fold(0.0, f64::max)
+    }
+
+    /// The bound for the classes `classes` at one kind: each class's requests per prefill
+    /// GPU-second `r` and its wait per request `m(rho)` (mean prefill seconds times the
+    /// lossless wait per second of prefill), with `available` GPU-seconds. The wait the
+    /// simulator gives is `rho A (sum_c theta_c r_c)(sum_c theta_c m_c(rho))`, theta the classes'
+    /// shares of the prefill work; the least over the mixes (closed form for two classes, the
+    /// product of the least `r` and the least `m` for more) is increasing in `rho`, and its
+    /// convex under-estimator is the lower convex hull of a staircase under it, closed by a ray
+    /// beyond `RHO_MAX` along which every `m_c` is linear (each curve follows its tangent past
+    /// its knee, at most 0.999).
+    pub fn new(classes: &[(f64, &dyn Fn(f64) -> f64)], available: f64) -> Self {
+        const STEPS: usize = 600;
+        const RHO_MAX: f64 = 1.5;
+        if classes.is_empty() || available <= 0.0 {
+            return QueueBound::default();
+        }
+        let least_over_mixes = |rho: f64| -> f64 {
+            let m: Vec<f64> = classes.iter().map(|(_, f)| f(rho)).collect();
+            match classes.len() {
+                1 => classes[0].0 * m[0],
+                2 => {
+                    let (r1, r2, m1, m2) = (classes[0].0, classes[1].0, m[0], m[1]);
+                    // (t r1 + (1 - t) r2)(t m1 + (1 - t) m2) over t in [0, 1]: least at an
+                    // end, or at the stationary point when the parabola opens upwards.
+                    let f = |t: f64| (t * r1 + (1.0 - t) * r2) * (t * m1 + (1.0 - t) * m2);
+                    let (dr, dm) = (r1 - r2, m1 - m2);
+                    let mut least = f(0.0).min(f(1.0));
+                    if dr * dm > 0.0 {
+                        let t = -(r2 * dm + m2 * dr) / (2.0 * dr * dm);
+                        if (0.0..=1.0).contains(&t) {
+                            least = least.min(f(t));
+                        }
+                    }
+                    least.max(0.0)
+                }
+                _ => {
+                    let r = classes.iter().map(|c| c.0).fold(f64::INFINITY, f64::min);
+                    r * m.iter().copied().fold(f64::INFINITY, f64::min)
+                }
+            }
+        };
+        let g = |rho: f64| rho * available * least_over_mixes(rho);
+        // The staircase (rho_{i+1}, G(rho_i)) lies under G where G increases; the suffix minimum
+        // keeps it under G even where the tabulated curves dip.
+        let grid: Vec<f64> = (0..=STEPS)
+            .map(|i| RHO_MAX * i as f64 / STEPS as f64)
+            .collect();
+        let mut values: Vec<f64> = grid.iter().map(|&r| g(r)).collect();
+        for i in (0..STEPS).rev() {
+            values[i] = values[i].min(values[i + 1]);
+        }
+        let mut points: Vec<(f64, f64)> = vec![(0.0, 0.0)];
+        for i in 0..STEPS {
+            points.push((grid[i + 1], values[i]));
+        }
+        // Beyond RHO_MAX: G(rho) >= G(RHO_MAX) + s (rho - RHO_MAX), s the least slope of
+        // rho r m(rho) there over the classes (each m linear beyond the knees).
+        let r_least = classes.iter().map(|c| c.0).fold(f64::INFINITY, f64::min);
+        let slope_least = classes
+            .iter()
+            .map(|(_, f)| {
+                let (m0, m1) = (f(RHO_MAX), f(RHO_MAX + 1.0));
+                m0 + RHO_MAX * (m1 - m0)
+            })
+            .fold(f64::INFINITY, f64::min);
+        let ray = available * r_least * slope_least.max(0.0);
+        let far = 1e6;
+        points.push((far, values[STEPS] + ray * (far - RHO_MAX)));
+        let hull = lower_hull(&points);
+        let mut lines: Vec<(f64, f64)> = hull
+            .windows(2)
+            .filter(|w| w[1].0 > w[0].0)
+            .map(|w| {
+                let slope = (w[1].1 - w[0].1) / (w[1].0 - w[0].0);
+                (slope, w[0].1 - slope * w[0].0)
+            })
+            .filter(|(slope, _)| *slope > 0.0)
+            .collect();
+        // At most one line per 0.05 of utilisation (each a facet of the hull, so still under it):
+        // the model stays small, the bound loses little.
+        let mut kept: Vec<(f64, f64)> = Vec::new();
+        let mut last_start = f64::NEG_INFINITY;
+        let starts: Vec<f64> = hull.iter().map(|p| p.0).collect();
+        for (k, line) in lines.drain(..).enumerate() {
+            let start = starts.get(k).copied().unwrap_or(0.0);
+            if start - last_start >= 0.05 || start >= 0.9 {
+                kept.push(line);
+                last_start = start;
+            }
+        }
+        QueueBound { lines: kept }
+    }
+}
+
+/// Lower convex hull of points sorted by x (Andrew's monotone chain, lower half).
+fn lower_hull(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut hull: Vec<(f64, f64)> = Vec::with_capacity(points.len());
+    for &p in points {
+        while hull.len() >= 2 {
+            let (a, b) = (hull[hull.len() - 2], hull[hull.len() - 1]);
+            let cross = (b.0 - a.0) * (p.1 - a.1) - (b.1 - a.1) * (p.0 - a.0);
+            if cross <= 0.0 {
+                hull.pop();
+            } else {
+                break;
+            }
+        }
+        hull.push(p);
+    }
+    hull
+}
+
+/// The bound model of a problem's scenario.
+#[derive(Debug, Clone)]
+pub struct BoundModel<'a> {
+    scenario: &'a Scenario,
+    /// The decision space (which datacenters host which class).
+    pub planner: EpochPlanner,
+    kinds: usize,
+    /// Per (epoch, class, datacenter, kind), `[((e * nc + c) * nd + d) * ng + g]`: busy,
+    /// TDP-weighted and prefill GPU-seconds with the whole class there.
+    busy: Vec<f64>,
+    weighted: Vec<f64>,
+    prefill: Vec<f64>,
+    /// Per (epoch, class, datacenter): token energy (kWh) and request-seconds of round trip and
+    /// unqueued prefill with the whole class there.
+    token_kwh: Vec<f64>,
+    ttft_request_s: Vec<f64>,
+    total_requests: f64,
+    /// GPU-seconds per epoch of each kind at each datacenter, `[d * ng + g]`.
+    available: Vec<f64>,
+    /// Per kind: TDP (W), idle fraction, the least and the largest fraction of TDP any model
+    /// draws on it.
+    gpu: Vec<[f64; 4]>,
+    /// Per (epoch, datacenter): the accounting's coefficients.
+    linear: Vec<LinearAccounting>,
+    /// Whether any datacenter-epoch has on-site renewables (grid energy needs its epigraph).
+    renewables: bool,
+    /// Per (epoch, datacenter, kind), `[(e * nd + d) * ng + g]`: the lane wait's lower bound.
+    queue: Vec<QueueBound>,
+    /// Per (datacenter, kind), `[d * ng + g]`: the prefill GPU-seconds a kind serves at least
+    /// in an epoch that carries work, in units of its GPU-seconds per epoch.
+    headroom: Vec<f64>,
+    /// Per (epoch, datacenter, kind), `[(e * nd + d) * ng + g]`: the most work any plan can
+    /// have carried out of the epoch (everything of every class sent there since the first),
+    /// in units of the kind's GPU-seconds per epoch.
+    carry_cap: Vec<f64>,
+    /// Whether work is carried only out of overloaded epochs (one binary per kind and
+    /// datacenter-epoch: a MILP), or wherever the schedule likes (an LP, looser).
+    pub forced_carry: bool,
+}
+
+/// One solve of the bound model.
+#[derive(Debug, Clone)]
+pub struct BoundSolution {
+    /// The plan (every origin the same fractions).
+    pub plan: FractionPlan,
+    /// The model's value of each objective ([`BOUND_OBJECTIVES`]) at the solution.
+    pub bound: [f64; 5],
+    /// How to read the solution.
+    pub status: SolveStatus,
+}
+
+/// The variables of one build of the model and the expressions of its objectives.
+struct Built {
+    vars: ProblemVariables,
+    x: Vec<Option<Variable>>,
+    objectives: [Expression; 5],
+    constraints: Vec<Constraint>,
+}
+
+impl<'a> BoundModel<'a> {
+    /// Reads the model's coefficients off `problem`'s fluid simulator.
+    pub fn new(problem: &Problem<'a>) -> Result<Self, ReferenceError> {
+        let s = problem.scenario;
+        let (ne, nc, nd, ng, no) = (
+            s.time.epochs,
+            s.classes.len(),
+            s.datacenters.len(),
+            s.gpus.len(),
+            s.origins.len(),
+        );
+        if nd < 2 {
+            return Err(ReferenceError::Scenario {
+                scenario: s.name.clone(),
+                message: format!(
+                    "the bound model probes with at least 2 datacenters, this scenario has {nd}"
+                ),
+            });
+        }
+        let planner = EpochPlanner::new(s, 1.0);
+        let mut sim = problem.fluid();
+        let mut out = Outcome::default();
+        let mut plan =
+            FractionPlan::from_fn(ne, no, nc, nd, |_, _, _, d| if d == 0 { 1.0 } else { 0.0 })?;
+        let mut busy = vec![0.0; ne * nc * nd * ng];
+        let mut weighted = vec![0.0; ne * nc * nd * ng];
+        let mut prefill = vec![0.0; ne * nc * nd * ng];
+        let mut token_kwh = vec![0.0; ne * nc * nd];
+        // Prefill GPU-seconds per input token on each kind, share-weighted.
+        for e in 0..ne {
+            for c in 0..nc {
+                for d in 0..nd {
+                    if !planner.hosts(c, d) {
+                        continue;
+                    }
+                    // PROBE of class c to d, everything else to another datacenter.
+                    let other = (d + 1) % nd;
+                    for k in 0..nc {
+                        let mut row = vec![0.0; nd];
+                        if k == c {
+                            row[other] = 1.0 - PROBE;
+                            row[d] = PROBE;
+                        } else {
+                            row[other] = 1.0;
+                        }
+                        plan.set_epoch_class(e, k, &row)?;
+                    }
+                    sim.clear_backlog();
+                    sim.score_epoch(&plan, e, &mut out)?;
+                    let a = sim.logged_activity(e, d);
+                    let j = (e * nc + c) * nd + d;
+                    token_kwh[j] = a.token_energy_kwh / PROBE;
+                    let input: f64 = (0..no).map(|o| s.demand.input_tokens(o, c, e)).sum();
+                    for g in 0..ng {
+                        busy[j * ng + g] = a.busy_gpu_s[g] / PROBE;
+                        weighted[j * ng + g] = a.tdp_weighted_gpu_s[g] / PROBE;
+                        prefill[j * ng + g] = sim
+                            .lane_terms(c, d, g)
+                            .map_or(0.0, |t| t.prefill_gpu_s_per_input_token * input);
+                    }
+                }
+            }
+        }
+        // Round trip and unqueued prefill, request-seconds per (e, c, d).
+        let demand = &s.demand;
+        let mut ttft_request_s = vec![0.0; ne * nc * nd];
+        let mut total_requests = 0.0;
+        let mut class_totals = vec![[0.0; 3]; ne * nc];
+        for e in 0..ne {
+            for c in 0..nc {
+                let (mut r, mut input, mut output) = (0.0, 0.0, 0.0);
+                for o in 0..no {
+                    r += demand.requests(o, c, e);
+                    input += demand.input_tokens(o, c, e);
+                    output += demand.output_tokens(o, c, e);
+                }
+                class_totals[e * nc + c] = [r, input, output];
+                total_requests += r;
+                for d in 0..nd {
+                    if !planner.hosts(c, d) {
+                        continue;
+                    }
+                    let network: f64 = (0..no)
+                        .map(|o| demand.requests(o, c, e) * s.network.round_trip_s[o][d])
+                        .sum();
+                    let service = sim.service_s(c, d, input, output, r);
+                    ttft_request_s[(e * nc + c) * nd + d] = network + r * service;
+                }
+            }
+        }
+        let accountant = sim.accountant();
+        let available: Vec<f64> = (0..nd)
+            .flat_map(|d| accountant.available_gpu_s(d).to_vec())
+            .collect();
+        let gpu: Vec<[f64; 4]> = s
+            .gpus
+            .iter()
+            .enumerate()
+            .map(|(g, kind)| {
+                let fractions = s
+                    .models
+                    .iter()
+                    .filter(|m| m.speed.get(g).is_some_and(|x| x.is_some()))
+                    .flat_map(|m| [m.prefill_tdp_fraction, m.decode_tdp_fraction]);
+                let (lo, hi) = fractions.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), f| {
+                    (a.min(f), b.max(f))
+                });
+                let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
+                [kind.tdp_w, kind.idle_tdp_fraction, lo, hi]
+            })
+            .collect();
+        let linear: Vec<LinearAccounting> = (0..ne)
+            .flat_map(|e| (0..nd).map(move |d| (e, d)))
+            .map(|(e, d)| accountant.datacenter(d).linear(e))
+            .collect();
+        let renewables = linear.iter().any(|l| l.renewable_kwh > 0.0);
+        // The lane wait's bound per (e, d, g).
+        let mut queue = vec![QueueBound::default(); ne * nd * ng];
+        for e in 0..ne {
+            for d in 0..nd {
+                for g in 0..ng {
+                    let a = available[d * ng + g];
+                    let mut terms: Vec<(f64, usize, f64)> = Vec::new();
+                    for c in 0..nc {
+                        let [r, input, _] = class_totals[e * nc + c];
+                        let Some(t) = sim.lane_terms(c, d, g) else {
+                            continue;
+                        };
+                        if r <= 0.0 || input <= 0.0 || !planner.hosts(c, d) {
+                            continue;
+                        }
+                        let work_per_request = t.prefill_gpu_s_per_input_token * input / r;
+                        let prefill_s = t.prefill_s_per_input_token * input / r;
+                        terms.push((t.share / work_per_request, c, prefill_s));
+                    }
+                    let sim_ref = &sim;
+                    let waits: Vec<Box<dyn Fn(f64) -> f64 + '_>> = terms
+                        .iter()
+                        .map(|&(_, c, prefill_s)| {
+                            Box::new(move |rho: f64| {
+                                prefill_s * sim_ref.lossless_lane_wait(c, d, g, rho)
+                            }) as Box<dyn Fn(f64) -> f64>
+                        })
+                        .collect();
+                    let classes: Vec<(f64, &dyn Fn(f64) -> f64)> = terms
+                        .iter()
+                        .zip(&waits)
+                        .map(|(t, w)| (t.0, w.as_ref()))
+                        .collect();
+                    queue[(e * nd + d) * ng + g] = QueueBound::new(&classes, a);
+                }
+            }
+        }
+        let headroom: Vec<f64> = (0..nd)
+            .flat_map(|d| (0..ng).map(move |g| (d, g)))
+            .map(|(d, g)| {
+                let a = available[d * ng + g];
+                if a > 0.0 {
+                    (sim.prefill_headroom_gpu_s(d, g) / a).clamp(0.0, 1.0)
+                } else {
+                    0.0
+                }
+            })
+            .collect();
+        let mut carry_cap = vec![0.0; ne * nd * ng];
+        for d in 0..nd {
+            for g in 0..ng {
+                let a = available[d * ng + g];
+                let mut cumulative = 0.0;
+                for e in 0..ne {
+                    for c in 0..nc {
+                        cumulative += busy[(((e * nc + c) * nd + d) * ng) + g];
+                    }
+                    carry_cap[(e * nd + d) * ng + g] = if a > 0.0 { cumulative / a } else { 0.0 };
+                }
+            }
+        }
+        Ok(BoundModel {
+            headroom,
+            carry_cap,
+            forced_carry: true,
+            scenario: s,
+            planner,
+            kinds: ng,
+            busy,
+            weighted,
+            prefill,
+            token_kwh,
+            ttft_request_s,
+            total_requests,
+            available,
+            gpu,
+            linear,
+            renewables,
+            queue,
+        })
+    }
+
+    /// The lane wait's bound at kind `g` of datacenter `d` in epoch `e`.
+    pub fn queue_bound(&self, e: usize, d: usize, g: usize) -> &QueueBound {
+        let nd = self.planner.datacenters;
+        &self.queue[(e * nd + d) * self.kinds + g]
+    }
+
+    /// Builds the model: the plan's fractions (fixed to `fixed` where given), the schedule, the
+    /// accounting and the objectives.
+    fn build(&self, fixed: Option<&FractionPlan>) -> Built {
+        let (ne, nc, nd, ng) = (
+            self.planner.epochs,
+            self.planner.classes,
+            self.planner.datacenters,
+            self.kinds,
+        );
+        let mut vars = ProblemVariables::new();
+        let mut constraints = Vec::new();
+        let x: Vec<Option<Variable>> = (0..ne * nc * nd)
+            .map(|k| {
+                let (e, c, d) = (k / (nc * nd), (k / nd) % nc, k % nd);
+                self.planner.hosts(c, d).then(|| match fixed {
+                    Some(plan) => {
+                        let v = plan.row(e, 0, c)[d].clamp(0.0, 1.0);
+                        vars.add(variable().min(v).max(v))
+                    }
+                    None => vars.add(variable().min(0.0).max(1.0)),
+                })
+            })
+            .collect();
+        let mut f: [Expression; 5] = Default::default();
+        for e in 0..ne {
+            for c in 0..nc {
+                let mut row = Expression::from(0.0);
+                for d in 0..nd {
+                    let k = (e * nc + c) * nd + d;
+                    if let Some(v) = x[k] {
+                        row += v;
+                        f[0] += (self.ttft_request_s[k] / self.total_requests.max(1e-300)) * v;
+                    }
+                }
+                if fixed.is_none() {
+                    constraints.push(constraint!(row == 1.0));
+                }
+            }
+        }
+        // Work in units of the kind's GPU-seconds per epoch (HiGHS solves well-scaled models
+        // much faster).
+        let arriving = |table: &Vec<f64>, e: usize, d: usize, g: usize| -> Expression {
+            let per_available = 1.0 / self.available[d * ng + g];
+            let mut sum = Expression::from(0.0);
+            for c in 0..nc {
+                let k = (e * nc + c) * nd + d;
+                if let Some(v) = x[k] {
+                    let coef = table[k * ng + g] * per_available;
+                    if coef != 0.0 {
+                        sum += coef * v;
+                    }
+                }
+            }
+            sum
+        };
+        // IT energy per (e, d), kWh, as expressions.
+        let mut it: Vec<Expression> = (0..ne * nd)
+            .map(|j| {
+                let (e, d) = (j / nd, j % nd);
+                let mut sum = Expression::from(0.0);
+                for c in 0..nc {
+                    let k = (e * nc + c) * nd + d;
+                    if let Some(v) = x[k] {
+                        if self.token_kwh[k] != 0.0 {
+                            sum += self.token_kwh[k] * v;
+                        }
+                    }
+                }
+                sum
+            })
+            .collect();
+        for d in 0..nd {
+            for g in 0..ng {
+                let a = self.available[d * ng + g];
+                if a <= 0.0 {
+                    continue;
+                }
+                let [tdp, idle, f_lo, f_hi] = self.gpu[g];
+                // kWh of one epoch of the kind at full power.
+                let per_kwh = tdp * a / J_PER_KWH;
+                let (mut q_busy, mut q_weighted) = (Expression::from(0.0), Expression::from(0.0));
+                // At a fixed plan, no more can be carried than has arrived.
+                let mut arrived = 0.0;
+                for e in 0..ne {
+                    if let Some(plan) = fixed {
+                        for c in 0..nc {
+                            let k = (e * nc + c) * nd + d;
+                            if x[k].is_some() {
+                                arrived += self.busy[k * ng + g] / a * plan.row(e, 0, c)[d];
+                            }
+                        }
+                    }
+                    let last = e + 1 == ne;
+                    let present_busy = q_busy.clone() + arriving(&self.busy, e, d, g);
+                    let present_weighted = q_weighted.clone() + arriving(&self.weighted, e, d, g);
+                    let (done_busy, done_weighted) = if last {
+                        (present_busy, present_weighted)
+                    } else {
+                        let (qb, qw) =
+                            (vars.add(variable().min(0.0)), vars.add(variable().min(0.0)));
+                        let done_busy = present_busy - qb;
+                        let done_weighted = present_weighted - qw;
+                        constraints.push(constraint!(done_busy.clone() <= 1.0));
+                        // What is carried draws between the least and the largest fraction.
+                        constraints.push(constraint!(qw >= f_lo * qb));
+                        constraints.push(constraint!(qw <= f_hi * qb));
+                        if self.forced_carry {
+                            // Work is carried only by an overloaded epoch, which does at least
+                            // the kind's headroom (binary `over`).
+                            let over = vars.add(variable().binary());
+                            let cap = match fixed {
+                                Some(_) => arrived,
+                                None => self.carry_cap[(e * nd + d) * ng + g],
+                            };
+                            let headroom = self.headroom[d * ng + g];
+                            constraints.push(constraint!(qb <= cap * over));
+                            constraints.push(constraint!(done_busy.clone() >= headroom * over));
+                        }
+                        (q_busy, q_weighted) = (Expression::from(qb), Expression::from(qw));
+                        (done_busy, done_weighted)
+                    };
+                    constraints.push(constraint!(done_busy.clone() >= 0.0));
+                    constraints.push(constraint!(
+                        done_weighted.clone() >= f_lo * done_busy.clone()
+                    ));
+                    constraints.push(constraint!(
+                        done_weighted.clone() <= f_hi * done_busy.clone()
+                    ));
+                    let j = e * nd + d;
+                    it[j] += per_kwh * (done_weighted - idle * done_busy.clone()) + per_kwh * idle;
+                    if last {
+                        let overtime = vars.add(variable().min(0.0));
+                        constraints.push(constraint!(overtime >= done_busy - 1.0));
+                        it[j] += per_kwh * idle * overtime;
+                    }
+                    // Lane wait: z >= each line of the bound at rho = prefill / A.
+                    let bound = self.queue_bound(e, d, g);
+                    if !bound.lines.is_empty() {
+                        // z: the wait's share of the mean TTFT (request-seconds over all
+                        // requests).
+                        let z = vars.add(variable().min(0.0));
+                        let rho = arriving(&self.prefill, e, d, g);
+                        let per_request = 1.0 / self.total_requests.max(1e-300);
+                        for &(slope, intercept) in &bound.lines {
+                            constraints.push(constraint!(
+                                z >= (slope * per_request) * rho.clone() + intercept * per_request
+                            ));
+                        }
+                        f[0] += z;
+                    }
+                }
+            }
+        }
+        for (j, it) in it.into_iter().enumerate() {
+            let l = &self.linear[j];
+            let facility = l.facility_per_it() * it.clone();
+            let grid: Expression = if self.renewables {
+                let grid = vars.add(variable().min(0.0));
+                constraints.push(constraint!(grid >= facility.clone() - l.renewable_kwh));
+                grid.into()
+            } else {
+                facility.clone()
+            };
+            f[1] +=
+                l.carbon_kg_per_kwh * grid.clone() + l.water_carbon_kg_per_it_kwh() * it.clone();
+            f[2] += l.water_l_per_it_kwh() * it;
+            f[3] += l.price_usd_per_kwh * grid;
+            f[4] += facility;
+        }
+        Built {
+            vars,
+            x,
+            objectives: f,
+            constraints,
+        }
+    }
+
+    /// Minimises `weights . objectives / scales` subject to `bounds` (an upper bound per
+    /// objective, or none), over plans (or at the plan `fixed`, over schedules only).
+    pub fn solve(
+        &self,
+        weights: [f64; 5],
+        scales: [f64; 5],
+        bounds: [Option<f64>; 5],
+        fixed: Option<&FractionPlan>,
+        options: &SolverOptions,
+    ) -> Result<BoundSolution, ReferenceError> {
+        let s = self.scenario;
+        let (ne, nc, nd) = (
+            self.planner.epochs,
+            self.planner.classes,
+            self.planner.datacenters,
+        );
+        let Built {
+            vars,
+            x,
+            objectives,
+            mut constraints,
+        } = self.build(fixed);
+        for (k, bound) in bounds.iter().enumerate() {
+            if let Some(b) = bound {
+                constraints.push(constraint!(objectives[k].clone() <= *b));
+            }
+        }
+        let mut objective = Expression::from(0.0);
+        for k in 0..5 {
+            if weights[k] != 0.0 {
+                objective += (weights[k] / scales[k].abs().max(1e-300)) * objectives[k].clone();
+            }
+        }
+        let model = options
+            .apply(vars.minimise(objective).using(good_lp::highs))
+            .with_all(constraints);
+        let solution = model.solve().map_err(|e| {
+            SolveError::from_resolution("bound model", e, || {
+                "the objective bounds leave no plan".to_owned()
+            })
+        })?;
+        let bound = [0, 1, 2, 3, 4].map(|k| objectives[k].eval_with(&solution));
+        let plan = match fixed {
+            Some(plan) => plan.clone(),
+            None => {
+                let no = s.origins.len();
+                let mut shares = vec![0.0; ne * no * nc * nd];
+                for e in 0..ne {
+                    for c in 0..nc {
+                        let mut row: Vec<f64> = (0..nd)
+                            .map(|d| {
+                                x[(e * nc + c) * nd + d]
+                                    .map_or(0.0, |v| solution.value(v).clamp(0.0, 1.0))
+                            })
+                            .collect();
+                        let sum: f64 = row.iter().sum();
+                        if sum > 0.0 {
+                            row.iter_mut().for_each(|v| *v /= sum);
+                        }
+                        for o in 0..no {
+                            let start = ((e * no + o) * nc + c) * nd;
+                            shares[start..start + nd].copy_from_slice(&row);
+                        }
+                    }
+                }
+                FractionPlan::new(ne, no, nc, nd, shares)?
+            }
+        };
+        Ok(BoundSolution {
+            plan,
+            bound,
+            status: solution.status().into(),
+        })
+    }
+
+    /// The model's lower bound on each objective of `plan` (each minimised alone over the
+    /// schedules the plan allows). Only the fractions of the first origin are read.
+    pub fn bound_of(
+        &self,
+        plan: &FractionPlan,
+        options: &SolverOptions,
+    ) -> Result<[f64; 5], ReferenceError> {
+        let mut out = [0.0; 5];
+        for (k, slot) in out.iter_mut().enumerate() {
+            let mut w = [0.0; 5];
+            w[k] = 1.0;
+            *slot = self
+                .solve(w, [1.0; 5], [None; 5], Some(plan), options)?
+                .bound[k];
+        }
+        Ok(out)
+    }
+
+    /// Whether `plan` is in the model's space: every origin sends the same fractions, and only
+    /// to datacenters that host the class's model.
+    pub fn represents(&self, plan: &FractionPlan) -> bool {
+        let s = self.scenario;
+        let (ne, nc, nd) = (
+            self.planner.epochs,
+            self.planner.classes,
+            self.planner.datacenters,
+        );
+        (0..ne).all(|e| {
+            (0..nc).all(|c| {
+                let first = plan.row(e, 0, c);
+                (0..nd).all(|d| self.planner.hosts(c, d) || first[d] <= 0.0)
+                    && (1..s.origins.len()).all(|o| plan.row(e, o, c) == first)
+            })
+        })
+    }
+}

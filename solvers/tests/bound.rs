@@ -1,0 +1,125 @@
+//! The bound model (docs/decisions/0010-certified-front.md): no plan's simulated objective is
+//! below the model's bound of it, for plans in the model's space under which no GPU kind spills
+//! (the even split, a datacenter overloaded all day, the model's own optimum and a perturbation
+//! of it); the bound is tight where the simulator is linear; the lane wait's under-estimator
+//! lies under the function it bounds.
+
+use verdant::allocator::rules::Even;
+use verdant::allocator::Problem;
+use verdant::config::Validate;
+use verdant::scenario::Scenario;
+use verdant::seed::MasterSeed;
+use verdant::sim::fluid::FluidSimulator;
+use verdant::sim::{FractionPlan, SimParams};
+use verdant_solvers::bound::{BoundModel, QueueBound};
+use verdant_solvers::SolverParams;
+
+fn geo4() -> Scenario {
+    let path = verdant::scenario::bundled_dir().join("geo-4dc.toml");
+    Scenario::load(&path, MasterSeed(2)).unwrap()
+}
+
+fn options() -> verdant_solvers::SolverOptions {
+    SolverParams {
+        threads: Some(1),
+        ..Default::default()
+    }
+    .validate("solver")
+    .unwrap()
+}
+
+#[test]
+fn no_plan_scores_below_its_bound() {
+    let s = geo4();
+    let problem = Problem::new(&s, SimParams::default());
+    let model = BoundModel::new(&problem).unwrap();
+    let mut sim = FluidSimulator::new(&s, SimParams::default());
+    let (ne, no, nc, nd) = (s.time.epochs, s.origins.len(), s.classes.len(), 4);
+    let even = Even.plan(&s).unwrap();
+    let all_to_0 =
+        FractionPlan::from_fn(ne, no, nc, nd, |_, _, _, d| if d == 0 { 1.0 } else { 0.0 }).unwrap();
+    let optimum = model
+        .solve(
+            [1.0, 0.0, 0.0, 0.0, 0.0],
+            [1.0; 5],
+            [None; 5],
+            None,
+            &options(),
+        )
+        .unwrap();
+    let perturbed = FractionPlan::from_fn(ne, no, nc, nd, |e, o, c, d| {
+        0.8 * optimum.plan.row(e, o, c)[d] + 0.2 * even.row(e, o, c)[d]
+    })
+    .unwrap();
+    let mut checked = 0;
+    for (name, plan) in [
+        ("even", &even),
+        ("all to one", &all_to_0),
+        ("optimum", &optimum.plan),
+        ("perturbed optimum", &perturbed),
+    ] {
+        assert!(model.represents(plan), "{name}");
+        let o = sim.score(plan).unwrap();
+        assert!(
+            !sim.spilled(),
+            "{name} spills: outside what the model covers"
+        );
+        let simulated = [
+            o.latency.mean_ttft_s,
+            o.totals.carbon_kg(),
+            o.totals.water_l(),
+            o.totals.energy_cost_usd,
+            o.totals.facility_kwh,
+        ];
+        let bound = model.bound_of(plan, &options()).unwrap();
+        for k in 0..5 {
+            assert!(
+                simulated[k] >= bound[k] * (1.0 - 1e-9),
+                "{name}, objective {k}: simulated {} below the bound {}",
+                simulated[k],
+                bound[k]
+            );
+        }
+        checked += 1;
+        // Where nothing overloads, energy, carbon and water are the simulator's to 0.01%.
+        if name == "even" {
+            for k in [1, 2, 4] {
+                let gap = (simulated[k] - bound[k]) / simulated[k];
+                assert!(gap < 1e-4, "{name}, objective {k}: gap {gap}");
+            }
+        }
+    }
+    assert_eq!(checked, 4);
+    // The model's optimum is its bound there (to the MIP gap and the plan's rounding).
+    let at_optimum = model.bound_of(&optimum.plan, &options()).unwrap();
+    let difference = (at_optimum[0] - optimum.bound[0]).abs() / optimum.bound[0];
+    assert!(difference <= 1e-3, "{at_optimum:?} vs {:?}", optimum.bound);
+}
+
+#[test]
+fn the_lane_wait_bound_lies_under_the_wait_it_bounds() {
+    // Two classes: m(rho) of an M/M/1 queue per request of 1 s and 4 s prefill, 3 and 0.5
+    // requests per GPU-second; 1000 GPU-seconds.
+    let m1 = |rho: f64| 1.0 * rho / (1.0 - rho.min(0.99));
+    let m2 = |rho: f64| 4.0 * rho / (1.0 - rho.min(0.99));
+    let (r1, r2, available) = (3.0, 0.5, 1000.0);
+    let bound = QueueBound::new(&[(r1, &m1), (r2, &m2)], available);
+    assert!(!bound.lines.is_empty());
+    for i in 0..=3000 {
+        let rho = i as f64 * 0.001;
+        for t in [0.0, 0.25, 0.5, 0.75, 1.0] {
+            let wait =
+                rho * available * (t * r1 + (1.0 - t) * r2) * (t * m1(rho) + (1.0 - t) * m2(rho));
+            assert!(
+                bound.at(rho) <= wait * (1.0 + 1e-12) + 1e-9,
+                "rho {rho}, mix {t}"
+            );
+        }
+    }
+    // Not trivial: at rho = 0.8 it holds at least half the least wait over the mixes.
+    let least = [0.0, 0.5, 1.0]
+        .iter()
+        .map(|t| 0.8 * available * (t * r1 + (1.0 - t) * r2) * (t * m1(0.8) + (1.0 - t) * m2(0.8)))
+        .fold(f64::INFINITY, f64::min);
+    assert!(bound.at(0.8) >= 0.5 * least, "{} vs {least}", bound.at(0.8));
+}
