@@ -545,7 +545,7 @@ pub struct FluidSimulator<'a> {
     /// to kind g that go on to kind h because g's nodes have no memory left (epoch at hand).
     moved: Vec<f64>,
     /// Whether any kind spilled in the epoch at hand.
-    spilled: bool,
+    epoch_spilled: bool,
     /// Whether any kind spilled in the epochs scored since the last full scoring began.
     spilled_since_start: bool,
     /// The pools of each kind and datacenter, `pools[pool_start[k]..pool_start[k + 1]]` for
@@ -771,7 +771,7 @@ impl<'a> FluidSimulator<'a> {
             sent_gpu_s: vec![0.0; ng * nd],
             before_bound: vec![1.0; ng * nd],
             moved: vec![0.0; ng * ng * nd],
-            spilled: false,
+            epoch_spilled: false,
             spilled_since_start: false,
             pools,
             pool_start,
@@ -932,10 +932,10 @@ impl<'a> FluidSimulator<'a> {
         // A kind whose queue would outgrow its nodes' memory sends the excess on to the
         // datacenter's other kinds, as the discrete-event round robin passes over nodes
         // without room ([`Self::spill`]).
-        if self.spilled {
+        if self.epoch_spilled {
             self.moved.fill(0.0);
             self.spill_cap_gpu_s.fill(-1.0);
-            self.spilled = false;
+            self.epoch_spilled = false;
         }
         if ng > 1 {
             for d in 0..nd {
@@ -1161,7 +1161,7 @@ impl<'a> FluidSimulator<'a> {
                     }
                 }
             }
-            if !self.spilled {
+            if !self.epoch_spilled {
                 continue;
             }
             // Requests sent on from kind g to kind h take h's prefill and waits instead of g's.
@@ -1504,7 +1504,7 @@ impl<'a> FluidSimulator<'a> {
             self.prefill_gpu_s[k] *= kept;
             self.busy_gpu_s[logged] *= kept;
             self.tdp_weighted_gpu_s[logged] *= kept;
-            self.spilled = true;
+            self.epoch_spilled = true;
             self.spilled_since_start = true;
         }
     }
