@@ -1291,8 +1291,12 @@ fn compare_writes_the_optimal_versus_learned_report_and_report_merges_runs() {
     ] {
         assert!(report.contains(&format!("| {m} |")), "{m}:\n{report}");
     }
-    // The exact front is its own reference: ratio 1 and no gap.
-    assert!(report.contains("| exact | 1 |") && report.contains("| 1.000 ± 0.000 | +0.0% ± 0.0 |"));
+    // The exact front is its own reference: ratio 1, no distance to itself and no gap.
+    assert!(
+        report.contains("| exact | 1 |")
+            && report.contains("| 1.000 ± 0.000 | 0.000 ± 0.000 | 0.000 ± 0.000 | +0.0% ± 0.0 |"),
+        "{report}"
+    );
     assert!(
         report.contains("No held-out days: `geo-4dc` names no split"),
         "{report}"
