@@ -438,8 +438,10 @@ impl<'a> BoundModel<'a> {
     }
 
     /// Builds the model: the plan's fractions (fixed to `fixed` where given), the schedule, the
-    /// accounting and the objectives.
-    fn build(&self, fixed: Option<&FractionPlan>) -> Built {
+    /// accounting and the objectives; the lane wait's variables and cuts only where TTFT is
+    /// minimised or bounded (`lane_wait`; without them the TTFT expression is its lower part,
+    /// round trip and unqueued prefill, and the solution reports that).
+    fn build(&self, fixed: Option<&FractionPlan>, lane_wait: bool) -> Built {
         let (ne, nc, nd, ng) = (
             self.planner.epochs,
             self.planner.classes,
@@ -574,7 +576,7 @@ impl<'a> BoundModel<'a> {
                     }
                     // Lane wait: z >= each line of the bound at rho = prefill / A.
                     let bound = self.queue_bound(e, d, g);
-                    if !bound.lines.is_empty() {
+                    if lane_wait && !bound.lines.is_empty() {
                         // z: the wait's share of the mean TTFT (request-seconds over all
                         // requests).
                         let z = vars.add(variable().min(0.0));
@@ -635,7 +637,7 @@ impl<'a> BoundModel<'a> {
             x,
             objectives,
             mut constraints,
-        } = self.build(fixed);
+        } = self.build(fixed, weights[0] != 0.0 || bounds[0].is_some());
         for (k, bound) in bounds.iter().enumerate() {
             if let Some(b) = bound {
                 constraints.push(constraint!(objectives[k].clone() <= *b));
