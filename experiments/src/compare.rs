@@ -26,7 +26,7 @@ use verdant_solvers::methods::ExactFront;
 use crate::cli::SharedArgs;
 use crate::indicators;
 use crate::methods::{self, Build, MethodsSection};
-use crate::plots::{bar_chart, line_chart, scatter_chart, BarGroup, Chart, Series};
+use crate::plots::{bar_chart, line_chart, projection_chart, Axis, BarGroup, Chart, Series};
 use crate::reports::{objective_fields, OBJECTIVE_COLUMNS};
 use crate::run::{configure, within, Days, Run};
 use crate::scoring::{has_nodes, Point, Scored};
@@ -404,41 +404,62 @@ fn plots(
     min_carbon: Option<&FractionPlan>,
 ) -> anyhow::Result<()> {
     let methods = distinct(points.iter().map(|p| p.method.clone()));
-    // Front projections: carbon against TTFT and cost against water.
-    for (stem, (x, xl), (y, yl)) in [
-        (
-            "front_ttft_carbon",
-            (Objective::Ttft, "TTFT (s)"),
-            (Objective::Carbon, "carbon (kg)"),
-        ),
-        (
-            "front_water_cost",
-            (Objective::Water, "water (L)"),
-            (Objective::Cost, "energy cost (USD)"),
-        ),
-    ] {
-        let series: Vec<Series> = methods
-            .iter()
-            .map(|m| Series {
-                name: m.clone(),
-                points: points
-                    .iter()
-                    .filter(|p| &p.method == m)
-                    .map(|p| (p.fluid.get(x), p.fluid.get(y)))
-                    .filter(|(x, y)| x.is_finite() && y.is_finite())
-                    .collect(),
-            })
-            .collect();
-        scatter_chart(
-            dir,
-            stem,
-            &Chart {
-                title: "Every method's plans (fluid simulator)",
-                x_label: xl,
-                y_label: yl,
+    // Every pairwise projection of the four objectives, the exact front joined as a line, TTFT
+    // on a logarithmic axis.
+    let axes = |o: Objective| match o {
+        Objective::Ttft => (
+            "ttft",
+            Axis {
+                label: "TTFT (s)",
+                log: true,
             },
-            &series,
-        )?;
+        ),
+        Objective::Carbon => (
+            "carbon",
+            Axis {
+                label: "carbon (kg)",
+                log: false,
+            },
+        ),
+        Objective::Water => (
+            "water",
+            Axis {
+                label: "water (L)",
+                log: false,
+            },
+        ),
+        Objective::Cost => (
+            "cost",
+            Axis {
+                label: "energy cost (USD)",
+                log: false,
+            },
+        ),
+    };
+    for (i, &x) in Objective::ALL.iter().enumerate() {
+        for &y in &Objective::ALL[i + 1..] {
+            let ((x_name, x_axis), (y_name, y_axis)) = (axes(x), axes(y));
+            let series: Vec<Series> = methods
+                .iter()
+                .map(|m| Series {
+                    name: m.clone(),
+                    points: points
+                        .iter()
+                        .filter(|p| &p.method == m)
+                        .map(|p| (p.fluid.get(x), p.fluid.get(y)))
+                        .filter(|(x, y)| x.is_finite() && y.is_finite())
+                        .collect(),
+                })
+                .collect();
+            projection_chart(
+                dir,
+                &format!("front_{x_name}_{y_name}"),
+                "Every method's plans (fluid simulator)",
+                (&x_axis, &y_axis),
+                &series,
+                "exact",
+            )?;
+        }
     }
     let ratios: Vec<f64> = methods
         .iter()

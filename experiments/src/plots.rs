@@ -1,4 +1,4 @@
-//! Line and grouped bar charts written as SVG and PNG into a run directory (each file atomically: drawn under a
+//! Line charts, projections of scored plans and grouped bar charts written as SVG and PNG into a run directory (each file atomically: drawn under a
 //! temporary name, then renamed).
 
 use std::path::Path;
@@ -24,23 +24,8 @@ pub fn line_chart(dir: &Path, stem: &str, chart: &Chart, series: &[Series]) -> a
     write_svg_and_png(
         dir,
         stem,
-        |root| draw(root, chart, series, false),
-        |root| draw(root, chart, series, false),
-    )
-}
-
-/// Draws `series` as points (one colour per series) into `<dir>/<stem>.svg` and `.png`.
-pub fn scatter_chart(
-    dir: &Path,
-    stem: &str,
-    chart: &Chart,
-    series: &[Series],
-) -> anyhow::Result<()> {
-    write_svg_and_png(
-        dir,
-        stem,
-        |root| draw(root, chart, series, true),
-        |root| draw(root, chart, series, true),
+        |root| draw(root, chart, series),
+        |root| draw(root, chart, series),
     )
 }
 
@@ -150,12 +135,7 @@ where
     Ok(())
 }
 
-fn draw<DB: DrawingBackend>(
-    root: Area<DB>,
-    chart: &Chart,
-    series: &[Series],
-    points: bool,
-) -> anyhow::Result<()>
+fn draw<DB: DrawingBackend>(root: Area<DB>, chart: &Chart, series: &[Series]) -> anyhow::Result<()>
 where
     DB::ErrorType: 'static,
 {
@@ -195,24 +175,13 @@ where
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     for (k, s) in series.iter().enumerate() {
         let color = Palette99::pick(k).to_rgba();
-        let drawn = if points {
-            ctx.draw_series(
-                s.points
-                    .iter()
-                    .map(|&(x, y)| Circle::new((x, y), 4, color.filled())),
-            )
-        } else {
-            ctx.draw_series(LineSeries::new(
-                s.points.iter().copied(),
-                color.stroke_width(2),
-            ))
-        };
-        drawn
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?
-            .label(s.name.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2))
-            });
+        ctx.draw_series(LineSeries::new(
+            s.points.iter().copied(),
+            color.stroke_width(2),
+        ))
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?
+        .label(s.name.clone())
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], color.stroke_width(2)));
     }
     ctx.configure_series_labels()
         .background_style(WHITE.mix(0.85))
@@ -220,5 +189,153 @@ where
         .draw()
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     root.present().map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    Ok(())
+}
+
+/// One axis of a [`projection_chart`]: its label and whether it is logarithmic (TTFTs span
+/// seconds to minutes).
+pub struct Axis<'a> {
+    pub label: &'a str,
+    pub log: bool,
+}
+
+/// Every method's plans in one projection of the objectives: each series as points, `front`
+/// (the exact front's plans) also drawn as the staircase of its points non-dominated in this
+/// projection, the legend beside the plot
+/// (never over the data), a logarithmic axis where asked (values at or below 0 are left out
+/// there). Written as `<dir>/<stem>.svg` and `.png`.
+pub fn projection_chart(
+    dir: &Path,
+    stem: &str,
+    title: &str,
+    (x_axis, y_axis): (&Axis, &Axis),
+    series: &[Series],
+    front: &str,
+) -> anyhow::Result<()> {
+    write_svg_and_png(
+        dir,
+        stem,
+        |root| draw_projection(root, title, (x_axis, y_axis), series, front),
+        |root| draw_projection(root, title, (x_axis, y_axis), series, front),
+    )
+}
+
+fn draw_projection<DB: DrawingBackend>(
+    root: Area<DB>,
+    title: &str,
+    (x_axis, y_axis): (&Axis, &Axis),
+    series: &[Series],
+    front: &str,
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow::anyhow!("{e:?}");
+    // Logarithmic axes plot log10 of the value, their ticks labelled with the value.
+    let to = |log: bool, v: f64| if log { v.log10() } else { v };
+    let shown: Vec<Vec<(f64, f64)>> = series
+        .iter()
+        .map(|s| {
+            s.points
+                .iter()
+                .filter(|(x, y)| (!x_axis.log || *x > 0.0) && (!y_axis.log || *y > 0.0))
+                .map(|&(x, y)| (to(x_axis.log, x), to(y_axis.log, y)))
+                .filter(|(x, y)| x.is_finite() && y.is_finite())
+                .collect()
+        })
+        .collect();
+    let range = |pick: fn(&(f64, f64)) -> f64| {
+        let (lo, hi) = shown
+            .iter()
+            .flatten()
+            .map(pick)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+                (a.min(v), b.max(v))
+            });
+        if !lo.is_finite() {
+            return (0.0, 1.0);
+        }
+        let pad = if hi > lo { 0.05 * (hi - lo) } else { 0.5 };
+        (lo - pad, hi + pad)
+    };
+    let ((x0, x1), (y0, y1)) = (range(|p| p.0), range(|p| p.1));
+    root.fill(&WHITE).map_err(err)?;
+    let (plot, legend) = root.split_horizontally(660);
+    let mut ctx = ChartBuilder::on(&plot)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(42)
+        .y_label_area_size(80)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(err)?;
+    // Tick labels: whole numbers from 100 on, else two significant digits.
+    let label = |log: bool| {
+        move |v: &f64| {
+            let v = if log { 10f64.powf(*v) } else { *v };
+            if v.abs() >= 100.0 {
+                format!("{v:.0}")
+            } else if v == 0.0 {
+                "0".to_owned()
+            } else {
+                let decimals = (1.0 - v.abs().log10().floor()).max(0.0) as usize;
+                format!("{v:.decimals$}")
+            }
+        }
+    };
+    let (x_label, y_label) = (label(x_axis.log), label(y_axis.log));
+    let desc = |a: &Axis| {
+        if a.log {
+            format!("{} (log scale)", a.label)
+        } else {
+            a.label.to_owned()
+        }
+    };
+    ctx.configure_mesh()
+        .x_desc(desc(x_axis))
+        .y_desc(desc(y_axis))
+        .x_label_formatter(&x_label)
+        .y_label_formatter(&y_label)
+        .draw()
+        .map_err(err)?;
+    let legend_style = ("sans-serif", 14).into_font();
+    for (k, (s, points)) in series.iter().zip(&shown).enumerate() {
+        let color = Palette99::pick(k).to_rgba();
+        if s.name == front {
+            // The front in this projection: its points no other of its points dominates here,
+            // joined as a staircase.
+            let flat: Vec<f64> = points.iter().flat_map(|&(x, y)| [x, y]).collect();
+            let mut line: Vec<(f64, f64)> = verdant::pareto::nondominated(&flat, 2)
+                .into_iter()
+                .map(|i| points[i])
+                .collect();
+            line.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let steps: Vec<(f64, f64)> = line
+                .windows(2)
+                .flat_map(|w| [w[0], (w[1].0, w[0].1)])
+                .chain(line.last().copied())
+                .collect();
+            ctx.draw_series(LineSeries::new(steps, color.stroke_width(2)))
+                .map_err(err)?;
+        }
+        ctx.draw_series(
+            points
+                .iter()
+                .map(|&(x, y)| Circle::new((x, y), 4, color.filled())),
+        )
+        .map_err(err)?;
+        // The legend: one row per series beside the plot.
+        let y = 40 + 22 * k as i32;
+        legend
+            .draw(&Circle::new((12, y), 5, color.filled()))
+            .map_err(err)?;
+        legend
+            .draw(&Text::new(
+                s.name.clone(),
+                (24, y - 8),
+                legend_style.clone(),
+            ))
+            .map_err(err)?;
+    }
+    root.present().map_err(err)?;
     Ok(())
 }

@@ -1306,14 +1306,20 @@ fn compare_writes_the_optimal_versus_learned_report_and_report_merges_runs() {
     assert!(ind.contains("marlin-balanced,0,phv_ratio_to_exact,"));
     let fronts = std::fs::read_to_string(run.join("fronts.csv")).unwrap();
     assert!(fronts.lines().filter(|l| l.starts_with("exact,")).count() >= 4);
+    // Every pairwise projection of the four objectives, and the other plots.
     for stem in [
         "front_ttft_carbon",
+        "front_ttft_water",
+        "front_ttft_cost",
+        "front_carbon_water",
+        "front_carbon_cost",
         "front_water_cost",
         "phv_ratio",
         "routing_min_carbon",
         "carbon_intensity",
     ] {
         assert!(run.join(format!("{stem}.png")).is_file(), "{stem}");
+        assert!(run.join(format!("{stem}.svg")).is_file(), "{stem}");
     }
     // report merges two runs (here the same one twice: two samples per method).
     let run_arg = run.to_str().unwrap();
