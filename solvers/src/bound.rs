@@ -9,8 +9,8 @@
 //! - **Work.** Each GPU kind of each datacenter receives busy, TDP-weighted and prefill
 //!   GPU-seconds linear in `x` (read off the simulator with probes of one class at a time). It
 //!   does work `b` (busy) and `w` (weighted) per epoch, with backlogs `q >= 0` carried between
-//!   epochs: `b <= ` the kind's GPU-seconds in every epoch but the last (the simulator conserves
-//!   work, decision 0010), everything done by the end (the last epoch's drain lasts `ot >= b - A`
+//!   epochs: `b <= ` the kind's GPU-seconds in every epoch but the last (true of plans that
+//!   overload no kind; decision 0010), everything done by the end (the last epoch's drain lasts `ot >= b - A`
 //!   past the horizon), and `f_min b <= w <= f_max b` (every unit of work draws between the
 //!   lowest and the highest phase fraction of TDP).
 //! - **Accounting.** IT energy `sum_g tdp_g (w - idle_g b + idle_g (A_g + ot_g)) + token energy`;
@@ -22,9 +22,11 @@
 //!   convex under-estimator of the simulator's wait at the kind's prefill utilisation
 //!   ([`QueueBound`]); the wait for a carried backlog counts 0.
 //!
-//! Not covered by the proof (the report names plans that do it): sending requests to a
-//! datacenter that hosts no instance of their model (they wait an epoch and draw no energy), and
-//! kinds that spill requests to another kind when their queue outgrows their KV memory.
+//! Not covered by the proof (the report is to name plans that do it): sending requests to a
+//! datacenter that hosts no instance of their model (they wait an epoch and draw no energy),
+//! kinds that spill requests to another kind when their queue outgrows their KV memory, and
+//! kinds busier than their GPUs, whose power the simulator caps at TDP (to be represented next:
+//! decision 0010).
 
 use good_lp::{
     constraint, variable, Constraint, Expression, ProblemVariables, Solution, SolverModel, Variable,

@@ -266,9 +266,8 @@ pub struct DcAccountant<'a> {
 
 impl DcAccountant<'_> {
     /// The accounting of this datacenter in `epoch`, from its activity. Busy GPU-seconds above
-    /// what the datacenter has (with the activity's overtime) are capped (an epoch draws at most
-    /// full power); both fidelities conserve work, so neither logs more than that (the fluid
-    /// simulator carries what its GPUs cannot do to the next epoch).
+    /// what the datacenter has (with the activity's overtime) are capped (an overloaded epoch
+    /// draws at most full power).
     // Always inlined: the fluid simulator compiles its scoring twice (baseline and AVX2) and
     // the accounting has to be part of each compilation.
     #[inline(always)]

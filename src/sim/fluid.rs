@@ -979,7 +979,7 @@ impl<'a> FluidSimulator<'a> {
                         self.pools_of_kind(e, g, d, last, carried_prefill)
                     };
                 // Share of the work present that the epoch serves; the last epoch serves it
-                // all (the horizon drains into it, its overtime as long as the work needs).
+                // all (the horizon drains into it, and the accounting caps its busy time).
                 let served = if last || prefill <= 0.0 {
                     1.0
                 } else {
@@ -987,24 +987,12 @@ impl<'a> FluidSimulator<'a> {
                 };
                 let busy = carried_busy + self.busy_gpu_s[logged];
                 let weighted = carried_weighted + self.tdp_weighted_gpu_s[logged];
-                // The kind does at most the GPU-seconds it has: where the work it serves
-                // (decode too) needs more, the rest is done in the next epoch and its energy
-                // charged there (work is conserved: no epoch is busier than its GPUs, so the
-                // accounting never caps). The prefill carried, which the waits read, is the
-                // pools'.
-                let done = if !last && available > 0.0 && served * busy > available {
-                    available / busy
-                } else {
-                    served
-                };
-                self.busy_gpu_s[logged] = done * busy;
-                self.tdp_weighted_gpu_s[logged] = done * weighted;
+                self.busy_gpu_s[logged] = served * busy;
+                self.tdp_weighted_gpu_s[logged] = served * weighted;
                 let left = 1.0 - served;
-                self.backlog[logged] =
-                    [left * prefill, (1.0 - done) * busy, (1.0 - done) * weighted];
+                self.backlog[logged] = [left * prefill, left * busy, left * weighted];
                 if last {
-                    // The drain lasts as long as the work left needs.
-                    self.overtime_gpu_s[k] = overtime.max(busy - available);
+                    self.overtime_gpu_s[k] = overtime;
                 }
                 let (utilisation, wait_s) = if available > 0.0 {
                     let cap = self.spill_cap_gpu_s[k];

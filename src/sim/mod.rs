@@ -231,8 +231,7 @@ pub struct Outcome {
     pub utilisation: Vec<f64>,
     /// Fluid only (empty from the discrete-event simulator): busy share of each GPU kind's
     /// GPU-seconds in each datacenter-epoch, `[(d * epochs + e) * kinds + g]` (0 where a
-    /// datacenter has none of a kind). At most 1 but in the last epoch,
-    /// whose drain after the horizon can take longer (work is conserved).
+    /// datacenter has none of a kind). Above 1 the accounting caps busy time.
     pub kind_utilisation: Vec<f64>,
     /// Requests served, same index.
     pub requests: Vec<f64>,
