@@ -37,7 +37,7 @@ use verdant::sim::accounting::{LinearAccounting, J_PER_KWH};
 use verdant::sim::planner::EpochPlanner;
 use verdant::sim::{FractionPlan, Outcome};
 
-use crate::reference::ReferenceError;
+use crate::reference::{plan_of_solution, scalarise, ReferenceError};
 use crate::{SolveError, SolveStatus, SolverOptions};
 
 /// The model's objectives, in this order.
@@ -628,29 +628,13 @@ impl<'a> BoundModel<'a> {
         fixed: Option<&FractionPlan>,
         options: &SolverOptions,
     ) -> Result<BoundSolution, ReferenceError> {
-        let s = self.scenario;
-        let (ne, nc, nd) = (
-            self.planner.epochs,
-            self.planner.classes,
-            self.planner.datacenters,
-        );
         let Built {
             vars,
             x,
             objectives,
             mut constraints,
         } = self.build(fixed, weights[0] != 0.0 || bounds[0].is_some());
-        for (k, bound) in bounds.iter().enumerate() {
-            if let Some(b) = bound {
-                constraints.push(constraint!(objectives[k].clone() <= *b));
-            }
-        }
-        let mut objective = Expression::from(0.0);
-        for k in 0..5 {
-            if weights[k] != 0.0 {
-                objective += (weights[k] / scales[k].abs().max(1e-300)) * objectives[k].clone();
-            }
-        }
+        let objective = scalarise(&objectives, &weights, &scales, &bounds, &mut constraints);
         let model = options
             .apply(vars.minimise(objective).using(good_lp::highs))
             .with_all(constraints);
@@ -662,29 +646,7 @@ impl<'a> BoundModel<'a> {
         let bound = [0, 1, 2, 3, 4].map(|k| objectives[k].eval_with(&solution));
         let plan = match fixed {
             Some(plan) => plan.clone(),
-            None => {
-                let no = s.origins.len();
-                let mut shares = vec![0.0; ne * no * nc * nd];
-                for e in 0..ne {
-                    for c in 0..nc {
-                        let mut row: Vec<f64> = (0..nd)
-                            .map(|d| {
-                                x[(e * nc + c) * nd + d]
-                                    .map_or(0.0, |v| solution.value(v).clamp(0.0, 1.0))
-                            })
-                            .collect();
-                        let sum: f64 = row.iter().sum();
-                        if sum > 0.0 {
-                            row.iter_mut().for_each(|v| *v /= sum);
-                        }
-                        for o in 0..no {
-                            let start = ((e * no + o) * nc + c) * nd;
-                            shares[start..start + nd].copy_from_slice(&row);
-                        }
-                    }
-                }
-                FractionPlan::new(ne, no, nc, nd, shares)?
-            }
+            None => plan_of_solution(self.scenario, &x, &solution)?,
         };
         Ok(BoundSolution {
             plan,

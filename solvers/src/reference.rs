@@ -57,6 +57,64 @@ pub enum ReferenceError {
     Solve(#[from] SolveError),
 }
 
+/// Adds an upper bound per objective where given, and returns the objective to minimise:
+/// `sum_k weights[k] / |scales[k]| * objectives[k]` (shared by every model over plans).
+pub(crate) fn scalarise(
+    objectives: &[Expression],
+    weights: &[f64],
+    scales: &[f64],
+    bounds: &[Option<f64>],
+    constraints: &mut Vec<good_lp::Constraint>,
+) -> Expression {
+    for (f, bound) in objectives.iter().zip(bounds) {
+        if let Some(b) = bound {
+            constraints.push(constraint!(f.clone() <= *b));
+        }
+    }
+    let mut objective = Expression::from(0.0);
+    for ((f, &w), &scale) in objectives.iter().zip(weights).zip(scales) {
+        if w != 0.0 {
+            objective += (w / scale.abs().max(1e-300)) * f.clone();
+        }
+    }
+    objective
+}
+
+/// The plan of a solved model over per-(epoch, class, datacenter) fractions `x` (index
+/// `(e * classes + c) * datacenters + d`, `None` where the class may not go): each row clamped
+/// to [0, 1] and normalised, the same for every origin of `scenario`.
+pub(crate) fn plan_of_solution(
+    scenario: &Scenario,
+    x: &[Option<Variable>],
+    solution: &impl Solution,
+) -> Result<FractionPlan, PlanError> {
+    let (ne, no, nc, nd) = (
+        scenario.time.epochs,
+        scenario.origins.len(),
+        scenario.classes.len(),
+        scenario.datacenters.len(),
+    );
+    let mut shares = vec![0.0; ne * no * nc * nd];
+    for e in 0..ne {
+        for c in 0..nc {
+            let mut row: Vec<f64> = (0..nd)
+                .map(|d| {
+                    x[(e * nc + c) * nd + d].map_or(0.0, |v| solution.value(v).clamp(0.0, 1.0))
+                })
+                .collect();
+            let sum: f64 = row.iter().sum();
+            if sum > 0.0 {
+                row.iter_mut().for_each(|v| *v /= sum);
+            }
+            for o in 0..no {
+                let start = ((e * no + o) * nc + c) * nd;
+                shares[start..start + nd].copy_from_slice(&row);
+            }
+        }
+    }
+    FractionPlan::new(ne, no, nc, nd, shares)
+}
+
 /// Affine coefficients of the LP, read off the simulator.
 #[derive(Debug, Clone)]
 pub struct ReferenceLp<'a> {
@@ -319,17 +377,7 @@ impl<'a> ReferenceLp<'a> {
         for k in 1..4 {
             f[k] += constant[k];
         }
-        for (k, bound) in bounds.iter().enumerate() {
-            if let Some(b) = bound {
-                constraints.push(constraint!(f[k].clone() <= *b));
-            }
-        }
-        let mut objective = Expression::from(0.0);
-        for k in 0..4 {
-            if weights[k] != 0.0 {
-                objective += (weights[k] / scales[k].abs().max(1e-300)) * f[k].clone();
-            }
-        }
+        let objective = scalarise(&f, &weights, &scales, &bounds, &mut constraints);
         let model = options
             .apply(vars.minimise(objective).using(good_lp::highs))
             .with_all(constraints);
@@ -338,25 +386,7 @@ impl<'a> ReferenceLp<'a> {
                 "the epsilon bounds or the utilisation cap leave no plan".to_owned()
             })
         })?;
-        let mut shares = vec![0.0; ne * s.origins.len() * nc * nd];
-        for e in 0..ne {
-            for c in 0..nc {
-                let mut row: Vec<f64> = (0..nd)
-                    .map(|d| {
-                        x[(e * nc + c) * nd + d].map_or(0.0, |v| solution.value(v).clamp(0.0, 1.0))
-                    })
-                    .collect();
-                let sum: f64 = row.iter().sum();
-                if sum > 0.0 {
-                    row.iter_mut().for_each(|v| *v /= sum);
-                }
-                for o in 0..s.origins.len() {
-                    let start = ((e * s.origins.len() + o) * nc + c) * nd;
-                    shares[start..start + nd].copy_from_slice(&row);
-                }
-            }
-        }
-        let plan = FractionPlan::new(ne, s.origins.len(), nc, nd, shares)?;
+        let plan = plan_of_solution(s, &x, &solution)?;
         let (objectives, energy_kwh) = self.evaluate(&plan);
         Ok(ReferenceSolution {
             plan,

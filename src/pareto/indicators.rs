@@ -20,27 +20,35 @@ fn check(points: &[f64], d: usize, what: &str) {
     );
 }
 
+/// Per point of `reference`, the least `distance(a, r)` over the points `a` of `approximation`.
+fn nearest<'a>(
+    approximation: &'a [f64],
+    reference: &'a [f64],
+    d: usize,
+    distance: impl Fn(&[f64], &[f64]) -> f64 + 'a,
+) -> impl Iterator<Item = f64> + 'a {
+    check(approximation, d, "approximation");
+    check(reference, d, "reference");
+    reference.chunks_exact(d).map(move |r| {
+        approximation
+            .chunks_exact(d)
+            .map(|a| distance(a, r))
+            .fold(f64::INFINITY, f64::min)
+    })
+}
+
 /// The additive epsilon indicator of `approximation` to `reference` (see the module's text).
 ///
 /// # Panics
 /// If either set is empty or not rows of `d` values.
 pub fn additive_epsilon(approximation: &[f64], reference: &[f64], d: usize) -> f64 {
-    check(approximation, d, "approximation");
-    check(reference, d, "reference");
-    reference
-        .chunks_exact(d)
-        .map(|r| {
-            approximation
-                .chunks_exact(d)
-                .map(|a| {
-                    a.iter()
-                        .zip(r)
-                        .map(|(x, y)| x - y)
-                        .fold(f64::NEG_INFINITY, f64::max)
-                })
-                .fold(f64::INFINITY, f64::min)
-        })
-        .fold(f64::NEG_INFINITY, f64::max)
+    nearest(approximation, reference, d, |a, r| {
+        a.iter()
+            .zip(r)
+            .map(|(x, y)| x - y)
+            .fold(f64::NEG_INFINITY, f64::max)
+    })
+    .fold(f64::NEG_INFINITY, f64::max)
 }
 
 /// The IGD+ of `approximation` to `reference` (see the module's text).
@@ -48,25 +56,14 @@ pub fn additive_epsilon(approximation: &[f64], reference: &[f64], d: usize) -> f
 /// # Panics
 /// If either set is empty or not rows of `d` values.
 pub fn igd_plus(approximation: &[f64], reference: &[f64], d: usize) -> f64 {
-    check(approximation, d, "approximation");
-    check(reference, d, "reference");
-    let n = reference.len() / d;
-    let sum: f64 = reference
-        .chunks_exact(d)
-        .map(|r| {
-            approximation
-                .chunks_exact(d)
-                .map(|a| {
-                    a.iter()
-                        .zip(r)
-                        .map(|(x, y)| (x - y).max(0.0).powi(2))
-                        .sum::<f64>()
-                })
-                .fold(f64::INFINITY, f64::min)
-                .sqrt()
-        })
-        .sum();
-    sum / n as f64
+    let distances = nearest(approximation, reference, d, |a, r| {
+        a.iter()
+            .zip(r)
+            .map(|(x, y)| (x - y).max(0.0).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    });
+    distances.sum::<f64>() / (reference.len() / d) as f64
 }
 
 #[cfg(test)]
