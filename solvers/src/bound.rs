@@ -133,24 +133,15 @@ impl QueueBound {
         let far = 1e6;
         points.push((far, values[STEPS] + ray * (far - RHO_MAX)));
         let hull = lower_hull(&points);
-        let mut lines: Vec<(f64, f64)> = hull
-            .windows(2)
-            .filter(|w| w[1].0 > w[0].0)
-            .map(|w| {
-                let slope = (w[1].1 - w[0].1) / (w[1].0 - w[0].0);
-                (slope, w[0].1 - slope * w[0].0)
-            })
-            .filter(|(slope, _)| *slope > 0.0)
-            .collect();
-        // At most one line per 0.05 of utilisation (each a facet of the hull, so still under it):
-        // the model stays small, the bound loses little.
+        // Each facet of the hull with its start; at most one per 0.05 of utilisation (a subset
+        // of the facets is still under the hull): the model stays small, the bound loses little.
         let mut kept: Vec<(f64, f64)> = Vec::new();
         let mut last_start = f64::NEG_INFINITY;
-        let starts: Vec<f64> = hull.iter().map(|p| p.0).collect();
-        for (k, line) in lines.drain(..).enumerate() {
-            let start = starts.get(k).copied().unwrap_or(0.0);
-            if start - last_start >= 0.05 || start >= 0.9 {
-                kept.push(line);
+        for w in hull.windows(2).filter(|w| w[1].0 > w[0].0) {
+            let slope = (w[1].1 - w[0].1) / (w[1].0 - w[0].0);
+            let start = w[0].0;
+            if slope > 0.0 && (start - last_start >= 0.05 || start >= 0.9) {
+                kept.push((slope, w[0].1 - slope * start));
                 last_start = start;
             }
         }
