@@ -1,17 +1,27 @@
-//! SAC update throughput at MARLIN's sizes on geo-8dc (issue 8): state 36, conditioning 28,
-//! action 16 (2 classes x 8 datacenters), actor hidden 128, critic hidden 256, batch 256; one
-//! update = twin critics, actor and temperature steps plus the soft target update. CPU, one
-//! libtorch thread.
+//! SAC training throughput at MARLIN's sizes on geo-8dc (issues 8 and 21): state 36, conditioning
+//! 28, action 16 (2 classes x 8 datacenters), actor hidden 128, critic hidden 256, batch 256; one
+//! update = twin critics, actor and temperature steps plus the soft target update.
+//!
+//! For each device it measures, in one run, the f32 matrix-multiply rate of a square product (the
+//! machine's peak as libtorch reaches it) and agent updates per second with the agents updated one
+//! at a time, and reports the updates' matrix-product FLOP rate as a share of that peak.
+//!
+//! `cargo bench -p verdant-agents --bench sac`. Environment: `VERDANT_BENCH_DEVICES` (`cpu`,
+//! `cuda`, or both comma-separated; default the CPU and CUDA where libtorch sees it),
+//! `VERDANT_BENCH_THREADS` (libtorch's threads, default 1), `VERDANT_BENCH_AGENTS` (agents updated
+//! in turn, default 4), `VERDANT_BENCH_SECONDS` (time per measurement, default 3).
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use std::time::{Duration, Instant};
+
 use rand_chacha::rand_core::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use tch::{Device, Kind, Tensor};
 use verdant_agents::marlin::sac::{Batch, Sac, SacConfig};
 
-fn sac(c: &mut Criterion) {
-    tch::set_num_threads(1);
-    let config = SacConfig {
+const BATCH: i64 = 256;
+
+fn config() -> SacConfig {
+    SacConfig {
         state: 36,
         weights: 4,
         conditioning: 28,
@@ -24,12 +34,69 @@ fn sac(c: &mut Criterion) {
         gamma: 0.95,
         tau: 0.005,
         film: true,
+    }
+}
+
+/// Matrix-product FLOPs of one update at batch `b` (2 per multiply-add; a backward pass counted as
+/// twice its forward pass, gradients of inputs and of weights): the target step runs the actor and
+/// both target critics forward, the critic step both critics forward and back, the actor step the
+/// actor and both critics forward and back.
+fn update_flop(c: &SacConfig, b: i64) -> f64 {
+    let actor_in = c.state + c.weights + if c.film { 0 } else { c.conditioning };
+    let film = if c.film {
+        2 * c.conditioning * c.actor_hidden
+    } else {
+        0
     };
-    let mut rng = ChaCha8Rng::seed_from_u64(0);
-    let mut agent = Sac::new(config, Device::Cpu, &mut rng);
-    let b = 256;
-    let opts = (Kind::Float, Device::Cpu);
-    let batch = Batch {
+    let actor = 2
+        * (actor_in * c.actor_hidden
+            + film
+            + c.actor_hidden * c.actor_hidden
+            + c.actor_hidden * 2 * c.action);
+    let q_in = c.state + c.weights + c.action;
+    let q = 2 * (q_in * c.critic_hidden + c.critic_hidden * c.critic_hidden + c.critic_hidden);
+    let target = actor + 2 * q;
+    let critic = 3 * 2 * q;
+    let actor_step = 3 * (actor + 2 * q);
+    (b * (target + critic + actor_step)) as f64
+}
+
+fn sync(device: Device) {
+    if let Device::Cuda(i) = device {
+        tch::Cuda::synchronize(i as i64);
+    }
+}
+
+/// Repeats `f` for at least `seconds` after one warm-up call; returns calls per second.
+fn rate(device: Device, seconds: f64, mut f: impl FnMut()) -> f64 {
+    f();
+    sync(device);
+    let start = Instant::now();
+    let mut calls = 0u64;
+    while start.elapsed() < Duration::from_secs_f64(seconds) {
+        f();
+        calls += 1;
+    }
+    sync(device);
+    calls as f64 / start.elapsed().as_secs_f64()
+}
+
+/// f32 GFLOP/s of an n x n x n product.
+fn matmul_gflops(device: Device, seconds: f64) -> (i64, f64) {
+    let n = if device.is_cuda() { 8192 } else { 1024 };
+    let a = Tensor::rand([n, n], (Kind::Float, device));
+    let b = Tensor::rand([n, n], (Kind::Float, device));
+    let out = Tensor::zeros([n, n], (Kind::Float, device));
+    let per_second = rate(device, seconds, || {
+        let _ = a.matmul_out(&out, &b);
+    });
+    (n, per_second * 2.0 * (n * n * n) as f64 / 1e9)
+}
+
+fn batch(device: Device) -> Batch {
+    let opts = (Kind::Float, device);
+    let b = BATCH;
+    Batch {
         state: Tensor::rand([b, 36], opts),
         weights: Tensor::rand([b, 4], opts),
         conditioning: Tensor::rand([b, 28], opts),
@@ -38,20 +105,69 @@ fn sac(c: &mut Criterion) {
         next_state: Tensor::rand([b, 36], opts),
         next_conditioning: Tensor::rand([b, 28], opts),
         done: Tensor::zeros([b], opts),
+    }
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v:?} is not a valid value")),
+        Err(_) => default,
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; this program takes no arguments of its own.
+    let threads: i32 = env_or("VERDANT_BENCH_THREADS", 1);
+    let agents: usize = env_or("VERDANT_BENCH_AGENTS", 4);
+    let seconds: f64 = env_or("VERDANT_BENCH_SECONDS", 3.0);
+    let devices: Vec<Device> = match std::env::var("VERDANT_BENCH_DEVICES") {
+        Ok(list) => list
+            .split(',')
+            .map(|d| match d.trim() {
+                "cpu" => Device::Cpu,
+                "cuda" if tch::Cuda::is_available() => Device::Cuda(0),
+                other => panic!("VERDANT_BENCH_DEVICES: {other:?} is not cpu or an available cuda"),
+            })
+            .collect(),
+        Err(_) if tch::Cuda::is_available() => vec![Device::Cpu, Device::Cuda(0)],
+        Err(_) => vec![Device::Cpu],
     };
+    tch::set_num_threads(threads);
+    let c = config();
+    let flop = update_flop(&c, BATCH);
+    println!(
+        "SAC at geo-8dc sizes, batch {BATCH}: {:.3} GFLOP of matrix products per update; \
+         libtorch threads {threads}; {agents} agents updated one at a time",
+        flop / 1e9
+    );
+    println!(
+        "| device | f32 matmul (n) GFLOP/s | updates/s | ms per update | update GFLOP/s | share of matmul |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- |");
     let to_plan = |u: &Tensor| {
         (u * 3.0)
             .view([-1, 2, 8])
             .softmax(-1, Kind::Float)
             .view([-1, 16])
     };
-    let mut group = c.benchmark_group("sac");
-    group.throughput(Throughput::Elements(1));
-    group.bench_function("update_batch256_geo8dc", |bench| {
-        bench.iter(|| agent.update(&batch, &to_plan, &mut rng))
-    });
-    group.finish();
+    for device in devices {
+        let (n, peak) = matmul_gflops(device, seconds);
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let mut pool: Vec<Sac> = (0..agents).map(|_| Sac::new(c, device, &mut rng)).collect();
+        let data = batch(device);
+        let mut next = 0;
+        let updates_per_s = rate(device, seconds, || {
+            pool[next % agents].update(&data, &to_plan, &mut rng);
+            next += 1;
+        });
+        let achieved = updates_per_s * flop / 1e9;
+        println!(
+            "| {} | {peak:.1} ({n}) | {updates_per_s:.1} | {:.2} | {achieved:.1} | {:.1}% |",
+            verdant_agents::device::device_name(device),
+            1e3 / updates_per_s,
+            100.0 * achieved / peak
+        );
+    }
 }
-
-criterion_group!(benches, sac);
-criterion_main!(benches);

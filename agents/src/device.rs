@@ -88,6 +88,23 @@ pub fn select_device(preference: DevicePreference) -> Result<Device, AgentError>
     }
 }
 
+/// The device the agents' test suites run on: `VERDANT_TEST_DEVICE` names it (`cpu`, the default,
+/// `cuda` or `auto`), so that `scripts/gpu-check.sh` runs the same tests on a GPU. An error when
+/// the variable names anything else, or CUDA where libtorch sees none.
+pub fn test_device() -> Result<Device, AgentError> {
+    let preference = match std::env::var("VERDANT_TEST_DEVICE").as_deref() {
+        Err(_) | Ok("") | Ok("cpu") => DevicePreference::Cpu,
+        Ok("cuda") => DevicePreference::Cuda,
+        Ok("auto") => DevicePreference::Auto,
+        Ok(other) => {
+            return Err(AgentError::Invalid(format!(
+                "VERDANT_TEST_DEVICE is {other:?}; expected cpu, cuda or auto"
+            )))
+        }
+    };
+    select_device(preference)
+}
+
 /// A device's name as recorded in manifests: `cpu`, `cuda:0`, ...
 pub fn device_name(device: Device) -> String {
     match device {

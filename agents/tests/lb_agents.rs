@@ -86,7 +86,7 @@ fn resumed_training_equals_uninterrupted_training() {
             workload.clone(),
             config.clone(),
             seed,
-            Device::Cpu,
+            device(),
         )
         .unwrap();
         straight.train(None, &mut |_| {}).unwrap();
@@ -96,7 +96,7 @@ fn resumed_training_equals_uninterrupted_training() {
             workload.clone(),
             config.clone(),
             seed,
-            Device::Cpu,
+            device(),
         )
         .unwrap();
         first
@@ -104,7 +104,7 @@ fn resumed_training_equals_uninterrupted_training() {
             .unwrap();
         drop(first);
         let mut second =
-            LbTrainer::new(full, workload.clone(), config.clone(), seed, Device::Cpu).unwrap();
+            LbTrainer::new(full, workload.clone(), config.clone(), seed, device()).unwrap();
         second.resume(dir.path()).unwrap();
         assert_eq!(second.steps(), 64, "{algorithm:?}");
         second.train(None, &mut |_| {}).unwrap();
@@ -133,7 +133,7 @@ fn a_checkpoint_from_another_algorithm_is_refused() {
         workload.clone(),
         config.clone(),
         MasterSeed(1),
-        Device::Cpu,
+        device(),
     )
     .unwrap();
     ppo.train(Some((dir.path(), 1000)), &mut |_| {}).unwrap();
@@ -142,7 +142,7 @@ fn a_checkpoint_from_another_algorithm_is_refused() {
         workload,
         config,
         MasterSeed(1),
-        Device::Cpu,
+        device(),
     )
     .unwrap();
     let err = dqn.resume(dir.path()).unwrap_err().to_string();
@@ -161,14 +161,8 @@ fn ppo_learns_to_avoid_the_slow_server() {
     p.ppo.epochs = 4;
     p.hidden = vec![32, 32];
     s = p.validate("agent").unwrap();
-    let mut trainer = LbTrainer::new(
-        s,
-        workload.clone(),
-        config.clone(),
-        MasterSeed(5),
-        Device::Cpu,
-    )
-    .unwrap();
+    let mut trainer =
+        LbTrainer::new(s, workload.clone(), config.clone(), MasterSeed(5), device()).unwrap();
     trainer.train(None, &mut |_| {}).unwrap();
     let mut env = LbEnv::new(workload, config);
     let mut greedy = trainer.greedy();
@@ -186,4 +180,9 @@ fn ppo_learns_to_avoid_the_slow_server() {
     let first = trainer.curve().first().unwrap().episode_reward;
     let last = trainer.curve().last().unwrap().episode_reward;
     assert!(last > first, "episode reward {first} -> {last}");
+}
+
+/// The device these tests run on (`VERDANT_TEST_DEVICE`; scripts/gpu-check.sh sets cuda).
+fn device() -> Device {
+    verdant_agents::device::test_device().expect("VERDANT_TEST_DEVICE")
 }

@@ -39,22 +39,19 @@ fn geo4() -> Scenario {
 
 #[test]
 fn film_is_the_identity_at_zero_modulation() {
-    let vs = VarStore::new(Device::Cpu);
+    let vs = VarStore::new(device());
     let film = Film::new(&vs.root(), 3, 5);
-    let h = Tensor::randn([4, 5], (Kind::Float, Device::Cpu));
-    let z = Tensor::randn([4, 3], (Kind::Float, Device::Cpu));
+    let h = Tensor::randn([4, 5], (Kind::Float, device()));
+    let z = Tensor::randn([4, 3], (Kind::Float, device()));
     // Fresh FiLM (zero weights): identity for any conditioning.
     assert!(film.forward(&h, &z).allclose(&h, 1e-7, 1e-7, false));
     // Trained-looking weights: identity at zero conditioning, not otherwise.
     tch::no_grad(|| {
         for (_, mut v) in vs.variables() {
-            v.copy_(&Tensor::randn(
-                v.size().as_slice(),
-                (Kind::Float, Device::Cpu),
-            ));
+            v.copy_(&Tensor::randn(v.size().as_slice(), (Kind::Float, device())));
         }
     });
-    let zero = Tensor::zeros([4, 3], (Kind::Float, Device::Cpu));
+    let zero = Tensor::zeros([4, 3], (Kind::Float, device()));
     assert!(film.forward(&h, &zero).allclose(&h, 1e-7, 1e-7, false));
     assert!(!film.forward(&h, &z).allclose(&h, 1e-3, 1e-3, false));
 }
@@ -116,7 +113,7 @@ fn batches_follow_the_cross_share() {
         100,
         0.7,
         &mut ChaCha8Rng::seed_from_u64(1),
-        Device::Cpu,
+        device(),
     );
     let from_cross = b.reward.lt(0.0).sum(Kind::Int64).int64_value(&[]);
     assert_eq!(from_cross, 70);
@@ -164,11 +161,15 @@ fn sac_learns_a_one_step_task_to_its_optimum() {
         film: true,
     };
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let mut sac = Sac::new(config, Device::Cpu, &mut rng);
+    let mut sac = Sac::new(config, device(), &mut rng);
     let mut buffer = Replay::new(5000);
     let empty = Replay::new(1);
-    let s = Tensor::from_slice(&[1.0f32]).view([1, 1]);
-    let w = Tensor::from_slice(&[0.25f32; 4]).view([1, 4]);
+    let s = Tensor::from_slice(&[1.0f32])
+        .view([1, 1])
+        .to_device(device());
+    let w = Tensor::from_slice(&[0.25f32; 4])
+        .view([1, 4])
+        .to_device(device());
     let identity = |u: &Tensor| u.shallow_clone();
     for step in 0..1500 {
         let (u, _) = tch::no_grad(|| sac.sample(&s, &w, &w, &mut rng));
@@ -186,7 +187,7 @@ fn sac_learns_a_one_step_task_to_its_optimum() {
             unweighted: 0.0,
         });
         if step >= 64 {
-            let b = sample_batch(&buffer, &empty, 64, 0.0, &mut rng, Device::Cpu);
+            let b = sample_batch(&buffer, &empty, 64, 0.0, &mut rng, device());
             sac.update(&b, &identity, &mut rng);
         }
     }
@@ -243,7 +244,7 @@ fn two_runs_with_one_seed_are_identical_and_resume_is_exact() {
             settings(2),
             Scheme::Balanced,
             MasterSeed(4),
-            Device::Cpu,
+            device(),
         )
         .unwrap();
         m.train_until(days, None, &mut |_| {}).unwrap();
@@ -264,7 +265,7 @@ fn two_runs_with_one_seed_are_identical_and_resume_is_exact() {
         settings(2),
         Scheme::Balanced,
         MasterSeed(4),
-        Device::Cpu,
+        device(),
     )
     .unwrap();
     first.train_until(1, Some(dir.path()), &mut |_| {}).unwrap();
@@ -274,7 +275,7 @@ fn two_runs_with_one_seed_are_identical_and_resume_is_exact() {
         settings(2),
         Scheme::Balanced,
         MasterSeed(4),
-        Device::Cpu,
+        device(),
     )
     .unwrap();
     second.resume(dir.path()).unwrap();
@@ -294,7 +295,7 @@ fn two_runs_with_one_seed_are_identical_and_resume_is_exact() {
         settings(2),
         Scheme::MinCost,
         MasterSeed(4),
-        Device::Cpu,
+        device(),
     )
     .unwrap();
     assert!(other
@@ -319,14 +320,7 @@ fn a_trained_policy_acts_on_held_out_days_without_learning() {
         Problem::new(&train, SimParams::default()),
         Problem::new(&test, SimParams::default()),
     );
-    let mut m = Marlin::new(
-        &tp,
-        settings(1),
-        Scheme::Balanced,
-        MasterSeed(5),
-        Device::Cpu,
-    )
-    .unwrap();
+    let mut m = Marlin::new(&tp, settings(1), Scheme::Balanced, MasterSeed(5), device()).unwrap();
     m.train(None, &mut |_| {}).unwrap();
     let mut policy = m.into_policy();
     assert!(policy.trained_on(&tp) && !policy.trained_on(&sp));
@@ -350,4 +344,9 @@ fn a_trained_policy_acts_on_held_out_days_without_learning() {
     let trained = policy.allocate_front(&tp).unwrap();
     assert_eq!(trained.len(), 1 + 5);
     assert_eq!(trained[0].plan, policy.consensus);
+}
+
+/// The device these tests run on (`VERDANT_TEST_DEVICE`; scripts/gpu-check.sh sets cuda).
+fn device() -> Device {
+    verdant_agents::device::test_device().expect("VERDANT_TEST_DEVICE")
 }
