@@ -8,12 +8,20 @@
 //!
 //! - **Work.** Each GPU kind of each datacenter receives busy, TDP-weighted and prefill
 //!   GPU-seconds linear in `x` (read off the simulator with probes of one class at a time). It
-//!   does work `b` (busy) and `w` (weighted) per epoch, with backlogs `q >= 0` carried between
-//!   epochs: `b <= ` the kind's GPU-seconds in every epoch but the last (true of plans that
-//!   overload no kind; decision 0010), everything done by the end (the last epoch's drain lasts `ot >= b - A`
-//!   past the horizon), and `f_min b <= w <= f_max b` (every unit of work draws between the
-//!   lowest and the highest phase fraction of TDP).
-//! - **Accounting.** IT energy `sum_g tdp_g (w - idle_g b + idle_g (A_g + ot_g)) + token energy`;
+//!   does work `b` (busy), `w` (weighted) and `p` (prefill) per epoch, with backlogs `q >= 0`
+//!   carried between epochs, everything done by the end, at most its GPU-seconds of prefill in
+//!   an epoch, `f_min b <= w <= f_max b` (every unit of work draws between the lowest and the
+//!   highest phase fraction of TDP) and `s_min b <= p <= s_max b` (every unit is a mix of the
+//!   classes' prefill and decode). Work is carried only out of an epoch that serves at least the
+//!   kind's prefill headroom (one binary per kind and datacenter-epoch).
+//! - **The power cap.** The simulator caps a kind's power at TDP: work beyond its GPU-seconds
+//!   (with the last epoch's drain `ot` past the horizon) draws no energy. The model splits the
+//!   work done into charged (`p <= b_c <= A` before the last epoch, `ot >= b_c - A` and
+//!   `b_c >= p` in it) and absorbed work, which draws nothing and is allowed only where the
+//!   charged time is full (one binary per kind and datacenter-epoch); both draw between the
+//!   phase fractions.
+//! - **Accounting.** IT energy `sum_g tdp_g (w_c - idle_g b_c + idle_g (A_g + ot_g)) + token
+//!   energy`;
 //!   facility energy, water and the water share of carbon affine in it, grid energy
 //!   `max(0, facility - renewables)` through an epigraph variable
 //!   ([`verdant::sim::accounting::LinearAccounting`], the simulator's own coefficients).
@@ -24,9 +32,7 @@
 //!
 //! Not covered by the proof (the report is to name plans that do it): sending requests to a
 //! datacenter that hosts no instance of their model (they wait an epoch and draw no energy),
-//! kinds that spill requests to another kind when their queue outgrows their KV memory, and
-//! kinds busier than their GPUs, whose power the simulator caps at TDP (to be represented next:
-//! decision 0010).
+//! and kinds that spill requests to another kind when their queue outgrows their KV memory.
 
 use good_lp::{
     constraint, variable, Constraint, Expression, ProblemVariables, Solution, SolverModel, Variable,
@@ -198,10 +204,14 @@ pub struct BoundModel<'a> {
     /// Per (datacenter, kind), `[d * ng + g]`: the prefill GPU-seconds a kind serves at least
     /// in an epoch that carries work, in units of its GPU-seconds per epoch.
     headroom: Vec<f64>,
-    /// Per (epoch, datacenter, kind), `[(e * nd + d) * ng + g]`: the most work any plan can
-    /// have carried out of the epoch (everything of every class sent there since the first),
-    /// in units of the kind's GPU-seconds per epoch.
+    /// Per (epoch, datacenter, kind), `[(e * nd + d) * ng + g]`: the most busy work any plan can
+    /// have sent there up to the epoch (everything of every class since the first), so the most
+    /// an epoch can do or carry, in units of the kind's GPU-seconds per epoch.
     carry_cap: Vec<f64>,
+    /// Per (datacenter, kind), `[d * ng + g]`: the least and the largest prefill GPU-seconds per
+    /// busy GPU-second of any class in any epoch (every mix of work, carried or done, lies
+    /// between).
+    prefill_share: Vec<[f64; 2]>,
     /// Whether work is carried only out of overloaded epochs (one binary per kind and
     /// datacenter-epoch: a MILP), or wherever the schedule likes (an LP, looser).
     pub forced_carry: bool,
@@ -212,8 +222,9 @@ pub struct BoundModel<'a> {
 pub struct BoundSolution {
     /// The plan (every origin the same fractions).
     pub plan: FractionPlan,
-    /// The model's value of each objective ([`BOUND_OBJECTIVES`]) at the solution.
-    pub bound: [f64; 5],
+    /// The model's value of each objective ([`BOUND_OBJECTIVES`]) at the solution: for those
+    /// the solve weighted or bounded (the model leaves out what the others alone need).
+    pub bound: [Option<f64>; 5],
     /// How to read the solution.
     pub status: SolveStatus,
 }
@@ -403,8 +414,26 @@ impl<'a> BoundModel<'a> {
                 }
             }
         }
+        let prefill_share: Vec<[f64; 2]> = (0..nd * ng)
+            .map(|j| {
+                let (d, g) = (j / ng, j % ng);
+                let (lo, hi) = (0..ne * nc)
+                    .map(|ec| (ec * nd + d) * ng + g)
+                    .filter(|&k| busy[k] > 0.0)
+                    .map(|k| prefill[k] / busy[k])
+                    .fold((f64::INFINITY, 0.0f64), |(lo, hi), r| {
+                        (lo.min(r), hi.max(r))
+                    });
+                if lo.is_finite() {
+                    [lo, hi]
+                } else {
+                    [0.0, 0.0]
+                }
+            })
+            .collect();
         Ok(BoundModel {
             headroom,
+            prefill_share,
             carry_cap,
             forced_carry: true,
             scenario: s,
@@ -430,11 +459,12 @@ impl<'a> BoundModel<'a> {
         &self.queue[(e * nd + d) * self.kinds + g]
     }
 
-    /// Builds the model: the plan's fractions (fixed to `fixed` where given), the schedule, the
-    /// accounting and the objectives; the lane wait's variables and cuts only where TTFT is
-    /// minimised or bounded (`lane_wait`; without them the TTFT expression is its lower part,
-    /// round trip and unqueued prefill, and the solution reports that).
-    fn build(&self, fixed: Option<&FractionPlan>, lane_wait: bool) -> Built {
+    /// Builds the model: the plan's fractions (fixed to `fixed` where given), the objectives, and
+    /// only what the objectives in use need: the lane wait's variables and cuts where TTFT is
+    /// (`lane_wait`; without them the TTFT expression is its lower part, round trip and unqueued
+    /// prefill), the schedule and the accounting where any other objective is (`schedule`;
+    /// TTFT does not depend on the schedule, whose binaries make the model a MILP).
+    fn build(&self, fixed: Option<&FractionPlan>, lane_wait: bool, schedule: bool) -> Built {
         let (ne, nc, nd, ng) = (
             self.planner.epochs,
             self.planner.classes,
@@ -512,61 +542,15 @@ impl<'a> BoundModel<'a> {
                 let [tdp, idle, f_lo, f_hi] = self.gpu[g];
                 // kWh of one epoch of the kind at full power.
                 let per_kwh = tdp * a / J_PER_KWH;
-                let (mut q_busy, mut q_weighted) = (Expression::from(0.0), Expression::from(0.0));
+                let [share_lo, share_hi] = self.prefill_share[d * ng + g];
+                let (mut q_busy, mut q_weighted, mut q_prefill) = (
+                    Expression::from(0.0),
+                    Expression::from(0.0),
+                    Expression::from(0.0),
+                );
                 // At a fixed plan, no more can be carried than has arrived.
                 let mut arrived = 0.0;
                 for e in 0..ne {
-                    if let Some(plan) = fixed {
-                        for c in 0..nc {
-                            let k = (e * nc + c) * nd + d;
-                            if x[k].is_some() {
-                                arrived += self.busy[k * ng + g] / a * plan.row(e, 0, c)[d];
-                            }
-                        }
-                    }
-                    let last = e + 1 == ne;
-                    let present_busy = q_busy.clone() + arriving(&self.busy, e, d, g);
-                    let present_weighted = q_weighted.clone() + arriving(&self.weighted, e, d, g);
-                    let (done_busy, done_weighted) = if last {
-                        (present_busy, present_weighted)
-                    } else {
-                        let (qb, qw) =
-                            (vars.add(variable().min(0.0)), vars.add(variable().min(0.0)));
-                        let done_busy = present_busy - qb;
-                        let done_weighted = present_weighted - qw;
-                        constraints.push(constraint!(done_busy.clone() <= 1.0));
-                        // What is carried draws between the least and the largest fraction.
-                        constraints.push(constraint!(qw >= f_lo * qb));
-                        constraints.push(constraint!(qw <= f_hi * qb));
-                        if self.forced_carry {
-                            // Work is carried only by an overloaded epoch, which does at least
-                            // the kind's headroom (binary `over`).
-                            let over = vars.add(variable().binary());
-                            let cap = match fixed {
-                                Some(_) => arrived,
-                                None => self.carry_cap[(e * nd + d) * ng + g],
-                            };
-                            let headroom = self.headroom[d * ng + g];
-                            constraints.push(constraint!(qb <= cap * over));
-                            constraints.push(constraint!(done_busy.clone() >= headroom * over));
-                        }
-                        (q_busy, q_weighted) = (Expression::from(qb), Expression::from(qw));
-                        (done_busy, done_weighted)
-                    };
-                    constraints.push(constraint!(done_busy.clone() >= 0.0));
-                    constraints.push(constraint!(
-                        done_weighted.clone() >= f_lo * done_busy.clone()
-                    ));
-                    constraints.push(constraint!(
-                        done_weighted.clone() <= f_hi * done_busy.clone()
-                    ));
-                    let j = e * nd + d;
-                    it[j] += per_kwh * (done_weighted - idle * done_busy.clone()) + per_kwh * idle;
-                    if last {
-                        let overtime = vars.add(variable().min(0.0));
-                        constraints.push(constraint!(overtime >= done_busy - 1.0));
-                        it[j] += per_kwh * idle * overtime;
-                    }
                     // Lane wait: z >= each line of the bound at rho = prefill / A.
                     let bound = self.queue_bound(e, d, g);
                     if lane_wait && !bound.lines.is_empty() {
@@ -581,6 +565,114 @@ impl<'a> BoundModel<'a> {
                             ));
                         }
                         f[0] += z;
+                    }
+                    if !schedule {
+                        continue;
+                    }
+                    if let Some(plan) = fixed {
+                        for c in 0..nc {
+                            let k = (e * nc + c) * nd + d;
+                            if x[k].is_some() {
+                                arrived += self.busy[k * ng + g] / a * plan.row(e, 0, c)[d];
+                            }
+                        }
+                    }
+                    let last = e + 1 == ne;
+                    // The most busy work present (all that has arrived since the first epoch).
+                    let cumulative = match fixed {
+                        Some(_) => arrived,
+                        None => self.carry_cap[(e * nd + d) * ng + g],
+                    };
+                    let present_busy = q_busy.clone() + arriving(&self.busy, e, d, g);
+                    let present_weighted = q_weighted.clone() + arriving(&self.weighted, e, d, g);
+                    let present_prefill = q_prefill.clone() + arriving(&self.prefill, e, d, g);
+                    let (done_busy, done_weighted, done_prefill) = if last {
+                        (present_busy, present_weighted, present_prefill)
+                    } else {
+                        let qb = vars.add(variable().min(0.0));
+                        let qw = vars.add(variable().min(0.0));
+                        let qp = vars.add(variable().min(0.0));
+                        let done_busy = present_busy - qb;
+                        let done_weighted = present_weighted - qw;
+                        let done_prefill = present_prefill - qp;
+                        // What is carried draws between the least and the largest fraction,
+                        // and is a mix of the classes' prefill and decode.
+                        constraints.push(constraint!(qw >= f_lo * qb));
+                        constraints.push(constraint!(qw <= f_hi * qb));
+                        constraints.push(constraint!(qp >= share_lo * qb));
+                        constraints.push(constraint!(qp <= share_hi * qb));
+                        // An epoch serves at most its GPU-seconds of prefill.
+                        constraints.push(constraint!(done_prefill.clone() <= 1.0));
+                        if self.forced_carry {
+                            // Work is carried only by an overloaded epoch, which serves at least
+                            // the kind's prefill headroom (binary `over`).
+                            let over = vars.add(variable().binary());
+                            let headroom = self.headroom[d * ng + g];
+                            constraints.push(constraint!(qb <= cumulative * over));
+                            constraints.push(constraint!(done_prefill.clone() >= headroom * over));
+                        }
+                        (q_busy, q_weighted, q_prefill) = (qb.into(), qw.into(), qp.into());
+                        (done_busy, done_weighted, done_prefill)
+                    };
+                    constraints.push(constraint!(done_busy.clone() >= 0.0));
+                    constraints.push(constraint!(
+                        done_weighted.clone() >= f_lo * done_busy.clone()
+                    ));
+                    constraints.push(constraint!(
+                        done_weighted.clone() <= f_hi * done_busy.clone()
+                    ));
+                    constraints.push(constraint!(
+                        done_prefill.clone() >= share_lo * done_busy.clone()
+                    ));
+                    constraints.push(constraint!(
+                        done_prefill.clone() <= share_hi * done_busy.clone()
+                    ));
+                    // The power cap: work beyond the kind's GPU-seconds (with the last epoch's
+                    // overtime) draws no energy, the rest draws the epoch's mean fraction of TDP.
+                    // In the model: work `absorbed` at no energy, only where the charged busy
+                    // time is full (binary `capped`), drawing between the phase fractions like
+                    // the charged work. The charged time is at least the prefill done (the
+                    // epoch serves at most its GPU-seconds of prefill, and the last epoch's
+                    // overtime is at least the time its pools take to drain their prefill).
+                    let most_done = if share_lo > 0.0 && !last {
+                        cumulative.min(1.0 / share_lo)
+                    } else {
+                        cumulative
+                    };
+                    let absorb_cap = (most_done - 1.0).max(0.0);
+                    let (charged_busy, charged_weighted) = if absorb_cap > 0.0 {
+                        let cb = vars.add(variable().min(0.0));
+                        let cw = vars.add(variable().min(0.0));
+                        let capped = vars.add(variable().binary());
+                        constraints.push(constraint!(cb >= capped));
+                        constraints.push(constraint!(cb >= done_prefill));
+                        if !last {
+                            constraints.push(constraint!(cb <= 1.0));
+                        }
+                        let absorbed_busy = done_busy.clone() - cb;
+                        let absorbed_weighted = done_weighted.clone() - cw;
+                        constraints.push(constraint!(absorbed_busy.clone() >= 0.0));
+                        constraints.push(constraint!(absorbed_busy.clone() <= absorb_cap * capped));
+                        constraints.push(constraint!(cw >= f_lo * cb));
+                        constraints.push(constraint!(cw <= f_hi * cb));
+                        constraints.push(constraint!(
+                            absorbed_weighted.clone() >= f_lo * absorbed_busy.clone()
+                        ));
+                        constraints.push(constraint!(absorbed_weighted <= f_hi * absorbed_busy));
+                        (Expression::from(cb), Expression::from(cw))
+                    } else {
+                        if !last {
+                            constraints.push(constraint!(done_busy.clone() <= 1.0));
+                        }
+                        (done_busy.clone(), done_weighted)
+                    };
+                    let j = e * nd + d;
+                    it[j] +=
+                        per_kwh * (charged_weighted - idle * charged_busy.clone()) + per_kwh * idle;
+                    if last {
+                        let overtime = vars.add(variable().min(0.0));
+                        constraints.push(constraint!(overtime >= charged_busy - 1.0));
+                        it[j] += per_kwh * idle * overtime;
                     }
                 }
             }
@@ -619,12 +711,13 @@ impl<'a> BoundModel<'a> {
         fixed: Option<&FractionPlan>,
         options: &SolverOptions,
     ) -> Result<BoundSolution, ReferenceError> {
+        let uses = [0, 1, 2, 3, 4].map(|k| weights[k] != 0.0 || bounds[k].is_some());
         let Built {
             vars,
             x,
             objectives,
             mut constraints,
-        } = self.build(fixed, weights[0] != 0.0 || bounds[0].is_some());
+        } = self.build(fixed, uses[0], uses[1..].iter().any(|&u| u));
         let objective = scalarise(&objectives, &weights, &scales, &bounds, &mut constraints);
         let model = options
             .apply(vars.minimise(objective).using(good_lp::highs))
@@ -634,7 +727,7 @@ impl<'a> BoundModel<'a> {
                 "the objective bounds leave no plan".to_owned()
             })
         })?;
-        let bound = [0, 1, 2, 3, 4].map(|k| objectives[k].eval_with(&solution));
+        let bound = [0, 1, 2, 3, 4].map(|k| uses[k].then(|| objectives[k].eval_with(&solution)));
         let plan = match fixed {
             Some(plan) => plan.clone(),
             None => plan_of_solution(self.scenario, &x, &solution)?,
@@ -659,7 +752,8 @@ impl<'a> BoundModel<'a> {
             w[k] = 1.0;
             *slot = self
                 .solve(w, [1.0; 5], [None; 5], Some(plan), options)?
-                .bound[k];
+                .bound[k]
+                .expect("the objective solved for");
         }
         Ok(out)
     }
