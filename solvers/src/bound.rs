@@ -28,7 +28,9 @@
 //! - **TTFT.** Round trip and unqueued prefill per request (exact), plus per kind and
 //!   datacenter-epoch a variable `z` of request-seconds of lane wait above tangent lines of a
 //!   convex under-estimator of the simulator's wait at the kind's prefill utilisation
-//!   ([`QueueBound`]); the wait for a carried backlog counts 0.
+//!   ([`QueueBound`]); and the wait for a carried backlog: the requests it holds over the next
+//!   epoch (Little's law), at least its prefill work over the most of one request, with the
+//!   backlog draining at most at the kind's rate (tangent cuts of a convex function of it).
 //!
 //! Not covered by the proof (the report is to name plans that do it): sending requests to a
 //! datacenter that hosts no instance of their model (they wait an epoch and draw no energy),
@@ -49,6 +51,9 @@ use crate::{SolveError, SolveStatus, SolverOptions};
 /// The model's objectives, in this order.
 pub const BOUND_OBJECTIVES: [&str; 5] =
     ["ttft_s", "carbon_kg", "water_l", "cost_usd", "energy_kwh"];
+
+/// Tangent lines of the backlog's mean (`h(q)` for q in (0, 1]; past 1, the last is exact).
+const BACKLOG_TANGENTS: usize = 10;
 
 /// Share of a class a probe sends to the probed datacenter (small: nothing saturates).
 const PROBE: f64 = 0.01;
@@ -208,6 +213,11 @@ pub struct BoundModel<'a> {
     /// have sent there up to the epoch (everything of every class since the first), so the most
     /// an epoch can do or carry, in units of the kind's GPU-seconds per epoch.
     carry_cap: Vec<f64>,
+    /// Per (datacenter, kind), `[d * ng + g]`: the most prefill GPU-seconds of one request of any
+    /// class in any epoch (a backlog of prefill work `W` holds at least `W /` this requests).
+    prefill_per_request: Vec<f64>,
+    /// Seconds per epoch.
+    epoch_s: f64,
     /// Per (datacenter, kind), `[d * ng + g]`: the least and the largest prefill GPU-seconds per
     /// busy GPU-second of any class in any epoch (every mix of work, carried or done, lies
     /// between).
@@ -215,6 +225,10 @@ pub struct BoundModel<'a> {
     /// Whether work is carried only out of overloaded epochs (one binary per kind and
     /// datacenter-epoch: a MILP), or wherever the schedule likes (an LP, looser).
     pub forced_carry: bool,
+    /// Whether the schedule's switches (forced carry, the power cap) are relaxed to [0, 1]: an
+    /// LP whose optimum is at most the MILP's, so still a lower bound on every plan it covers,
+    /// looser but much faster to solve over plans.
+    pub relaxed: bool,
 }
 
 /// One solve of the bound model.
@@ -431,11 +445,23 @@ impl<'a> BoundModel<'a> {
                 }
             })
             .collect();
+        let prefill_per_request: Vec<f64> = (0..nd * ng)
+            .map(|j| {
+                let (d, g) = (j / ng, j % ng);
+                (0..ne * nc)
+                    .filter(|&ec| class_totals[ec][0] > 0.0)
+                    .map(|ec| prefill[(ec * nd + d) * ng + g] / class_totals[ec][0])
+                    .fold(0.0, f64::max)
+            })
+            .collect();
         Ok(BoundModel {
             headroom,
             prefill_share,
+            prefill_per_request,
+            epoch_s: s.time.epoch_s,
             carry_cap,
             forced_carry: true,
+            relaxed: false,
             scenario: s,
             planner,
             kinds: ng,
@@ -453,18 +479,28 @@ impl<'a> BoundModel<'a> {
         })
     }
 
+    /// A switch of the schedule (carry, cap): binary, or in [0, 1] where `relaxed`.
+    fn switch(&self) -> good_lp::VariableDefinition {
+        if self.relaxed {
+            variable().min(0.0).max(1.0)
+        } else {
+            variable().binary()
+        }
+    }
+
     /// The lane wait's bound at kind `g` of datacenter `d` in epoch `e`.
     pub fn queue_bound(&self, e: usize, d: usize, g: usize) -> &QueueBound {
         let nd = self.planner.datacenters;
         &self.queue[(e * nd + d) * self.kinds + g]
     }
 
-    /// Builds the model: the plan's fractions (fixed to `fixed` where given), the objectives, and
-    /// only what the objectives in use need: the lane wait's variables and cuts where TTFT is
-    /// (`lane_wait`; without them the TTFT expression is its lower part, round trip and unqueued
-    /// prefill), the schedule and the accounting where any other objective is (`schedule`;
-    /// TTFT does not depend on the schedule, whose binaries make the model a MILP).
-    fn build(&self, fixed: Option<&FractionPlan>, lane_wait: bool, schedule: bool) -> Built {
+    /// Builds the model: the plan's fractions (fixed to `fixed` where given), the schedule, the
+    /// objectives, and only what the objectives in use need: the waits' variables and cuts where
+    /// TTFT is (`waits`; without them the TTFT expression is its lower part, round trip and
+    /// unqueued prefill), the schedule's switches (forced carry and the power cap, binaries that
+    /// make the model a MILP) where any other objective is (`switches`; without them the
+    /// schedule is freer, which only lowers the bound, and TTFT's terms do not need them).
+    fn build(&self, fixed: Option<&FractionPlan>, waits: bool, switches: bool) -> Built {
         let (ne, nc, nd, ng) = (
             self.planner.epochs,
             self.planner.classes,
@@ -553,7 +589,7 @@ impl<'a> BoundModel<'a> {
                 for e in 0..ne {
                     // Lane wait: z >= each line of the bound at rho = prefill / A.
                     let bound = self.queue_bound(e, d, g);
-                    if lane_wait && !bound.lines.is_empty() {
+                    if waits && !bound.lines.is_empty() {
                         // z: the wait's share of the mean TTFT (request-seconds over all
                         // requests).
                         let z = vars.add(variable().min(0.0));
@@ -565,9 +601,6 @@ impl<'a> BoundModel<'a> {
                             ));
                         }
                         f[0] += z;
-                    }
-                    if !schedule {
-                        continue;
                     }
                     if let Some(plan) = fixed {
                         for c in 0..nc {
@@ -603,10 +636,29 @@ impl<'a> BoundModel<'a> {
                         constraints.push(constraint!(qp <= share_hi * qb));
                         // An epoch serves at most its GPU-seconds of prefill.
                         constraints.push(constraint!(done_prefill.clone() <= 1.0));
-                        if self.forced_carry {
+                        // The wait for the backlog: the next epoch drains the prefill carried,
+                        // `qp` (in epochs of the kind's time), at most at rate 1, so the backlog
+                        // it holds has a mean of at least `h(qp)` (`qp^2 / 2` up to 1, then
+                        // `qp - 1/2`), and every request in it waits: at least `A h(qp) / (most
+                        // prefill per request)` requests over the epoch (Little's law), each
+                        // second counted in the TTFT. `h` is convex: its tangents are cuts.
+                        let most = self.prefill_per_request[d * ng + g];
+                        if waits && most > 0.0 {
+                            let per_unit =
+                                self.epoch_s * a / most / self.total_requests.max(1e-300);
+                            let zb = vars.add(variable().min(0.0));
+                            for i in 1..=BACKLOG_TANGENTS {
+                                let q0 = i as f64 / BACKLOG_TANGENTS as f64;
+                                constraints.push(constraint!(
+                                    zb >= (per_unit * q0) * qp - per_unit * q0 * q0 / 2.0
+                                ));
+                            }
+                            f[0] += zb;
+                        }
+                        if switches && self.forced_carry {
                             // Work is carried only by an overloaded epoch, which serves at least
                             // the kind's prefill headroom (binary `over`).
-                            let over = vars.add(variable().binary());
+                            let over = vars.add(self.switch());
                             let headroom = self.headroom[d * ng + g];
                             constraints.push(constraint!(qb <= cumulative * over));
                             constraints.push(constraint!(done_prefill.clone() >= headroom * over));
@@ -640,10 +692,13 @@ impl<'a> BoundModel<'a> {
                         cumulative
                     };
                     let absorb_cap = (most_done - 1.0).max(0.0);
-                    let (charged_busy, charged_weighted) = if absorb_cap > 0.0 {
+                    let (charged_busy, charged_weighted) = if !switches {
+                        // Energy is not in use: the charged work is all the work, unbounded.
+                        (done_busy.clone(), done_weighted)
+                    } else if absorb_cap > 0.0 {
                         let cb = vars.add(variable().min(0.0));
                         let cw = vars.add(variable().min(0.0));
-                        let capped = vars.add(variable().binary());
+                        let capped = vars.add(self.switch());
                         constraints.push(constraint!(cb >= capped));
                         constraints.push(constraint!(cb >= done_prefill));
                         if !last {
