@@ -1,8 +1,8 @@
 //! The bound model: a linear program whose optimum is a proven lower bound on the fluid
 //! simulator's objectives (docs/decisions/0010-certified-front.md).
 //!
-//! Decision space: per epoch, class and datacenter that hosts the class's model, the fraction of
-//! the class's requests sent there (the same for every origin). For a plan `x` the model's value
+//! Decision space: per epoch, origin, class and datacenter that hosts the class's model, the
+//! fraction of the origin's requests of the class sent there. For a plan `x` the model's value
 //! of each objective is the least over work schedules that the simulator's own schedule satisfies,
 //! so it is at most the simulator's value of that plan:
 //!
@@ -178,6 +178,27 @@ fn lower_hull(points: &[(f64, f64)]) -> Vec<(f64, f64)> {
     hull
 }
 
+/// The least of `(u - u0) (v - v0)` over the convex hull of `points` (bilinear: its least lies on
+/// a segment between two points, at an end or where the quadratic along it is stationary).
+fn least_product(points: &[(f64, f64)], u0: f64, v0: f64) -> f64 {
+    let mut least = f64::INFINITY;
+    for (i, &(u1, v1)) in points.iter().enumerate() {
+        for &(u2, v2) in &points[i..] {
+            let (a, b) = (u1 - u0, v1 - v0);
+            let (du, dv) = (u2 - u1, v2 - v1);
+            let along = |t: f64| (a + t * du) * (b + t * dv);
+            least = least.min(along(0.0)).min(along(1.0));
+            if du * dv > 0.0 {
+                let t = -(a * dv + b * du) / (2.0 * du * dv);
+                if t > 0.0 && t < 1.0 {
+                    least = least.min(along(t));
+                }
+            }
+        }
+    }
+    least
+}
+
 /// The bound model of a problem's scenario.
 #[derive(Debug, Clone)]
 pub struct BoundModel<'a> {
@@ -185,13 +206,16 @@ pub struct BoundModel<'a> {
     /// The decision space (which datacenters host which class).
     pub planner: EpochPlanner,
     kinds: usize,
-    /// Per (epoch, class, datacenter, kind), `[((e * nc + c) * nd + d) * ng + g]`: busy,
-    /// TDP-weighted and prefill GPU-seconds with the whole class there.
+    origins: usize,
+    /// Per cell (epoch, origin, class, datacenter) and kind,
+    /// `[(((e * no + o) * nc + c) * nd + d) * ng + g]`: busy, TDP-weighted and prefill
+    /// GPU-seconds of all the cell's requests there (busy and weighted: their decode part a
+    /// linear under-estimator, [`BoundModel::new`]).
     busy: Vec<f64>,
     weighted: Vec<f64>,
     prefill: Vec<f64>,
-    /// Per (epoch, class, datacenter): token energy (kWh) and request-seconds of round trip and
-    /// unqueued prefill with the whole class there.
+    /// Per cell (epoch, origin, class, datacenter): token energy (kWh) and request-seconds of
+    /// round trip and unqueued prefill with all the cell's requests there.
     token_kwh: Vec<f64>,
     ttft_request_s: Vec<f64>,
     total_requests: f64,
@@ -222,6 +246,9 @@ pub struct BoundModel<'a> {
     /// busy GPU-second of any class in any epoch (every mix of work, carried or done, lies
     /// between).
     prefill_share: Vec<[f64; 2]>,
+    /// The largest relative correction `delta` of the decode under-estimator over the
+    /// (epoch, class) pairs: how far mixes of origins can take decode below the linear model.
+    pub decode_mix_delta: f64,
     /// Whether work is carried only out of overloaded epochs (one binary per kind and
     /// datacenter-epoch: a MILP), or wherever the schedule likes (an LP, looser).
     pub forced_carry: bool,
@@ -275,13 +302,64 @@ impl<'a> BoundModel<'a> {
         let mut out = Outcome::default();
         let mut plan =
             FractionPlan::from_fn(ne, no, nc, nd, |_, _, _, d| if d == 0 { 1.0 } else { 0.0 })?;
-        let mut busy = vec![0.0; ne * nc * nd * ng];
-        let mut weighted = vec![0.0; ne * nc * nd * ng];
-        let mut prefill = vec![0.0; ne * nc * nd * ng];
-        let mut token_kwh = vec![0.0; ne * nc * nd];
-        // Prefill GPU-seconds per input token on each kind, share-weighted.
+        // Per cell (epoch, origin, class, datacenter), `[((e * no + o) * nc + c) * nd + d]`, and
+        // kind: the work of all the cell's requests there. Prefill and token energy are linear
+        // in the tokens sent, so exact per origin. Decode is not: an instance's KV room is shared
+        // in proportion to the cell's mean tokens per request, so the decode GPU-seconds of a
+        // mix of origins are `D* f(x) / f(1)` with `f = O T / R` (output and all tokens and
+        // requests sent, summed over origins), `D*` the decode of the whole class (probed).
+        // `f` is not convex; with `u, v` the mix's output and all tokens per request,
+        // `f(x) - grad f(1) . x = R (u - u*) (v - v*) >= -R Delta`, `Delta` the most negative
+        // that product gets over mixes of the origins (a bilinear function over their convex
+        // hull: its least on an edge). So `D* sum_o x_o (O_o/O* + T_o/T* - (1 + delta) R_o/R*)`
+        // is a linear under-estimator, exact where every origin sends the same shares and
+        // `delta = 0` (`delta = Delta / (u* v*)`).
+        let cells = ne * no * nc * nd;
+        let mut busy = vec![0.0; cells * ng];
+        let mut weighted = vec![0.0; cells * ng];
+        let mut prefill = vec![0.0; cells * ng];
+        let mut token_kwh = vec![0.0; cells];
+        let demand = &s.demand;
+        let mut largest_delta = 0.0f64;
         for e in 0..ne {
             for c in 0..nc {
+                let per_origin: Vec<[f64; 3]> = (0..no)
+                    .map(|o| {
+                        let (r, i, out) = (
+                            demand.requests(o, c, e),
+                            demand.input_tokens(o, c, e),
+                            demand.output_tokens(o, c, e),
+                        );
+                        [r, i, out]
+                    })
+                    .collect();
+                let [r_all, i_all, o_all] = per_origin
+                    .iter()
+                    .fold([0.0; 3], |t, x| [t[0] + x[0], t[1] + x[1], t[2] + x[2]]);
+                if r_all <= 0.0 {
+                    continue;
+                }
+                let t_all = i_all + o_all;
+                let points: Vec<(f64, f64)> = per_origin
+                    .iter()
+                    .filter(|x| x[0] > 0.0)
+                    .map(|x| (x[2] / x[0], (x[1] + x[2]) / x[0]))
+                    .collect();
+                let (u_star, v_star) = (o_all / r_all, t_all / r_all);
+                let delta = if u_star > 0.0 && v_star > 0.0 {
+                    least_product(&points, u_star, v_star).min(0.0).abs() / (u_star * v_star)
+                } else {
+                    0.0
+                };
+                largest_delta = largest_delta.max(delta);
+                let class = &s.classes[c];
+                let prefill_fraction = class
+                    .model
+                    .map_or(0.0, |m| s.models[m].prefill_tdp_fraction);
+                let (kwh_in, kwh_out) = (
+                    class.energy_kwh_per_input_token.unwrap_or(0.0),
+                    class.energy_kwh_per_output_token.unwrap_or(0.0),
+                );
                 for d in 0..nd {
                     if !planner.hosts(c, d) {
                         continue;
@@ -301,44 +379,71 @@ impl<'a> BoundModel<'a> {
                     sim.clear_backlog();
                     sim.score_epoch(&plan, e, &mut out)?;
                     let a = sim.logged_activity(e, d);
-                    let j = (e * nc + c) * nd + d;
-                    token_kwh[j] = a.token_energy_kwh / PROBE;
-                    let input: f64 = (0..no).map(|o| s.demand.input_tokens(o, c, e)).sum();
-                    for g in 0..ng {
-                        busy[j * ng + g] = a.busy_gpu_s[g] / PROBE;
-                        weighted[j * ng + g] = a.tdp_weighted_gpu_s[g] / PROBE;
-                        prefill[j * ng + g] = sim
-                            .lane_terms(c, d, g)
-                            .map_or(0.0, |t| t.prefill_gpu_s_per_input_token * input);
+                    let token_all = a.token_energy_kwh / PROBE;
+                    if (token_all - (kwh_in * i_all + kwh_out * o_all)).abs()
+                        > 1e-9 * token_all.abs().max(1e-12)
+                    {
+                        return Err(ReferenceError::Scenario {
+                            scenario: s.name.clone(),
+                            message: format!(
+                                "epoch {e}, class {c}, datacenter {d}: the simulator's token \
+                                 energy is not the class's per-token energy times its tokens"
+                            ),
+                        });
+                    }
+                    for (o, &[r, i, out_tokens]) in per_origin.iter().enumerate() {
+                        let j = ((e * no + o) * nc + c) * nd + d;
+                        if r <= 0.0 {
+                            continue;
+                        }
+                        token_kwh[j] = kwh_in * i + kwh_out * out_tokens;
+                        let decode_share = if o_all > 0.0 {
+                            out_tokens / o_all + (i + out_tokens) / t_all
+                                - (1.0 + delta) * r / r_all
+                        } else {
+                            0.0
+                        };
+                        for g in 0..ng {
+                            let per_token = sim
+                                .lane_terms(c, d, g)
+                                .map_or(0.0, |t| t.prefill_gpu_s_per_input_token);
+                            let (busy_all, weighted_all) =
+                                (a.busy_gpu_s[g] / PROBE, a.tdp_weighted_gpu_s[g] / PROBE);
+                            let prefill_all = per_token * i_all;
+                            let p = per_token * i;
+                            prefill[j * ng + g] = p;
+                            busy[j * ng + g] = p + (busy_all - prefill_all) * decode_share;
+                            weighted[j * ng + g] = p * prefill_fraction
+                                + (weighted_all - prefill_all * prefill_fraction) * decode_share;
+                        }
                     }
                 }
             }
         }
-        // Round trip and unqueued prefill, request-seconds per (e, c, d).
-        let demand = &s.demand;
-        let mut ttft_request_s = vec![0.0; ne * nc * nd];
+        // Round trip and unqueued prefill, request-seconds per cell.
+        let mut ttft_request_s = vec![0.0; cells];
         let mut total_requests = 0.0;
         let mut class_totals = vec![[0.0; 3]; ne * nc];
         for e in 0..ne {
             for c in 0..nc {
                 let (mut r, mut input, mut output) = (0.0, 0.0, 0.0);
                 for o in 0..no {
-                    r += demand.requests(o, c, e);
-                    input += demand.input_tokens(o, c, e);
-                    output += demand.output_tokens(o, c, e);
+                    let (ro, io, oo) = (
+                        demand.requests(o, c, e),
+                        demand.input_tokens(o, c, e),
+                        demand.output_tokens(o, c, e),
+                    );
+                    (r, input, output) = (r + ro, input + io, output + oo);
+                    for d in 0..nd {
+                        if planner.hosts(c, d) {
+                            ttft_request_s[((e * no + o) * nc + c) * nd + d] = ro
+                                * s.network.round_trip_s[o][d]
+                                + ro * sim.service_s(c, d, io, oo, ro);
+                        }
+                    }
                 }
                 class_totals[e * nc + c] = [r, input, output];
                 total_requests += r;
-                for d in 0..nd {
-                    if !planner.hosts(c, d) {
-                        continue;
-                    }
-                    let network: f64 = (0..no)
-                        .map(|o| demand.requests(o, c, e) * s.network.round_trip_s[o][d])
-                        .sum();
-                    let service = sim.service_s(c, d, input, output, r);
-                    ttft_request_s[(e * nc + c) * nd + d] = network + r * service;
-                }
             }
         }
         let accountant = sim.accountant();
@@ -421,8 +526,8 @@ impl<'a> BoundModel<'a> {
                 let a = available[d * ng + g];
                 let mut cumulative = 0.0;
                 for e in 0..ne {
-                    for c in 0..nc {
-                        cumulative += busy[(((e * nc + c) * nd + d) * ng) + g];
+                    for oc in 0..no * nc {
+                        cumulative += busy[((e * no * nc + oc) * nd + d) * ng + g].max(0.0);
                     }
                     carry_cap[(e * nd + d) * ng + g] = if a > 0.0 { cumulative / a } else { 0.0 };
                 }
@@ -431,8 +536,8 @@ impl<'a> BoundModel<'a> {
         let prefill_share: Vec<[f64; 2]> = (0..nd * ng)
             .map(|j| {
                 let (d, g) = (j / ng, j % ng);
-                let (lo, hi) = (0..ne * nc)
-                    .map(|ec| (ec * nd + d) * ng + g)
+                let (lo, hi) = (0..ne * no * nc)
+                    .map(|eoc| (eoc * nd + d) * ng + g)
                     .filter(|&k| busy[k] > 0.0)
                     .map(|k| prefill[k] / busy[k])
                     .fold((f64::INFINITY, 0.0f64), |(lo, hi), r| {
@@ -448,9 +553,16 @@ impl<'a> BoundModel<'a> {
         let prefill_per_request: Vec<f64> = (0..nd * ng)
             .map(|j| {
                 let (d, g) = (j / ng, j % ng);
-                (0..ne * nc)
-                    .filter(|&ec| class_totals[ec][0] > 0.0)
-                    .map(|ec| prefill[(ec * nd + d) * ng + g] / class_totals[ec][0])
+                (0..ne * no * nc)
+                    .map(|eoc| {
+                        let (e, o, c) = (eoc / (no * nc), (eoc / nc) % no, eoc % nc);
+                        let r = demand.requests(o, c, e);
+                        if r > 0.0 {
+                            prefill[(eoc * nd + d) * ng + g] / r
+                        } else {
+                            0.0
+                        }
+                    })
                     .fold(0.0, f64::max)
             })
             .collect();
@@ -460,11 +572,13 @@ impl<'a> BoundModel<'a> {
             prefill_per_request,
             epoch_s: s.time.epoch_s,
             carry_cap,
+            decode_mix_delta: largest_delta,
             forced_carry: true,
             relaxed: false,
             scenario: s,
             planner,
             kinds: ng,
+            origins: no,
             busy,
             weighted,
             prefill,
@@ -501,20 +615,27 @@ impl<'a> BoundModel<'a> {
     /// make the model a MILP) where any other objective is (`switches`; without them the
     /// schedule is freer, which only lowers the bound, and TTFT's terms do not need them).
     fn build(&self, fixed: Option<&FractionPlan>, waits: bool, switches: bool) -> Built {
-        let (ne, nc, nd, ng) = (
+        let (ne, no, nc, nd, ng) = (
             self.planner.epochs,
+            self.origins,
             self.planner.classes,
             self.planner.datacenters,
             self.kinds,
         );
         let mut vars = ProblemVariables::new();
         let mut constraints = Vec::new();
-        let x: Vec<Option<Variable>> = (0..ne * nc * nd)
+        // One share per cell (epoch, origin, class, datacenter that hosts the class's model).
+        let x: Vec<Option<Variable>> = (0..ne * no * nc * nd)
             .map(|k| {
-                let (e, c, d) = (k / (nc * nd), (k / nd) % nc, k % nd);
+                let (e, o, c, d) = (
+                    k / (no * nc * nd),
+                    (k / (nc * nd)) % no,
+                    (k / nd) % nc,
+                    k % nd,
+                );
                 self.planner.hosts(c, d).then(|| match fixed {
                     Some(plan) => {
-                        let v = plan.row(e, 0, c)[d].clamp(0.0, 1.0);
+                        let v = plan.row(e, o, c)[d].clamp(0.0, 1.0);
                         vars.add(variable().min(v).max(v))
                     }
                     None => vars.add(variable().min(0.0).max(1.0)),
@@ -522,19 +643,17 @@ impl<'a> BoundModel<'a> {
             })
             .collect();
         let mut f: [Expression; 5] = Default::default();
-        for e in 0..ne {
-            for c in 0..nc {
-                let mut row = Expression::from(0.0);
-                for d in 0..nd {
-                    let k = (e * nc + c) * nd + d;
-                    if let Some(v) = x[k] {
-                        row += v;
-                        f[0] += (self.ttft_request_s[k] / self.total_requests.max(1e-300)) * v;
-                    }
+        for eoc in 0..ne * no * nc {
+            let mut row = Expression::from(0.0);
+            for d in 0..nd {
+                let k = eoc * nd + d;
+                if let Some(v) = x[k] {
+                    row += v;
+                    f[0] += (self.ttft_request_s[k] / self.total_requests.max(1e-300)) * v;
                 }
-                if fixed.is_none() {
-                    constraints.push(constraint!(row == 1.0));
-                }
+            }
+            if fixed.is_none() {
+                constraints.push(constraint!(row == 1.0));
             }
         }
         // Work in units of the kind's GPU-seconds per epoch (HiGHS solves well-scaled models
@@ -542,8 +661,8 @@ impl<'a> BoundModel<'a> {
         let arriving = |table: &Vec<f64>, e: usize, d: usize, g: usize| -> Expression {
             let per_available = 1.0 / self.available[d * ng + g];
             let mut sum = Expression::from(0.0);
-            for c in 0..nc {
-                let k = (e * nc + c) * nd + d;
+            for oc in 0..no * nc {
+                let k = (e * no * nc + oc) * nd + d;
                 if let Some(v) = x[k] {
                     let coef = table[k * ng + g] * per_available;
                     if coef != 0.0 {
@@ -558,8 +677,8 @@ impl<'a> BoundModel<'a> {
             .map(|j| {
                 let (e, d) = (j / nd, j % nd);
                 let mut sum = Expression::from(0.0);
-                for c in 0..nc {
-                    let k = (e * nc + c) * nd + d;
+                for oc in 0..no * nc {
+                    let k = (e * no * nc + oc) * nd + d;
                     if let Some(v) = x[k] {
                         if self.token_kwh[k] != 0.0 {
                             sum += self.token_kwh[k] * v;
@@ -603,10 +722,11 @@ impl<'a> BoundModel<'a> {
                         f[0] += z;
                     }
                     if let Some(plan) = fixed {
-                        for c in 0..nc {
-                            let k = (e * nc + c) * nd + d;
+                        for oc in 0..no * nc {
+                            let k = (e * no * nc + oc) * nd + d;
                             if x[k].is_some() {
-                                arrived += self.busy[k * ng + g] / a * plan.row(e, 0, c)[d];
+                                let (o, c) = (oc / nc, oc % nc);
+                                arrived += self.busy[k * ng + g] / a * plan.row(e, o, c)[d];
                             }
                         }
                     }
@@ -795,7 +915,7 @@ impl<'a> BoundModel<'a> {
     }
 
     /// The model's lower bound on each objective of `plan` (each minimised alone over the
-    /// schedules the plan allows). Only the fractions of the first origin are read.
+    /// schedules the plan allows).
     pub fn bound_of(
         &self,
         plan: &FractionPlan,
@@ -813,21 +933,19 @@ impl<'a> BoundModel<'a> {
         Ok(out)
     }
 
-    /// Whether `plan` is in the model's space: every origin sends the same fractions, and only
-    /// to datacenters that host the class's model.
+    /// Whether `plan` is in the model's space: it sends requests only to datacenters that host
+    /// their class's model.
     pub fn represents(&self, plan: &FractionPlan) -> bool {
-        let s = self.scenario;
-        let (ne, nc, nd) = (
+        let (ne, no, nc, nd) = (
             self.planner.epochs,
+            self.origins,
             self.planner.classes,
             self.planner.datacenters,
         );
-        (0..ne).all(|e| {
-            (0..nc).all(|c| {
-                let first = plan.row(e, 0, c);
-                (0..nd).all(|d| self.planner.hosts(c, d) || first[d] <= 0.0)
-                    && (1..s.origins.len()).all(|o| plan.row(e, o, c) == first)
-            })
+        (0..ne * no * nc).all(|eoc| {
+            let (e, o, c) = (eoc / (no * nc), (eoc / nc) % no, eoc % nc);
+            let row = plan.row(e, o, c);
+            (0..nd).all(|d| self.planner.hosts(c, d) || row[d] <= 0.0)
         })
     }
 }

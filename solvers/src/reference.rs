@@ -80,9 +80,11 @@ pub(crate) fn scalarise(
     objective
 }
 
-/// The plan of a solved model over per-(epoch, class, datacenter) fractions `x` (index
-/// `(e * classes + c) * datacenters + d`, `None` where the class may not go): each row clamped
-/// to [0, 1] and normalised, the same for every origin of `scenario`.
+/// The plan of a solved model over fractions `x`, per (epoch, class, datacenter) (index
+/// `(e * classes + c) * datacenters + d`; the same for every origin of `scenario`) or per
+/// (epoch, origin, class, datacenter) (index `((e * origins + o) * classes + c) * datacenters +
+/// d`), told apart by `x`'s length; `None` where the class may not go. Each row is clamped to
+/// [0, 1] and normalised.
 pub(crate) fn plan_of_solution(
     scenario: &Scenario,
     x: &[Option<Variable>],
@@ -94,19 +96,24 @@ pub(crate) fn plan_of_solution(
         scenario.classes.len(),
         scenario.datacenters.len(),
     );
+    // Shares per (epoch, class, datacenter) for every origin, or per origin too.
+    let per_origin = x.len() == ne * no * nc * nd;
     let mut shares = vec![0.0; ne * no * nc * nd];
     for e in 0..ne {
-        for c in 0..nc {
-            let mut row: Vec<f64> = (0..nd)
-                .map(|d| {
-                    x[(e * nc + c) * nd + d].map_or(0.0, |v| solution.value(v).clamp(0.0, 1.0))
-                })
-                .collect();
-            let sum: f64 = row.iter().sum();
-            if sum > 0.0 {
-                row.iter_mut().for_each(|v| *v /= sum);
-            }
-            for o in 0..no {
+        for o in 0..no {
+            for c in 0..nc {
+                let first = if per_origin {
+                    ((e * no + o) * nc + c) * nd
+                } else {
+                    (e * nc + c) * nd
+                };
+                let mut row: Vec<f64> = (0..nd)
+                    .map(|d| x[first + d].map_or(0.0, |v| solution.value(v).clamp(0.0, 1.0)))
+                    .collect();
+                let sum: f64 = row.iter().sum();
+                if sum > 0.0 {
+                    row.iter_mut().for_each(|v| *v /= sum);
+                }
                 let start = ((e * no + o) * nc + c) * nd;
                 shares[start..start + nd].copy_from_slice(&row);
             }
