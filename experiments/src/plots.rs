@@ -35,8 +35,9 @@ pub struct BarGroup {
     pub values: Vec<f64>,
 }
 
-/// Grouped bars: for each category (x axis), one bar per group, side by side; written as
-/// `<dir>/<stem>.svg` and `.png`.
+/// Grouped bars: for each category, one bar per group, side by side (horizontal bars, the
+/// categories down the vertical axis: `chart.x_label` names them, `chart.y_label` the values);
+/// written as `<dir>/<stem>.svg` and `.png`.
 pub fn bar_chart(
     dir: &Path,
     stem: &str,
@@ -75,6 +76,9 @@ fn write_svg_and_png(
     Ok(())
 }
 
+/// Horizontal bars, so that long category names (method names) stay readable: categories down
+/// the vertical axis (the first at the top), values along the horizontal one; the legend in the
+/// upper right, beside the bars' room.
 fn draw_bars<DB: DrawingBackend>(
     root: Area<DB>,
     chart: &Chart,
@@ -89,44 +93,54 @@ where
         .flat_map(|g| g.values.iter().copied())
         .filter(|v| v.is_finite())
         .fold(0.0f64, f64::max);
-    let top = if top > 0.0 { top * 1.1 } else { 1.0 };
+    // Room to the right of the longest bar for the legend.
+    let top = if top > 0.0 { top * 1.45 } else { 1.0 };
     let n = categories.len().max(1);
+    let longest = categories
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(0);
+    let label_area = (longest as u32 * 8 + 24).clamp(60, 340);
     root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let mut ctx = ChartBuilder::on(&root)
         .caption(chart.title, ("sans-serif", 22))
         .margin(12)
-        .x_label_area_size(60)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0.0..n as f64, 0.0..top)
+        .x_label_area_size(50)
+        .y_label_area_size(label_area)
+        .build_cartesian_2d(0.0..top, 0.0..n as f64)
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let labels = categories.to_vec();
     ctx.configure_mesh()
-        .disable_x_mesh()
-        .x_labels(n * 2 + 1)
-        .x_label_formatter(&move |x: &f64| {
-            let k = x.floor() as usize;
-            if (x - x.floor() - 0.5).abs() < 1e-6 {
-                labels.get(k).cloned().unwrap_or_default()
+        .disable_y_mesh()
+        .y_labels(n * 2 + 1)
+        .y_label_formatter(&move |y: &f64| {
+            // Band k from the bottom holds category n - 1 - k.
+            let k = y.floor() as usize;
+            if (y - y.floor() - 0.5).abs() < 1e-6 && k < n {
+                labels.get(n - 1 - k).cloned().unwrap_or_default()
             } else {
                 String::new()
             }
         })
-        .x_desc(chart.x_label)
-        .y_desc(chart.y_label)
+        .x_desc(chart.y_label)
+        .y_desc(chart.x_label)
         .draw()
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let width = 0.8 / groups.len().max(1) as f64;
+    let height = 0.8 / groups.len().max(1) as f64;
     for (g, group) in groups.iter().enumerate() {
         let color = Palette99::pick(g).to_rgba();
         ctx.draw_series(group.values.iter().enumerate().map(|(c, &v)| {
-            let x0 = c as f64 + 0.1 + g as f64 * width;
-            Rectangle::new([(x0, 0.0), (x0 + width * 0.9, v.max(0.0))], color.filled())
+            // The first group at the top of the category's band.
+            let y1 = (n - 1 - c) as f64 + 0.9 - g as f64 * height;
+            Rectangle::new([(0.0, y1 - height * 0.9), (v.max(0.0), y1)], color.filled())
         }))
         .map_err(|e| anyhow::anyhow!("{e:?}"))?
         .label(group.name.clone())
         .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
     }
     ctx.configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .draw()
