@@ -705,6 +705,13 @@ impl<'a> BoundModel<'a> {
                 );
                 // At a fixed plan, no more can be carried than has arrived.
                 let mut arrived = 0.0;
+                // At a fixed plan with forced carry, the most prefill and busy work the kind can
+                // carry out of the epoch before (a Lindley recursion: an epoch that carries
+                // serves at least the headroom), so whether it can carry or exceed its
+                // GPU-seconds at all (no binary where it cannot) and how much (tight Ms).
+                let lindley = fixed.is_some() && switches && self.forced_carry;
+                let headroom = self.headroom[d * ng + g];
+                let (mut carried_prefill_max, mut carried_busy_max) = (0.0f64, 0.0f64);
                 for e in 0..ne {
                     // Lane wait: z >= each line of the bound at rho = prefill / A.
                     let bound = self.queue_bound(e, d, g);
@@ -721,14 +728,33 @@ impl<'a> BoundModel<'a> {
                         }
                         f[0] += z;
                     }
+                    let (mut arriving_prefill, mut arriving_busy) = (0.0, 0.0);
                     if let Some(plan) = fixed {
                         for oc in 0..no * nc {
                             let k = (e * no * nc + oc) * nd + d;
                             if x[k].is_some() {
                                 let (o, c) = (oc / nc, oc % nc);
-                                arrived += self.busy[k * ng + g] / a * plan.row(e, o, c)[d];
+                                let share = plan.row(e, o, c)[d];
+                                arriving_busy += self.busy[k * ng + g] / a * share;
+                                arriving_prefill += self.prefill[k * ng + g] / a * share;
                             }
                         }
+                        arrived += arriving_busy;
+                    }
+                    let (present_prefill_max, present_busy_max) = (
+                        carried_prefill_max + arriving_prefill,
+                        carried_busy_max + arriving_busy,
+                    );
+                    let can_carry = !lindley || present_prefill_max > headroom;
+                    if lindley {
+                        (carried_prefill_max, carried_busy_max) = if can_carry {
+                            (
+                                (present_prefill_max - headroom).max(0.0),
+                                (present_busy_max - headroom).max(0.0),
+                            )
+                        } else {
+                            (0.0, 0.0)
+                        };
                     }
                     let last = e + 1 == ne;
                     // The most busy work present (all that has arrived since the first epoch).
@@ -739,7 +765,10 @@ impl<'a> BoundModel<'a> {
                     let present_busy = q_busy.clone() + arriving(&self.busy, e, d, g);
                     let present_weighted = q_weighted.clone() + arriving(&self.weighted, e, d, g);
                     let present_prefill = q_prefill.clone() + arriving(&self.prefill, e, d, g);
-                    let (done_busy, done_weighted, done_prefill) = if last {
+                    let (done_busy, done_weighted, done_prefill) = if last || !can_carry {
+                        if !last {
+                            constraints.push(constraint!(present_prefill.clone() <= 1.0));
+                        }
                         (present_busy, present_weighted, present_prefill)
                     } else {
                         let qb = vars.add(variable().min(0.0));
@@ -779,8 +808,12 @@ impl<'a> BoundModel<'a> {
                             // Work is carried only by an overloaded epoch, which serves at least
                             // the kind's prefill headroom (binary `over`).
                             let over = vars.add(self.switch());
-                            let headroom = self.headroom[d * ng + g];
-                            constraints.push(constraint!(qb <= cumulative * over));
+                            let most = if lindley {
+                                carried_busy_max
+                            } else {
+                                cumulative
+                            };
+                            constraints.push(constraint!(qb <= most * over));
                             constraints.push(constraint!(done_prefill.clone() >= headroom * over));
                         }
                         (q_busy, q_weighted, q_prefill) = (qb.into(), qw.into(), qp.into());
@@ -806,7 +839,9 @@ impl<'a> BoundModel<'a> {
                     // the charged work. The charged time is at least the prefill done (the
                     // epoch serves at most its GPU-seconds of prefill, and the last epoch's
                     // overtime is at least the time its pools take to drain their prefill).
-                    let most_done = if share_lo > 0.0 && !last {
+                    let most_done = if lindley {
+                        present_busy_max
+                    } else if share_lo > 0.0 && !last {
                         cumulative.min(1.0 / share_lo)
                     } else {
                         cumulative
