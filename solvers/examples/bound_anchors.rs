@@ -11,7 +11,7 @@ use verdant::config::Validate;
 use verdant::scenario::Scenario;
 use verdant::seed::MasterSeed;
 use verdant::sim::SimParams;
-use verdant_solvers::bound::{BoundModel, BOUND_OBJECTIVES};
+use verdant_solvers::bound::{simulated_objectives, BoundModel, BOUND_OBJECTIVES};
 use verdant_solvers::SolverParams;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -38,13 +38,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let bound = model.bound_of(&even, &options)?;
     let o = sim.score(&even)?;
     println!(
-        "even split: bounds {bound:?} in {:.1} s; simulated [{}, {}, {}, {}, {}]",
+        "even split: bounds {bound:?} in {:.1} s; simulated {:?}",
         start.elapsed().as_secs_f64(),
-        o.latency.mean_ttft_s,
-        o.totals.carbon_kg(),
-        o.totals.water_l(),
-        o.totals.energy_cost_usd,
-        o.totals.facility_kwh
+        simulated_objectives(&o)
     );
     if std::env::var("EVEN_ONLY").is_ok() {
         return Ok(());
@@ -58,13 +54,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let solved = model.solve(weights, [1.0; 5], [None; 5], None, &options)?;
         let seconds = start.elapsed().as_secs_f64();
         let o = sim.score(&solved.plan)?;
-        let simulated = [
-            o.latency.mean_ttft_s,
-            o.totals.carbon_kg(),
-            o.totals.water_l(),
-            o.totals.energy_cost_usd,
-            o.totals.facility_kwh,
-        ][k];
+        let simulated = simulated_objectives(&o)[k];
         let bound = solved.bound[k].unwrap_or(f64::NAN);
         println!(
             "| {objective} | {seconds:.1} | {:?} | {bound:.6} | {simulated:.6} | {:.3}% |{}",

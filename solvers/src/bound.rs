@@ -55,6 +55,17 @@ pub const BOUND_OBJECTIVES: [&str; 5] =
 /// Tangent lines of the backlog's mean (`h(q)` for q in (0, 1]; past 1, the last is exact).
 const BACKLOG_TANGENTS: usize = 10;
 
+/// The simulator's values of the model's objectives ([`BOUND_OBJECTIVES`]) in a scored outcome.
+pub fn simulated_objectives(outcome: &Outcome) -> [f64; 5] {
+    [
+        outcome.latency.mean_ttft_s,
+        outcome.totals.carbon_kg(),
+        outcome.totals.water_l(),
+        outcome.totals.energy_cost_usd,
+        outcome.totals.facility_kwh,
+    ]
+}
+
 /// Share of a class a probe sends to the probed datacenter (small: nothing saturates).
 const PROBE: f64 = 0.01;
 

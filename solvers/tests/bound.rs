@@ -11,7 +11,7 @@ use verdant::scenario::Scenario;
 use verdant::seed::MasterSeed;
 use verdant::sim::fluid::FluidSimulator;
 use verdant::sim::{FractionPlan, SimParams};
-use verdant_solvers::bound::{BoundModel, QueueBound};
+use verdant_solvers::bound::{simulated_objectives, BoundModel, QueueBound};
 use verdant_solvers::SolverParams;
 
 fn geo4() -> Scenario {
@@ -97,13 +97,7 @@ fn no_plan_scores_below_its_bound() {
         if capped > 0 {
             capped_plans += 1;
         }
-        let simulated = [
-            o.latency.mean_ttft_s,
-            o.totals.carbon_kg(),
-            o.totals.water_l(),
-            o.totals.energy_cost_usd,
-            o.totals.facility_kwh,
-        ];
+        let simulated = simulated_objectives(&o);
         let bound = model.bound_of(plan, &options()).unwrap();
         for k in 0..5 {
             assert!(
