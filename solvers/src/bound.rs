@@ -36,9 +36,12 @@
 //! datacenter that hosts no instance of their model (they wait an epoch and draw no energy),
 //! and kinds that spill requests to another kind when their queue outgrows their KV memory.
 
+use std::collections::HashMap;
+
 use good_lp::{
-    constraint, variable, Constraint, Expression, ProblemVariables, Solution, SolverModel, Variable,
+    constraint, variable, Constraint, Expression, ProblemVariables, SolverModel, Variable,
 };
+use highs::{HighsModelStatus, HighsSolutionStatus};
 use verdant::allocator::Problem;
 use verdant::scenario::Scenario;
 use verdant::sim::accounting::{LinearAccounting, J_PER_KWH};
@@ -272,11 +275,17 @@ pub struct BoundModel<'a> {
 /// One solve of the bound model.
 #[derive(Debug, Clone)]
 pub struct BoundSolution {
-    /// The plan (every origin the same fractions).
-    pub plan: FractionPlan,
+    /// The plan found (none where a solve stopped at its limit before finding one).
+    pub plan: Option<FractionPlan>,
     /// The model's value of each objective ([`BOUND_OBJECTIVES`]) at the solution: for those
     /// the solve weighted or bounded (the model leaves out what the others alone need).
     pub bound: [Option<f64>; 5],
+    /// A proven lower bound on the solve's scalarised objective (`weights . objectives /
+    /// scales`) over the plans the solve allowed: HiGHS's MIP dual bound (valid when the solve
+    /// stops at its time limit too), a finished LP's optimum; minus infinity where HiGHS gave
+    /// none. With one weight of 1 and scale 1, a lower bound on that objective over every plan
+    /// the model covers.
+    pub lower: f64,
     /// How to read the solution.
     pub status: SolveStatus,
 }
@@ -287,6 +296,8 @@ struct Built {
     x: Vec<Option<Variable>>,
     objectives: [Expression; 5],
     constraints: Vec<Constraint>,
+    /// Whether any variable is binary (a MILP).
+    integer: bool,
 }
 
 impl<'a> BoundModel<'a> {
@@ -635,6 +646,7 @@ impl<'a> BoundModel<'a> {
         );
         let mut vars = ProblemVariables::new();
         let mut constraints = Vec::new();
+        let mut switch_count = 0usize;
         // One share per cell (epoch, origin, class, datacenter that hosts the class's model).
         let x: Vec<Option<Variable>> = (0..ne * no * nc * nd)
             .map(|k| {
@@ -819,6 +831,7 @@ impl<'a> BoundModel<'a> {
                             // Work is carried only by an overloaded epoch, which serves at least
                             // the kind's prefill headroom (binary `over`).
                             let over = vars.add(self.switch());
+                            switch_count += 1;
                             let most = if lindley {
                                 carried_busy_max
                             } else {
@@ -865,6 +878,7 @@ impl<'a> BoundModel<'a> {
                         let cb = vars.add(variable().min(0.0));
                         let cw = vars.add(variable().min(0.0));
                         let capped = vars.add(self.switch());
+                        switch_count += 1;
                         constraints.push(constraint!(cb >= capped));
                         constraints.push(constraint!(cb >= done_prefill));
                         if !last {
@@ -919,6 +933,7 @@ impl<'a> BoundModel<'a> {
             x,
             objectives: f,
             constraints,
+            integer: switch_count > 0 && !self.relaxed,
         }
     }
 
@@ -938,25 +953,75 @@ impl<'a> BoundModel<'a> {
             x,
             objectives,
             mut constraints,
+            integer,
         } = self.build(fixed, uses[0], uses[1..].iter().any(|&u| u));
         let objective = scalarise(&objectives, &weights, &scales, &bounds, &mut constraints);
-        let model = options
-            .apply(vars.minimise(objective).using(good_lp::highs))
-            .with_all(constraints);
-        let solution = model.solve().map_err(|e| {
-            SolveError::from_resolution("bound model", e, || {
-                "the objective bounds leave no plan".to_owned()
-            })
+        let order: Vec<Variable> = vars.iter_variables_with_def().map(|(v, _)| v).collect();
+        // good_lp hands HiGHS the objective without its constant.
+        let zeros: HashMap<Variable, f64> = order.iter().map(|&v| (v, 0.0)).collect();
+        let constant = objective.eval_with(&zeros);
+        let mut model = vars
+            .minimise(objective)
+            .using(good_lp::highs)
+            .with_all(constraints)
+            .try_into_inner()
+            .map_err(|e| SolveError::from_resolution("bound model", e, String::new))?;
+        options.configure(&mut model);
+        let solved = model.try_solve().map_err(|e| SolveError::Solver {
+            model: "bound model",
+            detail: format!("HiGHS: {e:?}"),
         })?;
-        let bound = [0, 1, 2, 3, 4].map(|k| uses[k].then(|| objectives[k].eval_with(&solution)));
-        let plan = match fixed {
-            Some(plan) => plan.clone(),
-            None => plan_of_solution(self.scenario, &x, &solution)?,
+        let infeasible = || SolveError::Infeasible {
+            model: "bound model",
+            reason: "the objective bounds leave no plan".to_owned(),
+        };
+        let status = match solved.status() {
+            HighsModelStatus::Optimal => SolveStatus::Optimal,
+            HighsModelStatus::ReachedTimeLimit
+            | HighsModelStatus::ReachedIterationLimit
+            | HighsModelStatus::ReachedSolutionLimit
+            | HighsModelStatus::ReachedInterrupt
+            | HighsModelStatus::ReachedMemoryLimit => SolveStatus::TimeLimit,
+            HighsModelStatus::Infeasible | HighsModelStatus::UnboundedOrInfeasible => {
+                return Err(infeasible().into())
+            }
+            other => {
+                return Err(SolveError::Solver {
+                    model: "bound model",
+                    detail: format!("HiGHS ended with {other:?}"),
+                }
+                .into())
+            }
+        };
+        // HiGHS's lower bound on the objective (the MIP dual bound; a finished LP's optimum).
+        // (A model without binaries is an LP, whose `mip_dual_bound` means nothing.)
+        let lower = match solved.double_info_value(c"mip_dual_bound") {
+            Ok(b) if integer && b.is_finite() => b,
+            _ if status == SolveStatus::Optimal => solved.objective_value(),
+            _ => f64::NEG_INFINITY,
+        } + constant;
+        let feasible = solved.primal_solution_status() == HighsSolutionStatus::Feasible;
+        let (plan, bound) = if feasible {
+            let columns = solved.get_solution();
+            let values: HashMap<Variable, f64> = order
+                .iter()
+                .zip(columns.columns())
+                .map(|(&v, &c)| (v, c))
+                .collect();
+            let bound = [0, 1, 2, 3, 4].map(|k| uses[k].then(|| objectives[k].eval_with(&values)));
+            let plan = match fixed {
+                Some(plan) => plan.clone(),
+                None => plan_of_solution(self.scenario, &x, &values)?,
+            };
+            (Some(plan), bound)
+        } else {
+            (None, [None; 5])
         };
         Ok(BoundSolution {
             plan,
             bound,
-            status: solution.status().into(),
+            lower,
+            status,
         })
     }
 
@@ -971,10 +1036,11 @@ impl<'a> BoundModel<'a> {
         for (k, slot) in out.iter_mut().enumerate() {
             let mut w = [0.0; 5];
             w[k] = 1.0;
+            // The least over schedules: HiGHS's proven lower bound (equal to the solution's
+            // value when it finished; still a bound when it stopped at its limit).
             *slot = self
                 .solve(w, [1.0; 5], [None; 5], Some(plan), options)?
-                .bound[k]
-                .expect("the objective solved for");
+                .lower;
         }
         Ok(out)
     }

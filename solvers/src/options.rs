@@ -64,6 +64,21 @@ impl Validate for SolverParams {
 }
 
 impl SolverOptions {
+    /// The options of [`Self::apply`] set on a HiGHS model directly (for solves that read what
+    /// good_lp does not pass on, such as the MIP dual bound).
+    pub(crate) fn configure(&self, model: &mut highs::Model) {
+        model.set_option("output_flag", self.verbose);
+        if let Some(t) = self.time_limit_s {
+            model.set_option("time_limit", t);
+        }
+        if let Some(g) = self.mip_rel_gap {
+            model.set_option("mip_rel_gap", g);
+        }
+        if let Some(n) = self.threads {
+            model.set_option("threads", n as i32);
+        }
+    }
+
     /// Sets these options on a HiGHS problem. HiGHS's own log stays off unless `verbose`.
     pub fn apply(&self, mut problem: HighsProblem) -> HighsProblem {
         problem.set_verbose(self.verbose);

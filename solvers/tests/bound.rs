@@ -45,8 +45,9 @@ fn no_plan_scores_below_its_bound() {
             &options(),
         )
         .unwrap();
+    let optimum_plan = optimum.plan.clone().expect("the TTFT optimum is an LP");
     let perturbed = FractionPlan::from_fn(ne, no, nc, nd, |e, o, c, d| {
-        0.8 * optimum.plan.row(e, o, c)[d] + 0.2 * even.row(e, o, c)[d]
+        0.8 * optimum_plan.row(e, o, c)[d] + 0.2 * even.row(e, o, c)[d]
     })
     .unwrap();
     // Every class to the first datacenter that hosts its model: overloads its kinds all day.
@@ -70,7 +71,7 @@ fn no_plan_scores_below_its_bound() {
     let (mut checked, mut capped_plans) = (0, 0);
     for (name, plan) in [
         ("even", &even),
-        ("optimum", &optimum.plan),
+        ("optimum", &optimum_plan),
         ("perturbed optimum", &perturbed),
         ("all to one", &all_to_one),
         ("lowest carbon", &lowest_carbon),
@@ -131,8 +132,14 @@ fn no_plan_scores_below_its_bound() {
     assert_eq!(checked, 6);
     assert!(capped_plans >= 1, "no plan exercised the power cap");
     // The model's optimum is its bound there (to the MIP gap and the plan's rounding).
-    let at_optimum = model.bound_of(&optimum.plan, &options()).unwrap();
+    let at_optimum = model.bound_of(&optimum_plan, &options()).unwrap();
     let least = optimum.bound[0].unwrap();
+    // A finished LP's proven lower bound is its optimum.
+    assert!(
+        (optimum.lower - least).abs() <= 1e-9 * least,
+        "{}",
+        optimum.lower
+    );
     let difference = (at_optimum[0] - least).abs() / least;
     assert!(difference <= 1e-3, "{at_optimum:?} vs {:?}", optimum.bound);
 }
