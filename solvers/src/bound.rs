@@ -343,6 +343,10 @@ impl<'a> BoundModel<'a> {
         let mut token_kwh = vec![0.0; cells];
         let demand = &s.demand;
         let mut largest_delta = 0.0f64;
+        // Round trip and unqueued prefill, request-seconds per cell; the class totals.
+        let mut ttft_request_s = vec![0.0; cells];
+        let mut total_requests = 0.0;
+        let mut class_totals = vec![[0.0; 3]; ne * nc];
         for e in 0..ne {
             for c in 0..nc {
                 let per_origin: Vec<[f64; 3]> = (0..no)
@@ -352,12 +356,19 @@ impl<'a> BoundModel<'a> {
                             demand.input_tokens(o, c, e),
                             demand.output_tokens(o, c, e),
                         );
+                        for d in (0..nd).filter(|&d| planner.hosts(c, d)) {
+                            ttft_request_s[((e * no + o) * nc + c) * nd + d] =
+                                r * s.network.round_trip_s[o][d]
+                                    + r * sim.service_s(c, d, i, out, r);
+                        }
                         [r, i, out]
                     })
                     .collect();
                 let [r_all, i_all, o_all] = per_origin
                     .iter()
                     .fold([0.0; 3], |t, x| [t[0] + x[0], t[1] + x[1], t[2] + x[2]]);
+                class_totals[e * nc + c] = [r_all, i_all, o_all];
+                total_requests += r_all;
                 if r_all <= 0.0 {
                     continue;
                 }
@@ -413,6 +424,21 @@ impl<'a> BoundModel<'a> {
                             ),
                         });
                     }
+                    // Per kind: prefill GPU-seconds per input token, and the whole class's
+                    // decode busy and weighted GPU-seconds.
+                    let kinds: Vec<[f64; 3]> = (0..ng)
+                        .map(|g| {
+                            let per_token = sim
+                                .lane_terms(c, d, g)
+                                .map_or(0.0, |t| t.prefill_gpu_s_per_input_token);
+                            let prefill_all = per_token * i_all;
+                            [
+                                per_token,
+                                a.busy_gpu_s[g] / PROBE - prefill_all,
+                                a.tdp_weighted_gpu_s[g] / PROBE - prefill_all * prefill_fraction,
+                            ]
+                        })
+                        .collect();
                     for (o, &[r, i, out_tokens]) in per_origin.iter().enumerate() {
                         let j = ((e * no + o) * nc + c) * nd + d;
                         if r <= 0.0 {
@@ -425,47 +451,17 @@ impl<'a> BoundModel<'a> {
                         } else {
                             0.0
                         };
-                        for g in 0..ng {
-                            let per_token = sim
-                                .lane_terms(c, d, g)
-                                .map_or(0.0, |t| t.prefill_gpu_s_per_input_token);
-                            let (busy_all, weighted_all) =
-                                (a.busy_gpu_s[g] / PROBE, a.tdp_weighted_gpu_s[g] / PROBE);
-                            let prefill_all = per_token * i_all;
+                        for (g, &[per_token, decode_busy, decode_weighted]) in
+                            kinds.iter().enumerate()
+                        {
                             let p = per_token * i;
                             prefill[j * ng + g] = p;
-                            busy[j * ng + g] = p + (busy_all - prefill_all) * decode_share;
-                            weighted[j * ng + g] = p * prefill_fraction
-                                + (weighted_all - prefill_all * prefill_fraction) * decode_share;
+                            busy[j * ng + g] = p + decode_busy * decode_share;
+                            weighted[j * ng + g] =
+                                p * prefill_fraction + decode_weighted * decode_share;
                         }
                     }
                 }
-            }
-        }
-        // Round trip and unqueued prefill, request-seconds per cell.
-        let mut ttft_request_s = vec![0.0; cells];
-        let mut total_requests = 0.0;
-        let mut class_totals = vec![[0.0; 3]; ne * nc];
-        for e in 0..ne {
-            for c in 0..nc {
-                let (mut r, mut input, mut output) = (0.0, 0.0, 0.0);
-                for o in 0..no {
-                    let (ro, io, oo) = (
-                        demand.requests(o, c, e),
-                        demand.input_tokens(o, c, e),
-                        demand.output_tokens(o, c, e),
-                    );
-                    (r, input, output) = (r + ro, input + io, output + oo);
-                    for d in 0..nd {
-                        if planner.hosts(c, d) {
-                            ttft_request_s[((e * no + o) * nc + c) * nd + d] = ro
-                                * s.network.round_trip_s[o][d]
-                                + ro * sim.service_s(c, d, io, oo, ro);
-                        }
-                    }
-                }
-                class_totals[e * nc + c] = [r, input, output];
-                total_requests += r;
             }
         }
         let accountant = sim.accountant();
@@ -832,12 +828,12 @@ impl<'a> BoundModel<'a> {
                             // the kind's prefill headroom (binary `over`).
                             let over = vars.add(self.switch());
                             switch_count += 1;
-                            let most = if lindley {
+                            let most_carried = if lindley {
                                 carried_busy_max
                             } else {
                                 cumulative
                             };
-                            constraints.push(constraint!(qb <= most * over));
+                            constraints.push(constraint!(qb <= most_carried * over));
                             constraints.push(constraint!(done_prefill.clone() >= headroom * over));
                         }
                         (q_busy, q_weighted, q_prefill) = (qb.into(), qw.into(), qp.into());
@@ -971,10 +967,6 @@ impl<'a> BoundModel<'a> {
             model: "bound model",
             detail: format!("HiGHS: {e:?}"),
         })?;
-        let infeasible = || SolveError::Infeasible {
-            model: "bound model",
-            reason: "the objective bounds leave no plan".to_owned(),
-        };
         let status = match solved.status() {
             HighsModelStatus::Optimal => SolveStatus::Optimal,
             HighsModelStatus::ReachedTimeLimit
@@ -983,7 +975,11 @@ impl<'a> BoundModel<'a> {
             | HighsModelStatus::ReachedInterrupt
             | HighsModelStatus::ReachedMemoryLimit => SolveStatus::TimeLimit,
             HighsModelStatus::Infeasible | HighsModelStatus::UnboundedOrInfeasible => {
-                return Err(infeasible().into())
+                return Err(SolveError::Infeasible {
+                    model: "bound model",
+                    reason: "the objective bounds leave no plan".to_owned(),
+                }
+                .into())
             }
             other => {
                 return Err(SolveError::Solver {
