@@ -439,18 +439,15 @@ fn plots(
     for (i, &x) in Objective::ALL.iter().enumerate() {
         for &y in &Objective::ALL[i + 1..] {
             let ((x_name, x_axis), (y_name, y_axis)) = (axes(x), axes(y));
-            let series: Vec<Series> = methods
-                .iter()
-                .map(|m| Series {
-                    name: m.clone(),
-                    points: points
-                        .iter()
-                        .filter(|p| &p.method == m)
-                        .map(|p| (p.fluid.get(x), p.fluid.get(y)))
-                        .filter(|(x, y)| x.is_finite() && y.is_finite())
-                        .collect(),
-                })
-                .collect();
+            let series = Series::by_name(
+                &methods,
+                points,
+                |p| &p.method,
+                |p| {
+                    let (x, y) = (p.fluid.get(x), p.fluid.get(y));
+                    (x.is_finite() && y.is_finite()).then_some((x, y))
+                },
+            );
             projection_chart(
                 dir,
                 &format!("front_{x_name}_{y_name}"),

@@ -378,17 +378,7 @@ fn scale(c: &MarlinChecked, config: &Layered, shared: &SharedArgs) -> anyhow::Re
         }
         run.dir().write("scalability.csv", csv.as_bytes())?;
         let fams = distinct(rows.iter().map(|r| r.2.clone()));
-        let series: Vec<Series> = fams
-            .iter()
-            .map(|f| Series {
-                name: f.clone(),
-                points: rows
-                    .iter()
-                    .filter(|r| &r.2 == f)
-                    .map(|r| (r.1 as f64, r.3))
-                    .collect(),
-            })
-            .collect();
+        let series = Series::by_name(&fams, &rows, |r| &r.2, |r| Some((r.1 as f64, r.3)));
         line_chart(
             run.dir().path(),
             "scalability",

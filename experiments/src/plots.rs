@@ -12,6 +12,30 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
 }
 
+impl Series {
+    /// One series per name in `names`, each of the points `point` gives for the items that
+    /// `name_of` names so (in the items' order; an item for which `point` gives none is left
+    /// out).
+    pub fn by_name<T>(
+        names: &[String],
+        items: &[T],
+        name_of: impl Fn(&T) -> &str,
+        point: impl Fn(&T) -> Option<(f64, f64)>,
+    ) -> Vec<Series> {
+        names
+            .iter()
+            .map(|name| Series {
+                name: name.clone(),
+                points: items
+                    .iter()
+                    .filter(|item| name_of(item) == name)
+                    .filter_map(&point)
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
 /// Labels of a chart.
 pub struct Chart<'a> {
     pub title: &'a str,
