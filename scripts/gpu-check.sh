@@ -52,21 +52,22 @@ if [ -z "$prebuilt" ]; then
   prebuilt="$out/bin"
   mkdir -p "$prebuilt/tests"
   cp target/release/verdant "$prebuilt/" || exit 2
-  # The agents' test and bench executables, as cargo names them in its JSON messages.
+  # The executables cargo reports building, "name path is-a-test" per line.
+  executables() {
+    python3 -c 'import json,sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable"):
+        print(m["target"]["name"], m["executable"], m["profile"]["test"])'
+  }
   cargo test --release --locked -p verdant-agents --no-run --message-format=json 2>/dev/null \
-    | python3 -c 'import json,sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
-        print(m["target"]["name"], m["executable"])' \
-    | while read -r name exe; do cp "$exe" "$prebuilt/tests/$name"; done
-  cargo bench -p verdant-agents --bench sac --no-run --message-format=json 2>/dev/null \
-    | python3 -c 'import json,sys
-for line in sys.stdin:
-    m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "sac":
-        print(m["executable"])' \
-    | while read -r exe; do cp "$exe" "$prebuilt/sac"; done
+    | executables | while read -r name exe test; do
+        if [ "$test" = True ]; then cp "$exe" "$prebuilt/tests/$name"; fi
+      done
+  cargo bench --locked -p verdant-agents --bench sac --no-run --message-format=json 2>/dev/null \
+    | executables | while read -r name exe _; do
+        if [ "$name" = sac ]; then cp "$exe" "$prebuilt/sac"; fi
+      done
 fi
 for need in verdant sac tests; do
   [ -e "$prebuilt/$need" ] || { echo "gpu-check: $prebuilt/$need is missing" >&2; exit 2; }
