@@ -93,17 +93,17 @@ fn matmul_gflops(device: Device, seconds: f64) -> (i64, f64) {
     (n, per_second * 2.0 * (n * n * n) as f64 / 1e9)
 }
 
-fn batch(device: Device) -> Batch {
+fn batch(c: &SacConfig, device: Device) -> Batch {
     let opts = (Kind::Float, device);
     let b = BATCH;
     Batch {
-        state: Tensor::rand([b, 36], opts),
-        weights: Tensor::rand([b, 4], opts),
-        conditioning: Tensor::rand([b, 28], opts),
-        action: Tensor::rand([b, 16], opts) * 2.0 - 1.0,
+        state: Tensor::rand([b, c.state], opts),
+        weights: Tensor::rand([b, c.weights], opts),
+        conditioning: Tensor::rand([b, c.conditioning], opts),
+        action: Tensor::rand([b, c.action], opts) * 2.0 - 1.0,
         reward: Tensor::rand([b], opts),
-        next_state: Tensor::rand([b, 36], opts),
-        next_conditioning: Tensor::rand([b, 28], opts),
+        next_state: Tensor::rand([b, c.state], opts),
+        next_conditioning: Tensor::rand([b, c.conditioning], opts),
         done: Tensor::zeros([b], opts),
     }
 }
@@ -156,7 +156,7 @@ fn main() {
         let (n, peak) = matmul_gflops(device, seconds);
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         let mut pool: Vec<Sac> = (0..agents).map(|_| Sac::new(c, device, &mut rng)).collect();
-        let data = batch(device);
+        let data = batch(&c, device);
         let mut next = 0;
         let updates_per_s = rate(device, seconds, || {
             pool[next % agents].update(&data, &to_plan, &mut rng);
