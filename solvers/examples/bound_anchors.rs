@@ -2,7 +2,8 @@
 //! solve's wall time, the model's bound, the plan's simulated value and the gap between them
 //! (decision 0010), after the even split's bounds at its fixed plan. `cargo run --release -p
 //! verdant-solvers --example bound_anchors -- geo-4dc [time limit s] [mip gap]`; `RELAXED=1`
-//! relaxes the schedule's binaries, `EVEN_ONLY=1` stops after the even split.
+//! relaxes the schedule's binaries, `EVEN_ONLY=1` stops after the even split,
+//! `ONLY=k` solves objective k alone.
 
 use std::time::Instant;
 
@@ -47,7 +48,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("| objective | solve s | status | proven lower bound | plan's model value | plan simulated | gap to the lower bound |");
     println!("| --- | --- | --- | --- | --- | --- | --- |");
+    let only: Option<usize> = std::env::var("ONLY").ok().map(|k| k.parse()).transpose()?;
     for (k, objective) in BOUND_OBJECTIVES.iter().enumerate() {
+        if only.is_some_and(|o| o != k) {
+            continue;
+        }
         let mut weights = [0.0; 5];
         weights[k] = 1.0;
         let start = Instant::now();
