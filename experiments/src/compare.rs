@@ -21,8 +21,10 @@ use verdant::sim::{FractionPlan, Objective, SimParams};
 use verdant_agents::lb::LbAgentParams;
 use verdant_agents::marlin::{MarlinParams, Scheme};
 use verdant_agents::TorchParams;
+use verdant_solvers::bound::BOUND_OBJECTIVES;
 use verdant_solvers::methods::ExactFront;
 
+use crate::certify::{self, Certification, Coverage, Stop};
 use crate::cli::SharedArgs;
 use crate::indicators;
 use crate::methods::{self, Build, MethodsSection};
@@ -218,7 +220,7 @@ fn compare(
             exact_s = started.elapsed().as_secs_f64();
             notes.push(format!(
                 "exact: {} ({} plans)",
-                ExactFront::model_name(problem),
+                ExactFront::model_name(problem.scenario),
                 scored.points.iter().filter(|p| p.method == "exact").count()
             ));
         } else if let Err(e) = result {
@@ -227,6 +229,25 @@ fn compare(
         bar.inc(1);
     }
     bar.finish_and_clear();
+    let exact_config = &c.marlin.methods.exact;
+    let certification = match &exact_config.certify {
+        Some(settings) => {
+            match certify::certify(
+                problem,
+                &mut scored,
+                "exact",
+                &exact_config.solver,
+                settings,
+            ) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    notes.push(format!("certification: not done: {e:#}"));
+                    None
+                }
+            }
+        }
+        None => None,
+    };
     if c.marlin.discrete_event {
         if has_nodes(problem) {
             scored.discrete_event(problem, c.marlin.seed, |p| !training_archive(p))?;
@@ -244,6 +265,7 @@ fn compare(
         plans: exact_count,
         seconds: exact_s,
         min_carbon,
+        certification,
     };
     write_outputs(run, c, problems.days, &scored.points, &exact, &notes)
 }
@@ -312,6 +334,8 @@ struct ExactSummary {
     seconds: f64,
     /// Its min-carbon plan, for the routing plot.
     min_carbon: Option<FractionPlan>,
+    /// What the bound model certifies (none where `methods.exact.certify` is off or it failed).
+    certification: Option<Certification>,
 }
 
 fn write_outputs(
@@ -325,8 +349,22 @@ fn write_outputs(
     let scenario = &days.scoring;
     let (exact_count, exact_s) = (exact.plans, exact.seconds);
     let dir = run.dir();
-    let mut fronts = format!("method,seed,source,representative,fidelity,{OBJECTIVE_COLUMNS}\n");
-    for p in points {
+    let certification = exact.certification.as_ref();
+    let mut fronts = format!(
+        "method,seed,source,representative,fidelity,{OBJECTIVE_COLUMNS},bound_coverage,{}\n",
+        BOUND_OBJECTIVES.map(|o| format!("bound_{o}")).join(",")
+    );
+    for (i, p) in points.iter().enumerate() {
+        // The bound model's bounds of an exact plan, beside its fluid scores.
+        let bounds = match certification.and_then(|c| c.coverage(i)) {
+            Some(Coverage::Bounded(b)) => format!(
+                "{},{}",
+                Coverage::Bounded(*b).label(),
+                b.map(|v| v.to_string()).join(",")
+            ),
+            Some(other) => format!("{},,,,,", other.label()),
+            None => ",,,,,".to_owned(),
+        };
         for (fidelity, o) in [
             ("fluid", Some(&p.fluid)),
             ("discrete-event", p.discrete_event.as_ref()),
@@ -334,27 +372,45 @@ fn write_outputs(
             if let Some(o) = o {
                 writeln!(
                     fronts,
-                    "{},{},{},{},{fidelity},{}",
+                    "{},{},{},{},{fidelity},{},{}",
                     p.method,
                     p.seed,
                     p.source,
                     p.representative,
-                    objective_fields(o)
+                    objective_fields(o),
+                    if fidelity == "fluid" {
+                        &bounds
+                    } else {
+                        ",,,,,"
+                    }
                 )?;
             }
         }
     }
     dir.write("fronts.csv", fronts.as_bytes())?;
-    let ind = indicators::indicators(points, "exact");
+    let outer = certification.map(|c| move |reference: &[f64]| c.outer_phv(reference));
+    let ind = indicators::indicators(
+        points,
+        "exact",
+        Some(scenario.ttft_slo_s),
+        outer.as_ref().map(|f| f as indicators::OuterPhv),
+    );
     let csv = indicators::to_csv(&ind);
     dir.write("indicators.csv", csv.as_bytes())?;
     let md = indicators::table(&indicators::parse(&csv, "indicators.csv")?);
     let mut report = format!(
-        "# Optimal versus learned on `{}`\n\n{}\n\nEvery plan scored by the fluid simulator; the exact front has {} plans ({:.1} s to build and solve; the reference LP leaves queueing out of TTFT, the simulator's TTFT is below). PHV reference: the worst observed value of each objective over all plans. Gap: a method's best value of an objective over its plans, relative to the best on the exact front. Seeds: master {}, {} run seed(s).\n\n{md}",
+        "# Optimal versus learned on `{}`\n\n{}\n\nEvery plan scored by the fluid simulator; the exact front has {} plans ({:.1} s for {}; {}). PHV reference: the worst observed value of each objective over all plans, TTFT's at the scenario's service level ({} s: a plan whose mean TTFT is beyond it adds no volume). Gap: a method's best value of an objective over its plans, relative to the best on the exact front (TTFT over every plan, the others over the plans within the service level; n/a: the method has none). Seeds: master {}, {} run seed(s).\n\n{md}",
         scenario.name,
         days.note(),
         exact_count,
         exact_s,
+        ExactFront::model_name(scenario),
+        if exact.certification.is_some() {
+            "the bound model's plans and what it certifies: see Certification"
+        } else {
+            "not certified: `methods.exact.certify` is off or failed (Notes)"
+        },
+        scenario.ttft_slo_s,
         c.marlin.seed,
         c.marlin.seeds
     );
@@ -370,6 +426,20 @@ fn write_outputs(
             "| {} | {} | {:.3} | {:.0} | {:.0} | {:.0} | {dt} | {dc} |",
             p.method, p.seed, p.fluid.ttft_s, p.fluid.carbon_kg, p.fluid.water_l, p.fluid.cost_usd
         )?;
+    }
+    if let Some(c) = certification {
+        certification_section(&mut report, c, points, &ind)?;
+        let mut csv = String::from("objective,front_bound,status\n");
+        for o in Objective::ALL {
+            writeln!(
+                csv,
+                "{},{},{:?}",
+                o.column(),
+                c.least[o.index()],
+                c.least_status[o.index()]
+            )?;
+        }
+        dir.write("certification.csv", csv.as_bytes())?;
     }
     if !notes.is_empty() {
         report.push_str("\n## Notes\n\n");
@@ -394,6 +464,98 @@ fn write_outputs(
         "exact_build_and_solve_s": exact_s,
         "points": points.len(),
     }))
+}
+
+/// The report's account of what the bound model certifies: the front's bound per objective
+/// beside the front's best, every front plan's gap to its bound, the plans of any method below
+/// the front's bound, and the optimal PHV's interval.
+fn certification_section(
+    report: &mut String,
+    c: &Certification,
+    points: &[Point],
+    ind: &[indicators::Row],
+) -> anyhow::Result<()> {
+    let pct = |g: f64| format!("{:.2}%", 100.0 * g);
+    let covered = c
+        .plans
+        .iter()
+        .filter(|(_, cov)| matches!(cov, Coverage::Bounded(_)))
+        .count();
+    writeln!(
+        report,
+        "\n## Certification (the bound model, decision 0010)\n\nThe front's bound is each objective's least value over every plan the bound model covers (its LP relaxation over plans, proven by HiGHS): no covered plan of any method can score below it. The model covers {covered} of the exact front's {} plans (the others spill requests between GPU kinds or use a datacenter without the class's model; they have no bound). {:.1} s for the solves over plans (least values and {} refinement steps; stopped: {}), {:.1} s for the plans' bounds.\n\n| Objective | front's bound | status | front's best (simulated) | gap |\n|---|---|---|---|---|",
+        c.plans.len(),
+        c.front_s,
+        c.phv_steps.len() - 1,
+        match c.stop {
+            Stop::Converged => format!(
+                "a round over every TTFT cap changed the front's PHV by less than {}",
+                pct(certify::CONVERGED)
+            ),
+            Stop::Budget => "the time budget (`methods.exact.certify_front_budget_s`) was spent".to_owned(),
+            Stop::Exhausted => "every candidate weight vector was solved".to_owned(),
+        },
+        c.plans_s
+    )?;
+    let exact_points: Vec<&Point> = c.plans.iter().map(|(i, _)| &points[*i]).collect();
+    for o in Objective::ALL {
+        let least = c.least[o.index()];
+        let best = exact_points
+            .iter()
+            .map(|p| p.fluid.get(o))
+            .fold(f64::INFINITY, f64::min);
+        writeln!(
+            report,
+            "| {} | {least:.6} | {:?} | {best:.6} | {} |",
+            o.label(),
+            c.least_status[o.index()],
+            pct(certify::gap(best, least))
+        )?;
+    }
+    report.push_str("\nEvery plan of the exact front: the simulated value's gap above the model's bound at that plan (the least over the schedules the plan allows).\n\n| Plan | TTFT | carbon | water | energy cost |\n|---|---|---|---|---|\n");
+    for (i, cov) in &c.plans {
+        let p = &points[*i];
+        let cells: Vec<String> = match cov {
+            Coverage::Bounded(b) => Objective::ALL
+                .iter()
+                .map(|&o| pct(certify::gap(p.fluid.get(o), b[o.index()])))
+                .collect(),
+            other => vec![format!("not covered ({})", other.label()); 4],
+        };
+        writeln!(report, "| {} | {} |", p.source, cells.join(" | "))?;
+    }
+    if c.below.is_empty() {
+        report.push_str("\nNo plan of any method scores below the front's bound.\n");
+    } else {
+        report.push_str("\nPlans below the front's bound (outside the model):\n\n");
+        for (i, o) in &c.below {
+            let p = &points[*i];
+            writeln!(
+                report,
+                "- {} seed {} `{}`: {} {:.6} below the bound {:.6}",
+                p.method,
+                p.seed,
+                p.source,
+                o.label(),
+                p.fluid.get(*o),
+                c.least[o.index()]
+            )?;
+        }
+    }
+    let value = |indicator: &str| {
+        ind.iter()
+            .find(|r| r.0 == "exact" && r.2 == indicator)
+            .map_or(f64::NAN, |r| r.3)
+    };
+    let (inner, ratio) = (value("phv"), value(indicators::RATIO_TO_BOUND));
+    let outer = inner / ratio;
+    writeln!(
+        report,
+        "\nThe optimal PHV lies in [{inner:.4e}, {outer:.4e}] (below: the front's simulated plans; above: the volume of the region between the front's bound, the {} supporting half-spaces of the weighted solves and the reference point, which holds every covered plan, on a grid): the front reaches {} of the upper end. A method's PHV ratio to optimal lies between its ratio to the bound and its ratio to the exact front.",
+        c.cuts.len(),
+        pct(ratio)
+    )?;
+    Ok(())
 }
 
 fn plots(

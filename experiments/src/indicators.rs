@@ -1,7 +1,7 @@
 //! Indicators of scored plans: PHV per group with one shared reference point (the worst observed
-//! value of each objective over every plan), the PHV ratio to the exact front, and each group's
-//! gap per objective to the best the exact front reaches; their CSV form and the table that
-//! aggregates them over seeds.
+//! value of each objective over every plan, TTFT's at the scenario's service level where given),
+//! the PHV ratio to the exact front, and each group's gap per objective to the best the exact
+//! front reaches; their CSV form and the table that aggregates them over seeds.
 
 use std::fmt::Write as _;
 
@@ -25,8 +25,16 @@ pub(crate) fn gap_name(objective: Objective) -> String {
 pub(crate) const EPSILON: &str = "epsilon_additive_to_exact";
 pub(crate) const IGD_PLUS: &str = "igd_plus_to_exact";
 
+/// A group's PHV over the most PHV any plan set the bound model covers can have (the optimal
+/// PHV's upper end): the lower end of its PHV ratio to the optimum, beside `phv_ratio_to_exact`
+/// (the upper end).
+pub(crate) const RATIO_TO_BOUND: &str = "phv_ratio_to_bound";
+
+/// The most PHV any plans can have, as a function of the reference point.
+pub(crate) type OuterPhv<'a> = &'a dyn Fn(&[f64]) -> f64;
+
 /// The compared objectives of every point, grouped by (method, seed).
-fn front_of(points: &[Point]) -> Front<(String, u32)> {
+pub(crate) fn front_of(points: &[Point]) -> Front<(String, u32)> {
     let mut front = Front::new(Objective::ALL.len());
     for p in points {
         front.push((p.method.clone(), p.seed), p.fluid.compared().as_slice());
@@ -34,18 +42,49 @@ fn front_of(points: &[Point]) -> Front<(String, u32)> {
     front
 }
 
+/// The reference point of every PHV of `points`: the worst observed value of each objective,
+/// with TTFT's at `ttft_reference_s` where given (a plan whose mean TTFT is beyond the service
+/// level adds no volume; without it, plans that queue for hours would set the reference and the
+/// TTFTs of every plan that meets the service level would weigh nothing, decision 0010).
+pub(crate) fn reference(points: &[Point], ttft_reference_s: Option<f64>) -> Vec<f64> {
+    let mut reference = front_of(points).reference(&ReferencePoint::WorstObserved);
+    if let Some(t) = ttft_reference_s {
+        reference[Objective::Ttft.index()] = t;
+    }
+    reference
+}
+
 /// Per (method, seed): PHV, PHV ratio to the exact front (`exact_method`'s points, all seeds),
 /// the additive epsilon indicator and IGD+ to the exact front's non-dominated points (objectives
 /// normalised to [0, 1] over every point), and the gap per objective of the group's best value
-/// to the exact front's best (percent).
-pub(crate) fn indicators(points: &[Point], exact_method: &str) -> Vec<Row> {
+/// to the exact front's best (percent; TTFT over all plans, the others over the plans within the
+/// reference point's TTFT, [`reference`]). With `outer_phv` (the most PHV at the reference
+/// point any plans can have, a function of the reference point), also each group's
+/// [`RATIO_TO_BOUND`].
+pub(crate) fn indicators(
+    points: &[Point],
+    exact_method: &str,
+    ttft_reference_s: Option<f64>,
+    outer_phv: Option<OuterPhv>,
+) -> Vec<Row> {
     let front = front_of(points);
-    let reference = front.reference(&ReferencePoint::WorstObserved);
+    let reference = reference(points, ttft_reference_s);
     let is_exact = |g: &(String, u32)| g.0 == exact_method;
     let exact_phv = front.hypervolume(is_exact, &reference);
+    let outer = outer_phv.map(|f| f(&reference));
+    // The best value of `o` over the points `pick` selects (TTFT: all of them; the others: those
+    // within the reference's TTFT).
+    let best = |pick: &dyn Fn(&Point) -> bool, o: Objective| {
+        points
+            .iter()
+            .filter(|p| pick(p))
+            .filter(|p| o == Objective::Ttft || p.fluid.ttft_s <= reference[0])
+            .map(|p| p.fluid.get(o))
+            .fold(f64::NAN, f64::min)
+    };
     let exact_best: Vec<f64> = Objective::ALL
         .iter()
-        .map(|o| front.best(is_exact, o.index()))
+        .map(|&o| best(&|p| p.method == exact_method, o))
         .collect();
     let mut out = Vec::new();
     for group in front.groups() {
@@ -63,13 +102,17 @@ pub(crate) fn indicators(points: &[Point], exact_method: &str) -> Vec<Row> {
                 f64::NAN
             },
         ));
+        if let Some(outer) = outer {
+            let ratio = if outer > 0.0 { phv / outer } else { f64::NAN };
+            out.push((method.clone(), seed, RATIO_TO_BOUND.to_owned(), ratio));
+        }
         let (epsilon, igd) = front
             .distances(mine, is_exact)
             .unwrap_or((f64::NAN, f64::NAN));
         out.push((method.clone(), seed, EPSILON.to_owned(), epsilon));
         out.push((method.clone(), seed, IGD_PLUS.to_owned(), igd));
         for o in Objective::ALL {
-            let best = front.best(mine, o.index());
+            let best = best(&|p| p.method == method && p.seed == seed, o);
             let exact = exact_best[o.index()];
             let gap = 100.0 * (best - exact) / exact.abs().max(1e-12);
             out.push((method.clone(), seed, gap_name(o), gap));
@@ -131,7 +174,13 @@ pub(crate) fn parse(text: &str, origin: &str) -> anyhow::Result<Vec<Row>> {
 /// seeds present.
 pub(crate) fn table(rows: &[Row]) -> String {
     let methods = distinct(rows.iter().map(|r| r.0.as_str()));
-    let mut md = String::from("| Method | seeds | PHV | PHV ratio to optimal | additive epsilon | IGD+ | gap TTFT | gap carbon | gap water | gap energy cost |\n|---|---|---|---|---|---|---|---|---|---|\n");
+    let bounded = rows.iter().any(|r| r.2 == RATIO_TO_BOUND);
+    let (bound_header, bound_rule) = if bounded {
+        (" PHV ratio to the bound |", "---|")
+    } else {
+        ("", "")
+    };
+    let mut md = format!("| Method | seeds | PHV | PHV ratio to optimal |{bound_header} additive epsilon | IGD+ | gap TTFT | gap carbon | gap water | gap energy cost |\n|---|---|---|---|{bound_rule}---|---|---|---|---|---|\n");
     for m in methods {
         let of = |i: &str| {
             mean_ci(
@@ -145,18 +194,28 @@ pub(crate) fn table(rows: &[Row]) -> String {
         let seeds = distinct(rows.iter().filter(|r| r.0 == m).map(|r| r.1)).len();
         let (phv, phv_h) = of("phv");
         let (ratio, ratio_h) = of("phv_ratio_to_exact");
+        let to_bound = if bounded {
+            let (r, h) = of(RATIO_TO_BOUND);
+            format!(" {r:.3} ± {h:.3} |")
+        } else {
+            String::new()
+        };
         let (epsilon, epsilon_h) = of(EPSILON);
         let (igd, igd_h) = of(IGD_PLUS);
         let gaps: Vec<String> = Objective::ALL
             .iter()
             .map(|&o| {
                 let (g, h) = of(&gap_name(o));
-                format!("{g:+.1}% ± {h:.1}")
+                if g.is_nan() {
+                    "n/a".to_owned()
+                } else {
+                    format!("{g:+.1}% ± {h:.1}")
+                }
             })
             .collect();
         let _ = writeln!(
             md,
-            "| {m} | {seeds} | {phv:.4e} ± {phv_h:.1e} | {ratio:.3} ± {ratio_h:.3} | {epsilon:.3} ± {epsilon_h:.3} | {igd:.3} ± {igd_h:.3} | {} |",
+            "| {m} | {seeds} | {phv:.4e} ± {phv_h:.1e} | {ratio:.3} ± {ratio_h:.3} |{to_bound} {epsilon:.3} ± {epsilon_h:.3} | {igd:.3} ± {igd_h:.3} | {} |",
             gaps.join(" | ")
         );
     }
@@ -203,7 +262,7 @@ mod tests {
             point("rule", 0, [2.0, 2.0, 2.0, 2.0]),
             point("bad", 0, [4.0, 4.0, 4.0, 4.0]),
         ];
-        let rows = indicators(&points, "exact");
+        let rows = indicators(&points, "exact", None, None);
         assert_eq!(value(&rows, "exact", "phv"), 45.0);
         assert_eq!(value(&rows, "exact", "phv_ratio_to_exact"), 1.0);
         assert_eq!(value(&rows, "rule", "phv"), 16.0);
@@ -218,10 +277,31 @@ mod tests {
         assert!((value(&rows, "rule", EPSILON) - 1.0 / 3.0).abs() < 1e-15);
         let igd = (3.0f64 * (1.0 / 9.0)).sqrt();
         assert!((value(&rows, "rule", IGD_PLUS) - igd).abs() < 1e-15);
+        // With an upper bound on the optimal PHV (here twice the reference's box), each
+        // group's PHV over it: the lower end of its ratio to the optimum.
+        let outer = |r: &[f64]| 2.0 * r.iter().product::<f64>();
+        let rows = indicators(&points, "exact", None, Some(&outer));
+        assert_eq!(value(&rows, "rule", RATIO_TO_BOUND), 16.0 / 512.0);
+        assert_eq!(value(&rows, "exact", RATIO_TO_BOUND), 45.0 / 512.0);
+        // TTFT's reference at 2.5: the exact point with TTFT 3 adds nothing, the other keeps
+        // 1.5 * 1 * 3 * 3; "rule" keeps 0.5 * 2 * 2 * 2. Gaps other than TTFT's are over the
+        // plans within 2.5 s: "rule"'s carbon 2 against the exact front's 3 there; "bad" has
+        // none (n/a), its TTFT gap is over every plan.
+        let rows = indicators(&points, "exact", Some(2.5), None);
+        assert_eq!(value(&rows, "exact", "phv"), 13.5);
+        assert_eq!(value(&rows, "rule", "phv"), 4.0);
+        assert!((value(&rows, "rule", "gap_pct_carbon") + 100.0 / 3.0).abs() < 1e-12);
+        assert!(value(&rows, "bad", "gap_pct_carbon").is_nan());
+        assert_eq!(value(&rows, "bad", "gap_pct_TTFT"), 300.0);
+        assert!(
+            table(&rows).contains("| +300.0% ± 0.0 | n/a |"),
+            "{}",
+            table(&rows)
+        );
         // A point with a non-finite value counts for nothing but does not shift the others.
         let mut with_nan = points.clone();
         with_nan.push(point("nan", 0, [f64::NAN, 0.0, 0.0, 0.0]));
-        let rows2 = indicators(&with_nan, "exact");
+        let rows2 = indicators(&with_nan, "exact", None, None);
         assert_eq!(value(&rows2, "rule", "phv"), 16.0);
         assert_eq!(value(&rows2, "nan", "phv"), 0.0);
     }

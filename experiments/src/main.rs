@@ -3,6 +3,7 @@
 
 // Shared layers: the command line, runs, the method registry, training of the learned methods,
 // scoring, indicators, reports, statistics and plots.
+mod certify;
 mod cli;
 mod indicators;
 mod methods;

@@ -283,6 +283,12 @@ pub(crate) struct ExactSection {
     pub utilisation_cap: f64,
     /// The epsilon-constraint lattice has `front_grid`^3 points.
     pub front_grid: usize,
+    /// Certify and refine the front with the bound model (`verdant compare`, decision 0010).
+    pub certify: bool,
+    /// HiGHS's time limit per solve of a front plan's bound, seconds.
+    pub certify_plan_time_limit_s: f64,
+    /// Wall-clock budget of the bound model's solves over plans, seconds.
+    pub certify_front_budget_s: f64,
     #[serde(default)]
     pub solver: SolverParams,
 }
@@ -308,6 +314,8 @@ pub(crate) struct MethodsSection {
 pub(crate) struct ExactChecked {
     pub utilisation_cap: f64,
     pub front_grid: usize,
+    /// None where `certify` is off.
+    pub certify: Option<crate::certify::Settings>,
     pub solver: SolverOptions,
 }
 
@@ -336,6 +344,16 @@ impl Validate for MethodsSection {
                 "must be at least 2",
             ));
         }
+        require_positive(
+            &at("exact"),
+            "certify_plan_time_limit_s",
+            e.certify_plan_time_limit_s,
+        )?;
+        require_positive(
+            &at("exact"),
+            "certify_front_budget_s",
+            e.certify_front_budget_s,
+        )?;
         let count = |n: usize| n as u64;
         require_at_least_one(&at("nsga2"), "population", count(self.nsga2.population))?;
         let q = &self.q_learning;
@@ -363,6 +381,10 @@ impl Validate for MethodsSection {
             exact: ExactChecked {
                 utilisation_cap: e.utilisation_cap,
                 front_grid: e.front_grid,
+                certify: e.certify.then_some(crate::certify::Settings {
+                    plan_time_limit_s: e.certify_plan_time_limit_s,
+                    front_budget_s: e.certify_front_budget_s,
+                }),
                 solver,
             },
             sections: self,

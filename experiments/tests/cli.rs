@@ -1249,7 +1249,9 @@ fn an_unknown_framework_is_named() {
 
 /// `verdant compare` at test size: one small MARLIN scheme, a short load balancer, a 2^3 lattice,
 /// fluid scores only.
-const MAIN_COMPARE_SMALL: [&str; 10] = [
+const MAIN_COMPARE_SMALL: [&str; 12] = [
+    "--set",
+    "methods.exact.certify_front_budget_s=1",
     "--set",
     r#"schemes=["balanced"]"#,
     "--set",
@@ -1261,6 +1263,50 @@ const MAIN_COMPARE_SMALL: [&str; 10] = [
     "--set",
     "discrete_event=false",
 ];
+
+/// The certification of a compare run: no plan of any method below the front's bound (read
+/// from certification.csv, checked against every fluid row of fronts.csv), every bounded plan of
+/// the exact front at or above its own bounds, and the report's account of it.
+fn assert_certified(run: &Path, report: &str, fronts: &str) {
+    assert!(
+        report.contains("## Certification (the bound model, decision 0010)")
+            && report.contains("No plan of any method scores below the front's bound.")
+            && report.contains("The optimal PHV lies in ["),
+        "{report}"
+    );
+    let certification = std::fs::read_to_string(run.join("certification.csv")).unwrap();
+    let front_bound: Vec<f64> = certification
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(front_bound.len(), 4, "{certification}");
+    let header = fronts.lines().next().unwrap().split(',');
+    let column = |name: &str| header.clone().position(|h| h == name).unwrap();
+    let (ttft, coverage) = (column("ttft_s"), column("bound_coverage"));
+    let first_bound = column("bound_ttft_s");
+    let mut bounded = 0;
+    for line in fronts.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        if f[4] != "fluid" {
+            continue;
+        }
+        for k in 0..4 {
+            let v: f64 = f[ttft + k].parse().unwrap();
+            assert!(
+                v >= front_bound[k] * (1.0 - 1e-9),
+                "{line}: objective {k} below the front's bound {}",
+                front_bound[k]
+            );
+            if f[coverage] == "bounded" {
+                let b: f64 = f[first_bound + k].parse().unwrap();
+                assert!(v >= b * (1.0 - 1e-9), "{line}: below its own bound");
+            }
+        }
+        bounded += usize::from(f[coverage] == "bounded");
+    }
+    assert!(bounded >= 4, "{fronts}");
+}
 
 /// `verdant compare` at test size with `extra` settings.
 fn small_compare<'a>(extra: &[&'a str]) -> Vec<&'a str> {
@@ -1279,7 +1325,7 @@ fn compare_writes_the_optimal_versus_learned_report_and_report_merges_runs() {
     let run = single_run(dir.path(), "compare");
     let report = std::fs::read_to_string(run.join("report.md")).unwrap();
     assert!(report.contains(
-        "| Method | seeds | PHV | PHV ratio to optimal | additive epsilon | IGD+ | gap TTFT |"
+        "| Method | seeds | PHV | PHV ratio to optimal | PHV ratio to the bound | additive epsilon | IGD+ | gap TTFT |"
     ));
     for m in [
         "exact",
@@ -1294,7 +1340,8 @@ fn compare_writes_the_optimal_versus_learned_report_and_report_merges_runs() {
     // The exact front is its own reference: ratio 1, no distance to itself and no gap.
     assert!(
         report.contains("| exact | 1 |")
-            && report.contains("| 1.000 ± 0.000 | 0.000 ± 0.000 | 0.000 ± 0.000 | +0.0% ± 0.0 |"),
+            && report.contains("| 1.000 ± 0.000 |")
+            && report.contains("| 0.000 ± 0.000 | 0.000 ± 0.000 | +0.0% ± 0.0 |"),
         "{report}"
     );
     assert!(
@@ -1306,6 +1353,7 @@ fn compare_writes_the_optimal_versus_learned_report_and_report_merges_runs() {
     assert!(ind.contains("marlin-balanced,0,phv_ratio_to_exact,"));
     let fronts = std::fs::read_to_string(run.join("fronts.csv")).unwrap();
     assert!(fronts.lines().filter(|l| l.starts_with("exact,")).count() >= 4);
+    assert_certified(&run, &report, &fronts);
     // Every pairwise projection of the four objectives, and the other plots.
     for stem in [
         "front_ttft_carbon",
@@ -1356,6 +1404,9 @@ fn compare_on_green_llm_base_uses_green_llm_as_the_exact_front() {
         assert!(report.contains(&format!("| {m} |")), "{m}:\n{report}");
     }
     assert!(report.contains("Green-LLM's epsilon front"), "{report}");
+    let fronts =
+        std::fs::read_to_string(single_run(dir.path(), "compare").join("fronts.csv")).unwrap();
+    assert_certified(&single_run(dir.path(), "compare"), &report, &fronts);
     assert!(report.contains("lb: not run"), "{report}");
 }
 
@@ -1364,6 +1415,10 @@ fn compare_rejects_bad_configuration_by_key() {
     let dir = tempfile::tempdir().unwrap();
     for (set, key) in [
         ("methods.exact.front_grid=1", "methods.exact.front_grid"),
+        (
+            "methods.exact.certify_front_budget_s=0",
+            "methods.exact.certify_front_budget_s",
+        ),
         ("bogus=1", "bogus"),
         ("marlin.k_opt=0", "marlin.k_opt"),
         ("agent.gamma=2", "agent.gamma"),

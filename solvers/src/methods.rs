@@ -3,6 +3,7 @@
 //! against.
 
 use verdant::allocator::{AllocError, Allocator, Problem, Proposal};
+use verdant::scenario::Scenario;
 use verdant::sim::FractionPlan;
 
 use crate::green_llm::{GreenLlmError, GreenLlmModel, GreenLlmSolution, Objective, Weights};
@@ -162,9 +163,9 @@ pub struct ExactFront {
 }
 
 impl ExactFront {
-    /// Which model builds the front on `problem`'s scenario.
-    pub fn model_name(problem: &Problem) -> &'static str {
-        if problem.scenario.green_llm.is_some() {
+    /// Which model builds the front on `scenario`.
+    pub fn model_name(scenario: &Scenario) -> &'static str {
+        if scenario.green_llm.is_some() {
             "Green-LLM's epsilon front"
         } else {
             "the reference LP"

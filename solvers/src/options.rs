@@ -79,6 +79,14 @@ impl SolverOptions {
         }
     }
 
+    /// These options with a time limit per solve of at most `limit_s` seconds.
+    pub fn time_limited(&self, limit_s: f64) -> SolverOptions {
+        SolverOptions {
+            time_limit_s: Some(self.time_limit_s.map_or(limit_s, |t| t.min(limit_s))),
+            ..self.clone()
+        }
+    }
+
     /// Sets these options on a HiGHS problem. HiGHS's own log stays off unless `verbose`.
     pub fn apply(&self, mut problem: HighsProblem) -> HighsProblem {
         problem.set_verbose(self.verbose);

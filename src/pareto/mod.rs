@@ -5,7 +5,8 @@
 //! - [`Bounds`] for normalisation with stated bounds, [`ReferencePoint`] policies;
 //! - [`hv`]: exact hypervolume in any dimension and exclusive contributions;
 //! - [`indicators`]: additive epsilon and IGD+ of a set to a reference set;
-//! - [`io`]: moocore's whitespace format and CSV with an objective header.
+//! - [`io`]: moocore's whitespace format and CSV with an objective header;
+//! - [`outer`]: the most hypervolume any front can have under linear lower bounds.
 //!
 //! Points are `n` rows of `d` values in one row-major slice.
 
@@ -13,12 +14,14 @@ mod front;
 pub mod hv;
 pub mod indicators;
 pub mod io;
+pub mod outer;
 
 use std::collections::BTreeMap;
 
 pub use front::Front;
 pub use hv::{contributions, hypervolume};
 pub use indicators::{additive_epsilon, igd_plus};
+pub use outer::{outer_volume, HalfSpace};
 
 /// Whether `a` Pareto-dominates `b`: no worse in every objective, better in at least one.
 pub fn dominates(a: &[f64], b: &[f64]) -> bool {

@@ -1,0 +1,420 @@
+//! The exact front certified against the bound model (decision 0010, `verdant_solvers::bound`).
+//!
+//! Three things, each a proven statement about the simulator:
+//! - **the front's bound**: each compared objective minimised alone over every plan the model
+//!   covers (its LP relaxation, an optimum HiGHS proves): no covered plan of any method scores
+//!   below it. The plans of these solves join the exact front (`bound-min-<objective>`), so the
+//!   front's TTFT end is the model's per-origin optimum rather than the reference LP's;
+//! - **certified points**: every plan of the exact front that the model covers gets the model's
+//!   bound of each objective at that plan (the least over the schedules the plan allows: HiGHS's
+//!   dual bound, valid when a solve stops at its time limit too), beside its simulated value;
+//! - **a refined front and the optimal PHV's interval**: an epsilon-constraint refinement.
+//!   Weighted sums of carbon, water and cost minimised over plans with the model's TTFT at most
+//!   a cap (TTFT is the objective whose simulated value the model bounds least tightly, so it
+//!   is the one constrained), each giving a plan (simulated, it joins the front) and a
+//!   half-space no covered plan with a TTFT within the cap is below. Steps go round the caps,
+//!   lowest first, each solving its cap's candidate along which the front is furthest above the
+//!   front's bound, until a round changes the front's PHV by less than [`CONVERGED`], the time
+//!   budget is spent or the candidates are used up (the report says which). The optimal PHV lies between the front's PHV and the
+//!   volume of the region the bounds leave ([`verdant::pareto::outer_volume`]).
+//!
+//! Plans the model does not cover (they send requests to a datacenter without the class's model,
+//! or some kind spills requests on to another) get no bound, and are named.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use verdant::allocator::{Problem, Proposal};
+use verdant::pareto::{hypervolume, outer_volume, HalfSpace};
+use verdant::sim::Objective;
+use verdant_solvers::bound::{BoundModel, BOUND_OBJECTIVES};
+use verdant_solvers::reference::ReferenceError;
+use verdant_solvers::{SolveError, SolveStatus, SolverOptions};
+
+use crate::indicators::reference;
+use crate::scoring::Scored;
+
+/// The refinement stops when a step changes the front's PHV by less than this (relative).
+pub(crate) const CONVERGED: f64 = 0.005;
+
+/// Slices per objective of the grid on which the bounds' volume is computed (an upper bound
+/// that tightens with the grid, [`outer_volume`]).
+const GRID_CELLS: usize = 64;
+
+/// Why the front's refinement stopped.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Stop {
+    /// A round over every TTFT cap changed the front's PHV by less than [`CONVERGED`].
+    Converged,
+    /// The time budget was spent.
+    Budget,
+    /// Every candidate weight vector was solved.
+    Exhausted,
+}
+
+/// How the certification runs (`[methods.exact]`).
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    /// HiGHS's time limit per solve of a front plan's bound, s.
+    pub plan_time_limit_s: f64,
+    /// Wall-clock budget of the solves over plans (anchors and refinement), s: no refinement
+    /// step starts that the last one's time says would not end within it.
+    pub front_budget_s: f64,
+}
+
+/// Where a plan stands with the bound model.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Coverage {
+    /// The model's lower bound of each of its objectives ([`BOUND_OBJECTIVES`]) at the plan.
+    Bounded([f64; 5]),
+    /// Some GPU kind sends requests on to another kind of its datacenter (outside the model).
+    Spills,
+    /// The plan sends requests to a datacenter that does not host their class's model.
+    Unhosted,
+}
+
+impl Coverage {
+    /// Its label in fronts.csv's `bound_coverage` column.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Coverage::Bounded(_) => "bounded",
+            Coverage::Spills => "spills",
+            Coverage::Unhosted => "unhosted",
+        }
+    }
+}
+
+/// What the bound model certifies of one comparison.
+#[derive(Debug, Clone)]
+pub(crate) struct Certification {
+    /// Per compared objective ([`Objective::ALL`]): the least value over every plan the model
+    /// covers, and how its solve ended.
+    pub least: [f64; 4],
+    pub least_status: [SolveStatus; 4],
+    /// Per point of the exact front (its index in the scored points): its coverage.
+    pub plans: Vec<(usize, Coverage)>,
+    /// Points (any method) whose simulated value of an objective is below the front's bound:
+    /// (point index, objective). Only plans the model does not cover can be here.
+    pub below: Vec<(usize, Objective)>,
+    /// The supporting half-spaces of the refinement's weighted solves (objectives in their
+    /// units).
+    pub cuts: Vec<HalfSpace>,
+    /// The front's PHV after the anchors and after each refinement step (at the reference point
+    /// of that step), and why the refinement stopped.
+    pub phv_steps: Vec<f64>,
+    pub stop: Stop,
+    /// Seconds for the solves over plans (anchors and refinement) and for the plans' bounds.
+    pub front_s: f64,
+    pub plans_s: f64,
+}
+
+impl Certification {
+    /// The coverage of point `i`, if it is a plan of the exact front.
+    pub fn coverage(&self, i: usize) -> Option<&Coverage> {
+        self.plans.iter().find(|(j, _)| *j == i).map(|(_, c)| c)
+    }
+
+    /// The most PHV any set of covered plans can have with `reference`: the volume of the
+    /// region between the front's bound, the supporting half-spaces and the reference point
+    /// (every covered plan lies in it), an upper bound from the grid.
+    pub fn outer_phv(&self, reference: &[f64]) -> f64 {
+        outer_volume(&self.least, reference, &self.cuts, GRID_CELLS).0
+    }
+}
+
+/// The refinement's TTFT caps: a geometric ladder of this many from a tenth above the least
+/// TTFT over plans to the reference point's TTFT (the service level).
+const TTFT_CAPS: usize = 8;
+
+/// One candidate step of the refinement: weights of (TTFT, carbon, water, cost), TTFT's 0, and
+/// the cap on the model's TTFT, s.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    weights: [f64; 4],
+    ttft_cap_s: f64,
+}
+
+/// The candidates: every cap of the ladder from `1.1 least_ttft_s` to `reference_ttft_s`
+/// ([`TTFT_CAPS`] of them; one where the two meet) with every point of the simplex of carbon,
+/// water and cost in thirds (10 weight vectors): 80.
+fn candidates(least_ttft_s: f64, reference_ttft_s: f64) -> Vec<Candidate> {
+    let low = 1.1 * least_ttft_s;
+    let caps: Vec<f64> = if reference_ttft_s <= low {
+        vec![reference_ttft_s]
+    } else {
+        let ratio = reference_ttft_s / low;
+        (0..TTFT_CAPS)
+            .map(|i| low * ratio.powf(i as f64 / (TTFT_CAPS - 1) as f64))
+            .collect()
+    };
+    let mut out = Vec::new();
+    for cap in caps {
+        for a in 0..=3usize {
+            for b in 0..=3 - a {
+                out.push(Candidate {
+                    weights: [0, a, b, 3 - a - b].map(|k| k as f64 / 3.0),
+                    ttft_cap_s: cap,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The names of the exact front's plans from the model's anchors, per compared objective.
+const ANCHOR_SOURCES: [&str; 4] = [
+    "bound-min-ttft",
+    "bound-min-carbon",
+    "bound-min-water",
+    "bound-min-cost",
+];
+
+/// Certifies the exact front (`method`'s points in `scored`) on `problem`: solves the model's
+/// anchors and refines the front with weighted solves (their plans join the front), bounds every
+/// front plan at its fixed plan, and checks every scored point against the front's bound.
+pub(crate) fn certify(
+    problem: &Problem,
+    scored: &mut Scored,
+    method: &str,
+    solver: &SolverOptions,
+    settings: &Settings,
+) -> anyhow::Result<Certification> {
+    let started = Instant::now();
+    let mut model = BoundModel::new(problem).context("the bound model")?;
+    // Solves over plans relax the schedule's switches (an LP, a valid bound; the MILP does not
+    // solve in minutes, decision 0010).
+    model.relaxed = true;
+    let mut least = [f64::NAN; 4];
+    let mut least_status = [SolveStatus::Optimal; 4];
+    let mut anchors = Vec::new();
+    for o in Objective::ALL {
+        let k = o.index();
+        let mut weights = [0.0; 5];
+        weights[k] = 1.0;
+        let solved = model
+            .solve(weights, [1.0; 5], [None; 5], None, solver)
+            .with_context(|| format!("the bound model's least {}", BOUND_OBJECTIVES[k]))?;
+        least[k] = solved.lower;
+        least_status[k] = solved.status;
+        if let Some(plan) = solved.plan {
+            anchors.push(Proposal {
+                source: ANCHOR_SOURCES[k].to_owned(),
+                plan,
+                representative: false,
+            });
+        }
+    }
+    scored.add(problem, method, 0, anchors)?;
+
+    // Refinement. `phv(scored, first)`: the PHV of the front's first `first` plans (all: None)
+    // at the current reference point (the worst observed values can move as plans join, so a
+    // round's change is measured at one reference), and that reference.
+    let ttft_reference_s = problem.scenario.ttft_slo_s;
+    let phv = |scored: &Scored, first: Option<usize>| {
+        let reference = reference(&scored.points, Some(ttft_reference_s));
+        let exact: Vec<f64> = scored
+            .points
+            .iter()
+            .filter(|p| p.method == method)
+            .take(first.unwrap_or(usize::MAX))
+            .map(|p| p.fluid.compared().0)
+            .filter(|y| y.iter().all(|v| v.is_finite()))
+            .flatten()
+            .collect();
+        (hypervolume(&exact, 4, &reference), reference)
+    };
+    let front_size = |scored: &Scored| scored.points.iter().filter(|p| p.method == method).count();
+    let mut candidates = candidates(least[0], ttft_reference_s);
+    let mut cuts = Vec::new();
+    let mut phv_steps = vec![phv(scored, None).0];
+    let mut last_step_s = 0.0;
+    // Rounds over the caps, lowest first: each step takes the next cap that has candidates left
+    // and solves its candidate furthest from the bound; a round that changes the front's PHV by
+    // less than CONVERGED ends the refinement.
+    let caps: Vec<f64> = {
+        let mut caps: Vec<f64> = candidates.iter().map(|c| c.ttft_cap_s).collect();
+        caps.dedup();
+        caps
+    };
+    let (mut next_cap, mut round_start) = (0, front_size(scored));
+    let stop = loop {
+        if candidates.is_empty() {
+            break Stop::Exhausted;
+        }
+        if next_cap == caps.len() {
+            let (now, before) = (phv(scored, None).0, phv(scored, Some(round_start)).0);
+            if (now - before).abs() < CONVERGED * now.abs() {
+                break Stop::Converged;
+            }
+            (next_cap, round_start) = (0, front_size(scored));
+        }
+        let cap = caps[next_cap];
+        next_cap += 1;
+        if !candidates.iter().any(|c| c.ttft_cap_s == cap) {
+            continue;
+        }
+        if started.elapsed().as_secs_f64() + last_step_s > settings.front_budget_s {
+            break Stop::Budget;
+        }
+        let step = Instant::now();
+        let (_, reference) = phv(scored, None);
+        let scales: Vec<f64> = (0..4)
+            .map(|k| (reference[k] - least[k]).max(1e-12 * reference[k].abs().max(1.0)))
+            .collect();
+        // How far the front's plans within a candidate's cap are above the front's bound along
+        // its weights (a cap no plan meets yet is unexplored: as far as can be).
+        let exact: Vec<[f64; 4]> = scored
+            .points
+            .iter()
+            .filter(|p| p.method == method)
+            .map(|p| p.fluid.compared().0)
+            .collect();
+        let distance = |c: &Candidate| {
+            let along = |y: &[f64; 4]| -> f64 {
+                (1..4)
+                    .map(|k| c.weights[k] * (y[k] - least[k]) / scales[k])
+                    .sum()
+            };
+            exact
+                .iter()
+                .filter(|y| y[0] <= c.ttft_cap_s)
+                .map(along)
+                .fold(f64::INFINITY, f64::min)
+        };
+        let pick = (0..candidates.len())
+            .filter(|&i| candidates[i].ttft_cap_s == cap)
+            .max_by(|&a, &b| distance(&candidates[a]).total_cmp(&distance(&candidates[b])))
+            .expect("the cap has candidates");
+        let candidate = candidates.remove(pick);
+        let mut weights = [0.0; 5];
+        weights[..4].copy_from_slice(&candidate.weights);
+        let mut scale5 = [1.0; 5];
+        scale5[..4].copy_from_slice(&scales);
+        let mut bounds = [None; 5];
+        bounds[0] = Some(candidate.ttft_cap_s);
+        let solved = match model.solve(weights, scale5, bounds, None, solver) {
+            Ok(solved) => solved,
+            // A cap below what the model allows leaves no plan: nothing to add.
+            Err(ReferenceError::Solve(SolveError::Infeasible { .. })) => {
+                last_step_s = step.elapsed().as_secs_f64();
+                continue;
+            }
+            Err(e) => {
+                return Err(e).with_context(|| format!("the bound model's step {candidate:?}"))
+            }
+        };
+        if solved.lower.is_finite() {
+            cuts.push(HalfSpace {
+                normal: (0..4).map(|k| candidate.weights[k] / scales[k]).collect(),
+                offset: solved.lower,
+                first_at_most: candidate.ttft_cap_s,
+            });
+        }
+        if let Some(plan) = solved.plan {
+            let source = format!("bound-step-{}", phv_steps.len());
+            scored.add(
+                problem,
+                method,
+                0,
+                vec![Proposal {
+                    source,
+                    plan,
+                    representative: false,
+                }],
+            )?;
+        }
+        phv_steps.push(phv(scored, None).0);
+        last_step_s = step.elapsed().as_secs_f64();
+    };
+    let front_s = started.elapsed().as_secs_f64();
+
+    let started = Instant::now();
+    model.relaxed = false;
+    let per_plan = solver.time_limited(settings.plan_time_limit_s);
+    let mut sim = problem.fluid();
+    let mut plans = Vec::new();
+    for i in 0..scored.points.len() {
+        if scored.points[i].method != method {
+            continue;
+        }
+        let plan = scored.plan(i);
+        let coverage = if !model.represents(plan) {
+            Coverage::Unhosted
+        } else {
+            sim.score(plan)?;
+            if sim.spilled() {
+                Coverage::Spills
+            } else {
+                Coverage::Bounded(model.bound_of(plan, &per_plan).with_context(|| {
+                    format!("the bound of the exact front's {}", scored.points[i].source)
+                })?)
+            }
+        };
+        plans.push((i, coverage));
+    }
+    let below = scored
+        .points
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| {
+            Objective::ALL
+                .into_iter()
+                .filter(move |&o| {
+                    let l = least[o.index()];
+                    p.fluid.get(o) < l - 1e-9 * l.abs()
+                })
+                .map(move |o| (i, o))
+        })
+        .collect();
+    Ok(Certification {
+        least,
+        least_status,
+        plans,
+        below,
+        cuts,
+        phv_steps,
+        stop,
+        front_s,
+        plans_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The relative gap of a simulated value above its bound (negative where the value is below).
+pub(crate) fn gap(simulated: f64, bound: f64) -> f64 {
+    (simulated - bound) / simulated.abs().max(1e-12)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn candidates_cap_ttft_and_the_outer_volume_starts_as_the_box() {
+        let c = candidates(0.2, 2.0);
+        assert_eq!(c.len(), 80);
+        assert!(c
+            .iter()
+            .all(|c| c.weights[0] == 0.0 && (c.weights.iter().sum::<f64>() - 1.0).abs() < 1e-12));
+        let caps: Vec<f64> = c.iter().map(|c| c.ttft_cap_s).collect();
+        assert!((caps[0] - 0.22).abs() < 1e-12 && (caps[79] - 2.0).abs() < 1e-12);
+        // The service level at or below a tenth above the least TTFT: one cap, at it.
+        assert!(candidates(0.2, 0.21).iter().all(|c| c.ttft_cap_s == 0.21));
+        let c = Certification {
+            least: [1.0, 2.0, 0.0, 5.0],
+            least_status: [SolveStatus::Optimal; 4],
+            plans: vec![(3, Coverage::Spills)],
+            below: Vec::new(),
+            cuts: Vec::new(),
+            phv_steps: Vec::new(),
+            stop: Stop::Exhausted,
+            front_s: 0.0,
+            plans_s: 0.0,
+        };
+        assert_eq!(c.outer_phv(&[2.0, 4.0, 3.0, 6.0]), 1.0 * 2.0 * 3.0 * 1.0);
+        // A reference below the bound leaves nothing.
+        assert_eq!(c.outer_phv(&[0.5, 4.0, 3.0, 6.0]), 0.0);
+        assert_eq!(c.coverage(3), Some(&Coverage::Spills));
+        assert_eq!(c.coverage(2), None);
+        assert_eq!(gap(110.0, 99.0), 0.1);
+    }
+}
