@@ -71,6 +71,10 @@ pub(crate) enum Coverage {
     Spills,
     /// The plan sends requests to a datacenter that does not host their class's model.
     Unhosted,
+    /// The model has no schedule for the plan: its forced-carry links (work is carried only out
+    /// of an epoch that serves at least a kind's prefill headroom, decision 0010) exclude the
+    /// simulator's own schedule, so the plan is outside what the bounds are proven for.
+    NoSchedule,
 }
 
 impl Coverage {
@@ -80,6 +84,7 @@ impl Coverage {
             Coverage::Bounded(_) => "bounded",
             Coverage::Spills => "spills",
             Coverage::Unhosted => "unhosted",
+            Coverage::NoSchedule => "no-schedule",
         }
     }
 }
@@ -345,9 +350,17 @@ pub(crate) fn certify(
             if sim.spilled() {
                 Coverage::Spills
             } else {
-                Coverage::Bounded(model.bound_of(plan, &per_plan).with_context(|| {
-                    format!("the bound of the exact front's {}", scored.points[i].source)
-                })?)
+                match model.bound_of(plan, &per_plan) {
+                    Ok(bounds) => Coverage::Bounded(bounds),
+                    Err(ReferenceError::Solve(SolveError::Infeasible { .. })) => {
+                        Coverage::NoSchedule
+                    }
+                    Err(e) => {
+                        return Err(e).with_context(|| {
+                            format!("the bound of the exact front's {}", scored.points[i].source)
+                        })
+                    }
+                }
             }
         };
         plans.push((i, coverage));

@@ -483,7 +483,7 @@ fn certification_section(
         .count();
     writeln!(
         report,
-        "\n## Certification (the bound model, decision 0010)\n\nThe front's bound is each objective's least value over every plan the bound model covers (its LP relaxation over plans, proven by HiGHS): no covered plan of any method can score below it. The model covers {covered} of the exact front's {} plans (the others spill requests between GPU kinds or use a datacenter without the class's model; they have no bound). {:.1} s for the solves over plans (least values and {} refinement steps; stopped: {}), {:.1} s for the plans' bounds.\n\n| Objective | front's bound | status | front's best (simulated) | gap |\n|---|---|---|---|---|",
+        "\n## Certification (the bound model, decision 0010)\n\nThe front's bound is each objective's least value over every plan the bound model covers (its LP relaxation over plans, proven by HiGHS): no covered plan of any method can score below it. The model covers {covered} of the exact front's {} plans; the others have no bound: they spill requests between GPU kinds (spills), use a datacenter without the class's model (unhosted), or have no schedule in the model (no-schedule: its forced-carry links exclude the simulator's schedule, a gap in the model that also leaves the front's bound unproven for such plans, decision 0010). {:.1} s for the solves over plans (least values and {} refinement steps; stopped: {}), {:.1} s for the plans' bounds.\n\n| Objective | front's bound | status | front's best (simulated) | gap |\n|---|---|---|---|---|",
         c.plans.len(),
         c.front_s,
         c.phv_steps.len() - 1,
