@@ -71,9 +71,9 @@ pub(crate) enum Coverage {
     Spills,
     /// The plan sends requests to a datacenter that does not host their class's model.
     Unhosted,
-    /// The model has no schedule for the plan: its forced-carry links (work is carried only out
-    /// of an epoch that serves at least a kind's prefill headroom, decision 0010) exclude the
-    /// simulator's own schedule, so the plan is outside what the bounds are proven for.
+    /// HiGHS reports the model infeasible at the plan: no schedule satisfies its constraints,
+    /// where the simulator's own schedule should (not yet diagnosed, decision 0010), so the plan
+    /// is outside what the bounds are proven for.
     NoSchedule,
 }
 
