@@ -72,8 +72,8 @@ pub(crate) enum Coverage {
     /// The plan sends requests to a datacenter that does not host their class's model.
     Unhosted,
     /// HiGHS reports the model infeasible at the plan: no schedule satisfies its constraints,
-    /// where the simulator's own schedule should (not yet diagnosed, decision 0010), so the plan
-    /// is outside what the bounds are proven for.
+    /// where the simulator's own should (forced carry's unproven link is false there, decision
+    /// 0010), so the plan is outside what the bounds are proven for.
     NoSchedule,
 }
 

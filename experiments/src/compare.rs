@@ -255,16 +255,18 @@ fn compare(
             notes.push("discrete-event: the scenario has no node pools; fluid scores only".into());
         }
     }
-    let exact_count = scored.points.iter().filter(|p| p.method == "exact").count();
-    let min_carbon = scored
-        .points
-        .iter()
-        .position(|p| p.method == "exact" && p.source == "min-carbon")
-        .map(|i| scored.plan(i).clone());
+    let front: Vec<(String, FractionPlan)> = (0..scored.points.len())
+        .filter(|&i| scored.points[i].method == "exact")
+        .map(|i| (scored.points[i].source.clone(), scored.plan(i).clone()))
+        .collect();
     let exact = ExactSummary {
-        plans: exact_count,
+        plans: front.len(),
         seconds: exact_s,
-        min_carbon,
+        min_carbon: front
+            .iter()
+            .find(|(source, _)| source == "min-carbon")
+            .map(|(_, plan)| plan.clone()),
+        front,
         certification,
     };
     write_outputs(run, c, problems.days, &scored.points, &exact, &notes)
@@ -334,6 +336,8 @@ struct ExactSummary {
     seconds: f64,
     /// Its min-carbon plan, for the routing plot.
     min_carbon: Option<FractionPlan>,
+    /// Every plan of the front with what it is (`plans/exact-<source>.csv`).
+    front: Vec<(String, FractionPlan)>,
     /// What the bound model certifies (none where `methods.exact.certify` is off or it failed).
     certification: Option<Certification>,
 }
@@ -388,6 +392,7 @@ fn write_outputs(
         }
     }
     dir.write("fronts.csv", fronts.as_bytes())?;
+    write_plans(dir, scenario, &exact.front)?;
     let outer = certification.map(|c| move |reference: &[f64]| c.outer_phv(reference));
     let ind = indicators::indicators(
         points,
@@ -466,6 +471,37 @@ fn write_outputs(
     }))
 }
 
+/// Each plan of the exact front as `plans/exact-<source>.csv`: one row per (epoch, origin,
+/// class) with its shares over the datacenters, every digit kept (to score or bound a plan
+/// again, e.g. with `solvers/examples/bound_anchors.rs`).
+fn write_plans(
+    dir: &verdant::run::RunDir,
+    scenario: &Scenario,
+    plans: &[(String, FractionPlan)],
+) -> anyhow::Result<()> {
+    let folder = dir.file("plans");
+    std::fs::create_dir_all(&folder)
+        .with_context(|| format!("create directory {}", folder.display()))?;
+    let names: Vec<&str> = scenario
+        .datacenters
+        .iter()
+        .map(|d| d.name.as_str())
+        .collect();
+    for (source, plan) in plans {
+        let mut csv = format!("epoch,origin,class,{}\n", names.join(","));
+        let shares = plan.shares();
+        let rows = shares.chunks_exact(names.len());
+        let (no, nc) = (scenario.origins.len(), scenario.classes.len());
+        for (r, row) in rows.enumerate() {
+            let (e, o, c) = (r / (no * nc), (r / nc) % no, r % nc);
+            let fields: Vec<String> = row.iter().map(|v| v.to_string()).collect();
+            writeln!(csv, "{e},{o},{c},{}", fields.join(","))?;
+        }
+        dir.write(&format!("plans/exact-{source}.csv"), csv.as_bytes())?;
+    }
+    Ok(())
+}
+
 /// The report's account of what the bound model certifies: the front's bound per objective
 /// beside the front's best, every front plan's gap to its bound, the plans of any method below
 /// the front's bound, and the optimal PHV's interval.
@@ -483,7 +519,7 @@ fn certification_section(
         .count();
     writeln!(
         report,
-        "\n## Certification (the bound model, decision 0010)\n\nThe front's bound is each objective's least value over every plan the bound model covers (its LP relaxation over plans, proven by HiGHS): no covered plan of any method can score below it. The model covers {covered} of the exact front's {} plans; the others have no bound: they spill requests between GPU kinds (spills), use a datacenter without the class's model (unhosted), or have no schedule in the model (no-schedule: HiGHS found the model infeasible at the plan, which the simulator's own schedule should rule out; not yet diagnosed, and the front's bound is not proven for such plans either, decision 0010). {:.1} s for the solves over plans (least values and {} refinement steps; stopped: {}), {:.1} s for the plans' bounds.\n\n| Objective | front's bound | status | front's best (simulated) | gap |\n|---|---|---|---|---|",
+        "\n## Certification (the bound model, decision 0010)\n\nThe front's bound is each objective's least value over every plan the bound model covers (its LP relaxation over plans, proven by HiGHS): no covered plan of any method can score below it. The model covers {covered} of the exact front's {} plans; the others have no bound: they spill requests between GPU kinds (spills), use a datacenter without the class's model (unhosted), or have no schedule in the model (no-schedule: the model's forced-carry link, never proven, excludes the simulator's schedule there; every bound that uses it, the front's bound included, holds only for plans that satisfy it, decision 0010). {:.1} s for the solves over plans (least values and {} refinement steps; stopped: {}), {:.1} s for the plans' bounds.\n\n| Objective | front's bound | status | front's best (simulated) | gap |\n|---|---|---|---|---|",
         c.plans.len(),
         c.front_s,
         c.phv_steps.len() - 1,

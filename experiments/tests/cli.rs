@@ -1274,6 +1274,19 @@ fn assert_certified(run: &Path, report: &str, fronts: &str) {
             && report.contains("The optimal PHV lies in ["),
         "{report}"
     );
+    // Every plan of the exact front is kept: one row per (epoch, origin, class), shares that
+    // sum to 1.
+    let plan = std::fs::read_to_string(run.join("plans/exact-bound-min-ttft.csv")).unwrap();
+    assert!(plan.starts_with("epoch,origin,class,"), "{plan}");
+    for line in plan.lines().skip(1) {
+        let sum: f64 = line
+            .split(',')
+            .skip(3)
+            .map(|v| v.parse::<f64>().unwrap())
+            .sum();
+        assert!((sum - 1.0).abs() < 1e-9, "{line}");
+    }
+    assert!(plan.lines().count() > 24, "{plan}");
     let certification = std::fs::read_to_string(run.join("certification.csv")).unwrap();
     let front_bound: Vec<f64> = certification
         .lines()

@@ -2,9 +2,10 @@
 //! solve's wall time, the model's bound, the plan's simulated value and the gap between them
 //! (decision 0010), after the even split's bounds at its fixed plan. `cargo run --release -p
 //! verdant-solvers --example bound_anchors -- geo-4dc [time limit s] [mip gap]`; `RELAXED=1`
-//! relaxes the schedule's binaries, `EVEN_ONLY=1` stops after the even split,
+//! relaxes the schedule's binaries, `NO_FORCED_CARRY=1` drops forced carry, `EVEN_ONLY=1` stops after the even split,
 //! `ONLY=k` solves objective k alone, `TTFT_CAP=s` bounds the model's
-//! TTFT in the other objectives' solves.
+//! TTFT in the other objectives' solves, `PLAN=path` bounds a plan `verdant compare` wrote
+//! (`plans/exact-<source>.csv`) instead.
 
 use std::time::Instant;
 
@@ -26,6 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let problem = Problem::new(&scenario, SimParams::default());
     let mut model = BoundModel::new(&problem)?;
     model.relaxed = std::env::var("RELAXED").is_ok();
+    model.forced_carry = std::env::var("NO_FORCED_CARRY").is_err();
     let options = SolverParams {
         threads: Some(1),
         time_limit_s,
@@ -34,6 +36,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     .validate("solver")?;
     let mut sim = problem.fluid();
+    if let Ok(path) = std::env::var("PLAN") {
+        // A plan written by `verdant compare` (plans/exact-<source>.csv): its simulated values
+        // and its bounds, with the solver options above and with one thread.
+        let plan = read_plan(&path, &scenario)?;
+        let o = sim.score(&plan)?;
+        println!(
+            "{path}: simulated {:?}, spills {}, in the model's space {}",
+            simulated_objectives(&o),
+            sim.spilled(),
+            model.represents(&plan)
+        );
+        // As `verdant compare` bounds a front plan: threads left to HiGHS, 10 s per solve.
+        let compare = SolverParams {
+            time_limit_s: Some(10.0),
+            ..Default::default()
+        }
+        .validate("solver")?;
+        for (label, options) in [("as compare", compare), ("1 thread", options.clone())] {
+            let start = Instant::now();
+            let bound = model.bound_of(&plan, &options);
+            println!(
+                "bounds ({label}): {bound:?} in {:.1} s",
+                start.elapsed().as_secs_f64()
+            );
+        }
+        return Ok(());
+    }
     // The even split's five bounds at its fixed plan (the MILP of one plan).
     let even = verdant::allocator::rules::Even.plan(&scenario)?;
     let start = Instant::now();
@@ -87,4 +116,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     Ok(())
+}
+
+/// A plan in `verdant compare`'s `plans/*.csv` layout (epoch, origin, class, then a share per
+/// datacenter; rows in the plan's order).
+fn read_plan(
+    path: &str,
+    scenario: &Scenario,
+) -> Result<verdant::sim::FractionPlan, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(path)?;
+    let nd = scenario.datacenters.len();
+    let mut x = Vec::new();
+    for (n, line) in text.lines().enumerate().skip(1) {
+        let fields: Vec<&str> = line.split(',').collect();
+        if fields.len() != 3 + nd {
+            return Err(
+                format!("{path}:{}: {} fields, want {}", n + 1, fields.len(), 3 + nd).into(),
+            );
+        }
+        for f in &fields[3..] {
+            x.push(
+                f.parse::<f64>()
+                    .map_err(|e| format!("{path}:{}: {f:?}: {e}", n + 1))?,
+            );
+        }
+    }
+    Ok(verdant::sim::FractionPlan::new(
+        scenario.time.epochs,
+        scenario.origins.len(),
+        scenario.classes.len(),
+        nd,
+        x,
+    )?)
 }
