@@ -104,9 +104,9 @@ pub(crate) struct Certification {
     /// The supporting half-spaces of the refinement's weighted solves (objectives in their
     /// units).
     pub cuts: Vec<HalfSpace>,
-    /// The front's PHV after the anchors and after each refinement step (at the reference point
-    /// of that step), and why the refinement stopped.
-    pub phv_steps: Vec<f64>,
+    /// Refinement steps solved (infeasible caps not counted; a plan each where the solve found
+    /// one), and why the refinement stopped.
+    pub steps: usize,
     pub stop: Stop,
     /// Seconds for the solves over plans (anchors and refinement) and for the plans' bounds.
     pub front_s: f64,
@@ -215,23 +215,27 @@ pub(crate) fn certify(
     // at the current reference point (the worst observed values can move as plans join, so a
     // round's change is measured at one reference), and that reference.
     let ttft_reference_s = problem.scenario.ttft_slo_s;
-    let phv = |scored: &Scored, first: Option<usize>| {
-        let reference = reference(&scored.points, Some(ttft_reference_s));
-        let exact: Vec<f64> = scored
+    let front = |scored: &Scored| -> Vec<[f64; 4]> {
+        scored
             .points
             .iter()
             .filter(|p| p.method == method)
-            .take(first.unwrap_or(usize::MAX))
             .map(|p| p.fluid.compared().0)
+            .collect()
+    };
+    let phv = |scored: &Scored, first: Option<usize>| {
+        let reference = reference(&scored.points, Some(ttft_reference_s));
+        let finite: Vec<f64> = front(scored)
+            .into_iter()
+            .take(first.unwrap_or(usize::MAX))
             .filter(|y| y.iter().all(|v| v.is_finite()))
             .flatten()
             .collect();
-        (hypervolume(&exact, 4, &reference), reference)
+        (hypervolume(&finite, 4, &reference), reference)
     };
-    let front_size = |scored: &Scored| scored.points.iter().filter(|p| p.method == method).count();
     let mut candidates = candidates(least[0], ttft_reference_s);
     let mut cuts = Vec::new();
-    let mut phv_steps = vec![phv(scored, None).0];
+    let mut steps = 0;
     let mut last_step_s = 0.0;
     // Rounds over the caps, lowest first: each step takes the next cap that has candidates left
     // and solves its candidate furthest from the bound; a round that changes the front's PHV by
@@ -241,7 +245,7 @@ pub(crate) fn certify(
         caps.dedup();
         caps
     };
-    let (mut next_cap, mut round_start) = (0, front_size(scored));
+    let (mut next_cap, mut round_start) = (0, front(scored).len());
     let stop = loop {
         if candidates.is_empty() {
             break Stop::Exhausted;
@@ -251,7 +255,7 @@ pub(crate) fn certify(
             if (now - before).abs() < CONVERGED * now.abs() {
                 break Stop::Converged;
             }
-            (next_cap, round_start) = (0, front_size(scored));
+            (next_cap, round_start) = (0, front(scored).len());
         }
         let cap = caps[next_cap];
         next_cap += 1;
@@ -268,12 +272,7 @@ pub(crate) fn certify(
             .collect();
         // How far the front's plans within a candidate's cap are above the front's bound along
         // its weights (a cap no plan meets yet is unexplored: as far as can be).
-        let exact: Vec<[f64; 4]> = scored
-            .points
-            .iter()
-            .filter(|p| p.method == method)
-            .map(|p| p.fluid.compared().0)
-            .collect();
+        let exact = front(scored);
         let distance = |c: &Candidate| {
             let along = |y: &[f64; 4]| -> f64 {
                 (1..4)
@@ -308,6 +307,7 @@ pub(crate) fn certify(
                 return Err(e).with_context(|| format!("the bound model's step {candidate:?}"))
             }
         };
+        steps += 1;
         if solved.lower.is_finite() {
             cuts.push(HalfSpace {
                 normal: (0..4).map(|k| candidate.weights[k] / scales[k]).collect(),
@@ -316,7 +316,7 @@ pub(crate) fn certify(
             });
         }
         if let Some(plan) = solved.plan {
-            let source = format!("bound-step-{}", phv_steps.len());
+            let source = format!("bound-step-{steps}");
             scored.add(
                 problem,
                 method,
@@ -328,7 +328,6 @@ pub(crate) fn certify(
                 }],
             )?;
         }
-        phv_steps.push(phv(scored, None).0);
         last_step_s = step.elapsed().as_secs_f64();
     };
     let front_s = started.elapsed().as_secs_f64();
@@ -385,7 +384,7 @@ pub(crate) fn certify(
         plans,
         below,
         cuts,
-        phv_steps,
+        steps,
         stop,
         front_s,
         plans_s: started.elapsed().as_secs_f64(),
@@ -418,7 +417,7 @@ mod tests {
             plans: vec![(3, Coverage::Spills)],
             below: Vec::new(),
             cuts: Vec::new(),
-            phv_steps: Vec::new(),
+            steps: 0,
             stop: Stop::Exhausted,
             front_s: 0.0,
             plans_s: 0.0,

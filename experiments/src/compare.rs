@@ -260,7 +260,6 @@ fn compare(
         .map(|i| (scored.points[i].source.clone(), scored.plan(i).clone()))
         .collect();
     let exact = ExactSummary {
-        plans: front.len(),
         seconds: exact_s,
         min_carbon: front
             .iter()
@@ -332,7 +331,6 @@ fn run_method(
 
 /// What the report says of the exact front.
 struct ExactSummary {
-    plans: usize,
     seconds: f64,
     /// Its min-carbon plan, for the routing plot.
     min_carbon: Option<FractionPlan>,
@@ -351,7 +349,7 @@ fn write_outputs(
     notes: &[String],
 ) -> anyhow::Result<serde_json::Value> {
     let scenario = &days.scoring;
-    let (exact_count, exact_s) = (exact.plans, exact.seconds);
+    let (exact_count, exact_s) = (exact.front.len(), exact.seconds);
     let dir = run.dir();
     let certification = exact.certification.as_ref();
     let mut fronts = format!(
@@ -361,11 +359,9 @@ fn write_outputs(
     for (i, p) in points.iter().enumerate() {
         // The bound model's bounds of an exact plan, beside its fluid scores.
         let bounds = match certification.and_then(|c| c.coverage(i)) {
-            Some(Coverage::Bounded(b)) => format!(
-                "{},{}",
-                Coverage::Bounded(*b).label(),
-                b.map(|v| v.to_string()).join(",")
-            ),
+            Some(cov @ Coverage::Bounded(b)) => {
+                format!("{},{}", cov.label(), b.map(|v| v.to_string()).join(","))
+            }
             Some(other) => format!("{},,,,,", other.label()),
             None => ",,,,,".to_owned(),
         };
@@ -522,7 +518,7 @@ fn certification_section(
         "\n## Certification (the bound model, decision 0010)\n\nThe front's bound is each objective's least value over every plan the bound model covers (its LP relaxation over plans, proven by HiGHS): no covered plan of any method can score below it. The model covers {covered} of the exact front's {} plans; the others have no bound: they spill requests between GPU kinds (spills), use a datacenter without the class's model (unhosted), or have no schedule in the model (no-schedule: the model's forced-carry link, never proven, excludes the simulator's schedule there; every bound that uses it, the front's bound included, holds only for plans that satisfy it, decision 0010). {:.1} s for the solves over plans (least values and {} refinement steps; stopped: {}), {:.1} s for the plans' bounds.\n\n| Objective | front's bound | status | front's best (simulated) | gap |\n|---|---|---|---|---|",
         c.plans.len(),
         c.front_s,
-        c.phv_steps.len() - 1,
+        c.steps,
         match c.stop {
             Stop::Converged => format!(
                 "a round over every TTFT cap changed the front's PHV by less than {}",

@@ -120,14 +120,4 @@ impl<K: PartialEq + Clone> Front<K> {
             igd_plus(&mine, &front, self.d),
         ))
     }
-
-    /// Best (lowest) value of objective `k` over the groups that `select` picks (+inf for none).
-    pub fn best(&self, select: impl Fn(&K) -> bool, k: usize) -> f64 {
-        self.groups
-            .iter()
-            .zip(self.values.chunks_exact(self.d))
-            .filter(|(g, _)| select(g))
-            .map(|(_, p)| p[k])
-            .fold(f64::INFINITY, f64::min)
-    }
 }
