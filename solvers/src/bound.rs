@@ -12,8 +12,9 @@
 //!   carried between epochs, everything done by the end, at most its GPU-seconds of prefill in
 //!   an epoch, `f_min b <= w <= f_max b` (every unit of work draws between the lowest and the
 //!   highest phase fraction of TDP) and `s_min b <= p <= s_max b` (every unit is a mix of the
-//!   classes' prefill and decode). Work is carried only out of an epoch that serves at least the
-//!   kind's prefill headroom (one binary per kind and datacenter-epoch).
+//!   classes' prefill and decode). Work is carried only out of an epoch where some node pool had
+//!   more of its own work than it serves, and the epoch serves at least what the least of such
+//!   pools serves saturated (one binary per kind and datacenter-epoch).
 //! - **The power cap.** The simulator caps a kind's power at TDP: work beyond its GPU-seconds
 //!   (with the last epoch's drain `ot` past the horizon) draws no energy. The model splits the
 //!   work done into charged (`p <= b_c <= A` before the last epoch, `ot >= b_c - A` and
@@ -244,9 +245,12 @@ pub struct BoundModel<'a> {
     renewables: bool,
     /// Per (epoch, datacenter, kind), `[(e * nd + d) * ng + g]`: the lane wait's lower bound.
     queue: Vec<QueueBound>,
-    /// Per (datacenter, kind), `[d * ng + g]`: the prefill GPU-seconds a kind serves at least
-    /// in an epoch that carries work, in units of its GPU-seconds per epoch.
-    headroom: Vec<f64>,
+    /// Per (datacenter, kind), `[d * ng + g]`: the kind's node pools, each its share of the
+    /// kind's new prefill work and the least prefill it serves in an epoch where it is saturated,
+    /// in units of the kind's GPU-seconds per epoch. Work is left over only where some pool had
+    /// more of its own work (its share of the new work and its backlog) than it serves, and it
+    /// then served all it could ([`verdant::sim::fluid::PoolCapacity`]).
+    pools: Vec<Vec<[f64; 2]>>,
     /// Per (epoch, datacenter, kind), `[(e * nd + d) * ng + g]`: the most busy work any plan can
     /// have sent there up to the epoch (everything of every class since the first), so the most
     /// an epoch can do or carry, in units of the kind's GPU-seconds per epoch.
@@ -527,15 +531,16 @@ impl<'a> BoundModel<'a> {
                 }
             }
         }
-        let headroom: Vec<f64> = (0..nd)
+        let pools: Vec<Vec<[f64; 2]>> = (0..nd)
             .flat_map(|d| (0..ng).map(move |g| (d, g)))
             .map(|(d, g)| {
                 let a = available[d * ng + g];
-                if a > 0.0 {
-                    (sim.prefill_headroom_gpu_s(d, g) / a).clamp(0.0, 1.0)
-                } else {
-                    0.0
+                if a <= 0.0 {
+                    return Vec::new();
                 }
+                sim.pool_capacities(d, g)
+                    .map(|p| [p.share, p.least_gpu_s / a])
+                    .collect()
             })
             .collect();
         let mut carry_cap = vec![0.0; ne * nd * ng];
@@ -585,7 +590,7 @@ impl<'a> BoundModel<'a> {
             })
             .collect();
         Ok(BoundModel {
-            headroom,
+            pools,
             prefill_share,
             prefill_per_request,
             epoch_s: s.time.epoch_s,
@@ -726,10 +731,14 @@ impl<'a> BoundModel<'a> {
                 let mut arrived = 0.0;
                 // At a fixed plan with forced carry, the most prefill and busy work the kind can
                 // carry out of the epoch before (a Lindley recursion: an epoch that carries
-                // serves at least the headroom), so whether it can carry or exceed its
+                // has a saturated pool), so whether it can carry or exceed its
                 // GPU-seconds at all (no binary where it cannot) and how much (tight Ms).
                 let lindley = fixed.is_some() && switches && self.forced_carry;
-                let headroom = self.headroom[d * ng + g];
+                let pools = &self.pools[d * ng + g];
+                let least_pool = match pools.iter().map(|p| p[1]).fold(f64::INFINITY, f64::min) {
+                    least if least.is_finite() => least,
+                    _ => 0.0,
+                };
                 let (mut carried_prefill_max, mut carried_busy_max) = (0.0f64, 0.0f64);
                 for e in 0..ne {
                     // Lane wait: z >= each line of the bound at rho = prefill / A.
@@ -764,7 +773,22 @@ impl<'a> BoundModel<'a> {
                         carried_prefill_max + arriving_prefill,
                         carried_busy_max + arriving_busy,
                     );
-                    let can_carry = !lindley || present_prefill_max > headroom;
+                    // What an epoch that carries serves at least: the least of the pools that
+                    // can be saturated by their own work (at a fixed plan, those whose share of
+                    // the new work and at most all the kind carried in can exceed what they
+                    // serve saturated); none, and the kind carries nothing. (A pool left with
+                    // work either had more of its own than it serves, or took work a pool that
+                    // had more sent on; a pool that had more serves all it can.)
+                    let headroom = if lindley {
+                        pools
+                            .iter()
+                            .filter(|p| carried_prefill_max + p[0] * arriving_prefill > p[1])
+                            .map(|p| p[1])
+                            .fold(f64::INFINITY, f64::min)
+                    } else {
+                        least_pool
+                    };
+                    let can_carry = !lindley || headroom.is_finite();
                     if lindley {
                         (carried_prefill_max, carried_busy_max) = if can_carry {
                             (
@@ -825,7 +849,7 @@ impl<'a> BoundModel<'a> {
                         }
                         if switches && self.forced_carry {
                             // Work is carried only by an overloaded epoch, which serves at least
-                            // the kind's prefill headroom (binary `over`).
+                            // what its saturated pools serve (binary `over`).
                             let over = vars.add(self.switch());
                             switch_count += 1;
                             let most_carried = if lindley {

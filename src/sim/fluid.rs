@@ -54,6 +54,19 @@ pub struct LaneTerms {
     pub prefill_s_per_input_token: f64,
 }
 
+/// One node pool of a GPU kind at a datacenter, as its prefill queue sees it
+/// ([`FluidSimulator::pool_capacities`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PoolCapacity {
+    /// Share of the kind's new prefill work the pool takes (fixed for the day).
+    pub share: f64,
+    /// The least prefill GPU-seconds it serves in an epoch where it is saturated (at the most
+    /// time any mix of models loses to prefill groups).
+    pub least_gpu_s: f64,
+    /// The most prefill GPU-seconds it serves in an epoch: its GPU-seconds, losing none.
+    pub most_gpu_s: f64,
+}
+
 /// Latency sums of one epoch.
 #[derive(Debug, Clone, Copy, Default)]
 struct EpochLatency {
@@ -1668,6 +1681,16 @@ impl<'a> FluidSimulator<'a> {
         self.classes[c].unqueued_s(d, input, output, 1.0 / requests)
     }
 
+    /// The prefill GPU-seconds datacenter `d`'s GPUs (all kinds) carried out of epoch `e` into
+    /// the next in the plan last scored.
+    pub fn carried_prefill_gpu_s(&self, e: usize, d: usize) -> f64 {
+        let s = self.scenario;
+        let (ng, nd) = (s.gpus.len(), s.datacenters.len());
+        (0..ng)
+            .map(|g| self.backlog[(e * ng + g) * nd + d][0])
+            .sum()
+    }
+
     /// What datacenter `d`'s GPUs did in epoch `e` of the plan last scored ([`Activity`]:
     /// busy and TDP-weighted GPU-seconds per kind, token energy; the last epoch's overtime),
     /// as the accounting read it.
@@ -1694,11 +1717,24 @@ impl<'a> FluidSimulator<'a> {
         self.spilled_since_start
     }
 
-    /// The most prefill GPU-seconds kind `g` of datacenter `d` takes in an epoch without any
-    /// of its pools leaving work over, when it starts with none (at the most time any mix of
-    /// models loses to prefill groups): below it an epoch carries nothing.
-    pub fn prefill_headroom_gpu_s(&self, d: usize, g: usize) -> f64 {
-        self.pool_headroom[g * self.scenario.datacenters.len() + d]
+    /// The node pools of GPU kind `g` at datacenter `d`: each takes a fixed share of the kind's
+    /// new prefill work and keeps its own backlog; one with more work than it serves in the
+    /// epoch serves all it can, and may send work on to the kind's other pools where its queue
+    /// meets its KV memory (a pool then left with work served all it could as well).
+    pub fn pool_capacities(&self, d: usize, g: usize) -> impl Iterator<Item = PoolCapacity> + '_ {
+        let k = g * self.scenario.datacenters.len() + d;
+        let most_loss = if self.group_loss && self.day_mix[g] > 0.0 {
+            0.25 / self.day_mix[g]
+        } else {
+            0.0
+        };
+        self.pools[self.pool_start[k]..self.pool_start[k + 1]]
+            .iter()
+            .map(move |&[share, gpu_s, _, lost]| PoolCapacity {
+                share,
+                least_gpu_s: gpu_s / (1.0 + most_loss * lost),
+                most_gpu_s: gpu_s,
+            })
     }
 
     /// The accounting this simulator charges with.
