@@ -32,6 +32,18 @@ fn options() -> verdant_solvers::SolverOptions {
     .time_limited(10.0)
 }
 
+/// Every objective of a plan simulated at or above the model's bound of it.
+fn assert_at_or_above(plan: &str, simulated: &[f64; 5], bound: &[f64; 5]) {
+    for k in 0..5 {
+        assert!(
+            simulated[k] >= bound[k] * (1.0 - 1e-9),
+            "{plan}, objective {k}: simulated {} below the bound {}",
+            simulated[k],
+            bound[k]
+        );
+    }
+}
+
 #[test]
 fn no_plan_scores_below_its_bound() {
     let s = geo4();
@@ -106,14 +118,7 @@ fn no_plan_scores_below_its_bound() {
         let bound = model
             .bound_of(plan, &options())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
-        for k in 0..5 {
-            assert!(
-                simulated[k] >= bound[k] * (1.0 - 1e-9),
-                "{name}, objective {k}: simulated {} below the bound {}",
-                simulated[k],
-                bound[k]
-            );
-        }
+        assert_at_or_above(name, &simulated, &bound);
         // The TTFT bound holds the waits, the backlog's too (every class to one datacenter:
         // hours of backlog, 31% of the simulated TTFT, without the backlog term 0.01%).
         assert!(
@@ -224,14 +229,7 @@ fn random_plans_score_at_or_above_their_bounds() {
         let bound = model
             .bound_of(&plan, &options().time_limited(4.0))
             .unwrap_or_else(|e| panic!("plan {trial}: {e}"));
-        for k in 0..5 {
-            assert!(
-                simulated[k] >= bound[k] * (1.0 - 1e-9),
-                "plan {trial}, objective {k}: simulated {} below the bound {}",
-                simulated[k],
-                bound[k]
-            );
-        }
+        assert_at_or_above(&format!("plan {trial}"), &simulated, &bound);
         checked += 1;
     }
     assert!(checked >= 4, "{checked} plans checked, {outside} outside");

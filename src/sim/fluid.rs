@@ -63,8 +63,6 @@ pub struct PoolCapacity {
     /// The least prefill GPU-seconds it serves in an epoch where it is saturated (at the most
     /// time any mix of models loses to prefill groups).
     pub least_gpu_s: f64,
-    /// The most prefill GPU-seconds it serves in an epoch: its GPU-seconds, losing none.
-    pub most_gpu_s: f64,
 }
 
 /// Latency sums of one epoch.
@@ -571,6 +569,9 @@ pub struct FluidSimulator<'a> {
     /// Per kind and datacenter: the most prefill work its pools take without any being left
     /// over (`min A_i / share_i`).
     pool_headroom: Vec<f64>,
+    /// Per pool: the least prefill GPU-seconds it serves in a saturated epoch (at the most time
+    /// any mix of models loses to prefill groups).
+    pool_least_gpu_s: Vec<f64>,
     /// `[e * pools + i]`: prefill GPU-seconds pool i leaves to epoch e + 1.
     pool_backlog: Vec<f64>,
     /// Per pool, for the kind at hand: start, new work, work left over, and the change by the
@@ -714,11 +715,12 @@ impl<'a> FluidSimulator<'a> {
                 q * (1.0 - q)
             })
             .collect();
-        // A pool's headroom at the most loss any mix gives (q = 1/2).
-        let pool_headroom = pool_start
+        // What a saturated pool serves at least: its GPU-seconds at the most loss any mix
+        // gives (q = 1/2); and a kind's headroom from its pools'.
+        let pool_least_gpu_s: Vec<f64> = pool_start
             .windows(2)
             .enumerate()
-            .map(|(k, w)| {
+            .flat_map(|(k, w)| {
                 let g = k / nd;
                 let most = if day_mix[g] > 0.0 {
                     0.25 / day_mix[g]
@@ -727,9 +729,16 @@ impl<'a> FluidSimulator<'a> {
                 };
                 pools[w[0]..w[1]]
                     .iter()
-                    .map(|p| {
-                        if p[0] > 0.0 {
-                            p[1] / (1.0 + most * p[3]) / p[0]
+                    .map(move |p| p[1] / (1.0 + most * p[3]))
+            })
+            .collect();
+        let pool_headroom = pool_start
+            .windows(2)
+            .map(|w| {
+                (w[0]..w[1])
+                    .map(|i| {
+                        if pools[i][0] > 0.0 {
+                            pool_least_gpu_s[i] / pools[i][0]
                         } else {
                             f64::INFINITY
                         }
@@ -789,6 +798,7 @@ impl<'a> FluidSimulator<'a> {
             pools,
             pool_start,
             pool_headroom,
+            pool_least_gpu_s,
             pool_backlog,
             pool_scratch,
             requests: vec![0.0; nd * nc],
@@ -1723,18 +1733,10 @@ impl<'a> FluidSimulator<'a> {
     /// meets its KV memory (a pool then left with work served all it could as well).
     pub fn pool_capacities(&self, d: usize, g: usize) -> impl Iterator<Item = PoolCapacity> + '_ {
         let k = g * self.scenario.datacenters.len() + d;
-        let most_loss = if self.group_loss && self.day_mix[g] > 0.0 {
-            0.25 / self.day_mix[g]
-        } else {
-            0.0
-        };
-        self.pools[self.pool_start[k]..self.pool_start[k + 1]]
-            .iter()
-            .map(move |&[share, gpu_s, _, lost]| PoolCapacity {
-                share,
-                least_gpu_s: gpu_s / (1.0 + most_loss * lost),
-                most_gpu_s: gpu_s,
-            })
+        (self.pool_start[k]..self.pool_start[k + 1]).map(|i| PoolCapacity {
+            share: self.pools[i][0],
+            least_gpu_s: self.pool_least_gpu_s[i],
+        })
     }
 
     /// The accounting this simulator charges with.
