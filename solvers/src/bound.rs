@@ -300,6 +300,8 @@ struct Built {
     x: Vec<Option<Variable>>,
     objectives: [Expression; 5],
     constraints: Vec<Constraint>,
+    /// The range of every variable whose range is not `[0, infinity)`.
+    ranges: HashMap<Variable, (f64, f64)>,
     /// Whether any variable is binary (a MILP).
     integer: bool,
 }
@@ -648,6 +650,9 @@ impl<'a> BoundModel<'a> {
         let mut vars = ProblemVariables::new();
         let mut constraints = Vec::new();
         let mut switch_count = 0usize;
+        // The range of every variable other than `[0, infinity)`: the plan's shares and the
+        // switches ([`relax_tiny_entries`] reads them).
+        let mut ranges: HashMap<Variable, (f64, f64)> = HashMap::new();
         // One share per cell (epoch, origin, class, datacenter that hosts the class's model).
         let x: Vec<Option<Variable>> = (0..ne * no * nc * nd)
             .map(|k| {
@@ -657,12 +662,17 @@ impl<'a> BoundModel<'a> {
                     (k / nd) % nc,
                     k % nd,
                 );
-                self.planner.hosts(c, d).then(|| match fixed {
-                    Some(plan) => {
-                        let v = plan.row(e, o, c)[d].clamp(0.0, 1.0);
-                        vars.add(variable().min(v).max(v))
-                    }
-                    None => vars.add(variable().min(0.0).max(1.0)),
+                self.planner.hosts(c, d).then(|| {
+                    let (lo, hi) = match fixed {
+                        Some(plan) => {
+                            let v = plan.row(e, o, c)[d].clamp(0.0, 1.0);
+                            (v, v)
+                        }
+                        None => (0.0, 1.0),
+                    };
+                    let v = vars.add(variable().min(lo).max(hi));
+                    ranges.insert(v, (lo, hi));
+                    v
                 })
             })
             .collect();
@@ -744,17 +754,15 @@ impl<'a> BoundModel<'a> {
                     // Lane wait: z >= each line of the bound at rho = prefill / A.
                     let bound = self.queue_bound(e, d, g);
                     if waits && !bound.lines.is_empty() {
-                        // z: the wait's share of the mean TTFT (request-seconds over all
-                        // requests).
+                        // z: the wait's request-seconds (in its own units: over all requests,
+                        // the lines' coefficients fell below what HiGHS keeps, 1e-9, and it
+                        // dropped them), its share of the mean TTFT in the objective.
                         let z = vars.add(variable().min(0.0));
                         let rho = arriving(&self.prefill, e, d, g);
-                        let per_request = 1.0 / self.total_requests.max(1e-300);
                         for &(slope, intercept) in &bound.lines {
-                            constraints.push(constraint!(
-                                z >= (slope * per_request) * rho.clone() + intercept * per_request
-                            ));
+                            constraints.push(constraint!(z >= slope * rho.clone() + intercept));
                         }
-                        f[0] += z;
+                        f[0] += z / self.total_requests.max(1e-300);
                     }
                     let (mut arriving_prefill, mut arriving_busy) = (0.0, 0.0);
                     if let Some(plan) = fixed {
@@ -851,6 +859,7 @@ impl<'a> BoundModel<'a> {
                             // Work is carried only by an overloaded epoch, which serves at least
                             // what its saturated pools serve (binary `over`).
                             let over = vars.add(self.switch());
+                            ranges.insert(over, (0.0, 1.0));
                             switch_count += 1;
                             let most_carried = if lindley {
                                 carried_busy_max
@@ -898,6 +907,7 @@ impl<'a> BoundModel<'a> {
                         let cb = vars.add(variable().min(0.0));
                         let cw = vars.add(variable().min(0.0));
                         let capped = vars.add(self.switch());
+                        ranges.insert(capped, (0.0, 1.0));
                         switch_count += 1;
                         constraints.push(constraint!(cb >= capped));
                         constraints.push(constraint!(cb >= done_prefill));
@@ -953,6 +963,7 @@ impl<'a> BoundModel<'a> {
             x,
             objectives: f,
             constraints,
+            ranges,
             integer: switch_count > 0 && !self.relaxed,
         }
     }
@@ -974,9 +985,11 @@ impl<'a> BoundModel<'a> {
             x,
             objectives,
             mut constraints,
+            ranges,
             integer,
         } = self.build(fixed, uses[0], schedule);
         let objective = scalarise(&objectives, &weights, &scales, &bounds, &mut constraints);
+        let constraints = relax_tiny_entries(constraints, &ranges);
         let order: Vec<Variable> = vars.iter_variables_with_def().map(|(v, _)| v).collect();
         // good_lp hands HiGHS the objective without its constant.
         let zeros: HashMap<Variable, f64> = order.iter().map(|&v| (v, 0.0)).collect();
@@ -1087,5 +1100,121 @@ impl<'a> BoundModel<'a> {
             let row = plan.row(e, o, c);
             (0..nd).all(|d| self.planner.hosts(c, d) || row[d] <= 0.0)
         })
+    }
+}
+
+/// HiGHS drops matrix entries of magnitude at most this (its `small_matrix_value`) when a model
+/// is passed, which can tighten a row as well as loosen it.
+const TINY_ENTRY: f64 = 1e-9;
+
+/// The rows of `constraints` without entries HiGHS would drop ([`TINY_ENTRY`]): in an inequality
+/// `expression <= 0` each such term `c v` is replaced by its least value over the variable's
+/// range (`ranges`, else `[0, infinity)`), which only loosens the row, so the model's optimum
+/// stays a lower bound. (They are rounding residues of terms that cancel, `c` near 1e-17,
+/// where the model's rows mix work and its parts.) Entries of equalities, and negative ones on
+/// a variable without an upper bound, are kept (none in the model's rows).
+fn relax_tiny_entries(
+    constraints: Vec<Constraint>,
+    ranges: &HashMap<Variable, (f64, f64)>,
+) -> Vec<Constraint> {
+    use good_lp::IntoAffineExpression;
+    constraints
+        .into_iter()
+        .map(|row| {
+            let tiny = |(_, c): &(Variable, f64)| c.abs() <= TINY_ENTRY && *c != 0.0;
+            if row.is_equality()
+                || !row
+                    .expression()
+                    .clone()
+                    .linear_coefficients()
+                    .any(|t| tiny(&t))
+            {
+                return row;
+            }
+            let expression = row.expression().clone();
+            let mut relaxed = Expression::from(expression.constant());
+            for (v, c) in expression.linear_coefficients() {
+                let (lo, hi) = ranges.get(&v).copied().unwrap_or((0.0, f64::INFINITY));
+                let least = if c > 0.0 { c * lo } else { c * hi };
+                if tiny(&(v, c)) && least.is_finite() {
+                    relaxed += least;
+                } else {
+                    relaxed += c * v;
+                }
+            }
+            constraint!(relaxed <= 0.0)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use good_lp::IntoAffineExpression;
+    use verdant::allocator::Problem;
+    use verdant::scenario::Scenario;
+    use verdant::seed::MasterSeed;
+    use verdant::sim::SimParams;
+
+    use super::*;
+
+    /// The entries of `rows` HiGHS would drop.
+    fn tiny_entries(rows: &[Constraint]) -> usize {
+        rows.iter()
+            .flat_map(|r| r.expression().clone().linear_coefficients())
+            .filter(|(_, c)| *c != 0.0 && c.abs() <= TINY_ENTRY)
+            .count()
+    }
+
+    #[test]
+    fn tiny_entries_are_relaxed_to_their_least_value() {
+        let mut vars = ProblemVariables::new();
+        let x = vars.add(variable().min(0.0).max(1.0));
+        let y = vars.add(variable().min(0.0));
+        let ranges = HashMap::from([(x, (0.0, 1.0))]);
+        let rows = vec![
+            // A negative tiny entry on a bounded variable: its least value, -1e-12, moves to
+            // the constant (the row loosens by it).
+            constraint!(y - 1e-12 * x <= 0.5),
+            // A positive one: its least value is 0.
+            constraint!(y + 1e-12 * x <= 0.5),
+            // On a variable without an upper bound a negative entry is kept.
+            constraint!(x - 1e-12 * y <= 0.5),
+            // Equalities are kept.
+            constraint!(y + 1e-12 * x == 0.5),
+        ];
+        let relaxed = relax_tiny_entries(rows, &ranges);
+        let at = |row: &Constraint, xv: f64, yv: f64| {
+            row.expression()
+                .eval_with(&HashMap::from([(x, xv), (y, yv)]))
+        };
+        // y - 1e-12 x - 0.5 <= 0 became y - 0.5 - 1e-12 <= 0.
+        assert!((at(&relaxed[0], 0.3, 0.5) + 1e-12).abs() < 1e-15);
+        assert!(at(&relaxed[1], 0.3, 0.5).abs() < 1e-15);
+        assert_eq!(tiny_entries(&relaxed[2..]), 2);
+        assert_eq!(tiny_entries(&relaxed), 2);
+    }
+
+    #[test]
+    fn the_model_passes_highs_no_entry_it_would_drop() {
+        let path = verdant::scenario::bundled_dir().join("geo-4dc.toml");
+        let scenario = Scenario::load(&path, MasterSeed(0)).unwrap();
+        let problem = Problem::new(&scenario, SimParams::default());
+        let model = BoundModel::new(&problem).unwrap();
+        let even = verdant::allocator::rules::Even.plan(&scenario).unwrap();
+        for fixed in [None, Some(&even)] {
+            let built = model.build(fixed, true, true);
+            // The rows' only tiny entries are rounding residues of terms that cancel (the lane
+            // wait's rows had about 16,000 genuine entries near 1e-10 on geo-8dc before they
+            // were scaled, and HiGHS dropped them).
+            let genuine = built
+                .constraints
+                .iter()
+                .flat_map(|r| r.expression().clone().linear_coefficients())
+                .filter(|(_, c)| c.abs() > 1e-14 && c.abs() <= TINY_ENTRY)
+                .count();
+            assert_eq!(genuine, 0, "fixed plan: {}", fixed.is_some());
+            let relaxed = relax_tiny_entries(built.constraints, &built.ranges);
+            assert_eq!(tiny_entries(&relaxed), 0, "fixed plan: {}", fixed.is_some());
+        }
     }
 }
