@@ -24,6 +24,7 @@
 use std::time::Instant;
 
 use anyhow::Context;
+use rayon::prelude::*;
 use verdant::allocator::{Problem, Proposal};
 use verdant::pareto::{hypervolume, outer_volume, HalfSpace};
 use verdant::sim::Objective;
@@ -192,13 +193,21 @@ pub(crate) fn certify(
     let mut least = [f64::NAN; 4];
     let mut least_status = [SolveStatus::Optimal; 4];
     let mut anchors = Vec::new();
-    for o in Objective::ALL {
-        let k = o.index();
-        let mut weights = [0.0; 5];
-        weights[k] = 1.0;
-        let solved = model
-            .solve(weights, [1.0; 5], [None; 5], None, solver)
-            .with_context(|| format!("the bound model's least {}", BOUND_OBJECTIVES[k]))?;
+    // The four anchors side by side (rayon's threads, one HiGHS thread each).
+    let anchor_solver = solver.single_threaded();
+    let solved: Vec<_> = Objective::ALL
+        .par_iter()
+        .map(|o| {
+            let k = o.index();
+            let mut weights = [0.0; 5];
+            weights[k] = 1.0;
+            model
+                .solve(weights, [1.0; 5], [None; 5], None, &anchor_solver)
+                .with_context(|| format!("the bound model's least {}", BOUND_OBJECTIVES[k]))
+        })
+        .collect();
+    for (o, solved) in Objective::ALL.into_iter().zip(solved) {
+        let (k, solved) = (o.index(), solved?);
         least[k] = solved.lower;
         least_status[k] = solved.status;
         if let Some(plan) = solved.plan {
@@ -236,15 +245,18 @@ pub(crate) fn certify(
     let mut candidates = candidates(least[0], ttft_reference_s);
     let mut cuts = Vec::new();
     let mut steps = 0;
-    let mut last_step_s = 0.0;
-    // Rounds over the caps, lowest first: each step takes the next cap that has candidates left
-    // and solves its candidate furthest from the bound; a round that changes the front's PHV by
-    // less than CONVERGED ends the refinement.
+    let mut last_batch_s = 0.0;
+    // Rounds over the caps, lowest first: each batch takes the next caps that have candidates
+    // left (as many as rayon has threads, within the round) and solves, side by side, each
+    // one's candidate furthest from the bound; a round that changes the front's PHV by less
+    // than CONVERGED ends the refinement.
     let caps: Vec<f64> = {
         let mut caps: Vec<f64> = candidates.iter().map(|c| c.ttft_cap_s).collect();
         caps.dedup();
         caps
     };
+    let batch_size = rayon::current_num_threads().max(1);
+    let step_solver = solver.single_threaded();
     let (mut next_cap, mut round_start) = (0, front(scored).len());
     let stop = loop {
         if candidates.is_empty() {
@@ -257,15 +269,10 @@ pub(crate) fn certify(
             }
             (next_cap, round_start) = (0, front(scored).len());
         }
-        let cap = caps[next_cap];
-        next_cap += 1;
-        if !candidates.iter().any(|c| c.ttft_cap_s == cap) {
-            continue;
-        }
-        if started.elapsed().as_secs_f64() + last_step_s > settings.front_budget_s {
+        if started.elapsed().as_secs_f64() + last_batch_s > settings.front_budget_s {
             break Stop::Budget;
         }
-        let step = Instant::now();
+        let batch_started = Instant::now();
         let (_, reference) = phv(scored, None);
         let scales: Vec<f64> = (0..4)
             .map(|k| (reference[k] - least[k]).max(1e-12 * reference[k].abs().max(1.0)))
@@ -285,85 +292,102 @@ pub(crate) fn certify(
                 .map(along)
                 .fold(f64::INFINITY, f64::min)
         };
-        let pick = (0..candidates.len())
-            .filter(|&i| candidates[i].ttft_cap_s == cap)
-            .max_by(|&a, &b| distance(&candidates[a]).total_cmp(&distance(&candidates[b])))
-            .expect("the cap has candidates");
-        let candidate = candidates.remove(pick);
-        let mut weights = [0.0; 5];
-        weights[..4].copy_from_slice(&candidate.weights);
+        let mut batch = Vec::new();
+        while batch.len() < batch_size && next_cap < caps.len() {
+            let cap = caps[next_cap];
+            next_cap += 1;
+            let pick = (0..candidates.len())
+                .filter(|&i| candidates[i].ttft_cap_s == cap)
+                .max_by(|&a, &b| distance(&candidates[a]).total_cmp(&distance(&candidates[b])));
+            if let Some(pick) = pick {
+                batch.push(candidates.remove(pick));
+            }
+        }
         let mut scale5 = [1.0; 5];
         scale5[..4].copy_from_slice(&scales);
-        let mut bounds = [None; 5];
-        bounds[0] = Some(candidate.ttft_cap_s);
-        let solved = match model.solve(weights, scale5, bounds, None, solver) {
-            Ok(solved) => solved,
-            // A cap below what the model allows leaves no plan: nothing to add.
-            Err(ReferenceError::Solve(SolveError::Infeasible { .. })) => {
-                last_step_s = step.elapsed().as_secs_f64();
-                continue;
+        let solved: Vec<_> = batch
+            .par_iter()
+            .map(|candidate| {
+                let mut weights = [0.0; 5];
+                weights[..4].copy_from_slice(&candidate.weights);
+                let mut bounds = [None; 5];
+                bounds[0] = Some(candidate.ttft_cap_s);
+                model.solve(weights, scale5, bounds, None, &step_solver)
+            })
+            .collect();
+        for (candidate, solved) in batch.into_iter().zip(solved) {
+            let solved = match solved {
+                Ok(solved) => solved,
+                // A cap below what the model allows leaves no plan: nothing to add.
+                Err(ReferenceError::Solve(SolveError::Infeasible { .. })) => continue,
+                Err(e) => {
+                    return Err(e).with_context(|| format!("the bound model's step {candidate:?}"))
+                }
+            };
+            steps += 1;
+            if solved.lower.is_finite() {
+                cuts.push(HalfSpace {
+                    normal: (0..4).map(|k| candidate.weights[k] / scales[k]).collect(),
+                    offset: solved.lower,
+                    first_at_most: candidate.ttft_cap_s,
+                });
             }
-            Err(e) => {
-                return Err(e).with_context(|| format!("the bound model's step {candidate:?}"))
+            if let Some(plan) = solved.plan {
+                let source = format!("bound-step-{steps}");
+                scored.add(
+                    problem,
+                    method,
+                    0,
+                    vec![Proposal {
+                        source,
+                        plan,
+                        representative: false,
+                    }],
+                )?;
             }
-        };
-        steps += 1;
-        if solved.lower.is_finite() {
-            cuts.push(HalfSpace {
-                normal: (0..4).map(|k| candidate.weights[k] / scales[k]).collect(),
-                offset: solved.lower,
-                first_at_most: candidate.ttft_cap_s,
-            });
         }
-        if let Some(plan) = solved.plan {
-            let source = format!("bound-step-{steps}");
-            scored.add(
-                problem,
-                method,
-                0,
-                vec![Proposal {
-                    source,
-                    plan,
-                    representative: false,
-                }],
-            )?;
-        }
-        last_step_s = step.elapsed().as_secs_f64();
+        last_batch_s = batch_started.elapsed().as_secs_f64();
     };
     let front_s = started.elapsed().as_secs_f64();
 
     let started = Instant::now();
     model.relaxed = false;
     let per_plan = solver.time_limited(settings.plan_time_limit_s);
-    let mut sim = problem.fluid();
-    let mut plans = Vec::new();
-    for i in 0..scored.points.len() {
-        if scored.points[i].method != method {
-            continue;
-        }
-        let plan = scored.plan(i);
-        let coverage = if !model.represents(plan) {
-            Coverage::Unhosted
-        } else {
-            sim.score(plan)?;
-            if sim.spilled() {
-                Coverage::Spills
+    // The front's plans side by side (and each plan's five bounds, [`BoundModel::bound_of`]).
+    let front_plans: Vec<usize> = (0..scored.points.len())
+        .filter(|&i| scored.points[i].method == method)
+        .collect();
+    let plans = front_plans
+        .par_iter()
+        .map(|&i| -> anyhow::Result<(usize, Coverage)> {
+            let plan = scored.plan(i);
+            let coverage = if !model.represents(plan) {
+                Coverage::Unhosted
             } else {
-                match model.bound_of(plan, &per_plan) {
-                    Ok(bounds) => Coverage::Bounded(bounds),
-                    Err(ReferenceError::Solve(SolveError::Infeasible { .. })) => {
-                        Coverage::NoSchedule
-                    }
-                    Err(e) => {
-                        return Err(e).with_context(|| {
-                            format!("the bound of the exact front's {}", scored.points[i].source)
-                        })
+                let mut sim = problem.fluid();
+                sim.score(plan)?;
+                if sim.spilled() {
+                    Coverage::Spills
+                } else {
+                    match model.bound_of(plan, &per_plan) {
+                        Ok(bounds) => Coverage::Bounded(bounds),
+                        Err(ReferenceError::Solve(SolveError::Infeasible { .. })) => {
+                            Coverage::NoSchedule
+                        }
+                        Err(e) => {
+                            return Err(e).with_context(|| {
+                                format!(
+                                    "the bound of the exact front's {}",
+                                    scored.points[i].source
+                                )
+                            })
+                        }
                     }
                 }
-            }
-        };
-        plans.push((i, coverage));
-    }
+            };
+            Ok((i, coverage))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let below = scored
         .points
         .iter()

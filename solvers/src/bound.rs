@@ -43,6 +43,7 @@ use good_lp::{
     constraint, variable, Constraint, Expression, ProblemVariables, SolverModel, Variable,
 };
 use highs::{HighsModelStatus, HighsSolutionStatus};
+use rayon::prelude::*;
 use verdant::allocator::Problem;
 use verdant::scenario::Scenario;
 use verdant::sim::accounting::{LinearAccounting, J_PER_KWH};
@@ -298,10 +299,13 @@ pub struct BoundSolution {
 struct Built {
     vars: ProblemVariables,
     x: Vec<Option<Variable>>,
+    /// TTFT in request-seconds (over all requests: the mean), the others in their units.
     objectives: [Expression; 5],
     constraints: Vec<Constraint>,
     /// The range of every variable whose range is not `[0, infinity)`.
     ranges: HashMap<Variable, (f64, f64)>,
+    /// The largest magnitude of an entry [`relax_tiny_entries`] relaxed (0 before it ran).
+    largest_relaxed: f64,
     /// Whether any variable is binary (a MILP).
     integer: bool,
 }
@@ -683,7 +687,7 @@ impl<'a> BoundModel<'a> {
                 let k = eoc * nd + d;
                 if let Some(v) = x[k] {
                     row += v;
-                    f[0] += (self.ttft_request_s[k] / self.total_requests.max(1e-300)) * v;
+                    f[0] += self.ttft_request_s[k] * v;
                 }
             }
             if fixed.is_none() {
@@ -754,15 +758,13 @@ impl<'a> BoundModel<'a> {
                     // Lane wait: z >= each line of the bound at rho = prefill / A.
                     let bound = self.queue_bound(e, d, g);
                     if waits && !bound.lines.is_empty() {
-                        // z: the wait's request-seconds (in its own units: over all requests,
-                        // the lines' coefficients fell below what HiGHS keeps, 1e-9, and it
-                        // dropped them), its share of the mean TTFT in the objective.
+                        // z: the wait's request-seconds.
                         let z = vars.add(variable().min(0.0));
                         let rho = arriving(&self.prefill, e, d, g);
                         for &(slope, intercept) in &bound.lines {
                             constraints.push(constraint!(z >= slope * rho.clone() + intercept));
                         }
-                        f[0] += z / self.total_requests.max(1e-300);
+                        f[0] += z;
                     }
                     let (mut arriving_prefill, mut arriving_busy) = (0.0, 0.0);
                     if let Some(plan) = fixed {
@@ -844,8 +846,7 @@ impl<'a> BoundModel<'a> {
                         // second counted in the TTFT. `h` is convex: its tangents are cuts.
                         let most = self.prefill_per_request[d * ng + g];
                         if waits && most > 0.0 {
-                            let per_unit =
-                                self.epoch_s * a / most / self.total_requests.max(1e-300);
+                            let per_unit = self.epoch_s * a / most;
                             let zb = vars.add(variable().min(0.0));
                             for i in 1..=BACKLOG_TANGENTS {
                                 let q0 = i as f64 / BACKLOG_TANGENTS as f64;
@@ -964,8 +965,39 @@ impl<'a> BoundModel<'a> {
             objectives: f,
             constraints,
             ranges,
+            largest_relaxed: 0.0,
             integer: switch_count > 0 && !self.relaxed,
         }
+    }
+
+    /// The model [`BoundModel::solve`] hands HiGHS: its build with only what the objectives in
+    /// use need, the scalarised objective and the bounds' rows, no entry HiGHS would drop. The
+    /// model's TTFT is request-seconds (its rows' coefficients stay well above what HiGHS drops:
+    /// over all requests they did not, decision 0010); the mean over the requests is only in its
+    /// scale and its bound.
+    fn prepare(
+        &self,
+        weights: [f64; 5],
+        scales: [f64; 5],
+        bounds: [Option<f64>; 5],
+        fixed: Option<&FractionPlan>,
+    ) -> (Built, Expression) {
+        let uses = [0, 1, 2, 3, 4].map(|k| weights[k] != 0.0 || bounds[k].is_some());
+        let mut built = self.build(fixed, uses[0], uses[1..].iter().any(|&u| u));
+        let requests = self.total_requests.max(1e-300);
+        let (mut scales, mut bounds) = (scales, bounds);
+        scales[0] *= requests;
+        bounds[0] = bounds[0].map(|b| b * requests);
+        let objective = scalarise(
+            &built.objectives,
+            &weights,
+            &scales,
+            &bounds,
+            &mut built.constraints,
+        );
+        (built.constraints, built.largest_relaxed) =
+            relax_tiny_entries(std::mem::take(&mut built.constraints), &built.ranges);
+        (built, objective)
     }
 
     /// Minimises `weights . objectives / scales` subject to `bounds` (an upper bound per
@@ -980,16 +1012,18 @@ impl<'a> BoundModel<'a> {
     ) -> Result<BoundSolution, ReferenceError> {
         let uses = [0, 1, 2, 3, 4].map(|k| weights[k] != 0.0 || bounds[k].is_some());
         let schedule = uses[1..].iter().any(|&u| u);
-        let Built {
-            vars,
-            x,
-            objectives,
-            mut constraints,
-            ranges,
-            integer,
-        } = self.build(fixed, uses[0], schedule);
-        let objective = scalarise(&objectives, &weights, &scales, &bounds, &mut constraints);
-        let constraints = relax_tiny_entries(constraints, &ranges);
+        let requests = self.total_requests.max(1e-300);
+        let (
+            Built {
+                vars,
+                x,
+                objectives,
+                constraints,
+                integer,
+                ..
+            },
+            objective,
+        ) = self.prepare(weights, scales, bounds, fixed);
         let order: Vec<Variable> = vars.iter_variables_with_def().map(|(v, _)| v).collect();
         // good_lp hands HiGHS the objective without its constant.
         let zeros: HashMap<Variable, f64> = order.iter().map(|&v| (v, 0.0)).collect();
@@ -1049,7 +1083,9 @@ impl<'a> BoundModel<'a> {
                 .zip(columns.columns())
                 .map(|(&v, &c)| (v, c))
                 .collect();
-            let bound = [0, 1, 2, 3, 4].map(|k| uses[k].then(|| objectives[k].eval_with(&values)));
+            let mut bound =
+                [0, 1, 2, 3, 4].map(|k| uses[k].then(|| objectives[k].eval_with(&values)));
+            bound[0] = bound[0].map(|request_s| request_s / requests);
             let plan = match fixed {
                 Some(plan) => plan.clone(),
                 None => plan_of_solution(self.scenario, &x, &values)?,
@@ -1067,23 +1103,27 @@ impl<'a> BoundModel<'a> {
     }
 
     /// The model's lower bound on each objective of `plan` (each minimised alone over the
-    /// schedules the plan allows).
+    /// schedules the plan allows; the five solves side by side on rayon's threads, one HiGHS
+    /// thread each).
     pub fn bound_of(
         &self,
         plan: &FractionPlan,
         options: &SolverOptions,
     ) -> Result<[f64; 5], ReferenceError> {
-        let mut out = [0.0; 5];
-        for (k, slot) in out.iter_mut().enumerate() {
-            let mut w = [0.0; 5];
-            w[k] = 1.0;
-            // The least over schedules: HiGHS's proven lower bound (equal to the solution's
-            // value when it finished; still a bound when it stopped at its limit).
-            *slot = self
-                .solve(w, [1.0; 5], [None; 5], Some(plan), options)?
-                .lower;
-        }
-        Ok(out)
+        let options = options.single_threaded();
+        let bounds: Vec<f64> = (0..5)
+            .into_par_iter()
+            .map(|k| {
+                let mut w = [0.0; 5];
+                w[k] = 1.0;
+                // The least over schedules: HiGHS's proven lower bound (equal to the solution's
+                // value when it finished; still a bound when it stopped at its limit).
+                Ok(self
+                    .solve(w, [1.0; 5], [None; 5], Some(plan), &options)?
+                    .lower)
+            })
+            .collect::<Result<_, ReferenceError>>()?;
+        Ok([bounds[0], bounds[1], bounds[2], bounds[3], bounds[4]])
     }
 
     /// Whether `plan` is in the model's space: it sends requests only to datacenters that host
@@ -1112,13 +1152,15 @@ const TINY_ENTRY: f64 = 1e-9;
 /// range (`ranges`, else `[0, infinity)`), which only loosens the row, so the model's optimum
 /// stays a lower bound. (They are rounding residues of terms that cancel, `c` near 1e-17,
 /// where the model's rows mix work and its parts.) Entries of equalities, and negative ones on
-/// a variable without an upper bound, are kept (none in the model's rows).
+/// a variable without an upper bound, are kept (none in the model's rows). Also returns the
+/// largest magnitude it relaxed.
 fn relax_tiny_entries(
     constraints: Vec<Constraint>,
     ranges: &HashMap<Variable, (f64, f64)>,
-) -> Vec<Constraint> {
+) -> (Vec<Constraint>, f64) {
     use good_lp::IntoAffineExpression;
-    constraints
+    let mut largest = 0.0f64;
+    let rows = constraints
         .into_iter()
         .map(|row| {
             let tiny = |(_, c): &(Variable, f64)| c.abs() <= TINY_ENTRY && *c != 0.0;
@@ -1137,6 +1179,7 @@ fn relax_tiny_entries(
                 let (lo, hi) = ranges.get(&v).copied().unwrap_or((0.0, f64::INFINITY));
                 let least = if c > 0.0 { c * lo } else { c * hi };
                 if tiny(&(v, c)) && least.is_finite() {
+                    largest = largest.max(c.abs());
                     relaxed += least;
                 } else {
                     relaxed += c * v;
@@ -1144,7 +1187,8 @@ fn relax_tiny_entries(
             }
             constraint!(relaxed <= 0.0)
         })
-        .collect()
+        .collect();
+    (rows, largest)
 }
 
 #[cfg(test)]
@@ -1182,7 +1226,8 @@ mod tests {
             // Equalities are kept.
             constraint!(y + 1e-12 * x == 0.5),
         ];
-        let relaxed = relax_tiny_entries(rows, &ranges);
+        let (relaxed, largest) = relax_tiny_entries(rows, &ranges);
+        assert_eq!(largest, 1e-12);
         let at = |row: &Constraint, xv: f64, yv: f64| {
             row.expression()
                 .eval_with(&HashMap::from([(x, xv), (y, yv)]))
@@ -1196,25 +1241,41 @@ mod tests {
 
     #[test]
     fn the_model_passes_highs_no_entry_it_would_drop() {
-        let path = verdant::scenario::bundled_dir().join("geo-4dc.toml");
-        let scenario = Scenario::load(&path, MasterSeed(0)).unwrap();
-        let problem = Problem::new(&scenario, SimParams::default());
-        let model = BoundModel::new(&problem).unwrap();
-        let even = verdant::allocator::rules::Even.plan(&scenario).unwrap();
-        for fixed in [None, Some(&even)] {
-            let built = model.build(fixed, true, true);
-            // The rows' only tiny entries are rounding residues of terms that cancel (the lane
-            // wait's rows had about 16,000 genuine entries near 1e-10 on geo-8dc before they
-            // were scaled, and HiGHS dropped them).
-            let genuine = built
-                .constraints
-                .iter()
-                .flat_map(|r| r.expression().clone().linear_coefficients())
-                .filter(|(_, c)| c.abs() > 1e-14 && c.abs() <= TINY_ENTRY)
-                .count();
-            assert_eq!(genuine, 0, "fixed plan: {}", fixed.is_some());
-            let relaxed = relax_tiny_entries(built.constraints, &built.ranges);
-            assert_eq!(tiny_entries(&relaxed), 0, "fixed plan: {}", fixed.is_some());
+        for name in ["geo-4dc", "geo-8dc"] {
+            let path = verdant::scenario::bundled_dir().join(format!("{name}.toml"));
+            let scenario = Scenario::load(&path, MasterSeed(0)).unwrap();
+            let problem = Problem::new(&scenario, SimParams::default());
+            let model = BoundModel::new(&problem).unwrap();
+            let even = verdant::allocator::rules::Even.plan(&scenario).unwrap();
+            for fixed in [None, Some(&even)] {
+                check_entries(&model, fixed);
+            }
         }
+    }
+
+    /// The model's rows (every part in use: carbon minimised with TTFT bounded, as the
+    /// refinement solves) hold no entry HiGHS would drop, and the only tiny entries built are
+    /// rounding residues.
+    fn check_entries(model: &BoundModel, fixed: Option<&FractionPlan>) {
+        let (prepared, objective) = model.prepare(
+            [0.0, 1.0, 0.0, 0.0, 0.0],
+            [1.0; 5],
+            [Some(0.3), None, None, None, None],
+            fixed,
+        );
+        // What was relaxed are rounding residues only: genuine entries near 1e-10 were built
+        // while the model's TTFT was a mean over all requests (the lane wait's rows, about
+        // 16,000 entries on geo-8dc, which HiGHS dropped; then the TTFT bound's row, which lost
+        // them to the relaxation and let the refinement's plans spill).
+        assert!(
+            prepared.largest_relaxed < 1e-14,
+            "fixed plan: {}: relaxed {:e}",
+            fixed.is_some(),
+            prepared.largest_relaxed
+        );
+        assert_eq!(tiny_entries(&prepared.constraints), 0);
+        assert!(objective
+            .linear_coefficients()
+            .all(|(_, c)| c == 0.0 || c.abs() > TINY_ENTRY));
     }
 }

@@ -87,6 +87,16 @@ impl SolverOptions {
         }
     }
 
+    /// These options with one HiGHS thread per solve, for solves run side by side (each on a
+    /// core of its own: HiGHS's simplex and interior point methods use one thread anyway, and
+    /// its MIP gains little from more).
+    pub fn single_threaded(&self) -> SolverOptions {
+        SolverOptions {
+            threads: Some(1),
+            ..self.clone()
+        }
+    }
+
     /// Sets these options on a HiGHS problem. HiGHS's own log stays off unless `verbose`.
     pub fn apply(&self, mut problem: HighsProblem) -> HighsProblem {
         problem.set_verbose(self.verbose);
