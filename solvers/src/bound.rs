@@ -855,6 +855,19 @@ impl<'a> BoundModel<'a> {
                                 ));
                             }
                             f[0] += zb;
+                            // The wait while the backlog builds: the requests that arrive in the
+                            // epoch and are not served at once are queued in it for at least
+                            // half of what the kind's backlog grew by, on average over the epoch
+                            // (the backlog of the epoch's own requests starts at 0 and grows
+                            // ever slower, decision 0010), each one in at most `most` of prefill:
+                            // at least `per_unit / 2 (qp - carried in)` request-seconds, a part
+                            // of their waits the drains do not count (those are the next
+                            // epoch's).
+                            let zg = vars.add(variable().min(0.0));
+                            constraints.push(constraint!(
+                                zg >= (per_unit / 2.0) * (qp - q_prefill.clone())
+                            ));
+                            f[0] += zg;
                         }
                         if switches && self.forced_carry {
                             // Work is carried only by an overloaded epoch, which serves at least
