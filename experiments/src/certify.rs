@@ -73,8 +73,8 @@ pub(crate) enum Coverage {
     /// The plan sends requests to a datacenter that does not host their class's model.
     Unhosted,
     /// HiGHS reports the model infeasible at the plan: no schedule satisfies its constraints,
-    /// where the simulator's own should (forced carry's unproven link is false there, decision
-    /// 0010), so the plan is outside what the bounds are proven for.
+    /// where the simulator's own should (a defect of the model, as the first forced-carry link
+    /// was, decision 0010), so the plan is outside what the bounds are proven for.
     NoSchedule,
 }
 
@@ -193,8 +193,8 @@ pub(crate) fn certify(
     let mut least = [f64::NAN; 4];
     let mut least_status = [SolveStatus::Optimal; 4];
     let mut anchors = Vec::new();
-    // The four anchors side by side (rayon's threads, one HiGHS thread each).
-    let anchor_solver = solver.single_threaded();
+    // Solves over plans run side by side (rayon's threads), one HiGHS thread each.
+    let side_by_side = solver.single_threaded();
     let solved: Vec<_> = Objective::ALL
         .par_iter()
         .map(|o| {
@@ -202,7 +202,7 @@ pub(crate) fn certify(
             let mut weights = [0.0; 5];
             weights[k] = 1.0;
             model
-                .solve(weights, [1.0; 5], [None; 5], None, &anchor_solver)
+                .solve(weights, [1.0; 5], [None; 5], None, &side_by_side)
                 .with_context(|| format!("the bound model's least {}", BOUND_OBJECTIVES[k]))
         })
         .collect();
@@ -256,7 +256,6 @@ pub(crate) fn certify(
         caps
     };
     let batch_size = rayon::current_num_threads().max(1);
-    let step_solver = solver.single_threaded();
     let (mut next_cap, mut round_start) = (0, front(scored).len());
     let stop = loop {
         if candidates.is_empty() {
@@ -312,7 +311,7 @@ pub(crate) fn certify(
                 weights[..4].copy_from_slice(&candidate.weights);
                 let mut bounds = [None; 5];
                 bounds[0] = Some(candidate.ttft_cap_s);
-                model.solve(weights, scale5, bounds, None, &step_solver)
+                model.solve(weights, scale5, bounds, None, &side_by_side)
             })
             .collect();
         for (candidate, solved) in batch.into_iter().zip(solved) {

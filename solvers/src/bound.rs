@@ -304,8 +304,6 @@ struct Built {
     constraints: Vec<Constraint>,
     /// The range of every variable whose range is not `[0, infinity)`.
     ranges: HashMap<Variable, (f64, f64)>,
-    /// The largest magnitude of an entry [`relax_tiny_entries`] relaxed (0 before it ran).
-    largest_relaxed: f64,
     /// Whether any variable is binary (a MILP).
     integer: bool,
 }
@@ -978,24 +976,23 @@ impl<'a> BoundModel<'a> {
             objectives: f,
             constraints,
             ranges,
-            largest_relaxed: 0.0,
             integer: switch_count > 0 && !self.relaxed,
         }
     }
 
-    /// The model [`BoundModel::solve`] hands HiGHS: its build with only what the objectives in
-    /// use need, the scalarised objective and the bounds' rows, no entry HiGHS would drop. The
-    /// model's TTFT is request-seconds (its rows' coefficients stay well above what HiGHS drops:
-    /// over all requests they did not, decision 0010); the mean over the requests is only in its
-    /// scale and its bound.
+    /// The model [`BoundModel::solve`] hands HiGHS before [`relax_tiny_entries`]: its build
+    /// with only what the objectives in use (`uses`, [`in_use`]) need, the scalarised objective
+    /// and the bounds' rows. The model's TTFT is request-seconds (its rows' coefficients stay
+    /// well above what HiGHS drops: over all requests they did not, decision 0010); the mean
+    /// over the requests is only in its scale and its bound.
     fn prepare(
         &self,
         weights: [f64; 5],
         scales: [f64; 5],
         bounds: [Option<f64>; 5],
         fixed: Option<&FractionPlan>,
+        uses: [bool; 5],
     ) -> (Built, Expression) {
-        let uses = [0, 1, 2, 3, 4].map(|k| weights[k] != 0.0 || bounds[k].is_some());
         let mut built = self.build(fixed, uses[0], uses[1..].iter().any(|&u| u));
         let requests = self.total_requests.max(1e-300);
         let (mut scales, mut bounds) = (scales, bounds);
@@ -1008,8 +1005,6 @@ impl<'a> BoundModel<'a> {
             &bounds,
             &mut built.constraints,
         );
-        (built.constraints, built.largest_relaxed) =
-            relax_tiny_entries(std::mem::take(&mut built.constraints), &built.ranges);
         (built, objective)
     }
 
@@ -1023,7 +1018,7 @@ impl<'a> BoundModel<'a> {
         fixed: Option<&FractionPlan>,
         options: &SolverOptions,
     ) -> Result<BoundSolution, ReferenceError> {
-        let uses = [0, 1, 2, 3, 4].map(|k| weights[k] != 0.0 || bounds[k].is_some());
+        let uses = in_use(&weights, &bounds);
         let schedule = uses[1..].iter().any(|&u| u);
         let requests = self.total_requests.max(1e-300);
         let (
@@ -1032,11 +1027,12 @@ impl<'a> BoundModel<'a> {
                 x,
                 objectives,
                 constraints,
+                ranges,
                 integer,
-                ..
             },
             objective,
-        ) = self.prepare(weights, scales, bounds, fixed);
+        ) = self.prepare(weights, scales, bounds, fixed, uses);
+        let constraints = relax_tiny_entries(constraints, &ranges);
         let order: Vec<Variable> = vars.iter_variables_with_def().map(|(v, _)| v).collect();
         // good_lp hands HiGHS the objective without its constant.
         let zeros: HashMap<Variable, f64> = order.iter().map(|&v| (v, 0.0)).collect();
@@ -1156,6 +1152,11 @@ impl<'a> BoundModel<'a> {
     }
 }
 
+/// Which objectives a solve uses: those it weighs or bounds.
+fn in_use(weights: &[f64; 5], bounds: &[Option<f64>; 5]) -> [bool; 5] {
+    [0, 1, 2, 3, 4].map(|k| weights[k] != 0.0 || bounds[k].is_some())
+}
+
 /// HiGHS drops matrix entries of magnitude at most this (its `small_matrix_value`) when a model
 /// is passed, which can tighten a row as well as loosen it.
 const TINY_ENTRY: f64 = 1e-9;
@@ -1165,34 +1166,30 @@ const TINY_ENTRY: f64 = 1e-9;
 /// range (`ranges`, else `[0, infinity)`), which only loosens the row, so the model's optimum
 /// stays a lower bound. (They are rounding residues of terms that cancel, `c` near 1e-17,
 /// where the model's rows mix work and its parts.) Entries of equalities, and negative ones on
-/// a variable without an upper bound, are kept (none in the model's rows). Also returns the
-/// largest magnitude it relaxed.
+/// a variable without an upper bound, are kept (none in the model's rows).
 fn relax_tiny_entries(
     constraints: Vec<Constraint>,
     ranges: &HashMap<Variable, (f64, f64)>,
-) -> (Vec<Constraint>, f64) {
+) -> Vec<Constraint> {
     use good_lp::IntoAffineExpression;
-    let mut largest = 0.0f64;
-    let rows = constraints
+    let tiny = |c: f64| c != 0.0 && c.abs() <= TINY_ENTRY;
+    constraints
         .into_iter()
         .map(|row| {
-            let tiny = |(_, c): &(Variable, f64)| c.abs() <= TINY_ENTRY && *c != 0.0;
+            let expression = row.expression().clone();
             if row.is_equality()
-                || !row
-                    .expression()
+                || !expression
                     .clone()
                     .linear_coefficients()
-                    .any(|t| tiny(&t))
+                    .any(|(_, c)| tiny(c))
             {
                 return row;
             }
-            let expression = row.expression().clone();
             let mut relaxed = Expression::from(expression.constant());
             for (v, c) in expression.linear_coefficients() {
                 let (lo, hi) = ranges.get(&v).copied().unwrap_or((0.0, f64::INFINITY));
                 let least = if c > 0.0 { c * lo } else { c * hi };
-                if tiny(&(v, c)) && least.is_finite() {
-                    largest = largest.max(c.abs());
+                if tiny(c) && least.is_finite() {
                     relaxed += least;
                 } else {
                     relaxed += c * v;
@@ -1200,8 +1197,7 @@ fn relax_tiny_entries(
             }
             constraint!(relaxed <= 0.0)
         })
-        .collect();
-    (rows, largest)
+        .collect()
 }
 
 #[cfg(test)]
@@ -1239,8 +1235,7 @@ mod tests {
             // Equalities are kept.
             constraint!(y + 1e-12 * x == 0.5),
         ];
-        let (relaxed, largest) = relax_tiny_entries(rows, &ranges);
-        assert_eq!(largest, 1e-12);
+        let relaxed = relax_tiny_entries(rows, &ranges);
         let at = |row: &Constraint, xv: f64, yv: f64| {
             row.expression()
                 .eval_with(&HashMap::from([(x, xv), (y, yv)]))
@@ -1270,23 +1265,28 @@ mod tests {
     /// refinement solves) hold no entry HiGHS would drop, and the only tiny entries built are
     /// rounding residues.
     fn check_entries(model: &BoundModel, fixed: Option<&FractionPlan>) {
-        let (prepared, objective) = model.prepare(
-            [0.0, 1.0, 0.0, 0.0, 0.0],
-            [1.0; 5],
-            [Some(0.3), None, None, None, None],
-            fixed,
-        );
-        // What was relaxed are rounding residues only: genuine entries near 1e-10 were built
+        let weights = [0.0, 1.0, 0.0, 0.0, 0.0];
+        let bounds = [Some(0.3), None, None, None, None];
+        let (prepared, objective) =
+            model.prepare(weights, [1.0; 5], bounds, fixed, in_use(&weights, &bounds));
+        // What is relaxed are rounding residues only: genuine entries near 1e-10 were built
         // while the model's TTFT was a mean over all requests (the lane wait's rows, about
         // 16,000 entries on geo-8dc, which HiGHS dropped; then the TTFT bound's row, which lost
         // them to the relaxation and let the refinement's plans spill).
+        let genuine = prepared
+            .constraints
+            .iter()
+            .flat_map(|r| r.expression().clone().linear_coefficients())
+            .filter(|(_, c)| c.abs() > 1e-14 && c.abs() <= TINY_ENTRY)
+            .map(|(_, c)| c)
+            .collect::<Vec<_>>();
         assert!(
-            prepared.largest_relaxed < 1e-14,
-            "fixed plan: {}: relaxed {:e}",
-            fixed.is_some(),
-            prepared.largest_relaxed
+            genuine.is_empty(),
+            "fixed plan: {}: {genuine:?}",
+            fixed.is_some()
         );
-        assert_eq!(tiny_entries(&prepared.constraints), 0);
+        let relaxed = relax_tiny_entries(prepared.constraints, &prepared.ranges);
+        assert_eq!(tiny_entries(&relaxed), 0);
         assert!(objective
             .linear_coefficients()
             .all(|(_, c)| c == 0.0 || c.abs() > TINY_ENTRY));
