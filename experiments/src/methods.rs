@@ -289,6 +289,8 @@ pub(crate) struct ExactSection {
     pub certify_plan_time_limit_s: f64,
     /// Wall-clock budget of the bound model's solves over plans, seconds.
     pub certify_front_budget_s: f64,
+    /// Wall-clock budget of the bounds of the front's plans, seconds.
+    pub certify_plans_budget_s: f64,
     #[serde(default)]
     pub solver: SolverParams,
 }
@@ -354,6 +356,11 @@ impl Validate for MethodsSection {
             "certify_front_budget_s",
             e.certify_front_budget_s,
         )?;
+        require_positive(
+            &at("exact"),
+            "certify_plans_budget_s",
+            e.certify_plans_budget_s,
+        )?;
         let count = |n: usize| n as u64;
         require_at_least_one(&at("nsga2"), "population", count(self.nsga2.population))?;
         let q = &self.q_learning;
@@ -384,6 +391,7 @@ impl Validate for MethodsSection {
                 certify: e.certify.then_some(crate::certify::Settings {
                     plan_time_limit_s: e.certify_plan_time_limit_s,
                     front_budget_s: e.certify_front_budget_s,
+                    plans_budget_s: e.certify_plans_budget_s,
                 }),
                 solver,
             },

@@ -55,7 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .validate("solver")?;
         for (label, options) in [("as compare", compare), ("1 thread", options.clone())] {
             let start = Instant::now();
-            let bound = model.bound_of(&plan, &options);
+            let bound = model.bound_of(&plan, &options).map(|b| b.lower);
             println!(
                 "bounds ({label}): {bound:?} in {:.1} s",
                 start.elapsed().as_secs_f64()
@@ -66,7 +66,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The even split's five bounds at its fixed plan (the MILP of one plan).
     let even = verdant::allocator::rules::Even.plan(&scenario)?;
     let start = Instant::now();
-    let bound = model.bound_of(&even, &options)?;
+    let bound = model.bound_of(&even, &options)?.lower;
     let o = sim.score(&even)?;
     println!(
         "even split: bounds {bound:?} in {:.1} s; simulated {:?}",

@@ -74,6 +74,10 @@ pub fn simulated_objectives(outcome: &Outcome) -> [f64; 5] {
 /// Share of a class a probe sends to the probed datacenter (small: nothing saturates).
 const PROBE: f64 = 0.01;
 
+/// HiGHS's interior point method's optimality tolerance (its default): the relative gap between
+/// the primal and dual objectives at which it stops; the LPs over plans' bounds allow for it.
+const IPM_OPTIMALITY_TOLERANCE: f64 = 1e-8;
+
 /// A convex piecewise-linear lower bound on the request-seconds of lane wait at one kind of one
 /// datacenter in one epoch, as a function of the kind's prefill utilisation `rho`: the largest
 /// of its lines `slope * rho + intercept` (and 0).
@@ -293,6 +297,17 @@ pub struct BoundSolution {
     pub lower: f64,
     /// How to read the solution.
     pub status: SolveStatus,
+}
+
+/// The model's lower bounds of one plan's objectives ([`BOUND_OBJECTIVES`]), each the least
+/// over the schedules the plan allows, and how each solve ended: a solve stopped at its time
+/// limit gives HiGHS's dual bound, valid but looser (minus infinity where it had none yet).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlanBounds {
+    /// The lower bound of each objective.
+    pub lower: [f64; 5],
+    /// How each objective's solve ended.
+    pub status: [SolveStatus; 5],
 }
 
 /// The variables of one build of the model and the expressions of its objectives.
@@ -1044,12 +1059,19 @@ impl<'a> BoundModel<'a> {
             .try_into_inner()
             .map_err(|e| SolveError::from_resolution("bound model", e, String::new))?;
         options.configure(&mut model);
-        if !integer && fixed.is_none() && schedule {
+        let interior = !integer && fixed.is_none() && schedule;
+        if interior {
             // An LP over plans with the schedule in it: HiGHS's interior point method solves
             // it in seconds where the dual simplex takes many minutes (geo-8dc's least carbon:
             // 12.9 s against more than 14 min, decision 0010). The TTFT-only LP is smaller and
-            // faster on the simplex (0.7 s against 4.2 s).
+            // faster on the simplex (0.7 s against 4.2 s). Crossover to a vertex only where the
+            // interior point method ends imprecise (HiGHS's "choose"): the certification needs
+            // the optimum's value and a plan, not a basis (geo-8dc's least carbon 11.4 s with
+            // crossover, 7.3 s without; the values agree to 1e-9 relative), but without it a
+            // tightly capped step ended with HiGHS's status `Unknown`.
             model.set_option("solver", "ipm");
+            model.set_option("run_crossover", "choose");
+            model.set_option("ipm_optimality_tolerance", IPM_OPTIMALITY_TOLERANCE);
         }
         let solved = model.try_solve().map_err(|e| SolveError::Solver {
             model: "bound model",
@@ -1079,8 +1101,15 @@ impl<'a> BoundModel<'a> {
         };
         // HiGHS's lower bound on the objective (the MIP dual bound; a finished LP's optimum).
         // (A model without binaries is an LP, whose `mip_dual_bound` means nothing.)
+        // The interior point method stops when its primal and dual objectives agree to its
+        // tolerance relative to their sizes (the optimum lies between them), so the optimum is
+        // at most that below the value it reports.
         let lower = match solved.double_info_value(c"mip_dual_bound") {
             Ok(b) if integer && b.is_finite() => b,
+            _ if status == SolveStatus::Optimal && interior => {
+                let value = solved.objective_value();
+                value - IPM_OPTIMALITY_TOLERANCE * (1.0 + 2.0 * value.abs())
+            }
             _ if status == SolveStatus::Optimal => solved.objective_value(),
             _ => f64::NEG_INFINITY,
         } + constant;
@@ -1113,26 +1142,28 @@ impl<'a> BoundModel<'a> {
 
     /// The model's lower bound on each objective of `plan` (each minimised alone over the
     /// schedules the plan allows; the five solves side by side on rayon's threads, one HiGHS
-    /// thread each).
+    /// thread each), and how each solve ended.
     pub fn bound_of(
         &self,
         plan: &FractionPlan,
         options: &SolverOptions,
-    ) -> Result<[f64; 5], ReferenceError> {
+    ) -> Result<PlanBounds, ReferenceError> {
         let options = options.single_threaded();
-        let bounds: Vec<f64> = (0..5)
+        let solved: Vec<(f64, SolveStatus)> = (0..5)
             .into_par_iter()
             .map(|k| {
                 let mut w = [0.0; 5];
                 w[k] = 1.0;
                 // The least over schedules: HiGHS's proven lower bound (equal to the solution's
                 // value when it finished; still a bound when it stopped at its limit).
-                Ok(self
-                    .solve(w, [1.0; 5], [None; 5], Some(plan), &options)?
-                    .lower)
+                let s = self.solve(w, [1.0; 5], [None; 5], Some(plan), &options)?;
+                Ok((s.lower, s.status))
             })
             .collect::<Result<_, ReferenceError>>()?;
-        Ok([bounds[0], bounds[1], bounds[2], bounds[3], bounds[4]])
+        Ok(PlanBounds {
+            lower: [0, 1, 2, 3, 4].map(|k| solved[k].0),
+            status: [0, 1, 2, 3, 4].map(|k| solved[k].1),
+        })
     }
 
     /// Whether `plan` is in the model's space: it sends requests only to datacenters that host

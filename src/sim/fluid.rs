@@ -1701,6 +1701,14 @@ impl<'a> FluidSimulator<'a> {
             .sum()
     }
 
+    /// Whether some datacenter carried prefill work out of an epoch into the next in the plan
+    /// last scored (the last epoch's leftover is overtime, not carry).
+    pub fn carried(&self) -> bool {
+        let s = self.scenario;
+        (0..s.time.epochs.saturating_sub(1))
+            .any(|e| (0..s.datacenters.len()).any(|d| self.carried_prefill_gpu_s(e, d) > 0.0))
+    }
+
     /// What datacenter `d`'s GPUs did in epoch `e` of the plan last scored ([`Activity`]:
     /// busy and TDP-weighted GPU-seconds per kind, token energy; the last epoch's overtime),
     /// as the accounting read it.
