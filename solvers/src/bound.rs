@@ -75,7 +75,8 @@ pub fn simulated_objectives(outcome: &Outcome) -> [f64; 5] {
 const PROBE: f64 = 0.01;
 
 /// HiGHS's interior point method's optimality tolerance (its default): the relative gap between
-/// the primal and dual objectives at which it stops; the LPs over plans' bounds allow for it.
+/// its primal and dual objectives at which it stops; bounds from it without crossover allow
+/// for it.
 const IPM_OPTIMALITY_TOLERANCE: f64 = 1e-8;
 
 /// A convex piecewise-linear lower bound on the request-seconds of lane wait at one kind of one
@@ -1025,6 +1026,13 @@ impl<'a> BoundModel<'a> {
 
     /// Minimises `weights . objectives / scales` subject to `bounds` (an upper bound per
     /// objective, or none), over plans (or at the plan `fixed`, over schedules only).
+    ///
+    /// An LP over plans with the schedule in it goes to HiGHS's interior point method without
+    /// crossover to a vertex (the certification needs the optimum's value and a plan, not a
+    /// basis: geo-8dc's least carbon 11-13 s with crossover, 6-8 s without, the values equal to
+    /// 1e-9 relative); where that ends without a solution it is solved again with crossover.
+    /// Scales that put the objective far from the objectives' own units slow the method down
+    /// (a carbon-weighted step over its range took 34-59 s, in kg 19 s).
     pub fn solve(
         &self,
         weights: [f64; 5],
@@ -1032,6 +1040,24 @@ impl<'a> BoundModel<'a> {
         bounds: [Option<f64>; 5],
         fixed: Option<&FractionPlan>,
         options: &SolverOptions,
+    ) -> Result<BoundSolution, ReferenceError> {
+        match self.solve_with(weights, scales, bounds, fixed, options, false) {
+            Err(ReferenceError::Solve(SolveError::Solver { .. })) if fixed.is_none() => {
+                self.solve_with(weights, scales, bounds, fixed, options, true)
+            }
+            solved => solved,
+        }
+    }
+
+    /// [`Self::solve`], with or without crossover where it takes the interior point method.
+    fn solve_with(
+        &self,
+        weights: [f64; 5],
+        scales: [f64; 5],
+        bounds: [Option<f64>; 5],
+        fixed: Option<&FractionPlan>,
+        options: &SolverOptions,
+        crossover: bool,
     ) -> Result<BoundSolution, ReferenceError> {
         let uses = in_use(&weights, &bounds);
         let schedule = uses[1..].iter().any(|&u| u);
@@ -1064,13 +1090,9 @@ impl<'a> BoundModel<'a> {
             // An LP over plans with the schedule in it: HiGHS's interior point method solves
             // it in seconds where the dual simplex takes many minutes (geo-8dc's least carbon:
             // 12.9 s against more than 14 min, decision 0010). The TTFT-only LP is smaller and
-            // faster on the simplex (0.7 s against 4.2 s). Crossover to a vertex only where the
-            // interior point method ends imprecise (HiGHS's "choose"): the certification needs
-            // the optimum's value and a plan, not a basis (geo-8dc's least carbon 11.4 s with
-            // crossover, 7.3 s without; the values agree to 1e-9 relative), but without it a
-            // tightly capped step ended with HiGHS's status `Unknown`.
+            // faster on the simplex (0.7 s against 4.2 s).
             model.set_option("solver", "ipm");
-            model.set_option("run_crossover", "choose");
+            model.set_option("run_crossover", if crossover { "on" } else { "off" });
             model.set_option("ipm_optimality_tolerance", IPM_OPTIMALITY_TOLERANCE);
         }
         let solved = model.try_solve().map_err(|e| SolveError::Solver {
@@ -1101,12 +1123,12 @@ impl<'a> BoundModel<'a> {
         };
         // HiGHS's lower bound on the objective (the MIP dual bound; a finished LP's optimum).
         // (A model without binaries is an LP, whose `mip_dual_bound` means nothing.)
-        // The interior point method stops when its primal and dual objectives agree to its
-        // tolerance relative to their sizes (the optimum lies between them), so the optimum is
-        // at most that below the value it reports.
+        // Without crossover the interior point method stops where its primal and dual
+        // objectives agree to its tolerance relative to their sizes (the optimum lies between
+        // them): the optimum is at most that below the value it reports.
         let lower = match solved.double_info_value(c"mip_dual_bound") {
             Ok(b) if integer && b.is_finite() => b,
-            _ if status == SolveStatus::Optimal && interior => {
+            _ if status == SolveStatus::Optimal && interior && !crossover => {
                 let value = solved.objective_value();
                 value - IPM_OPTIMALITY_TOLERANCE * (1.0 + 2.0 * value.abs())
             }
