@@ -73,7 +73,7 @@ impl<'a> Task<'a> {
             .collect();
         let mut f = p.one_hot(&choice);
         let volumes: Vec<f64> = p.volumes.iter().map(|v| v[e]).collect();
-        p.project(&mut f, &volumes);
+        p.project(e, &mut f, &volumes);
         p.write_epoch(&mut self.plan, e, &f)?;
         let o = self
             .sim

@@ -218,9 +218,9 @@ fn projection_keeps_every_datacenter_under_the_cap() {
         u[c * world.datacenters] = 1.0;
     }
     let mut f = world.fractions(&u);
-    let before = world.planner.utilisation(&f, &volumes);
-    world.planner.project(&mut f, &volumes);
-    let after = world.planner.utilisation(&f, &volumes);
+    let before = world.planner.utilisation(peak, &f, &volumes);
+    world.planner.project(peak, &mut f, &volumes);
+    let after = world.planner.utilisation(peak, &f, &volumes);
     assert!(before[0] > 0.95, "{before:?}");
     let fleet: f64 = after.iter().sum::<f64>() / after.len() as f64;
     if fleet < 0.95 {
@@ -231,6 +231,49 @@ fn projection_keeps_every_datacenter_under_the_cap() {
             .iter()
             .sum();
         assert!((sum - 1.0).abs() < 1e-9);
+    }
+}
+
+#[test]
+fn the_action_of_an_executed_plan_gives_that_plan() {
+    use rand::Rng;
+    let scenario = geo4();
+    let world = MarlinWorld::new(
+        &Problem::new(&scenario, SimParams::default()),
+        0.95,
+        3.0,
+        None,
+    )
+    .unwrap();
+    let close = |a: &[f64], b: &[f64], tolerance: f64| {
+        a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tolerance)
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    for _ in 0..50 {
+        let u: Vec<f32> = (0..world.action_len())
+            .map(|_| rng.gen_range(-1.0f32..1.0))
+            .collect();
+        let f = world.fractions(&u);
+        let back = world.fractions(&world.action_of(&f));
+        assert!(close(&f, &back, 1e-6), "{f:?} {back:?}");
+        // Projected at the busiest epoch's volume plus a margin (what the critics learn
+        // from): the same plan back, where its shares are within the actor's range.
+        let e = 40;
+        let volumes: Vec<f64> = (0..world.classes)
+            .map(|c| 1.5 * world.planner.volumes[c][e])
+            .collect();
+        let mut executed = f.clone();
+        world.planner.project(e, &mut executed, &volumes);
+        let back = world.fractions(&world.action_of(&executed));
+        let nd = world.datacenters;
+        let in_range = (0..world.classes).all(|c| {
+            let row = &executed[c * nd..(c + 1) * nd];
+            let largest = row.iter().copied().fold(0.0, f64::max);
+            row.iter().all(|&x| x >= largest * (-6.0f64).exp())
+        });
+        if in_range {
+            assert!(close(&executed, &back, 1e-6), "{executed:?} {back:?}");
+        }
     }
 }
 
@@ -323,6 +366,18 @@ fn a_trained_policy_acts_on_held_out_days_without_learning() {
     let mut m = Marlin::new(&tp, settings(1), Scheme::Balanced, MasterSeed(5), device()).unwrap();
     m.train(None, &mut |_| {}).unwrap();
     let mut policy = m.into_policy();
+    // Each training epoch's current buffer holds that epoch's k_opt transitions only; the
+    // cross-epoch buffer gathers them (relabelled) epoch after epoch.
+    assert!(
+        policy
+            .log
+            .iter()
+            .all(|l| l.replay.iter().all(|r| r[0] == 2)),
+        "{:?}",
+        policy.log.iter().map(|l| l.replay).collect::<Vec<_>>()
+    );
+    let cross: Vec<usize> = policy.log.iter().map(|l| l.replay[0][1]).collect();
+    assert!(cross.windows(2).all(|w| w[1] >= w[0]) && cross[cross.len() - 1] > cross[0]);
     assert!(policy.trained_on(&tp) && !policy.trained_on(&sp));
     let a = policy.deploy(&sp).unwrap();
     let b = policy.deploy(&sp).unwrap();

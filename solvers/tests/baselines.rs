@@ -107,13 +107,13 @@ fn every_baseline_gives_a_plan_the_simulator_scores() {
                         .flat_map(|c| plan.row(e, 0, c).to_vec())
                         .collect();
                     assert_eq!(f.len(), planner.classes * nd);
-                    let u = planner.utilisation(&f, &volumes);
+                    let u = planner.utilisation(e, &f, &volumes);
                     let fleet = volumes
                         .iter()
                         .enumerate()
                         .map(|(c, v)| {
                             v * (0..nd)
-                                .map(|d| planner.gpu_s_per_request(c, d))
+                                .map(|d| planner.gpu_s_per_request(e, c, d))
                                 .fold(f64::INFINITY, f64::min)
                         })
                         .sum::<f64>()

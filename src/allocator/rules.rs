@@ -97,7 +97,7 @@ impl RoundRobin {
                     .collect();
                 let mut f = planner.one_hot(&choice);
                 let volumes: Vec<f64> = planner.volumes.iter().map(|v| v[e]).collect();
-                planner.project(&mut f, &volumes);
+                planner.project(e, &mut f, &volumes);
                 f
             })
             .collect();
@@ -149,7 +149,7 @@ impl Greedy {
                 let mut order: Vec<usize> = (0..planner.datacenters).collect();
                 order.sort_by(|&a, &b| key(a).total_cmp(&key(b)));
                 let volumes: Vec<f64> = planner.volumes.iter().map(|v| v[e]).collect();
-                planner.greedy_fill(&order, &volumes)
+                planner.greedy_fill(e, &order, &volumes)
             })
             .collect();
         planner.plan(s, &decisions)

@@ -145,7 +145,8 @@ pub struct MarlinParams {
     pub ema_weight: f64,
     /// EMA smoothing of the improvement term.
     pub ema_smoothing: f64,
-    /// ECO consolidation bonus weight.
+    /// ECO consolidation bonus weight (0 by default: consolidation has no payoff in the
+    /// simulator, whose idle GPUs draw idle power however full their datacenter is).
     pub eco_weight: f64,
     /// SLA penalty weight.
     pub sla_penalty: f64,

@@ -90,6 +90,12 @@ impl Replay {
         self.rows.is_empty()
     }
 
+    /// Forgets every transition.
+    pub fn clear(&mut self) {
+        self.rows.clear();
+        self.next = 0;
+    }
+
     /// Adds `t`, overwriting the oldest when full.
     pub fn push(&mut self, t: Transition) {
         if self.rows.len() < self.capacity {

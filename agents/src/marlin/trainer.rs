@@ -73,6 +73,8 @@ pub struct EpochLog {
     pub vetoes: u32,
     /// Mean phase-1 reward of each agent this epoch.
     pub mean_reward: [f64; 4],
+    /// Transitions in each agent's current-epoch and cross-epoch buffers after the epoch.
+    pub replay: [[usize; 2]; 4],
 }
 
 /// A whole-day plan of one training day (unscored: whoever compares scores it).
@@ -588,6 +590,13 @@ impl<'a> Marlin<'a> {
 
     fn epoch(&mut self, e: usize, mode: Mode) -> Result<EpochLog, AgentError> {
         let p = self.settings.params().clone();
+        // The current buffer holds this epoch's transitions only (the paper's split: a batch
+        // draws `1 - cross_share` from them, the rest from earlier epochs relabelled).
+        if mode == Mode::Learn {
+            for agent in &mut self.agents {
+                agent.current.clear();
+            }
+        }
         let ne = self.world.epochs;
         let predicted = self.predicted(e);
         let state = self.world.state(e, &predicted);
@@ -617,13 +626,13 @@ impl<'a> Marlin<'a> {
                     tch::no_grad(|| self.agents[j].sac.sample(&s_t, &w_t, &z_t, &mut self.rng));
                 let u = Self::to_vec(&u);
                 let mut f = self.world.fractions(&u);
-                self.world.planner.project(&mut f, &planned);
+                self.world.planner.project(e, &mut f, &planned);
                 let objectives = self.score(j, e, &f)?;
                 let normalised = {
                     let o = objectives.compared();
                     [0, 1, 2, 3].map(|k| o[k] / reference[k])
                 };
-                let utilisation = self.world.planner.utilisation(&f, &predicted);
+                let utilisation = self.world.planner.utilisation(e, &f, &predicted);
                 let busy: f64 = utilisation.iter().sum();
                 let consolidation = if busy > 0.0 {
                     utilisation.iter().map(|u| u * u).sum::<f64>() / busy / p.utilisation_cap
@@ -644,11 +653,13 @@ impl<'a> Marlin<'a> {
                 });
                 let reward = ema_term + metric + unweighted;
                 reward_sum += reward;
+                // The critics learn the plan that was executed (the projection of the
+                // proposal), as the action that gives it.
                 agent.current.push(Transition {
                     state: state.clone(),
                     weights,
                     conditioning: z.clone(),
-                    action: u,
+                    action: self.world.action_of(&f),
                     reward,
                     next_state: next_state.clone(),
                     next_conditioning: next_z.clone(),
@@ -662,7 +673,7 @@ impl<'a> Marlin<'a> {
             // Exploit the deterministic plan.
             let u = Self::to_vec(&self.agents[j].sac.act_deterministic(&s_t, &w_t, &z_t));
             let mut f = self.world.fractions(&u);
-            self.world.planner.project(&mut f, &planned);
+            self.world.planner.project(e, &mut f, &planned);
             let objectives = self.score(j, e, &f)?;
             proposal_objectives[j] = objectives.compared().into();
             proposals.push(f);
@@ -688,7 +699,7 @@ impl<'a> Marlin<'a> {
                 }
             }
         }
-        let (consensus, vetoes) = self.phase2(&state, &proposals, &planned)?;
+        let (consensus, vetoes) = self.phase2(e, &state, &proposals, &planned)?;
         self.world
             .planner
             .write_epoch(&mut self.consensus, e, &consensus)?;
@@ -721,6 +732,8 @@ impl<'a> Marlin<'a> {
             capital: self.capital,
             vetoes,
             mean_reward,
+            replay: [0, 1, 2, 3]
+                .map(|j| [self.agents[j].current.len(), self.agents[j].cross.len()]),
         })
     }
 
@@ -761,6 +774,7 @@ impl<'a> Marlin<'a> {
     /// consensus fractions and the number of vetoes.
     fn phase2(
         &mut self,
+        e: usize,
         state: &[f32],
         proposals: &[Vec<f64>],
         predicted: &[f64],
@@ -845,7 +859,7 @@ impl<'a> Marlin<'a> {
                 *c += omega[j] * x;
             }
         }
-        self.world.planner.project(&mut consensus, predicted);
+        self.world.planner.project(e, &mut consensus, predicted);
         let mut vetoes = 0;
         if comps.veto && comps.capital {
             for (j, own_plan) in proposals.iter().enumerate() {
@@ -868,7 +882,7 @@ impl<'a> Marlin<'a> {
                     vetoes += 1;
                 }
             }
-            self.world.planner.project(&mut consensus, predicted);
+            self.world.planner.project(e, &mut consensus, predicted);
         }
         Ok((consensus, vetoes))
     }

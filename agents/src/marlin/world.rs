@@ -165,6 +165,32 @@ impl<'a> MarlinWorld<'a> {
         self.planner.softmax_fractions(&logits)
     }
 
+    /// The action whose fractions ([`Self::fractions`]) are `fractions`, per class: the
+    /// largest share at 1, each other at `1 + ln(share / largest) / action_scale`, raised to -1
+    /// (the actor's range) where a share is below `exp(-2 action_scale)` of the largest (-1
+    /// where the datacenter does not host the class). What the critics learn from is the plan
+    /// executed: the projection of the actor's proposal, as this action.
+    pub fn action_of(&self, fractions: &[f64]) -> Vec<f32> {
+        let nd = self.datacenters;
+        let mut u = vec![-1.0f32; fractions.len()];
+        for c in 0..self.classes {
+            let row = &fractions[c * nd..(c + 1) * nd];
+            let hosted = |k: &usize| self.planner.hosts(c, *k);
+            let largest = (0..nd)
+                .filter(hosted)
+                .map(|k| row[k])
+                .fold(0.0f64, f64::max);
+            if largest <= 0.0 {
+                continue;
+            }
+            for k in (0..nd).filter(hosted) {
+                let v = 1.0 + (row[k] / largest).ln() / self.action_scale;
+                u[c * nd + k] = v.clamp(-1.0, 1.0) as f32;
+            }
+        }
+        u
+    }
+
     /// Additive logit mask `[classes, datacenters]`: 0 where the datacenter hosts the class,
     /// -1e9 where it cannot (the differentiable twin of [`fractions`](Self::fractions)).
     pub fn host_mask(&self, device: tch::Device) -> tch::Tensor {

@@ -216,6 +216,9 @@ fn write_epoch_log(dir: &Path, log: &[EpochLog]) -> anyhow::Result<()> {
     for who in ["ttft", "carbon", "water", "cost"] {
         write!(csv, ",{who}_mean_reward")?;
     }
+    for who in ["ttft", "carbon", "water", "cost"] {
+        write!(csv, ",{who}_replay_current,{who}_replay_cross")?;
+    }
     csv.push('\n');
     for l in log {
         write!(
@@ -230,6 +233,9 @@ fn write_epoch_log(dir: &Path, log: &[EpochLog]) -> anyhow::Result<()> {
         }
         for v in l.consensus.iter().chain(&l.capital).chain(&l.mean_reward) {
             write!(csv, ",{v}")?;
+        }
+        for [current, cross] in l.replay {
+            write!(csv, ",{current},{cross}")?;
         }
         csv.push('\n');
     }

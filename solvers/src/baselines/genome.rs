@@ -60,7 +60,7 @@ impl<'a> Genome<'a> {
                 let h = self.scenario.time.hour_of_epoch(e);
                 let mut f = self.planner.softmax_fractions(&genes[h * k..(h + 1) * k]);
                 let volumes: Vec<f64> = self.planner.volumes.iter().map(|v| v[e]).collect();
-                self.planner.project(&mut f, &volumes);
+                self.planner.project(e, &mut f, &volumes);
                 f
             })
             .collect();

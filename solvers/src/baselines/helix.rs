@@ -180,14 +180,14 @@ impl Helix {
                 }
                 let mut sink_edges = Vec::new();
                 for (d, r) in room.iter().enumerate() {
-                    let g = planner.gpu_s_per_request(c, d);
+                    let g = planner.gpu_s_per_request(e, c, d);
                     let cap = if g > 0.0 { r / g } else { f64::INFINITY };
                     sink_edges.push(edges.len());
                     edges.push((1 + no + d, sink, cap.max(0.0)));
                 }
                 let (_, flow) = max_flow(2 + no + nd, &edges, source, sink);
                 for (d, &k) in sink_edges.iter().enumerate() {
-                    room[d] -= flow[k] * planner.gpu_s_per_request(c, d);
+                    room[d] -= flow[k] * planner.gpu_s_per_request(e, c, d);
                 }
                 let capacity_share: Vec<f64> = (0..nd)
                     .map(|d| {

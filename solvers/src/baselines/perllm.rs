@@ -114,10 +114,10 @@ impl Arms {
                 // Fill this class alone in UCB order (constraints: capacity at the cap).
                 let mut only = vec![0.0; nc];
                 only[c] = volumes[c];
-                let filled = planner.greedy_fill(&order, &only);
+                let filled = planner.greedy_fill(e, &order, &only);
                 f[c * nd..(c + 1) * nd].copy_from_slice(&filled[c * nd..(c + 1) * nd]);
             }
-            planner.project(&mut f, &volumes);
+            planner.project(e, &mut f, &volumes);
             planner.write_epoch(&mut plan, e, &f)?;
             let o = sim.score_epoch(&plan, e, &mut out)?;
             // The epoch's reward, against the even split's score of the same epoch.

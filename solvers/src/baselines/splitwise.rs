@@ -107,7 +107,7 @@ impl Splitwise {
                     }
                 }
                 let volumes: Vec<f64> = planner.volumes.iter().map(|v| v[e]).collect();
-                planner.project(&mut f, &volumes);
+                planner.project(e, &mut f, &volumes);
                 f
             })
             .collect();
