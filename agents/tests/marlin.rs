@@ -405,3 +405,33 @@ fn a_trained_policy_acts_on_held_out_days_without_learning() {
 fn device() -> Device {
     verdant_agents::device::test_device().expect("VERDANT_TEST_DEVICE")
 }
+
+#[test]
+fn capital_can_reach_the_threshold_and_agents_veto() {
+    // Under the paper's literal formula no agent could veto after its initial capital decays;
+    // such a configuration is refused by key.
+    let mut p = settings(1).params().clone();
+    p.capital_scale = 100.0;
+    let e = p.validate("marlin").unwrap_err().to_string();
+    assert!(e.contains("marlin.capital_scale"), "{e}");
+    // With the defaults, capital passes the threshold after the first dozen epochs (under
+    // Balanced no agent starts above it), and the epoch log shows vetoes cast then.
+    let scenario = geo4();
+    let problem = Problem::new(&scenario, SimParams::default());
+    let threshold = settings(1).params().capital_threshold;
+    let mut late_vetoes = 0;
+    for scheme in [Scheme::Balanced, Scheme::MinCarbon] {
+        let mut m = Marlin::new(&problem, settings(1), scheme, MasterSeed(5), device()).unwrap();
+        m.train(None, &mut |_| {}).unwrap();
+        let log = m.into_policy().log;
+        assert!(
+            log.iter()
+                .skip(12)
+                .any(|l| l.capital.iter().any(|&c| c >= threshold)),
+            "{scheme:?}: {:?}",
+            log.iter().map(|l| l.capital).collect::<Vec<_>>()
+        );
+        late_vetoes += log.iter().skip(12).map(|l| l.vetoes).sum::<u32>();
+    }
+    assert!(late_vetoes > 0);
+}

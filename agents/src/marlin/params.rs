@@ -3,8 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 use verdant::config::{
-    require_at_least_one, require_fraction, require_non_negative, require_positive, ConfigError,
-    Validate,
+    key, require_at_least_one, require_fraction, require_non_negative, require_positive,
+    ConfigError, Validate,
 };
 use verdant::trace::forecast::Season;
 
@@ -160,7 +160,8 @@ pub struct MarlinParams {
     pub capital_initial: f64,
     /// Capital an agent needs to veto.
     pub capital_threshold: f64,
-    /// Capital is an EMA of `capital_scale x (Perf + bonus_scale x Bonus)`.
+    /// Capital is an EMA of `capital_scale x (Perf + bonus_scale x Bonus)`; with vetoes and
+    /// capital on, `capital_scale x (1 + bonus_scale)` must exceed `capital_threshold`.
     pub capital_scale: f64,
     /// Decay of the capital EMA.
     pub capital_decay: f64,
@@ -255,6 +256,20 @@ impl Validate for MarlinParams {
             ("veto_loss_threshold", self.veto_loss_threshold),
         ] {
             require_non_negative(prefix, field, v)?;
+        }
+        // Capital is an EMA of `capital_scale (Perf + bonus_scale Bonus)` with Perf and Bonus at
+        // most 1: at or below the threshold, no agent can keep enough capital to veto once its
+        // initial capital has decayed (the paper's own numbers, 1 + 0.5 against 150, are so).
+        let most = self.capital_scale * (1.0 + self.bonus_scale);
+        if self.components.veto && self.components.capital && most <= self.capital_threshold {
+            return Err(ConfigError::invalid(
+                key(prefix, "capital_scale"),
+                format!(
+                    "capital_scale x (1 + bonus_scale) = {most} is at most capital_threshold \
+                     ({}): no agent could veto after its initial capital decays",
+                    self.capital_threshold
+                ),
+            ));
         }
         Ok(MarlinSettings(self))
     }
