@@ -19,7 +19,7 @@ use verdant::config::{key, ConfigError, Layered, Validate};
 use verdant::scenario::Scenario;
 use verdant::sim::{FractionPlan, Objective, SimParams};
 use verdant_agents::lb::LbAgentParams;
-use verdant_agents::marlin::{MarlinParams, Scheme};
+use verdant_agents::marlin::{EpochLog, MarlinParams, Scheme};
 use verdant_agents::TorchParams;
 use verdant_solvers::bound::BOUND_OBJECTIVES;
 use verdant_solvers::methods::ExactFront;
@@ -214,7 +214,7 @@ fn compare(
     let mut exact_s = 0.0;
     for name in &c.methods {
         let started = std::time::Instant::now();
-        let result = run_method(run, c, problems, device, name, &mut scored);
+        let result = run_method(run, c, problems, device, name, &mut scored, &mut notes);
         if name == "exact" {
             // Every indicator is relative to the exact front: without it there is no report.
             result.context("the exact front")?;
@@ -281,6 +281,7 @@ fn run_method(
     device: tch::Device,
     name: &str,
     scored: &mut Scored,
+    notes: &mut Vec<String>,
 ) -> anyhow::Result<()> {
     let problem = problems.scoring;
     let method = methods::method(name).expect("checked against the registry");
@@ -312,6 +313,34 @@ fn run_method(
                 &c.marlin.marlin,
                 device,
             )?;
+            // How far the training went (issue 21: nothing shows it converged yet).
+            let p = c.marlin.marlin.params();
+            let last: Vec<&EpochLog> = trained.iter().filter_map(|t| t.policy.log.last()).collect();
+            let range = |v: Vec<f64>| {
+                v.iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+                        (a.min(x), b.max(x))
+                    })
+            };
+            let (least, most) = range(
+                last.iter()
+                    .flat_map(|l| l.updates.map(|u| u as f64))
+                    .collect(),
+            );
+            let (emptiest, fullest) = range(
+                last.iter()
+                    .flat_map(|l| l.replay.map(|r| r[1] as f64 / p.replay_cross as f64))
+                    .collect(),
+            );
+            notes.push(format!(
+                "marlin: trained {} day(s) of {} epochs at k_opt {}: {least:.0}-{most:.0} SAC updates per agent, cross-epoch buffers at {:.0}-{:.0}% of their {} transitions; no learning curve has been shown to flatten at this budget (issue 21); `--set marlin.days=N` trains longer",
+                p.days,
+                problems.training.scenario.time.epochs,
+                p.k_opt,
+                100.0 * emptiest,
+                100.0 * fullest,
+                p.replay_cross
+            ));
             for mut t in trained {
                 let name = t.policy.name().to_owned();
                 scored.allocate(problem, &name, t.seed, &mut t.policy)?;
@@ -320,6 +349,10 @@ fn run_method(
         (Build::Trained, "lb") => {
             // The load balancer in geo mode: its agents and the strongest baseline.
             let geo = lb_training::train_geo(run, &c.lb, problems.days, device)?;
+            notes.push(format!(
+                "lb: the agent trained {} environment steps (requests routed; `--set agent.total_steps=N` trains longer); no learning curve has been shown to flatten at this budget (issue 21)",
+                c.lb.agent.params().total_steps
+            ));
             for (seed, mut router) in geo.routers(|b| b == "shortest-expected-delay") {
                 let name = format!("lb-{}", router.name());
                 scored.allocate(problem, &name, seed, &mut router)?;

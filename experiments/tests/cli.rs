@@ -1372,6 +1372,14 @@ fn compare_writes_the_optimal_versus_learned_report_and_report_merges_runs() {
         report.contains("No held-out days: `geo-4dc` names no split"),
         "{report}"
     );
+    // The report says how far the learned methods trained, and that it is not shown converged.
+    assert!(
+        report.contains("- marlin: trained 1 day(s) of 96 epochs at k_opt")
+            && report.contains("SAC updates per agent, cross-epoch buffers at")
+            && report.contains("- lb: the agent trained 256 environment steps")
+            && report.contains("no learning curve has been shown to flatten at this budget"),
+        "{report}"
+    );
     let ind = std::fs::read_to_string(run.join("indicators.csv")).unwrap();
     assert!(ind.starts_with("method,seed,indicator,value\n"));
     assert!(ind.contains("marlin-balanced,0,phv_ratio_to_exact,"));

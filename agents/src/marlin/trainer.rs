@@ -75,6 +75,8 @@ pub struct EpochLog {
     pub mean_reward: [f64; 4],
     /// Transitions in each agent's current-epoch and cross-epoch buffers after the epoch.
     pub replay: [[usize; 2]; 4],
+    /// SAC updates each agent has made so far (over every day).
+    pub updates: [i64; 4],
 }
 
 /// A whole-day plan of one training day (unscored: whoever compares scores it).
@@ -734,6 +736,7 @@ impl<'a> Marlin<'a> {
             mean_reward,
             replay: [0, 1, 2, 3]
                 .map(|j| [self.agents[j].current.len(), self.agents[j].cross.len()]),
+            updates: [0, 1, 2, 3].map(|j| self.agents[j].sac.critic_opt.steps()),
         })
     }
 

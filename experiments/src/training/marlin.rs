@@ -217,7 +217,10 @@ fn write_epoch_log(dir: &Path, log: &[EpochLog]) -> anyhow::Result<()> {
         write!(csv, ",{who}_mean_reward")?;
     }
     for who in ["ttft", "carbon", "water", "cost"] {
-        write!(csv, ",{who}_replay_current,{who}_replay_cross")?;
+        write!(
+            csv,
+            ",{who}_replay_current,{who}_replay_cross,{who}_sac_updates"
+        )?;
     }
     csv.push('\n');
     for l in log {
@@ -234,8 +237,8 @@ fn write_epoch_log(dir: &Path, log: &[EpochLog]) -> anyhow::Result<()> {
         for v in l.consensus.iter().chain(&l.capital).chain(&l.mean_reward) {
             write!(csv, ",{v}")?;
         }
-        for [current, cross] in l.replay {
-            write!(csv, ",{current},{cross}")?;
+        for ([current, cross], updates) in l.replay.iter().zip(l.updates) {
+            write!(csv, ",{current},{cross},{updates}")?;
         }
         csv.push('\n');
     }
