@@ -316,29 +316,37 @@ fn run_method(
             // How far the training went (issue 21: nothing shows it converged yet).
             let p = c.marlin.marlin.params();
             let last: Vec<&EpochLog> = trained.iter().filter_map(|t| t.policy.log.last()).collect();
-            let range = |v: Vec<f64>| {
-                v.iter()
+            // The range over the schemes' agents (one value where they agree).
+            let range = |v: Vec<f64>, scale: f64| {
+                let (lo, hi) = v
+                    .iter()
                     .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
                         (a.min(x), b.max(x))
-                    })
+                    });
+                let (lo, hi) = (scale * lo, scale * hi);
+                if lo.round() == hi.round() {
+                    format!("{lo:.0}")
+                } else {
+                    format!("{lo:.0}-{hi:.0}")
+                }
             };
-            let (least, most) = range(
+            let updates = range(
                 last.iter()
                     .flat_map(|l| l.updates.map(|u| u as f64))
                     .collect(),
+                1.0,
             );
-            let (emptiest, fullest) = range(
+            let fill = range(
                 last.iter()
                     .flat_map(|l| l.replay.map(|r| r[1] as f64 / p.replay_cross as f64))
                     .collect(),
+                100.0,
             );
             notes.push(format!(
-                "marlin: trained {} day(s) of {} epochs at k_opt {}: {least:.0}-{most:.0} SAC updates per agent, cross-epoch buffers at {:.0}-{:.0}% of their {} transitions; no learning curve has been shown to flatten at this budget (issue 21); `--set marlin.days=N` trains longer",
+                "marlin: trained {} day(s) of {} epochs at k_opt {}: {updates} SAC updates per agent, cross-epoch buffers at {fill}% of their {} transitions; no learning curve has been shown to flatten at this budget (issue 21); `--set marlin.days=N` trains longer",
                 p.days,
                 problems.training.scenario.time.epochs,
                 p.k_opt,
-                100.0 * emptiest,
-                100.0 * fullest,
                 p.replay_cross
             ));
             for mut t in trained {
