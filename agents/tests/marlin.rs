@@ -32,6 +32,17 @@ fn settings(days: usize) -> MarlinSettings {
     p.validate("marlin").unwrap()
 }
 
+/// MARLIN's world on `scenario` at the default cap (0.95) and action scale (3).
+fn geo4_world(scenario: &Scenario) -> MarlinWorld<'_> {
+    MarlinWorld::new(
+        &Problem::new(scenario, SimParams::default()),
+        0.95,
+        3.0,
+        None,
+    )
+    .unwrap()
+}
+
 fn geo4() -> Scenario {
     let path = verdant::scenario::bundled_dir().join("geo-4dc.toml");
     Scenario::load(&path, MasterSeed(1)).unwrap()
@@ -198,13 +209,7 @@ fn sac_learns_a_one_step_task_to_its_optimum() {
 #[test]
 fn projection_keeps_every_datacenter_under_the_cap() {
     let scenario = geo4();
-    let world = MarlinWorld::new(
-        &Problem::new(&scenario, SimParams::default()),
-        0.95,
-        3.0,
-        None,
-    )
-    .unwrap();
+    let world = geo4_world(&scenario);
     // Everything to datacenter 0 at the busiest epoch's volume overloads it; projected, no
     // datacenter exceeds 95% while the fleet has room.
     let peak = (0..world.epochs)
@@ -238,13 +243,7 @@ fn projection_keeps_every_datacenter_under_the_cap() {
 fn the_action_of_an_executed_plan_gives_that_plan() {
     use rand::Rng;
     let scenario = geo4();
-    let world = MarlinWorld::new(
-        &Problem::new(&scenario, SimParams::default()),
-        0.95,
-        3.0,
-        None,
-    )
-    .unwrap();
+    let world = geo4_world(&scenario);
     let close = |a: &[f64], b: &[f64], tolerance: f64| {
         a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tolerance)
     };

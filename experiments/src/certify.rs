@@ -27,7 +27,7 @@ use anyhow::Context;
 use rayon::prelude::*;
 use verdant::allocator::{Problem, Proposal};
 use verdant::pareto::{hypervolume, outer_volume, HalfSpace};
-use verdant::sim::{Objective, Objectives};
+use verdant::sim::Objective;
 use verdant_solvers::bound::{BoundModel, PlanBounds, BOUND_OBJECTIVES};
 use verdant_solvers::reference::ReferenceError;
 use verdant_solvers::{SolveError, SolveStatus, SolverOptions};
@@ -438,11 +438,6 @@ pub(crate) fn certify(
 /// The largest gap a certified point's bound may leave, per bound objective
 /// ([`BOUND_OBJECTIVES`]; issue 20): 5% on TTFT, 1% on carbon, water, energy cost and energy.
 pub(crate) const TOLERANCE: [f64; 5] = [0.05, 0.01, 0.01, 0.01, 0.01];
-
-/// A scored plan's simulated values of the bound objectives ([`BOUND_OBJECTIVES`]).
-pub(crate) fn bound_objectives(o: &Objectives) -> [f64; 5] {
-    [o.ttft_s, o.carbon_kg, o.water_l, o.cost_usd, o.energy_kwh]
-}
 
 /// The relative gap of a simulated value above its bound (negative where the value is below).
 pub(crate) fn gap(simulated: f64, bound: f64) -> f64 {

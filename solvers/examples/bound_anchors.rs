@@ -43,7 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let o = sim.score(&plan)?;
         println!(
             "{path}: simulated {:?}, spills {}, in the model's space {}",
-            simulated_objectives(&o),
+            simulated_objectives(&o.objectives()),
             sim.spilled(),
             model.represents(&plan)
         );
@@ -71,7 +71,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "even split: bounds {bound:?} in {:.1} s; simulated {:?}",
         start.elapsed().as_secs_f64(),
-        simulated_objectives(&o)
+        simulated_objectives(&o.objectives())
     );
     if std::env::var("EVEN_ONLY").is_ok() {
         return Ok(());
@@ -99,7 +99,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Some(plan) => {
                 let o = sim.score(plan)?;
                 (
-                    simulated_objectives(&o)[k],
+                    simulated_objectives(&o.objectives())[k],
                     o.latency.mean_ttft_s,
                     sim.spilled(),
                 )

@@ -48,7 +48,7 @@ use verdant::allocator::Problem;
 use verdant::scenario::Scenario;
 use verdant::sim::accounting::{LinearAccounting, J_PER_KWH};
 use verdant::sim::planner::EpochPlanner;
-use verdant::sim::{FractionPlan, Outcome};
+use verdant::sim::{FractionPlan, Objectives, Outcome};
 
 use crate::reference::{plan_of_solution, scalarise, ReferenceError};
 use crate::{SolveError, SolveStatus, SolverOptions};
@@ -60,15 +60,10 @@ pub const BOUND_OBJECTIVES: [&str; 5] =
 /// Tangent lines of the backlog's mean (`h(q)` for q in (0, 1]; past 1, the last is exact).
 const BACKLOG_TANGENTS: usize = 10;
 
-/// The simulator's values of the model's objectives ([`BOUND_OBJECTIVES`]) in a scored outcome.
-pub fn simulated_objectives(outcome: &Outcome) -> [f64; 5] {
-    [
-        outcome.latency.mean_ttft_s,
-        outcome.totals.carbon_kg(),
-        outcome.totals.water_l(),
-        outcome.totals.energy_cost_usd,
-        outcome.totals.facility_kwh,
-    ]
+/// The simulator's values of the model's objectives ([`BOUND_OBJECTIVES`]) in a scored plan's
+/// objectives (`Outcome::objectives`).
+pub fn simulated_objectives(o: &Objectives) -> [f64; 5] {
+    [o.ttft_s, o.carbon_kg, o.water_l, o.cost_usd, o.energy_kwh]
 }
 
 /// Share of a class a probe sends to the probed datacenter (small: nothing saturates).

@@ -114,7 +114,7 @@ fn no_plan_scores_below_its_bound() {
         if capped > 0 {
             capped_plans += 1;
         }
-        let simulated = simulated_objectives(&o);
+        let simulated = simulated_objectives(&o.objectives());
         let bound = model
             .bound_of(plan, &options())
             .unwrap_or_else(|e| panic!("{name}: {e}"))
@@ -226,7 +226,7 @@ fn random_plans_score_at_or_above_their_bounds() {
         if sim.carried() {
             carried += 1;
         }
-        let simulated = simulated_objectives(&o);
+        let simulated = simulated_objectives(&o.objectives());
         let bound = model
             .bound_of(&plan, &options().time_limited(4.0))
             .unwrap_or_else(|e| panic!("plan {trial}: {e}"))
