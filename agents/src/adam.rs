@@ -97,10 +97,16 @@ impl Adam {
                 if !g.defined() {
                     continue;
                 }
-                let _ = m.g_mul_scalar_(b1).g_add_(&(&g * (1.0 - b1)));
-                let _ = v.g_mul_scalar_(b2).g_add_(&(&g * &g * (1.0 - b2)));
-                let denom = (&*v / correction2).sqrt() + self.eps;
-                let _ = p.g_sub_(&(&*m / denom * step_size));
+                // In place where libtorch allows (elementwise passes dominate small networks'
+                // updates on a CPU): m <- b1 m + (1 - b1) g, v <- b2 v + (1 - b2) g^2,
+                // p <- p - step_size m / (sqrt(v / correction2) + eps).
+                let _ = m.lerp_(&g, 1.0 - b1);
+                let _ = v.g_mul_scalar_(b2).addcmul_(&(&g * (1.0 - b2)), &g);
+                let mut denom = v.sqrt();
+                let _ = denom
+                    .g_div_scalar_(correction2.sqrt())
+                    .g_add_scalar_(self.eps);
+                let _ = p.addcdiv_(&(&*m * -step_size), &denom);
             }
         });
     }

@@ -208,6 +208,15 @@ impl TensorsIn {
         Ok(v)
     }
 
+    /// Every tensor through `f` (name, tensor), under the same names: for example the slice of
+    /// each that one part of a model holds.
+    pub fn mapped(&self, f: impl Fn(&str, &Tensor) -> Tensor) -> TensorsIn {
+        TensorsIn {
+            path: self.path.clone(),
+            map: self.map.iter().map(|(k, t)| (k.clone(), f(k, t))).collect(),
+        }
+    }
+
     /// The tensors whose names start with `<prefix>.`, renamed without it.
     pub fn under(&self, prefix: &str) -> TensorsIn {
         let p = format!("{prefix}.");

@@ -12,11 +12,15 @@ use verdant::seed::MasterSeed;
 use verdant::sim::SimParams;
 use verdant_agents::marlin::game;
 use verdant_agents::marlin::replay::{sample_batch, Replay, Transition};
-use verdant_agents::marlin::sac::{Film, Sac, SacConfig};
+use verdant_agents::marlin::sac::{Batch, Film, SacConfig, SacStack};
 use verdant_agents::marlin::world::MarlinWorld;
-use verdant_agents::marlin::{Marlin, MarlinParams, MarlinSettings, Scheme};
+use verdant_agents::marlin::{Execution, Marlin, MarlinParams, MarlinSettings, Scheme};
 
 fn settings(days: usize) -> MarlinSettings {
+    settings_run(days, Execution::Auto)
+}
+
+fn settings_run(days: usize, execution: Execution) -> MarlinSettings {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../experiments/configs/marlin.toml"
@@ -29,6 +33,7 @@ fn settings(days: usize) -> MarlinSettings {
     p.batch = 32;
     p.actor_hidden = 16;
     p.critic_hidden = 32;
+    p.execution = execution;
     p.validate("marlin").unwrap()
 }
 
@@ -51,9 +56,9 @@ fn geo4() -> Scenario {
 #[test]
 fn film_is_the_identity_at_zero_modulation() {
     let vs = VarStore::new(device());
-    let film = Film::new(&vs.root(), 3, 5);
-    let h = Tensor::randn([4, 5], (Kind::Float, device()));
-    let z = Tensor::randn([4, 3], (Kind::Float, device()));
+    let film = Film::new(&vs.root(), 2, 3, 5);
+    let h = Tensor::randn([2, 4, 5], (Kind::Float, device()));
+    let z = Tensor::randn([2, 4, 3], (Kind::Float, device()));
     // Fresh FiLM (zero weights): identity for any conditioning.
     assert!(film.forward(&h, &z).allclose(&h, 1e-7, 1e-7, false));
     // Trained-looking weights: identity at zero conditioning, not otherwise.
@@ -62,7 +67,7 @@ fn film_is_the_identity_at_zero_modulation() {
             v.copy_(&Tensor::randn(v.size().as_slice(), (Kind::Float, device())));
         }
     });
-    let zero = Tensor::zeros([4, 3], (Kind::Float, device()));
+    let zero = Tensor::zeros([2, 4, 3], (Kind::Float, device()));
     assert!(film.forward(&h, &zero).allclose(&h, 1e-7, 1e-7, false));
     assert!(!film.forward(&h, &z).allclose(&h, 1e-3, 1e-3, false));
 }
@@ -171,20 +176,20 @@ fn sac_learns_a_one_step_task_to_its_optimum() {
         tau: 0.05,
         film: true,
     };
-    let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let mut sac = Sac::new(config, device(), &mut rng);
+    let mut rng = [ChaCha8Rng::seed_from_u64(3)];
+    let mut sac = SacStack::new(config, device(), &mut rng);
     let mut buffer = Replay::new(5000);
     let empty = Replay::new(1);
     let s = Tensor::from_slice(&[1.0f32])
-        .view([1, 1])
+        .view([1, 1, 1])
         .to_device(device());
     let w = Tensor::from_slice(&[0.25f32; 4])
-        .view([1, 4])
+        .view([1, 1, 4])
         .to_device(device());
     let identity = |u: &Tensor| u.shallow_clone();
     for step in 0..1500 {
         let (u, _) = tch::no_grad(|| sac.sample(&s, &w, &w, &mut rng));
-        let u = u.double_value(&[0, 0]);
+        let u = u.double_value(&[0, 0, 0]);
         buffer.push(Transition {
             state: vec![1.0],
             weights: [0.25; 4],
@@ -198,11 +203,11 @@ fn sac_learns_a_one_step_task_to_its_optimum() {
             unweighted: 0.0,
         });
         if step >= 64 {
-            let b = sample_batch(&buffer, &empty, 64, 0.0, &mut rng, device());
-            sac.update(&b, &identity, &mut rng);
+            let b = sample_batch(&buffer, &empty, 64, 0.0, &mut rng[0], device());
+            sac.update(&Batch::stack(&[b]), &identity, &mut rng);
         }
     }
-    let best = sac.act_deterministic(&s, &w, &w).double_value(&[0, 0]);
+    let best = sac.act_deterministic(&s, &w, &w).double_value(&[0, 0, 0]);
     assert!((best - 0.5).abs() < 0.1, "deterministic action {best}");
 }
 
@@ -278,12 +283,13 @@ fn the_action_of_an_executed_plan_gives_that_plan() {
 
 #[test]
 fn two_runs_with_one_seed_are_identical_and_resume_is_exact() {
+    // Batched and one at a time: the same numbers, and a checkpoint of one resumes in the other.
     let scenario = geo4();
     let problem = Problem::new(&scenario, SimParams::default());
-    let run = |days: usize| {
+    let run = |days: usize, execution: Execution| {
         let mut m = Marlin::new(
             &problem,
-            settings(2),
+            settings_run(2, execution),
             Scheme::Balanced,
             MasterSeed(4),
             device(),
@@ -292,8 +298,8 @@ fn two_runs_with_one_seed_are_identical_and_resume_is_exact() {
         m.train_until(days, None, &mut |_| {}).unwrap();
         m
     };
-    let a = run(2);
-    let b = run(2);
+    let a = run(2, Execution::Batched);
+    let b = run(2, Execution::OneAtATime);
     let weights = a.weights();
     assert!(weights == b.weights());
     let (oa, ob) = (a.into_policy(), b.into_policy());
@@ -304,7 +310,7 @@ fn two_runs_with_one_seed_are_identical_and_resume_is_exact() {
     let dir = tempfile::tempdir().unwrap();
     let mut first = Marlin::new(
         &problem,
-        settings(2),
+        settings_run(2, Execution::Batched),
         Scheme::Balanced,
         MasterSeed(4),
         device(),
@@ -314,7 +320,7 @@ fn two_runs_with_one_seed_are_identical_and_resume_is_exact() {
     drop(first);
     let mut second = Marlin::new(
         &problem,
-        settings(2),
+        settings_run(2, Execution::OneAtATime),
         Scheme::Balanced,
         MasterSeed(4),
         device(),
@@ -433,4 +439,127 @@ fn capital_can_reach_the_threshold_and_agents_veto() {
         late_vetoes += log.iter().skip(12).map(|l| l.vetoes).sum::<u32>();
     }
     assert!(late_vetoes > 0);
+}
+
+/// Random transitions at MARLIN-like sizes for the stack test.
+fn random_batch(config: &SacConfig, rows: i64, seed: u64) -> Batch {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut t = |width: i64, low: f32, high: f32| {
+        use rand::Rng;
+        let v: Vec<f32> = (0..rows * width)
+            .map(|_| rng.gen_range(low..high))
+            .collect();
+        Tensor::from_slice(&v)
+            .view([rows, width])
+            .to_device(device())
+    };
+    Batch {
+        state: t(config.state, -1.0, 1.0),
+        weights: t(config.weights, 0.0, 1.0),
+        conditioning: t(config.conditioning, -1.0, 1.0),
+        action: t(config.action, -1.0, 1.0),
+        reward: t(1, -2.0, 0.0).view([rows]),
+        next_state: t(config.state, -1.0, 1.0),
+        next_conditioning: t(config.conditioning, -1.0, 1.0),
+        done: t(1, 0.0, 1.0).view([rows]).round(),
+    }
+}
+
+#[test]
+fn a_stack_of_agents_trains_exactly_as_the_agents_one_at_a_time() {
+    let config = SacConfig {
+        state: 12,
+        weights: 4,
+        conditioning: 9,
+        action: 6,
+        actor_hidden: 24,
+        critic_hidden: 40,
+        actor_lr: 3e-3,
+        critic_lr: 3e-3,
+        alpha_lr: 3e-3,
+        gamma: 0.9,
+        tau: 0.05,
+        film: true,
+    };
+    let agents = 3;
+    let streams = |offset: u64| -> Vec<ChaCha8Rng> {
+        (0..agents)
+            .map(|i| ChaCha8Rng::seed_from_u64(offset + i))
+            .collect()
+    };
+    let (mut inits, mut noise) = (streams(100), streams(200));
+    let mut stack = SacStack::new(config, device(), &mut inits);
+    let (mut inits, mut alone_noise) = (streams(100), streams(200));
+    let mut alone: Vec<SacStack> = inits
+        .chunks_mut(1)
+        .map(|init| SacStack::new(config, device(), init))
+        .collect();
+    // A plan map that mixes an action's entries (as MARLIN's softmax does), row by row.
+    let to_plan = |u: &Tensor| u.softmax(-1, Kind::Float);
+    let values = |t: &Tensor| -> Vec<f32> { Vec::try_from(t.flatten(0, -1)).unwrap() };
+    for step in 0..25u64 {
+        let batches: Vec<Batch> = (0..agents)
+            .map(|i| random_batch(&config, 32, 1000 * step + i))
+            .collect();
+        let losses = stack.update(&Batch::stack(&batches), &to_plan, &mut noise);
+        for (i, b) in batches.into_iter().enumerate() {
+            let one = alone[i].update(&Batch::stack(&[b]), &to_plan, &mut alone_noise[i..=i]);
+            assert_eq!(one[0], losses[i], "agent {i}, update {step}");
+        }
+    }
+    // Every parameter of every agent equal to the last bit.
+    let all = |s: &SacStack| -> Vec<Vec<f32>> {
+        let mut out = Vec::new();
+        for vs in [&s.actor_vs, &s.critic_vs, &s.target_vs, &s.alpha_vs] {
+            let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+            named.sort_by(|x, y| x.0.cmp(&y.0));
+            out.extend(named.into_iter().map(|(_, t)| values(&t)));
+        }
+        out
+    };
+    let stacked = all(&stack);
+    let one_each: Vec<Vec<Vec<f32>>> = alone.iter().map(all).collect();
+    for (k, tensor) in stacked.iter().enumerate() {
+        let per_agent = tensor.len() / agents as usize;
+        for (i, one) in one_each.iter().enumerate() {
+            assert_eq!(
+                &tensor[i * per_agent..(i + 1) * per_agent],
+                one[k].as_slice(),
+                "variable {k}, agent {i}"
+            );
+        }
+    }
+    assert_ne!(
+        stacked,
+        all(&SacStack::new(config, device(), &mut streams(100)))
+    );
+}
+
+#[test]
+fn a_zeroed_actor_output_proposes_the_zero_action_and_still_learns() {
+    let config = SacConfig {
+        state: 5,
+        weights: 4,
+        conditioning: 3,
+        action: 4,
+        actor_hidden: 16,
+        critic_hidden: 16,
+        actor_lr: 1e-2,
+        critic_lr: 1e-2,
+        alpha_lr: 1e-2,
+        gamma: 0.9,
+        tau: 0.05,
+        film: true,
+    };
+    let mut inits: Vec<ChaCha8Rng> = (0..2).map(ChaCha8Rng::seed_from_u64).collect();
+    let mut stack = SacStack::new(config, device(), &mut inits);
+    stack.zero_actor_output();
+    let b = Batch::stack(&[random_batch(&config, 16, 1), random_batch(&config, 16, 2)]);
+    let act = |s: &SacStack| s.act_deterministic(&b.state, &b.weights, &b.conditioning);
+    assert_eq!(act(&stack).abs().max().double_value(&[]), 0.0);
+    let mut noise: Vec<ChaCha8Rng> = (10..12).map(ChaCha8Rng::seed_from_u64).collect();
+    for _ in 0..5 {
+        stack.update(&b, &|u: &Tensor| u.softmax(-1, Kind::Float), &mut noise);
+    }
+    assert!(act(&stack).abs().max().double_value(&[]) > 0.0);
 }

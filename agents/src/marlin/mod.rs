@@ -15,7 +15,7 @@ pub mod sac;
 pub mod trainer;
 pub mod world;
 
-pub use params::{Components, MarlinParams, MarlinSettings, Scheme};
+pub use params::{ActorInit, Components, Execution, MarlinParams, MarlinSettings, Scheme};
 pub use trainer::{
     ArchivePoint, Deployment, EpochLog, Marlin, MarlinLearner, MarlinPolicy, MARLIN_CHECKPOINT,
 };

@@ -2,6 +2,8 @@
 //! constant of the paper is a value here; the defaults are the paper's where it gives one.
 
 use serde::{Deserialize, Serialize};
+
+pub use super::sac::Execution;
 use verdant::config::{
     key, require_at_least_one, require_fraction, require_non_negative, require_positive,
     ConfigError, Validate,
@@ -175,9 +177,29 @@ pub struct MarlinParams {
     pub utilisation_cap: f64,
     /// Softmax temperature from actions to fractions.
     pub action_scale: f64,
+    /// How the actors start: `"random"` (every layer drawn from the agent's stream) or
+    /// `"even"` (the output layer zeroed, so each agent first proposes the even split: a
+    /// control of the learning-curve study).
+    #[serde(default)]
+    pub actor_init: ActorInit,
+    /// How the four agents' networks run: `"auto"` (batched on CUDA, one at a time on the CPU),
+    /// `"batched"` or `"one-at-a-time"`; the same numbers either way.
+    #[serde(default)]
+    pub execution: Execution,
     #[serde(default)]
     /// Which components are on (ablation switches).
     pub components: Components,
+}
+
+/// How MARLIN's actors start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActorInit {
+    /// Every layer drawn at random (the paper).
+    #[default]
+    Random,
+    /// The output layer zeroed: the first proposals are the even split.
+    Even,
 }
 
 /// Checked [`MarlinParams`].

@@ -33,17 +33,16 @@ use verdant::sim::{FractionPlan, Objectives, Outcome};
 use verdant::trace::forecast::EwmaPredictor;
 
 use super::game;
-use super::params::{MarlinSettings, Scheme};
+use super::params::{ActorInit, MarlinSettings, Scheme};
 use super::replay::{sample_batch, Replay, Transition};
-use super::sac::{Sac, SacConfig};
+use super::sac::{Batch, SacAgents, SacConfig};
 use super::world::{MarlinWorld, Scales, OBJECTIVES};
 use crate::checkpoint::{self, Layout, TensorsOut};
 use crate::AgentError;
 
-/// One agent of phase 1.
+/// One agent of phase 1 (its networks are a slice of the scheme's [`SacStack`]).
 #[derive(Debug)]
 struct Agent {
-    sac: Sac,
     weights: [f64; 4],
     current: Replay,
     cross: Replay,
@@ -146,8 +145,9 @@ struct Trained {
     settings: MarlinSettings,
     preference: [f64; 4],
     agents: Vec<Agent>,
+    sac: SacAgents,
     capital: [f64; 4],
-    rng: ChaCha8Rng,
+    rngs: Vec<ChaCha8Rng>,
     scales: Scales,
     predictor: EwmaPredictor,
     lead_in: Vec<Vec<f64>>,
@@ -284,8 +284,9 @@ struct CheckpointMeta {
     day: usize,
     capital: [f64; 4],
     emas: [Option<f64>; 4],
-    adam_steps: Vec<[i64; 3]>,
-    rng: RngState,
+    adam_steps: [i64; 3],
+    /// Each agent's random stream.
+    rngs: Vec<RngState>,
     /// Day and source of each archived plan (the plans are tensors `plan.archive<k>`).
     archive: Vec<ArchiveRecord>,
     log: Vec<EpochLog>,
@@ -354,8 +355,11 @@ pub struct Marlin<'a> {
     scheme: Scheme,
     preference: [f64; 4],
     agents: Vec<Agent>,
+    /// The four agents' networks (one stack, or one each: `marlin.execution`).
+    sac: SacAgents,
     capital: [f64; 4],
-    rng: ChaCha8Rng,
+    /// Each agent's random stream: exploration, batches, update noise and relabelling.
+    rngs: Vec<ChaCha8Rng>,
     sim: FluidSimulator<'a>,
     out: Outcome,
     consensus: FractionPlan,
@@ -369,8 +373,8 @@ pub struct Marlin<'a> {
 }
 
 impl<'a> Marlin<'a> {
-    /// Agents initialised from the seed's `marlin.<scheme>.init` stream; exploration, batches and
-    /// HER from `marlin.<scheme>.agent`.
+    /// Agent `j` initialised from the seed's `marlin.<scheme>.init<j>` stream; its exploration,
+    /// batches, update noise and HER from `marlin.<scheme>.agent<j>`.
     pub fn new(
         problem: &Problem<'a>,
         settings: MarlinSettings,
@@ -380,7 +384,9 @@ impl<'a> Marlin<'a> {
     ) -> Result<Self, AgentError> {
         let p = settings.params().clone();
         let world = MarlinWorld::new(problem, p.utilisation_cap, p.action_scale, None)?;
-        let mut init = seed.rng(&format!("marlin.{}.init", scheme.name()));
+        let mut inits: Vec<ChaCha8Rng> = (0..4)
+            .map(|j| seed.rng(&format!("marlin.{}.init{j}", scheme.name())))
+            .collect();
         let config = SacConfig {
             state: world.state_len() as i64,
             weights: 4,
@@ -401,7 +407,6 @@ impl<'a> Marlin<'a> {
                 let mut weights = [(1.0 - p.agent_dominant_weight) / 3.0; 4];
                 weights[j] = p.agent_dominant_weight;
                 Agent {
-                    sac: Sac::new(config, device, &mut init),
                     weights,
                     current: Replay::new(p.replay_current),
                     cross: Replay::new(p.replay_cross),
@@ -430,8 +435,17 @@ impl<'a> Marlin<'a> {
             scheme,
             preference,
             agents,
+            sac: {
+                let mut sac = SacAgents::new(config, device, &mut inits, p.execution);
+                if p.actor_init == ActorInit::Even {
+                    sac.zero_actor_output();
+                }
+                sac
+            },
             capital,
-            rng: seed.rng(&format!("marlin.{}.agent", scheme.name())),
+            rngs: (0..4)
+                .map(|j| seed.rng(&format!("marlin.{}.agent{j}", scheme.name())))
+                .collect(),
             out: Outcome::default(),
             consensus: even,
             day: 0,
@@ -470,8 +484,9 @@ impl<'a> Marlin<'a> {
             scheme,
             preference: t.preference,
             agents,
+            sac: t.sac,
             capital: t.capital,
-            rng: t.rng,
+            rngs: t.rngs,
             out: Outcome::default(),
             consensus: even,
             day: 0,
@@ -499,8 +514,9 @@ impl<'a> Marlin<'a> {
             settings: self.settings,
             preference: self.preference,
             agents: self.agents,
+            sac: self.sac,
             capital: self.capital,
-            rng: self.rng,
+            rngs: self.rngs,
             predictor: self.predictor,
             lead_in,
             device: self.device,
@@ -546,9 +562,12 @@ impl<'a> Marlin<'a> {
             .accuracy(&self.world.scenario.demand.requests_per_epoch())
     }
 
-    fn tensor_row(&self, v: &[f32]) -> Tensor {
-        Tensor::from_slice(v)
-            .view([1, v.len() as i64])
+    /// One row per agent, `[rows, 1, width]`.
+    fn rows(&self, rows: &[Vec<f32>]) -> Tensor {
+        let width = rows.first().map_or(0, Vec::len) as i64;
+        let flat: Vec<f32> = rows.iter().flatten().copied().collect();
+        Tensor::from_slice(&flat)
+            .view([rows.len() as i64, 1, width])
             .to_device(self.device)
     }
 
@@ -611,23 +630,34 @@ impl<'a> Marlin<'a> {
         let next_state = self.world.state(next_e, &self.predicted(next_e));
         let done = e + 1 == ne;
         let reference = self.world.reference[e];
-        let s_t = self.tensor_row(&state);
-        let mut proposals = Vec::with_capacity(4);
+        // Every agent's inputs, one row each (`[4, 1, ..]`): the agents act and learn in
+        // lockstep, their networks one stack.
+        let n = self.agents.len();
+        let all_weights: Vec<[f64; 4]> = self.agents.iter().map(|a| a.weights).collect();
+        let z: Vec<Vec<f32>> = all_weights
+            .iter()
+            .map(|w| self.world.conditioning(e, w))
+            .collect();
+        let next_z: Vec<Vec<f32>> = all_weights
+            .iter()
+            .map(|w| self.world.conditioning(next_e, w))
+            .collect();
+        let s_t = self.rows(&vec![state.clone(); n]);
+        let w_t = self.rows(
+            &all_weights
+                .iter()
+                .map(|w| w.map(|x| x as f32).to_vec())
+                .collect::<Vec<_>>(),
+        );
+        let z_t = self.rows(&z);
+        let mut proposals = Vec::with_capacity(n);
         let mut proposal_objectives = [[0.0; 4]; 4];
-        let mut mean_reward = [0.0; 4];
-        for j in 0..4 {
-            let weights = self.agents[j].weights;
-            let z = self.world.conditioning(e, &weights);
-            let next_z = self.world.conditioning(next_e, &weights);
-            let w_t = self.tensor_row(&weights.map(|w| w as f32));
-            let z_t = self.tensor_row(&z);
-            let mut reward_sum = 0.0;
-            let explorations = if mode == Mode::Learn { p.k_opt } else { 0 };
-            for _ in 0..explorations {
-                let (u, _) =
-                    tch::no_grad(|| self.agents[j].sac.sample(&s_t, &w_t, &z_t, &mut self.rng));
-                let u = Self::to_vec(&u);
-                let mut f = self.world.fractions(&u);
+        let mut reward_sum = [0.0; 4];
+        let explorations = if mode == Mode::Learn { p.k_opt } else { 0 };
+        for _ in 0..explorations {
+            let (u, _) = tch::no_grad(|| self.sac.sample(&s_t, &w_t, &z_t, &mut self.rngs));
+            for (j, weights) in all_weights.iter().copied().enumerate() {
+                let mut f = self.world.fractions(&Self::to_vec(&u.get(j as i64)));
                 self.world.planner.project(e, &mut f, &planned);
                 let objectives = self.score(j, e, &f)?;
                 let normalised = {
@@ -654,36 +684,36 @@ impl<'a> Marlin<'a> {
                     None => metric,
                 });
                 let reward = ema_term + metric + unweighted;
-                reward_sum += reward;
+                reward_sum[j] += reward;
                 // The critics learn the plan that was executed (the projection of the
                 // proposal), as the action that gives it.
                 agent.current.push(Transition {
                     state: state.clone(),
                     weights,
-                    conditioning: z.clone(),
+                    conditioning: z[j].clone(),
                     action: self.world.action_of(&f),
                     reward,
                     next_state: next_state.clone(),
-                    next_conditioning: next_z.clone(),
+                    next_conditioning: next_z[j].clone(),
                     done,
                     normalised,
                     unweighted,
                 });
-                self.learn(j)?;
             }
-            mean_reward[j] = reward_sum / explorations.max(1) as f64;
-            // Exploit the deterministic plan.
-            let u = Self::to_vec(&self.agents[j].sac.act_deterministic(&s_t, &w_t, &z_t));
-            let mut f = self.world.fractions(&u);
+            self.learn()?;
+        }
+        let mean_reward = reward_sum.map(|r| r / explorations.max(1) as f64);
+        // Exploit the deterministic plans.
+        let u = self.sac.act_deterministic(&s_t, &w_t, &z_t);
+        for (j, objectives_j) in proposal_objectives.iter_mut().enumerate() {
+            let mut f = self.world.fractions(&Self::to_vec(&u.get(j as i64)));
             self.world.planner.project(e, &mut f, &planned);
-            let objectives = self.score(j, e, &f)?;
-            proposal_objectives[j] = objectives.compared().into();
+            *objectives_j = self.score(j, e, &f)?.compared().into();
             proposals.push(f);
         }
         // Hindsight: this epoch's transitions, relabelled with the other agents' weights (or as
         // they are, without HER), go to each agent's cross-epoch buffer.
-        let all_weights: Vec<[f64; 4]> = self.agents.iter().map(|a| a.weights).collect();
-        for j in (0..4).filter(|_| mode == Mode::Learn) {
+        for j in (0..n).filter(|_| mode == Mode::Learn) {
             let recent: Vec<Transition> = self.agents[j]
                 .current
                 .latest(p.k_opt)
@@ -693,7 +723,7 @@ impl<'a> Marlin<'a> {
             for t in recent {
                 if p.components.her {
                     for _ in 0..p.her_relabels {
-                        let k = self.rng.gen_range(0..4);
+                        let k = self.rngs[j].gen_range(0..4);
                         self.agents[j].cross.push(t.relabelled(all_weights[k]));
                     }
                 } else {
@@ -736,7 +766,7 @@ impl<'a> Marlin<'a> {
             mean_reward,
             replay: [0, 1, 2, 3]
                 .map(|j| [self.agents[j].current.len(), self.agents[j].cross.len()]),
-            updates: [0, 1, 2, 3].map(|j| self.agents[j].sac.critic_opt.steps()),
+            updates: [self.sac.updates(); 4],
         })
     }
 
@@ -750,25 +780,34 @@ impl<'a> Marlin<'a> {
             .score_epoch(&self.agents[j].plan, e, &mut self.out)?)
     }
 
-    fn learn(&mut self, j: usize) -> Result<(), AgentError> {
+    /// Updates every agent from its own buffers, as one stack (every agent has pushed as many
+    /// transitions, so one count decides for all).
+    fn learn(&mut self) -> Result<(), AgentError> {
         let p = self.settings.params();
-        let agent = &mut self.agents[j];
-        let available = agent.current.len() + agent.cross.len();
+        let available = self.agents[0].current.len() + self.agents[0].cross.len();
         if available < p.batch.min(64) {
             return Ok(());
         }
         let world = &self.world;
         let to_plan = |u: &Tensor| plan_tensor(world, u);
         for _ in 0..p.updates_per_iteration {
-            let batch = sample_batch(
-                &agent.current,
-                &agent.cross,
-                p.batch,
-                p.cross_share,
-                &mut self.rng,
-                self.device,
-            );
-            agent.sac.update(&batch, &to_plan, &mut self.rng);
+            let batches: Vec<Batch> = self
+                .agents
+                .iter()
+                .zip(&mut self.rngs)
+                .map(|(agent, rng)| {
+                    sample_batch(
+                        &agent.current,
+                        &agent.cross,
+                        p.batch,
+                        p.cross_share,
+                        rng,
+                        self.device,
+                    )
+                })
+                .collect();
+            self.sac
+                .update(&Batch::stack(&batches), &to_plan, &mut self.rngs);
         }
         Ok(())
     }
@@ -786,26 +825,27 @@ impl<'a> Marlin<'a> {
         let comps = p.components;
         let j_n = proposals.len();
         let a = proposals[0].len();
-        let s_t = self.tensor_row(state);
-        let flat: Vec<f32> = proposals.iter().flatten().map(|&x| x as f32).collect();
-        let props = Tensor::from_slice(&flat)
-            .view([j_n as i64, a as i64])
-            .to_device(self.device);
-        let weights_t: Vec<Tensor> = self
-            .agents
-            .iter()
-            .map(|ag| self.tensor_row(&ag.weights.map(|w| w as f32)))
-            .collect();
-        let q_of = |j: usize, plan: &Tensor| -> Tensor {
-            self.agents[j]
-                .sac
-                .q(&s_t, &weights_t[j], &plan.view([1, a as i64]))
+        let s_t = self.rows(&vec![state.to_vec(); j_n]);
+        let w_t = self.rows(
+            &self
+                .agents
+                .iter()
+                .map(|ag| ag.weights.map(|w| w as f32).to_vec())
+                .collect::<Vec<_>>(),
+        );
+        let f32s = |plan: &[f64]| plan.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        let props = self.rows(&proposals.iter().map(|p| f32s(p)).collect::<Vec<_>>());
+        // Every agent's critic at one plan (`[a]` or `[1, a]`): `[agents]`.
+        let q_all = |plan: &Tensor| -> Tensor {
+            let one = plan
+                .view([1, 1, a as i64])
+                .expand([j_n as i64, 1, a as i64], false);
+            self.sac.q(&s_t, &w_t, &one).squeeze_dim(1)
         };
         // Utilities of the proposals, each by its own agent's critic.
         let q: Vec<f64> = tch::no_grad(|| {
-            (0..j_n)
-                .map(|j| q_of(j, &props.get(j as i64)).double_value(&[0, 0]))
-                .collect()
+            let own = self.sac.q(&s_t, &w_t, &props).flatten(0, -1);
+            Vec::try_from(own.to_kind(Kind::Double).to_device(Device::Cpu)).unwrap_or_default()
         });
         let q_max = q.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let utility: Vec<f64> = q.iter().map(|v| (v - q_max).exp()).collect();
@@ -834,16 +874,15 @@ impl<'a> Marlin<'a> {
                 .collect()
         };
         if comps.blending {
+            let preference =
+                Tensor::from_slice(&self.preference.map(|x| x as f32)).to_device(self.device);
             for _ in 0..p.sgd_steps {
                 let w = Tensor::from_slice(&omega.iter().map(|&x| x as f32).collect::<Vec<_>>())
                     .to_device(self.device)
                     .set_requires_grad(true);
-                let blend = w.unsqueeze(0).matmul(&props);
-                let mut q_tot = Tensor::zeros([1, 1], (Kind::Float, self.device));
-                for j in 0..j_n {
-                    q_tot += q_of(j, &blend) * self.preference[j];
-                }
-                let grad = Tensor::run_backward(&[q_tot.sum(Kind::Float)], &[&w], false, false);
+                let blend = w.unsqueeze(0).matmul(&props.squeeze_dim(1));
+                let q_tot = (q_all(&blend) * &preference).sum(Kind::Float);
+                let grad = Tensor::run_backward(&[q_tot], &[&w], false, false);
                 let g: Vec<f32> = Self::to_vec(&grad[0]);
                 // Gradients of the critics' parameters from this pass are cleared at their next
                 // update (zero_grad), so the critics are not changed here.
@@ -869,15 +908,11 @@ impl<'a> Marlin<'a> {
                 if self.capital[j] < p.capital_threshold {
                     continue;
                 }
-                let blend =
-                    Tensor::from_slice(&consensus.iter().map(|&x| x as f32).collect::<Vec<_>>())
-                        .to_device(self.device);
-                let (own, agreed) = tch::no_grad(|| {
-                    (
-                        q_of(j, &props.get(j as i64)).double_value(&[0, 0]),
-                        q_of(j, &blend).double_value(&[0, 0]),
-                    )
-                });
+                let blend = Tensor::from_slice(&f32s(&consensus)).to_device(self.device);
+                let (own, agreed) = (
+                    q[j],
+                    tch::no_grad(|| q_all(&blend).double_value(&[j as i64])),
+                );
                 let loss = game::utility_loss(own, agreed);
                 if loss > p.veto_loss_threshold {
                     let strength = game::veto_strength(loss, self.capital[j], p.veto_max);
@@ -923,52 +958,23 @@ impl<'a> Marlin<'a> {
 
     /// All weights of all agents, flattened (for tests comparing runs).
     pub fn weights(&self) -> Vec<f32> {
-        let mut out = Vec::new();
-        for a in &self.agents {
-            for vs in [
-                &a.sac.actor_vs,
-                &a.sac.critic_vs,
-                &a.sac.target_vs,
-                &a.sac.alpha_vs,
-            ] {
-                let mut named: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
-                named.sort_by(|x, y| x.0.cmp(&y.0));
-                for (_, t) in named {
-                    out.extend(Self::to_vec(&t));
-                }
-            }
-        }
-        out
+        self.sac
+            .tensors()
+            .iter()
+            .filter(|(name, _)| !name.contains(".adam."))
+            .flat_map(|(_, t)| Self::to_vec(t))
+            .collect()
     }
 
     /// Saves everything needed to continue exactly: networks, optimiser moments, replay
     /// buffers, capital, EMAs, the random stream, today's plans, archive and log.
     pub fn save_checkpoint(&self, dir: &Path) -> Result<PathBuf, AgentError> {
         let mut tensors = TensorsOut::default();
-        let mut adam_steps = Vec::new();
         let mut replay_next = Vec::new();
         let mut replay_len = Vec::new();
+        tensors.extend_prefixed("sac", self.sac.tensors());
+        let adam_steps = self.sac.adam_steps();
         for (j, a) in self.agents.iter().enumerate() {
-            for (name, vs) in [
-                ("actor", &a.sac.actor_vs),
-                ("critic", &a.sac.critic_vs),
-                ("target", &a.sac.target_vs),
-                ("alpha", &a.sac.alpha_vs),
-            ] {
-                tensors.vars(vs, &format!("agent{j}.{name}"));
-            }
-            for (name, opt) in [
-                ("actor", &a.sac.actor_opt),
-                ("critic", &a.sac.critic_opt),
-                ("alpha", &a.sac.alpha_opt),
-            ] {
-                tensors.extend_prefixed(&format!("agent{j}.{name}"), opt.state_tensors());
-            }
-            adam_steps.push([
-                a.sac.actor_opt.steps(),
-                a.sac.critic_opt.steps(),
-                a.sac.alpha_opt.steps(),
-            ]);
             for (name, r) in [("current", &a.current), ("cross", &a.cross)] {
                 let (f32s, f64s) = pack(r.rows());
                 tensors.push(format!("agent{j}.{name}.f32"), f32s);
@@ -988,7 +994,7 @@ impl<'a> Marlin<'a> {
             capital: self.capital,
             emas: [0, 1, 2, 3].map(|j| self.agents[j].ema),
             adam_steps,
-            rng: RngState::capture(&self.rng),
+            rngs: self.rngs.iter().map(RngState::capture).collect(),
             archive: self
                 .archive
                 .iter()
@@ -1023,35 +1029,14 @@ impl<'a> Marlin<'a> {
             )));
         }
         let agents = self.agents.len();
-        if meta.adam_steps.len() != agents
+        if meta.rngs.len() != agents
             || meta.replay_len.len() != agents
             || meta.replay_next.len() != agents
         {
             return Err(bad(format!("holds state of other than {agents} agents")));
         }
+        self.sac.restore(&tensors.under("sac"), meta.adam_steps)?;
         for (j, a) in self.agents.iter_mut().enumerate() {
-            for (name, vs) in [
-                ("actor", &a.sac.actor_vs),
-                ("critic", &a.sac.critic_vs),
-                ("target", &a.sac.target_vs),
-                ("alpha", &a.sac.alpha_vs),
-            ] {
-                tensors.restore_vars(vs, &format!("agent{j}.{name}"))?;
-            }
-            let steps = meta
-                .adam_steps
-                .get(j)
-                .ok_or_else(|| bad("adam steps".into()))?;
-            for (k, (name, opt)) in [
-                ("actor", &mut a.sac.actor_opt),
-                ("critic", &mut a.sac.critic_opt),
-                ("alpha", &mut a.sac.alpha_opt),
-            ]
-            .into_iter()
-            .enumerate()
-            {
-                opt.restore(&tensors.under(&format!("agent{j}.{name}")), steps[k])?;
-            }
             for (b, (name, r)) in [("current", &mut a.current), ("cross", &mut a.cross)]
                 .into_iter()
                 .enumerate()
@@ -1083,7 +1068,11 @@ impl<'a> Marlin<'a> {
             self.agents[j].plan = plan(&format!("plan.proposal{j}"))?;
         }
         self.capital = meta.capital;
-        self.rng = meta.rng.restore().map_err(&bad)?;
+        self.rngs = meta
+            .rngs
+            .iter()
+            .map(|r| r.restore().map_err(&bad))
+            .collect::<Result<_, _>>()?;
         self.archive = meta
             .archive
             .iter()
