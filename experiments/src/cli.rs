@@ -102,6 +102,17 @@ pub enum Command {
         #[arg(long)]
         full: bool,
     },
+    /// Learning curves (issue 21): every learned method (MARLIN's schemes at each k_opt, with
+    /// the untrained and even-split controls; Q-learning, Double DQN, Actor-Critic) trained at
+    /// log-spaced budgets for several seeds and scored on the held-out days against the
+    /// certified exact front; writes cells.csv, curves.csv, report.md and plots
+    /// (configs/learn.toml, laid over compare's defaults). Resumable.
+    Learn {
+        /// Continue the study in RUN_DIR with its own resolved configuration: the cells it has
+        /// are kept, MARLIN's runs continue from their checkpoints.
+        #[arg(long, value_name = "RUN_DIR")]
+        resume: Option<PathBuf>,
+    },
     /// Merge the indicators of several `verdant compare` run directories (seeds run on
     /// different machines, say) into one table printed to stdout. Writes nothing.
     Report {

@@ -28,6 +28,7 @@ use verdant_solvers::SolveStatus;
 use crate::certify::{self, Certification, Coverage, Stop};
 use crate::cli::SharedArgs;
 use crate::indicators;
+use crate::learn::{LearnChecked, LearnSection};
 use crate::methods::{self, Build, MethodsSection};
 use crate::plots::{bar_chart, line_chart, projection_chart, Axis, BarGroup, Chart, Series};
 use crate::reports::{objective_fields, OBJECTIVE_COLUMNS};
@@ -45,7 +46,7 @@ pub const DEFAULTS: &str = include_str!("../configs/compare.toml");
 /// compare.toml), and the list of methods.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CompareDoc {
+pub(crate) struct CompareDoc {
     seed: u64,
     scenario: String,
     schemes: Vec<Scheme>,
@@ -63,17 +64,23 @@ struct CompareDoc {
     #[serde(default)]
     geo: GeoSection,
     agent: LbAgentParams,
+    /// `verdant learn`'s axes (its defaults add them; `verdant compare` refuses them).
+    #[serde(default)]
+    learn: Option<LearnSection>,
 }
 
-struct Checked {
-    marlin: MarlinChecked,
-    lb: LbChecked,
-    methods: Vec<String>,
+/// The compare document, checked (also `verdant learn`'s).
+pub(crate) struct CompareChecked {
+    pub marlin: MarlinChecked,
+    pub lb: LbChecked,
+    /// The methods, registry names in table order.
+    pub methods: Vec<String>,
+    pub learn: Option<LearnChecked>,
 }
 
 impl Validate for CompareDoc {
-    type Checked = Checked;
-    fn validate(self, prefix: &str) -> Result<Checked, ConfigError> {
+    type Checked = CompareChecked;
+    fn validate(self, prefix: &str) -> Result<CompareChecked, ConfigError> {
         for name in &self.compared {
             if methods::method(name).is_none() {
                 let known: Vec<&str> = methods::REGISTRY.iter().map(|m| m.name).collect();
@@ -116,10 +123,15 @@ impl Validate for CompareDoc {
             methods: self.methods,
         }
         .validate(prefix)?;
-        Ok(Checked {
+        let learn = match self.learn {
+            Some(l) => Some(l.validate(&key(prefix, "learn"))?),
+            None => None,
+        };
+        Ok(CompareChecked {
             marlin,
             lb,
             methods: self.compared,
+            learn,
         })
     }
 }
@@ -138,7 +150,7 @@ front_grid = 5
 
 /// The defaults of `verdant compare`: marlin.toml, then lb.toml, then compare.toml (then the
 /// paper-scale budgets with `--full`).
-fn defaults(full: bool) -> anyhow::Result<String> {
+pub(crate) fn defaults(full: bool) -> anyhow::Result<String> {
     let mut doc = Layered::parse(marlin_training::DEFAULTS, "built-in defaults of marlin")?;
     doc.merge(Layered::parse(
         lb_training::DEFAULTS,
@@ -151,6 +163,17 @@ fn defaults(full: bool) -> anyhow::Result<String> {
     Ok(doc.to_toml_string())
 }
 
+/// The one place that decides the simulator's settings for every method and every score of
+/// `verdant compare` and `verdant learn`. The discrete-event queue keeps every request, as the
+/// fluid backlog does: with the default bound the plans that overload a datacenter dropped most
+/// of their requests there, and their discrete-event TTFT counted only the ones served.
+pub(crate) fn scoring_sim() -> SimParams {
+    SimParams {
+        max_waiting_per_datacenter: KEEP_EVERY_REQUEST,
+        ..SimParams::default()
+    }
+}
+
 /// The discrete-event simulator's queue bound per datacenter in `verdant compare`: large enough
 /// that no request is dropped at the bundled scenarios' loads (one node of the largest pool
 /// receives a few hundred thousand requests a day).
@@ -161,16 +184,12 @@ pub fn run(full: bool, shared: &SharedArgs) -> anyhow::Result<()> {
     let Some((config, c)) = configure::<CompareDoc>(&defaults, "compare", shared)? else {
         return Ok(());
     };
+    if c.learn.is_some() {
+        bail!("learn: a section of verdant learn, not of verdant compare");
+    }
     let seed = c.marlin.seed;
     let days = Days::load(&c.marlin.scenario, seed)?;
-    // The one place that decides the simulator's settings for every method and every score. The
-    // discrete-event queue keeps every request, as the fluid backlog does: with the default bound
-    // the plans that overload a datacenter dropped most of their requests there, and their
-    // discrete-event TTFT counted only the ones served.
-    let sim = SimParams {
-        max_waiting_per_datacenter: KEEP_EVERY_REQUEST,
-        ..SimParams::default()
-    };
+    let sim = scoring_sim();
     // Every method allocates and is scored on the scoring days; learned methods train on the
     // training days (the same days where the scenario names no split).
     let (training, problem) = days.problems(sim);
@@ -203,7 +222,7 @@ struct Problems<'p> {
 
 fn compare(
     run: &mut Run,
-    c: &Checked,
+    c: &CompareChecked,
     problems: &Problems,
     device: tch::Device,
 ) -> anyhow::Result<serde_json::Value> {
@@ -276,7 +295,7 @@ fn compare(
 /// straight away; MARLIN and the load balancer train first, then their trained policies allocate.
 fn run_method(
     run: &Run,
-    c: &Checked,
+    c: &CompareChecked,
     problems: &Problems,
     device: tch::Device,
     name: &str,
@@ -384,7 +403,7 @@ struct ExactSummary {
 
 fn write_outputs(
     run: &Run,
-    c: &Checked,
+    c: &CompareChecked,
     days: &Days,
     points: &[Point],
     exact: &ExactSummary,

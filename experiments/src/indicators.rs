@@ -67,11 +67,23 @@ pub(crate) fn indicators(
     ttft_reference_s: Option<f64>,
     outer_phv: Option<OuterPhv>,
 ) -> Vec<Row> {
-    let front = front_of(points);
     let reference = reference(points, ttft_reference_s);
-    let is_exact = |g: &(String, u32)| g.0 == exact_method;
-    let exact_phv = front.hypervolume(is_exact, &reference);
     let outer = outer_phv.map(|f| f(&reference));
+    indicators_at(points, exact_method, &reference, outer)
+}
+
+/// [`indicators`] at a given reference point, with the most PHV any plans can have there
+/// (`outer`, where known): for studies that hold one reference point across many groups of
+/// plans (`verdant learn`).
+pub(crate) fn indicators_at(
+    points: &[Point],
+    exact_method: &str,
+    reference: &[f64],
+    outer: Option<f64>,
+) -> Vec<Row> {
+    let front = front_of(points);
+    let is_exact = |g: &(String, u32)| g.0 == exact_method;
+    let exact_phv = front.hypervolume(is_exact, reference);
     // The best value of `o` over the points `pick` selects (TTFT: all of them; the others: those
     // within the reference's TTFT).
     let best = |pick: &dyn Fn(&Point) -> bool, o: Objective| {
@@ -90,7 +102,7 @@ pub(crate) fn indicators(
     for group in front.groups() {
         let (method, seed) = group.clone();
         let mine = |g: &(String, u32)| *g == group;
-        let phv = front.hypervolume(mine, &reference);
+        let phv = front.hypervolume(mine, reference);
         out.push((method.clone(), seed, "phv".to_owned(), phv));
         out.push((
             method.clone(),

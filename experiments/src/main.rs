@@ -21,6 +21,7 @@ mod forecast;
 mod green_llm;
 mod inspect;
 mod lb;
+mod learn;
 mod marlin;
 mod marlin_compare;
 mod pareto_cmd;
@@ -51,6 +52,7 @@ fn main() -> ExitCode {
         cli::Command::Lb { action } => lb::run(action, &cli.shared),
         cli::Command::Compare { full } => compare::run(*full, &cli.shared),
         cli::Command::Report { runs } => compare::report(runs),
+        cli::Command::Learn { resume } => learn::run(resume.as_deref(), &cli.shared),
         cli::Command::Marlin {
             action:
                 action @ (cli::MarlinAction::Compare

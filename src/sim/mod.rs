@@ -86,7 +86,7 @@ pub struct LatencySummary {
 }
 
 /// The objective vector every method is compared on (all minimised).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Objectives {
     /// Mean time to first token, s.
     pub ttft_s: f64,

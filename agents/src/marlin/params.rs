@@ -219,6 +219,18 @@ impl MarlinSettings {
         MarlinSettings(p)
     }
 
+    /// The same settings changed by `change`, checked again (`prefix` names the section in
+    /// errors).
+    pub fn with_params(
+        &self,
+        prefix: &str,
+        change: impl FnOnce(&mut MarlinParams),
+    ) -> Result<Self, ConfigError> {
+        let mut p = self.0.clone();
+        change(&mut p);
+        p.validate(prefix)
+    }
+
     /// The same settings with another number of training days.
     pub fn with_days(&self, days: usize) -> Self {
         let mut p = self.0.clone();

@@ -1,0 +1,862 @@
+//! `verdant learn`: learning curves of the learned methods against the certified optimum
+//! (issue 21, decision 0011).
+//!
+//! Every learned method trains at log-spaced budgets (`learn.passes`, passes over the scenario's
+//! training days) for `seeds` seeds, and at each budget its trained policy allocates the
+//! scenario's scoring days (the held-out test days where the scenario names a split), scored by
+//! the fluid simulator against one fixed reference: the exact front of the scoring days with its
+//! certification (the optimal PHV's interval, decision 0010) and the simple rules.
+//!
+//! - MARLIN: every scheme of `schemes` at every `learn.k_opt`, from its untrained policy (0
+//!   passes: the control) up; the schemes of `learn.even_init` also from the even split
+//!   (`marlin.actor_init = "even"`, the second control). One run per (scheme, start, k_opt,
+//!   seed) trains straight through the budgets, checkpointing each pass, and its policy at each
+//!   budget is deployed on the scoring days without learning.
+//! - The frameworks of MARLIN's comparison that learn (`q-learning`, `double-dqn`,
+//!   `actor-critic`, those of `compared`) train at each budget from scratch with as many
+//!   environment steps as MARLIN at the first `learn.k_opt` (one step per epoch: `4 k_opt`
+//!   times as many passes).
+//!
+//! A budget is counted in environment steps (one simulator scoring of one epoch's plan that a
+//! method learns from; MARLIN: `4 k_opt` per epoch). Every (curve, budget, seed) is one cell
+//! written atomically to `cells/`; a resumed run (`--resume`) skips the cells it has and
+//! continues MARLIN's runs from their checkpoints. Outputs: `cells.csv`, `curves.csv`,
+//! `report.md` and plots.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use verdant::allocator::Problem;
+use verdant::config::{key, ConfigError, Layered, Validate};
+use verdant::run::write_atomic;
+use verdant::sim::{Objective, Objectives};
+use verdant_agents::marlin::{ActorInit, Marlin, Scheme, MARLIN_CHECKPOINT};
+
+use crate::certify;
+use crate::cli::SharedArgs;
+use crate::compare::{self, CompareChecked, CompareDoc};
+use crate::indicators::{self, gap_name, RATIO_TO_BOUND};
+use crate::methods;
+use crate::plots::{line_chart, Chart, Series};
+use crate::run::{configure, configure_from_run, within, Days, Run};
+use crate::scoring::{Point, Scored};
+use crate::stats::{mean_ci, plus_minus};
+use crate::training::marlin::run_seed;
+
+pub const DEFAULTS: &str = include_str!("../configs/learn.toml");
+
+/// The frameworks whose learning curves the study can draw.
+const FRAMEWORKS: [&str; 3] = ["q-learning", "double-dqn", "actor-critic"];
+
+/// The rules scored once as fixed reference plans.
+const RULES: [&str; 5] = [
+    "even",
+    "nearest",
+    "round-robin",
+    "lowest-carbon",
+    "lowest-price",
+];
+
+/// `[learn]`: the study's axes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LearnSection {
+    /// Budgets in passes over the training days (log-spaced; the untrained control is added).
+    pub passes: Vec<usize>,
+    /// MARLIN's exploration iterations per epoch and agent: one curve each for the schemes of
+    /// `k_opt_schemes`, the first for every scheme.
+    pub k_opt: Vec<usize>,
+    /// Schemes trained at every `k_opt` (the others at the first only).
+    #[serde(default)]
+    pub k_opt_schemes: Vec<Scheme>,
+    /// Schemes that also train from the even split (`marlin.actor_init = "even"`).
+    #[serde(default)]
+    pub even_init: Vec<Scheme>,
+    /// Training runs side by side (each one libtorch thread).
+    pub jobs: usize,
+}
+
+/// `[learn]`, checked: budgets ascending and distinct.
+#[derive(Debug, Clone)]
+pub(crate) struct LearnChecked {
+    pub passes: Vec<usize>,
+    pub k_opt: Vec<usize>,
+    pub k_opt_schemes: Vec<Scheme>,
+    pub even_init: Vec<Scheme>,
+    pub jobs: usize,
+}
+
+impl Validate for LearnSection {
+    type Checked = LearnChecked;
+    fn validate(self, prefix: &str) -> Result<LearnChecked, ConfigError> {
+        let mut passes = self.passes;
+        passes.sort_unstable();
+        passes.dedup();
+        if passes.is_empty() || passes[0] == 0 {
+            return Err(ConfigError::invalid(
+                key(prefix, "passes"),
+                "needs at least one budget, each at least 1 pass (the untrained control is added)",
+            ));
+        }
+        let mut k_opt = self.k_opt;
+        k_opt.dedup();
+        if k_opt.is_empty() || k_opt.contains(&0) {
+            return Err(ConfigError::invalid(
+                key(prefix, "k_opt"),
+                "needs at least one value, each at least 1",
+            ));
+        }
+        if self.jobs == 0 {
+            return Err(ConfigError::invalid(
+                key(prefix, "jobs"),
+                "must be at least 1",
+            ));
+        }
+        Ok(LearnChecked {
+            passes,
+            k_opt,
+            k_opt_schemes: self.k_opt_schemes,
+            even_init: self.even_init,
+            jobs: self.jobs,
+        })
+    }
+}
+
+/// The defaults of `verdant learn`: compare's (marlin.toml, lb.toml, compare.toml), then
+/// learn.toml.
+fn defaults() -> anyhow::Result<String> {
+    let mut doc = Layered::parse(&compare::defaults(false)?, "built-in defaults of compare")?;
+    doc.merge(Layered::parse(DEFAULTS, "built-in defaults of learn")?);
+    Ok(doc.to_toml_string())
+}
+
+/// `verdant learn [--resume RUN_DIR]`.
+pub fn run(resume: Option<&Path>, shared: &SharedArgs) -> anyhow::Result<()> {
+    let (config, c, run) = match resume {
+        Some(dir) => {
+            let (config, c) = configure_from_run::<CompareDoc>(dir, "learn")?;
+            (config, c, Some(dir))
+        }
+        None => match configure::<CompareDoc>(&defaults()?, "learn", shared)? {
+            Some((config, c)) => (config, c, None),
+            None => return Ok(()),
+        },
+    };
+    let Some(learn) = c.learn.clone() else {
+        bail!("the configuration has no [learn] section (verdant learn's axes)");
+    };
+    let seed = c.marlin.seed;
+    let days = Days::load(&c.marlin.scenario, seed)?;
+    let (training, scoring) = days.problems(compare::scoring_sim());
+    let device = c.marlin.torch.activate()?;
+    let run = match run {
+        Some(dir) => Run::reopen(dir, shared)?,
+        None => Run::start("learn", &config, seed, shared)?,
+    }
+    .on_device(device);
+    let (_, path) = within(run, |run| {
+        study(run, &c, &learn, &training, &scoring, &days, device)
+    })?;
+    print!("{}", std::fs::read_to_string(path.join("report.md"))?);
+    println!("{}", path.display());
+    Ok(())
+}
+
+/// One curve's point for one seed: what the trained policy did on the scoring days.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Cell {
+    /// The curve: `marlin-<scheme>[-even-init]-k<k_opt>`, or a framework's name.
+    curve: String,
+    /// `marlin` or the framework.
+    method: String,
+    /// MARLIN's scheme.
+    scheme: Option<Scheme>,
+    /// Exploration iterations per epoch and agent (MARLIN), else 1.
+    k_opt: usize,
+    /// The budget: passes over the training days (0: the untrained control); a framework makes
+    /// `4 k_opt` passes per unit (as many environment steps as MARLIN at the first `k_opt`).
+    passes: usize,
+    /// Environment steps learned from.
+    env_steps: u64,
+    /// SAC updates per agent (MARLIN).
+    updates_per_agent: Option<i64>,
+    seed: u32,
+    /// The policy's plan on the scoring days, scored by the fluid simulator.
+    objectives: Objectives,
+    /// Wall time of the cell's training and scoring, seconds.
+    wall_s: f64,
+}
+
+/// What every cell is measured against, computed once per study (`reference.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Reference {
+    /// The exact front's plans on the scoring days (with the certification's).
+    exact: Vec<(String, Objectives)>,
+    /// The rules' plans.
+    rules: Vec<(String, Objectives)>,
+    /// The PHV reference point: the worst value of each objective over the exact front and
+    /// the rules, TTFT's at the scenario's service level.
+    point: Vec<f64>,
+    /// The exact front's PHV at `point`.
+    exact_phv: f64,
+    /// The most PHV any plans can have at `point` (the certification's upper end), where
+    /// certified.
+    outer_phv: Option<f64>,
+    /// Wall time, seconds.
+    wall_s: f64,
+}
+
+impl Reference {
+    fn rule(&self, name: &str) -> Option<&Objectives> {
+        self.rules.iter().find(|(n, _)| n == name).map(|(_, o)| o)
+    }
+
+    /// The points of the exact front, for indicators.
+    fn exact_points(&self) -> Vec<Point> {
+        self.exact
+            .iter()
+            .map(|(source, o)| point("exact", 0, source, *o))
+            .collect()
+    }
+}
+
+fn point(method: &str, seed: u32, source: &str, o: Objectives) -> Point {
+    Point {
+        method: method.to_owned(),
+        seed,
+        source: source.to_owned(),
+        fluid: o,
+        discrete_event: None,
+        representative: true,
+    }
+}
+
+/// One training run of the study: a MARLIN run through every budget, or a framework at one
+/// budget.
+#[derive(Debug, Clone)]
+enum Job {
+    Marlin {
+        scheme: Scheme,
+        init: ActorInit,
+        k_opt: usize,
+        seed: u32,
+    },
+    Framework {
+        name: &'static str,
+        passes: usize,
+        seed: u32,
+    },
+}
+
+impl Job {
+    fn curve(&self) -> String {
+        match self {
+            Job::Marlin {
+                scheme,
+                init,
+                k_opt,
+                ..
+            } => marlin_curve(*scheme, *init, *k_opt),
+            Job::Framework { name, .. } => (*name).to_owned(),
+        }
+    }
+}
+
+fn marlin_curve(scheme: Scheme, init: ActorInit, k_opt: usize) -> String {
+    let start = match init {
+        ActorInit::Random => "",
+        ActorInit::Even => "-even-init",
+    };
+    format!("marlin-{}{start}-k{k_opt}", scheme.name())
+}
+
+fn cell_path(dir: &Path, curve: &str, passes: usize, seed: u32) -> PathBuf {
+    dir.join("cells")
+        .join(format!("{curve}-p{passes}-s{seed}.json"))
+}
+
+fn read_cell(path: &Path) -> anyhow::Result<Option<Cell>> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(path)?;
+    Ok(Some(serde_json::from_str(&text).with_context(|| {
+        format!("{}: not a cell of verdant learn", path.display())
+    })?))
+}
+
+fn write_cell(path: &Path, cell: &Cell) -> anyhow::Result<()> {
+    write_atomic(path, serde_json::to_string_pretty(cell)?.as_bytes())?;
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn study(
+    run: &mut Run,
+    c: &CompareChecked,
+    learn: &LearnChecked,
+    training: &Problem,
+    scoring: &Problem,
+    days: &Days,
+    device: tch::Device,
+) -> anyhow::Result<serde_json::Value> {
+    let dir = run.dir().path().to_owned();
+    std::fs::create_dir_all(dir.join("cells"))?;
+    let reference = reference(&dir, c, scoring)?;
+    let frameworks: Vec<&'static str> = FRAMEWORKS
+        .into_iter()
+        .filter(|f| c.methods.iter().any(|m| m == f))
+        .collect();
+    let with_marlin = c.methods.iter().any(|m| m == "marlin");
+    let mut jobs = Vec::new();
+    for k in 0..c.marlin.seeds {
+        for (i, &k_opt) in learn.k_opt.iter().enumerate().filter(|_| with_marlin) {
+            for &scheme in &c.marlin.schemes {
+                if i > 0 && !learn.k_opt_schemes.contains(&scheme) {
+                    continue;
+                }
+                for init in [ActorInit::Random, ActorInit::Even] {
+                    if init == ActorInit::Even && !learn.even_init.contains(&scheme) {
+                        continue;
+                    }
+                    jobs.push(Job::Marlin {
+                        scheme,
+                        init,
+                        k_opt,
+                        seed: k,
+                    });
+                }
+            }
+        }
+        for &name in &frameworks {
+            for &passes in &learn.passes {
+                jobs.push(Job::Framework {
+                    name,
+                    passes,
+                    seed: k,
+                });
+            }
+        }
+    }
+    // The main curves first (MARLIN at the first k_opt, then the frameworks), the other k_opt
+    // values after: a study stopped early has its main curves whole.
+    jobs.sort_by_key(|j| match j {
+        Job::Marlin { k_opt, .. } if *k_opt == learn.k_opt[0] => 0,
+        Job::Framework { .. } => 1,
+        Job::Marlin { .. } => 2,
+    });
+    let bar = run.progress(jobs.len() as u64, "learn");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(learn.jobs)
+        .build()?;
+    let outcome: Vec<anyhow::Result<()>> = pool.install(|| {
+        jobs.par_iter()
+            .map(|job| {
+                let done = run_job(&dir, c, learn, training, scoring, job, device)
+                    .with_context(|| format!("{} seed {}", job.curve(), job_seed(job)));
+                bar.inc(1);
+                done
+            })
+            .collect()
+    });
+    bar.finish_and_clear();
+    for result in outcome {
+        result?;
+    }
+    let mut cells = Vec::new();
+    for entry in std::fs::read_dir(dir.join("cells"))? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "json") {
+            cells.extend(read_cell(&path)?);
+        }
+    }
+    cells.sort_by(|a, b| (&a.curve, a.passes, a.seed).cmp(&(&b.curve, b.passes, b.seed)));
+    write_outputs(&dir, c, learn, days, &reference, &cells)
+}
+
+fn job_seed(job: &Job) -> u32 {
+    match job {
+        Job::Marlin { seed, .. } | Job::Framework { seed, .. } => *seed,
+    }
+}
+
+/// The exact front (certified) and the rules on the scoring days, and the reference point;
+/// read back from `reference.json` where an earlier attempt wrote it.
+fn reference(dir: &Path, c: &CompareChecked, scoring: &Problem) -> anyhow::Result<Reference> {
+    let path = dir.join("reference.json");
+    if path.is_file() {
+        let text = std::fs::read_to_string(&path)?;
+        return serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a reference of verdant learn", path.display()));
+    }
+    let started = Instant::now();
+    let mut scored = Scored::default();
+    let seed = run_seed(c.marlin.seed, 0);
+    let mut exact = methods::build("exact", &c.marlin.methods, seed).expect("registered");
+    scored.allocate(scoring, "exact", 0, exact.as_mut())?;
+    let exact_config = &c.marlin.methods.exact;
+    let certification = match &exact_config.certify {
+        Some(settings) => Some(certify::certify(
+            scoring,
+            &mut scored,
+            "exact",
+            &exact_config.solver,
+            settings,
+        )?),
+        None => None,
+    };
+    for name in RULES {
+        let mut rule = methods::build(name, &c.marlin.methods, seed).expect("registered");
+        scored.allocate(scoring, name, 0, rule.as_mut())?;
+    }
+    let reference = indicators::reference(&scored.points, Some(scoring.scenario.ttft_slo_s));
+    let exact_phv =
+        indicators::front_of(&scored.points).hypervolume(|g| g.0 == "exact", &reference);
+    let outer_phv = certification.as_ref().map(|c| c.outer_phv(&reference));
+    let pick = |rule: bool| -> Vec<(String, Objectives)> {
+        scored
+            .points
+            .iter()
+            .filter(|p| (p.method == "exact") != rule)
+            .map(|p| {
+                let name = if rule { &p.method } else { &p.source };
+                (name.clone(), p.fluid)
+            })
+            .collect()
+    };
+    let r = Reference {
+        exact: pick(false),
+        rules: pick(true),
+        point: reference,
+        exact_phv,
+        outer_phv,
+        wall_s: started.elapsed().as_secs_f64(),
+    };
+    write_atomic(&path, serde_json::to_string_pretty(&r)?.as_bytes())?;
+    Ok(r)
+}
+
+/// Runs one job: the cells it has not written yet.
+#[allow(clippy::too_many_arguments)]
+fn run_job(
+    dir: &Path,
+    c: &CompareChecked,
+    learn: &LearnChecked,
+    training: &Problem,
+    scoring: &Problem,
+    job: &Job,
+    device: tch::Device,
+) -> anyhow::Result<()> {
+    let curve = job.curve();
+    let epochs = training.scenario.time.epochs as u64;
+    match *job {
+        Job::Marlin {
+            scheme,
+            init,
+            k_opt,
+            seed,
+        } => {
+            let last = *learn.passes.last().expect("checked: not empty");
+            let settings = c.marlin.marlin.with_params("marlin", |p| {
+                p.k_opt = k_opt;
+                p.actor_init = init;
+                p.days = last;
+            })?;
+            let checkpoints = dir.join("checkpoints").join(format!("{curve}-s{seed}"));
+            std::fs::create_dir_all(&checkpoints)?;
+            let has_checkpoint = checkpoints.join(MARLIN_CHECKPOINT).is_file();
+            let mut resumable = has_checkpoint;
+            for passes in std::iter::once(0).chain(learn.passes.iter().copied()) {
+                let path = cell_path(dir, &curve, passes, seed);
+                if path.is_file() {
+                    continue;
+                }
+                let started = Instant::now();
+                let mut m = Marlin::new(
+                    training,
+                    settings.clone(),
+                    scheme,
+                    run_seed(c.marlin.seed, seed),
+                    device,
+                )?;
+                if resumable {
+                    m.resume(&checkpoints)?;
+                }
+                if m.day() > passes {
+                    bail!(
+                        "{}: the checkpoint is past {passes} passes but that budget's cell is missing; remove the checkpoint to retrain",
+                        checkpoints.display()
+                    );
+                }
+                m.train_until(passes, Some(&checkpoints), &mut |_| {})?;
+                resumable = passes > 0 || resumable;
+                let mut policy = m.into_policy();
+                let updates = policy.log.last().map_or(0, |l| l.updates[0]);
+                let deployed = policy.deploy(scoring)?;
+                let objectives = scoring.fluid().score(&deployed.consensus)?.objectives();
+                write_cell(
+                    &path,
+                    &Cell {
+                        curve: curve.clone(),
+                        method: "marlin".into(),
+                        scheme: Some(scheme),
+                        k_opt,
+                        passes,
+                        env_steps: passes as u64 * epochs * 4 * k_opt as u64,
+                        updates_per_agent: Some(updates),
+                        seed,
+                        objectives,
+                        wall_s: started.elapsed().as_secs_f64(),
+                    },
+                )?;
+            }
+        }
+        Job::Framework { name, passes, seed } => {
+            let path = cell_path(dir, &curve, passes, seed);
+            if path.is_file() {
+                return Ok(());
+            }
+            let started = Instant::now();
+            // As many environment steps as MARLIN at the first k_opt: one per epoch.
+            let k_opt = learn.k_opt[0];
+            let framework_days = passes * 4 * k_opt;
+            let mut methods = c.marlin.methods.clone();
+            match name {
+                "q-learning" => methods.sections.q_learning.days = framework_days,
+                "double-dqn" => methods.sections.double_dqn.days = framework_days,
+                _ => methods.sections.actor_critic.days = framework_days,
+            }
+            let mut allocator =
+                methods::build(name, &methods, run_seed(c.marlin.seed, seed)).expect("registered");
+            let plan = allocator.allocate(scoring)?;
+            let objectives = scoring.fluid().score(&plan)?.objectives();
+            write_cell(
+                &path,
+                &Cell {
+                    curve,
+                    method: name.into(),
+                    scheme: None,
+                    k_opt: 1,
+                    passes,
+                    env_steps: (framework_days as u64) * epochs,
+                    updates_per_agent: None,
+                    seed,
+                    objectives,
+                    wall_s: started.elapsed().as_secs_f64(),
+                },
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// A cell's score on its own objective, relative to the even split's on the scoring days
+/// (lower is better): a MARLIN scheme's favoured objective; Balanced's and the frameworks' the
+/// mean of the four (the frameworks' reward weighs them equally).
+fn own_score(cell: &Cell, even: &Objectives) -> f64 {
+    let ratio = |o: Objective| cell.objectives.get(o) / even.get(o);
+    match cell.scheme {
+        Some(Scheme::MinLatency) => ratio(Objective::Ttft),
+        Some(Scheme::MinCarbon) => ratio(Objective::Carbon),
+        Some(Scheme::MinWater) => ratio(Objective::Water),
+        Some(Scheme::MinCost) => ratio(Objective::Cost),
+        _ => Objective::ALL.iter().map(|&o| ratio(o)).sum::<f64>() / 4.0,
+    }
+}
+
+/// What a cell's plan scores on the study's indicators (PHV ratios at the fixed reference,
+/// gaps to the exact front's best).
+fn cell_indicators(cell: &Cell, reference: &Reference) -> BTreeMap<String, f64> {
+    let mut points = reference.exact_points();
+    points.push(point(&cell.curve, cell.seed, "policy", cell.objectives));
+    indicators::indicators_at(&points, "exact", &reference.point, reference.outer_phv)
+        .into_iter()
+        .filter(|(m, ..)| m == &cell.curve)
+        .map(|(_, _, name, v)| (name, v))
+        .collect()
+}
+
+fn write_outputs(
+    dir: &Path,
+    c: &CompareChecked,
+    learn: &LearnChecked,
+    days: &Days,
+    reference: &Reference,
+    cells: &[Cell],
+) -> anyhow::Result<serde_json::Value> {
+    let even = *reference
+        .rule("even")
+        .context("the reference lacks the even split")?;
+    let gap_names: Vec<String> = Objective::ALL.iter().map(|&o| gap_name(o)).collect();
+    let mut csv = format!(
+        "curve,method,scheme,k_opt,passes,env_steps,updates_per_agent,seed,ttft_s,carbon_kg,water_l,cost_usd,energy_kwh,own_score,phv_ratio_to_exact,{RATIO_TO_BOUND},{},wall_s\n",
+        gap_names.join(",")
+    );
+    // (curve) -> passes -> per-seed (own score, PHV ratio, env steps, updates).
+    type PerBudget = BTreeMap<usize, Vec<(u32, f64, f64)>>;
+    let mut curves: BTreeMap<String, PerBudget> = BTreeMap::new();
+    let mut steps: BTreeMap<(String, usize), (u64, Option<i64>)> = BTreeMap::new();
+    for cell in cells {
+        let ind = cell_indicators(cell, reference);
+        let get = |k: &str| ind.get(k).copied().unwrap_or(f64::NAN);
+        let own = own_score(cell, &even);
+        let o = &cell.objectives;
+        writeln!(
+            csv,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.1}",
+            cell.curve,
+            cell.method,
+            cell.scheme.map_or("", |s| s.name()),
+            cell.k_opt,
+            cell.passes,
+            cell.env_steps,
+            cell.updates_per_agent
+                .map_or(String::new(), |u| u.to_string()),
+            cell.seed,
+            o.ttft_s,
+            o.carbon_kg,
+            o.water_l,
+            o.cost_usd,
+            o.energy_kwh,
+            own,
+            get("phv_ratio_to_exact"),
+            get(RATIO_TO_BOUND),
+            gap_names
+                .iter()
+                .map(|g| get(g).to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            cell.wall_s
+        )?;
+        curves
+            .entry(cell.curve.clone())
+            .or_default()
+            .entry(cell.passes)
+            .or_default()
+            .push((cell.seed, own, get("phv_ratio_to_exact")));
+        steps.insert(
+            (cell.curve.clone(), cell.passes),
+            (cell.env_steps, cell.updates_per_agent),
+        );
+    }
+    write_atomic(&dir.join("cells.csv"), csv.as_bytes())?;
+
+    // Per curve and budget: mean +- 95% CI over seeds of the own score and the PHV ratio.
+    let mut table = String::from(
+        "| curve | passes | environment steps | SAC updates per agent | seeds | own score (/ even split) | PHV ratio to exact |\n| --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    let mut curves_csv = String::from(
+        "curve,passes,env_steps,seeds,own_score_mean,own_score_ci95,phv_ratio_mean,phv_ratio_ci95\n",
+    );
+    for (curve, series) in &curves {
+        for (&passes, per_seed) in series {
+            let own: Vec<f64> = per_seed.iter().map(|p| p.1).collect();
+            let phv: Vec<f64> = per_seed.iter().map(|p| p.2).collect();
+            let (own_ci, phv_ci) = (mean_ci(&own), mean_ci(&phv));
+            let (env_steps, updates) = steps[&(curve.clone(), passes)];
+            writeln!(
+                curves_csv,
+                "{curve},{passes},{env_steps},{},{},{},{},{}",
+                own.len(),
+                own_ci.0,
+                own_ci.1,
+                phv_ci.0,
+                phv_ci.1
+            )?;
+            writeln!(
+                table,
+                "| {curve} | {passes} | {env_steps} | {} | {} | {} | {} |",
+                updates.map_or("-".to_owned(), |u| u.to_string()),
+                own.len(),
+                plus_minus(own_ci, 4),
+                plus_minus(phv_ci, 4)
+            )?;
+        }
+    }
+    write_atomic(&dir.join("curves.csv"), curves_csv.as_bytes())?;
+
+    // Verdicts: trained against the untrained control (paired over seeds), and where each
+    // curve flattens (the first budget whose next doubling's paired change has a 95% CI that
+    // holds zero).
+    let paired = |series: &PerBudget, a: usize, b: usize| -> Option<(f64, f64)> {
+        let (xa, xb) = (series.get(&a)?, series.get(&b)?);
+        let diffs: Vec<f64> = xa
+            .iter()
+            .filter_map(|(seed, own, _)| {
+                xb.iter()
+                    .find(|(s, ..)| s == seed)
+                    .map(|(_, other, _)| 100.0 * (other - own))
+            })
+            .collect();
+        (diffs.len() >= 2).then(|| mean_ci(&diffs))
+    };
+    let mut verdicts = String::from(
+        "| curve | trained (largest budget) - untrained, own score, points of the even split's | beats its control | flattens at (passes) |\n| --- | --- | --- | --- |\n",
+    );
+    let mut summary = serde_json::Map::new();
+    for (curve, series) in &curves {
+        let budgets: Vec<usize> = series.keys().copied().collect();
+        let largest = *budgets.last().expect("a curve has a budget");
+        let control = paired(series, 0, largest);
+        let beats = match control {
+            Some((m, h)) if m + h < 0.0 => "yes",
+            Some((m, h)) if m - h > 0.0 => "no: worse",
+            Some(_) => "no: within noise",
+            None => "n/a",
+        };
+        let flat = budgets
+            .windows(2)
+            .filter(|w| w[0] > 0)
+            .find(|w| {
+                paired(series, w[0], w[1]).is_some_and(|(m, h)| (m - h) <= 0.0 && (m + h) >= 0.0)
+            })
+            .map_or_else(|| format!("not within {largest}"), |w| w[0].to_string());
+        writeln!(
+            verdicts,
+            "| {curve} | {} | {beats} | {flat} |",
+            control.map_or("n/a".to_owned(), |d| plus_minus(d, 2))
+        )?;
+        summary.insert(
+            curve.clone(),
+            serde_json::json!({ "beats_control": beats, "flattens_at": flat }),
+        );
+    }
+
+    // MARLIN's schemes together (random start) as one front per (k_opt, budget, seed), where
+    // every scheme has its cell: MARLIN's PHV ratio as a multi-objective method.
+    let mut groups: BTreeMap<(usize, usize), BTreeMap<u32, Vec<&Cell>>> = BTreeMap::new();
+    for cell in cells
+        .iter()
+        .filter(|c| c.method == "marlin" && !c.curve.contains("-even-init"))
+    {
+        groups
+            .entry((cell.k_opt, cell.passes))
+            .or_default()
+            .entry(cell.seed)
+            .or_default()
+            .push(cell);
+    }
+    let mut fronts = String::from(
+        "| k_opt | passes | seeds | PHV ratio to exact | PHV ratio to the bound |\n| --- | --- | --- | --- | --- |\n",
+    );
+    for ((k_opt, passes), per_seed) in &groups {
+        let (mut exact, mut bound) = (Vec::new(), Vec::new());
+        for (seed, members) in per_seed {
+            if members.len() < c.marlin.schemes.len() {
+                continue;
+            }
+            let mut points = reference.exact_points();
+            points.extend(
+                members
+                    .iter()
+                    .map(|m| point("marlin", *seed, &m.curve, m.objectives)),
+            );
+            for (method, _, name, v) in
+                indicators::indicators_at(&points, "exact", &reference.point, reference.outer_phv)
+            {
+                match name.as_str() {
+                    "phv_ratio_to_exact" if method == "marlin" => exact.push(v),
+                    RATIO_TO_BOUND if method == "marlin" => bound.push(v),
+                    _ => {}
+                }
+            }
+        }
+        if !exact.is_empty() {
+            writeln!(
+                fronts,
+                "| {k_opt} | {passes} | {} | {} | {} |",
+                exact.len(),
+                plus_minus(mean_ci(&exact), 4),
+                if bound.is_empty() {
+                    "n/a".to_owned()
+                } else {
+                    plus_minus(mean_ci(&bound), 4)
+                }
+            )?;
+        }
+    }
+
+    let plot_series = |value: &dyn Fn(&(u32, f64, f64)) -> f64| -> Vec<Series> {
+        curves
+            .iter()
+            .map(|(curve, series)| Series {
+                name: curve.clone(),
+                points: series
+                    .iter()
+                    .map(|(&passes, per_seed)| {
+                        let v: Vec<f64> = per_seed.iter().map(value).collect();
+                        (passes as f64, mean_ci(&v).0)
+                    })
+                    .collect(),
+            })
+            .collect()
+    };
+    line_chart(
+        dir,
+        "own_score",
+        &Chart {
+            title: "Own objective on the scoring days over training (mean over seeds)",
+            x_label: "passes over the training days",
+            y_label: "own objective / even split",
+        },
+        &plot_series(&|p| p.1),
+    )?;
+    line_chart(
+        dir,
+        "phv_ratio",
+        &Chart {
+            title: "PHV ratio to the exact front over training (mean over seeds)",
+            x_label: "passes over the training days",
+            y_label: "PHV / exact PHV",
+        },
+        &plot_series(&|p| p.2),
+    )?;
+
+    let interval = match reference.outer_phv {
+        Some(outer) => format!(
+            "the optimal PHV lies in [{:.4e}, {:.4e}] (the exact front's, the certification's upper end)",
+            reference.exact_phv, outer
+        ),
+        None => format!(
+            "the exact front's PHV {:.4e} (not certified: `methods.exact.certify` is off)",
+            reference.exact_phv
+        ),
+    };
+    let report = format!(
+        "# Learning curves on `{}`\n\n{}\n\nEvery learned method trained at budgets of {:?} passes over the training days ({} seed(s), master seed {}); MARLIN's schemes at k_opt {:?} from their untrained policy (0 passes, the control){}; the frameworks with as many environment steps as MARLIN at k_opt {} (one step per epoch, so `4 x k_opt` times the passes). At each budget the policy allocated the scoring days without learning and the fluid simulator scored the plan. Reference point (fixed for every cell): the worst value of each objective over the exact front ({} plans) and the rules, TTFT's at the service level ({} s); {}.\n\nOwn score: the plan's value of its scheme's objective over the even split's on the scoring days (Balanced and the frameworks: the mean of the four ratios); lower is better. Mean +- 95% CI over seeds.\n\n{table}\n## Verdicts\n\nPaired over seeds: the own score at the largest budget minus the untrained policy's, in points of the even split's value (negative: training helped). A curve flattens at the first budget whose next doubling changes the own score by an amount whose 95% CI holds zero.\n\n{verdicts}\n## MARLIN's schemes as one front\n\nThe schemes' plans of one seed (random start, the first k_opt's budgets for every scheme) together, at the same reference point.\n\n{fronts}\nPlots: own_score.svg, phv_ratio.svg. Every cell: cells.csv; per curve and budget: curves.csv.\n",
+        days.scoring.name,
+        days.note(),
+        learn.passes,
+        c.marlin.seeds,
+        c.marlin.seed,
+        learn.k_opt,
+        if learn.even_init.is_empty() {
+            String::new()
+        } else {
+            format!(
+                ", and {} also from the even split (`actor_init = \"even\"`)",
+                learn
+                    .even_init
+                    .iter()
+                    .map(|s| s.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+        learn.k_opt[0],
+        reference.exact.len(),
+        days.scoring.ttft_slo_s,
+        interval
+    );
+    write_atomic(&dir.join("report.md"), report.as_bytes())?;
+    Ok(serde_json::json!({
+        "cells": cells.len(),
+        "curves": summary,
+        "reference_s": reference.wall_s,
+    }))
+}
