@@ -92,11 +92,17 @@ fn tasks<'a>(problem: &Problem<'a>) -> Result<(Task<'a>, Task<'a>), PlanError> {
     Ok((learn, act))
 }
 
+fn one_pass() -> usize {
+    1
+}
+
 /// Q-learning's settings (`[methods.q-learning]`).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct QLearningParams {
-    /// Training passes over the day.
+    /// Training passes over the training days: not a config key but set by the comparing
+    /// command from the one budget rule (as many environment steps as MARLIN, decision 0011).
+    #[serde(skip_deserializing, default = "one_pass")]
     pub days: usize,
     /// Step size of the Q update.
     pub learning_rate: f64,
@@ -179,7 +185,9 @@ impl Allocator for QLearning {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DoubleDqnParams {
-    /// Training passes over the day.
+    /// Training passes over the training days (set from the one budget rule, as
+    /// [`QLearningParams::days`]).
+    #[serde(skip_deserializing, default = "one_pass")]
     pub days: usize,
     /// Units per hidden layer (two layers).
     pub hidden: i64,
@@ -309,7 +317,9 @@ impl Allocator for DoubleDqn {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActorCriticParams {
-    /// Training passes over the day.
+    /// Training passes over the training days (set from the one budget rule, as
+    /// [`QLearningParams::days`]).
+    #[serde(skip_deserializing, default = "one_pass")]
     pub days: usize,
     /// Units per hidden layer (two layers).
     pub hidden: i64,

@@ -311,9 +311,12 @@ fn run_method(
             } else {
                 c.marlin.seeds
             };
+            // The one budget rule: learning frameworks get MARLIN's environment steps.
+            let p = c.marlin.marlin.params();
+            let methods = c.marlin.methods.with_marlin_budget(p.days, p.k_opt);
             for k in 0..seeds {
                 let seed = marlin_training::run_seed(c.marlin.seed, k);
-                let mut allocator = make(&c.marlin.methods, seed);
+                let mut allocator = make(&methods, seed);
                 scored.allocate(problem, name, k, allocator.as_mut())?;
             }
         }
@@ -361,11 +364,12 @@ fn run_method(
                     .collect(),
                 100.0,
             );
+            let epochs = problems.training.scenario.time.epochs;
             notes.push(format!(
-                "marlin: trained {} day(s) of {} epochs at k_opt {}: {updates} SAC updates per agent, cross-epoch buffers at {fill}% of their {} transitions; no learning curve has been shown to flatten at this budget (issue 21); `--set marlin.days=N` trains longer",
+                "marlin: trained {} day(s) of {epochs} epochs at k_opt {}: {} environment steps (4 agents x k_opt explored plans per epoch; the learning frameworks get as many, one per epoch), {updates} SAC updates per agent, cross-epoch buffers at {fill}% of their {} transitions; whether the learning curve has flattened at this budget is `verdant learn`'s question (results/learn-geo-8dc-2d); `--set marlin.days=N` trains longer",
                 p.days,
-                problems.training.scenario.time.epochs,
                 p.k_opt,
+                p.days * epochs * 4 * p.k_opt,
                 p.replay_cross
             ));
             for mut t in trained {
@@ -377,7 +381,7 @@ fn run_method(
             // The load balancer in geo mode: its agents and the strongest baseline.
             let geo = lb_training::train_geo(run, &c.lb, problems.days, device)?;
             notes.push(format!(
-                "lb: the agent trained {} environment steps (requests routed; `--set agent.total_steps=N` trains longer); no learning curve has been shown to flatten at this budget (issue 21)",
+                "lb: the agent trained {} environment steps of its own environment (requests routed, not epochs planned, so not on MARLIN's budget scale; `--set agent.total_steps=N` trains longer); no learning curve of it is drawn yet (issue 21)",
                 c.lb.agent.params().total_steps
             ));
             for (seed, mut router) in geo.routers(|b| b == "shortest-expected-delay") {

@@ -29,7 +29,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use verdant::allocator::Problem;
 use verdant::config::{key, ConfigError, Layered, Validate};
@@ -351,22 +350,32 @@ fn study(
         Job::Marlin { .. } => 2,
     });
     let bar = run.progress(jobs.len() as u64, "learn");
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(learn.jobs)
-        .build()?;
-    let outcome: Vec<anyhow::Result<()>> = pool.install(|| {
-        jobs.par_iter()
-            .map(|job| {
-                let done = run_job(&dir, c, learn, training, scoring, job, device)
-                    .with_context(|| format!("{} seed {}", job.curve(), job_seed(job)));
+    // `learn.jobs` workers take the jobs in order (rayon would split the list and start its
+    // second half at once).
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failures = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..learn.jobs.min(jobs.len()) {
+            scope.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(job) = jobs.get(i) else { break };
+                if let Err(e) = run_job(&dir, c, learn, training, scoring, job, device) {
+                    let e = e.context(format!("{} seed {}", job.curve(), job_seed(job)));
+                    failures.lock().expect("no worker panicked").push(e);
+                    break;
+                }
                 bar.inc(1);
-                done
-            })
-            .collect()
+            });
+        }
     });
     bar.finish_and_clear();
-    for result in outcome {
-        result?;
+    if let Some(e) = failures
+        .into_inner()
+        .expect("no worker panicked")
+        .into_iter()
+        .next()
+    {
+        return Err(e);
     }
     let mut cells = Vec::new();
     for entry in std::fs::read_dir(dir.join("cells"))? {
@@ -524,13 +533,8 @@ fn run_job(
             let started = Instant::now();
             // As many environment steps as MARLIN at the first k_opt: one per epoch.
             let k_opt = learn.k_opt[0];
-            let framework_days = passes * 4 * k_opt;
-            let mut methods = c.marlin.methods.clone();
-            match name {
-                "q-learning" => methods.sections.q_learning.days = framework_days,
-                "double-dqn" => methods.sections.double_dqn.days = framework_days,
-                _ => methods.sections.actor_critic.days = framework_days,
-            }
+            let methods = c.marlin.methods.with_marlin_budget(passes, k_opt);
+            let framework_days = methods.sections.q_learning.days;
             let mut allocator =
                 methods::build(name, &methods, run_seed(c.marlin.seed, seed)).expect("registered");
             let plan = allocator.allocate(scoring)?;

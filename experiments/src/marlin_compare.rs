@@ -12,7 +12,7 @@ use verdant::allocator::rules::Even;
 use verdant::allocator::{Allocator, Problem};
 use verdant::config::Layered;
 use verdant::sim::{Objective, ObjectiveVector, Objectives, SimParams};
-use verdant_agents::marlin::Components;
+use verdant_agents::marlin::{Components, MarlinSettings};
 
 use crate::cli::{MarlinAction, SharedArgs};
 use crate::indicators::phv_by_family;
@@ -54,12 +54,16 @@ fn result_of(method: &str, family: &str, seed: u32, scored: &Scored) -> MethodRe
 }
 
 /// Runs every configured framework and rule of the registry for every seed (in parallel);
-/// deterministic ones run once.
+/// deterministic ones run once. The learning frameworks train with as many environment steps as
+/// MARLIN under `marlin` (the one budget rule, [`MethodsChecked::with_marlin_budget`]).
 fn run_frameworks(
     problem: &Problem,
     c: &MarlinChecked,
+    marlin: &MarlinSettings,
     seeds: u32,
 ) -> anyhow::Result<Vec<MethodResult>> {
+    let p = marlin.params();
+    let methods = c.methods.with_marlin_budget(p.days, p.k_opt);
     let jobs: Vec<(String, u32)> = c
         .compare
         .frameworks
@@ -73,7 +77,7 @@ fn run_frameworks(
     let results: Vec<anyhow::Result<MethodResult>> = jobs
         .par_iter()
         .map(|(name, k)| {
-            let mut a = methods::build(name, &c.methods, run_seed(c.seed, *k))
+            let mut a = methods::build(name, &methods, run_seed(c.seed, *k))
                 .expect("checked against the registry");
             let mut scored = Scored::default();
             scored.allocate(problem, name, *k, a.as_mut())?;
@@ -142,7 +146,7 @@ fn compare(c: &MarlinChecked, config: &Layered, shared: &SharedArgs) -> anyhow::
         };
         let marlin = train_schemes(run, &jobs, &training, &c.marlin, device)?;
         let mut scored = marlin_results(&problem, marlin)?;
-        scored.extend(run_frameworks(&problem, c, c.seeds)?);
+        scored.extend(run_frameworks(&problem, c, &c.marlin, c.seeds)?);
         let phv = phv_of_results(&scored);
         let frameworks = methods::names(Kind::Framework);
         let dir = run.dir();
@@ -340,7 +344,12 @@ fn scale(c: &MarlinChecked, config: &Layered, shared: &SharedArgs) -> anyhow::Re
             };
             let marlin = train_schemes(run, &jobs, &training, &settings, device)?;
             let mut scored = marlin_results(&problem, marlin)?;
-            scored.extend(run_frameworks(&problem, c, c.compare.scalability_seeds)?);
+            scored.extend(run_frameworks(
+                &problem,
+                c,
+                &settings,
+                c.compare.scalability_seeds,
+            )?);
             let phv = phv_of_results(&scored);
             let fams = distinct(scored.iter().map(|s| s.family.clone()));
             let best = fams

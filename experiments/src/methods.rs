@@ -328,6 +328,21 @@ pub(crate) struct MethodsChecked {
     pub sections: MethodsSection,
 }
 
+impl MethodsChecked {
+    /// The one budget rule (issue 21, decision 0011): the learning frameworks (Q-learning,
+    /// Double DQN, Actor-Critic; one environment step per epoch) train as many passes over the
+    /// training days as give MARLIN's environment steps at `marlin_days` passes and `k_opt`
+    /// (four agents, `k_opt` explored plans each per epoch): `4 k_opt marlin_days`.
+    pub fn with_marlin_budget(&self, marlin_days: usize, k_opt: usize) -> MethodsChecked {
+        let days = (4 * k_opt * marlin_days).max(1);
+        let mut m = self.clone();
+        m.sections.q_learning.days = days;
+        m.sections.double_dqn.days = days;
+        m.sections.actor_critic.days = days;
+        m
+    }
+}
+
 impl Validate for MethodsSection {
     type Checked = MethodsChecked;
     fn validate(self, prefix: &str) -> Result<MethodsChecked, ConfigError> {
@@ -364,18 +379,15 @@ impl Validate for MethodsSection {
         let count = |n: usize| n as u64;
         require_at_least_one(&at("nsga2"), "population", count(self.nsga2.population))?;
         let q = &self.q_learning;
-        require_at_least_one(&at("q-learning"), "days", count(q.days))?;
         require_positive(&at("q-learning"), "learning_rate", q.learning_rate)?;
         require_fraction(&at("q-learning"), "gamma", q.gamma)?;
         let d = &self.double_dqn;
-        require_at_least_one(&at("double-dqn"), "days", count(d.days))?;
         require_at_least_one(&at("double-dqn"), "hidden", d.hidden.max(0) as u64)?;
         require_positive(&at("double-dqn"), "learning_rate", d.learning_rate)?;
         require_fraction(&at("double-dqn"), "gamma", d.gamma)?;
         require_at_least_one(&at("double-dqn"), "batch", count(d.batch))?;
         require_at_least_one(&at("double-dqn"), "target_every", count(d.target_every))?;
         let a = &self.actor_critic;
-        require_at_least_one(&at("actor-critic"), "days", count(a.days))?;
         require_at_least_one(&at("actor-critic"), "hidden", a.hidden.max(0) as u64)?;
         require_positive(&at("actor-critic"), "learning_rate", a.learning_rate)?;
         require_fraction(&at("actor-critic"), "gamma", a.gamma)?;

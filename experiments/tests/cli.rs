@@ -1141,19 +1141,13 @@ fn marlin_rejects_bad_parameters_by_key() {
 }
 
 /// The comparison commands at a tiny budget.
-const COMPARE_SMALL: [&str; 16] = [
+const COMPARE_SMALL: [&str; 10] = [
     "--set",
     "methods.nsga2.generations=2",
     "--set",
     "methods.nsga2.population=6",
     "--set",
     "methods.slit.generations=1",
-    "--set",
-    "methods.q-learning.days=5",
-    "--set",
-    "methods.double-dqn.days=1",
-    "--set",
-    "methods.actor-critic.days=1",
     "--set",
     "methods.perllm.days=1",
     "--set",
@@ -1372,12 +1366,15 @@ fn compare_writes_the_optimal_versus_learned_report_and_report_merges_runs() {
         report.contains("No held-out days: `geo-4dc` names no split"),
         "{report}"
     );
-    // The report says how far the learned methods trained, and that it is not shown converged.
+    // The report says how far the learned methods trained, in environment steps, and where
+    // the learning curves are.
     assert!(
-        report.contains("- marlin: trained 1 day(s) of 96 epochs at k_opt")
+        report
+            .contains("- marlin: trained 1 day(s) of 96 epochs at k_opt 1: 384 environment steps")
             && report.contains("SAC updates per agent, cross-epoch buffers at")
-            && report.contains("- lb: the agent trained 256 environment steps")
-            && report.contains("no learning curve has been shown to flatten at this budget"),
+            && report
+                .contains("- lb: the agent trained 256 environment steps of its own environment")
+            && report.contains("`verdant learn`'s question"),
         "{report}"
     );
     let ind = std::fs::read_to_string(run.join("indicators.csv")).unwrap();
@@ -1544,16 +1541,7 @@ fn forecast_scores_the_predictor_on_held_out_days() {
 #[test]
 fn compare_scores_held_out_days_where_the_scenario_names_them() {
     let dir = tempfile::tempdir().unwrap();
-    let scenario = dir.path().join("two-days.toml");
-    std::fs::write(
-        &scenario,
-        format!(
-            "include = {:?}\nname = \"geo-4dc-2d\"\n[time]\nepochs = 192\n[split]\ntrain_days = [1, 1]\ntest_days = [2, 2]\n",
-            repo("datasets/scenarios/geo-4dc.toml").display().to_string()
-        ),
-    )
-    .unwrap();
-    let scenario_arg = format!("scenario={:?}", scenario.display().to_string());
+    let scenario_arg = geo4_two_days(dir.path());
     // No time for the plans' bounds: every plan the model covers is named out-of-time.
     let args = small_compare(&[
         "--set",
@@ -1662,4 +1650,111 @@ fn a_discrete_event_run_too_large_for_memory_is_refused_up_front() {
     );
     let out = run("fluid");
     assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// A two-day geo-4dc (train on day 1, score day 2) in `dir`; returns the `--set scenario=` value.
+fn geo4_two_days(dir: &Path) -> String {
+    let scenario = dir.join("two-days.toml");
+    std::fs::write(
+        &scenario,
+        format!(
+            "include = {:?}\nname = \"geo-4dc-2d\"\n[time]\nepochs = 192\n[split]\ntrain_days = [1, 1]\ntest_days = [2, 2]\n",
+            repo("datasets/scenarios/geo-4dc.toml").display().to_string()
+        ),
+    )
+    .unwrap();
+    format!("scenario={:?}", scenario.display().to_string())
+}
+
+/// cells.csv without its last column (wall time).
+fn cells_without_time(run: &Path) -> Vec<String> {
+    std::fs::read_to_string(run.join("cells.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| l.rsplit_once(',').unwrap().0.to_owned())
+        .collect()
+}
+
+#[test]
+fn learn_draws_learning_curves_on_held_out_days_and_resumes_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = geo4_two_days(dir.path());
+    let mut args = vec![
+        "learn",
+        "--out",
+        "out",
+        "-q",
+        "--set",
+        &scenario,
+        "--set",
+        "seeds=2",
+        "--set",
+        r#"schemes=["min-carbon","balanced"]"#,
+        "--set",
+        r#"compared=["exact","marlin","q-learning"]"#,
+        "--set",
+        "learn.passes=[1,2]",
+        "--set",
+        "learn.k_opt=[1]",
+        "--set",
+        "methods.exact.certify_front_budget_s=1",
+        "--set",
+        "methods.exact.front_grid=2",
+    ];
+    args.extend(MARLIN_TINY);
+    let out = verdant(&args, dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let run = single_run(dir.path(), "learn");
+    let report = std::fs::read_to_string(run.join("report.md")).unwrap();
+    assert!(report.contains("Held-out days"), "{report}");
+    assert!(report.contains("the optimal PHV lies in ["), "{report}");
+    for curve in [
+        "marlin-min-carbon-k1",
+        "marlin-balanced-k1",
+        "marlin-balanced-even-init-k1",
+        "q-learning",
+    ] {
+        assert!(
+            report.contains(&format!("| {curve} | 1 |")),
+            "{curve}:\n{report}"
+        );
+    }
+    // Three MARLIN curves at budgets 0 (the control), 1 and 2; Q-learning at 1 and 2; two seeds.
+    let cells = cells_without_time(&run);
+    assert_eq!(cells.len(), 1 + (3 * 3 + 2) * 2, "{cells:#?}");
+    let header: Vec<&str> = cells[0].split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    for row in &cells[1..] {
+        let f: Vec<&str> = row.split(',').collect();
+        let passes: u64 = f[col("passes")].parse().unwrap();
+        let steps: u64 = f[col("env_steps")].parse().unwrap();
+        // One environment step per explored plan: 4 agents x k_opt per epoch (MARLIN), as many
+        // for the frameworks (one per epoch, 4 k_opt passes per unit of budget).
+        assert_eq!(steps, passes * 96 * 4, "{row}");
+        let ratio: f64 = f[col("phv_ratio_to_exact")].parse().unwrap();
+        assert!((0.0..=1.0).contains(&ratio), "{row}");
+    }
+    // Resume after losing cells (a run stopped mid-way): the same numbers.
+    for cell in ["marlin-balanced-k1-p2-s1.json", "q-learning-p1-s0.json"] {
+        std::fs::remove_file(run.join("cells").join(cell)).unwrap();
+    }
+    let out = verdant(
+        &["learn", "-q", "--resume", run.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(cells_without_time(&run), cells);
+    assert_eq!(manifest(&run)["status"], "complete");
+    // verdant compare refuses verdant learn's section.
+    let out = verdant(
+        &["compare", "--print-config", "--set", "learn.jobs=1"],
+        dir.path(),
+    );
+    assert!(out.status.success());
+    let out = verdant(
+        &["compare", "-q", "--out", "out", "--set", "learn.jobs=1"],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("learn"), "{}", text(&out.stderr));
 }
