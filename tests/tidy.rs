@@ -332,6 +332,7 @@ fn no_command_module_imports_another() {
     let shared = [
         "certify",
         "cli",
+        "comparison",
         "indicators",
         "methods",
         "plots",

@@ -13,171 +13,26 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use serde::Deserialize;
 use verdant::allocator::{Allocator, Problem};
-use verdant::config::{key, ConfigError, Layered, Validate};
 use verdant::scenario::Scenario;
-use verdant::sim::{FractionPlan, Objective, SimParams};
-use verdant_agents::lb::LbAgentParams;
-use verdant_agents::marlin::{EpochLog, MarlinParams, Scheme};
-use verdant_agents::TorchParams;
+use verdant::sim::{FractionPlan, Objective};
+use verdant_agents::marlin::EpochLog;
 use verdant_solvers::bound::{simulated_objectives, BOUND_OBJECTIVES};
 use verdant_solvers::methods::ExactFront;
 use verdant_solvers::SolveStatus;
 
 use crate::certify::{self, Certification, Coverage, Stop};
 use crate::cli::SharedArgs;
+use crate::comparison::{defaults, scoring_sim, CompareChecked, CompareDoc};
 use crate::indicators;
-use crate::learn::{LearnChecked, LearnSection};
-use crate::methods::{self, Build, MethodsSection};
+use crate::methods::{self, Build};
 use crate::plots::{bar_chart, line_chart, projection_chart, Axis, BarGroup, Chart, Series};
 use crate::reports::{objective_fields, OBJECTIVE_COLUMNS};
 use crate::run::{configure, within, Days, Run};
 use crate::scoring::{has_nodes, Point, Scored};
 use crate::stats::{distinct, mean_ci};
-use crate::training::lb::{self as lb_training, GeoSection, LbChecked, LbDoc, LbSection};
-use crate::training::marlin::{
-    self as marlin_training, CompareSection, Jobs, MarlinChecked, MarlinDoc,
-};
-
-pub const DEFAULTS: &str = include_str!("../configs/compare.toml");
-
-/// The compare document: the sections of marlin.toml and lb.toml (their defaults are laid under
-/// compare.toml), and the list of methods.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CompareDoc {
-    seed: u64,
-    scenario: String,
-    schemes: Vec<Scheme>,
-    seeds: u32,
-    discrete_event: bool,
-    marlin: MarlinParams,
-    #[serde(default)]
-    torch: TorchParams,
-    #[serde(default)]
-    compare: CompareSection,
-    methods: MethodsSection,
-    /// The methods compared: registry names, in the order the tables list them.
-    compared: Vec<String>,
-    lb: LbSection,
-    #[serde(default)]
-    geo: GeoSection,
-    agent: LbAgentParams,
-    /// `verdant learn`'s axes (its defaults add them; `verdant compare` refuses them).
-    #[serde(default)]
-    learn: Option<LearnSection>,
-}
-
-/// The compare document, checked (also `verdant learn`'s).
-pub(crate) struct CompareChecked {
-    pub marlin: MarlinChecked,
-    pub lb: LbChecked,
-    /// The methods, registry names in table order.
-    pub methods: Vec<String>,
-    pub learn: Option<LearnChecked>,
-}
-
-impl Validate for CompareDoc {
-    type Checked = CompareChecked;
-    fn validate(self, prefix: &str) -> Result<CompareChecked, ConfigError> {
-        for name in &self.compared {
-            if methods::method(name).is_none() {
-                let known: Vec<&str> = methods::REGISTRY.iter().map(|m| m.name).collect();
-                return Err(ConfigError::invalid(
-                    key(prefix, "compared"),
-                    format!("unknown method {name:?} (known: {})", known.join(", ")),
-                ));
-            }
-        }
-        if !self.compared.iter().any(|m| m == "exact") {
-            return Err(ConfigError::invalid(
-                key(prefix, "compared"),
-                "must include \"exact\": every indicator is relative to it",
-            ));
-        }
-        // The load balancer routes the same scenario with the same seeds.
-        let lb = LbDoc {
-            seed: self.seed,
-            lb: LbSection {
-                seeds: self.seeds,
-                ..self.lb
-            },
-            geo: GeoSection {
-                scenario: self.scenario.clone(),
-                ..self.geo
-            },
-            agent: self.agent,
-            torch: self.torch.clone(),
-        }
-        .validate(prefix)?;
-        let marlin = MarlinDoc {
-            seed: self.seed,
-            scenario: self.scenario,
-            schemes: self.schemes,
-            seeds: self.seeds,
-            discrete_event: self.discrete_event,
-            marlin: self.marlin,
-            torch: self.torch,
-            compare: self.compare,
-            methods: self.methods,
-        }
-        .validate(prefix)?;
-        let learn = match self.learn {
-            Some(l) => Some(l.validate(&key(prefix, "learn"))?),
-            None => None,
-        };
-        Ok(CompareChecked {
-            marlin,
-            lb,
-            methods: self.compared,
-            learn,
-        })
-    }
-}
-
-/// Paper-scale budgets for `verdant compare --full`.
-const FULL: &str = r#"
-seeds = 3
-[marlin]
-days = 10
-k_opt = 8
-[agent]
-total_steps = 200000
-[methods.exact]
-front_grid = 5
-"#;
-
-/// The defaults of `verdant compare`: marlin.toml, then lb.toml, then compare.toml (then the
-/// paper-scale budgets with `--full`).
-pub(crate) fn defaults(full: bool) -> anyhow::Result<String> {
-    let mut doc = Layered::parse(marlin_training::DEFAULTS, "built-in defaults of marlin")?;
-    doc.merge(Layered::parse(
-        lb_training::DEFAULTS,
-        "built-in defaults of lb",
-    )?);
-    doc.merge(Layered::parse(DEFAULTS, "built-in defaults of compare")?);
-    if full {
-        doc.merge(Layered::parse(FULL, "--full budgets")?);
-    }
-    Ok(doc.to_toml_string())
-}
-
-/// The one place that decides the simulator's settings for every method and every score of
-/// `verdant compare` and `verdant learn`. The discrete-event queue keeps every request, as the
-/// fluid backlog does: with the default bound the plans that overload a datacenter dropped most
-/// of their requests there, and their discrete-event TTFT counted only the ones served.
-pub(crate) fn scoring_sim() -> SimParams {
-    SimParams {
-        max_waiting_per_datacenter: KEEP_EVERY_REQUEST,
-        ..SimParams::default()
-    }
-}
-
-/// The discrete-event simulator's queue bound per datacenter in `verdant compare`: large enough
-/// that no request is dropped at the bundled scenarios' loads (one node of the largest pool
-/// receives a few hundred thousand requests a day).
-const KEEP_EVERY_REQUEST: usize = 10_000_000;
+use crate::training::lb as lb_training;
+use crate::training::marlin::{self as marlin_training, Jobs};
 
 pub fn run(full: bool, shared: &SharedArgs) -> anyhow::Result<()> {
     let defaults = defaults(full)?;

@@ -31,14 +31,13 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 use verdant::allocator::Problem;
-use verdant::config::{key, ConfigError, Layered, Validate};
 use verdant::run::write_atomic;
 use verdant::sim::{Objective, Objectives};
 use verdant_agents::marlin::{ActorInit, Marlin, Scheme, MARLIN_CHECKPOINT};
 
 use crate::certify;
 use crate::cli::SharedArgs;
-use crate::compare::{self, CompareChecked, CompareDoc};
+use crate::comparison::{learn_defaults, scoring_sim, CompareChecked, CompareDoc, LearnChecked};
 use crate::indicators::{self, gap_name, RATIO_TO_BOUND};
 use crate::methods;
 use crate::plots::{line_chart, Chart, Series};
@@ -46,8 +45,6 @@ use crate::run::{configure, configure_from_run, within, Days, Run};
 use crate::scoring::{Point, Scored};
 use crate::stats::{mean_ci, plus_minus};
 use crate::training::marlin::run_seed;
-
-pub const DEFAULTS: &str = include_str!("../configs/learn.toml");
 
 /// The frameworks whose learning curves the study can draw.
 const FRAMEWORKS: [&str; 3] = ["q-learning", "double-dqn", "actor-critic"];
@@ -61,79 +58,6 @@ const RULES: [&str; 5] = [
     "lowest-price",
 ];
 
-/// `[learn]`: the study's axes.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct LearnSection {
-    /// Budgets in passes over the training days (log-spaced; the untrained control is added).
-    pub passes: Vec<usize>,
-    /// MARLIN's exploration iterations per epoch and agent: one curve each for the schemes of
-    /// `k_opt_schemes`, the first for every scheme.
-    pub k_opt: Vec<usize>,
-    /// Schemes trained at every `k_opt` (the others at the first only).
-    #[serde(default)]
-    pub k_opt_schemes: Vec<Scheme>,
-    /// Schemes that also train from the even split (`marlin.actor_init = "even"`).
-    #[serde(default)]
-    pub even_init: Vec<Scheme>,
-    /// Training runs side by side (each one libtorch thread).
-    pub jobs: usize,
-}
-
-/// `[learn]`, checked: budgets ascending and distinct.
-#[derive(Debug, Clone)]
-pub(crate) struct LearnChecked {
-    pub passes: Vec<usize>,
-    pub k_opt: Vec<usize>,
-    pub k_opt_schemes: Vec<Scheme>,
-    pub even_init: Vec<Scheme>,
-    pub jobs: usize,
-}
-
-impl Validate for LearnSection {
-    type Checked = LearnChecked;
-    fn validate(self, prefix: &str) -> Result<LearnChecked, ConfigError> {
-        let mut passes = self.passes;
-        passes.sort_unstable();
-        passes.dedup();
-        if passes.is_empty() || passes[0] == 0 {
-            return Err(ConfigError::invalid(
-                key(prefix, "passes"),
-                "needs at least one budget, each at least 1 pass (the untrained control is added)",
-            ));
-        }
-        let mut k_opt = self.k_opt;
-        k_opt.dedup();
-        if k_opt.is_empty() || k_opt.contains(&0) {
-            return Err(ConfigError::invalid(
-                key(prefix, "k_opt"),
-                "needs at least one value, each at least 1",
-            ));
-        }
-        if self.jobs == 0 {
-            return Err(ConfigError::invalid(
-                key(prefix, "jobs"),
-                "must be at least 1",
-            ));
-        }
-        Ok(LearnChecked {
-            passes,
-            k_opt,
-            k_opt_schemes: self.k_opt_schemes,
-            even_init: self.even_init,
-            jobs: self.jobs,
-        })
-    }
-}
-
-/// The defaults of `verdant learn`: compare's (marlin.toml, lb.toml, compare.toml), then
-/// learn.toml.
-fn defaults() -> anyhow::Result<String> {
-    let mut doc = Layered::parse(&compare::defaults(false)?, "built-in defaults of compare")?;
-    doc.merge(Layered::parse(DEFAULTS, "built-in defaults of learn")?);
-    Ok(doc.to_toml_string())
-}
-
 /// `verdant learn [--resume RUN_DIR]`.
 pub fn run(resume: Option<&Path>, shared: &SharedArgs) -> anyhow::Result<()> {
     let (config, c, run) = match resume {
@@ -141,7 +65,7 @@ pub fn run(resume: Option<&Path>, shared: &SharedArgs) -> anyhow::Result<()> {
             let (config, c) = configure_from_run::<CompareDoc>(dir, "learn")?;
             (config, c, Some(dir))
         }
-        None => match configure::<CompareDoc>(&defaults()?, "learn", shared)? {
+        None => match configure::<CompareDoc>(&learn_defaults()?, "learn", shared)? {
             Some((config, c)) => (config, c, None),
             None => return Ok(()),
         },
@@ -151,7 +75,7 @@ pub fn run(resume: Option<&Path>, shared: &SharedArgs) -> anyhow::Result<()> {
     };
     let seed = c.marlin.seed;
     let days = Days::load(&c.marlin.scenario, seed)?;
-    let (training, scoring) = days.problems(compare::scoring_sim());
+    let (training, scoring) = days.problems(scoring_sim());
     let device = c.marlin.torch.activate()?;
     let run = match run {
         Some(dir) => Run::reopen(dir, shared)?,

@@ -5,6 +5,7 @@
 // scoring, indicators, reports, statistics and plots.
 mod certify;
 mod cli;
+mod comparison;
 mod indicators;
 mod methods;
 mod plots;
