@@ -302,6 +302,18 @@ fn two_runs_with_one_seed_are_identical_and_resume_is_exact() {
     let b = run(2, Execution::OneAtATime);
     let weights = a.weights();
     assert!(weights == b.weights());
+    // Nothing depends on the configured total: two days of a five-day run are a two-day run
+    // (what `verdant learn` relies on to read a learning curve off one run).
+    let mut longer = Marlin::new(
+        &problem,
+        settings_run(5, Execution::Auto),
+        Scheme::Balanced,
+        MasterSeed(4),
+        device(),
+    )
+    .unwrap();
+    longer.train_until(2, None, &mut |_| {}).unwrap();
+    assert!(longer.weights() == weights, "a prefix of a longer run differs");
     let (oa, ob) = (a.into_policy(), b.into_policy());
     assert_eq!(oa.log, ob.log);
     assert_eq!(oa.consensus, ob.consensus);
