@@ -313,7 +313,10 @@ fn two_runs_with_one_seed_are_identical_and_resume_is_exact() {
     )
     .unwrap();
     longer.train_until(2, None, &mut |_| {}).unwrap();
-    assert!(longer.weights() == weights, "a prefix of a longer run differs");
+    assert!(
+        longer.weights() == weights,
+        "a prefix of a longer run differs"
+    );
     let (oa, ob) = (a.into_policy(), b.into_policy());
     assert_eq!(oa.log, ob.log);
     assert_eq!(oa.consensus, ob.consensus);
