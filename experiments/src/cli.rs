@@ -112,6 +112,10 @@ pub enum Command {
         /// are kept, MARLIN's runs continue from their checkpoints.
         #[arg(long, value_name = "RUN_DIR")]
         resume: Option<PathBuf>,
+        /// With --resume: write the tables, verdicts and plots from the cells the run has and
+        /// train nothing (a stopped study's state, each budget with the seeds it has).
+        #[arg(long, requires = "resume")]
+        report_only: bool,
     },
     /// Merge the indicators of several `verdant compare` run directories (seeds run on
     /// different machines, say) into one table printed to stdout. Writes nothing.

@@ -46,6 +46,10 @@ use crate::scoring::{Point, Scored};
 use crate::stats::{mean_ci, plus_minus};
 use crate::training::marlin::run_seed;
 
+/// The widest paired 95% CI (points of the even split's value, each side) of a change that
+/// counts as flat.
+const FLAT_POINTS: f64 = 2.0;
+
 /// The frameworks whose learning curves the study can draw.
 const FRAMEWORKS: [&str; 3] = ["q-learning", "double-dqn", "actor-critic"];
 
@@ -59,7 +63,7 @@ const RULES: [&str; 5] = [
 ];
 
 /// `verdant learn [--resume RUN_DIR]`.
-pub fn run(resume: Option<&Path>, shared: &SharedArgs) -> anyhow::Result<()> {
+pub fn run(resume: Option<&Path>, report_only: bool, shared: &SharedArgs) -> anyhow::Result<()> {
     let (config, c, run) = match resume {
         Some(dir) => {
             let (config, c) = configure_from_run::<CompareDoc>(dir, "learn")?;
@@ -73,6 +77,9 @@ pub fn run(resume: Option<&Path>, shared: &SharedArgs) -> anyhow::Result<()> {
     let Some(learn) = c.learn.clone() else {
         bail!("the configuration has no [learn] section (verdant learn's axes)");
     };
+    if let (true, Some(dir)) = (report_only, run) {
+        return report_only_of(dir, &c, &learn);
+    }
     let seed = c.marlin.seed;
     let days = Days::load(&c.marlin.scenario, seed)?;
     let (training, scoring) = days.problems(scoring_sim());
@@ -83,7 +90,13 @@ pub fn run(resume: Option<&Path>, shared: &SharedArgs) -> anyhow::Result<()> {
     }
     .on_device(device);
     let (_, path) = within(run, |run| {
-        study(run, &c, &learn, &training, &scoring, &days, device)
+        let work = Work {
+            training: &training,
+            scoring: &scoring,
+            days: &days,
+            device,
+        };
+        study(run, &c, &learn, &work)
     })?;
     print!("{}", std::fs::read_to_string(path.join("report.md"))?);
     println!("{}", path.display());
@@ -218,16 +231,21 @@ fn write_cell(path: &Path, cell: &Cell) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a study works on.
+struct Work<'w> {
+    training: &'w Problem<'w>,
+    scoring: &'w Problem<'w>,
+    days: &'w Days,
+    device: tch::Device,
+}
+
 fn study(
     run: &mut Run,
     c: &CompareChecked,
     learn: &LearnChecked,
-    training: &Problem,
-    scoring: &Problem,
-    days: &Days,
-    device: tch::Device,
+    work: &Work,
 ) -> anyhow::Result<serde_json::Value> {
+    let (training, scoring, device) = (work.training, work.scoring, work.device);
     let dir = run.dir().path().to_owned();
     std::fs::create_dir_all(dir.join("cells"))?;
     let reference = reference(&dir, c, scoring)?;
@@ -301,6 +319,11 @@ fn study(
     {
         return Err(e);
     }
+    write_outputs(&dir, c, learn, work.days, &reference, &read_cells(&dir)?)
+}
+
+/// Every cell written so far, in (curve, budget, seed) order.
+fn read_cells(dir: &Path) -> anyhow::Result<Vec<Cell>> {
     let mut cells = Vec::new();
     for entry in std::fs::read_dir(dir.join("cells"))? {
         let path = entry?.path();
@@ -309,7 +332,25 @@ fn study(
         }
     }
     cells.sort_by(|a, b| (&a.curve, a.passes, a.seed).cmp(&(&b.curve, b.passes, b.seed)));
-    write_outputs(&dir, c, learn, days, &reference, &cells)
+    Ok(cells)
+}
+
+/// `--report-only`: the tables, verdicts and plots of the cells `dir` has, training nothing and
+/// leaving its manifest as it is (a stopped study stays marked as not complete).
+fn report_only_of(dir: &Path, c: &CompareChecked, learn: &LearnChecked) -> anyhow::Result<()> {
+    let path = dir.join("reference.json");
+    if !path.is_file() {
+        bail!(
+            "{}: no reference.json, so nothing to report yet (resume without --report-only)",
+            dir.display()
+        );
+    }
+    let reference: Reference = serde_json::from_str(&std::fs::read_to_string(&path)?)
+        .with_context(|| format!("{}: not a reference of verdant learn", path.display()))?;
+    let days = Days::load(&c.marlin.scenario, c.marlin.seed)?;
+    write_outputs(dir, c, learn, &days, &reference, &read_cells(dir)?)?;
+    print!("{}", std::fs::read_to_string(dir.join("report.md"))?);
+    Ok(())
 }
 
 fn job_seed(job: &Job) -> u32 {
@@ -586,6 +627,14 @@ fn write_outputs(
             let own: Vec<f64> = per_seed.iter().map(|p| p.1).collect();
             let phv: Vec<f64> = per_seed.iter().map(|p| p.2).collect();
             let (own_ci, phv_ci) = (mean_ci(&own), mean_ci(&phv));
+            // One seed has no interval.
+            let shown = |ci: (f64, f64)| {
+                if own.len() < 2 {
+                    format!("{:.4} (one seed)", ci.0)
+                } else {
+                    plus_minus(ci, 4)
+                }
+            };
             let (env_steps, updates) = steps[&(curve.clone(), passes)];
             writeln!(
                 curves_csv,
@@ -601,8 +650,8 @@ fn write_outputs(
                 "| {curve} | {passes} | {env_steps} | {} | {} | {} | {} |",
                 updates.map_or("-".to_owned(), |u| u.to_string()),
                 own.len(),
-                plus_minus(own_ci, 4),
-                plus_minus(phv_ci, 4)
+                shown(own_ci),
+                shown(phv_ci)
             )?;
         }
     }
@@ -624,7 +673,7 @@ fn write_outputs(
         (diffs.len() >= 2).then(|| mean_ci(&diffs))
     };
     let mut verdicts = String::from(
-        "| curve | trained (largest budget) - untrained, own score, points of the even split's | beats its control | flattens at (passes) |\n| --- | --- | --- | --- |\n",
+        "| curve | trained (largest budget) - untrained, own score, points of the even split's | beats its control | flat from (passes) |\n| --- | --- | --- | --- |\n",
     );
     let mut summary = serde_json::Map::new();
     for (curve, series) in &curves {
@@ -637,13 +686,27 @@ fn write_outputs(
             Some(_) => "no: within noise",
             None => "n/a",
         };
-        let flat = budgets
+        // Flat from budget b: every later doubling changes the own score by an amount whose
+        // paired 95% CI holds zero and is at most FLAT_POINTS wide each side (a change that
+        // noise hides is not shown to be flat).
+        let steps: Vec<(usize, Option<(f64, f64)>)> = budgets
             .windows(2)
             .filter(|w| w[0] > 0)
-            .find(|w| {
-                paired(series, w[0], w[1]).is_some_and(|(m, h)| (m - h) <= 0.0 && (m + h) >= 0.0)
-            })
-            .map_or_else(|| format!("not within {largest}"), |w| w[0].to_string());
+            .map(|w| (w[0], paired(series, w[0], w[1])))
+            .collect();
+        let is_flat = |d: &Option<(f64, f64)>| {
+            d.is_some_and(|(m, h)| m - h <= 0.0 && m + h >= 0.0 && h <= FLAT_POINTS)
+        };
+        let flat = (0..steps.len())
+            .find(|&i| steps[i..].iter().all(|(_, d)| is_flat(d)))
+            .map(|i| steps[i].0.to_string())
+            .unwrap_or_else(|| match steps.last() {
+                Some((b, Some(d))) => format!(
+                    "not shown within {largest} (last doubling, from {b}: {})",
+                    plus_minus(*d, 2)
+                ),
+                _ => format!("not shown within {largest}"),
+            });
         writeln!(
             verdicts,
             "| {curve} | {} | {beats} | {flat} |",
@@ -651,7 +714,7 @@ fn write_outputs(
         )?;
         summary.insert(
             curve.clone(),
-            serde_json::json!({ "beats_control": beats, "flattens_at": flat }),
+            serde_json::json!({ "beats_control": beats, "flat_from": flat }),
         );
     }
 
@@ -756,7 +819,7 @@ fn write_outputs(
         ),
     };
     let report = format!(
-        "# Learning curves on `{}`\n\n{}\n\nEvery learned method trained at budgets of {:?} passes over the training days ({} seed(s), master seed {}); MARLIN's schemes at k_opt {:?} from their untrained policy (0 passes, the control){}; the frameworks with as many environment steps as MARLIN at k_opt {} (one step per epoch, so `4 x k_opt` times the passes). At each budget the policy allocated the scoring days without learning and the fluid simulator scored the plan. Reference point (fixed for every cell): the worst value of each objective over the exact front ({} plans) and the rules, TTFT's at the service level ({} s); {}.\n\nOwn score: the plan's value of its scheme's objective over the even split's on the scoring days (Balanced and the frameworks: the mean of the four ratios); lower is better. Mean +- 95% CI over seeds.\n\n{table}\n## Verdicts\n\nPaired over seeds: the own score at the largest budget minus the untrained policy's, in points of the even split's value (negative: training helped). A curve flattens at the first budget whose next doubling changes the own score by an amount whose 95% CI holds zero.\n\n{verdicts}\n## MARLIN's schemes as one front\n\nThe schemes' plans of one seed (random start, the first k_opt's budgets for every scheme) together, at the same reference point.\n\n{fronts}\nPlots: own_score.svg, phv_ratio.svg. Every cell: cells.csv; per curve and budget: curves.csv.\n",
+        "# Learning curves on `{}`\n\n{}\n\nEvery learned method trained at budgets of {:?} passes over the training days ({} seed(s), master seed {}); MARLIN's schemes at k_opt {:?} from their untrained policy (0 passes, the control){}; the frameworks with as many environment steps as MARLIN at k_opt {} (one step per epoch, so `4 x k_opt` times the passes). At each budget the policy allocated the scoring days without learning and the fluid simulator scored the plan. Reference point (fixed for every cell): the worst value of each objective over the exact front ({} plans) and the rules, TTFT's at the service level ({} s); {}.\n\nOwn score: the plan's value of its scheme's objective over the even split's on the scoring days (Balanced and the frameworks: the mean of the four ratios); lower is better. Mean +- 95% CI over seeds.\n\n{table}\n## Verdicts\n\nPaired over seeds: the own score at the largest budget minus the untrained policy's, in points of the even split's value (negative: training helped). A curve is flat from the first budget after which every doubling changes the own score by an amount whose paired 95% CI holds zero and is at most {FLAT_POINTS} points wide each side.\n\n{verdicts}\n## MARLIN's schemes as one front\n\nThe schemes' plans of one seed (random start, the first k_opt's budgets for every scheme) together, at the same reference point.\n\n{fronts}\nPlots: own_score.svg, phv_ratio.svg. Every cell: cells.csv; per curve and budget: curves.csv.\n",
         days.scoring.name,
         days.note(),
         learn.passes,

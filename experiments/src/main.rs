@@ -53,7 +53,10 @@ fn main() -> ExitCode {
         cli::Command::Lb { action } => lb::run(action, &cli.shared),
         cli::Command::Compare { full } => compare::run(*full, &cli.shared),
         cli::Command::Report { runs } => compare::report(runs),
-        cli::Command::Learn { resume } => learn::run(resume.as_deref(), &cli.shared),
+        cli::Command::Learn {
+            resume,
+            report_only,
+        } => learn::run(resume.as_deref(), *report_only, &cli.shared),
         cli::Command::Marlin {
             action:
                 action @ (cli::MarlinAction::Compare
