@@ -443,8 +443,6 @@ fn run_job(
             })?;
             let checkpoints = dir.join("checkpoints").join(format!("{curve}-s{seed}"));
             std::fs::create_dir_all(&checkpoints)?;
-            let has_checkpoint = checkpoints.join(MARLIN_CHECKPOINT).is_file();
-            let mut resumable = has_checkpoint;
             for passes in std::iter::once(0).chain(learn.passes.iter().copied()) {
                 let path = cell_path(dir, &curve, passes, seed);
                 if path.is_file() {
@@ -458,7 +456,8 @@ fn run_job(
                     run_seed(c.marlin.seed, seed),
                     device,
                 )?;
-                if resumable {
+                // The run so far, where one has trained (every pass ends with a checkpoint).
+                if checkpoints.join(MARLIN_CHECKPOINT).is_file() {
                     m.resume(&checkpoints)?;
                 }
                 if m.day() > passes {
@@ -468,7 +467,6 @@ fn run_job(
                     );
                 }
                 m.train_until(passes, Some(&checkpoints), &mut |_| {})?;
-                resumable = passes > 0 || resumable;
                 let mut policy = m.into_policy();
                 let updates = policy.log.last().map_or(0, |l| l.updates[0]);
                 let deployed = policy.deploy(scoring)?;
