@@ -33,6 +33,7 @@ fn config() -> SacConfig {
         actor_lr: 3e-4,
         critic_lr: 1e-3,
         alpha_lr: 3e-4,
+        initial_alpha: 1.0,
         gamma: 0.95,
         tau: 0.005,
         film: true,

@@ -172,6 +172,7 @@ fn sac_learns_a_one_step_task_to_its_optimum() {
         actor_lr: 3e-3,
         critic_lr: 3e-3,
         alpha_lr: 3e-3,
+        initial_alpha: 1.0,
         gamma: 0.0,
         tau: 0.05,
         film: true,
@@ -492,6 +493,7 @@ fn a_stack_of_agents_trains_exactly_as_the_agents_one_at_a_time() {
         actor_lr: 3e-3,
         critic_lr: 3e-3,
         alpha_lr: 3e-3,
+        initial_alpha: 1.0,
         gamma: 0.9,
         tau: 0.05,
         film: true,
@@ -562,6 +564,7 @@ fn a_zeroed_actor_output_proposes_the_zero_action_and_still_learns() {
         actor_lr: 1e-2,
         critic_lr: 1e-2,
         alpha_lr: 1e-2,
+        initial_alpha: 1.0,
         gamma: 0.9,
         tau: 0.05,
         film: true,
@@ -577,4 +580,64 @@ fn a_zeroed_actor_output_proposes_the_zero_action_and_still_learns() {
         stack.update(&b, &|u: &Tensor| u.softmax(-1, Kind::Float), &mut noise);
     }
     assert!(act(&stack).abs().max().double_value(&[]) > 0.0);
+}
+
+#[test]
+fn settings_take_changes_by_key_and_name_the_key_of_a_bad_one() {
+    let base = settings(1);
+    let table = |text: &str| -> toml::Table { toml::from_str(text).unwrap() };
+    let changed = base
+        .with_changes(
+            "v",
+            &table("action_scale = 1.5\ninitial_alpha = 0.1\ncomponents = { veto = false }"),
+        )
+        .unwrap();
+    let (p, q) = (base.params(), changed.params());
+    assert_eq!(q.action_scale, 1.5);
+    assert_eq!(q.initial_alpha, 0.1);
+    // A nested table merges key by key: the other components stay on.
+    assert!(!q.components.veto && q.components.capital && q.components.her);
+    // Nothing else changes.
+    let mut back = q.clone();
+    back.action_scale = p.action_scale;
+    back.initial_alpha = p.initial_alpha;
+    back.components.veto = p.components.veto;
+    assert_eq!(&back, p);
+    let unknown = base
+        .with_changes("v", &table("action_scal = 1"))
+        .unwrap_err();
+    assert!(unknown.to_string().contains("v.action_scal"), "{unknown}");
+    let invalid = base
+        .with_changes("v", &table("initial_alpha = -1.0"))
+        .unwrap_err();
+    assert!(invalid.to_string().contains("v.initial_alpha"), "{invalid}");
+}
+
+#[test]
+fn the_entropy_temperature_starts_at_initial_alpha() {
+    let config = |initial_alpha| SacConfig {
+        state: 3,
+        weights: 4,
+        conditioning: 2,
+        action: 2,
+        actor_hidden: 8,
+        critic_hidden: 8,
+        actor_lr: 1e-3,
+        critic_lr: 1e-3,
+        alpha_lr: 1e-3,
+        initial_alpha,
+        gamma: 0.9,
+        tau: 0.05,
+        film: true,
+    };
+    for initial_alpha in [1.0, 0.05] {
+        let mut inits: Vec<ChaCha8Rng> = (0..2).map(ChaCha8Rng::seed_from_u64).collect();
+        let stack = SacStack::new(config(initial_alpha), device(), &mut inits);
+        for alpha in stack.alpha() {
+            assert!(
+                (alpha - initial_alpha).abs() < 1e-6,
+                "{alpha} vs {initial_alpha}"
+            );
+        }
+    }
 }

@@ -104,25 +104,15 @@ fn compare(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let exact_config = &c.marlin.methods.exact;
-    let certification = match &exact_config.certify {
-        Some(settings) => {
-            match certify::certify(
-                problem,
-                &mut scored,
-                "exact",
-                &exact_config.solver,
-                settings,
-            ) {
-                Ok(c) => Some(c),
-                Err(e) => {
-                    notes.push(format!("certification: not done: {e:#}"));
-                    None
-                }
+    let certification =
+        match certify::certify_configured(problem, &mut scored, "exact", &c.marlin.methods.exact) {
+            Some(Ok(c)) => Some(c),
+            Some(Err(e)) => {
+                notes.push(format!("certification: not done: {e:#}"));
+                None
             }
-        }
-        None => None,
-    };
+            None => None,
+        };
     if c.marlin.discrete_event {
         if has_nodes(problem) {
             scored.discrete_event(problem, c.marlin.seed, |p| !training_archive(p))?;
@@ -235,9 +225,11 @@ fn run_method(
         (Build::Trained, "lb") => {
             // The load balancer in geo mode: its agents and the strongest baseline.
             let geo = lb_training::train_geo(run, &c.lb, problems.days, device)?;
+            let steps = c.lb.agent.params().total_steps;
             notes.push(format!(
-                "lb: the agent trained {} environment steps of its own environment (requests routed, not epochs planned, so not on MARLIN's budget scale; `--set agent.total_steps=N` trains longer); no learning curve of it is drawn yet (issue 21)",
-                c.lb.agent.params().total_steps
+                "lb: the agents trained {steps} environment steps of their own environment ({:.1} passes over the {} drawn training requests: requests routed, not epochs planned, so not on MARLIN's budget scale; `--set agent.total_steps=N` trains longer); their learning curves are `verdant learn`'s (results/learn-geo-8dc-2d)",
+                steps as f64 / geo.training_requests as f64,
+                geo.training_requests
             ));
             for (seed, mut router) in geo.routers(|b| b == "shortest-expected-delay") {
                 let name = format!("lb-{}", router.name());

@@ -2,11 +2,13 @@
 //! (the sections of marlin.toml and lb.toml, the methods compared, and `verdant learn`'s axes),
 //! its defaults, and the simulator settings every comparison scores with.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use verdant::config::{key, ConfigError, Layered, Validate};
 use verdant::sim::SimParams;
 use verdant_agents::lb::LbAgentParams;
-use verdant_agents::marlin::{MarlinParams, Scheme};
+use verdant_agents::marlin::{MarlinParams, MarlinSettings, Scheme};
 use verdant_agents::TorchParams;
 
 use crate::methods::{self, MethodsSection};
@@ -100,7 +102,7 @@ impl Validate for CompareDoc {
         }
         .validate(prefix)?;
         let learn = match self.learn {
-            Some(l) => Some(l.validate(&key(prefix, "learn"))?),
+            Some(l) => Some(l.validate(&key(prefix, "learn"), &marlin.marlin)?),
             None => None,
         };
         Ok(CompareChecked {
@@ -172,6 +174,20 @@ pub(crate) struct LearnSection {
     pub even_init: Vec<Scheme>,
     /// Training runs side by side (each one libtorch thread).
     pub jobs: usize,
+    /// The sensitivity study: one scheme trained with other `[marlin]` values.
+    #[serde(default)]
+    pub sensitivity: Option<SensitivitySection>,
+}
+
+/// `[learn.sensitivity]`: one scheme at the first `k_opt`, trained at `passes` (and
+/// untrained) under each variant's `[marlin]` values, for the study's seeds.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SensitivitySection {
+    pub scheme: Scheme,
+    pub passes: Vec<usize>,
+    /// Variant name -> the `[marlin]` keys it changes (`components` merges key by key).
+    pub variants: BTreeMap<String, toml::Table>,
 }
 
 /// `[learn]`, checked: budgets ascending and distinct.
@@ -182,20 +198,60 @@ pub(crate) struct LearnChecked {
     pub k_opt_schemes: Vec<Scheme>,
     pub even_init: Vec<Scheme>,
     pub jobs: usize,
+    pub sensitivity: Option<SensitivityChecked>,
 }
 
-impl Validate for LearnSection {
-    type Checked = LearnChecked;
-    fn validate(self, prefix: &str) -> Result<LearnChecked, ConfigError> {
-        let mut passes = self.passes;
-        passes.sort_unstable();
-        passes.dedup();
-        if passes.is_empty() || passes[0] == 0 {
-            return Err(ConfigError::invalid(
-                key(prefix, "passes"),
-                "needs at least one budget, each at least 1 pass (the untrained control is added)",
-            ));
-        }
+/// `[learn.sensitivity]`, checked: every variant's settings valid.
+#[derive(Debug, Clone)]
+pub(crate) struct SensitivityChecked {
+    pub scheme: Scheme,
+    pub passes: Vec<usize>,
+    pub variants: Vec<Variant>,
+}
+
+/// One variant of the sensitivity study.
+#[derive(Debug, Clone)]
+pub(crate) struct Variant {
+    pub name: String,
+    /// What it changes, as TOML (`action_scale = 1.0`).
+    pub changes: String,
+    pub settings: MarlinSettings,
+}
+
+impl SensitivityChecked {
+    pub fn variant(&self, name: &str) -> Option<&Variant> {
+        self.variants.iter().find(|v| v.name == name)
+    }
+}
+
+/// Budgets ascending, distinct, each at least one pass; the error names `at`.
+fn budgets(at: String, mut passes: Vec<usize>) -> Result<Vec<usize>, ConfigError> {
+    passes.sort_unstable();
+    passes.dedup();
+    if passes.is_empty() || passes[0] == 0 {
+        return Err(ConfigError::invalid(
+            at,
+            "needs at least one budget, each at least 1 pass (the untrained control is added)",
+        ));
+    }
+    Ok(passes)
+}
+
+/// `table`'s values as `key.path = value` lines.
+fn dotted(prefix: &str, table: &toml::Table) -> Vec<String> {
+    table
+        .iter()
+        .flat_map(|(k, v)| match v {
+            toml::Value::Table(t) => dotted(&key(prefix, k), t),
+            v => vec![format!("{} = {v}", key(prefix, k))],
+        })
+        .collect()
+}
+
+impl LearnSection {
+    /// Checks the axes; the sensitivity study's variants are laid over `marlin`.
+    fn validate(self, prefix: &str, marlin: &MarlinSettings) -> Result<LearnChecked, ConfigError> {
+        let passes = budgets(key(prefix, "passes"), self.passes)?;
         let mut k_opt = self.k_opt;
         k_opt.dedup();
         if k_opt.is_empty() || k_opt.contains(&0) {
@@ -210,12 +266,47 @@ impl Validate for LearnSection {
                 "must be at least 1",
             ));
         }
+        let sensitivity = match self.sensitivity {
+            None => None,
+            Some(s) => {
+                let at = key(prefix, "sensitivity");
+                let passes = budgets(key(&at, "passes"), s.passes)?;
+                let mut variants = Vec::new();
+                for (name, changes) in s.variants {
+                    // The name becomes part of file names and table keys.
+                    if name.is_empty()
+                        || !name
+                            .chars()
+                            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+                    {
+                        return Err(ConfigError::invalid(
+                            key(&key(&at, "variants"), &name),
+                            "a variant's name is letters, digits, '-' and '_'",
+                        ));
+                    }
+                    let settings =
+                        marlin.with_changes(&key(&key(&at, "variants"), &name), &changes)?;
+                    let changes = dotted("", &changes).join(", ");
+                    variants.push(Variant {
+                        name,
+                        changes,
+                        settings,
+                    });
+                }
+                Some(SensitivityChecked {
+                    scheme: s.scheme,
+                    passes,
+                    variants,
+                })
+            }
+        };
         Ok(LearnChecked {
             passes,
             k_opt,
             k_opt_schemes: self.k_opt_schemes,
             even_init: self.even_init,
             jobs: self.jobs,
+            sensitivity,
         })
     }
 }

@@ -16,6 +16,11 @@
 //!   `actor-critic`, those of `compared`) train at each budget from scratch with as many
 //!   environment steps as MARLIN at the first `learn.k_opt` (one step per epoch: `4 k_opt`
 //!   times as many passes).
+//! - The load balancer's agents (`lb` in `compared`; `lb.algorithms`) in geo mode: at each
+//!   budget from scratch (their schedules follow the budget), one pass routing the training
+//!   days' drawn requests once; the untrained network is their control.
+//! - The sensitivity study (`[learn.sensitivity]`): one scheme at the first `k_opt` under each
+//!   variant's `[marlin]` values, at its own budgets, compared with the scheme's curve.
 //!
 //! A budget is counted in environment steps (one simulator scoring of one epoch's plan that a
 //! method learns from; MARLIN: `4 k_opt` per epoch). Every (curve, budget, seed) is one cell
@@ -30,9 +35,11 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
-use verdant::allocator::Problem;
+use verdant::allocator::{Allocator, Problem};
+use verdant::lb::{GeoRouter, GeoRouting};
 use verdant::run::write_atomic;
 use verdant::sim::{Objective, Objectives};
+use verdant_agents::lb::Algorithm;
 use verdant_agents::marlin::{ActorInit, Marlin, Scheme, MARLIN_CHECKPOINT};
 
 use crate::certify;
@@ -44,6 +51,7 @@ use crate::plots::{line_chart, Chart, Series};
 use crate::run::{configure, configure_from_run, within, Days, Run};
 use crate::scoring::{Point, Scored};
 use crate::stats::{mean_ci, plus_minus};
+use crate::training::lb::{self as lb_training, job_seed as lb_seed};
 use crate::training::marlin::run_seed;
 
 /// The widest paired 95% CI (points of the even split's value, each side) of a change that
@@ -84,6 +92,10 @@ pub fn run(resume: Option<&Path>, report_only: bool, shared: &SharedArgs) -> any
     let days = Days::load(&c.marlin.scenario, seed)?;
     let (training, scoring) = days.problems(scoring_sim());
     let device = c.marlin.torch.activate()?;
+    let lb = match c.methods.iter().any(|m| m == "lb") {
+        true => Some(lb_training::geo_routings(&c.lb, &days)?),
+        false => None,
+    };
     let run = match run {
         Some(dir) => Run::reopen(dir, shared)?,
         None => Run::start("learn", &config, seed, shared)?,
@@ -94,6 +106,7 @@ pub fn run(resume: Option<&Path>, report_only: bool, shared: &SharedArgs) -> any
             training: &training,
             scoring: &scoring,
             days: &days,
+            lb: lb.as_ref(),
             device,
         };
         study(run, &c, &learn, &work)
@@ -106,10 +119,14 @@ pub fn run(resume: Option<&Path>, report_only: bool, shared: &SharedArgs) -> any
 /// One curve's point for one seed: what the trained policy did on the scoring days.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Cell {
-    /// The curve: `marlin-<scheme>[-even-init]-k<k_opt>`, or a framework's name.
+    /// The curve: `marlin-<scheme>[-even-init]-k<k_opt>[-<variant>]`, a framework's name, or
+    /// `lb-<algorithm>`.
     curve: String,
-    /// `marlin` or the framework.
+    /// `marlin`, the framework, or `lb`.
     method: String,
+    /// The sensitivity study's variant (MARLIN).
+    #[serde(default)]
+    variant: Option<String>,
     /// MARLIN's scheme.
     scheme: Option<Scheme>,
     /// Exploration iterations per epoch and agent (MARLIN), else 1.
@@ -117,7 +134,7 @@ struct Cell {
     /// The budget: passes over the training days (0: the untrained control); a framework makes
     /// `4 k_opt` passes per unit (as many environment steps as MARLIN at the first `k_opt`).
     passes: usize,
-    /// Environment steps learned from.
+    /// Environment steps learned from (the load balancer's: requests routed).
     env_steps: u64,
     /// SAC updates per agent (MARLIN).
     updates_per_agent: Option<i64>,
@@ -181,9 +198,16 @@ enum Job {
         init: ActorInit,
         k_opt: usize,
         seed: u32,
+        /// The sensitivity study's variant.
+        variant: Option<String>,
     },
     Framework {
         name: &'static str,
+        passes: usize,
+        seed: u32,
+    },
+    Lb {
+        algorithm: Algorithm,
         passes: usize,
         seed: u32,
     },
@@ -196,9 +220,17 @@ impl Job {
                 scheme,
                 init,
                 k_opt,
+                variant,
                 ..
-            } => marlin_curve(*scheme, *init, *k_opt),
+            } => {
+                let curve = marlin_curve(*scheme, *init, *k_opt);
+                match variant {
+                    Some(v) => format!("{curve}-{v}"),
+                    None => curve,
+                }
+            }
             Job::Framework { name, .. } => (*name).to_owned(),
+            Job::Lb { algorithm, .. } => format!("lb-{}", algorithm.name()),
         }
     }
 }
@@ -236,6 +268,8 @@ struct Work<'w> {
     training: &'w Problem<'w>,
     scoring: &'w Problem<'w>,
     days: &'w Days,
+    /// Geo mode's training and scoring routings (with `lb` compared).
+    lb: Option<&'w (GeoRouting, GeoRouting)>,
     device: tch::Device,
 }
 
@@ -245,7 +279,7 @@ fn study(
     learn: &LearnChecked,
     work: &Work,
 ) -> anyhow::Result<serde_json::Value> {
-    let (training, scoring, device) = (work.training, work.scoring, work.device);
+    let scoring = work.scoring;
     let dir = run.dir().path().to_owned();
     std::fs::create_dir_all(dir.join("cells"))?;
     let reference = reference(&dir, c, scoring)?;
@@ -270,6 +304,7 @@ fn study(
                         init,
                         k_opt,
                         seed: k,
+                        variant: None,
                     });
                 }
             }
@@ -283,12 +318,36 @@ fn study(
                 });
             }
         }
+        for &algorithm in c.lb.algorithms.iter().filter(|_| work.lb.is_some()) {
+            for passes in std::iter::once(0).chain(learn.passes.iter().copied()) {
+                jobs.push(Job::Lb {
+                    algorithm,
+                    passes,
+                    seed: k,
+                });
+            }
+        }
+        for s in learn.sensitivity.iter().filter(|_| with_marlin) {
+            for v in &s.variants {
+                jobs.push(Job::Marlin {
+                    scheme: s.scheme,
+                    init: ActorInit::Random,
+                    k_opt: learn.k_opt[0],
+                    seed: k,
+                    variant: Some(v.name.clone()),
+                });
+            }
+        }
     }
-    // The main curves first (MARLIN at the first k_opt, then the frameworks), the other k_opt
-    // values after: a study stopped early has its main curves whole.
+    // The main curves first (MARLIN at the first k_opt, then the frameworks and the load
+    // balancer), the other k_opt values and the sensitivity study after: a study stopped early
+    // has its main curves whole.
     jobs.sort_by_key(|j| match j {
+        Job::Marlin {
+            variant: Some(_), ..
+        } => 3,
         Job::Marlin { k_opt, .. } if *k_opt == learn.k_opt[0] => 0,
-        Job::Framework { .. } => 1,
+        Job::Framework { .. } | Job::Lb { .. } => 1,
         Job::Marlin { .. } => 2,
     });
     let bar = run.progress(jobs.len() as u64, "learn");
@@ -301,7 +360,7 @@ fn study(
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(job) = jobs.get(i) else { break };
-                if let Err(e) = run_job(&dir, c, learn, training, scoring, job, device) {
+                if let Err(e) = run_job(&dir, c, learn, work, job) {
                     let e = e.context(format!("{} seed {}", job.curve(), job_seed(job)));
                     failures.lock().expect("no worker panicked").push(e);
                     break;
@@ -355,7 +414,7 @@ fn report_only_of(dir: &Path, c: &CompareChecked, learn: &LearnChecked) -> anyho
 
 fn job_seed(job: &Job) -> u32 {
     match job {
-        Job::Marlin { seed, .. } | Job::Framework { seed, .. } => *seed,
+        Job::Marlin { seed, .. } | Job::Framework { seed, .. } | Job::Lb { seed, .. } => *seed,
     }
 }
 
@@ -373,17 +432,9 @@ fn reference(dir: &Path, c: &CompareChecked, scoring: &Problem) -> anyhow::Resul
     let seed = run_seed(c.marlin.seed, 0);
     let mut exact = methods::build("exact", &c.marlin.methods, seed).expect("registered");
     scored.allocate(scoring, "exact", 0, exact.as_mut())?;
-    let exact_config = &c.marlin.methods.exact;
-    let certification = match &exact_config.certify {
-        Some(settings) => Some(certify::certify(
-            scoring,
-            &mut scored,
-            "exact",
-            &exact_config.solver,
-            settings,
-        )?),
-        None => None,
-    };
+    let certification =
+        certify::certify_configured(scoring, &mut scored, "exact", &c.marlin.methods.exact)
+            .transpose()?;
     for name in RULES {
         let mut rule = methods::build(name, &c.marlin.methods, seed).expect("registered");
         scored.allocate(scoring, name, 0, rule.as_mut())?;
@@ -416,16 +467,14 @@ fn reference(dir: &Path, c: &CompareChecked, scoring: &Problem) -> anyhow::Resul
 }
 
 /// Runs one job: the cells it has not written yet.
-#[allow(clippy::too_many_arguments)]
 fn run_job(
     dir: &Path,
     c: &CompareChecked,
     learn: &LearnChecked,
-    training: &Problem,
-    scoring: &Problem,
+    work: &Work,
     job: &Job,
-    device: tch::Device,
 ) -> anyhow::Result<()> {
+    let (training, scoring, device) = (work.training, work.scoring, work.device);
     let curve = job.curve();
     let epochs = training.scenario.time.epochs as u64;
     match *job {
@@ -434,16 +483,28 @@ fn run_job(
             init,
             k_opt,
             seed,
+            ref variant,
         } => {
-            let last = *learn.passes.last().expect("checked: not empty");
-            let settings = c.marlin.marlin.with_params("marlin", |p| {
+            let (base, budgets) = match variant {
+                Some(name) => {
+                    let s = learn
+                        .sensitivity
+                        .as_ref()
+                        .expect("variant jobs need the study");
+                    let v = s.variant(name).expect("a job's variant is the study's");
+                    (&v.settings, &s.passes)
+                }
+                None => (&c.marlin.marlin, &learn.passes),
+            };
+            let last = *budgets.last().expect("checked: not empty");
+            let settings = base.with_params("marlin", |p| {
                 p.k_opt = k_opt;
                 p.actor_init = init;
                 p.days = last;
             })?;
             let checkpoints = dir.join("checkpoints").join(format!("{curve}-s{seed}"));
             std::fs::create_dir_all(&checkpoints)?;
-            for passes in std::iter::once(0).chain(learn.passes.iter().copied()) {
+            for passes in std::iter::once(0).chain(budgets.iter().copied()) {
                 let path = cell_path(dir, &curve, passes, seed);
                 if path.is_file() {
                     continue;
@@ -476,6 +537,7 @@ fn run_job(
                     &Cell {
                         curve: curve.clone(),
                         method: "marlin".into(),
+                        variant: variant.clone(),
                         scheme: Some(scheme),
                         k_opt,
                         passes,
@@ -507,10 +569,56 @@ fn run_job(
                 &Cell {
                     curve,
                     method: name.into(),
+                    variant: None,
                     scheme: None,
                     k_opt: 1,
                     passes,
                     env_steps: (framework_days as u64) * epochs,
+                    updates_per_agent: None,
+                    seed,
+                    objectives,
+                    wall_s: started.elapsed().as_secs_f64(),
+                },
+            )?;
+        }
+        Job::Lb {
+            algorithm,
+            passes,
+            seed,
+        } => {
+            let path = cell_path(dir, &curve, passes, seed);
+            if path.is_file() {
+                return Ok(());
+            }
+            let started = Instant::now();
+            let (routing, evaluation) = work.lb.expect("lb jobs need geo mode's routings");
+            // One pass routes the training requests once; every budget from scratch (the
+            // schedules follow the budget), the untrained network at 0 passes.
+            let steps = passes as u64 * routing.workload.len() as u64;
+            let target = lb_training::geo_target(routing);
+            let mut trainer =
+                lb_training::new_trainer(&c.lb, &target, algorithm, seed, steps.max(1), device)?;
+            if steps > 0 {
+                trainer.train(None, &mut |_| {})?;
+            }
+            let mut router = GeoRouter::new(
+                algorithm.name(),
+                evaluation,
+                Box::new(trainer.greedy()),
+                lb_seed(c.lb.seed, seed).derive("lb.eval"),
+            );
+            let plan = router.allocate(scoring)?;
+            let objectives = scoring.fluid().score(&plan)?.objectives();
+            write_cell(
+                &path,
+                &Cell {
+                    curve,
+                    method: "lb".into(),
+                    variant: None,
+                    scheme: None,
+                    k_opt: 1,
+                    passes,
+                    env_steps: trainer.steps(),
                     updates_per_agent: None,
                     seed,
                     objectives,
@@ -524,9 +632,13 @@ fn run_job(
 
 /// A cell's score on its own objective, relative to the even split's on the scoring days
 /// (lower is better): a MARLIN scheme's favoured objective; Balanced's and the frameworks' the
-/// mean of the four (the frameworks' reward weighs them equally).
+/// mean of the four (the frameworks' reward weighs them equally); the load balancer's TTFT (its
+/// reward is the requests' response time).
 fn own_score(cell: &Cell, even: &Objectives) -> f64 {
     let ratio = |o: Objective| cell.objectives.get(o) / even.get(o);
+    if cell.method == "lb" {
+        return ratio(Objective::Ttft);
+    }
     match cell.scheme {
         Some(Scheme::MinLatency) => ratio(Objective::Ttft),
         Some(Scheme::MinCarbon) => ratio(Objective::Carbon),
@@ -534,6 +646,20 @@ fn own_score(cell: &Cell, even: &Objectives) -> f64 {
         Some(Scheme::MinCost) => ratio(Objective::Cost),
         _ => Objective::ALL.iter().map(|&o| ratio(o)).sum::<f64>() / 4.0,
     }
+}
+
+/// The paired change of the own score from `xa` to `xb` (per seed, in points of the even
+/// split's value): mean and 95% CI half-width over the seeds both have, where at least two.
+fn paired_change(xa: &[(u32, f64, f64)], xb: &[(u32, f64, f64)]) -> Option<(f64, f64)> {
+    let diffs: Vec<f64> = xa
+        .iter()
+        .filter_map(|(seed, own, _)| {
+            xb.iter()
+                .find(|(s, ..)| s == seed)
+                .map(|(_, other, _)| 100.0 * (other - own))
+        })
+        .collect();
+    (diffs.len() >= 2).then(|| mean_ci(&diffs))
 }
 
 /// What a cell's plan scores on the study's indicators (PHV ratios at the fixed reference,
@@ -659,16 +785,7 @@ fn write_outputs(
     // curve flattens (the first budget whose next doubling's paired change has a 95% CI that
     // holds zero).
     let paired = |series: &PerBudget, a: usize, b: usize| -> Option<(f64, f64)> {
-        let (xa, xb) = (series.get(&a)?, series.get(&b)?);
-        let diffs: Vec<f64> = xa
-            .iter()
-            .filter_map(|(seed, own, _)| {
-                xb.iter()
-                    .find(|(s, ..)| s == seed)
-                    .map(|(_, other, _)| 100.0 * (other - own))
-            })
-            .collect();
-        (diffs.len() >= 2).then(|| mean_ci(&diffs))
+        paired_change(series.get(&a)?, series.get(&b)?)
     };
     let mut verdicts = String::from(
         "| curve | trained (largest budget) - untrained, own score, points of the even split's | beats its control | flat from (passes) |\n| --- | --- | --- | --- |\n",
@@ -721,7 +838,7 @@ fn write_outputs(
     let mut groups: BTreeMap<(usize, usize), BTreeMap<u32, Vec<&Cell>>> = BTreeMap::new();
     for cell in cells
         .iter()
-        .filter(|c| c.method == "marlin" && !c.curve.contains("-even-init"))
+        .filter(|c| c.method == "marlin" && c.variant.is_none() && !c.curve.contains("-even-init"))
     {
         groups
             .entry((cell.k_opt, cell.passes))
@@ -770,9 +887,63 @@ fn write_outputs(
         }
     }
 
+    // The sensitivity study: each variant against the scheme's own curve at the same budget
+    // and seeds, and against its own untrained policy.
+    let mut sensitivity = String::new();
+    if let Some(s) = &learn.sensitivity {
+        let base = marlin_curve(s.scheme, ActorInit::Random, learn.k_opt[0]);
+        writeln!(
+            sensitivity,
+            "## Sensitivity of {} (k_opt {})\n\nEach variant changes `[marlin]` as shown and trains with the study's seeds; its own score at each budget beside the default's (`{base}`), the paired change from the default (same seeds), and from its own untrained policy, in points of the even split's value (negative: lower, better).\n\n| variant | changes | passes | seeds | own score | PHV ratio to exact | change from the default | change from untrained |\n| --- | --- | --- | --- | --- | --- | --- | --- |",
+            s.scheme.name(),
+            learn.k_opt[0]
+        )?;
+        let shown = |d: Option<(f64, f64)>| d.map_or("n/a".to_owned(), |d| plus_minus(d, 2));
+        for &passes in &s.passes {
+            if let Some(x) = curves.get(&base).and_then(|c| c.get(&passes)) {
+                writeln!(
+                    sensitivity,
+                    "| (default) | | {passes} | {} | {} | {} | | {} |",
+                    x.len(),
+                    plus_minus(mean_ci(&x.iter().map(|p| p.1).collect::<Vec<_>>()), 4),
+                    plus_minus(mean_ci(&x.iter().map(|p| p.2).collect::<Vec<_>>()), 4),
+                    shown(curves.get(&base).and_then(|c| paired(c, 0, passes)))
+                )?;
+            }
+            for v in &s.variants {
+                let Some(series) = curves.get(&format!("{base}-{}", v.name)) else {
+                    continue;
+                };
+                let Some(x) = series.get(&passes) else {
+                    continue;
+                };
+                let default = curves.get(&base).and_then(|c| c.get(&passes));
+                writeln!(
+                    sensitivity,
+                    "| {} | `{}` | {passes} | {} | {} | {} | {} | {} |",
+                    v.name,
+                    v.changes,
+                    x.len(),
+                    plus_minus(mean_ci(&x.iter().map(|p| p.1).collect::<Vec<_>>()), 4),
+                    plus_minus(mean_ci(&x.iter().map(|p| p.2).collect::<Vec<_>>()), 4),
+                    shown(default.and_then(|d| paired_change(d, x))),
+                    shown(paired(series, 0, passes))
+                )?;
+            }
+        }
+        sensitivity.push('\n');
+    }
+
+    // The sensitivity study's curves (two budgets each) are left out of the plots.
+    let variants: Vec<&str> = cells
+        .iter()
+        .filter(|c| c.variant.is_some())
+        .map(|c| c.curve.as_str())
+        .collect();
     let plot_series = |value: &dyn Fn(&(u32, f64, f64)) -> f64| -> Vec<Series> {
         curves
             .iter()
+            .filter(|(curve, _)| !variants.contains(&curve.as_str()))
             .map(|(curve, series)| Series {
                 name: curve.clone(),
                 points: series
@@ -816,8 +987,22 @@ fn write_outputs(
             reference.exact_phv
         ),
     };
+    let lb_cells: Vec<&Cell> = cells.iter().filter(|c| c.method == "lb").collect();
+    let lb_note = match lb_cells.iter().find(|c| c.passes == 1) {
+        Some(one) => format!(
+            "; the load balancer's agents ({}) in geo mode, from scratch at each budget, untrained at 0 passes (their environment steps are requests routed, {} per pass over the drawn training requests, not epochs planned)",
+            c.lb
+                .algorithms
+                .iter()
+                .map(|a| a.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+            one.env_steps
+        ),
+        None => String::new(),
+    };
     let report = format!(
-        "# Learning curves on `{}`\n\n{}\n\nEvery learned method trained at budgets of {:?} passes over the training days ({} seed(s), master seed {}); MARLIN's schemes at k_opt {:?} from their untrained policy (0 passes, the control){}; the frameworks with as many environment steps as MARLIN at k_opt {} (one step per epoch, so `4 x k_opt` times the passes). At each budget the policy allocated the scoring days without learning and the fluid simulator scored the plan. Reference point (fixed for every cell): the worst value of each objective over the exact front ({} plans) and the rules, TTFT's at the service level ({} s); {}.\n\nOwn score: the plan's value of its scheme's objective over the even split's on the scoring days (Balanced and the frameworks: the mean of the four ratios); lower is better. Mean +- 95% CI over seeds.\n\n{table}\n## Verdicts\n\nPaired over seeds: the own score at the largest budget minus the untrained policy's, in points of the even split's value (negative: training helped). A curve is flat from the first budget after which every doubling changes the own score by an amount whose paired 95% CI holds zero and is at most {FLAT_POINTS} points wide each side.\n\n{verdicts}\n## MARLIN's schemes as one front\n\nThe schemes' plans of one seed (random start, the first k_opt's budgets for every scheme) together, at the same reference point.\n\n{fronts}\nPlots: own_score.svg, phv_ratio.svg. Every cell: cells.csv; per curve and budget: curves.csv.\n",
+        "# Learning curves on `{}`\n\n{}\n\nEvery learned method trained at budgets of {:?} passes over the training days ({} seed(s), master seed {}); MARLIN's schemes at k_opt {:?} from their untrained policy (0 passes, the control){}; the frameworks with as many environment steps as MARLIN at k_opt {} (one step per epoch, so `4 x k_opt` times the passes){lb_note}. At each budget the policy allocated the scoring days without learning and the fluid simulator scored the plan. Reference point (fixed for every cell): the worst value of each objective over the exact front ({} plans) and the rules, TTFT's at the service level ({} s); {}.\n\nOwn score: the plan's value of its scheme's objective over the even split's on the scoring days (Balanced and the frameworks: the mean of the four ratios; the load balancer: TTFT); lower is better. Mean +- 95% CI over seeds.\n\n{table}\n## Verdicts\n\nPaired over seeds: the own score at the largest budget minus the untrained policy's, in points of the even split's value (negative: training helped). A curve is flat from the first budget after which every doubling changes the own score by an amount whose paired 95% CI holds zero and is at most {FLAT_POINTS} points wide each side.\n\n{verdicts}\n## MARLIN's schemes as one front\n\nThe schemes' plans of one seed (random start, the first k_opt's budgets for every scheme) together, at the same reference point.\n\n{fronts}\n{sensitivity}Plots: own_score.svg, phv_ratio.svg. Every cell: cells.csv; per curve and budget: curves.csv.\n",
         days.scoring.name,
         days.note(),
         learn.passes,

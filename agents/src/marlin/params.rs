@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 pub use super::sac::Execution;
 use verdant::config::{
     key, require_at_least_one, require_fraction, require_non_negative, require_positive,
-    ConfigError, Validate,
+    ConfigError, Layered, Validate,
 };
 use verdant::trace::forecast::Season;
 
@@ -113,6 +113,10 @@ pub struct MarlinParams {
     pub critic_lr: f64,
     /// Entropy temperature's step size.
     pub alpha_lr: f64,
+    /// Entropy temperature at the start of training (SAC's alpha; 1 by default, the usual
+    /// `log alpha = 0`).
+    #[serde(default = "one")]
+    pub initial_alpha: f64,
     /// Discount factor.
     pub gamma: f64,
     /// Soft target update rate.
@@ -191,6 +195,10 @@ pub struct MarlinParams {
     pub components: Components,
 }
 
+fn one() -> f64 {
+    1.0
+}
+
 /// How MARLIN's actors start.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -231,6 +239,22 @@ impl MarlinSettings {
         p.validate(prefix)
     }
 
+    /// The same settings with `changes` (keys of `[marlin]`; a nested table such as
+    /// `components` merges key by key) laid over them and checked again; an error names
+    /// `prefix.<key>`.
+    pub fn with_changes(&self, prefix: &str, changes: &toml::Table) -> Result<Self, ConfigError> {
+        let base = toml::Table::try_from(&self.0).map_err(|e| ConfigError::invalid(prefix, e))?;
+        let mut doc = Layered::from_table(base);
+        doc.merge(Layered::from_table(changes.clone()));
+        let p: MarlinParams = doc.deserialize().map_err(|e| match e {
+            ConfigError::Invalid { key: k, message } => {
+                ConfigError::invalid(key(prefix, &k), message)
+            }
+            other => other,
+        })?;
+        p.validate(prefix)
+    }
+
     /// The same settings with another number of training days.
     pub fn with_days(&self, days: usize) -> Self {
         let mut p = self.0.clone();
@@ -258,6 +282,7 @@ impl Validate for MarlinParams {
             ("actor_lr", self.actor_lr),
             ("critic_lr", self.critic_lr),
             ("alpha_lr", self.alpha_lr),
+            ("initial_alpha", self.initial_alpha),
             ("sgd_lr", self.sgd_lr),
             ("sla_ttft_s", self.sla_ttft_s),
             ("capital_scale", self.capital_scale),

@@ -75,6 +75,8 @@ pub struct SacConfig {
     pub critic_lr: f64,
     /// Entropy temperature's step size.
     pub alpha_lr: f64,
+    /// Entropy temperature at the start (positive).
+    pub initial_alpha: f64,
     /// Discount factor.
     pub gamma: f64,
     /// Soft target update rate.
@@ -221,9 +223,10 @@ impl SacStack {
         target_vs.copy(&critic_vs).expect("same layout");
         target_vs.freeze();
         let alpha_vs = VarStore::new(device);
-        let log_alpha = alpha_vs
-            .root()
-            .var("log_alpha", &[n, 1], nn::Init::Const(0.0));
+        let log_alpha =
+            alpha_vs
+                .root()
+                .var("log_alpha", &[n, 1], nn::Init::Const(c.initial_alpha.ln()));
         let actor_opt = Adam::new(&actor_vs, c.actor_lr);
         let critic_opt = Adam::new(&critic_vs, c.critic_lr);
         let alpha_opt = Adam::new(&alpha_vs, c.alpha_lr);

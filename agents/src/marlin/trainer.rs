@@ -397,6 +397,7 @@ impl<'a> Marlin<'a> {
             actor_lr: p.actor_lr,
             critic_lr: p.critic_lr,
             alpha_lr: p.alpha_lr,
+            initial_alpha: p.initial_alpha,
             gamma: p.gamma,
             tau: p.tau,
             film: p.components.film,

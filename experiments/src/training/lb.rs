@@ -190,13 +190,7 @@ pub(crate) fn train_all(
         .par_iter()
         .map(|&(algorithm, k)| {
             let dir = agent_dir(&run_path, target.folder, algorithm, k);
-            let mut trainer = LbTrainer::new(
-                c.agent.with_algorithm(algorithm),
-                target.workload.clone(),
-                target.env.clone(),
-                job_seed(c.seed, k),
-                device,
-            )?;
+            let mut trainer = new_trainer(c, target, algorithm, k, total, device)?;
             if resume && dir.join(CHECKPOINT_FILE).is_file() {
                 trainer.resume(&dir)?;
             }
@@ -248,6 +242,27 @@ pub(crate) fn train_all(
         steps_per_s,
     };
     Ok((trained, summary))
+}
+
+/// A fresh agent of `algorithm` for training seed `k` on `target`, with a budget of
+/// `total_steps` environment steps (its schedules follow it).
+pub(crate) fn new_trainer(
+    c: &LbChecked,
+    target: &TrainingTarget,
+    algorithm: Algorithm,
+    k: u32,
+    total_steps: u64,
+    device: Device,
+) -> anyhow::Result<LbTrainer> {
+    Ok(LbTrainer::new(
+        c.agent
+            .with_algorithm(algorithm)
+            .with_total_steps(total_steps),
+        target.workload.clone(),
+        target.env.clone(),
+        job_seed(c.seed, k),
+        device,
+    )?)
 }
 
 fn write_curve(dir: &Path, trainer: &LbTrainer) -> anyhow::Result<()> {
@@ -307,6 +322,8 @@ fn learning_curve_plot(dir: &Path, folder: &str, trained: &[Trained]) -> anyhow:
 /// on it, and the routing every router is evaluated on (the held-out days' requests, where the
 /// scenario has them).
 pub(crate) struct GeoTraining {
+    /// Requests of the training routing (one pass).
+    pub training_requests: usize,
     pub evaluation: GeoRouting,
     pub trained: Vec<Trained>,
     pub summary: TrainSummary,
@@ -323,6 +340,33 @@ pub(crate) fn train_geo(
     days: &Days,
     device: Device,
 ) -> anyhow::Result<GeoTraining> {
+    let (routing, evaluation) = geo_routings(c, days)?;
+    let target = geo_target(&routing);
+    let (trained, summary) = train_all(run, c, &target, device, false)?;
+    Ok(GeoTraining {
+        training_requests: routing.workload.len(),
+        evaluation,
+        trained,
+        summary,
+        seed: c.seed,
+        seeds: c.seeds,
+    })
+}
+
+/// What geo-mode agents train on: `routing`'s requests and servers.
+pub(crate) fn geo_target(routing: &GeoRouting) -> TrainingTarget {
+    TrainingTarget {
+        name: routing.workload.name.clone(),
+        workload: routing.workload.clone(),
+        env: routing.config.clone(),
+        folder: "geo-agents",
+    }
+}
+
+/// Geo mode's two routings: the training days' requests (drawn at the share of the nodes that
+/// gives about `geo.requests` requests), and the scoring days' at the same share, servers and
+/// feature scaling (the same routing where the scenario holds no days out).
+pub(crate) fn geo_routings(c: &LbChecked, days: &Days) -> anyhow::Result<(GeoRouting, GeoRouting)> {
     let scenario = days.training();
     let share = (c.geo.requests / scenario.demand.total_requests()).min(1.0);
     let routing = GeoRouting::new(
@@ -344,20 +388,7 @@ pub(crate) fn train_geo(
     } else {
         routing.clone()
     };
-    let target = TrainingTarget {
-        name: format!("{} (geo)", scenario.name),
-        workload: routing.workload.clone(),
-        env: routing.config.clone(),
-        folder: "geo-agents",
-    };
-    let (trained, summary) = train_all(run, c, &target, device, false)?;
-    Ok(GeoTraining {
-        evaluation,
-        trained,
-        summary,
-        seed: c.seed,
-        seeds: c.seeds,
-    })
+    Ok((routing, evaluation))
 }
 
 impl GeoTraining {
