@@ -33,7 +33,6 @@ use verdant_solvers::reference::ReferenceError;
 use verdant_solvers::{SolveError, SolveStatus, SolverOptions};
 
 use crate::indicators::reference;
-use crate::methods::ExactChecked;
 use crate::scoring::Scored;
 
 /// The refinement stops when a step changes the front's PHV by less than this (relative).
@@ -193,20 +192,6 @@ const ANCHOR_SOURCES: [&str; 4] = [
 /// Certifies the exact front (`method`'s points in `scored`) on `problem`: solves the model's
 /// anchors and refines the front with weighted solves (their plans join the front), bounds every
 /// front plan at its fixed plan, and checks every scored point against the front's bound.
-/// Certifies `method`'s front in `scored` as [`certify`] does, with the exact method's solver
-/// and certification settings; `None` where `methods.exact.certify` is off.
-pub(crate) fn certify_configured(
-    problem: &Problem,
-    scored: &mut Scored,
-    method: &str,
-    exact: &ExactChecked,
-) -> Option<anyhow::Result<Certification>> {
-    exact
-        .certify
-        .as_ref()
-        .map(|settings| certify(problem, scored, method, &exact.solver, settings))
-}
-
 pub(crate) fn certify(
     problem: &Problem,
     scored: &mut Scored,

@@ -104,15 +104,19 @@ fn compare(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let certification =
-        match certify::certify_configured(problem, &mut scored, "exact", &c.marlin.methods.exact) {
-            Some(Ok(c)) => Some(c),
-            Some(Err(e)) => {
-                notes.push(format!("certification: not done: {e:#}"));
-                None
-            }
-            None => None,
-        };
+    let certification = match c
+        .marlin
+        .methods
+        .exact
+        .certify(problem, &mut scored, "exact")
+    {
+        Some(Ok(c)) => Some(c),
+        Some(Err(e)) => {
+            notes.push(format!("certification: not done: {e:#}"));
+            None
+        }
+        None => None,
+    };
     if c.marlin.discrete_event {
         if has_nodes(problem) {
             scored.discrete_event(problem, c.marlin.seed, |p| !training_archive(p))?;

@@ -42,7 +42,6 @@ use verdant::sim::{Objective, Objectives};
 use verdant_agents::lb::Algorithm;
 use verdant_agents::marlin::{ActorInit, Marlin, Scheme, MARLIN_CHECKPOINT};
 
-use crate::certify;
 use crate::cli::SharedArgs;
 use crate::comparison::{learn_defaults, scoring_sim, CompareChecked, CompareDoc, LearnChecked};
 use crate::indicators::{self, gap_name, RATIO_TO_BOUND};
@@ -432,9 +431,12 @@ fn reference(dir: &Path, c: &CompareChecked, scoring: &Problem) -> anyhow::Resul
     let seed = run_seed(c.marlin.seed, 0);
     let mut exact = methods::build("exact", &c.marlin.methods, seed).expect("registered");
     scored.allocate(scoring, "exact", 0, exact.as_mut())?;
-    let certification =
-        certify::certify_configured(scoring, &mut scored, "exact", &c.marlin.methods.exact)
-            .transpose()?;
+    let certification = c
+        .marlin
+        .methods
+        .exact
+        .certify(scoring, &mut scored, "exact")
+        .transpose()?;
     for name in RULES {
         let mut rule = methods::build(name, &c.marlin.methods, seed).expect("registered");
         scored.allocate(scoring, name, 0, rule.as_mut())?;

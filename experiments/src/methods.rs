@@ -7,7 +7,7 @@
 
 use serde::Deserialize;
 use verdant::allocator::rules::{Even, Greedy, GreedyKey, Nearest, RoundRobin};
-use verdant::allocator::Allocator;
+use verdant::allocator::{Allocator, Problem};
 use verdant::config::{key, ConfigError, Validate};
 use verdant::seed::MasterSeed;
 use verdant_agents::baselines::{
@@ -18,6 +18,8 @@ use verdant_solvers::baselines::{
 };
 use verdant_solvers::methods::{ExactFront, GreenLlm};
 use verdant_solvers::{SolverOptions, SolverParams};
+
+use crate::scoring::Scored;
 
 /// What a method is, for tables and for which methods a command runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -319,6 +321,21 @@ pub(crate) struct ExactChecked {
     /// None where `certify` is off.
     pub certify: Option<crate::certify::Settings>,
     pub solver: SolverOptions,
+}
+
+impl ExactChecked {
+    /// Certifies `method`'s front in `scored` ([`crate::certify::certify`]) with these solver
+    /// and certification settings; `None` where `certify` is off.
+    pub(crate) fn certify(
+        &self,
+        problem: &Problem,
+        scored: &mut Scored,
+        method: &str,
+    ) -> Option<anyhow::Result<crate::certify::Certification>> {
+        self.certify.as_ref().map(|settings| {
+            crate::certify::certify(problem, scored, method, &self.solver, settings)
+        })
+    }
 }
 
 /// `[methods]`, checked.
