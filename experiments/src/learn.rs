@@ -137,6 +137,10 @@ struct Cell {
     env_steps: u64,
     /// SAC updates per agent (MARLIN).
     updates_per_agent: Option<i64>,
+    /// Vetoes cast while the policy allocated the scoring days (MARLIN; absent in cells written
+    /// before it was recorded).
+    #[serde(default)]
+    vetoes: Option<u64>,
     seed: u32,
     /// The policy's plan on the scoring days, scored by the fluid simulator.
     objectives: Objectives,
@@ -534,6 +538,7 @@ fn run_job(
                 let updates = policy.log.last().map_or(0, |l| l.updates[0]);
                 let deployed = policy.deploy(scoring)?;
                 let objectives = scoring.fluid().score(&deployed.consensus)?.objectives();
+                let vetoes = deployed.log.iter().map(|l| u64::from(l.vetoes)).sum();
                 write_cell(
                     &path,
                     &Cell {
@@ -545,6 +550,7 @@ fn run_job(
                         passes,
                         env_steps: passes as u64 * epochs * 4 * k_opt as u64,
                         updates_per_agent: Some(updates),
+                        vetoes: Some(vetoes),
                         seed,
                         objectives,
                         wall_s: started.elapsed().as_secs_f64(),
@@ -577,6 +583,7 @@ fn run_job(
                     passes,
                     env_steps: (framework_days as u64) * epochs,
                     updates_per_agent: None,
+                    vetoes: None,
                     seed,
                     objectives,
                     wall_s: started.elapsed().as_secs_f64(),
@@ -622,6 +629,7 @@ fn run_job(
                     passes,
                     env_steps: trainer.steps(),
                     updates_per_agent: None,
+                    vetoes: None,
                     seed,
                     objectives,
                     wall_s: started.elapsed().as_secs_f64(),
@@ -689,7 +697,7 @@ fn write_outputs(
         .context("the reference lacks the even split")?;
     let gap_names: Vec<String> = Objective::ALL.iter().map(|&o| gap_name(o)).collect();
     let mut csv = format!(
-        "curve,method,scheme,k_opt,passes,env_steps,updates_per_agent,seed,ttft_s,carbon_kg,water_l,cost_usd,energy_kwh,own_score,phv_ratio_to_exact,{RATIO_TO_BOUND},{},wall_s\n",
+        "curve,method,scheme,k_opt,passes,env_steps,updates_per_agent,vetoes,seed,ttft_s,carbon_kg,water_l,cost_usd,energy_kwh,own_score,phv_ratio_to_exact,{RATIO_TO_BOUND},{},wall_s\n",
         gap_names.join(",")
     );
     // (curve) -> passes -> per-seed (own score, PHV ratio, env steps, updates).
@@ -703,7 +711,7 @@ fn write_outputs(
         let o = &cell.objectives;
         writeln!(
             csv,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.1}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.1}",
             cell.curve,
             cell.method,
             cell.scheme.map_or("", |s| s.name()),
@@ -712,6 +720,7 @@ fn write_outputs(
             cell.env_steps,
             cell.updates_per_agent
                 .map_or(String::new(), |u| u.to_string()),
+            cell.vetoes.map_or(String::new(), |v| v.to_string()),
             cell.seed,
             o.ttft_s,
             o.carbon_kg,
@@ -896,20 +905,34 @@ fn write_outputs(
         let base = marlin_curve(s.scheme, ActorInit::Random, learn.k_opt[0]);
         writeln!(
             sensitivity,
-            "## Sensitivity of {} (k_opt {})\n\nEach variant changes `[marlin]` as shown and trains with the study's seeds; its own score at each budget beside the default's (`{base}`), the paired change from the default (same seeds), and from its own untrained policy, in points of the even split's value (negative: lower, better).\n\n| variant | changes | passes | seeds | own score | PHV ratio to exact | change from the default | change from untrained |\n| --- | --- | --- | --- | --- | --- | --- | --- |",
+            "## Sensitivity of {} (k_opt {})\n\nEach variant changes `[marlin]` as shown and trains with the study's seeds; its own score at each budget beside the default's (`{base}`), the paired change from the default (same seeds), and from its own untrained policy, in points of the even split's value (negative: lower, better).\n\n| variant | changes | passes | seeds | own score | PHV ratio to exact | change from the default | change from untrained | vetoes on the scoring days (mean per run) |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
             s.scheme.name(),
             learn.k_opt[0]
         )?;
         let shown = |d: Option<(f64, f64)>| d.map_or("n/a".to_owned(), |d| plus_minus(d, 2));
+        // Mean vetoes per run of the cells that recorded them.
+        let vetoes = |curve: &str, passes: usize| -> String {
+            let v: Vec<f64> = cells
+                .iter()
+                .filter(|c| c.curve == curve && c.passes == passes)
+                .filter_map(|c| c.vetoes.map(|v| v as f64))
+                .collect();
+            if v.is_empty() {
+                "n/a".to_owned()
+            } else {
+                format!("{:.1}", v.iter().sum::<f64>() / v.len() as f64)
+            }
+        };
         for &passes in &s.passes {
             if let Some(x) = curves.get(&base).and_then(|c| c.get(&passes)) {
                 writeln!(
                     sensitivity,
-                    "| (default) | | {passes} | {} | {} | {} | | {} |",
+                    "| (default) | | {passes} | {} | {} | {} | | {} | {} |",
                     x.len(),
                     plus_minus(mean_ci(&x.iter().map(|p| p.1).collect::<Vec<_>>()), 4),
                     plus_minus(mean_ci(&x.iter().map(|p| p.2).collect::<Vec<_>>()), 4),
-                    shown(curves.get(&base).and_then(|c| paired(c, 0, passes)))
+                    shown(curves.get(&base).and_then(|c| paired(c, 0, passes))),
+                    vetoes(&base, passes)
                 )?;
             }
             for v in &s.variants {
@@ -920,16 +943,18 @@ fn write_outputs(
                     continue;
                 };
                 let default = curves.get(&base).and_then(|c| c.get(&passes));
+                let curve = format!("{base}-{}", v.name);
                 writeln!(
                     sensitivity,
-                    "| {} | `{}` | {passes} | {} | {} | {} | {} | {} |",
+                    "| {} | `{}` | {passes} | {} | {} | {} | {} | {} | {} |",
                     v.name,
                     v.changes,
                     x.len(),
                     plus_minus(mean_ci(&x.iter().map(|p| p.1).collect::<Vec<_>>()), 4),
                     plus_minus(mean_ci(&x.iter().map(|p| p.2).collect::<Vec<_>>()), 4),
                     shown(default.and_then(|d| paired_change(d, x))),
-                    shown(paired(series, 0, passes))
+                    shown(paired(series, 0, passes)),
+                    vetoes(&curve, passes)
                 )?;
             }
         }
