@@ -141,6 +141,9 @@ struct Cell {
     /// before it was recorded).
     #[serde(default)]
     vetoes: Option<u64>,
+    /// Vetoes cast over the training epochs (MARLIN; as `vetoes`).
+    #[serde(default)]
+    training_vetoes: Option<u64>,
     seed: u32,
     /// The policy's plan on the scoring days, scored by the fluid simulator.
     objectives: Objectives,
@@ -536,6 +539,7 @@ fn run_job(
                 m.train_until(passes, Some(&checkpoints), &mut |_| {})?;
                 let mut policy = m.into_policy();
                 let updates = policy.log.last().map_or(0, |l| l.updates[0]);
+                let training_vetoes = policy.log.iter().map(|l| u64::from(l.vetoes)).sum();
                 let deployed = policy.deploy(scoring)?;
                 let objectives = scoring.fluid().score(&deployed.consensus)?.objectives();
                 let vetoes = deployed.log.iter().map(|l| u64::from(l.vetoes)).sum();
@@ -551,6 +555,7 @@ fn run_job(
                         env_steps: passes as u64 * epochs * 4 * k_opt as u64,
                         updates_per_agent: Some(updates),
                         vetoes: Some(vetoes),
+                        training_vetoes: Some(training_vetoes),
                         seed,
                         objectives,
                         wall_s: started.elapsed().as_secs_f64(),
@@ -584,6 +589,7 @@ fn run_job(
                     env_steps: (framework_days as u64) * epochs,
                     updates_per_agent: None,
                     vetoes: None,
+                    training_vetoes: None,
                     seed,
                     objectives,
                     wall_s: started.elapsed().as_secs_f64(),
@@ -630,6 +636,7 @@ fn run_job(
                     env_steps: trainer.steps(),
                     updates_per_agent: None,
                     vetoes: None,
+                    training_vetoes: None,
                     seed,
                     objectives,
                     wall_s: started.elapsed().as_secs_f64(),
@@ -697,7 +704,7 @@ fn write_outputs(
         .context("the reference lacks the even split")?;
     let gap_names: Vec<String> = Objective::ALL.iter().map(|&o| gap_name(o)).collect();
     let mut csv = format!(
-        "curve,method,scheme,k_opt,passes,env_steps,updates_per_agent,vetoes,seed,ttft_s,carbon_kg,water_l,cost_usd,energy_kwh,own_score,phv_ratio_to_exact,{RATIO_TO_BOUND},{},wall_s\n",
+        "curve,method,scheme,k_opt,passes,env_steps,updates_per_agent,vetoes,training_vetoes,seed,ttft_s,carbon_kg,water_l,cost_usd,energy_kwh,own_score,phv_ratio_to_exact,{RATIO_TO_BOUND},{},wall_s\n",
         gap_names.join(",")
     );
     // (curve) -> passes -> per-seed (own score, PHV ratio, env steps, updates).
@@ -711,7 +718,7 @@ fn write_outputs(
         let o = &cell.objectives;
         writeln!(
             csv,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.1}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.1}",
             cell.curve,
             cell.method,
             cell.scheme.map_or("", |s| s.name()),
@@ -721,6 +728,8 @@ fn write_outputs(
             cell.updates_per_agent
                 .map_or(String::new(), |u| u.to_string()),
             cell.vetoes.map_or(String::new(), |v| v.to_string()),
+            cell.training_vetoes
+                .map_or(String::new(), |v| v.to_string()),
             cell.seed,
             o.ttft_s,
             o.carbon_kg,
@@ -905,23 +914,27 @@ fn write_outputs(
         let base = marlin_curve(s.scheme, ActorInit::Random, learn.k_opt[0]);
         writeln!(
             sensitivity,
-            "## Sensitivity of {} (k_opt {})\n\nEach variant changes `[marlin]` as shown and trains with the study's seeds; its own score at each budget beside the default's (`{base}`), the paired change from the default (same seeds), and from its own untrained policy, in points of the even split's value (negative: lower, better).\n\n| variant | changes | passes | seeds | own score | PHV ratio to exact | change from the default | change from untrained | vetoes on the scoring days (mean per run) |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+            "## Sensitivity of {} (k_opt {})\n\nEach variant changes `[marlin]` as shown and trains with the study's seeds; its own score at each budget beside the default's (`{base}`), the paired change from the default (same seeds), and from its own untrained policy, in points of the even split's value (negative: lower, better).\n\n| variant | changes | passes | seeds | own score | PHV ratio to exact | change from the default | change from untrained | vetoes in training / on the scoring days (mean per run) |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
             s.scheme.name(),
             learn.k_opt[0]
         )?;
         let shown = |d: Option<(f64, f64)>| d.map_or("n/a".to_owned(), |d| plus_minus(d, 2));
-        // Mean vetoes per run of the cells that recorded them.
+        // Mean vetoes per run (in training / on the scoring days) of the cells that recorded
+        // them.
         let vetoes = |curve: &str, passes: usize| -> String {
-            let v: Vec<f64> = cells
-                .iter()
-                .filter(|c| c.curve == curve && c.passes == passes)
-                .filter_map(|c| c.vetoes.map(|v| v as f64))
-                .collect();
-            if v.is_empty() {
-                "n/a".to_owned()
-            } else {
-                format!("{:.1}", v.iter().sum::<f64>() / v.len() as f64)
-            }
+            let of = |field: fn(&Cell) -> Option<u64>| {
+                let v: Vec<f64> = cells
+                    .iter()
+                    .filter(|c| c.curve == curve && c.passes == passes)
+                    .filter_map(|c| field(c).map(|v| v as f64))
+                    .collect();
+                if v.is_empty() {
+                    "n/a".to_owned()
+                } else {
+                    format!("{:.1}", v.iter().sum::<f64>() / v.len() as f64)
+                }
+            };
+            format!("{} / {}", of(|c| c.training_vetoes), of(|c| c.vetoes))
         };
         for &passes in &s.passes {
             if let Some(x) = curves.get(&base).and_then(|c| c.get(&passes)) {

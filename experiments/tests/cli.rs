@@ -1767,11 +1767,14 @@ fn learn_draws_learning_curves_on_held_out_days_and_resumes_exactly() {
         let ratio: f64 = f[col("phv_ratio_to_exact")].parse().unwrap();
         assert!((0.0..=1.0).contains(&ratio), "{row}");
         // MARLIN's deployments count their vetoes; without vetoes there are none.
-        let vetoes = f[col("vetoes")];
-        match f[col("method")] {
-            "marlin" if f[col("curve")].ends_with("-no-veto") => assert_eq!(vetoes, "0", "{row}"),
-            "marlin" => assert!(vetoes.parse::<u64>().is_ok(), "{row}"),
-            _ => assert_eq!(vetoes, "", "{row}"),
+        for vetoes in [f[col("vetoes")], f[col("training_vetoes")]] {
+            match f[col("method")] {
+                "marlin" if f[col("curve")].ends_with("-no-veto") => {
+                    assert_eq!(vetoes, "0", "{row}")
+                }
+                "marlin" => assert!(vetoes.parse::<u64>().is_ok(), "{row}"),
+                _ => assert_eq!(vetoes, "", "{row}"),
+            }
         }
     }
     // Resume after losing cells (a run stopped mid-way): the same numbers.
