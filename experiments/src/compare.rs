@@ -215,7 +215,7 @@ fn run_method(
             );
             let epochs = problems.training.scenario.time.epochs;
             notes.push(format!(
-                "marlin: trained {} day(s) of {epochs} epochs at k_opt {}: {} environment steps (4 agents x k_opt explored plans per epoch; the learning frameworks get as many, one per epoch), {updates} SAC updates per agent, cross-epoch buffers at {fill}% of their {} transitions; whether the learning curve has flattened at this budget is `verdant learn`'s question (results/learn-geo-8dc-2d); `--set marlin.days=N` trains longer",
+                "marlin: trained {} day(s) of {epochs} epochs at k_opt {}: {} environment steps (4 agents x k_opt explored plans per epoch; the learning frameworks get as many, one per epoch), {updates} SAC updates per agent, cross-epoch buffers at {fill}% of their {} transitions; how far this budget is from where the learning curves flatten is measured by `verdant learn`, which trains every learned method from 1 to 16 passes (the committed study, results/learn-geo-8dc-2d, README 'Learning curves'); `--set marlin.days=N` trains longer",
                 p.days,
                 p.k_opt,
                 p.days * epochs * 4 * p.k_opt,
