@@ -836,6 +836,7 @@ fn write_outputs(
             .find(|&i| steps[i..].iter().all(|(_, d)| is_flat(d)))
             .map(|i| steps[i].0.to_string())
             .unwrap_or_else(|| match steps.last() {
+                None => "n/a (one trained budget)".to_owned(),
                 Some((b, Some(d))) => format!(
                     "not shown within {largest} (last doubling, from {b}: {})",
                     plus_minus(*d, 2)

@@ -1734,6 +1734,14 @@ fn learn_draws_learning_curves_on_held_out_days_and_resumes_exactly() {
         report.contains("## Sensitivity of balanced (k_opt 1)"),
         "{report}"
     );
+    // A variant trains at one budget: no doubling to call it flat by.
+    assert!(
+        report
+            .lines()
+            .any(|l| l.starts_with("| marlin-balanced-k1-no-veto |")
+                && l.ends_with("| n/a (one trained budget) |")),
+        "{report}"
+    );
     assert!(
         report.contains("| no-veto | `components.veto = false` | 1 | 2 |"),
         "{report}"
