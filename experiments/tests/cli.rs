@@ -1372,9 +1372,11 @@ fn compare_writes_the_optimal_versus_learned_report_and_report_merges_runs() {
         report
             .contains("- marlin: trained 1 day(s) of 96 epochs at k_opt 1: 384 environment steps")
             && report.contains("SAC updates per agent, cross-epoch buffers at")
-            && report
-                .contains("- lb: the agent trained 256 environment steps of its own environment")
-            && report.contains("`verdant learn`'s question"),
+            && report.contains(
+                "- lb: the agents trained 256 environment steps of their own environment"
+            )
+            && report.contains("is measured by `verdant learn`")
+            && report.contains("their learning curves are `verdant learn`'s"),
         "{report}"
     );
     let ind = std::fs::read_to_string(run.join("indicators.csv")).unwrap();
