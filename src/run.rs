@@ -309,6 +309,21 @@ pub struct Manifest {
     pub summary: serde_json::Value,
     /// Why the run failed, where it did.
     pub error: Option<String>,
+    /// Each time the run was resumed (`--resume`), in order; `git` and `command_line` above are
+    /// the first attempt's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resumptions: Vec<Resumption>,
+}
+
+/// One resumption of a run: when, from which source revision, with which command line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Resumption {
+    /// Start of the resumed attempt, UTC (RFC 3339).
+    pub started_utc: String,
+    /// The source revision the resumed attempt was built from.
+    pub git: GitRevision,
+    /// Its command line as given.
+    pub command_line: Vec<String>,
 }
 
 impl Manifest {
@@ -328,7 +343,20 @@ impl Manifest {
             device: None,
             summary: serde_json::Value::Null,
             error: None,
+            resumptions: Vec::new(),
         }
+    }
+
+    /// Marks the run running again, resumed now by this process (recorded in `resumptions`).
+    pub fn resume(&mut self, now: chrono::DateTime<chrono::Utc>) {
+        self.status = RunStatus::Running;
+        self.finished_utc = None;
+        self.error = None;
+        self.resumptions.push(Resumption {
+            started_utc: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            git: GitRevision::of_checkout(Path::new(".")),
+            command_line: std::env::args().collect(),
+        });
     }
 
     /// Marks the run finished with `status`.

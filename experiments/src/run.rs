@@ -124,10 +124,7 @@ impl Run {
     pub fn reopen(path: &std::path::Path, shared: &SharedArgs) -> anyhow::Result<Run> {
         let dir = RunDir::open(path)?;
         let mut manifest = dir.read_manifest()?;
-        manifest.status = RunStatus::Running;
-        manifest.finished_utc = None;
-        manifest.error = None;
-        manifest.command_line = std::env::args().collect();
+        manifest.resume(chrono::Utc::now());
         manifest.versions = versions();
         dir.write_manifest(&manifest)?;
         Ok(Run {

@@ -1802,7 +1802,19 @@ fn learn_draws_learning_curves_on_held_out_days_and_resumes_exactly() {
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(cells_without_time(&run), cells);
-    assert_eq!(manifest(&run)["status"], "complete");
+    let m = manifest(&run);
+    assert_eq!(m["status"], "complete");
+    // The manifest keeps the first attempt's command and records the resumption.
+    assert!(m["command_line"].to_string().contains("\"--out\""), "{m}");
+    let resumed = m["resumptions"].as_array().expect("resumptions");
+    assert_eq!(resumed.len(), 1, "{m}");
+    assert!(
+        resumed[0]["command_line"]
+            .to_string()
+            .contains("\"--resume\""),
+        "{m}"
+    );
+    assert!(resumed[0]["git"]["commit"].is_string(), "{m}");
     // verdant compare refuses verdant learn's section.
     let out = verdant(
         &["compare", "--print-config", "--set", "learn.jobs=1"],
