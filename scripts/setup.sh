@@ -7,6 +7,9 @@
 #   VERDANT_TORCH_VENV  venv holding PyTorch 2.13.0 (default ~/.cache/verdant/torch-2.13.0)
 #   VERDANT_NO_INSTALL=1  install nothing: only check, and name what is missing
 #
+# What it installs: the apt packages of the build, PyTorch in a cached venv, and in that venv
+# the pinned Python packages of python/ (maturin, numpy, moocore, pytest).
+#
 # Environment it sets: LIBTORCH_USE_PYTORCH=1, PATH (the venv's python first),
 # VERDANT_TORCH_VENV, and LIBTORCH_BYPASS_VERSION_CHECK unset.
 
@@ -61,6 +64,26 @@ verdant_setup() {
       || { fail "pip install torch==$torch_version into $venv failed"; return 1; }
     "$venv/bin/python" -W ignore -c "import torch; print(torch.__version__)" >/dev/null \
       || { fail "torch installed into $venv but does not import"; return 1; }
+  fi
+
+  # 3. The Python packages that build and test Verdant's Python module (python/, issue 22),
+  #    pinned, into the same venv.
+  local py_packages=("maturin==1.16.0" "numpy==2.4.6" "moocore==0.3.2" "pytest==9.2.0")
+  if ! "$venv/bin/python" -c '
+import sys
+from importlib.metadata import version, PackageNotFoundError
+try:
+    ok = all(version(p.split("==")[0]) == p.split("==")[1] for p in sys.argv[1:])
+except PackageNotFoundError:
+    ok = False
+sys.exit(0 if ok else 1)' "${py_packages[@]}" >/dev/null 2>&1; then
+    if [ "${VERDANT_NO_INSTALL:-0}" = 1 ]; then
+      fail "Python packages missing from $venv: ${py_packages[*]} (unset VERDANT_NO_INSTALL to install them)"
+      return 1
+    fi
+    say "installing Python packages into $venv: ${py_packages[*]}"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-input "${py_packages[@]}" \
+      || { fail "pip install ${py_packages[*]} into $venv failed"; return 1; }
   fi
 
   export VERDANT_TORCH_VENV="$venv"

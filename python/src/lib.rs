@@ -1,0 +1,88 @@
+//! `verdant` for Python (issue 22): Verdant's exact hypervolume and first front on numpy arrays.
+//!
+//! Every objective is minimised. Bad arguments (not two-dimensional, a reference of the wrong
+//! length, NaN or infinite values) raise `ValueError`; nothing here panics on user data.
+
+use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+/// The rows of `points` as one row-major vector, checked: finite values, at least one column.
+fn rows(points: &PyReadonlyArray2<'_, f64>) -> PyResult<(Vec<f64>, usize)> {
+    let view = points.as_array();
+    let d = view.ncols();
+    if d == 0 {
+        return Err(PyValueError::new_err(
+            "points: need at least one objective (shape (n, d) with d >= 1)",
+        ));
+    }
+    // A C-contiguous array is one copy; any other layout is read in row order.
+    let flat: Vec<f64> = match view.as_slice() {
+        Some(slice) => slice.to_vec(),
+        None => view.iter().copied().collect(),
+    };
+    if let Some(k) = flat.iter().position(|v| !v.is_finite()) {
+        return Err(PyValueError::new_err(format!(
+            "points[{}, {}] is {}: every value must be finite",
+            k / d,
+            k % d,
+            flat[k]
+        )));
+    }
+    Ok((flat, d))
+}
+
+/// hypervolume(points, ref) -> float
+///
+/// The exact hypervolume dominated by `points` (shape (n, d), minimised) and bounded by the
+/// reference point `ref` (shape (d,)). Points that do not strictly dominate `ref` in every
+/// objective add nothing.
+#[pyfunction]
+#[pyo3(signature = (points, r#ref))]
+fn hypervolume(
+    py: Python<'_>,
+    points: PyReadonlyArray2<'_, f64>,
+    r#ref: PyReadonlyArray1<'_, f64>,
+) -> PyResult<f64> {
+    let (flat, d) = rows(&points)?;
+    let reference: Vec<f64> = r#ref.as_array().iter().copied().collect();
+    if reference.len() != d {
+        return Err(PyValueError::new_err(format!(
+            "ref has {} values but the points have {d} objectives",
+            reference.len()
+        )));
+    }
+    if let Some((j, v)) = reference.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(PyValueError::new_err(format!(
+            "ref[{j}] is {v}: every value must be finite"
+        )));
+    }
+    Ok(py.allow_threads(|| verdant::pareto::hypervolume(&flat, d, &reference)))
+}
+
+/// nondominated(points) -> numpy.ndarray of int64
+///
+/// The indices (ascending) of the rows of `points` (shape (n, d), minimised) that no other row
+/// dominates: the first front. Duplicates of a front point are all kept.
+#[pyfunction]
+fn nondominated<'py>(
+    py: Python<'py>,
+    points: PyReadonlyArray2<'_, f64>,
+) -> PyResult<Bound<'py, PyArray1<i64>>> {
+    let (flat, d) = rows(&points)?;
+    let keep: Vec<i64> = py.allow_threads(|| {
+        verdant::pareto::nondominated(&flat, d)
+            .into_iter()
+            .map(|i| i as i64)
+            .collect()
+    });
+    Ok(PyArray1::from_vec(py, keep))
+}
+
+/// Verdant from Python: the exact hypervolume and the first front of minimised objectives.
+#[pymodule(name = "verdant")]
+fn verdant_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(hypervolume, m)?)?;
+    m.add_function(wrap_pyfunction!(nondominated, m)?)?;
+    Ok(())
+}
