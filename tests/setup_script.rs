@@ -64,3 +64,43 @@ fn missing_system_packages_are_named() {
     );
     assert!(stderr.contains("apt-get install"), "{stderr}");
 }
+
+#[test]
+fn missing_python_packages_are_named() {
+    // A venv whose python has torch (it answers the torch check) but not the Python module's
+    // pinned packages: the system's python3 stands in for everything else.
+    let Some(python3) = ["/usr/bin/python3", "/bin/python3"]
+        .into_iter()
+        .map(Path::new)
+        .find(|p| p.is_file())
+    else {
+        return;
+    };
+    let venv = tempfile::tempdir().unwrap();
+    std::fs::create_dir(venv.path().join("bin")).unwrap();
+    let fake = venv.path().join("bin/python");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\ncase \"$*\" in *'import torch'*) exit 0;; esac\nexec {} \"$@\"\n",
+            python3.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = Command::new("bash")
+        .arg(setup_script())
+        .env("VERDANT_NO_INSTALL", "1")
+        .env("VERDANT_TORCH_VENV", venv.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("missing system packages") {
+        return;
+    }
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Python packages missing from") && stderr.contains("maturin=="),
+        "{stderr}"
+    );
+}
