@@ -1,4 +1,5 @@
-//! `verdant` for Python (issue 22): Verdant's exact hypervolume and first front on numpy arrays.
+//! `verdant` for Python (issue 22): Verdant's exact hypervolume, first front, additive epsilon
+//! and IGD+ on numpy arrays.
 //!
 //! Every objective is minimised. Bad arguments (not two-dimensional, a reference of the wrong
 //! length, NaN or infinite values) raise `ValueError`; nothing here panics on user data.
@@ -7,14 +8,15 @@ use numpy::{PyArray1, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
-/// The rows of `points` as one row-major vector, checked: finite values, at least one column.
-fn rows(points: &PyReadonlyArray2<'_, f64>) -> PyResult<(Vec<f64>, usize)> {
+/// The rows of `points` as one row-major vector, checked: finite values, at least one column;
+/// errors name the argument `name`.
+fn rows(points: &PyReadonlyArray2<'_, f64>, name: &str) -> PyResult<(Vec<f64>, usize)> {
     let view = points.as_array();
     let d = view.ncols();
     if d == 0 {
-        return Err(PyValueError::new_err(
-            "points: need at least one objective (shape (n, d) with d >= 1)",
-        ));
+        return Err(PyValueError::new_err(format!(
+            "{name}: need at least one objective (shape (n, d) with d >= 1)"
+        )));
     }
     // A C-contiguous array is one copy; any other layout is read in row order.
     let flat: Vec<f64> = match view.as_slice() {
@@ -23,7 +25,7 @@ fn rows(points: &PyReadonlyArray2<'_, f64>) -> PyResult<(Vec<f64>, usize)> {
     };
     if let Some(k) = flat.iter().position(|v| !v.is_finite()) {
         return Err(PyValueError::new_err(format!(
-            "points[{}, {}] is {}: every value must be finite",
+            "{name}[{}, {}] is {}: every value must be finite",
             k / d,
             k % d,
             flat[k]
@@ -44,7 +46,7 @@ fn hypervolume(
     points: PyReadonlyArray2<'_, f64>,
     r#ref: PyReadonlyArray1<'_, f64>,
 ) -> PyResult<f64> {
-    let (flat, d) = rows(&points)?;
+    let (flat, d) = rows(&points, "points")?;
     let reference: Vec<f64> = r#ref.as_array().iter().copied().collect();
     if reference.len() != d {
         return Err(PyValueError::new_err(format!(
@@ -69,7 +71,7 @@ fn nondominated<'py>(
     py: Python<'py>,
     points: PyReadonlyArray2<'_, f64>,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
-    let (flat, d) = rows(&points)?;
+    let (flat, d) = rows(&points, "points")?;
     let keep: Vec<i64> = py.allow_threads(|| {
         verdant::pareto::nondominated(&flat, d)
             .into_iter()
@@ -79,10 +81,65 @@ fn nondominated<'py>(
     Ok(PyArray1::from_vec(py, keep))
 }
 
-/// Verdant from Python: the exact hypervolume and the first front of minimised objectives.
+/// Checks that two sets are non-empty rows of the same number of objectives.
+fn same_objectives(
+    approximation: &PyReadonlyArray2<'_, f64>,
+    reference: &PyReadonlyArray2<'_, f64>,
+) -> PyResult<(Vec<f64>, Vec<f64>, usize)> {
+    let (a, d) = rows(approximation, "points")?;
+    let (r, dr) = rows(reference, "ref")?;
+    if d != dr {
+        return Err(PyValueError::new_err(format!(
+            "points have {d} objectives but ref has {dr}"
+        )));
+    }
+    if a.is_empty() || r.is_empty() {
+        return Err(PyValueError::new_err(
+            "points and ref each need at least one row",
+        ));
+    }
+    Ok((a, r, d))
+}
+
+/// additive_epsilon(points, ref) -> float
+///
+/// The additive epsilon indicator of `points` (shape (n, d), minimised) to the reference set
+/// `ref` (shape (m, d)): the least amount every point of `points` must be improved by in every
+/// objective for the set to weakly dominate `ref`.
+#[pyfunction]
+#[pyo3(signature = (points, r#ref))]
+fn additive_epsilon(
+    py: Python<'_>,
+    points: PyReadonlyArray2<'_, f64>,
+    r#ref: PyReadonlyArray2<'_, f64>,
+) -> PyResult<f64> {
+    let (a, r, d) = same_objectives(&points, &r#ref)?;
+    Ok(py.allow_threads(|| verdant::pareto::additive_epsilon(&a, &r, d)))
+}
+
+/// igd_plus(points, ref) -> float
+///
+/// IGD+ of `points` (shape (n, d), minimised) to the reference set `ref` (shape (m, d)): the
+/// mean over `ref` of the distance to the nearest point of `points`, counting only the
+/// objectives where that point is worse.
+#[pyfunction]
+#[pyo3(signature = (points, r#ref))]
+fn igd_plus(
+    py: Python<'_>,
+    points: PyReadonlyArray2<'_, f64>,
+    r#ref: PyReadonlyArray2<'_, f64>,
+) -> PyResult<f64> {
+    let (a, r, d) = same_objectives(&points, &r#ref)?;
+    Ok(py.allow_threads(|| verdant::pareto::igd_plus(&a, &r, d)))
+}
+
+/// Verdant from Python: the exact hypervolume, the first front, additive epsilon and IGD+ of
+/// minimised objectives.
 #[pymodule(name = "verdant")]
 fn verdant_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(hypervolume, m)?)?;
     m.add_function(wrap_pyfunction!(nondominated, m)?)?;
+    m.add_function(wrap_pyfunction!(additive_epsilon, m)?)?;
+    m.add_function(wrap_pyfunction!(igd_plus, m)?)?;
     Ok(())
 }

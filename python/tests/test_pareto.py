@@ -67,3 +67,25 @@ def test_wrong_shapes_raise_and_never_crash():
         verdant.nondominated(np.array([1.0, 2.0]))
     with pytest.raises(ValueError, match="is NaN"):
         verdant.nondominated(np.array([[1.0, math.nan]]))
+
+
+@pytest.mark.parametrize("d", [2, 3, 5])
+def test_epsilon_and_igd_plus_equal_moocore(d):
+    rng = np.random.default_rng(200 + d)
+    reference = random_front(rng, 40, d)[:40]
+    approximation = random_front(rng, 25, d) + rng.uniform(-0.1, 0.2, (50, d))
+    ours = verdant.additive_epsilon(approximation, reference)
+    theirs = moocore.epsilon_additive(approximation, ref=reference)
+    assert math.isclose(ours, theirs, rel_tol=1e-12, abs_tol=1e-15), (ours, theirs)
+    ours = verdant.igd_plus(approximation, reference)
+    theirs = moocore.igd_plus(approximation, ref=reference)
+    assert math.isclose(ours, theirs, rel_tol=1e-12, abs_tol=1e-15), (ours, theirs)
+
+
+def test_indicators_refuse_mismatched_or_empty_sets():
+    with pytest.raises(ValueError, match="points have 2 objectives but ref has 3"):
+        verdant.igd_plus(np.ones((2, 2)), np.ones((2, 3)))
+    with pytest.raises(ValueError, match="at least one row"):
+        verdant.additive_epsilon(np.ones((0, 2)), np.ones((2, 2)))
+    with pytest.raises(ValueError, match=r"ref\[1, 0\] is NaN"):
+        verdant.additive_epsilon(np.ones((2, 2)), np.array([[1.0, 1.0], [math.nan, 1.0]]))
