@@ -151,6 +151,36 @@ struct Cell {
     wall_s: f64,
 }
 
+impl Cell {
+    /// The cell of a method trained from scratch at one budget (a framework, the load
+    /// balancer): no scheme, no SAC updates, no vetoes.
+    fn trained_once(
+        curve: String,
+        method: &str,
+        passes: usize,
+        env_steps: u64,
+        seed: u32,
+        objectives: Objectives,
+        started: Instant,
+    ) -> Cell {
+        Cell {
+            curve,
+            method: method.to_owned(),
+            variant: None,
+            scheme: None,
+            k_opt: 1,
+            passes,
+            env_steps,
+            updates_per_agent: None,
+            vetoes: None,
+            training_vetoes: None,
+            seed,
+            objectives,
+            wall_s: started.elapsed().as_secs_f64(),
+        }
+    }
+}
+
 /// What every cell is measured against, computed once per study (`reference.json`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Reference {
@@ -579,21 +609,15 @@ fn run_job(
             let objectives = scoring.fluid().score(&plan)?.objectives();
             write_cell(
                 &path,
-                &Cell {
+                &Cell::trained_once(
                     curve,
-                    method: name.into(),
-                    variant: None,
-                    scheme: None,
-                    k_opt: 1,
+                    name,
                     passes,
-                    env_steps: (framework_days as u64) * epochs,
-                    updates_per_agent: None,
-                    vetoes: None,
-                    training_vetoes: None,
+                    (framework_days as u64) * epochs,
                     seed,
                     objectives,
-                    wall_s: started.elapsed().as_secs_f64(),
-                },
+                    started,
+                ),
             )?;
         }
         Job::Lb {
@@ -626,21 +650,15 @@ fn run_job(
             let objectives = scoring.fluid().score(&plan)?.objectives();
             write_cell(
                 &path,
-                &Cell {
+                &Cell::trained_once(
                     curve,
-                    method: "lb".into(),
-                    variant: None,
-                    scheme: None,
-                    k_opt: 1,
+                    "lb",
                     passes,
-                    env_steps: trainer.steps(),
-                    updates_per_agent: None,
-                    vetoes: None,
-                    training_vetoes: None,
+                    trainer.steps(),
                     seed,
                     objectives,
-                    wall_s: started.elapsed().as_secs_f64(),
-                },
+                    started,
+                ),
             )?;
         }
     }

@@ -81,11 +81,14 @@ fn nondominated<'py>(
     Ok(PyArray1::from_vec(py, keep))
 }
 
-/// Checks that two sets are non-empty rows of the same number of objectives.
-fn same_objectives(
+/// `indicator(points, ref, d)` of two sets checked to be non-empty rows of the same number of
+/// objectives, computed without the GIL.
+fn indicator(
+    py: Python<'_>,
     approximation: &PyReadonlyArray2<'_, f64>,
     reference: &PyReadonlyArray2<'_, f64>,
-) -> PyResult<(Vec<f64>, Vec<f64>, usize)> {
+    indicator: fn(&[f64], &[f64], usize) -> f64,
+) -> PyResult<f64> {
     let (a, d) = rows(approximation, "points")?;
     let (r, dr) = rows(reference, "ref")?;
     if d != dr {
@@ -98,7 +101,7 @@ fn same_objectives(
             "points and ref each need at least one row",
         ));
     }
-    Ok((a, r, d))
+    Ok(py.allow_threads(|| indicator(&a, &r, d)))
 }
 
 /// additive_epsilon(points, ref) -> float
@@ -113,8 +116,7 @@ fn additive_epsilon(
     points: PyReadonlyArray2<'_, f64>,
     r#ref: PyReadonlyArray2<'_, f64>,
 ) -> PyResult<f64> {
-    let (a, r, d) = same_objectives(&points, &r#ref)?;
-    Ok(py.allow_threads(|| verdant::pareto::additive_epsilon(&a, &r, d)))
+    indicator(py, &points, &r#ref, verdant::pareto::additive_epsilon)
 }
 
 /// igd_plus(points, ref) -> float
@@ -129,8 +131,7 @@ fn igd_plus(
     points: PyReadonlyArray2<'_, f64>,
     r#ref: PyReadonlyArray2<'_, f64>,
 ) -> PyResult<f64> {
-    let (a, r, d) = same_objectives(&points, &r#ref)?;
-    Ok(py.allow_threads(|| verdant::pareto::igd_plus(&a, &r, d)))
+    indicator(py, &points, &r#ref, verdant::pareto::igd_plus)
 }
 
 /// Verdant from Python: the exact hypervolume, the first front, additive epsilon and IGD+ of
