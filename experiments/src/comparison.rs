@@ -248,6 +248,44 @@ fn dotted(prefix: &str, table: &toml::Table) -> Vec<String> {
         .collect()
 }
 
+impl SensitivitySection {
+    /// Checks the budgets and lays each variant over `marlin`; errors name keys under `at`.
+    fn validate(
+        self,
+        at: &str,
+        marlin: &MarlinSettings,
+    ) -> Result<SensitivityChecked, ConfigError> {
+        let passes = budgets(key(at, "passes"), self.passes)?;
+        let mut variants = Vec::new();
+        let at_variants = key(at, "variants");
+        for (name, changes) in self.variants {
+            // The name becomes part of file names and table keys.
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
+            {
+                return Err(ConfigError::invalid(
+                    key(&at_variants, &name),
+                    "a variant's name is letters, digits, '-' and '_'",
+                ));
+            }
+            let settings = marlin.with_changes(&key(&at_variants, &name), &changes)?;
+            let changes = dotted("", &changes).join(", ");
+            variants.push(Variant {
+                name,
+                changes,
+                settings,
+            });
+        }
+        Ok(SensitivityChecked {
+            scheme: self.scheme,
+            passes,
+            variants,
+        })
+    }
+}
+
 impl LearnSection {
     /// Checks the axes; the sensitivity study's variants are laid over `marlin`.
     fn validate(self, prefix: &str, marlin: &MarlinSettings) -> Result<LearnChecked, ConfigError> {
@@ -267,38 +305,8 @@ impl LearnSection {
             ));
         }
         let sensitivity = match self.sensitivity {
+            Some(s) => Some(s.validate(&key(prefix, "sensitivity"), marlin)?),
             None => None,
-            Some(s) => {
-                let at = key(prefix, "sensitivity");
-                let passes = budgets(key(&at, "passes"), s.passes)?;
-                let mut variants = Vec::new();
-                for (name, changes) in s.variants {
-                    // The name becomes part of file names and table keys.
-                    if name.is_empty()
-                        || !name
-                            .chars()
-                            .all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_')
-                    {
-                        return Err(ConfigError::invalid(
-                            key(&key(&at, "variants"), &name),
-                            "a variant's name is letters, digits, '-' and '_'",
-                        ));
-                    }
-                    let settings =
-                        marlin.with_changes(&key(&key(&at, "variants"), &name), &changes)?;
-                    let changes = dotted("", &changes).join(", ");
-                    variants.push(Variant {
-                        name,
-                        changes,
-                        settings,
-                    });
-                }
-                Some(SensitivityChecked {
-                    scheme: s.scheme,
-                    passes,
-                    variants,
-                })
-            }
         };
         Ok(LearnChecked {
             passes,
