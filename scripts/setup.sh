@@ -8,7 +8,8 @@
 #   VERDANT_NO_INSTALL=1  install nothing: only check, and name what is missing
 #
 # What it installs: the apt packages of the build, PyTorch in a cached venv, and in that venv
-# the pinned Python packages of python/ (maturin, numpy, moocore, pytest).
+# the pinned Python packages of python/ (maturin, numpy, moocore, pytest, gymnasium, pettingzoo,
+# stable-baselines3).
 #
 # Environment it sets: LIBTORCH_USE_PYTORCH=1, PATH (the venv's python first),
 # VERDANT_TORCH_VENV, and LIBTORCH_BYPASS_VERSION_CHECK unset.
@@ -68,7 +69,8 @@ verdant_setup() {
 
   # 3. The Python packages that build and test Verdant's Python module (python/, issue 22),
   #    pinned, into the same venv.
-  local py_packages=("maturin==1.16.0" "numpy==2.4.6" "moocore==0.3.2" "pytest==9.2.0")
+  local py_packages=("maturin==1.16.0" "numpy==2.4.6" "moocore==0.3.2" "pytest==9.2.0"
+    "gymnasium==1.4.0" "pettingzoo==1.27.0" "stable-baselines3==2.9.2")
   if ! "$venv/bin/python" -c '
 import sys
 from importlib.metadata import version, PackageNotFoundError

@@ -25,6 +25,7 @@ pub mod allocator;
 pub mod config;
 pub mod data_error;
 pub mod features;
+pub mod geo;
 pub mod grid;
 pub mod lb;
 pub mod pareto;

@@ -257,6 +257,45 @@ proptest! {
             prop_assert!(s.utilisation >= -1e-12 && s.utilisation <= 1.0 + 1e-9);
         }
     }
+
+    /// Every observation the environment writes lies within its stated bounds (what the
+    /// Python module's observation space declares), under any policy and either capacity model.
+    #[test]
+    fn observations_stay_within_their_bounds(
+        gaps in proptest::collection::vec(0.0f64..0.3, 1..150),
+        tokens in proptest::collection::vec(1u32..4000, 150),
+        features in proptest::collection::vec(-5.0f32..5.0, 150 * FeatureMatrix::COLUMNS),
+        queue in 0usize..4,
+        literal in any::<bool>(),
+        policy in 0usize..6,
+    ) {
+        let mut t = 0.0;
+        let requests: Vec<Request> = gaps.iter().zip(&tokens).map(|(g, &k)| {
+            t += g;
+            Request { arrival_s: t, input_tokens: k, output_tokens: k / 2, class: 0, origin: 0, shared_prefix_tokens: 0 }
+        }).collect();
+        let features = features[..requests.len() * FeatureMatrix::COLUMNS].to_vec();
+        let workload = Arc::new(LbWorkload::from_parts("bounds".into(), requests, features));
+        let mut c = config(&[(3000.0, 2), (5000.0, 3)], queue);
+        if literal { c.capacity_model = CapacityModel::FullRatePerRequest; }
+        let mut env = LbEnv::new(workload, c);
+        let (low, high) = env.observation_bounds();
+        let mut p = baseline(verdant::lb::BASELINES[policy]).unwrap();
+        env.reset(0);
+        p.reset(0);
+        let mut obs = vec![0.0f32; env.observation_len()];
+        loop {
+            env.observe(&mut obs);
+            for (j, v) in obs.iter().enumerate() {
+                prop_assert!(low[j] <= *v && *v <= high[j], "value {} = {} outside [{}, {}]", j, v, low[j], high[j]);
+            }
+            if env.is_done() {
+                break;
+            }
+            let a = p.choose(&env);
+            env.step(a);
+        }
+    }
 }
 
 /// Geo mode's routing of `scenario`'s requests drawn at `share` of the nodes from seed 1's

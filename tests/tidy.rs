@@ -128,7 +128,9 @@ fn every_output_is_written_atomically() {
     // Outside `run.rs` (AtomicFile, write_atomic), a file is only created under a temporary
     // name that the same function renames into place.
     let r = root();
-    let dirs = LIBRARY_DIRS.iter().chain(&["experiments/src"]);
+    let dirs = LIBRARY_DIRS
+        .iter()
+        .chain(&["experiments/src", "python/src"]);
     for path in dirs.flat_map(|d| rust_files(&r.join(d))) {
         if path.ends_with("src/run.rs") {
             continue;
@@ -159,7 +161,9 @@ fn every_output_is_written_atomically() {
 fn unsafe_code_only_where_architecture_md_allows_it() {
     let r = root();
     let allowed = r.join("src/sim/fluid.rs");
-    let dirs = LIBRARY_DIRS.iter().chain(&["experiments/src"]);
+    let dirs = LIBRARY_DIRS
+        .iter()
+        .chain(&["experiments/src", "python/src"]);
     for path in dirs.flat_map(|d| rust_files(&r.join(d))) {
         let text = read(&path);
         let uses = text

@@ -25,12 +25,12 @@ use verdant::sim::{FractionPlan, Outcome, PlanError};
 
 use crate::adam::Adam;
 use crate::argmax;
-use crate::marlin::world::{MarlinWorld, Scales};
 use crate::mlp::Mlp;
+use verdant::geo::{GeoWorld, Scales};
 
 /// The epoch-routing task the three learners share.
 struct Task<'a> {
-    world: MarlinWorld<'a>,
+    world: GeoWorld<'a>,
     sim: FluidSimulator<'a>,
     out: Outcome,
     plan: FractionPlan,
@@ -40,7 +40,7 @@ struct Task<'a> {
 impl<'a> Task<'a> {
     /// The task of `problem`'s days, its states scaled by `scales` (or by its own maxima).
     fn new(problem: &Problem<'a>, scales: Option<Scales>) -> Result<Self, PlanError> {
-        let world = MarlinWorld::new(problem, 0.95, 1.0, scales)?;
+        let world = GeoWorld::new(problem, 0.95, 1.0, scales)?;
         let actions = world.datacenters.pow(world.classes as u32);
         Ok(Task {
             sim: problem.fluid(),

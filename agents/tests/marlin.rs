@@ -7,13 +7,13 @@ use tch::nn::{self, VarStore};
 use tch::{Device, Kind, Tensor};
 use verdant::allocator::Problem;
 use verdant::config::Validate;
+use verdant::geo::game;
+use verdant::geo::GeoWorld;
 use verdant::scenario::Scenario;
 use verdant::seed::MasterSeed;
 use verdant::sim::SimParams;
-use verdant_agents::marlin::game;
 use verdant_agents::marlin::replay::{sample_batch, Replay, Transition};
 use verdant_agents::marlin::sac::{Batch, Film, SacConfig, SacStack};
-use verdant_agents::marlin::world::MarlinWorld;
 use verdant_agents::marlin::{Execution, Marlin, MarlinParams, MarlinSettings, Scheme};
 
 fn settings(days: usize) -> MarlinSettings {
@@ -38,8 +38,8 @@ fn settings_run(days: usize, execution: Execution) -> MarlinSettings {
 }
 
 /// MARLIN's world on `scenario` at the default cap (0.95) and action scale (3).
-fn geo4_world(scenario: &Scenario) -> MarlinWorld<'_> {
-    MarlinWorld::new(
+fn geo4_world(scenario: &Scenario) -> GeoWorld<'_> {
+    GeoWorld::new(
         &Problem::new(scenario, SimParams::default()),
         0.95,
         3.0,

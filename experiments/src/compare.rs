@@ -404,21 +404,8 @@ fn write_plans(
     let folder = dir.file("plans");
     std::fs::create_dir_all(&folder)
         .with_context(|| format!("create directory {}", folder.display()))?;
-    let names: Vec<&str> = scenario
-        .datacenters
-        .iter()
-        .map(|d| d.name.as_str())
-        .collect();
     for (source, plan) in plans {
-        let mut csv = format!("epoch,origin,class,{}\n", names.join(","));
-        let shares = plan.shares();
-        let rows = shares.chunks_exact(names.len());
-        let (no, nc) = (scenario.origins.len(), scenario.classes.len());
-        for (r, row) in rows.enumerate() {
-            let (e, o, c) = (r / (no * nc), (r / nc) % no, r % nc);
-            let fields: Vec<String> = row.iter().map(|v| v.to_string()).collect();
-            writeln!(csv, "{e},{o},{c},{}", fields.join(","))?;
-        }
+        let csv = verdant::sim::plan_csv(plan, scenario);
         dir.write(&format!("plans/exact-{source}.csv"), csv.as_bytes())?;
     }
     Ok(())

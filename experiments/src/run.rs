@@ -1,9 +1,9 @@
 //! What every experiment does around its own work: resolve the configuration, create the run
 //! directory, write the manifest at the start and at the end, show progress.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use verdant::config::Layered;
@@ -203,19 +203,7 @@ pub fn within<T: Serialize>(
 
 /// A scenario argument: a path to a TOML file, or the name of a bundled scenario.
 pub fn resolve_scenario(arg: &str) -> anyhow::Result<PathBuf> {
-    let path = Path::new(arg);
-    if path.is_file() {
-        return Ok(path.to_owned());
-    }
-    let bundled = verdant::scenario::bundled_dir().join(format!("{arg}.toml"));
-    if bundled.is_file() {
-        return Ok(bundled);
-    }
-    let names = verdant::scenario::bundled_names();
-    bail!(
-        "no scenario file {arg:?} and no bundled scenario of that name (bundled: {})",
-        names.join(", ")
-    )
+    verdant::scenario::resolve(arg).map_err(anyhow::Error::msg)
 }
 
 /// A scenario's days for learning and for scoring: with a split, the training days and the

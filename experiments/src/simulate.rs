@@ -10,11 +10,11 @@ use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 use verdant::allocator::rules::{Even, Nearest};
 use verdant::allocator::{Allocator, Problem};
-use verdant::config::{ConfigError, Validate};
+use verdant::config::{key, ConfigError, Validate};
 use verdant::scenario::Scenario;
 use verdant::seed::MasterSeed;
 use verdant::sim::des::RequestRecord;
-use verdant::sim::{Objectives, Outcome};
+use verdant::sim::{read_plan_csv, Objectives, Outcome};
 
 use crate::cli::SharedArgs;
 use crate::reports::{objective_fields, OBJECTIVE_COLUMNS};
@@ -32,11 +32,12 @@ enum Fidelity {
     Both,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-enum Rule {
+/// The plan scored: a rule's, or one read from a plan file (`verdant::sim::plan_csv`'s layout).
+#[derive(Debug, Clone)]
+enum PlanSource {
     Even,
     Nearest,
+    File(std::path::PathBuf),
 }
 
 #[derive(Debug, Deserialize)]
@@ -44,7 +45,7 @@ enum Rule {
 struct SimulateParams {
     seed: u64,
     scenario: String,
-    plan: Rule,
+    plan: String,
     fidelity: Fidelity,
     write_requests: bool,
     sim: SimSection,
@@ -53,7 +54,7 @@ struct SimulateParams {
 struct Simulate {
     seed: u64,
     scenario: String,
-    plan: Rule,
+    plan: PlanSource,
     fidelity: Fidelity,
     write_requests: bool,
     sim: SimSettings,
@@ -65,7 +66,26 @@ impl Validate for SimulateParams {
         Ok(Simulate {
             seed: self.seed,
             scenario: self.scenario,
-            plan: self.plan,
+            plan: match self.plan.as_str() {
+                "even" => PlanSource::Even,
+                "nearest" => PlanSource::Nearest,
+                path if path.ends_with(".csv") => {
+                    let path = std::path::PathBuf::from(path);
+                    if !path.is_file() {
+                        return Err(ConfigError::invalid(
+                            key(prefix, "plan"),
+                            format!("no plan file {}", path.display()),
+                        ));
+                    }
+                    PlanSource::File(path)
+                }
+                other => {
+                    return Err(ConfigError::invalid(
+                        key(prefix, "plan"),
+                        format!("{other:?} is not \"even\", \"nearest\" or a plan file (.csv)"),
+                    ))
+                }
+            },
             fidelity: self.fidelity,
             write_requests: self.write_requests,
             sim: self.sim.check(prefix)?,
@@ -104,16 +124,22 @@ pub fn run(shared: &SharedArgs) -> anyhow::Result<()> {
 }
 
 fn execute(p: &Simulate, scenario: &Scenario, run: &mut Run) -> anyhow::Result<Summary> {
-    let mut allocator: Box<dyn Allocator> = match p.plan {
-        Rule::Even => Box::new(Even),
-        Rule::Nearest => Box::new(Nearest),
-    };
     // The simulator's settings, decided here once for both fidelities.
     let params = p.sim.params;
-    let plan = allocator.allocate(&Problem::new(scenario, params))?;
+    let (plan, name) = match &p.plan {
+        PlanSource::Even => (
+            Even.allocate(&Problem::new(scenario, params))?,
+            Even.name().to_owned(),
+        ),
+        PlanSource::Nearest => (
+            Nearest.allocate(&Problem::new(scenario, params))?,
+            Nearest.name().to_owned(),
+        ),
+        PlanSource::File(path) => (read_plan_csv(path, scenario)?, path.display().to_string()),
+    };
     let mut summary = Summary {
         scenario: scenario.name.clone(),
-        plan: allocator.name().to_owned(),
+        plan: name,
         fluid: None,
         discrete_event: None,
         discrete_event_node_fraction: None,

@@ -39,7 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Ok(path) = std::env::var("PLAN") {
         // A plan written by `verdant compare` (plans/exact-<source>.csv): its simulated values
         // and its bounds, with the solver options above and with one thread.
-        let plan = read_plan(&path, &scenario)?;
+        let plan = verdant::sim::read_plan_csv(std::path::Path::new(&path), &scenario)?;
         let o = sim.score(&plan)?;
         println!(
             "{path}: simulated {:?}, spills {}, in the model's space {}",
@@ -116,36 +116,4 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     Ok(())
-}
-
-/// A plan in `verdant compare`'s `plans/*.csv` layout (epoch, origin, class, then a share per
-/// datacenter; rows in the plan's order).
-fn read_plan(
-    path: &str,
-    scenario: &Scenario,
-) -> Result<verdant::sim::FractionPlan, Box<dyn std::error::Error>> {
-    let text = std::fs::read_to_string(path)?;
-    let nd = scenario.datacenters.len();
-    let mut x = Vec::new();
-    for (n, line) in text.lines().enumerate().skip(1) {
-        let fields: Vec<&str> = line.split(',').collect();
-        if fields.len() != 3 + nd {
-            return Err(
-                format!("{path}:{}: {} fields, want {}", n + 1, fields.len(), 3 + nd).into(),
-            );
-        }
-        for f in &fields[3..] {
-            x.push(
-                f.parse::<f64>()
-                    .map_err(|e| format!("{path}:{}: {f:?}: {e}", n + 1))?,
-            );
-        }
-    }
-    Ok(verdant::sim::FractionPlan::new(
-        scenario.time.epochs,
-        scenario.origins.len(),
-        scenario.classes.len(),
-        nd,
-        x,
-    )?)
 }

@@ -405,6 +405,52 @@ impl LbEnv {
             .estimated_completion_s(self.current_tokens(), self.config.capacity_model)
     }
 
+    /// Bounds of every observation value (`low`, `high`), each attained or exceeded by none the
+    /// environment can write: the features' extremes over the workload (and 0, the finished
+    /// state's), and per server: queue length up to the queue's capacity; tokens in flight and
+    /// the estimated wait up to what a full server holds (its concurrency plus its queue, each
+    /// request the workload's largest); active fraction and at-capacity in [0, 1]; the
+    /// processing estimate up to the largest request's; the recent mean response time up to the
+    /// whole workload's tokens at the server's rate (a server works at no less than its rate
+    /// while it has requests). Upper bounds carry a relative margin of 1e-6 for rounding.
+    pub fn observation_bounds(&self) -> (Vec<f32>, Vec<f32>) {
+        let dim = self.observation_len();
+        let (mut low, mut high) = (vec![0.0f32; dim], vec![0.0f32; dim]);
+        for i in 0..self.workload.len() {
+            for (j, &v) in self.workload.features_row(i).iter().enumerate() {
+                low[j] = low[j].min(v);
+                high[j] = high[j].max(v);
+            }
+        }
+        let tokens = self
+            .workload
+            .requests
+            .iter()
+            .map(|r| r.total_tokens() as f64);
+        let largest = tokens.clone().fold(0.0, f64::max);
+        let total: f64 = tokens.sum();
+        let margin = 1.0 + 1e-6;
+        let queue = self.config.queue_capacity as f64;
+        let servers = high[FeatureMatrix::COLUMNS..].chunks_exact_mut(SERVER_OBS);
+        for (server, h) in self.config.servers.iter().zip(servers) {
+            let full = (f64::from(server.concurrency) + queue) * largest;
+            let rate = server.tokens_per_s;
+            let values = [
+                queue,
+                full / 1000.0,
+                1.0,
+                full / rate,
+                total / rate,
+                largest / rate,
+                1.0,
+            ];
+            for (slot, v) in h.iter_mut().zip(values) {
+                *slot = (v * margin) as f32;
+            }
+        }
+        (low, high)
+    }
+
     /// Writes the observation of the current decision into `out` (length
     /// [`observation_len`](Self::observation_len)).
     pub fn observe(&self, out: &mut [f32]) {

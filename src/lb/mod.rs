@@ -26,10 +26,12 @@ mod env;
 mod geo;
 mod metrics;
 mod policy;
+mod vec_env;
 mod workload;
 
 pub use env::{LbEnv, LbEnvConfig, LbEnvState, StepOutcome, SERVER_OBS, SERVER_OBS_NAMES};
 pub use geo::{GeoRouter, GeoRouting};
 pub use metrics::{EpisodeMetrics, ServerMetrics};
 pub use policy::{baseline, run_episode, LbPolicy, BASELINES};
+pub use vec_env::{CurvePoint, ObsNormaliser, VecEnv, VecEnvState};
 pub use workload::LbWorkload;

@@ -75,6 +75,23 @@ pub fn bundled(name: &str) -> Result<Scenario, ScenarioError> {
     )
 }
 
+/// The scenario file `arg` names: a path to a file, or the name of a bundled scenario
+/// (`geo-8dc`, `lb-nominal`, ...). The error lists the bundled names.
+pub fn resolve(arg: &str) -> Result<std::path::PathBuf, String> {
+    let path = std::path::Path::new(arg);
+    if path.is_file() {
+        return Ok(path.to_owned());
+    }
+    let bundled = bundled_dir().join(format!("{arg}.toml"));
+    if bundled.is_file() {
+        return Ok(bundled);
+    }
+    Err(format!(
+        "no scenario file {arg:?} and no bundled scenario of that name (bundled: {})",
+        bundled_names().join(", ")
+    ))
+}
+
 /// The time axis: `epochs` epochs of `epoch_s` seconds from `start_unix_s`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TimeGrid {

@@ -843,6 +843,46 @@ fn percentiles(v: &mut [f64]) -> [Option<f64>; 3] {
     out
 }
 
+/// Bytes a discrete-event run holds per simulated request: the requests, their datacenters, the
+/// arrival orders and the latency samples (measured: 5.5 GB for a run of 85.8 M requests).
+pub const BYTES_PER_REQUEST: f64 = 65.0;
+
+/// Memory the runs may use, bytes: `VERDANT_MEMORY_BYTES` where set, else what Linux reports
+/// available (`MemAvailable`); `None` where neither is known.
+fn available_memory_bytes() -> Option<f64> {
+    if let Ok(v) = std::env::var("VERDANT_MEMORY_BYTES") {
+        return v.trim().parse().ok();
+    }
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    info.lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kb| kb * 1024.0)
+}
+
+/// Refuses, before drawing anything, discrete-event runs of `scenario` at `node_fraction` of its
+/// nodes that would not fit in memory, `at_once` of them side by side: a clear error instead of
+/// the operating system killing the run.
+pub fn check_memory(scenario: &Scenario, node_fraction: f64, at_once: usize) -> Result<(), String> {
+    let requests = scenario.demand.total_requests() * node_fraction;
+    let need = requests * BYTES_PER_REQUEST * at_once.max(1) as f64;
+    match available_memory_bytes() {
+        Some(available) if need > available => Err(format!(
+            "the discrete-event run of {} would simulate about {:.0} M requests ({:.1} GB{}), more than the {:.1} GB available: score its held-out days (a [split]) or a shorter horizon, or use the fluid fidelity only (fidelity = \"fluid\", discrete_event = false)",
+            scenario.name,
+            requests / 1e6,
+            need / 1e9,
+            if at_once > 1 {
+                format!(", {at_once} runs at once")
+            } else {
+                String::new()
+            },
+            available / 1e9
+        )),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{dispatch_sequence, percentiles, sequence_len};

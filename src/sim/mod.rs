@@ -14,6 +14,7 @@ pub mod analytic;
 pub mod des;
 pub mod fluid;
 pub mod plan;
+mod plan_csv;
 pub mod planner;
 pub mod queue;
 
@@ -21,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 pub use accounting::{Accountant, Activity, BlowdownReading, DcEpoch};
 pub use plan::{FractionPlan, PlanError};
+pub use plan_csv::{plan_csv, read_plan_csv};
 
 /// Simulator settings that the papers leave open.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -1,7 +1,6 @@
 //! The single-agent RL load balancer: PPO, A2C and DQN on [`verdant::lb::LbEnv`].
 //!
 //! - [`params`]: the agents' parameters, checked once;
-//! - [`vec_env`]: environments stepped in lockstep, observation normalisation, learning curve;
 //! - [`trainer`]: the three algorithms, greedy evaluation and exact checkpoints.
 //!
 //! Determinism: weights are drawn from the seed's `lb.init` stream; episode windows come
@@ -11,8 +10,7 @@
 
 pub mod params;
 pub mod trainer;
-pub mod vec_env;
 
 pub use params::{ActorCriticParams, Algorithm, DqnParams, LbAgentParams, LbAgentSettings};
 pub use trainer::{GreedyPolicy, LbTrainer, TrainProgress, CHECKPOINT_FILE};
-pub use vec_env::{CurvePoint, ObsNormaliser, VecEnv};
+pub use verdant::lb::{CurvePoint, ObsNormaliser, VecEnv};

@@ -12,11 +12,11 @@ use verdant::lb::{LbEnv, LbEnvConfig, LbPolicy, LbWorkload};
 use verdant::seed::{MasterSeed, RngState};
 
 use super::params::{ActorCriticParams, Algorithm, LbAgentSettings};
-use super::vec_env::{CurvePoint, ObsNormaliser, VecEnv, VecEnvState};
 use crate::adam::Adam;
 use crate::checkpoint::{self, Layout, TensorsIn, TensorsOut};
 use crate::mlp::Mlp;
 use crate::{argmax, AgentError};
+use verdant::lb::{CurvePoint, ObsNormaliser, VecEnv, VecEnvState};
 
 /// Name of a checkpoint's metadata file inside its directory.
 pub const CHECKPOINT_FILE: &str = "checkpoint.json";

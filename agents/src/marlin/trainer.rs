@@ -32,13 +32,12 @@ use verdant::sim::fluid::FluidSimulator;
 use verdant::sim::{FractionPlan, Objectives, Outcome};
 use verdant::trace::forecast::EwmaPredictor;
 
-use super::game;
 use super::params::{ActorInit, MarlinSettings, Scheme};
 use super::replay::{sample_batch, Replay, Transition};
 use super::sac::{Batch, SacAgents, SacConfig};
-use super::world::{MarlinWorld, Scales, OBJECTIVES};
 use crate::checkpoint::{self, Layout, TensorsOut};
 use crate::AgentError;
+use verdant::geo::{game, GeoWorld, Scales, OBJECTIVES};
 
 /// One agent of phase 1 (its networks are a slice of the scheme's [`SacStack`]).
 #[derive(Debug)]
@@ -181,7 +180,7 @@ impl MarlinPolicy {
             AgentError::Invalid("a failed deployment lost the trained agents".into())
         })?;
         let p = trained.settings.params();
-        let parts = MarlinWorld::new(
+        let parts = GeoWorld::new(
             problem,
             p.utilisation_cap,
             p.action_scale,
@@ -351,7 +350,7 @@ fn layout(scheme: Scheme) -> Layout {
 pub struct Marlin<'a> {
     settings: MarlinSettings,
     /// What the agents see and do.
-    pub world: MarlinWorld<'a>,
+    pub world: GeoWorld<'a>,
     scheme: Scheme,
     preference: [f64; 4],
     agents: Vec<Agent>,
@@ -383,7 +382,7 @@ impl<'a> Marlin<'a> {
         device: Device,
     ) -> Result<Self, AgentError> {
         let p = settings.params().clone();
-        let world = MarlinWorld::new(problem, p.utilisation_cap, p.action_scale, None)?;
+        let world = GeoWorld::new(problem, p.utilisation_cap, p.action_scale, None)?;
         let mut inits: Vec<ChaCha8Rng> = (0..4)
             .map(|j| seed.rng(&format!("marlin.{}.init{j}", scheme.name())))
             .collect();
@@ -469,7 +468,7 @@ impl<'a> Marlin<'a> {
     /// A deployment of trained agents on `problem`'s days (its `world`, scaled as in training).
     fn from_trained(
         problem: &Problem<'a>,
-        world: MarlinWorld<'a>,
+        world: GeoWorld<'a>,
         even: FractionPlan,
         scheme: Scheme,
         t: Trained,
@@ -1093,7 +1092,7 @@ impl<'a> Marlin<'a> {
 }
 
 /// Row widths of a transition for packing: (state, conditioning, action).
-fn self_template(world: &MarlinWorld) -> (usize, usize, usize) {
+fn self_template(world: &GeoWorld) -> (usize, usize, usize) {
     (
         world.state_len(),
         world.conditioning_len(),
@@ -1185,9 +1184,21 @@ fn unpack(
 
 /// Fractions from actions as a differentiable tensor: a softmax over datacenters per class of
 /// `action_scale x u` (datacenters that cannot host a class get a large negative logit).
-pub fn plan_tensor(world: &MarlinWorld, u: &Tensor) -> Tensor {
+pub fn plan_tensor(world: &GeoWorld, u: &Tensor) -> Tensor {
     let (nc, nd) = (world.classes as i64, world.datacenters as i64);
     let b = u.size()[0];
-    let logits = (u * world.action_scale).view([b, nc, nd]) + world.host_mask(u.device());
+    let logits = (u * world.action_scale).view([b, nc, nd]) + host_mask(world, u.device());
     logits.softmax(-1, Kind::Float).view([b, nc * nd])
+}
+
+/// Additive logit mask `[classes, datacenters]`: 0 where the datacenter hosts the class, -1e9
+/// where it cannot (the differentiable twin of [`GeoWorld::fractions`]).
+fn host_mask(world: &GeoWorld, device: Device) -> Tensor {
+    let mask: Vec<f32> = (0..world.classes)
+        .flat_map(|c| (0..world.datacenters).map(move |d| (c, d)))
+        .map(|(c, d)| if world.planner.hosts(c, d) { 0.0 } else { -1e9 })
+        .collect();
+    Tensor::from_slice(&mask)
+        .view([world.classes as i64, world.datacenters as i64])
+        .to_device(device)
 }

@@ -1,19 +1,20 @@
-//! What MARLIN's agents see and do in a geo scenario: the per-epoch state and conditioning, and
+//! What an agent routing a geo scenario epoch by epoch sees and does (MARLIN's agents, the
+//! Python module's environments): the per-epoch state and conditioning, and
 //! the mapping from actions to fractions over datacenters per request class (the projection onto
 //! the feasible set is the core's [`EpochPlanner`]).
 
-use verdant::allocator::rules::even_split_by_epoch;
-use verdant::allocator::Problem;
-use verdant::scenario::{Scenario, DAY_S};
-use verdant::sim::planner::EpochPlanner;
-use verdant::sim::{ObjectiveVector, PlanError};
+use crate::allocator::rules::even_split_by_epoch;
+use crate::allocator::Problem;
+use crate::scenario::{Scenario, DAY_S};
+use crate::sim::planner::EpochPlanner;
+use crate::sim::{ObjectiveVector, PlanError};
 
-/// The four objectives, in agent order (that of [`verdant::sim::Objectives::compared`]).
+/// The four objectives, in agent order (that of [`crate::sim::Objectives::compared`]).
 pub const OBJECTIVES: [&str; 4] = ["ttft", "carbon", "water", "cost"];
 
-/// The scenario as MARLIN sees it, with what depends only on the scenario precomputed.
+/// The scenario as MARLIN (and the Python module's geo environments) see it, with what depends only on the scenario precomputed.
 #[derive(Debug)]
-pub struct MarlinWorld<'a> {
+pub struct GeoWorld<'a> {
     /// The scenario.
     pub scenario: &'a Scenario,
     /// Capacity, volumes, the fractions mapping and the feasibility projection (core).
@@ -58,7 +59,7 @@ impl Scales {
     pub fn of(scenario: &Scenario, planner: &EpochPlanner) -> Scales {
         let s = scenario;
         let positive_max = |values: &mut dyn Iterator<Item = f64>| values.fold(1e-12f64, f64::max);
-        let hourly = |f: &dyn Fn(&verdant::scenario::GridSignals, usize) -> f64| {
+        let hourly = |f: &dyn Fn(&crate::scenario::GridSignals, usize) -> f64| {
             positive_max(
                 &mut s
                     .datacenters
@@ -76,7 +77,7 @@ impl Scales {
     }
 }
 
-impl<'a> MarlinWorld<'a> {
+impl<'a> GeoWorld<'a> {
     /// The world of `problem`; rewards are scaled by the even split's objectives under the
     /// problem's simulator settings; the state by `scales`, or by the problem's own maxima.
     pub fn new(
@@ -107,7 +108,7 @@ impl<'a> MarlinWorld<'a> {
             })
             .collect();
         let reference = even_split_by_epoch(problem, 1e-9)?;
-        Ok(MarlinWorld {
+        Ok(GeoWorld {
             scenario: s,
             datacenters: nd,
             classes: planner.classes,
@@ -144,6 +145,16 @@ impl<'a> MarlinWorld<'a> {
         s.push(phase.sin() as f32);
         s.push(phase.cos() as f32);
         s
+    }
+
+    /// Bounds of [`state`](Self::state) (`low`, `high`) for a world with its own scales
+    /// (`scales` `None`): every value is over its day's largest, in [0, 1], the time of day's sine
+    /// and cosine in [-1, 1].
+    pub fn state_bounds(&self) -> (Vec<f32>, Vec<f32>) {
+        let n = self.state_len();
+        let mut low = vec![0.0f32; n];
+        low[n - 2..].fill(-1.0);
+        (low, vec![1.0f32; n])
     }
 
     /// FiLM's conditioning vector: the weights, then carbon, water and price per datacenter.
@@ -190,16 +201,31 @@ impl<'a> MarlinWorld<'a> {
         }
         u
     }
+}
 
-    /// Additive logit mask `[classes, datacenters]`: 0 where the datacenter hosts the class,
-    /// -1e9 where it cannot (the differentiable twin of [`fractions`](Self::fractions)).
-    pub fn host_mask(&self, device: tch::Device) -> tch::Tensor {
-        let mask: Vec<f32> = (0..self.classes)
-            .flat_map(|c| (0..self.datacenters).map(move |d| (c, d)))
-            .map(|(c, d)| if self.planner.hosts(c, d) { 0.0 } else { -1e9 })
-            .collect();
-        tch::Tensor::from_slice(&mask)
-            .view([self.classes as i64, self.datacenters as i64])
-            .to_device(device)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::SimParams;
+
+    #[test]
+    fn states_with_the_epochs_demand_stay_within_their_bounds() {
+        let s = crate::scenario::bundled("geo-4dc").expect("geo-4dc");
+        let problem = Problem::new(&s, SimParams::default());
+        let world = GeoWorld::new(&problem, 0.95, 1.0, None).expect("world");
+        let (low, high) = world.state_bounds();
+        let mut reached_one = false;
+        for e in 0..world.epochs {
+            let volumes: Vec<f64> = (0..world.classes)
+                .map(|c| world.planner.volumes[c][e])
+                .collect();
+            let state = world.state(e, &volumes);
+            assert_eq!(state.len(), low.len());
+            for (j, v) in state.iter().enumerate() {
+                assert!(low[j] <= *v && *v <= high[j], "epoch {e}, value {j}: {v}");
+                reached_one |= *v == 1.0;
+            }
+        }
+        assert!(reached_one, "the day's largest values are scaled to 1");
     }
 }

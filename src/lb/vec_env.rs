@@ -1,12 +1,14 @@
-//! Environments stepped in lockstep, with observation normalisation and the learning curve.
+//! Environments stepped in lockstep, with observation normalisation and the learning curve:
+//! what the load balancer's trainers (`verdant-agents`) and the Python module's vectorised
+//! environment step.
 
 use std::sync::Arc;
 
+use super::{EpisodeMetrics, LbEnv, LbEnvConfig, LbEnvState, LbWorkload};
+use crate::seed::RngState;
 use rand::RngCore;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use verdant::lb::{EpisodeMetrics, LbEnv, LbEnvConfig, LbEnvState, LbWorkload};
-use verdant::seed::RngState;
 
 /// Running mean and variance of observations (parallel Welford), applied as
 /// `clip((x - mean) / sqrt(var + 1e-8), -10, 10)`; frozen outside training.
@@ -168,9 +170,34 @@ impl VecEnv {
         &self.raw
     }
 
+    /// Starts every environment's episode again, with seeds drawn from the new stream
+    /// `episode_seeds` (the step count and the curve are kept).
+    pub fn reset_all(&mut self, episode_seeds: ChaCha8Rng) {
+        self.episode_seeds = episode_seeds;
+        for env in &mut self.envs {
+            env.reset(self.episode_seeds.next_u64());
+        }
+        self.refresh_raw();
+    }
+
     /// Steps every environment with its action; an environment whose episode ends is reset at
     /// once with the next seed. `rewards` and `dones` get one value per environment.
     pub fn step(&mut self, actions: &[usize], rewards: &mut [f32], dones: &mut [f32]) {
+        self.step_observed(actions, rewards, dones, |_, _| {});
+    }
+
+    /// [`step`](Self::step), calling `finished(i, env)` for each environment `i` whose episode
+    /// ends, before it is reset (its metrics and final observation are read there).
+    ///
+    /// # Panics
+    /// If an action is out of range (the callers check actions from users).
+    pub fn step_observed(
+        &mut self,
+        actions: &[usize],
+        rewards: &mut [f32],
+        dones: &mut [f32],
+        mut finished: impl FnMut(usize, &LbEnv),
+    ) {
         for (i, env) in self.envs.iter_mut().enumerate() {
             let out = env.step(actions[i]);
             rewards[i] = out.reward as f32;
@@ -184,6 +211,7 @@ impl VecEnv {
                     mean_response_s: m.mean_response_s,
                     slo_violation_pct: m.slo_violation_pct,
                 });
+                finished(i, env);
                 env.reset(self.episode_seeds.next_u64());
             }
         }
