@@ -136,3 +136,32 @@ def test_the_exact_front_from_python(tmp_path):
     assert verdant.phv_ratio(points, points) == 1.0
     even = verdant.objective_matrix([verdant.score_plan(scenario, verdant.rule_plan(scenario, "even"))])
     assert 0.0 <= verdant.phv_ratio(even, points)
+
+
+def test_the_certified_front_bounds_every_plan_it_covers():
+    scenario = verdant.Scenario("geo-4dc")
+    c = verdant.certified_front(scenario, front_budget_s=6, plans_budget_s=6)
+    sources = [p["source"] for p in c["plans"]]
+    assert sources[:4] == ["min-ttft", "min-carbon", "min-water", "min-cost"]
+    assert [s for s in sources if s.startswith("bound-min-")] == [
+        "bound-min-ttft",
+        "bound-min-carbon",
+        "bound-min-water",
+        "bound-min-cost",
+    ]
+    labels = {"bounded", "spills", "unhosted", "no-schedule", "out-of-time"}
+    assert {p["coverage"] for p in c["plans"]} <= labels
+    bounded = [p for p in c["plans"] if p["coverage"] == "bounded"]
+    assert len(bounded) >= 14, sources  # the reference LP's front is covered
+    for p in bounded:
+        for key, bound in p["bounds"].items():
+            simulated = p["objectives"][key]
+            # The model's bound at a plan is a proven lower bound of its simulated value.
+            assert simulated >= bound - 1e-9 * abs(bound), (p["source"], key, simulated, bound)
+        for key in verdant.OBJECTIVES:
+            # No covered plan is below the front's bound.
+            least = c["least"][key]
+            assert p["objectives"][key] >= least - 1e-9 * abs(least), (p["source"], key)
+    front_phv, outer_phv = c["phv_interval"]
+    assert 0 < front_phv <= outer_phv
+    assert c["stop"] in {"converged", "budget", "exhausted"}

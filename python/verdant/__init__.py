@@ -3,7 +3,8 @@
 Scenarios, plans and scoring by Verdant's simulator (the CLI's numbers, to the bit), the exact
 hypervolume and the indicators on numpy arrays, and environments for agents trained in Python:
 
-- ``Scenario``, ``score_plan``, ``rule_plan``, ``read_plan``, ``write_plan``, ``exact_front``;
+- ``Scenario``, ``score_plan``, ``rule_plan``, ``read_plan``, ``write_plan``, ``exact_front``,
+  ``certified_front``;
 - ``hypervolume``, ``nondominated``, ``additive_epsilon``, ``igd_plus``, ``phv_ratio``;
 - ``LoadBalancerEnv`` and ``LoadBalancerVecEnv`` (Gymnasium), ``GeoRoutingEnv`` (Gymnasium) and
   ``MarlinEnv`` (PettingZoo), imported on first use (they need gymnasium / pettingzoo).
@@ -24,7 +25,13 @@ from verdant._verdant import (
     score_plan,
     write_plan,
 )
-from verdant.analysis import OBJECTIVES, exact_front, objective_matrix, phv_ratio
+from verdant.analysis import (
+    OBJECTIVES,
+    certified_front,
+    exact_front,
+    objective_matrix,
+    phv_ratio,
+)
 
 _ENVS = ("LoadBalancerEnv", "LoadBalancerVecEnv", "GeoRoutingEnv", "MarlinEnv")
 
@@ -33,6 +40,7 @@ __all__ = [
     "Scenario",
     "VerdantError",
     "additive_epsilon",
+    "certified_front",
     "exact_front",
     "hypervolume",
     "igd_plus",

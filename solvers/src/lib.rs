@@ -18,6 +18,7 @@
 
 pub mod baselines;
 pub mod bound;
+pub mod certify;
 pub mod dispatch;
 pub mod green_llm;
 pub mod methods;
