@@ -51,9 +51,9 @@ pub enum Command {
     /// Run the toolchain end to end on a small problem: an LP and a MILP dispatch with HiGHS and
     /// an MLP fit with libtorch, written to a run directory.
     Demo,
-    /// Score a simple rule's plan (even split or nearest datacenter) on a scenario with the
-    /// fluid and discrete-event simulators; writes per datacenter-epoch series, per-request
-    /// records and the objective vectors to a run directory.
+    /// Score a simple rule's plan (even split or nearest datacenter) or a plan file on a
+    /// scenario with the fluid and discrete-event simulators; writes per datacenter-epoch series,
+    /// per-request records and the objective vectors to a run directory.
     Simulate,
     /// MARLIN's workload predictor on a scenario's held-out days (its season learned from the
     /// training days where `marlin.predictor_season = "auto"`), beside the seasonal-naive

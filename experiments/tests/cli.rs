@@ -475,6 +475,75 @@ fn simulate_scores_a_rule_with_both_fidelities() {
 }
 
 #[test]
+fn simulate_scores_a_plan_file_as_the_rule_it_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = verdant::scenario::bundled("geo-4dc").unwrap();
+    let even = verdant::allocator::rules::Even.plan(&scenario).unwrap();
+    let text_plan = verdant::sim::plan_csv(&even, &scenario);
+    std::fs::write(dir.path().join("even.csv"), &text_plan).unwrap();
+    let objectives = |plan: &str| {
+        let args = [
+            "simulate",
+            "--quiet",
+            "--out",
+            "out",
+            "--seed",
+            "0",
+            "--set",
+            "scenario=geo-4dc",
+            "--set",
+            "fidelity=fluid",
+            "--set",
+            plan,
+        ];
+        let out = verdant(&args, dir.path());
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let runs = dir.path().join("out/simulate");
+        let newest = std::fs::read_dir(&runs)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .max_by_key(|p| {
+                std::fs::metadata(p.join("manifest.json"))
+                    .unwrap()
+                    .modified()
+                    .unwrap()
+            })
+            .unwrap();
+        let csv = std::fs::read_to_string(newest.join("objectives.csv")).unwrap();
+        std::fs::remove_dir_all(&newest).unwrap();
+        csv
+    };
+    assert_eq!(objectives("plan=even"), objectives("plan=even.csv"));
+
+    // A bad plan key, a missing file, a bad share: exit 2 naming the key or file, line, column.
+    let bad_share = text_plan.replacen("\n0,0,0,", "\n0,0,0,x", 1);
+    std::fs::write(dir.path().join("bad.csv"), bad_share).unwrap();
+    for (plan, want) in [
+        ("plan=cheapest", "plan: \"cheapest\" is not"),
+        ("plan=missing.csv", "no plan file missing.csv"),
+        ("plan=bad.csv", "bad.csv:2: field virginia:"),
+    ] {
+        let args = [
+            "simulate",
+            "--quiet",
+            "--out",
+            "out",
+            "--set",
+            "scenario=geo-4dc",
+            "--set",
+            plan,
+        ];
+        let out = verdant(&args, dir.path());
+        assert_eq!(out.status.code(), Some(2), "{plan}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains(want),
+            "{plan}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
 fn validate_compares_the_fidelities_and_checks_theory() {
     let dir = tempfile::tempdir().unwrap();
     let args = [
