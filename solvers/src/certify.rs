@@ -67,7 +67,7 @@ pub struct Settings {
 }
 
 /// The least time left of the plans' budget at which a plan is still bounded, s.
-const LEAST_PLAN_TIME_S: f64 = 0.5;
+pub const LEAST_PLAN_TIME_S: f64 = 0.5;
 
 /// Where a plan stands with the bound model.
 #[derive(Debug, Clone, PartialEq)]
