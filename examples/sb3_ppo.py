@@ -2,11 +2,13 @@
 exact front (issue 22).
 
     python examples/sb3_ppo.py [--lb-steps 20000] [--geo-steps 20000] [--scenario geo-4dc]
+                               [--verdant target/release/verdant]
 
 Part 1, the load balancer: PPO trained on ``LoadBalancerEnv``'s training slice (observations
 normalised by SB3's ``VecNormalize``), then one greedy episode on the held-out tail beside
-``verdant lb``'s six rule baselines (run in Rust on the same episode) and a uniformly random
-policy: mean and p95 response time, SLO violations.
+Verdant's own PPO trained for as many steps (``verdant lb table``, one seed, when the CLI is
+found), ``verdant lb``'s six rule baselines (run in Rust on the same episode) and a uniformly
+random policy: mean and p95 response time, SLO violations.
 
 Part 2, geo routing: PPO trained on ``GeoRoutingEnv`` (equal weights on the four objectives), its
 day plan scored by Verdant's simulator beside the even and nearest rules and the exact front
@@ -18,6 +20,10 @@ The functions are what ``python/tests/test_sb3.py`` runs with a short budget.
 """
 
 import argparse
+import csv
+import pathlib
+import subprocess
+import tempfile
 import time
 
 import numpy as np
@@ -83,6 +89,36 @@ def baseline_episodes(seed=0):
     return {name: env.run_baseline(name, seed) for name in BASELINES}
 
 
+def verdant_ppo(verdant_cli, steps, seed=0):
+    """Verdant's own PPO (``verdant lb table``, one seed, ``steps`` environment steps) on the same
+    scenario, evaluated on the same held-out tail; its metrics (the ``evaluation.csv`` row)."""
+    with tempfile.TemporaryDirectory() as out:
+        subprocess.run(
+            [
+                str(verdant_cli),
+                "lb",
+                "table",
+                "--quiet",
+                "--out",
+                out,
+                "--seed",
+                str(seed),
+                "--set",
+                f"agent.total_steps={steps}",
+                "--set",
+                "lb.seeds=1",
+                "--set",
+                'lb.algorithms=["ppo"]',
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        (evaluation,) = pathlib.Path(out).glob("lb/*/evaluation.csv")
+        with open(evaluation) as f:
+            row = next(r for r in csv.DictReader(f) if r["agent"] == "ppo")
+    return {k: float(v) for k, v in row.items() if k != "agent"}
+
+
 def train_geo(scenario, steps, seed=0):
     """PPO on ``GeoRoutingEnv`` over ``scenario`` (equal weights)."""
     env = verdant.GeoRoutingEnv(scenario)
@@ -130,6 +166,11 @@ def main():
     parser.add_argument("--geo-steps", type=int, default=20_000)
     parser.add_argument("--scenario", default="geo-4dc")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--verdant",
+        default=pathlib.Path(__file__).resolve().parents[1] / "target" / "release" / "verdant",
+        help="the verdant CLI, for its own PPO (skipped where it does not exist)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
 
@@ -137,6 +178,10 @@ def main():
     model, normaliser = train_load_balancer(args.lb_steps, args.seed)
     print(f"load balancer: PPO trained for {args.lb_steps} steps in {time.time() - start:.0f} s")
     rows = {"sb3-ppo": held_out_episode(ppo_policy(model, normaliser))}
+    if pathlib.Path(args.verdant).is_file():
+        rows["verdant lb ppo (Rust)"] = verdant_ppo(args.verdant, args.lb_steps, args.seed)
+    else:
+        print(f"({args.verdant} not found: build it for Verdant's own PPO)")
     rows["uniform random (Python)"] = held_out_episode(random_policy(args.seed, 3))
     rows.update(baseline_episodes())
     print(f"{'policy':28} {'mean s':>8} {'p95 s':>8} {'SLO viol. %':>12}")

@@ -2,6 +2,7 @@
 short training ends better than a random policy on the held-out tail."""
 
 import importlib.util
+import os
 import pathlib
 
 import numpy as np
@@ -25,6 +26,16 @@ def test_ppo_on_the_load_balancer_beats_random_on_the_held_out_tail():
     # Better than every one of five random seeds, in mean response and in SLO violations.
     assert ppo["mean_response_s"] < min(r["mean_response_s"] for r in randoms), ppo
     assert ppo["slo_violation_pct"] < min(r["slo_violation_pct"] for r in randoms), ppo
+
+
+def test_verdant_ppo_runs_on_the_same_held_out_tail():
+    target = pathlib.Path(__file__).resolve().parents[2] / "target"
+    cli = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", target)) / "release" / "verdant"
+    assert cli.is_file(), f"{cli}: build the CLI first (test.sh does)"
+    ours = sb3_ppo.verdant_ppo(cli, 2_000)
+    random = sb3_ppo.held_out_episode(sb3_ppo.random_policy(0, 3))
+    assert ours["requests"] == random["requests"]
+    assert ours["served"] + ours["dropped"] == ours["requests"]
 
 
 def test_ppo_on_geo_routing_yields_a_plan_scored_against_the_exact_front():
