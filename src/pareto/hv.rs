@@ -284,11 +284,26 @@ impl Hv4 {
         let tied = rows.iter().take_while(|q| q[3] == w_first).count();
         let mut volume3 = self.start(&mut rows[..tied], r, &mut stairs);
         let (mut total, mut w_prev) = (0.0, w_first);
+        // The last point found weakly dominated by the set (it stays so: a point leaves the set
+        // only for one that dominates it): a row it weakly dominates adds nothing, which this
+        // test finds before the full one (rows in a row are often dominated alike; 8% of the
+        // time at d = 5).
+        let mut cover = [f64::INFINITY; 3];
         for q in &rows[tied..] {
             total += volume3 * (q[3] - w_prev);
             w_prev = q[3];
+            if cover[0] <= q[0] && cover[1] <= q[1] && cover[2] <= q[2] {
+                continue;
+            }
             self.dominated.clear();
-            let gain = contribution3(q, &self.set, r, &mut stairs, &mut self.dominated);
+            let gain = contribution3(
+                q,
+                &self.set,
+                r,
+                &mut stairs,
+                &mut self.dominated,
+                &mut cover,
+            );
             if gain > 0.0 {
                 volume3 += gain;
                 self.set.remove(&self.dominated, &mut self.positions);
@@ -343,6 +358,7 @@ fn contribution3(
     r: &[f64],
     stairs: &mut VecStaircase,
     dominated: &mut Vec<usize>,
+    cover: &mut [f64; 3],
 ) -> f64 {
     let (px, py, pz) = (q[0], q[1], q[2]);
     // The staircase of the points below q in z, clipped to q's box, built in x order. The
@@ -353,7 +369,9 @@ fn contribution3(
     let left = xs.partition_point(|&x| x <= px);
     let lowest = lowest_y_below(&ys[..left], &zs[..left], pz);
     if lowest <= py {
-        // A point weakly dominates q.
+        // A point weakly dominates q: one at x <= px, y = lowest, z <= pz, so it also
+        // dominates (px, lowest, pz), which becomes the cover of later rows.
+        *cover = [px, lowest, pz];
         return 0.0;
     }
     if lowest < f64::INFINITY {
