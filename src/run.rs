@@ -140,6 +140,33 @@ impl RunDir {
         unreachable!("u32 attempts exhausted")
     }
 
+    /// Creates the run directory `path` itself (a sweep names its runs' directories). A
+    /// directory there from an attempt that did not complete (its manifest `running` or
+    /// `failed`, or none) is emptied first, so the new attempt leaves nothing of the old one; one
+    /// holding a complete run is an error.
+    pub fn create_at(path: &Path) -> Result<Self, FileError> {
+        let manifest = path.join(MANIFEST_FILE);
+        if let Ok(bytes) = fs::read(&manifest) {
+            let status = serde_json::from_slice::<serde_json::Value>(&bytes)
+                .ok()
+                .and_then(|m| serde_json::from_value::<RunStatus>(m["status"].clone()).ok());
+            if status == Some(RunStatus::Complete) {
+                return Err(FileError::new(
+                    "create run directory",
+                    path,
+                    io::Error::new(io::ErrorKind::AlreadyExists, "it holds a complete run"),
+                ));
+            }
+        }
+        if path.exists() {
+            fs::remove_dir_all(path).map_err(|e| FileError::new("empty", path, e))?;
+        }
+        fs::create_dir_all(path).map_err(|e| FileError::new("create directory", path, e))?;
+        Ok(RunDir {
+            path: path.to_owned(),
+        })
+    }
+
     /// An existing run directory (one holding a manifest), to resume or read a run.
     pub fn open(path: &Path) -> Result<Self, FileError> {
         let manifest = path.join(MANIFEST_FILE);

@@ -36,6 +36,12 @@ pub struct SharedArgs {
     #[arg(long, global = true, value_name = "DIR", default_value = "runs")]
     pub out: PathBuf,
 
+    /// Write the run into DIR itself instead of under --out (what `verdant sweep` gives each
+    /// run); an earlier attempt there that did not complete is replaced, a complete run is an
+    /// error.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub run_dir: Option<PathBuf>,
+
     /// Print the resolved configuration (defaults, --config, --set, --seed) as TOML and exit
     /// without running anything.
     #[arg(long, global = true)]
@@ -123,6 +129,31 @@ pub enum Command {
         /// Run directories of verdant compare.
         #[arg(required = true)]
         runs: Vec<PathBuf>,
+    },
+    /// A sweep (issue 23): the runs of one command over the product of a sweep file's axes
+    /// (configuration keys or the seed), each in `<out>/<name>/run-<index>/`. With none of the
+    /// flags below, --list. Runs already complete are skipped, so a sweep resumes; failed runs
+    /// are named. docs/sweeps.md.
+    Sweep {
+        /// The sweep file (TOML: name, command, config, set, out, table, [[axis]] key/values).
+        file: PathBuf,
+        /// Print every run: index, status, directory and its command line.
+        #[arg(long, conflicts_with_all = ["run", "local", "report"])]
+        list: bool,
+        /// Execute run I (what each task of a cluster's job array does).
+        #[arg(long, value_name = "I", conflicts_with_all = ["local", "report"])]
+        run: Option<usize>,
+        /// Execute every run not yet complete on this machine, --jobs at a time; each run's
+        /// output goes to <out>/<name>/logs/.
+        #[arg(long, conflicts_with = "report")]
+        local: bool,
+        /// Runs at once with --local.
+        #[arg(long, short = 'j', default_value_t = 1, value_name = "N")]
+        jobs: usize,
+        /// Merge the complete runs' tables (the sweep's `table`) into mean ± 95% CI per cell of
+        /// the sweep (the axes' values but the seed); prints it and writes <out>/<name>/report.csv.
+        #[arg(long)]
+        report: bool,
     },
     /// Print the exact hypervolume of each point set of FILE (moocore's whitespace format, or
     /// CSV with a name:unit:min|max header; maximised objectives are negated).

@@ -27,6 +27,7 @@ mod marlin;
 mod marlin_compare;
 mod pareto_cmd;
 mod simulate;
+mod sweep;
 mod validate;
 
 use std::process::ExitCode;
@@ -71,6 +72,22 @@ fn main() -> ExitCode {
             repeat,
         } => pareto_cmd::hv(file, reference, normalise.as_deref(), *repeat),
         cli::Command::Front { file } => pareto_cmd::front(file),
+        cli::Command::Sweep {
+            file,
+            list: _,
+            run,
+            local,
+            jobs,
+            report,
+        } => {
+            let action = match (run, local, report) {
+                (Some(i), _, _) => sweep::Action::Run(*i),
+                (None, true, _) => sweep::Action::Local { jobs: *jobs },
+                (None, false, true) => sweep::Action::Report,
+                (None, false, false) => sweep::Action::List,
+            };
+            sweep::run(file, action)
+        }
         cli::Command::Scenario { scenario } => inspect::scenario(scenario, &cli.shared),
         cli::Command::Trace {
             file,

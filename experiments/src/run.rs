@@ -105,7 +105,10 @@ impl Run {
         shared: &SharedArgs,
     ) -> anyhow::Result<Run> {
         let now = chrono::Utc::now();
-        let dir = RunDir::create(&shared.out, experiment, seed, now)?;
+        let dir = match &shared.run_dir {
+            Some(path) => RunDir::create_at(path)?,
+            None => RunDir::create(&shared.out, experiment, seed, now)?,
+        };
         dir.write(CONFIG_FILE, config.to_toml_string().as_bytes())?;
         let mut manifest = Manifest::start(experiment, seed, now);
         manifest.versions = versions();

@@ -50,6 +50,7 @@ fn help_documents_every_shared_flag() {
         "--out",
         "--print-config",
         "--quiet",
+        "--run-dir",
     ] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
@@ -1896,4 +1897,162 @@ fn learn_draws_learning_curves_on_held_out_days_and_resumes_exactly() {
     );
     assert!(!out.status.success());
     assert!(text(&out.stderr).contains("learn"), "{}", text(&out.stderr));
+}
+
+/// A sweep of `simulate` (fluid, geo-4dc) over two blowdown readings and two seeds.
+const SWEEP: &str = r#"
+name = "blowdown"
+command = ["simulate"]
+set = ["scenario=\"geo-4dc\"", "fidelity=\"fluid\""]
+table = "objectives.csv"
+
+[[axis]]
+key = "sim.blowdown"
+values = ["blowdown-only", "paper-literal"]
+
+[[axis]]
+key = "seed"
+values = [1, 2]
+"#;
+
+#[test]
+fn a_sweep_runs_locally_resumes_and_merges_over_seeds() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sweep.toml"), SWEEP).unwrap();
+    let list = verdant(&["sweep", "sweep.toml", "--list"], dir.path());
+    assert!(list.status.success(), "{}", text(&list.stderr));
+    let listed = text(&list.stdout);
+    assert_eq!(listed.lines().count(), 4, "{listed}");
+    assert!(
+        listed.contains("--run-dir sweeps/blowdown/run-0003")
+            && listed.contains("--set sim.blowdown=\"paper-literal\" --seed 2"),
+        "{listed}"
+    );
+    let out = verdant(&["sweep", "sweep.toml", "--local", "-j", "2"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("4 to run"),
+        "{}",
+        text(&out.stdout)
+    );
+    let root = dir.path().join("sweeps/blowdown");
+    for i in 0..4 {
+        let m = manifest(&root.join(format!("run-{i:04}")));
+        assert_eq!(m["status"], "complete");
+    }
+    let report = verdant(&["sweep", "sweep.toml", "--report"], dir.path());
+    assert!(report.status.success(), "{}", text(&report.stderr));
+    let table = text(&report.stdout);
+    let rows: Vec<&str> = table.lines().collect();
+    assert_eq!(rows.len(), 3, "{table}");
+    assert!(rows[0].starts_with("sim.blowdown,fidelity,runs,ttft_s_mean,ttft_s_ci95,"));
+    assert!(
+        rows[1].starts_with("blowdown-only,fluid,2,")
+            && rows[2].starts_with("paper-literal,fluid,2,")
+    );
+    assert_eq!(
+        std::fs::read_to_string(root.join("report.csv")).unwrap(),
+        table
+    );
+    // The merged mean is the mean of the runs' own numbers.
+    let water = |run: &str| -> f64 {
+        let csv = std::fs::read_to_string(root.join(run).join("objectives.csv")).unwrap();
+        let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+        let row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+        let k = header.iter().position(|h| *h == "water_l").unwrap();
+        row[k].parse().unwrap()
+    };
+    let header: Vec<&str> = rows[0].split(',').collect();
+    let k = header.iter().position(|h| *h == "water_l_mean").unwrap();
+    let merged: f64 = rows[2].split(',').nth(k).unwrap().parse().unwrap();
+    assert_eq!(merged, (water("run-0002") + water("run-0003")) / 2.0);
+
+    // An interrupted sweep: run 1 was still running, run 3 never started. Resumed, only those
+    // two run, and the merged table is the same.
+    let run1 = root.join("run-0001/manifest.json");
+    let m = std::fs::read_to_string(&run1)
+        .unwrap()
+        .replace("\"complete\"", "\"running\"");
+    std::fs::write(&run1, m).unwrap();
+    std::fs::remove_dir_all(root.join("run-0003")).unwrap();
+    let out = verdant(&["sweep", "sweep.toml", "--local"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("2 complete, 2 to run"), "{stdout}");
+    assert!(
+        stdout.contains("run    1") && stdout.contains("run    3") && !stdout.contains("run    0"),
+        "{stdout}"
+    );
+    let again = verdant(&["sweep", "sweep.toml", "--report"], dir.path());
+    assert_eq!(text(&again.stdout), table);
+
+    // --run of a complete run does nothing; of a run that does not exist, an error.
+    let out = verdant(&["sweep", "sweep.toml", "--run", "2"], dir.path());
+    assert!(out.status.success() && text(&out.stdout).contains("nothing to do"));
+    let out = verdant(&["sweep", "sweep.toml", "--run", "9"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("run 9 does not exist (the sweep has 4 runs"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_failed_sweep_run_is_named_and_the_others_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let sweep = SWEEP.replace("\"paper-literal\"]", "\"no-such-reading\"]");
+    std::fs::write(dir.path().join("sweep.toml"), sweep).unwrap();
+    let out = verdant(&["sweep", "sweep.toml", "--local", "-j", "2"], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("2 of 4 runs failed (2, 3)"), "{stderr}");
+    let log =
+        std::fs::read_to_string(dir.path().join("sweeps/blowdown/logs/run-0002.log")).unwrap();
+    assert!(log.contains("sim.blowdown"), "{log}");
+    // The report merges what completed and names what did not.
+    let out = verdant(&["sweep", "sweep.toml", "--report"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 2);
+    assert!(text(&out.stderr).contains("2 of 4 runs not complete (left out): 2, 3"));
+}
+
+#[test]
+fn bad_sweep_files_are_named_by_key() {
+    let dir = tempfile::tempdir().unwrap();
+    for (body, want) in [
+        (
+            SWEEP.replace("name = \"blowdown\"", "name = \"a/b\""),
+            "name: \"a/b\"",
+        ),
+        (
+            SWEEP.replace("[\"simulate\"]", "[\"hv\"]"),
+            "command: \"hv\" is not a command",
+        ),
+        (
+            SWEEP.replace("values = [1, 2]", "values = [-1]"),
+            "axis[1].values: -1",
+        ),
+        (
+            SWEEP.replace("values = [1, 2]", "values = []"),
+            "axis[1].values: at least one",
+        ),
+        (
+            SWEEP.replace("key = \"seed\"", "key = \"sim.blowdown\""),
+            "axis[1].key: \"sim.blowdown\" is an axis twice",
+        ),
+        (
+            SWEEP.replace("table = ", "tabel = "),
+            "unknown field `tabel`",
+        ),
+    ] {
+        std::fs::write(dir.path().join("bad.toml"), &body).unwrap();
+        let out = verdant(&["sweep", "bad.toml"], dir.path());
+        assert_eq!(out.status.code(), Some(2), "{want}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("bad.toml") && stderr.contains(want),
+            "{want}: {stderr}"
+        );
+    }
 }

@@ -1,0 +1,514 @@
+//! `verdant sweep FILE.toml` (issue 23): the runs of one command over the product of a sweep's
+//! axes, each in a run directory named by the sweep and its index; `--list` prints them, `--run
+//! I` executes one (what a Slurm array task does), `--local -j N` executes every run not yet
+//! complete on this machine, `--report` merges the complete runs' tables into mean +- 95% CI per
+//! cell of the sweep (the axes' values other than the seed).
+//!
+//! A run is a child process of this binary (`verdant <command> --run-dir DIR ...`): one code
+//! path for a local run and a cluster's, and a run that crashes takes only itself down. A run
+//! whose manifest says `complete` is skipped, so an interrupted sweep resumes where it stopped.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use verdant::run::{write_atomic, RunStatus, MANIFEST_FILE};
+
+use crate::stats::mean_ci;
+
+/// The commands a sweep may run: those that write a run directory.
+const COMMANDS: [&str; 9] = [
+    "demo",
+    "simulate",
+    "forecast",
+    "validate",
+    "green-llm",
+    "lb",
+    "marlin",
+    "compare",
+    "learn",
+];
+
+/// The sweep file, as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SweepFile {
+    name: String,
+    command: Vec<String>,
+    #[serde(default)]
+    config: Option<PathBuf>,
+    #[serde(default)]
+    set: Vec<String>,
+    #[serde(default = "default_out")]
+    out: PathBuf,
+    table: String,
+    #[serde(default)]
+    axis: Vec<Axis>,
+}
+
+fn default_out() -> PathBuf {
+    PathBuf::from("sweeps")
+}
+
+/// One axis: a configuration key (or `seed`, the master seed) and its values.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Axis {
+    key: String,
+    values: Vec<toml::Value>,
+}
+
+/// A checked sweep.
+#[derive(Debug)]
+pub(crate) struct Sweep {
+    name: String,
+    command: Vec<String>,
+    config: Option<PathBuf>,
+    set: Vec<String>,
+    /// `<out>/<name>/`: the runs' directories, the logs and the merged table.
+    root: PathBuf,
+    table: String,
+    /// Per axis: its key and its values, each as TOML (for `--set`) and as a label (strings
+    /// without their quotes, for the report).
+    axes: Vec<(String, Vec<(String, String)>)>,
+}
+
+/// One run of a sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SweepRun {
+    pub index: usize,
+    pub dir: PathBuf,
+    /// (axis key, value as a label) in axis order.
+    pub point: Vec<(String, String)>,
+    /// The arguments after the binary's name.
+    pub args: Vec<String>,
+}
+
+impl Sweep {
+    /// Reads and checks `file`; errors name the file and the key.
+    pub fn load(file: &Path) -> anyhow::Result<Sweep> {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("reading the sweep file {}", file.display()))?;
+        let raw: SweepFile = toml::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.to_string().trim_end()))?;
+        let fail = |key: &str, message: String| -> anyhow::Error {
+            anyhow::anyhow!("{}: {key}: {message}", file.display())
+        };
+        if raw.name.is_empty()
+            || !raw
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(fail(
+                "name",
+                format!(
+                    "{:?}: use letters, digits, - and _ only (it names a folder)",
+                    raw.name
+                ),
+            ));
+        }
+        match raw.command.first() {
+            Some(c) if COMMANDS.contains(&c.as_str()) => {}
+            Some(c) => {
+                return Err(fail(
+                    "command",
+                    format!(
+                        "{c:?} is not a command that writes a run directory ({})",
+                        COMMANDS.join(", ")
+                    ),
+                ))
+            }
+            None => {
+                return Err(fail(
+                    "command",
+                    "empty: name the verdant command, e.g. [\"simulate\"]".into(),
+                ))
+            }
+        }
+        if raw.table.is_empty() || raw.table.contains('/') {
+            return Err(fail(
+                "table",
+                format!(
+                    "{:?}: the name of the CSV file each run writes (e.g. \"objectives.csv\")",
+                    raw.table
+                ),
+            ));
+        }
+        let base = file.parent().unwrap_or(Path::new("."));
+        let config = raw.config.map(|c| base.join(c));
+        if let Some(c) = &config {
+            if !c.is_file() {
+                return Err(fail("config", format!("no file {}", c.display())));
+            }
+        }
+        let mut axes = Vec::new();
+        for (k, axis) in raw.axis.into_iter().enumerate() {
+            let key = format!("axis[{k}]");
+            if axis.values.is_empty() {
+                return Err(fail(&format!("{key}.values"), "at least one value".into()));
+            }
+            if axes
+                .iter()
+                .any(|(name, _): &(String, Vec<_>)| *name == axis.key)
+            {
+                return Err(fail(
+                    &format!("{key}.key"),
+                    format!("{:?} is an axis twice", axis.key),
+                ));
+            }
+            let values: Vec<(String, String)> = axis
+                .values
+                .iter()
+                .map(|v| {
+                    let label = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                    (v.to_string(), label)
+                })
+                .collect();
+            if axis.key == "seed" {
+                if let Some(v) = axis
+                    .values
+                    .iter()
+                    .find(|v| v.as_integer().is_none_or(|i| i < 0))
+                {
+                    return Err(fail(
+                        &format!("{key}.values"),
+                        format!("{v}: a seed is a whole number >= 0"),
+                    ));
+                }
+            }
+            axes.push((axis.key, values));
+        }
+        Ok(Sweep {
+            root: raw.out.join(&raw.name),
+            name: raw.name,
+            command: raw.command,
+            config,
+            set: raw.set,
+            table: raw.table,
+            axes,
+        })
+    }
+
+    /// Every run, in index order: the product of the axes, the last axis fastest.
+    pub fn runs(&self) -> Vec<SweepRun> {
+        let total: usize = self.axes.iter().map(|(_, v)| v.len()).product();
+        (0..total)
+            .map(|index| {
+                let mut rest = index;
+                // (key, TOML, label) of each axis.
+                let mut point =
+                    vec![(String::new(), String::new(), String::new()); self.axes.len()];
+                for (slot, (key, values)) in point.iter_mut().zip(&self.axes).rev() {
+                    let (toml, label) = &values[rest % values.len()];
+                    *slot = (key.clone(), toml.clone(), label.clone());
+                    rest /= values.len();
+                }
+                let dir = self.root.join(format!("run-{index:04}"));
+                let mut args = self.command.clone();
+                args.extend([
+                    "--quiet".to_owned(),
+                    "--run-dir".to_owned(),
+                    dir.display().to_string(),
+                ]);
+                if let Some(c) = &self.config {
+                    args.extend(["--config".to_owned(), c.display().to_string()]);
+                }
+                for s in &self.set {
+                    args.extend(["--set".to_owned(), s.clone()]);
+                }
+                for (key, toml, _) in &point {
+                    if key == "seed" {
+                        args.extend(["--seed".to_owned(), toml.clone()]);
+                    } else {
+                        args.extend(["--set".to_owned(), format!("{key}={toml}")]);
+                    }
+                }
+                SweepRun {
+                    index,
+                    dir,
+                    point: point.into_iter().map(|(k, _, label)| (k, label)).collect(),
+                    args,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Whether the run directory `dir` holds a complete run.
+fn complete(dir: &Path) -> bool {
+    std::fs::read(dir.join(MANIFEST_FILE))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+        .and_then(|m| serde_json::from_value::<RunStatus>(m["status"].clone()).ok())
+        == Some(RunStatus::Complete)
+}
+
+/// What `verdant sweep` was asked to do.
+pub(crate) enum Action {
+    List,
+    Run(usize),
+    Local { jobs: usize },
+    Report,
+}
+
+pub fn run(file: &Path, action: Action) -> anyhow::Result<()> {
+    let sweep = Sweep::load(file)?;
+    let runs = sweep.runs();
+    match action {
+        Action::List => {
+            for r in &runs {
+                let status = if complete(&r.dir) { "complete" } else { "-" };
+                println!(
+                    "{:>4}  {:<8}  {}  verdant {}",
+                    r.index,
+                    status,
+                    r.dir.display(),
+                    r.args.join(" ")
+                );
+            }
+            Ok(())
+        }
+        Action::Run(i) => {
+            let Some(r) = runs.get(i) else {
+                bail!(
+                    "{}: run {i} does not exist (the sweep has {} runs, 0..{})",
+                    file.display(),
+                    runs.len(),
+                    runs.len()
+                )
+            };
+            if complete(&r.dir) {
+                println!("run {i} is complete ({}): nothing to do", r.dir.display());
+                return Ok(());
+            }
+            let status = Command::new(std::env::current_exe()?)
+                .args(&r.args)
+                .status()
+                .context("starting the run")?;
+            if !status.success() {
+                bail!("run {i} ({}) failed: {status}", r.dir.display());
+            }
+            Ok(())
+        }
+        Action::Local { jobs } => local(&sweep, &runs, jobs.max(1)),
+        Action::Report => {
+            let text = report(&sweep, &runs)?;
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+/// Executes every run not yet complete, `jobs` at once; each run's output goes to
+/// `<root>/logs/run-<index>.log`. Failed runs are named at the end (and the status is an error).
+fn local(sweep: &Sweep, runs: &[SweepRun], jobs: usize) -> anyhow::Result<()> {
+    let logs = sweep.root.join("logs");
+    std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
+    let todo: Vec<&SweepRun> = runs.iter().filter(|r| !complete(&r.dir)).collect();
+    println!(
+        "sweep {}: {} runs, {} complete, {} to run, {jobs} at a time",
+        sweep.name,
+        runs.len(),
+        runs.len() - todo.len(),
+        todo.len()
+    );
+    let exe = std::env::current_exe()?;
+    let mut queue = todo.into_iter();
+    let mut running: Vec<(&SweepRun, Child, Instant)> = Vec::new();
+    let mut failed = Vec::new();
+    let mut done = 0;
+    loop {
+        while running.len() < jobs {
+            let Some(r) = queue.next() else { break };
+            let log = std::fs::File::create(logs.join(format!("run-{:04}.log", r.index)))
+                .context("creating the run's log")?;
+            let child = Command::new(&exe)
+                .args(&r.args)
+                .stdin(Stdio::null())
+                .stdout(log.try_clone()?)
+                .stderr(log)
+                .spawn()
+                .with_context(|| format!("starting run {}", r.index))?;
+            running.push((r, child, Instant::now()));
+        }
+        if running.is_empty() {
+            break;
+        }
+        let mut k = 0;
+        while k < running.len() {
+            if let Some(status) = running[k].1.try_wait()? {
+                let (r, _, started) = running.swap_remove(k);
+                done += 1;
+                let verdict = if status.success() && complete(&r.dir) {
+                    "complete".to_owned()
+                } else {
+                    failed.push(r.index);
+                    format!(
+                        "FAILED ({status}; log {})",
+                        logs.join(format!("run-{:04}.log", r.index)).display()
+                    )
+                };
+                println!(
+                    "run {:>4} ({done}/{}) {verdict} in {:.1} s",
+                    r.index,
+                    runs.len(),
+                    started.elapsed().as_secs_f64()
+                );
+            } else {
+                k += 1;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if !failed.is_empty() {
+        bail!(
+            "sweep {}: {} of {} runs failed ({}); their logs are in {}; run the sweep again to retry them",
+            sweep.name,
+            failed.len(),
+            runs.len(),
+            failed.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
+            logs.display()
+        );
+    }
+    Ok(())
+}
+
+/// Merges the complete runs' tables: rows grouped by the cell (the axes but the seed) and the
+/// table's text columns; per numeric column the mean and the 95% CI's half-width over the runs
+/// (a column named `seed` is left out). Writes `<root>/report.csv` and returns it as text.
+fn report(sweep: &Sweep, runs: &[SweepRun]) -> anyhow::Result<String> {
+    let cell_keys: Vec<&str> = sweep
+        .axes
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| *k != "seed")
+        .collect();
+    // (cell values, key column values) -> column -> values over runs.
+    type Group = BTreeMap<String, Vec<f64>>;
+    let mut order: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+    let mut groups: BTreeMap<(Vec<String>, Vec<String>), (Group, usize)> = BTreeMap::new();
+    let mut header: Option<(Vec<String>, Vec<bool>)> = None;
+    let mut missing = Vec::new();
+    for r in runs {
+        if !complete(&r.dir) {
+            missing.push(r.index);
+            continue;
+        }
+        let path = r.dir.join(&sweep.table);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        let names: Vec<String> = reader.headers()?.iter().map(str::to_owned).collect();
+        let rows: Vec<Vec<String>> = reader
+            .records()
+            .map(|r| r.map(|r| r.iter().map(str::to_owned).collect()))
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("reading {}", path.display()))?;
+        let numeric: Vec<bool> = (0..names.len())
+            .map(|c| {
+                rows.iter()
+                    .all(|row| row.get(c).is_some_and(|v| v.parse::<f64>().is_ok()))
+            })
+            .collect();
+        match &header {
+            None => header = Some((names.clone(), numeric.clone())),
+            Some((h, _)) if *h != names => bail!(
+                "{}: its columns ({}) are not the first run's ({})",
+                path.display(),
+                names.join(","),
+                h.join(",")
+            ),
+            _ => {}
+        }
+        let numeric = &header.as_ref().expect("set above").1;
+        let cell: Vec<String> = r
+            .point
+            .iter()
+            .filter(|(k, _)| k != "seed")
+            .map(|(_, v)| v.clone())
+            .collect();
+        for row in rows {
+            let keys: Vec<String> = (0..names.len())
+                .filter(|&c| !numeric[c] && names[c] != "seed")
+                .map(|c| row[c].clone())
+                .collect();
+            let id = (cell.clone(), keys);
+            if !groups.contains_key(&id) {
+                order.push(id.clone());
+            }
+            let (group, n) = groups.entry(id).or_default();
+            *n += 1;
+            for c in (0..names.len()).filter(|&c| numeric[c] && names[c] != "seed") {
+                let v: f64 = row[c].parse().map_err(|_| {
+                    anyhow::anyhow!(
+                        "{}: column {}: {:?} is not a number, as it is in the first run's table",
+                        path.display(),
+                        names[c],
+                        row[c]
+                    )
+                })?;
+                group.entry(names[c].clone()).or_default().push(v);
+            }
+        }
+    }
+    let Some((names, numeric)) = header else {
+        bail!("sweep {}: no run is complete yet", sweep.name)
+    };
+    let key_columns: Vec<&str> = (0..names.len())
+        .filter(|&c| !numeric[c] && names[c] != "seed")
+        .map(|c| names[c].as_str())
+        .collect();
+    let value_columns: Vec<&str> = (0..names.len())
+        .filter(|&c| numeric[c] && names[c] != "seed")
+        .map(|c| names[c].as_str())
+        .collect();
+    let mut csv = String::new();
+    let mut head: Vec<String> = cell_keys.iter().map(|k| (*k).to_owned()).collect();
+    head.extend(key_columns.iter().map(|k| (*k).to_owned()));
+    head.push("runs".to_owned());
+    for v in &value_columns {
+        head.push(format!("{v}_mean"));
+        head.push(format!("{v}_ci95"));
+    }
+    writeln!(csv, "{}", head.join(","))?;
+    for id in order {
+        let (group, n) = &groups[&id];
+        let mut fields: Vec<String> = id.0.iter().chain(&id.1).map(|v| csv_field(v)).collect();
+        fields.push(n.to_string());
+        for v in &value_columns {
+            let (mean, half) = mean_ci(&group[*v]);
+            fields.push(mean.to_string());
+            fields.push(half.to_string());
+        }
+        writeln!(csv, "{}", fields.join(","))?;
+    }
+    write_atomic(&sweep.root.join("report.csv"), csv.as_bytes())?;
+    if !missing.is_empty() {
+        eprintln!(
+            "sweep {}: {} of {} runs not complete (left out): {}",
+            sweep.name,
+            missing.len(),
+            runs.len(),
+            missing
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(csv)
+}
+
+/// A CSV field, quoted where it must be.
+fn csv_field(v: &str) -> String {
+    if v.contains([',', '"', '\n']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v.to_owned()
+    }
+}
