@@ -7,7 +7,8 @@
 #   VERDANT_TORCH_VENV  venv holding PyTorch 2.13.0 (default ~/.cache/verdant/torch-2.13.0)
 #   VERDANT_NO_INSTALL=1  install nothing: only check, and name what is missing
 #
-# What it installs: the apt packages of the build, PyTorch in a cached venv, and in that venv
+# What it installs: the apt packages of the build and of the sweep test's one-node Slurm cluster
+# (slurm-wlm, munge), PyTorch in a cached venv, and in that venv
 # the pinned Python packages of python/ (maturin, numpy, moocore, pytest, gymnasium, pettingzoo,
 # stable-baselines3).
 #
@@ -35,6 +36,9 @@ verdant_setup() {
     missing+=(pkg-config libfontconfig1-dev)
   fi
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
+  # The sweep test's one-node Slurm cluster (scripts/slurm-local.sh).
+  command -v slurmctld >/dev/null 2>&1 || missing+=(slurm-wlm)
+  command -v munged >/dev/null 2>&1 || missing+=(munge)
   python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "${VERDANT_NO_INSTALL:-0}" = 1 ]; then

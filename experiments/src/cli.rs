@@ -131,8 +131,8 @@ pub enum Command {
         runs: Vec<PathBuf>,
     },
     /// A sweep (issue 23): the runs of one command over the product of a sweep file's axes
-    /// (configuration keys or the seed), each in `<out>/<name>/run-<index>/`. With none of the
-    /// flags below, --list. Runs already complete are skipped, so a sweep resumes; failed runs
+    /// (configuration keys or the seed), each in `<out>/<name>/run-<index>/`, on this machine
+    /// or as a Slurm job array. With none of the flags below, --list. Runs already complete are skipped, so a sweep resumes; failed runs
     /// are named. docs/sweeps.md.
     Sweep {
         /// The sweep file (TOML: name, command, config, set, out, table, [[axis]] key/values).
@@ -152,8 +152,34 @@ pub enum Command {
         jobs: usize,
         /// Merge the complete runs' tables (the sweep's `table`) into mean ± 95% CI per cell of
         /// the sweep (the axes' values but the seed); prints it and writes <out>/<name>/report.csv.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "slurm")]
         report: bool,
+        /// Write <out>/<name>/sweep.sbatch, a Slurm job array of the runs not yet complete
+        /// (task I runs `verdant sweep FILE --run I`), and submit it with sbatch, printing the
+        /// job id. Resources from the sweep file's [slurm] section or the flags below.
+        #[arg(long, conflicts_with_all = ["list", "run", "local"])]
+        slurm: bool,
+        /// With --slurm: write and print the script, submit nothing.
+        #[arg(long, requires = "slurm")]
+        dry_run: bool,
+        /// With --slurm: return only when the job array has ended (sbatch --wait).
+        #[arg(long, requires = "slurm")]
+        wait: bool,
+        /// With --slurm: wall-clock limit per task (e.g. 01:00:00).
+        #[arg(long, requires = "slurm", value_name = "TIME")]
+        time: Option<String>,
+        /// With --slurm: memory per task (e.g. 4G).
+        #[arg(long, requires = "slurm", value_name = "MEM")]
+        mem: Option<String>,
+        /// With --slurm: CPUs per task.
+        #[arg(long, requires = "slurm", value_name = "N")]
+        cpus: Option<u32>,
+        /// With --slurm: the partition.
+        #[arg(long, requires = "slurm", value_name = "NAME")]
+        partition: Option<String>,
+        /// With --slurm: tasks running at once (the array's % throttle).
+        #[arg(long, requires = "slurm", value_name = "N")]
+        throttle: Option<u32>,
     },
     /// Print the exact hypervolume of each point set of FILE (moocore's whitespace format, or
     /// CSV with a name:unit:min|max header; maximised objectives are negated).

@@ -79,12 +79,31 @@ fn main() -> ExitCode {
             local,
             jobs,
             report,
+            slurm,
+            dry_run,
+            wait,
+            time,
+            mem,
+            cpus,
+            partition,
+            throttle,
         } => {
-            let action = match (run, local, report) {
-                (Some(i), _, _) => sweep::Action::Run(*i),
-                (None, true, _) => sweep::Action::Local { jobs: *jobs },
-                (None, false, true) => sweep::Action::Report,
-                (None, false, false) => sweep::Action::List,
+            let action = match (run, local, report, slurm) {
+                (Some(i), ..) => sweep::Action::Run(*i),
+                (None, true, ..) => sweep::Action::Local { jobs: *jobs },
+                (None, false, true, _) => sweep::Action::Report,
+                (None, false, false, true) => sweep::Action::Slurm {
+                    flags: sweep::SlurmSection {
+                        time: time.clone(),
+                        mem: mem.clone(),
+                        cpus: *cpus,
+                        partition: partition.clone(),
+                        throttle: *throttle,
+                    },
+                    dry_run: *dry_run,
+                    wait: *wait,
+                },
+                (None, false, false, false) => sweep::Action::List,
             };
             sweep::run(file, action)
         }

@@ -47,7 +47,40 @@ struct SweepFile {
     out: PathBuf,
     table: String,
     #[serde(default)]
+    keys: Option<Vec<String>>,
+    #[serde(default)]
     axis: Vec<Axis>,
+    #[serde(default)]
+    slurm: SlurmSection,
+}
+
+/// `[slurm]`: the job array's resources (each also a flag of `--slurm`, which wins).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SlurmSection {
+    /// Wall-clock limit per task (`--time`, e.g. "01:00:00").
+    pub time: Option<String>,
+    /// Memory per task (`--mem`, e.g. "4G").
+    pub mem: Option<String>,
+    /// CPUs per task (`--cpus-per-task`).
+    pub cpus: Option<u32>,
+    /// Partition (`--partition`).
+    pub partition: Option<String>,
+    /// Tasks running at once (the array's `%` throttle).
+    pub throttle: Option<u32>,
+}
+
+impl SlurmSection {
+    /// This section with the fields `flags` sets replaced.
+    pub fn with(&self, flags: &SlurmSection) -> SlurmSection {
+        SlurmSection {
+            time: flags.time.clone().or_else(|| self.time.clone()),
+            mem: flags.mem.clone().or_else(|| self.mem.clone()),
+            cpus: flags.cpus.or(self.cpus),
+            partition: flags.partition.clone().or_else(|| self.partition.clone()),
+            throttle: flags.throttle.or(self.throttle),
+        }
+    }
 }
 
 fn default_out() -> PathBuf {
@@ -72,6 +105,10 @@ pub(crate) struct Sweep {
     /// `<out>/<name>/`: the runs' directories, the logs and the merged table.
     root: PathBuf,
     table: String,
+    /// The table's columns that identify a row (rows merged over runs share them); `None`:
+    /// its text columns.
+    keys: Option<Vec<String>>,
+    slurm: SlurmSection,
     /// Per axis: its key and its values, each as TOML (for `--set`) and as a label (strings
     /// without their quotes, for the report).
     axes: Vec<(String, Vec<(String, String)>)>,
@@ -190,6 +227,8 @@ impl Sweep {
             config,
             set: raw.set,
             table: raw.table,
+            keys: raw.keys,
+            slurm: raw.slurm,
             axes,
         })
     }
@@ -252,8 +291,16 @@ fn complete(dir: &Path) -> bool {
 pub(crate) enum Action {
     List,
     Run(usize),
-    Local { jobs: usize },
+    Local {
+        jobs: usize,
+    },
     Report,
+    /// Write the job array's script and (unless `dry_run`) submit it; `wait` until it ends.
+    Slurm {
+        flags: SlurmSection,
+        dry_run: bool,
+        wait: bool,
+    },
 }
 
 pub fn run(file: &Path, action: Action) -> anyhow::Result<()> {
@@ -296,6 +343,18 @@ pub fn run(file: &Path, action: Action) -> anyhow::Result<()> {
             Ok(())
         }
         Action::Local { jobs } => local(&sweep, &runs, jobs.max(1)),
+        Action::Slurm {
+            flags,
+            dry_run,
+            wait,
+        } => slurm(
+            &sweep,
+            file,
+            &runs,
+            &sweep.slurm.with(&flags),
+            dry_run,
+            wait,
+        ),
         Action::Report => {
             let text = report(&sweep, &runs)?;
             print!("{text}");
@@ -378,6 +437,118 @@ fn local(sweep: &Sweep, runs: &[SweepRun], jobs: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes `<root>/sweep.sbatch`, a job array of the runs not yet complete (task I runs `verdant
+/// sweep FILE --run I`, its output in `<root>/logs/run-<I>.log`), and submits it with `sbatch`
+/// (printing the job id), unless `dry_run`; with `wait`, returns when the array has ended.
+fn slurm(
+    sweep: &Sweep,
+    file: &Path,
+    runs: &[SweepRun],
+    resources: &SlurmSection,
+    dry_run: bool,
+    wait: bool,
+) -> anyhow::Result<()> {
+    let todo: Vec<String> = runs
+        .iter()
+        .filter(|r| !complete(&r.dir))
+        .map(|r| r.index.to_string())
+        .collect();
+    if todo.is_empty() {
+        println!(
+            "sweep {}: every run is complete; nothing to submit",
+            sweep.name
+        );
+        return Ok(());
+    }
+    let absolute = |p: &Path| -> anyhow::Result<PathBuf> {
+        std::path::absolute(p).with_context(|| format!("the absolute path of {}", p.display()))
+    };
+    let root = absolute(&sweep.root)?;
+    let logs = root.join("logs");
+    std::fs::create_dir_all(&logs).with_context(|| format!("creating {}", logs.display()))?;
+    let mut script = String::from("#!/bin/bash\n");
+    writeln!(script, "#SBATCH --job-name=verdant-{}", sweep.name)?;
+    let throttle = resources
+        .throttle
+        .map_or(String::new(), |t| format!("%{t}"));
+    writeln!(script, "#SBATCH --array={}{throttle}", todo.join(","))?;
+    writeln!(script, "#SBATCH --output={}/run-%4a.log", logs.display())?;
+    if let Some(t) = &resources.time {
+        writeln!(script, "#SBATCH --time={t}")?;
+    }
+    if let Some(m) = &resources.mem {
+        writeln!(script, "#SBATCH --mem={m}")?;
+    }
+    if let Some(c) = resources.cpus {
+        writeln!(script, "#SBATCH --cpus-per-task={c}")?;
+    }
+    if let Some(p) = &resources.partition {
+        writeln!(script, "#SBATCH --partition={p}")?;
+    }
+    writeln!(script, "set -euo pipefail")?;
+    writeln!(
+        script,
+        "cd {}",
+        shell_quote(&absolute(Path::new("."))?.display().to_string())
+    )?;
+    writeln!(
+        script,
+        "exec {} sweep {} --run \"$SLURM_ARRAY_TASK_ID\"",
+        shell_quote(&std::env::current_exe()?.display().to_string()),
+        shell_quote(&absolute(file)?.display().to_string())
+    )?;
+    let path = root.join("sweep.sbatch");
+    write_atomic(&path, script.as_bytes())?;
+    if dry_run {
+        print!("{script}");
+        println!("# written to {} (not submitted: --dry-run)", path.display());
+        return Ok(());
+    }
+    let mut sbatch = Command::new("sbatch");
+    sbatch.arg("--parsable");
+    if wait {
+        sbatch.arg("--wait");
+    }
+    let out = sbatch
+        .arg(&path)
+        .output()
+        .context("running sbatch (is Slurm installed and SLURM_CONF set?)")?;
+    let job = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    if !out.status.success() {
+        bail!(
+            "sbatch {} failed ({}): {}{}",
+            path.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim(),
+            if job.is_empty() {
+                String::new()
+            } else {
+                format!(" (job {job})")
+            }
+        );
+    }
+    println!(
+        "sweep {}: submitted job {job}, {} tasks ({} of {} runs not complete); logs in {}",
+        sweep.name,
+        todo.len(),
+        todo.len(),
+        runs.len(),
+        logs.display()
+    );
+    Ok(())
+}
+
+/// `s` quoted for bash where it needs it.
+fn shell_quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+=:".contains(c))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 /// Merges the complete runs' tables: rows grouped by the cell (the axes but the seed) and the
 /// table's text columns; per numeric column the mean and the 95% CI's half-width over the runs
 /// (a column named `seed` is left out). Writes `<root>/report.csv` and returns it as text.
@@ -409,12 +580,29 @@ fn report(sweep: &Sweep, runs: &[SweepRun]) -> anyhow::Result<String> {
             .map(|r| r.map(|r| r.iter().map(str::to_owned).collect()))
             .collect::<Result<_, _>>()
             .with_context(|| format!("reading {}", path.display()))?;
+        // A column is a key where the sweep names it so (or, without `keys`, where it holds
+        // text); the others are values: numbers, or empty where a row has none.
         let numeric: Vec<bool> = (0..names.len())
-            .map(|c| {
-                rows.iter()
-                    .all(|row| row.get(c).is_some_and(|v| v.parse::<f64>().is_ok()))
+            .map(|c| match &sweep.keys {
+                Some(keys) => !keys.contains(&names[c]),
+                None => {
+                    rows.iter()
+                        .any(|row| row.get(c).is_some_and(|v| !v.is_empty()))
+                        && rows.iter().all(|row| {
+                            row.get(c)
+                                .is_some_and(|v| v.is_empty() || v.parse::<f64>().is_ok())
+                        })
+                }
             })
             .collect();
+        if let Some(keys) = &sweep.keys {
+            if let Some(k) = keys.iter().find(|k| !names.contains(k)) {
+                bail!(
+                    "{}: no column {k:?}, which the sweep's `keys` names",
+                    path.display()
+                );
+            }
+        }
         match &header {
             None => header = Some((names.clone(), numeric.clone())),
             Some((h, _)) if *h != names => bail!(
@@ -444,6 +632,9 @@ fn report(sweep: &Sweep, runs: &[SweepRun]) -> anyhow::Result<String> {
             let (group, n) = groups.entry(id).or_default();
             *n += 1;
             for c in (0..names.len()).filter(|&c| numeric[c] && names[c] != "seed") {
+                if row[c].is_empty() {
+                    continue;
+                }
                 let v: f64 = row[c].parse().map_err(|_| {
                     anyhow::anyhow!(
                         "{}: column {}: {:?} is not a number, as it is in the first run's table",
@@ -481,9 +672,14 @@ fn report(sweep: &Sweep, runs: &[SweepRun]) -> anyhow::Result<String> {
         let mut fields: Vec<String> = id.0.iter().chain(&id.1).map(|v| csv_field(v)).collect();
         fields.push(n.to_string());
         for v in &value_columns {
-            let (mean, half) = mean_ci(&group[*v]);
-            fields.push(mean.to_string());
-            fields.push(half.to_string());
+            match group.get(*v) {
+                Some(values) => {
+                    let (mean, half) = mean_ci(values);
+                    fields.push(mean.to_string());
+                    fields.push(half.to_string());
+                }
+                None => fields.extend([String::new(), String::new()]),
+            }
         }
         writeln!(csv, "{}", fields.join(","))?;
     }

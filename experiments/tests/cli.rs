@@ -2056,3 +2056,36 @@ fn bad_sweep_files_are_named_by_key() {
         );
     }
 }
+
+#[test]
+fn the_committed_sweep_files_list_runs_whose_configurations_resolve() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<PathBuf> = std::fs::read_dir(root.join("sweeps"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(!files.is_empty());
+    for file in files {
+        let list = verdant(&["sweep", file.to_str().unwrap(), "--list"], dir.path());
+        assert!(
+            list.status.success(),
+            "{}: {}",
+            file.display(),
+            text(&list.stderr)
+        );
+        for line in text(&list.stdout).lines() {
+            // `index  status  dir  verdant <args>`: each run's configuration resolves and checks.
+            let args: Vec<&str> = line.split(" verdant ").nth(1).unwrap().split(' ').collect();
+            let mut check = args.clone();
+            check.push("--print-config");
+            let out = verdant(&check, dir.path());
+            assert!(
+                out.status.success(),
+                "{}: {line}: {}",
+                file.display(),
+                text(&out.stderr)
+            );
+        }
+    }
+}
