@@ -278,13 +278,17 @@ impl Sweep {
     }
 }
 
-/// Whether the run directory `dir` holds a complete run.
-fn complete(dir: &Path) -> bool {
+/// The status the manifest in the run directory `dir` records, if any.
+fn status(dir: &Path) -> Option<RunStatus> {
     std::fs::read(dir.join(MANIFEST_FILE))
         .ok()
         .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
         .and_then(|m| serde_json::from_value::<RunStatus>(m["status"].clone()).ok())
-        == Some(RunStatus::Complete)
+}
+
+/// Whether the run directory `dir` holds a complete run.
+fn complete(dir: &Path) -> bool {
+    status(dir) == Some(RunStatus::Complete)
 }
 
 /// What `verdant sweep` was asked to do.
@@ -309,7 +313,18 @@ pub fn run(file: &Path, action: Action) -> anyhow::Result<()> {
     match action {
         Action::List => {
             for r in &runs {
-                let status = if complete(&r.dir) { "complete" } else { "-" };
+                let failed = sweep
+                    .root
+                    .join("logs")
+                    .join(format!("run-{:04}.failed", r.index))
+                    .is_file();
+                let status = match status(&r.dir) {
+                    Some(RunStatus::Complete) => "complete",
+                    Some(RunStatus::Failed) => "failed",
+                    _ if failed => "failed",
+                    Some(RunStatus::Running) => "running",
+                    None => "-",
+                };
                 println!(
                     "{:>4}  {:<8}  {}  verdant {}",
                     r.index,
@@ -378,22 +393,21 @@ fn local(sweep: &Sweep, runs: &[SweepRun], jobs: usize) -> anyhow::Result<()> {
     );
     let exe = std::env::current_exe()?;
     let mut queue = todo.into_iter();
-    let mut running: Vec<(&SweepRun, Child, Instant)> = Vec::new();
+    let mut running: Vec<(&SweepRun, Child, Instant, RunLog)> = Vec::new();
     let mut failed = Vec::new();
     let mut done = 0;
     loop {
         while running.len() < jobs {
             let Some(r) = queue.next() else { break };
-            let log = std::fs::File::create(logs.join(format!("run-{:04}.log", r.index)))
-                .context("creating the run's log")?;
+            let (log, file) = RunLog::create(&logs, r.index)?;
             let child = Command::new(&exe)
                 .args(&r.args)
                 .stdin(Stdio::null())
-                .stdout(log.try_clone()?)
-                .stderr(log)
+                .stdout(file.try_clone()?)
+                .stderr(file)
                 .spawn()
                 .with_context(|| format!("starting run {}", r.index))?;
-            running.push((r, child, Instant::now()));
+            running.push((r, child, Instant::now(), log));
         }
         if running.is_empty() {
             break;
@@ -401,11 +415,17 @@ fn local(sweep: &Sweep, runs: &[SweepRun], jobs: usize) -> anyhow::Result<()> {
         let mut k = 0;
         while k < running.len() {
             if let Some(status) = running[k].1.try_wait()? {
-                let (r, _, started) = running.swap_remove(k);
+                let (r, _, started, log) = running.swap_remove(k);
+                log.finish()?;
                 done += 1;
+                let marker = logs.join(format!("run-{:04}.failed", r.index));
                 let verdict = if status.success() && complete(&r.dir) {
+                    let _ = std::fs::remove_file(&marker);
                     "complete".to_owned()
                 } else {
+                    // Recorded beside the log, for --list (a run can fail before its run
+                    // directory exists, in its configuration).
+                    write_atomic(&marker, format!("{status}\n").as_bytes())?;
                     failed.push(r.index);
                     format!(
                         "FAILED ({status}; log {})",
@@ -425,6 +445,7 @@ fn local(sweep: &Sweep, runs: &[SweepRun], jobs: usize) -> anyhow::Result<()> {
         std::thread::sleep(Duration::from_millis(20));
     }
     if !failed.is_empty() {
+        failed.sort_unstable();
         bail!(
             "sweep {}: {} of {} runs failed ({}); their logs are in {}; run the sweep again to retry them",
             sweep.name,
@@ -435,6 +456,28 @@ fn local(sweep: &Sweep, runs: &[SweepRun], jobs: usize) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// A run's log: `.run-<I>.log.partial` while the run goes, renamed to `run-<I>.log` when it
+/// ends (a log under its final name is a whole one).
+struct RunLog {
+    partial: PathBuf,
+    done: PathBuf,
+}
+
+impl RunLog {
+    fn create(logs: &Path, index: usize) -> anyhow::Result<(RunLog, std::fs::File)> {
+        let partial = logs.join(format!(".run-{index:04}.log.partial"));
+        let file = std::fs::File::create(&partial)
+            .with_context(|| format!("creating {}", partial.display()))?;
+        let done = logs.join(format!("run-{index:04}.log"));
+        Ok((RunLog { partial, done }, file))
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        std::fs::rename(&self.partial, &self.done)
+            .with_context(|| format!("renaming {} into place", self.partial.display()))
+    }
 }
 
 /// Writes `<root>/sweep.sbatch`, a job array of the runs not yet complete (task I runs `verdant

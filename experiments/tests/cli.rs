@@ -2007,6 +2007,16 @@ fn a_failed_sweep_run_is_named_and_the_others_finish() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("2 of 4 runs failed (2, 3)"), "{stderr}");
+    let list = text(&verdant(&["sweep", "sweep.toml", "--list"], dir.path()).stdout);
+    let statuses: Vec<&str> = list
+        .lines()
+        .map(|l| l.split_whitespace().nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["complete", "complete", "failed", "failed"],
+        "{list}"
+    );
     let log =
         std::fs::read_to_string(dir.path().join("sweeps/blowdown/logs/run-0002.log")).unwrap();
     assert!(log.contains("sim.blowdown"), "{log}");
