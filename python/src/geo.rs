@@ -231,26 +231,6 @@ impl GeoCore {
     }
 }
 
-/// config_defaults(command) -> str
-///
-/// The built-in configuration of `verdant <command>` (`lb`, `marlin`, `compare`) as JSON: the defaults
-/// the environments take theirs from (the same files as the CLI's, read at build time).
-#[pyfunction]
-fn config_defaults(command: &str) -> PyResult<String> {
-    let text = match command {
-        "lb" => include_str!("../../experiments/configs/lb.toml"),
-        "marlin" => include_str!("../../experiments/configs/marlin.toml"),
-        "compare" => include_str!("../../experiments/configs/compare.toml"),
-        other => {
-            return Err(PyValueError::new_err(format!(
-                "config_defaults: {other:?} is not \"lb\", \"marlin\" or \"compare\""
-            )))
-        }
-    };
-    let doc: toml::Table = text.parse().map_err(verdant_error)?;
-    serde_json::to_string(&doc).map_err(verdant_error)
-}
-
 /// One epoch's capital update of MARLIN's game (`verdant::geo::game`): the new capital of each
 /// agent given the consensus's objectives, each proposal's objectives (agent j's proposal in
 /// row j, objectives in agent order) and the game's constants.
@@ -288,7 +268,6 @@ fn capital_update(
 /// Adds the class and functions to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<GeoCore>()?;
-    m.add_function(wrap_pyfunction!(config_defaults, m)?)?;
     m.add_function(wrap_pyfunction!(capital_update, m)?)?;
     Ok(())
 }

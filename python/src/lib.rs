@@ -31,10 +31,31 @@ pub(crate) fn verdant_error(error: impl std::fmt::Display) -> PyErr {
     VerdantError::new_err(error.to_string())
 }
 
+/// config_defaults(command) -> str
+///
+/// The built-in configuration of `verdant <command>` (`lb`, `marlin`, `compare`) as JSON: the defaults
+/// the environments take theirs from (the same files as the CLI's, read at build time).
+#[pyfunction]
+fn config_defaults(command: &str) -> PyResult<String> {
+    let text = match command {
+        "lb" => include_str!("../../experiments/configs/lb.toml"),
+        "marlin" => include_str!("../../experiments/configs/marlin.toml"),
+        "compare" => include_str!("../../experiments/configs/compare.toml"),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "config_defaults: {other:?} is not \"lb\", \"marlin\" or \"compare\""
+            )))
+        }
+    };
+    let doc: toml::Table = text.parse().map_err(verdant_error)?;
+    serde_json::to_string(&doc).map_err(verdant_error)
+}
+
 /// The extension module.
 #[pymodule(name = "_verdant")]
 fn verdant_py(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("VerdantError", m.py().get_type::<VerdantError>())?;
+    m.add_function(wrap_pyfunction!(config_defaults, m)?)?;
     pareto::register(m)?;
     world::register(m)?;
     lb::register(m)?;
