@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # A one-node Slurm cluster on this machine, for the sweep test (issue 23): `start` installs
 # Debian's slurm-wlm and munge if missing (apt), writes a private configuration under
-# $VERDANT_SLURM_DIR (default /tmp/verdant-slurm), starts munged, slurmctld and slurmd, and waits
+# $VERDANT_SLURM_DIR (default target/slurm-local in the repository), starts munged, slurmctld
+# and slurmd, and waits
 # until the node is idle; `stop` stops the three. Prints `export SLURM_CONF=...` for the
 # commands (sbatch, squeue, sacct) to use the private configuration.
 #
 #   eval "$(scripts/slurm-local.sh start)"; ...; scripts/slurm-local.sh stop
 set -euo pipefail
-dir="${VERDANT_SLURM_DIR:-/tmp/verdant-slurm}"
+dir="${VERDANT_SLURM_DIR:-$(cd "$(dirname "$0")/.." && pwd)/target/slurm-local}"
 conf="$dir/slurm.conf"
 say() { echo "slurm-local: $*" >&2; }
 
