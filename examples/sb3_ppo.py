@@ -34,14 +34,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv, VecNormalize
 import verdant
 
 #: ``verdant lb``'s rule baselines, run in Rust by ``LoadBalancerEnv.run_baseline``.
-BASELINES = (
-    "round-robin",
-    "least-connections",
-    "least-loaded",
-    "random",
-    "normalised-least-loaded",
-    "shortest-expected-delay",
-)
+BASELINES = verdant.LB_BASELINES
 
 
 def train_load_balancer(steps, seed=0, envs=4):

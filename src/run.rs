@@ -145,18 +145,12 @@ impl RunDir {
     /// `failed`, or none) is emptied first, so the new attempt leaves nothing of the old one; one
     /// holding a complete run is an error.
     pub fn create_at(path: &Path) -> Result<Self, FileError> {
-        let manifest = path.join(MANIFEST_FILE);
-        if let Ok(bytes) = fs::read(&manifest) {
-            let status = serde_json::from_slice::<serde_json::Value>(&bytes)
-                .ok()
-                .and_then(|m| serde_json::from_value::<RunStatus>(m["status"].clone()).ok());
-            if status == Some(RunStatus::Complete) {
-                return Err(FileError::new(
-                    "create run directory",
-                    path,
-                    io::Error::new(io::ErrorKind::AlreadyExists, "it holds a complete run"),
-                ));
-            }
+        if Self::status_at(path) == Some(RunStatus::Complete) {
+            return Err(FileError::new(
+                "create run directory",
+                path,
+                io::Error::new(io::ErrorKind::AlreadyExists, "it holds a complete run"),
+            ));
         }
         if path.exists() {
             fs::remove_dir_all(path).map_err(|e| FileError::new("empty", path, e))?;
@@ -165,6 +159,13 @@ impl RunDir {
         Ok(RunDir {
             path: path.to_owned(),
         })
+    }
+
+    /// The status the manifest in the run directory `path` records, if it has a readable one.
+    pub fn status_at(path: &Path) -> Option<RunStatus> {
+        let bytes = fs::read(path.join(MANIFEST_FILE)).ok()?;
+        let manifest: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+        serde_json::from_value(manifest["status"].clone()).ok()
     }
 
     /// An existing run directory (one holding a manifest), to resume or read a run.

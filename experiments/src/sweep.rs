@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use serde::Deserialize;
-use verdant::run::{write_atomic, RunStatus, MANIFEST_FILE};
+use verdant::run::{write_atomic, RunDir, RunStatus};
 
 use crate::stats::mean_ci;
 
@@ -278,17 +278,9 @@ impl Sweep {
     }
 }
 
-/// The status the manifest in the run directory `dir` records, if any.
-fn status(dir: &Path) -> Option<RunStatus> {
-    std::fs::read(dir.join(MANIFEST_FILE))
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-        .and_then(|m| serde_json::from_value::<RunStatus>(m["status"].clone()).ok())
-}
-
 /// Whether the run directory `dir` holds a complete run.
 fn complete(dir: &Path) -> bool {
-    status(dir) == Some(RunStatus::Complete)
+    RunDir::status_at(dir) == Some(RunStatus::Complete)
 }
 
 /// What `verdant sweep` was asked to do.
@@ -318,7 +310,7 @@ pub fn run(file: &Path, action: Action) -> anyhow::Result<()> {
                     .join("logs")
                     .join(format!("run-{:04}.failed", r.index))
                     .is_file();
-                let status = match status(&r.dir) {
+                let status = match RunDir::status_at(&r.dir) {
                     Some(RunStatus::Complete) => "complete",
                     Some(RunStatus::Failed) => "failed",
                     _ if failed => "failed",

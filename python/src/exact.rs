@@ -7,9 +7,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use verdant::allocator::{Allocator, Problem};
 use verdant::config::Validate;
-use verdant::pareto::{hypervolume, Bounds};
-use verdant::sim::{Objective, ObjectiveVector};
-use verdant_solvers::certify::{certify, Coverage, Settings};
+use verdant::sim::ObjectiveVector;
+use verdant_solvers::certify::{certify, front_phv, Coverage, Settings};
 use verdant_solvers::methods::ExactFront;
 use verdant_solvers::options::SolverParams;
 use verdant_solvers::SolverOptions;
@@ -176,13 +175,7 @@ fn _certified_front<'py>(
             carries,
         ))?;
     }
-    let mut reference = Bounds::observed(objectives.iter().map(|o| o.as_slice()), 4).upper;
-    reference[Objective::Ttft.index()] = s.ttft_slo_s;
-    let finite: Vec<f64> = objectives
-        .iter()
-        .filter(|y| y.0.iter().all(|v| v.is_finite()))
-        .flat_map(|y| y.0)
-        .collect();
+    let (phv, reference) = front_phv(&objectives, &objectives, &[], s.ttft_slo_s);
     let d = PyDict::new(py);
     d.set_item("plans", plans)?;
     d.set_item(
@@ -194,7 +187,7 @@ fn _certified_front<'py>(
     d.set_item("stop", format!("{:?}", c.stop).to_lowercase())?;
     d.set_item("steps", c.steps)?;
     d.set_item("cuts", c.cuts.len())?;
-    d.set_item("front_phv", hypervolume(&finite, 4, &reference))?;
+    d.set_item("front_phv", phv)?;
     d.set_item("outer_phv", c.outer_phv(&reference))?;
     d.set_item("reference", reference)?;
     d.set_item("seconds", (c.anchors_s, c.front_s, c.plans_s))?;

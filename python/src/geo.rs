@@ -236,33 +236,28 @@ impl GeoCore {
 /// row j, objectives in agent order) and the game's constants.
 #[pyfunction]
 fn capital_update(
-    capital: Vec<f64>,
+    mut capital: Vec<f64>,
     consensus: Vec<f64>,
     proposals: Vec<Vec<f64>>,
     decay: f64,
     scale: f64,
     bonus_scale: f64,
 ) -> PyResult<Vec<f64>> {
-    use verdant::geo::game;
     let n = capital.len();
     if consensus.len() != n || proposals.len() != n || proposals.iter().any(|p| p.len() != n) {
         return Err(PyValueError::new_err(format!(
             "capital_update: {n} agents need a consensus of {n} objectives and {n} proposals of {n}"
         )));
     }
-    Ok((0..n)
-        .map(|j| {
-            let values: Vec<f64> = proposals.iter().map(|p| p[j]).collect();
-            game::updated_capital(
-                capital[j],
-                decay,
-                scale,
-                game::performance(consensus[j], &values),
-                bonus_scale,
-                game::bonus(proposals[j][j], consensus[j]),
-            )
-        })
-        .collect())
+    verdant::geo::game::update_capitals(
+        &mut capital,
+        &consensus,
+        &proposals,
+        decay,
+        scale,
+        bonus_scale,
+    );
+    Ok(capital)
 }
 
 /// Adds the class and functions to the module.

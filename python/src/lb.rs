@@ -89,6 +89,17 @@ fn observation_names(config: &LbEnvConfig) -> Vec<String> {
     names
 }
 
+/// (low, high) as numpy arrays.
+fn bounds_arrays<'py>(
+    py: Python<'py>,
+    (low, high): &(Vec<f32>, Vec<f32>),
+) -> (Bound<'py, PyArray1<f32>>, Bound<'py, PyArray1<f32>>) {
+    (
+        PyArray1::from_slice(py, low),
+        PyArray1::from_slice(py, high),
+    )
+}
+
 /// The episode's metrics as JSON (what `verdant lb`'s tables report).
 fn metrics_json(env: &LbEnv) -> String {
     serde_json::to_string(&EpisodeMetrics::of(env)).expect("metrics serialise")
@@ -165,10 +176,7 @@ impl LbEnvCore {
         &self,
         py: Python<'py>,
     ) -> (Bound<'py, PyArray1<f32>>, Bound<'py, PyArray1<f32>>) {
-        (
-            PyArray1::from_slice(py, &self.bounds.0),
-            PyArray1::from_slice(py, &self.bounds.1),
-        )
+        bounds_arrays(py, &self.bounds)
     }
 
     /// Requests in the current episode.
@@ -313,10 +321,7 @@ impl LbVecEnvCore {
         &self,
         py: Python<'py>,
     ) -> (Bound<'py, PyArray1<f32>>, Bound<'py, PyArray1<f32>>) {
-        (
-            PyArray1::from_slice(py, &self.bounds.0),
-            PyArray1::from_slice(py, &self.bounds.1),
-        )
+        bounds_arrays(py, &self.bounds)
     }
 
     /// Environment steps taken, all environments together.
@@ -389,6 +394,7 @@ impl LbVecEnvCore {
 
 /// Adds the classes to the module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("LB_BASELINES", BASELINES.to_vec())?;
     m.add_class::<LbEnvCore>()?;
     m.add_class::<LbVecEnvCore>()?;
     Ok(())

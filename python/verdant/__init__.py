@@ -14,6 +14,7 @@ Every objective is minimised. Errors of Verdant's checks on user data raise ``Ve
 """
 
 from verdant._verdant import (
+    LB_BASELINES,
     Scenario,
     VerdantError,
     additive_epsilon,
@@ -36,6 +37,7 @@ from verdant.analysis import (
 _ENVS = ("LoadBalancerEnv", "LoadBalancerVecEnv", "GeoRoutingEnv", "MarlinEnv")
 
 __all__ = [
+    "LB_BASELINES",
     "OBJECTIVES",
     "Scenario",
     "VerdantError",

@@ -166,6 +166,26 @@ pub struct Certified {
     pub added_objectives: Vec<ObjectiveVector>,
 }
 
+/// The PHV of the finite points of `front` at the comparison's reference point over `points`
+/// and `others` (the worst observed value of each objective, TTFT's at `ttft_reference_s`, the
+/// service level), and that reference point.
+pub fn front_phv(
+    front: &[ObjectiveVector],
+    points: &[ObjectiveVector],
+    others: &[ObjectiveVector],
+    ttft_reference_s: f64,
+) -> (f64, Vec<f64>) {
+    let mut reference =
+        Bounds::observed(points.iter().chain(others).map(|o| o.as_slice()), 4).upper;
+    reference[Objective::Ttft.index()] = ttft_reference_s;
+    let finite: Vec<f64> = front
+        .iter()
+        .filter(|y| y.0.iter().all(|v| v.is_finite()))
+        .flat_map(|y| y.0)
+        .collect();
+    (hypervolume(&finite, 4, &reference), reference)
+}
+
 /// The points whose simulated value of an objective is below the front's bound `least`:
 /// (index in `points`, objective).
 fn below(least: &[f64; 4], points: &[ObjectiveVector]) -> Vec<(usize, Objective)> {
@@ -318,16 +338,8 @@ pub fn certify(
     // so a round's change is measured at one reference), and that reference.
     let ttft_reference_s = problem.scenario.ttft_slo_s;
     let phv = |objectives: &[ObjectiveVector], first: Option<usize>| {
-        let mut reference =
-            Bounds::observed(objectives.iter().chain(others).map(|o| o.as_slice()), 4).upper;
-        reference[Objective::Ttft.index()] = ttft_reference_s;
-        let finite: Vec<f64> = objectives
-            .iter()
-            .take(first.unwrap_or(usize::MAX))
-            .filter(|y| y.0.iter().all(|v| v.is_finite()))
-            .flat_map(|y| y.0)
-            .collect();
-        (hypervolume(&finite, 4, &reference), reference)
+        let take = first.unwrap_or(usize::MAX).min(objectives.len());
+        front_phv(&objectives[..take], objectives, others, ttft_reference_s)
     };
     let mut candidates = candidates(least[0], ttft_reference_s);
     let mut cuts = Vec::new();

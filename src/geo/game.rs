@@ -55,3 +55,27 @@ pub fn normalise_simplex(v: Vec<f64>) -> Vec<f64> {
         vec![1.0 / v.len().max(1) as f64; v.len()]
     }
 }
+
+/// Every agent's capital after one epoch: agent j's `updated_capital` from its performance on
+/// objective j (the consensus's value among the proposals') and its bonus (how much of its own
+/// proposal's value survives), `proposals[k][j]` being proposal k's value of objective j.
+pub fn update_capitals<P: AsRef<[f64]>>(
+    capital: &mut [f64],
+    consensus: &[f64],
+    proposals: &[P],
+    decay: f64,
+    scale: f64,
+    bonus_scale: f64,
+) {
+    for (j, c) in capital.iter_mut().enumerate() {
+        let values: Vec<f64> = proposals.iter().map(|o| o.as_ref()[j]).collect();
+        *c = updated_capital(
+            *c,
+            decay,
+            scale,
+            performance(consensus[j], &values),
+            bonus_scale,
+            bonus(proposals[j].as_ref()[j], consensus[j]),
+        );
+    }
+}

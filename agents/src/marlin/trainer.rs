@@ -740,17 +740,14 @@ impl<'a> Marlin<'a> {
             .score_epoch(&self.consensus, e, &mut self.out)?
             .compared();
         if p.components.capital {
-            for j in 0..4 {
-                let values: Vec<f64> = proposal_objectives.iter().map(|o| o[j]).collect();
-                self.capital[j] = game::updated_capital(
-                    self.capital[j],
-                    p.capital_decay,
-                    p.capital_scale,
-                    game::performance(bar[j], &values),
-                    p.bonus_scale,
-                    game::bonus(proposal_objectives[j][j], bar[j]),
-                );
-            }
+            game::update_capitals(
+                &mut self.capital,
+                &bar.0,
+                &proposal_objectives,
+                p.capital_decay,
+                p.capital_scale,
+                p.bonus_scale,
+            );
         }
         Ok(EpochLog {
             day: self.day,
