@@ -6,7 +6,10 @@
 //! experiment's outputs. Every file is written to a temporary name in the same directory and renamed
 //! into place, so a file that exists under its final name is complete. The manifest is written
 //! first with status `running` and rewritten with `complete` (or `failed`) at the end: a directory
-//! whose manifest still says `running` belongs to a run that was interrupted.
+//! whose manifest still says `running` belongs to a run that was interrupted; resumed, its
+//! manifest records the interruption (`resumptions[].after`).
+//!
+//! [`kill_point`] marks the places where the crash tests kill a run (`VERDANT_KILL_AT`).
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -77,6 +80,7 @@ impl AtomicFile {
         file.sync_all()
             .map_err(|e| FileError::new("sync", &self.temp, e))?;
         drop(file);
+        kill_point_at("write", self.target.file_name().and_then(|n| n.to_str()));
         fs::rename(&self.temp, &self.target)
             .map_err(|e| FileError::new("rename into place", &self.target, e))
     }
@@ -105,6 +109,74 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
     file.write_all(bytes)
         .map_err(|e| FileError::new("write", path, e))?;
     file.commit()
+}
+
+/// The environment variable of the crash tests: `<point>:<n>` makes the process kill itself with
+/// SIGKILL the `n`-th time it reaches [`kill_point`]`(point)`.
+pub const KILL_AT_VAR: &str = "VERDANT_KILL_AT";
+
+/// A place where a run may be killed: the crash tests (`experiments/tests/kill.rs`) set
+/// [`KILL_AT_VAR`] to `<point>:<n>`, and the `n`-th time the process passes `point` it sends
+/// itself SIGKILL, as `kill -9` would: no destructor, no flush, no last manifest. Points:
+/// `write` (an atomic file written in full under its temporary name, before the rename; also
+/// `write:<file name>` for one file), `checkpoint` (a checkpoint's tensor file in place, its
+/// metadata not yet), `train-step` (one step of a trainer's loop), `sweep-run` (the sweep
+/// runner about to start a run). Without the variable, a point costs one atomic load.
+pub fn kill_point(point: &str) {
+    kill_point_at(point, None);
+}
+
+/// [`kill_point`] `point`, also known as `<point>:<detail>`.
+pub fn kill_point_at(point: &str, detail: Option<&str>) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static AT: OnceLock<Option<(String, u64)>> = OnceLock::new();
+    static PASSED: AtomicU64 = AtomicU64::new(0);
+    let at = AT.get_or_init(|| {
+        let value = std::env::var(KILL_AT_VAR).ok()?;
+        let (name, n) = value.rsplit_once(':')?;
+        Some((name.to_owned(), n.parse().ok()?))
+    });
+    let Some((name, n)) = at else {
+        return;
+    };
+    let matches = name == point
+        || name
+            .strip_prefix(point)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .is_some_and(|d| Some(d) == detail);
+    if matches && PASSED.fetch_add(1, Ordering::SeqCst) + 1 == *n {
+        let pid = std::process::id().to_string();
+        let _ = std::process::Command::new("sh")
+            .args(["-c", &format!("kill -9 {pid}")])
+            .status();
+        // The signal is on its way; never return into the run.
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    }
+}
+
+/// Removes the temporary files of atomic writes that a killed process left under `dir` (names
+/// starting with `.` and holding `.tmp`), recursively; returns how many.
+pub fn remove_stale_temporaries(dir: &Path) -> Result<usize, FileError> {
+    let mut removed = 0;
+    let entries = fs::read_dir(dir).map_err(|e| FileError::new("read directory", dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| FileError::new("read directory", dir, e))?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let kind = entry
+            .file_type()
+            .map_err(|e| FileError::new("read directory", dir, e))?;
+        if kind.is_dir() {
+            removed += remove_stale_temporaries(&path)?;
+        } else if name.starts_with('.') && name.contains(".tmp") {
+            fs::remove_file(&path).map_err(|e| FileError::new("remove", &path, e))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// The directory of one run.
@@ -145,11 +217,11 @@ impl RunDir {
     /// `failed`, or none) is emptied first, so the new attempt leaves nothing of the old one; one
     /// holding a complete run is an error.
     pub fn create_at(path: &Path) -> Result<Self, FileError> {
-        if Self::status_at(path) == Some(RunStatus::Complete) {
+        if Self::status_at(path).is_some_and(RunStatus::is_finished) {
             return Err(FileError::new(
                 "create run directory",
                 path,
-                io::Error::new(io::ErrorKind::AlreadyExists, "it holds a complete run"),
+                io::Error::new(io::ErrorKind::AlreadyExists, "it holds a finished run"),
             ));
         }
         if path.exists() {
@@ -237,10 +309,23 @@ pub const CONFIG_FILE: &str = "config.resolved.toml";
 pub enum RunStatus {
     /// Started, not finished (or interrupted).
     Running,
+    /// Killed while `running` (found so when the run was resumed: see [`Resumption::after`]).
+    Interrupted,
+    /// Finished, but a part of it failed (a method of a comparison): the manifest's `error`
+    /// says which, the outputs hold the rest.
+    Partial,
     /// Finished.
     Complete,
     /// Stopped with an error.
     Failed,
+}
+
+impl RunStatus {
+    /// Whether the run finished (`complete` or `partial`): resuming it or running it again
+    /// gives nothing new.
+    pub fn is_finished(self) -> bool {
+        matches!(self, RunStatus::Complete | RunStatus::Partial)
+    }
 }
 
 /// The source revision a run was built from.
@@ -352,6 +437,11 @@ pub struct Resumption {
     pub git: GitRevision,
     /// Its command line as given.
     pub command_line: Vec<String>,
+    /// How the attempt before it ended: `interrupted` (killed while running), `failed`,
+    /// `partial` or `complete` (a finished run extended); absent in manifests written before
+    /// it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<RunStatus>,
 }
 
 impl Manifest {
@@ -377,6 +467,10 @@ impl Manifest {
 
     /// Marks the run running again, resumed now by this process (recorded in `resumptions`).
     pub fn resume(&mut self, now: chrono::DateTime<chrono::Utc>) {
+        let after = match self.status {
+            RunStatus::Running => RunStatus::Interrupted,
+            other => other,
+        };
         self.status = RunStatus::Running;
         self.finished_utc = None;
         self.error = None;
@@ -384,6 +478,7 @@ impl Manifest {
             started_utc: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
             git: GitRevision::of_checkout(Path::new(".")),
             command_line: std::env::args().collect(),
+            after: Some(after),
         });
     }
 
@@ -432,6 +527,33 @@ mod tests {
         f.commit().unwrap();
         assert_eq!(fs::read_to_string(&target).unwrap(), "new\n");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_resumed_manifest_records_how_the_attempt_before_it_ended() {
+        let t = chrono::Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        let mut m = Manifest::start("x", 1, t);
+        // Killed while running: nothing wrote a last manifest.
+        m.resume(t);
+        assert_eq!(m.resumptions[0].after, Some(RunStatus::Interrupted));
+        m.finish(RunStatus::Failed, t);
+        m.resume(t);
+        assert_eq!(m.resumptions[1].after, Some(RunStatus::Failed));
+        assert_eq!(m.status, RunStatus::Running);
+    }
+
+    #[test]
+    fn stale_temporaries_of_a_killed_write_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let nested = dir.path().join("agents/ppo");
+        fs::create_dir_all(&nested).unwrap();
+        fs::write(dir.path().join(".report.md.tmp-4242"), "half").unwrap();
+        fs::write(nested.join(".agent-3.ot.tmp"), "half").unwrap();
+        fs::write(nested.join("curve.csv"), "whole\n").unwrap();
+        fs::write(dir.path().join(".hidden"), "kept").unwrap();
+        assert_eq!(remove_stale_temporaries(dir.path()).unwrap(), 2);
+        assert!(nested.join("curve.csv").is_file() && dir.path().join(".hidden").is_file());
+        assert!(!dir.path().join(".report.md.tmp-4242").exists());
     }
 
     #[test]

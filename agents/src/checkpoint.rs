@@ -97,6 +97,7 @@ pub fn save<M: Serialize>(
     Tensor::save_multi(&named, &tmp)?;
     std::fs::rename(&tmp, dir.join(&tensors_file))
         .map_err(|e| AgentError::Io(dir.join(&tensors_file), e))?;
+    verdant::run::kill_point("checkpoint");
     let json = serde_json::to_vec(&Envelope {
         tensors_file: &tensors_file,
         state,

@@ -107,6 +107,11 @@ pub enum Command {
         /// steps, a 5^3 epsilon lattice): hours instead of minutes on a 2-core CPU.
         #[arg(long)]
         full: bool,
+        /// Continue the comparison in RUN_DIR with its own resolved configuration: the methods
+        /// it finished (methods/<name>.json) are read back and scored again, MARLIN and the
+        /// load balancer continue from their checkpoints, the others run.
+        #[arg(long, value_name = "RUN_DIR", conflicts_with = "full")]
+        resume: Option<PathBuf>,
     },
     /// Learning curves (issue 21): every learned method (MARLIN's schemes at each k_opt, with
     /// the untrained and even-split controls; Q-learning, Double DQN, Actor-Critic) trained at

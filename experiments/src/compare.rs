@@ -28,16 +28,22 @@ use crate::indicators;
 use crate::methods::{self, Build};
 use crate::plots::{bar_chart, line_chart, projection_chart, Axis, BarGroup, Chart, Series};
 use crate::reports::{objective_fields, OBJECTIVE_COLUMNS};
-use crate::run::{configure, within, Days, Run};
+use crate::run::{configure, configure_from_run, within_parts, Days, Parts, Run};
 use crate::scoring::{has_nodes, Point, Scored};
 use crate::stats::{distinct, mean_ci};
 use crate::training::lb as lb_training;
 use crate::training::marlin::{self as marlin_training, Jobs};
 
-pub fn run(full: bool, shared: &SharedArgs) -> anyhow::Result<()> {
-    let defaults = defaults(full)?;
-    let Some((config, c)) = configure::<CompareDoc>(&defaults, "compare", shared)? else {
-        return Ok(());
+pub fn run(full: bool, resume: Option<&Path>, shared: &SharedArgs) -> anyhow::Result<()> {
+    let (config, c) = match resume {
+        Some(dir) => configure_from_run::<CompareDoc>(dir, "compare")?,
+        None => {
+            let defaults = defaults(full)?;
+            match configure::<CompareDoc>(&defaults, "compare", shared)? {
+                Some(resolved) => resolved,
+                None => return Ok(()),
+            }
+        }
     };
     if c.learn.is_some() {
         bail!("learn: a section of verdant learn, not of verdant compare");
@@ -49,14 +55,19 @@ pub fn run(full: bool, shared: &SharedArgs) -> anyhow::Result<()> {
     // training days (the same days where the scenario names no split).
     let (training, problem) = days.problems(sim);
     let device = c.marlin.torch.activate()?;
-    let mut run = Run::start("compare", &config, seed, shared)?.on_device(device);
+    let mut run = match resume {
+        Some(dir) => Run::reopen(dir, shared)?,
+        None => Run::start("compare", &config, seed, shared)?,
+    }
+    .on_device(device);
     run.manifest_mut().solver = serde_json::to_value(&c.marlin.methods.exact.solver)?;
     let problems = Problems {
         training: &training,
         scoring: &problem,
         days: &days,
     };
-    let (_, path) = within(run, |run| compare(run, &c, &problems, device))?;
+    let resume = resume.is_some();
+    let (_, path) = within_parts(run, |run| compare(run, &c, &problems, device, resume))?;
     print!("{}", std::fs::read_to_string(path.join("report.md"))?);
     println!("{}", path.display());
     Ok(())
@@ -80,19 +91,40 @@ fn compare(
     c: &CompareChecked,
     problems: &Problems,
     device: tch::Device,
-) -> anyhow::Result<serde_json::Value> {
+    resume: bool,
+) -> anyhow::Result<Parts<serde_json::Value>> {
     let problem = problems.scoring;
     let bar = run.progress(c.methods.len() as u64, "methods");
     let mut scored = Scored::default();
     let mut notes: Vec<String> = Vec::new();
+    let mut failed: Vec<String> = Vec::new();
     let mut exact_s = 0.0;
     for name in &c.methods {
         let started = std::time::Instant::now();
-        let result = run_method(run, c, problems, device, name, &mut scored, &mut notes);
+        let (first_point, first_note) = (scored.points.len(), notes.len());
+        let record = run.dir().file(&format!("{METHODS_FOLDER}/{name}.json"));
+        let result = if resume && record.is_file() {
+            // Finished before the run was interrupted: its plans are read back and scored
+            // again (the same numbers: scoring is deterministic).
+            MethodRecord::read(&record)
+                .and_then(|r| r.restore(problem, &mut scored, &mut notes))
+                .map(|seconds| {
+                    if name == "exact" {
+                        exact_s = seconds;
+                    }
+                })
+        } else {
+            run_method(run, c, problems, device, name, &mut scored, &mut notes).and_then(|()| {
+                let seconds = started.elapsed().as_secs_f64();
+                if name == "exact" {
+                    exact_s = seconds;
+                }
+                MethodRecord::of(&scored, first_point, &notes[first_note..], seconds).write(&record)
+            })
+        };
         if name == "exact" {
             // Every indicator is relative to the exact front: without it there is no report.
             result.context("the exact front")?;
-            exact_s = started.elapsed().as_secs_f64();
             notes.push(format!(
                 "exact: {} ({} plans)",
                 ExactFront::model_name(problem.scenario),
@@ -100,6 +132,7 @@ fn compare(
             ));
         } else if let Err(e) = result {
             notes.push(format!("{name}: not run: {e:#}"));
+            failed.push(format!("{name}: {e:#}"));
         }
         bar.inc(1);
     }
@@ -113,6 +146,7 @@ fn compare(
         Some(Ok(c)) => Some(c),
         Some(Err(e)) => {
             notes.push(format!("certification: not done: {e:#}"));
+            failed.push(format!("certification: {e:#}"));
             None
         }
         None => None,
@@ -137,7 +171,102 @@ fn compare(
         front,
         certification,
     };
-    write_outputs(run, c, problems.days, &scored.points, &exact, &notes)
+    let summary = write_outputs(run, c, problems.days, &scored.points, &exact, &notes)?;
+    Ok(Parts { summary, failed })
+}
+
+/// The folder of a compare run where each method's plans are kept as it finishes
+/// (`methods/<name>.json`), so that `--resume` runs only the methods that had not.
+const METHODS_FOLDER: &str = "methods";
+
+/// What one method of a comparison gave: its plans (each with its method, seed, source and
+/// whether it represents the method), the notes it added, and its wall time.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct MethodRecord {
+    seconds: f64,
+    notes: Vec<String>,
+    plans: Vec<RecordedPlan>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct RecordedPlan {
+    method: String,
+    seed: u32,
+    source: String,
+    representative: bool,
+    shape: [usize; 4],
+    shares: Vec<f64>,
+}
+
+impl MethodRecord {
+    /// The plans of `scored` from point `first` on, with `notes`.
+    fn of(scored: &Scored, first: usize, notes: &[String], seconds: f64) -> MethodRecord {
+        let plans = (first..scored.points.len())
+            .map(|i| {
+                let p = &scored.points[i];
+                let plan = scored.plan(i);
+                RecordedPlan {
+                    method: p.method.clone(),
+                    seed: p.seed,
+                    source: p.source.clone(),
+                    representative: p.representative,
+                    shape: plan.shape(),
+                    shares: plan.shares().to_vec(),
+                }
+            })
+            .collect();
+        MethodRecord {
+            seconds,
+            notes: notes.to_vec(),
+            plans,
+        }
+    }
+
+    fn write(&self, path: &Path) -> anyhow::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        verdant::run::write_atomic(path, &serde_json::to_vec(self)?)?;
+        Ok(())
+    }
+
+    fn read(path: &Path) -> anyhow::Result<MethodRecord> {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_slice(&bytes)
+            .with_context(|| format!("{}: not a method record", path.display()))
+    }
+
+    /// Scores the recorded plans into `scored` (each method and seed's plans together, in
+    /// their order) and adds the notes; returns the recorded wall time.
+    fn restore(
+        self,
+        problem: &Problem,
+        scored: &mut Scored,
+        notes: &mut Vec<String>,
+    ) -> anyhow::Result<f64> {
+        let mut plans = self.plans.into_iter().peekable();
+        while let Some(first) = plans.next() {
+            let (method, seed) = (first.method.clone(), first.seed);
+            let mut group = vec![first];
+            while let Some(next) = plans.next_if(|p| p.method == method && p.seed == seed) {
+                group.push(next);
+            }
+            let proposals = group
+                .into_iter()
+                .map(|p| {
+                    let [e, o, c, d] = p.shape;
+                    Ok(verdant::allocator::Proposal {
+                        source: p.source,
+                        plan: FractionPlan::new(e, o, c, d, p.shares)?,
+                        representative: p.representative,
+                    })
+                })
+                .collect::<Result<Vec<_>, verdant::sim::PlanError>>()?;
+            scored.add(problem, &method, seed, proposals)?;
+        }
+        notes.extend(self.notes);
+        Ok(self.seconds)
+    }
 }
 
 /// Runs one method of the registry and scores its plans: methods built from config allocate
@@ -175,7 +304,8 @@ fn run_method(
                 schemes: &c.marlin.schemes,
                 seeds: c.marlin.seeds,
                 folder: "marlin",
-                resume: false,
+                // A resumed comparison continues MARLIN from its checkpoints.
+                resume: true,
             };
             let trained = marlin_training::train_schemes(
                 run,
@@ -228,7 +358,7 @@ fn run_method(
         }
         (Build::Trained, "lb") => {
             // The load balancer in geo mode: its agents and the strongest baseline.
-            let geo = lb_training::train_geo(run, &c.lb, problems.days, device)?;
+            let geo = lb_training::train_geo(run, &c.lb, problems.days, device, true)?;
             let steps = c.lb.agent.params().total_steps;
             notes.push(format!(
                 "lb: the agents trained {steps} environment steps of their own environment ({:.1} passes over the {} drawn training requests: requests routed, not epochs planned, so not on MARLIN's budget scale; `--set agent.total_steps=N` trains longer); their learning curves are `verdant learn`'s (results/learn-geo-8dc-2d)",

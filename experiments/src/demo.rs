@@ -65,6 +65,12 @@ struct DemoSummary {
     device: String,
 }
 
+/// Checks a resolved configuration of this command (what [`crate::check_configuration`] reads).
+pub(crate) fn check_config(config: &verdant::config::Layered) -> anyhow::Result<()> {
+    config.checked::<DemoParams>()?;
+    Ok(())
+}
+
 pub fn run(shared: &SharedArgs) -> anyhow::Result<()> {
     let Some((config, demo)) = configure::<DemoParams>(DEFAULTS, NAME, shared)? else {
         return Ok(());

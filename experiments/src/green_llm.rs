@@ -257,6 +257,12 @@ struct Summary {
     sensitivity_failures: usize,
 }
 
+/// Checks a resolved configuration of this command (what [`crate::check_configuration`] reads).
+pub(crate) fn check_config(config: &verdant::config::Layered) -> anyhow::Result<()> {
+    config.checked::<GreenLlmParams>()?;
+    Ok(())
+}
+
 pub fn run(shared: &SharedArgs) -> anyhow::Result<()> {
     let Some((config, p)) = configure::<GreenLlmParams>(DEFAULTS, NAME, shared)? else {
         return Ok(());

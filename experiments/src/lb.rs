@@ -563,7 +563,7 @@ fn geo(run: &Run, c: &LbChecked, device: Device) -> anyhow::Result<serde_json::V
     let days = Days::load(&c.geo.scenario, c.seed)?;
     let scenario = &days.scoring;
     let problem = Problem::new(scenario, SimParams::default());
-    let geo = train_geo(run, c, &days, device)?;
+    let geo = train_geo(run, c, &days, device, false)?;
     let routing = &geo.evaluation;
     let share = (c.geo.requests / days.training().demand.total_requests()).min(1.0);
     let mut servers = String::from("datacenter,tokens_per_s,concurrency\n");

@@ -17,17 +17,35 @@ fn resolve_config(
     experiment: &str,
     shared: &SharedArgs,
 ) -> anyhow::Result<Layered> {
-    let mut config = Layered::parse(defaults, &format!("built-in defaults of {experiment}"))?;
-    if let Some(path) = &shared.config {
-        config.merge(Layered::read(path)?);
+    let upper = shared.config.as_deref().map(Layered::read).transpose()?;
+    Ok(layer(
+        defaults,
+        experiment,
+        upper,
+        &shared.overrides,
+        shared.seed,
+    )?)
+}
+
+/// Layers `defaults`, the `--config` document, the `--set` assignments and the `--seed`.
+pub(crate) fn layer(
+    defaults: &str,
+    experiment: &str,
+    config: Option<Layered>,
+    overrides: &[String],
+    seed: Option<u64>,
+) -> Result<Layered, verdant::config::ConfigError> {
+    let mut layered = Layered::parse(defaults, &format!("built-in defaults of {experiment}"))?;
+    if let Some(upper) = config {
+        layered.merge(upper);
     }
-    for assignment in &shared.overrides {
-        config.set(assignment)?;
+    for assignment in overrides {
+        layered.set(assignment)?;
     }
-    if let Some(seed) = shared.seed {
-        config.set_value("seed", seed)?;
+    if let Some(seed) = seed {
+        layered.set_value("seed", seed)?;
     }
-    Ok(config)
+    Ok(layered)
 }
 
 /// Resolves and checks an experiment's configuration. With `--print-config` it prints the
@@ -126,6 +144,12 @@ impl Run {
     /// (the command line of the resumption is recorded) until the run completes again.
     pub fn reopen(path: &std::path::Path, shared: &SharedArgs) -> anyhow::Result<Run> {
         let dir = RunDir::open(path)?;
+        // What a killed attempt was writing when it died goes: its files under their final
+        // names are whole (atomic writes), its temporary ones are not.
+        let stale = verdant::run::remove_stale_temporaries(dir.path())?;
+        if stale > 0 {
+            tracing::info!("removed {stale} temporary file(s) of an interrupted attempt");
+        }
         let mut manifest = dir.read_manifest()?;
         manifest.resume(chrono::Utc::now());
         manifest.versions = versions();
@@ -183,6 +207,48 @@ impl Run {
         self.manifest.finish(RunStatus::Failed, chrono::Utc::now());
         if let Err(e) = self.dir.write_manifest(&self.manifest) {
             tracing::error!("{e}");
+        }
+    }
+
+    /// Writes the final manifest with `summary` and status `partial`: the run finished, but the
+    /// parts `failed` (each "part: why") did not.
+    pub fn partial(
+        mut self,
+        summary: impl Serialize,
+        failed: &[String],
+    ) -> anyhow::Result<PathBuf> {
+        self.manifest.summary = serde_json::to_value(summary).context("serialising the summary")?;
+        self.manifest.error = Some(failed.join("; "));
+        self.manifest.finish(RunStatus::Partial, chrono::Utc::now());
+        self.dir.write_manifest(&self.manifest)?;
+        Ok(self.dir.path().to_owned())
+    }
+}
+
+/// What a run's body gives back where a part of it may fail without failing the run: its
+/// summary and the parts that failed ("part: why"); with any, the run is `partial`.
+pub struct Parts<T> {
+    pub summary: T,
+    pub failed: Vec<String>,
+}
+
+/// [`within`] for a run whose parts may fail alone: `complete`, `partial` or `failed`.
+pub fn within_parts<T: Serialize>(
+    mut run: Run,
+    body: impl FnOnce(&mut Run) -> anyhow::Result<Parts<T>>,
+) -> anyhow::Result<(T, PathBuf)> {
+    match body(&mut run) {
+        Ok(Parts { summary, failed }) if failed.is_empty() => {
+            let path = run.complete(&summary)?;
+            Ok((summary, path))
+        }
+        Ok(Parts { summary, failed }) => {
+            let path = run.partial(&summary, &failed)?;
+            Ok((summary, path))
+        }
+        Err(e) => {
+            run.fail(&e);
+            Err(e)
         }
     }
 }

@@ -103,6 +103,12 @@ struct Summary {
     discrete_event_requests: usize,
 }
 
+/// Checks a resolved configuration of this command (what [`crate::check_configuration`] reads).
+pub(crate) fn check_config(config: &verdant::config::Layered) -> anyhow::Result<()> {
+    config.checked::<SimulateParams>()?;
+    Ok(())
+}
+
 pub fn run(shared: &SharedArgs) -> anyhow::Result<()> {
     let Some((config, params)) = configure::<SimulateParams>(DEFAULTS, NAME, shared)? else {
         return Ok(());

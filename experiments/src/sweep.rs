@@ -130,7 +130,12 @@ impl Sweep {
     pub fn load(file: &Path) -> anyhow::Result<Sweep> {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("reading the sweep file {}", file.display()))?;
-        let raw: SweepFile = toml::from_str(&text)
+        Sweep::parse(&text, file)
+    }
+
+    /// Checks the text of the sweep file `file`; errors name the file and the key.
+    pub fn parse(text: &str, file: &Path) -> anyhow::Result<Sweep> {
+        let raw: SweepFile = toml::from_str(text)
             .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), e.to_string().trim_end()))?;
         let fail = |key: &str, message: String| -> anyhow::Error {
             anyhow::anyhow!("{}: {key}: {message}", file.display())
@@ -278,9 +283,10 @@ impl Sweep {
     }
 }
 
-/// Whether the run directory `dir` holds a complete run.
+/// Whether the run directory `dir` holds a finished run (complete, or partial: a comparison
+/// one of whose methods failed, which running it again would not change).
 fn complete(dir: &Path) -> bool {
-    RunDir::status_at(dir) == Some(RunStatus::Complete)
+    RunDir::status_at(dir).is_some_and(RunStatus::is_finished)
 }
 
 /// What `verdant sweep` was asked to do.
@@ -312,9 +318,11 @@ pub fn run(file: &Path, action: Action) -> anyhow::Result<()> {
                     .is_file();
                 let status = match RunDir::status_at(&r.dir) {
                     Some(RunStatus::Complete) => "complete",
+                    Some(RunStatus::Partial) => "partial",
                     Some(RunStatus::Failed) => "failed",
                     _ if failed => "failed",
                     Some(RunStatus::Running) => "running",
+                    Some(RunStatus::Interrupted) => "interrupted",
                     None => "-",
                 };
                 println!(
@@ -391,6 +399,7 @@ fn local(sweep: &Sweep, runs: &[SweepRun], jobs: usize) -> anyhow::Result<()> {
     loop {
         while running.len() < jobs {
             let Some(r) = queue.next() else { break };
+            verdant::run::kill_point("sweep-run");
             let (log, file) = RunLog::create(&logs, r.index)?;
             let child = Command::new(&exe)
                 .args(&r.args)

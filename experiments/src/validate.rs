@@ -293,6 +293,12 @@ struct Summary {
     points_compared: usize,
 }
 
+/// Checks a resolved configuration of this command (what [`crate::check_configuration`] reads).
+pub(crate) fn check_config(config: &verdant::config::Layered) -> anyhow::Result<()> {
+    config.checked::<ValidateParams>()?;
+    Ok(())
+}
+
 pub fn run(resume: Option<&std::path::Path>, shared: &SharedArgs) -> anyhow::Result<()> {
     let (config, params) = match resume {
         Some(dir) => configure_from_run::<ValidateParams>(dir, NAME)?,

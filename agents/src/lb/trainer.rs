@@ -272,6 +272,7 @@ impl LbTrainer {
                 Some(ac) => self.actor_critic_iteration(&ac)?,
                 None => self.dqn_iteration()?,
             }
+            verdant::run::kill_point("train-step");
             observer(TrainProgress {
                 steps: self.venv.steps,
                 total_steps: total,

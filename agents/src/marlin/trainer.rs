@@ -599,6 +599,7 @@ impl<'a> Marlin<'a> {
                 let log = self.epoch(e, Mode::Learn)?;
                 observer(&log);
                 self.log.push(log);
+                verdant::run::kill_point("train-step");
             }
             self.archive_day();
             self.day += 1;

@@ -333,16 +333,18 @@ pub(crate) struct GeoTraining {
 
 /// Draws the training days' requests for geo mode and trains every configured algorithm and
 /// seed on their routing (checkpoints in `geo-agents/`); the held-out days' requests are drawn
-/// at the same node share for the same servers and feature scaling.
+/// at the same node share for the same servers and feature scaling. With `resume`, agents with a
+/// checkpoint there continue from it.
 pub(crate) fn train_geo(
     run: &Run,
     c: &LbChecked,
     days: &Days,
     device: Device,
+    resume: bool,
 ) -> anyhow::Result<GeoTraining> {
     let (routing, evaluation) = geo_routings(c, days)?;
     let target = geo_target(&routing);
-    let (trained, summary) = train_all(run, c, &target, device, false)?;
+    let (trained, summary) = train_all(run, c, &target, device, resume)?;
     Ok(GeoTraining {
         training_requests: routing.workload.len(),
         evaluation,

@@ -11,11 +11,23 @@ const MAX_INCLUDE_DEPTH: usize = 8;
 /// Reads `path`, lays it over the file it includes (recursively), and makes every data path
 /// absolute relative to the folder of the file that contains it.
 pub(super) fn read_with_includes(path: &Path, depth: usize) -> Result<Layered, ScenarioError> {
+    let doc = Layered::read(path).map_err(|error| ScenarioError::Config {
+        file: path.to_owned(),
+        error,
+    })?;
+    with_includes(doc, path, depth)
+}
+
+/// [`read_with_includes`] of a document already read from `path`.
+pub(super) fn with_includes(
+    mut doc: Layered,
+    path: &Path,
+    depth: usize,
+) -> Result<Layered, ScenarioError> {
     let config_err = |error| ScenarioError::Config {
         file: path.to_owned(),
         error,
     };
-    let mut doc = Layered::read(path).map_err(config_err)?;
     let dir = path.parent().unwrap_or(Path::new("."));
     absolutise_paths(&mut doc, dir);
     match doc.remove("include") {

@@ -99,11 +99,33 @@ impl Scenario {
     /// Loads and checks the scenario file at `path`; random choices (class and origin of trace
     /// requests) draw from streams of `seed`.
     pub fn load(path: &Path, seed: MasterSeed) -> Result<Scenario, ScenarioError> {
+        let doc = include::read_with_includes(path, 0)?;
+        Scenario::from_document(doc, path, seed)
+    }
+
+    /// Checks the scenario whose file text is `text`, as if read from `path` (its includes and
+    /// data paths are relative to `path`'s folder; errors name `path`).
+    pub fn parse(text: &str, path: &Path, seed: MasterSeed) -> Result<Scenario, ScenarioError> {
+        let doc =
+            crate::config::Layered::parse(text, &path.display().to_string()).map_err(|error| {
+                ScenarioError::Config {
+                    file: path.to_owned(),
+                    error,
+                }
+            })?;
+        let doc = include::with_includes(doc, path, 0)?;
+        Scenario::from_document(doc, path, seed)
+    }
+
+    fn from_document(
+        mut doc: crate::config::Layered,
+        path: &Path,
+        seed: MasterSeed,
+    ) -> Result<Scenario, ScenarioError> {
         let config_err = |error| ScenarioError::Config {
             file: path.to_owned(),
             error,
         };
-        let mut doc = include::read_with_includes(path, 0)?;
         if let Some(import) = doc.get("import").cloned() {
             return green_llm::import(path, &doc, &import);
         }
