@@ -20,6 +20,8 @@ pub enum DataErrorKind {
     OutOfOrder,
     /// A series is shorter than the horizon that uses it.
     TooShort,
+    /// The file is larger than Verdant holds in memory (docs/limits.md).
+    TooLarge,
 }
 
 /// A problem in a data file: `file:line: field: message`.

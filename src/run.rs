@@ -548,7 +548,7 @@ mod tests {
         let nested = dir.path().join("agents/ppo");
         fs::create_dir_all(&nested).unwrap();
         fs::write(dir.path().join(".report.md.tmp-4242"), "half").unwrap();
-        fs::write(nested.join(".agent-3.ot.tmp"), "half").unwrap();
+        fs::write(nested.join(".agent-3.vt.tmp"), "half").unwrap();
         fs::write(nested.join("curve.csv"), "whole\n").unwrap();
         fs::write(dir.path().join(".hidden"), "kept").unwrap();
         assert_eq!(remove_stale_temporaries(dir.path()).unwrap(), 2);

@@ -1,10 +1,19 @@
 //! Checkpoints in one place: named tensors in one file and metadata (JSON) that names it, each
 //! written atomically, older tensor files pruned, and restored with shape checks.
 //!
-//! A save writes the tensors to `<prefix>-<label>.ot` under a temporary name and renames it
-//! into place, then writes the metadata file `{"tensors_file": ..., "state": ...}` the same way,
-//! then removes the other `<prefix>-*.ot` files. An interrupted save therefore leaves the
-//! previous checkpoint whole: its metadata still names its own tensor file.
+//! A save writes the tensors to `<prefix>-<label>.vt` under a temporary name and renames it
+//! into place, then writes the metadata file `{"tensors_file": ..., "tensors_bytes": ...,
+//! "tensors_fnv1a64": ..., "state": ...}` the same way, then removes the other `<prefix>-*.vt`
+//! files. An interrupted save therefore leaves the previous checkpoint whole: its metadata still
+//! names its own tensor file.
+//!
+//! The tensor file is Verdant's own format, read by this module alone, never handed to
+//! libtorch's deserialiser: `VTENSOR1`, the tensor count (u32), then per tensor its name (u16
+//! length, UTF-8), kind (u8: f32, f64, i64, i32, u8, bool), dimensions (u8 count, i64 each) and
+//! data (u64 byte length, little-endian values). A load checks the file's length and FNV-1a
+//! hash against the metadata, and every length against the bytes there are, before anything is
+//! allocated: a damaged or truncated checkpoint is an error naming the file, never a panic, an
+//! allocation of a size the file only claims, or a resume from other numbers.
 //!
 //! Every agent (MARLIN, the load balancer's PPO, A2C and DQN) and the optimiser ([`Adam`]) save
 //! and restore through this module; its errors are [`AgentError::Checkpoint`] naming the file.
@@ -27,20 +36,183 @@ use crate::AgentError;
 pub struct Layout {
     /// The metadata file's name.
     pub meta_file: &'static str,
-    /// Tensor files are `<tensors_prefix>-<label>.ot`.
+    /// Tensor files are `<tensors_prefix>-<label>.vt`.
     pub tensors_prefix: &'static str,
 }
 
 #[derive(Serialize)]
 struct Envelope<'a, M> {
     tensors_file: &'a str,
+    tensors_bytes: u64,
+    tensors_fnv1a64: String,
     state: &'a M,
 }
 
 #[derive(Deserialize)]
 struct EnvelopeOwned<M> {
     tensors_file: String,
+    tensors_bytes: u64,
+    tensors_fnv1a64: String,
     state: M,
+}
+
+/// The first bytes of a tensor file.
+const MAGIC: &[u8; 8] = b"VTENSOR1";
+
+/// The tensor kinds a checkpoint holds, by their code in the file.
+const KINDS: [(u8, tch::Kind); 6] = [
+    (0, tch::Kind::Float),
+    (1, tch::Kind::Double),
+    (2, tch::Kind::Int64),
+    (3, tch::Kind::Int),
+    (4, tch::Kind::Uint8),
+    (5, tch::Kind::Bool),
+];
+
+/// Most dimensions of a saved tensor.
+const MAX_DIMS: usize = 8;
+
+/// FNV-1a, 64 bits: the tensor file's fingerprint in its metadata (hexadecimal).
+pub fn fingerprint(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+/// A tensor's values as little-endian bytes.
+fn tensor_bytes(name: &str, t: &Tensor) -> Result<(u8, Vec<u8>), AgentError> {
+    let flat = t.to_device(Device::Cpu).contiguous().flatten(0, -1);
+    let kind = t.kind();
+    let bad = |e: tch::TchError| AgentError::Checkpoint(PathBuf::from(name), e.to_string());
+    let bytes: Vec<u8> = match kind {
+        tch::Kind::Float => Vec::<f32>::try_from(&flat)
+            .map_err(bad)?
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect(),
+        tch::Kind::Double => Vec::<f64>::try_from(&flat)
+            .map_err(bad)?
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect(),
+        tch::Kind::Int64 => Vec::<i64>::try_from(&flat)
+            .map_err(bad)?
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect(),
+        tch::Kind::Int => Vec::<i32>::try_from(&flat)
+            .map_err(bad)?
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect(),
+        tch::Kind::Uint8 => Vec::<u8>::try_from(&flat).map_err(bad)?,
+        tch::Kind::Bool => Vec::<bool>::try_from(&flat)
+            .map_err(bad)?
+            .into_iter()
+            .map(u8::from)
+            .collect(),
+        other => {
+            return Err(AgentError::Checkpoint(
+                PathBuf::from(name),
+                format!("tensors of kind {other:?} are not saved"),
+            ))
+        }
+    };
+    let code = KINDS.iter().find(|(_, k)| *k == kind).expect("listed").0;
+    Ok((code, bytes))
+}
+
+/// The tensor file of `named` (sorted by name).
+fn encode(named: &[(String, Tensor)]) -> Result<Vec<u8>, AgentError> {
+    let mut out = MAGIC.to_vec();
+    let count = u32::try_from(named.len()).expect("fewer than 2^32 tensors");
+    out.extend_from_slice(&count.to_le_bytes());
+    for (name, t) in named {
+        let (code, data) = tensor_bytes(name, t)?;
+        let name_len = u16::try_from(name.len()).expect("tensor names are short");
+        out.extend_from_slice(&name_len.to_le_bytes());
+        out.extend_from_slice(name.as_bytes());
+        out.push(code);
+        let dims = t.size();
+        out.push(u8::try_from(dims.len()).expect("few dimensions"));
+        for d in dims {
+            out.extend_from_slice(&d.to_le_bytes());
+        }
+        out.extend_from_slice(&(data.len() as u64).to_le_bytes());
+        out.extend_from_slice(&data);
+    }
+    Ok(out)
+}
+
+/// Reads a tensor file's bytes, every length checked against what is there before use.
+fn decode(bytes: &[u8], path: &Path, device: Device) -> Result<HashMap<String, Tensor>, AgentError> {
+    let fail = |message: String| AgentError::Checkpoint(path.to_owned(), message);
+    let mut at = 0usize;
+    let mut take = |n: usize, what: &str| -> Result<&[u8], AgentError> {
+        let end = at
+            .checked_add(n)
+            .filter(|&e| e <= bytes.len())
+            .ok_or_else(|| fail(format!("cut short in {what} at byte {at}")))?;
+        let slice = &bytes[at..end];
+        at = end;
+        Ok(slice)
+    };
+    if take(MAGIC.len(), "the header")? != MAGIC {
+        return Err(fail("not a Verdant tensor file (no VTENSOR1 header)".into()));
+    }
+    let count = u32::from_le_bytes(take(4, "the header")?.try_into().expect("4 bytes"));
+    let mut map = HashMap::new();
+    for i in 0..count {
+        let len = u16::from_le_bytes(take(2, "a name")?.try_into().expect("2 bytes"));
+        let name = std::str::from_utf8(take(usize::from(len), "a name")?)
+            .map_err(|_| fail(format!("tensor {i}: its name is not UTF-8")))?
+            .to_owned();
+        let code = take(1, "a kind")?[0];
+        let kind = KINDS
+            .iter()
+            .find(|(c, _)| *c == code)
+            .ok_or_else(|| fail(format!("{name}: unknown kind code {code}")))?
+            .1;
+        let ndim = usize::from(take(1, "dimensions")?[0]);
+        if ndim > MAX_DIMS {
+            return Err(fail(format!("{name}: {ndim} dimensions, at most {MAX_DIMS}")));
+        }
+        let mut dims = Vec::with_capacity(ndim);
+        let mut numel: u64 = 1;
+        for _ in 0..ndim {
+            let d = i64::from_le_bytes(take(8, "dimensions")?.try_into().expect("8 bytes"));
+            let size = u64::try_from(d).map_err(|_| fail(format!("{name}: dimension {d}")))?;
+            numel = numel
+                .checked_mul(size)
+                .ok_or_else(|| fail(format!("{name}: its dimensions overflow")))?;
+            dims.push(d);
+        }
+        let data_len = u64::from_le_bytes(take(8, "a length")?.try_into().expect("8 bytes"));
+        let expected = numel.checked_mul(kind.elt_size_in_bytes() as u64);
+        if expected != Some(data_len) {
+            return Err(fail(format!(
+                "{name}: {data_len} bytes of data for dimensions {dims:?} of {kind:?}"
+            )));
+        }
+        let data_len = usize::try_from(data_len).map_err(|_| fail(format!("{name}: too large")))?;
+        let data = take(data_len, "data")?;
+        if kind == tch::Kind::Bool && data.iter().any(|&b| b > 1) {
+            return Err(fail(format!("{name}: a boolean that is neither 0 nor 1")));
+        }
+        let tensor = Tensor::f_from_data_size(data, &dims, kind)
+            .map_err(|e| fail(format!("{name}: {e}")))?
+            .to_device(device);
+        if map.insert(name.clone(), tensor).is_some() {
+            return Err(fail(format!("{name}: twice")));
+        }
+    }
+    if at != bytes.len() {
+        return Err(fail(format!("{} bytes after the last tensor", bytes.len() - at)));
+    }
+    Ok(map)
 }
 
 /// Named tensors being gathered for a save.
@@ -92,14 +264,14 @@ pub fn save<M: Serialize>(
     std::fs::create_dir_all(dir).map_err(|e| AgentError::Io(dir.to_owned(), e))?;
     let mut named = tensors.tensors;
     named.sort_by(|a, b| a.0.cmp(&b.0));
-    let tensors_file = format!("{}-{label}.ot", layout.tensors_prefix);
-    let tmp = dir.join(format!(".{tensors_file}.tmp"));
-    Tensor::save_multi(&named, &tmp)?;
-    std::fs::rename(&tmp, dir.join(&tensors_file))
-        .map_err(|e| AgentError::Io(dir.join(&tensors_file), e))?;
+    let tensors_file = format!("{}-{label}.vt", layout.tensors_prefix);
+    let bytes = encode(&named)?;
+    write_atomic(&dir.join(&tensors_file), &bytes)?;
     verdant::run::kill_point("checkpoint");
     let json = serde_json::to_vec(&Envelope {
         tensors_file: &tensors_file,
+        tensors_bytes: bytes.len() as u64,
+        tensors_fnv1a64: fingerprint(&bytes),
         state,
     })?;
     let meta_path = dir.join(layout.meta_file);
@@ -108,7 +280,7 @@ pub fn save<M: Serialize>(
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with(&prefix) && name.ends_with(".ot") && name != tensors_file {
+            if name.starts_with(&prefix) && name.ends_with(".vt") && name != tensors_file {
                 let _ = std::fs::remove_file(entry.path());
             }
         }
@@ -135,17 +307,38 @@ pub fn load<M: DeserializeOwned>(
         .map_err(|e| AgentError::Checkpoint(meta_path.clone(), e.to_string()))?;
     // The metadata names a tensor file beside it (never a path elsewhere).
     let file = &envelope.tensors_file;
-    if !file.ends_with(".ot") || file.starts_with('.') || file.contains(['/', '\\']) {
+    if !file.ends_with(".vt") || file.starts_with('.') || file.contains(['/', '\\']) {
         return Err(AgentError::Checkpoint(
             meta_path,
             format!("names tensor file {file:?}, not a tensor file beside it"),
         ));
     }
     let tensors_path = dir.join(&envelope.tensors_file);
-    let map = Tensor::load_multi_with_device(&tensors_path, device)
-        .map_err(|e| AgentError::Checkpoint(tensors_path.clone(), e.to_string()))?
-        .into_iter()
-        .collect();
+    // Its length before its bytes: a file far longer than its metadata says is not read.
+    let len = std::fs::metadata(&tensors_path)
+        .map_err(|e| AgentError::Io(tensors_path.clone(), e))?
+        .len();
+    if len != envelope.tensors_bytes {
+        return Err(AgentError::Checkpoint(
+            tensors_path,
+            format!(
+                "{len} bytes, its metadata {} says {} (damaged, or not the file of this save)",
+                meta_path.display(),
+                envelope.tensors_bytes
+            ),
+        ));
+    }
+    let bytes = std::fs::read(&tensors_path).map_err(|e| AgentError::Io(tensors_path.clone(), e))?;
+    if fingerprint(&bytes) != envelope.tensors_fnv1a64 {
+        return Err(AgentError::Checkpoint(
+            tensors_path,
+            format!(
+                "its bytes do not match the fingerprint in {} (damaged, or not the file of this save)",
+                meta_path.display()
+            ),
+        ));
+    }
+    let map = decode(&bytes, &tensors_path, device)?;
     Ok((
         envelope.state,
         TensorsIn {
@@ -269,11 +462,11 @@ mod tests {
         let names: Vec<String> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".ot"))
+            .filter(|n| n.ends_with(".vt"))
             .collect();
         assert_eq!(
             names,
-            vec!["test-2.ot".to_owned()],
+            vec!["test-2.vt".to_owned()],
             "older tensor files pruned"
         );
         let (state, tensors) = load::<State>(dir.path(), LAYOUT, Device::Cpu).unwrap();
@@ -293,6 +486,59 @@ mod tests {
     }
 
     #[test]
+    fn tensor_files_round_trip_every_kind_and_refuse_what_they_only_claim() {
+        let named = vec![
+            ("a".to_owned(), Tensor::from_slice(&[1.5f32, -2.0]).reshape([2, 1])),
+            ("b".to_owned(), Tensor::from_slice(&[1e-300f64, 7.0, 8.0])),
+            ("c".to_owned(), Tensor::from_slice(&[i64::MAX, -1])),
+            ("d".to_owned(), Tensor::from_slice(&[3i32])),
+            ("e".to_owned(), Tensor::from_slice(&[255u8, 0])),
+            ("f".to_owned(), Tensor::from_slice(&[true, false])),
+        ];
+        let bytes = encode(&named).unwrap();
+        let path = Path::new("t.vt");
+        let map = decode(&bytes, path, Device::Cpu).unwrap();
+        for (name, t) in &named {
+            assert_eq!(map[name].size(), t.size(), "{name}");
+            assert_eq!(map[name].kind(), t.kind(), "{name}");
+            assert!(map[name].equal(t), "{name}");
+        }
+        // Every cut is an error, never a panic.
+        for cut in 0..bytes.len() {
+            assert!(decode(&bytes[..cut], path, Device::Cpu).is_err(), "cut at {cut}");
+        }
+        // A tensor that claims 2^40 values in a few bytes is refused before any allocation.
+        let mut giant = MAGIC.to_vec();
+        giant.extend_from_slice(&1u32.to_le_bytes());
+        giant.extend_from_slice(&1u16.to_le_bytes());
+        giant.push(b'g');
+        giant.push(1);
+        giant.push(1);
+        giant.extend_from_slice(&(1i64 << 40).to_le_bytes());
+        giant.extend_from_slice(&(8u64 << 40).to_le_bytes());
+        let err = decode(&giant, path, Device::Cpu).unwrap_err().to_string();
+        assert!(err.contains("cut short in data"), "{err}");
+    }
+
+    #[test]
+    fn a_tensor_file_that_is_not_its_metadata_s_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut out = TensorsOut::default();
+        out.vars(&store(1.0), "net");
+        save(dir.path(), LAYOUT, "1", &State { step: 1 }, out).unwrap();
+        // One bit flipped in a weight: same length, other numbers.
+        let vt = dir.path().join("test-1.vt");
+        let mut bytes = std::fs::read(&vt).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        std::fs::write(&vt, &bytes).unwrap();
+        let err = load::<State>(dir.path(), LAYOUT, Device::Cpu)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("do not match the fingerprint"), "{err}");
+    }
+
+    #[test]
     fn shape_mismatches_and_damaged_files_are_errors() {
         let dir = tempfile::tempdir().unwrap();
         let mut out = TensorsOut::default();
@@ -304,13 +550,13 @@ mod tests {
         let err = tensors.restore_vars(&other, "net").unwrap_err().to_string();
         assert!(err.contains("shape"), "{err}");
         // A truncated tensor file and damaged metadata are errors naming the file.
-        let ot = dir.path().join("test-1.ot");
+        let ot = dir.path().join("test-1.vt");
         let bytes = std::fs::read(&ot).unwrap();
         std::fs::write(&ot, &bytes[..bytes.len() / 2]).unwrap();
         let err = load::<State>(dir.path(), LAYOUT, Device::Cpu)
             .unwrap_err()
             .to_string();
-        assert!(err.contains("test-1.ot"), "{err}");
+        assert!(err.contains("test-1.vt"), "{err}");
         std::fs::write(dir.path().join(LAYOUT.meta_file), b"{\"tensors_file\": 3").unwrap();
         let err = load::<State>(dir.path(), LAYOUT, Device::Cpu)
             .unwrap_err()
@@ -319,7 +565,7 @@ mod tests {
         // Metadata may only name a tensor file of its own kind, in its own directory.
         std::fs::write(
             dir.path().join(LAYOUT.meta_file),
-            br#"{"tensors_file": "../x.ot", "state": {"step": 1}}"#,
+            br#"{"tensors_file": "../x.vt", "tensors_bytes": 0, "tensors_fnv1a64": "", "state": {"step": 1}}"#,
         )
         .unwrap();
         let err = load::<State>(dir.path(), LAYOUT, Device::Cpu)

@@ -118,7 +118,7 @@ fn resumed_training_equals_uninterrupted_training() {
         let files: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .filter(|n| n.ends_with(".ot"))
+            .filter(|n| n.ends_with(".vt"))
             .collect();
         assert_eq!(files.len(), 1, "{files:?}");
     }

@@ -95,7 +95,9 @@ pub fn trace(file: &Path, format: TraceFormat, lenient: bool, epoch_s: f64) -> a
     let mut skipped = SkipReport::default();
     let (mut rows, mut input, mut output, mut shared) = (0u64, 0f64, 0f64, 0f64);
     let (mut first, mut last) = (f64::NAN, f64::NAN);
-    let mut per_epoch: Vec<u64> = Vec::new();
+    // Requests arrive in order (the readers refuse otherwise): the epochs are counted one at
+    // a time, whatever the span.
+    let (mut epoch_now, mut in_epoch, mut peak) = (0u64, 0u64, 0u64);
     for item in reader.by_ref() {
         let r = match item {
             Ok(r) => r,
@@ -113,11 +115,12 @@ pub fn trace(file: &Path, format: TraceFormat, lenient: bool, epoch_s: f64) -> a
         input += f64::from(r.input_tokens);
         output += f64::from(r.output_tokens);
         shared += f64::from(r.shared_prefix_tokens);
-        let epoch = ((r.arrival_s - first) / epoch_s) as usize;
-        if per_epoch.len() <= epoch {
-            per_epoch.resize(epoch + 1, 0);
+        let epoch = ((r.arrival_s - first) / epoch_s) as u64;
+        if epoch != epoch_now {
+            (epoch_now, in_epoch) = (epoch, 0);
         }
-        per_epoch[epoch] += 1;
+        in_epoch += 1;
+        peak = peak.max(in_epoch);
     }
     if rows == 0 {
         bail!(
@@ -130,7 +133,6 @@ pub fn trace(file: &Path, format: TraceFormat, lenient: bool, epoch_s: f64) -> a
             }
         );
     }
-    let peak = per_epoch.iter().copied().max().unwrap_or(0);
     let prefix = if shared > 0.0 {
         format!(
             "; {:.1}% of input tokens in prefix blocks an earlier request had",
@@ -146,7 +148,7 @@ pub fn trace(file: &Path, format: TraceFormat, lenient: bool, epoch_s: f64) -> a
         last - first,
         input / rows as f64,
         output / rows as f64,
-        per_epoch.len(),
+        epoch_now + 1,
         reader.class_names().join(", ")
     );
     if skipped.skipped() > 0 {

@@ -33,7 +33,7 @@ fn main() {
     )
     .expect("a checkpoint");
     let meta = std::fs::read(&meta_path).expect("its metadata");
-    let data = std::fs::read(dir.path().join("fuzz-tensors.ot")).expect("its tensors");
+    let data = std::fs::read(dir.path().join("fuzz-tensors.vt")).expect("its tensors");
     let whole = checkpoint_input(&meta, &data);
     assert!(
         verdant_fuzz::checkpoint_restores(&whole),
@@ -57,7 +57,7 @@ fn main() {
     write("checkpoint", "no-tensors", &checkpoint_input(&meta, &[]));
     let elsewhere = String::from_utf8(meta.clone())
         .expect("JSON")
-        .replace("fuzz-tensors.ot", "../fuzz-tensors.ot");
+        .replace("fuzz-tensors.vt", "../fuzz-tensors.vt");
     write(
         "checkpoint",
         "elsewhere",

@@ -64,9 +64,10 @@ pub fn trace(data: &[u8]) {
         let Ok(reader) = TraceReader::new(data, Path::new("fuzz-input"), format) else {
             continue;
         };
-        // A reader moves on by at least one line per item: it cannot yield more items than
-        // the input has line ends (plus a last line without one).
-        let most = data.iter().filter(|&&b| b == b'\n').count() + 1;
+        // A reader moves on by at least one record per item: it cannot yield more items
+        // than the input has record ends (`\n`, and for CSV a lone `\r`), plus a last
+        // record without one.
+        let most = data.iter().filter(|&&b| b == b'\n' || b == b'\r').count() + 1;
         let mut items = 0;
         for item in reader {
             items += 1;
@@ -237,7 +238,7 @@ pub fn front(data: &[u8]) {
 
 /// A checkpoint (its metadata and its tensor file) as the agents read one to resume: the first
 /// two bytes are the metadata's length (little-endian), then the metadata (JSON naming its
-/// tensor file), then the tensor file, written as `fuzz-tensors.ot`. The tensors are restored
+/// tensor file), then the tensor file, written as `fuzz-tensors.vt`. The tensors are restored
 /// into a small network with shape checks, as a resume does.
 pub fn checkpoint(data: &[u8]) {
     checkpoint_restores(data);
@@ -276,12 +277,28 @@ pub fn checkpoint_restores(data: &[u8]) -> bool {
     let dir = scratch().join("checkpoint");
     std::fs::create_dir_all(&dir).expect("a scratch folder");
     std::fs::write(dir.join(LAYOUT.meta_file), meta).expect("writing the metadata");
-    std::fs::write(dir.join("fuzz-tensors.ot"), tensors).expect("writing the tensors");
-    let Ok((_state, loaded)) =
-        checkpoint::load::<serde_json::Value>(&dir, LAYOUT, tch::Device::Cpu)
-    else {
-        return false;
+    std::fs::write(dir.join("fuzz-tensors.vt"), tensors).expect("writing the tensors");
+    let as_is = checkpoint::load::<serde_json::Value>(&dir, LAYOUT, tch::Device::Cpu);
+    // The metadata's length and fingerprint made to match the tensors, so that the fuzzer
+    // reaches the tensor file's reader (a mutated file almost never keeps its fingerprint).
+    let loaded = match (as_is, serde_json::from_slice::<serde_json::Value>(meta)) {
+        (Ok(loaded), _) => loaded,
+        (Err(_), Ok(serde_json::Value::Object(mut m))) => {
+            m.insert("tensors_bytes".into(), tensors.len().into());
+            m.insert(
+                "tensors_fnv1a64".into(),
+                checkpoint::fingerprint(tensors).into(),
+            );
+            let meta = serde_json::to_vec(&m).expect("JSON");
+            std::fs::write(dir.join(LAYOUT.meta_file), meta).expect("writing the metadata");
+            match checkpoint::load::<serde_json::Value>(&dir, LAYOUT, tch::Device::Cpu) {
+                Ok(loaded) => loaded,
+                Err(_) => return false,
+            }
+        }
+        (Err(_), _) => return false,
     };
+    let (_state, loaded) = loaded;
     let vs = tch::nn::VarStore::new(tch::Device::Cpu);
     let _net = checkpoint_network(&vs);
     let restored = loaded.restore_vars(&vs, "net").is_ok();

@@ -5,6 +5,9 @@
 //! - **CSV**: a header naming each objective as `name:unit:min` or `name:unit:max` (e.g.
 //!   `ttft:s:min,carbon:kg:min`), one point per row; an optional first column `set` groups rows
 //!   into sets. Maximised objectives are negated on reading, so every set is minimised inside.
+//!
+//! A file is read whole: at most [`MAX_FRONT_FILE_BYTES`] bytes and [`MAX_FRONT_VALUES`] values
+//! (docs/limits.md), refused with a named error beyond.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -40,8 +43,28 @@ impl PointSets {
     }
 }
 
+/// The largest point file read: 256 MiB (its text is held while it is parsed).
+pub const MAX_FRONT_FILE_BYTES: u64 = 256 << 20;
+
+/// The most values (points x objectives) of a point file: 2^24, 128 MiB of values (two million
+/// points in eight objectives). Exact hypervolume past a few thousand points in six or more
+/// objectives would not finish anyway (docs/limits.md).
+pub const MAX_FRONT_VALUES: usize = 1 << 24;
+
 /// Reads a file, as CSV when its name ends in `.csv`, in moocore's format otherwise.
 pub fn read_points(path: &Path) -> Result<PointSets, DataError> {
+    let bytes = std::fs::metadata(path)
+        .map_err(|e| DataError::io(path, &e))?
+        .len();
+    if bytes > MAX_FRONT_FILE_BYTES {
+        return Err(DataError::new(
+            DataErrorKind::TooLarge,
+            path,
+            format!(
+                "{bytes} bytes: point files are read whole into memory, at most {MAX_FRONT_FILE_BYTES} bytes (256 MiB) and {MAX_FRONT_VALUES} values; thin the front first (its first front, a sample)"
+            ),
+        ));
+    }
     let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, &e))?;
     if path
         .extension()
@@ -51,6 +74,18 @@ pub fn read_points(path: &Path) -> Result<PointSets, DataError> {
     } else {
         parse_moocore(&text, path)
     }
+}
+
+/// The error of a file with more than [`MAX_FRONT_VALUES`] values, at `line`.
+fn too_many_values(path: &Path, line: usize) -> DataError {
+    DataError::new(
+        DataErrorKind::TooLarge,
+        path,
+        format!(
+            "more than {MAX_FRONT_VALUES} values (points x objectives): point sets are held in memory; thin the front first (its first front, a sample)"
+        ),
+    )
+    .at_line(line as u64)
 }
 
 fn number(raw: &str, path: &Path, line: usize, field: String) -> Result<f64, DataError> {
@@ -73,6 +108,7 @@ fn number(raw: &str, path: &Path, line: usize, field: String) -> Result<f64, Dat
 pub fn parse_moocore(text: &str, path: &Path) -> Result<PointSets, DataError> {
     let mut sets: Vec<Vec<f64>> = vec![Vec::new()];
     let mut d = 0;
+    let mut values = 0;
     for (i, raw) in text.lines().enumerate() {
         let line = raw.split('#').next().unwrap_or("").trim();
         if line.is_empty() {
@@ -83,6 +119,10 @@ pub fn parse_moocore(text: &str, path: &Path) -> Result<PointSets, DataError> {
         }
         let mut count = 0;
         for (k, field) in line.split_whitespace().enumerate() {
+            values += 1;
+            if values > MAX_FRONT_VALUES {
+                return Err(too_many_values(path, i + 1));
+            }
             let v = number(field, path, i + 1, format!("column {}", k + 1))?;
             sets.last_mut().expect("a set").push(v);
             count += 1;
@@ -148,23 +188,25 @@ pub fn parse_csv(text: &str, path: &Path) -> Result<PointSets, DataError> {
             DataError::new(DataErrorKind::MissingColumn, path, "no objective columns").at_line(1),
         );
     }
-    let mut names: Vec<String> = Vec::new();
+    let mut names: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut sets: Vec<Vec<f64>> = Vec::new();
+    let mut rows = 0usize;
     for (i, line) in lines {
+        rows += 1;
+        if rows.saturating_mul(d) > MAX_FRONT_VALUES {
+            return Err(too_many_values(path, i + 1));
+        }
         let mut fields = line.split(',');
         let set = if has_set {
             fields.next().unwrap_or("").trim().to_owned()
         } else {
             String::new()
         };
-        let k = match names.iter().position(|n| *n == set) {
-            Some(k) => k,
-            None => {
-                names.push(set);
-                sets.push(Vec::new());
-                sets.len() - 1
-            }
-        };
+        let next = sets.len();
+        let k = *names.entry(set).or_insert(next);
+        if k == next {
+            sets.push(Vec::new());
+        }
         let values: Vec<&str> = fields.collect();
         if values.len() != d {
             return Err(DataError::new(

@@ -34,6 +34,27 @@ pub use transform::Scaled;
 /// this size, so that scoring allocates nothing.
 pub const MAX_GPU_KINDS: usize = 8;
 
+/// Most epochs of a scenario: 100,000 (about 2.9 years of 15-minute epochs). Per-epoch series
+/// (demand, plans, the simulators' accounts) grow with it.
+pub const MAX_EPOCHS: usize = 100_000;
+
+/// Most datacenters of a scenario: 1,000. The network has a latency per origin and datacenter,
+/// every plan a share per datacenter, the exact front's LP variables per datacenter-epoch.
+pub const MAX_DATACENTERS: usize = 1_000;
+
+/// Most origins or classes of a scenario: 1,000 each (stored as 16-bit indices, and every
+/// plan has a row per epoch, origin and class).
+pub const MAX_ORIGINS_OR_CLASSES: usize = 1_000;
+
+/// Most shares in one plan (epochs x origins x classes x datacenters): 2^24, 128 MiB of
+/// shares. Methods hold several plans at once (a front, an archive), so a larger world would
+/// not fit a 1 GB budget.
+pub const MAX_PLAN_SHARES: usize = 1 << 24;
+
+/// Most hours x datacenters of hourly grid and weather signals: 2^24 (each datacenter keeps
+/// several series of the horizon's hours).
+pub const MAX_HOURLY_VALUES: usize = 1 << 24;
+
 /// The folder of the bundled scenarios (`datasets/scenarios/` of the source tree).
 pub fn bundled_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("datasets/scenarios")

@@ -127,6 +127,19 @@ impl Validate for GeneratorParams {
         }
         check_tokens(&key(prefix, "input_tokens"), &self.input_tokens)?;
         check_tokens(&key(prefix, "output_tokens"), &self.output_tokens)?;
+        let rate = match self.arrivals {
+            Arrivals::Poisson { rate_per_s } | Arrivals::Gamma { rate_per_s, .. } => rate_per_s,
+        };
+        let expected = rate * self.duration_s;
+        if expected > super::MAX_TRACE_REQUESTS as f64 {
+            return Err(ConfigError::invalid(
+                key(prefix, "duration_s"),
+                format!(
+                    "with arrivals.rate_per_s {rate}, about {expected:.3e} requests: a trace is held in memory, at most {} requests (docs/limits.md)",
+                    super::MAX_TRACE_REQUESTS
+                ),
+            ));
+        }
         Ok(Generator { params: self })
     }
 }

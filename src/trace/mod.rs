@@ -10,6 +10,10 @@
 //! - [`demand`]: aggregation into per-epoch demand per origin and request class;
 //! - [`rate_table`]: demand given as request rates per model and time window (ServeGen's
 //!   production descriptors), not as requests.
+//!
+//! A trace is held in memory: [`MAX_TRACE_REQUESTS`] and [`MAX_TRACE_FILE_BYTES`] bound it
+//! (docs/limits.md); each reader and generator refuses more with a named error, before it has
+//! allocated it.
 
 pub mod demand;
 pub mod forecast;
@@ -20,6 +24,15 @@ pub mod transform;
 
 pub use demand::EpochDemand;
 pub use reader::{read_trace, LoadedTrace, TraceFormat, TraceReader};
+
+/// The most requests a trace may hold (read, generated, sampled or tiled): 2^24, about 400 MB
+/// of requests (24 bytes each), so that a trace and its copies stay well inside a 1 GB budget.
+/// Slice or subsample a longer trace first (`every`, `slice` in a scenario's demand).
+pub const MAX_TRACE_REQUESTS: usize = 1 << 24;
+
+/// The largest trace file read whole: 4 GiB (at about 50 bytes a line, several times
+/// [`MAX_TRACE_REQUESTS`] lines), checked from the file's size before a line is read.
+pub const MAX_TRACE_FILE_BYTES: u64 = 4 << 30;
 
 /// One inference request.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -682,11 +682,36 @@ pub fn read_trace(
     format: TraceFormat,
     lenient: bool,
 ) -> Result<LoadedTrace, DataError> {
+    let bytes = std::fs::metadata(path)
+        .map_err(|e| DataError::io(path, &e))?
+        .len();
+    if bytes > super::MAX_TRACE_FILE_BYTES {
+        return Err(DataError::new(
+            DataErrorKind::TooLarge,
+            path,
+            format!(
+                "{bytes} bytes: a trace is read whole into memory, at most {} bytes (4 GiB) and {} requests; cut the file first (a slice of days, every n-th line)",
+                super::MAX_TRACE_FILE_BYTES,
+                super::MAX_TRACE_REQUESTS
+            ),
+        ));
+    }
     let mut reader = TraceReader::open(path, format)?;
     let mut requests = Vec::new();
     let mut skipped = SkipReport::default();
     for item in reader.by_ref() {
         match item {
+            Ok(_) if requests.len() == super::MAX_TRACE_REQUESTS => {
+                return Err(DataError::new(
+                    DataErrorKind::TooLarge,
+                    path,
+                    format!(
+                        "more than {} requests: a trace is held in memory (24 bytes a request); cut the file first (a slice of days, every n-th line)",
+                        super::MAX_TRACE_REQUESTS
+                    ),
+                )
+                .at_line(reader.line()));
+            }
             Ok(request) => requests.push(request),
             Err(e) if lenient && e.kind != DataErrorKind::Io => skipped.record(e),
             Err(e) => return Err(e),

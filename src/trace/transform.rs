@@ -97,25 +97,37 @@ impl Trace {
         }
     }
 
+    /// How many copies [`Trace::tile`] lays end to end to cover `duration_s` (at most; the last
+    /// is cut at the end).
+    pub fn tile_copies(&self, duration_s: f64) -> usize {
+        self.tile_period(duration_s).1
+    }
+
+    /// The period of the trace's repetition and the copies that cover `duration_s`.
+    fn tile_period(&self, duration_s: f64) -> (f64, usize) {
+        let n = self.requests.len() as f64;
+        let span = self.span_s();
+        let period = if n > 1.0 {
+            span * n / (n - 1.0)
+        } else {
+            duration_s.max(1.0)
+        };
+        // A trace whose requests all arrive at once has no period: it is not repeated.
+        let copies = if period > 0.0 {
+            (duration_s / period).ceil() as usize
+        } else {
+            1
+        };
+        (period, copies)
+    }
+
     /// Repeats the trace back to back until `duration_s`: copy `k` is shifted by `k` periods,
     /// where a period is the span of the trace plus its mean inter-arrival gap (so the copies do
     /// not overlap and the rate is kept).
     pub fn tile(&self, duration_s: f64) -> Trace {
         let mut requests = Vec::new();
         if let Some(first) = self.requests.first() {
-            let n = self.requests.len() as f64;
-            let span = self.span_s();
-            let period = if n > 1.0 {
-                span * n / (n - 1.0)
-            } else {
-                duration_s.max(1.0)
-            };
-            // A trace whose requests all arrive at once has no period: it is not repeated.
-            let copies = if period > 0.0 {
-                (duration_s / period).ceil() as usize
-            } else {
-                1
-            };
+            let (period, copies) = self.tile_period(duration_s);
             'outer: for copy in 0..copies {
                 let shift = copy as f64 * period;
                 for r in &self.requests {

@@ -332,7 +332,7 @@ impl Fit for MarlinLearner {
 pub const MARLIN_CHECKPOINT: &str = "marlin-checkpoint.json";
 
 /// Where a scheme's checkpoint lives in its directory: `marlin-checkpoint.json` and tensor
-/// files `marlin-<scheme>-day<d>.ot`.
+/// files `marlin-<scheme>-day<d>.vt`.
 fn layout(scheme: Scheme) -> Layout {
     Layout {
         meta_file: MARLIN_CHECKPOINT,

@@ -96,6 +96,59 @@ fn parse_utc(s: &str) -> Option<i64> {
         .map(|(secs, _)| secs)
 }
 
+/// The scenario's size against the limits (docs/limits.md), before anything of that size is
+/// read or allocated.
+fn check_size(check: &Check, spec: &ScenarioFile, time: &TimeGrid) -> Result<(), ScenarioError> {
+    use crate::scenario::{MAX_EPOCHS, MAX_HOURLY_VALUES, MAX_ORIGINS_OR_CLASSES, MAX_PLAN_SHARES};
+    let over = |key: &str, n: usize, most: usize, why: &str| {
+        check.fail(
+            key,
+            format!("{n}: at most {most} (docs/limits.md): {why}"),
+        )
+    };
+    if time.epochs > MAX_EPOCHS {
+        return Err(over(
+            "time.epochs",
+            time.epochs,
+            MAX_EPOCHS,
+            "per-epoch demand, plans and accounts grow with it",
+        ));
+    }
+    for (key, n) in [("origins", spec.origins.len()), ("classes", spec.classes.len())] {
+        if n > MAX_ORIGINS_OR_CLASSES {
+            return Err(over(key, n, MAX_ORIGINS_OR_CLASSES, "every plan has a row per epoch, origin and class"));
+        }
+    }
+    let shares = time
+        .epochs
+        .saturating_mul(spec.origins.len())
+        .saturating_mul(spec.classes.len())
+        .saturating_mul(spec.datacenters.len());
+    if shares > MAX_PLAN_SHARES {
+        return Err(check.fail(
+            "time.epochs",
+            format!(
+                "{} epochs x {} origins x {} classes x {} datacenters = {shares} shares in a plan: at most {MAX_PLAN_SHARES} (docs/limits.md): methods hold many plans at once",
+                time.epochs,
+                spec.origins.len(),
+                spec.classes.len(),
+                spec.datacenters.len()
+            ),
+        ));
+    }
+    let hours = time.epoch_s * time.epochs as f64 / 3600.0;
+    let hourly = (hours.ceil() * spec.datacenters.len() as f64).min(usize::MAX as f64) as usize;
+    if hourly > MAX_HOURLY_VALUES {
+        return Err(over(
+            "time.epoch_s",
+            hourly,
+            MAX_HOURLY_VALUES,
+            "hours of the horizon x datacenters: every datacenter keeps hourly grid and weather series",
+        ));
+    }
+    Ok(())
+}
+
 pub(super) fn build(
     spec: ScenarioFile,
     path: &Path,
@@ -120,6 +173,7 @@ pub(super) fn build(
         epoch_s,
         epochs: spec.time.epochs,
     };
+    check_size(&check, &spec, &time)?;
     check.positive("ttft_slo_s", spec.ttft_slo_s)?;
 
     check.unique("gpus", spec.gpus.iter().map(|g| g.name.as_str()))?;

@@ -105,6 +105,18 @@ pub(super) fn build_demand(
     }
     let time = scenario.time;
     if spec.tile {
+        let copies = trace.tile_copies(time.horizon_s());
+        let tiled = copies.saturating_mul(trace.requests.len());
+        if tiled > crate::trace::MAX_TRACE_REQUESTS {
+            return Err(check.fail(
+                "demand.tile",
+                format!(
+                    "{copies} copies of {} requests over the horizon: a trace is held in memory, at most {} requests (docs/limits.md); shorten the horizon or subsample the trace",
+                    trace.requests.len(),
+                    crate::trace::MAX_TRACE_REQUESTS
+                ),
+            ));
+        }
         trace = trace.tile(time.horizon_s());
     }
     if spec.diurnal_amplitude > 0.0 {
@@ -236,6 +248,15 @@ fn rate_sample(
         return Err(check.fail(
             "demand.trace",
             "a rates source needs at least one class and sample_requests > 0",
+        ));
+    }
+    if sample_requests > crate::trace::MAX_TRACE_REQUESTS {
+        return Err(check.fail(
+            "demand.trace.sample_requests",
+            format!(
+                "{sample_requests}: a trace is held in memory, at most {} requests (docs/limits.md)",
+                crate::trace::MAX_TRACE_REQUESTS
+            ),
         ));
     }
     // Requests the table puts in the horizon for the mapped models: the scale that gives the

@@ -129,6 +129,20 @@ impl Scenario {
         if let Some(import) = doc.get("import").cloned() {
             return green_llm::import(path, &doc, &import);
         }
+        // Counted before the datacenter defaults are copied into each.
+        let datacenters = doc
+            .get("datacenters")
+            .and_then(|v| v.as_array())
+            .map_or(0, Vec::len);
+        if datacenters > crate::scenario::MAX_DATACENTERS {
+            return Err(config_err(ConfigError::invalid(
+                "datacenters",
+                format!(
+                    "{datacenters}: at most {} (docs/limits.md): every plan has a share per datacenter, the network a latency per origin and datacenter",
+                    crate::scenario::MAX_DATACENTERS
+                ),
+            )));
+        }
         doc.apply_defaults("datacenter_defaults", "datacenters");
         let spec: schema::ScenarioFile = doc.deserialize().map_err(config_err)?;
         build::build(spec, path, seed)
