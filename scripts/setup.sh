@@ -7,8 +7,8 @@
 #   VERDANT_TORCH_VENV  venv holding PyTorch 2.13.0 (default ~/.cache/verdant/torch-2.13.0)
 #   VERDANT_NO_INSTALL=1  install nothing: only check, and name what is missing
 #
-# What it installs: the apt packages of the build and of the sweep test's one-node Slurm cluster
-# (slurm-wlm, munge), PyTorch in a cached venv, and in that venv
+# What it installs: the apt packages of the build, of the sweep test's one-node Slurm cluster
+# (slurm-wlm, munge) and of the limits test's memory peaks (time), PyTorch in a cached venv, and in that venv
 # the pinned Python packages of python/ (maturin, numpy, moocore, pytest, gymnasium, pettingzoo,
 # stable-baselines3).
 #
@@ -39,6 +39,8 @@ verdant_setup() {
   # The sweep test's one-node Slurm cluster (scripts/slurm-local.sh).
   command -v slurmctld >/dev/null 2>&1 || missing+=(slurm-wlm)
   command -v munged >/dev/null 2>&1 || missing+=(munge)
+  # GNU time: the limits test reads each run's peak memory from it (experiments/tests/limits.rs).
+  [ -x /usr/bin/time ] || missing+=(time)
   python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
   if [ ${#missing[@]} -gt 0 ]; then
     if [ "${VERDANT_NO_INSTALL:-0}" = 1 ]; then

@@ -139,6 +139,10 @@ pub struct Layered {
     table: toml::Table,
 }
 
+/// The largest TOML file read (a configuration, a scenario): 64 MiB. A scenario at the limits
+/// (docs/limits.md) takes a few MiB; the parsed document takes several times its text.
+pub const MAX_CONFIG_FILE_BYTES: u64 = 64 << 20;
+
 impl Layered {
     /// Parses `text`; `origin` names it in errors (a file path, or `built-in defaults`).
     pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
@@ -151,12 +155,22 @@ impl Layered {
         Ok(Layered { table })
     }
 
-    /// Reads and parses a TOML file.
+    /// Reads and parses a TOML file (at most [`MAX_CONFIG_FILE_BYTES`]).
     pub fn read(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let read_error = |source| ConfigError::Read {
             path: path.to_owned(),
             source,
-        })?;
+        };
+        let bytes = std::fs::metadata(path).map_err(read_error)?.len();
+        if bytes > MAX_CONFIG_FILE_BYTES {
+            return Err(read_error(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "{bytes} bytes: configuration and scenario files are parsed whole, at most {MAX_CONFIG_FILE_BYTES} bytes (64 MiB; docs/limits.md)"
+                ),
+            )));
+        }
+        let text = std::fs::read_to_string(path).map_err(read_error)?;
         Self::parse(&text, &path.display().to_string())
     }
 

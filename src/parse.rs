@@ -5,8 +5,50 @@
 /// grown; blank lines are skipped. Records may have any number of fields (readers check what
 /// they need).
 pub(crate) struct CsvRecords<R: std::io::Read> {
-    reader: csv::Reader<R>,
+    reader: csv::Reader<LineLimit<R>>,
     record: csv::ByteRecord,
+}
+
+/// The longest line a reader of data files accepts: 1 MiB. A longer one (a file without line
+/// ends, a binary file) is an I/O error naming the limit, not a buffer grown to the file's size.
+pub(crate) const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// The error of a line longer than [`MAX_LINE_BYTES`].
+pub(crate) fn line_too_long() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        format!("a line longer than {MAX_LINE_BYTES} bytes (1 MiB): not a data file of lines"),
+    )
+}
+
+/// A reader that fails on a line longer than [`MAX_LINE_BYTES`] (`\n` or `\r` end a line).
+pub(crate) struct LineLimit<R> {
+    inner: R,
+    since_line_end: usize,
+}
+
+impl<R> LineLimit<R> {
+    pub(crate) fn new(inner: R) -> Self {
+        LineLimit {
+            inner,
+            since_line_end: 0,
+        }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for LineLimit<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        // From the end: a line end is usually a few bytes back.
+        match buf[..n].iter().rposition(|&b| b == b'\n' || b == b'\r') {
+            Some(p) => self.since_line_end = n - p - 1,
+            None => self.since_line_end += n,
+        }
+        if self.since_line_end > MAX_LINE_BYTES {
+            return Err(line_too_long());
+        }
+        Ok(n)
+    }
 }
 
 impl<R: std::io::Read> CsvRecords<R> {
@@ -15,7 +57,7 @@ impl<R: std::io::Read> CsvRecords<R> {
             reader: csv::ReaderBuilder::new()
                 .has_headers(false)
                 .flexible(true)
-                .from_reader(reader),
+                .from_reader(LineLimit::new(reader)),
             record: csv::ByteRecord::new(),
         }
     }

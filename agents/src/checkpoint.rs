@@ -148,7 +148,11 @@ fn encode(named: &[(String, Tensor)]) -> Result<Vec<u8>, AgentError> {
 }
 
 /// Reads a tensor file's bytes, every length checked against what is there before use.
-fn decode(bytes: &[u8], path: &Path, device: Device) -> Result<HashMap<String, Tensor>, AgentError> {
+fn decode(
+    bytes: &[u8],
+    path: &Path,
+    device: Device,
+) -> Result<HashMap<String, Tensor>, AgentError> {
     let fail = |message: String| AgentError::Checkpoint(path.to_owned(), message);
     let mut at = 0usize;
     let mut take = |n: usize, what: &str| -> Result<&[u8], AgentError> {
@@ -161,7 +165,9 @@ fn decode(bytes: &[u8], path: &Path, device: Device) -> Result<HashMap<String, T
         Ok(slice)
     };
     if take(MAGIC.len(), "the header")? != MAGIC {
-        return Err(fail("not a Verdant tensor file (no VTENSOR1 header)".into()));
+        return Err(fail(
+            "not a Verdant tensor file (no VTENSOR1 header)".into(),
+        ));
     }
     let count = u32::from_le_bytes(take(4, "the header")?.try_into().expect("4 bytes"));
     let mut map = HashMap::new();
@@ -178,7 +184,9 @@ fn decode(bytes: &[u8], path: &Path, device: Device) -> Result<HashMap<String, T
             .1;
         let ndim = usize::from(take(1, "dimensions")?[0]);
         if ndim > MAX_DIMS {
-            return Err(fail(format!("{name}: {ndim} dimensions, at most {MAX_DIMS}")));
+            return Err(fail(format!(
+                "{name}: {ndim} dimensions, at most {MAX_DIMS}"
+            )));
         }
         let mut dims = Vec::with_capacity(ndim);
         let mut numel: u64 = 1;
@@ -210,7 +218,10 @@ fn decode(bytes: &[u8], path: &Path, device: Device) -> Result<HashMap<String, T
         }
     }
     if at != bytes.len() {
-        return Err(fail(format!("{} bytes after the last tensor", bytes.len() - at)));
+        return Err(fail(format!(
+            "{} bytes after the last tensor",
+            bytes.len() - at
+        )));
     }
     Ok(map)
 }
@@ -328,7 +339,8 @@ pub fn load<M: DeserializeOwned>(
             ),
         ));
     }
-    let bytes = std::fs::read(&tensors_path).map_err(|e| AgentError::Io(tensors_path.clone(), e))?;
+    let bytes =
+        std::fs::read(&tensors_path).map_err(|e| AgentError::Io(tensors_path.clone(), e))?;
     if fingerprint(&bytes) != envelope.tensors_fnv1a64 {
         return Err(AgentError::Checkpoint(
             tensors_path,
@@ -488,7 +500,10 @@ mod tests {
     #[test]
     fn tensor_files_round_trip_every_kind_and_refuse_what_they_only_claim() {
         let named = vec![
-            ("a".to_owned(), Tensor::from_slice(&[1.5f32, -2.0]).reshape([2, 1])),
+            (
+                "a".to_owned(),
+                Tensor::from_slice(&[1.5f32, -2.0]).reshape([2, 1]),
+            ),
             ("b".to_owned(), Tensor::from_slice(&[1e-300f64, 7.0, 8.0])),
             ("c".to_owned(), Tensor::from_slice(&[i64::MAX, -1])),
             ("d".to_owned(), Tensor::from_slice(&[3i32])),
@@ -505,7 +520,10 @@ mod tests {
         }
         // Every cut is an error, never a panic.
         for cut in 0..bytes.len() {
-            assert!(decode(&bytes[..cut], path, Device::Cpu).is_err(), "cut at {cut}");
+            assert!(
+                decode(&bytes[..cut], path, Device::Cpu).is_err(),
+                "cut at {cut}"
+            );
         }
         // A tensor that claims 2^40 values in a few bytes is refused before any allocation.
         let mut giant = MAGIC.to_vec();

@@ -273,11 +273,16 @@ impl<R: BufRead> TraceReader<R> {
         let Some(Source::Json(reader)) = self.source.as_deref_mut() else {
             return Ok(false);
         };
-        let n = reader
+        let most = crate::parse::MAX_LINE_BYTES as u64 + 1;
+        let n = std::io::Read::take(reader, most)
             .read_until(b'\n', &mut self.buf)
             .map_err(|e| DataError::io(&self.path, &e).at_line(self.line_no + 1))?;
         if n == 0 {
             return Ok(false);
+        }
+        if n as u64 == most && self.buf.last() != Some(&b'\n') {
+            let e = crate::parse::line_too_long();
+            return Err(DataError::io(&self.path, &e).at_line(self.line_no + 1));
         }
         self.line_no += 1;
         while matches!(self.buf.last(), Some(b'\n' | b'\r')) {
@@ -524,7 +529,13 @@ impl<R: BufRead> Iterator for TraceReader<R> {
     fn next(&mut self) -> Option<Self::Item> {
         if let Some(Source::Csv(records)) = self.source.as_deref_mut() {
             return match records.next() {
-                Err(e) => Some(Err(DataError::csv(&self.path, &e))),
+                Err(e) => {
+                    // An I/O error has no position of its own: it is in the line after the
+                    // last one read.
+                    let error = DataError::csv(&self.path, &e);
+                    let line = error.line.unwrap_or(self.line_no + 1);
+                    Some(Err(error.at_line(line)))
+                }
                 Ok(false) => None,
                 Ok(true) => {
                     self.line_no = records.line();

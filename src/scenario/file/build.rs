@@ -101,10 +101,7 @@ fn parse_utc(s: &str) -> Option<i64> {
 fn check_size(check: &Check, spec: &ScenarioFile, time: &TimeGrid) -> Result<(), ScenarioError> {
     use crate::scenario::{MAX_EPOCHS, MAX_HOURLY_VALUES, MAX_ORIGINS_OR_CLASSES, MAX_PLAN_SHARES};
     let over = |key: &str, n: usize, most: usize, why: &str| {
-        check.fail(
-            key,
-            format!("{n}: at most {most} (docs/limits.md): {why}"),
-        )
+        check.fail(key, format!("{n}: at most {most} (docs/limits.md): {why}"))
     };
     if time.epochs > MAX_EPOCHS {
         return Err(over(
@@ -114,9 +111,17 @@ fn check_size(check: &Check, spec: &ScenarioFile, time: &TimeGrid) -> Result<(),
             "per-epoch demand, plans and accounts grow with it",
         ));
     }
-    for (key, n) in [("origins", spec.origins.len()), ("classes", spec.classes.len())] {
+    for (key, n) in [
+        ("origins", spec.origins.len()),
+        ("classes", spec.classes.len()),
+    ] {
         if n > MAX_ORIGINS_OR_CLASSES {
-            return Err(over(key, n, MAX_ORIGINS_OR_CLASSES, "every plan has a row per epoch, origin and class"));
+            return Err(over(
+                key,
+                n,
+                MAX_ORIGINS_OR_CLASSES,
+                "every plan has a row per epoch, origin and class",
+            ));
         }
     }
     let shares = time
