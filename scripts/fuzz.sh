@@ -6,7 +6,7 @@
 # Builds the targets once (cargo fuzz build, the `libfuzzer` feature, no sanitizer: the stable
 # toolchain has none; `-O`), then runs each target's binary on its corpus (fuzz/corpus/<target>,
 # which grows) for SECONDS or 10 million executions, whichever comes first, and writes a line
-# per target to fuzz/runs.md's table: executions, seconds, crashes. A crash, out-of-memory or
+# per target to stdout for docs/fuzzing.md's table: executions, seconds, date, crashes. A crash, out-of-memory or
 # time-out input lands in fuzz/artifacts/<target>/ (kept in the repository: tests/corpus.rs
 # replays it). Needs cargo-fuzz (cargo install cargo-fuzz --locked).
 set -euo pipefail
@@ -16,7 +16,8 @@ seconds="${1:-1800}"
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(trace data_file scenario config front checkpoint)
-cargo fuzz build --features libfuzzer --sanitizer none -O >&2
+# VERDANT_FUZZ_BUILT=1: the binaries are built already (two runs of this script side by side).
+[ "${VERDANT_FUZZ_BUILT:-0}" = 1 ] || cargo fuzz build --features libfuzzer --sanitizer none -O >&2
 bin="target/x86_64-unknown-linux-gnu/release"
 mkdir -p target/fuzz-logs
 for t in "${targets[@]}"; do

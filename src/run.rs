@@ -157,6 +157,21 @@ pub fn kill_point_at(point: &str, detail: Option<&str>) {
     }
 }
 
+/// The environment variable of the failure tests: `<point>:<detail>` makes
+/// [`injected_failure`]`(point, detail)` fail.
+pub const FAIL_AT_VAR: &str = "VERDANT_FAIL_AT";
+
+/// A place where a test may make a part of a run fail ([`FAIL_AT_VAR`]): `method:<name>`, a
+/// comparison's method. Without the variable, nothing.
+pub fn injected_failure(point: &str, detail: &str) -> Result<(), String> {
+    match std::env::var(FAIL_AT_VAR) {
+        Ok(v) if v.split_once(':') == Some((point, detail)) => {
+            Err(format!("{point} {detail} failed as {FAIL_AT_VAR}={v} asked"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Removes the temporary files of atomic writes that a killed process left under `dir` (names
 /// starting with `.` and holding `.tmp`), recursively; returns how many.
 pub fn remove_stale_temporaries(dir: &Path) -> Result<usize, FileError> {

@@ -581,3 +581,39 @@ fn a_bad_split_names_the_key() {
         assert!(err.contains(key) && err.contains(text), "{extra}\n-> {err}");
     }
 }
+
+#[test]
+fn every_bundled_scenario_is_feasible_and_overloads_or_thirst_are_not() {
+    use verdant::allocator::{feasibility, AllocError, Problem};
+    use verdant::sim::SimParams;
+    // The geo and Green-LLM worlds (the lb-* files are the load balancer's server sets).
+    for name in verdant::scenario::bundled_names()
+        .into_iter()
+        .filter(|n| !n.starts_with("lb-"))
+    {
+        let s = verdant::scenario::bundled(&name).unwrap();
+        assert_eq!(feasibility::check(&s), Ok(()), "{name}");
+    }
+    // geo-4dc's demand peaks at 0.95 of its fleet: twice that is more than the fleet.
+    let geo = verdant::scenario::bundled("geo-4dc").unwrap();
+    let over = geo
+        .scaled(verdant::scenario::Scaled::Demand, 2.0)
+        .unwrap();
+    let e = feasibility::check(&over).unwrap_err();
+    assert_eq!(
+        (e.constraint, e.field),
+        ("fleet capacity", "demand.peak_utilisation")
+    );
+    assert!(e.message.contains("times the fleet's GPU time"), "{e}");
+    // Every method meets it the same way, through the problem.
+    let err = Problem::new(&over, SimParams::default()).feasible().unwrap_err();
+    assert!(matches!(err, AllocError::Infeasible(ref i) if *i == e));
+    // Green-LLM's world with a water budget below the least water of any plan.
+    let green = verdant::scenario::bundled("green-llm-base").unwrap();
+    let mut parts = green.into_parts();
+    parts.green_llm.as_mut().unwrap().water_budget_l = 1.0;
+    let thirsty = verdant::scenario::Scenario::from_parts(parts).unwrap();
+    let e = feasibility::check(&thirsty).unwrap_err();
+    assert_eq!(e.constraint, "water budget");
+    assert!(e.to_string().contains("green_llm.water_budget_l"), "{e}");
+}

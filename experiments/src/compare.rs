@@ -53,7 +53,7 @@ pub fn run(full: bool, resume: Option<&Path>, shared: &SharedArgs) -> anyhow::Re
     let sim = scoring_sim();
     // Every method allocates and is scored on the scoring days; learned methods train on the
     // training days (the same days where the scenario names no split).
-    let (training, problem) = days.problems(sim);
+    let (training, problem) = days.problems(sim)?;
     let device = c.marlin.torch.activate()?;
     let mut run = match resume {
         Some(dir) => Run::reopen(dir, shared)?,
@@ -132,7 +132,16 @@ fn compare(
             ));
         } else if let Err(e) = result {
             notes.push(format!("{name}: not run: {e:#}"));
-            failed.push(format!("{name}: {e:#}"));
+            // A method made for other worlds is a note; one that failed makes the run partial.
+            let not_applicable = e.chain().any(|cause| {
+                matches!(
+                    cause.downcast_ref::<verdant::allocator::AllocError>(),
+                    Some(verdant::allocator::AllocError::NotApplicable { .. })
+                )
+            });
+            if !not_applicable {
+                failed.push(format!("{name}: {e:#}"));
+            }
         }
         bar.inc(1);
     }
@@ -281,6 +290,7 @@ fn run_method(
     notes: &mut Vec<String>,
 ) -> anyhow::Result<()> {
     let problem = problems.scoring;
+    verdant::run::injected_failure("method", name).map_err(anyhow::Error::msg)?;
     let method = methods::method(name).expect("checked against the registry");
     match (method.build, name) {
         (Build::Allocator(make), _) => {

@@ -268,6 +268,7 @@ pub fn run(shared: &SharedArgs) -> anyhow::Result<()> {
         return Ok(());
     };
     let scenario = Scenario::load(&resolve_scenario(&p.scenario)?, MasterSeed(p.seed))?;
+    Problem::new(&scenario, SimParams::default()).feasible()?;
     if scenario.green_llm.is_none() {
         bail!("scenario {} has no Green-LLM terms; use green-llm-base or a scenario importing a Green-LLM parameter file", scenario.name);
     }

@@ -521,9 +521,12 @@ pub fn run(action: &LbAction, shared: &SharedArgs) -> anyhow::Result<()> {
             let Some((config, c)) = configure::<LbDoc>(DEFAULTS, "lb-geo", shared)? else {
                 return Ok(());
             };
+            // The world first: a scenario that does not load or no plan can serve makes no run.
+            let days = Days::load(&c.geo.scenario, c.seed)?;
+            days.problems(SimParams::default())?;
             let device = c.torch.activate()?;
             let run = Run::start("lb-geo", &config, c.seed, shared)?.on_device(device);
-            let (_, path) = within(run, |run| geo(run, &c, device))?;
+            let (_, path) = within(run, |run| geo(run, &c, &days, device))?;
             println!("{}", path.display());
             Ok(())
         }
@@ -559,11 +562,15 @@ struct GeoRow {
     lb_slo_violation_pct: f64,
 }
 
-fn geo(run: &Run, c: &LbChecked, device: Device) -> anyhow::Result<serde_json::Value> {
-    let days = Days::load(&c.geo.scenario, c.seed)?;
+fn geo(
+    run: &Run,
+    c: &LbChecked,
+    days: &Days,
+    device: Device,
+) -> anyhow::Result<serde_json::Value> {
     let scenario = &days.scoring;
     let problem = Problem::new(scenario, SimParams::default());
-    let geo = train_geo(run, c, &days, device, false)?;
+    let geo = train_geo(run, c, days, device, false)?;
     let routing = &geo.evaluation;
     let share = (c.geo.requests / days.training().demand.total_requests()).min(1.0);
     let mut servers = String::from("datacenter,tokens_per_s,concurrency\n");

@@ -89,7 +89,7 @@ pub fn run(resume: Option<&Path>, report_only: bool, shared: &SharedArgs) -> any
     }
     let seed = c.marlin.seed;
     let days = Days::load(&c.marlin.scenario, seed)?;
-    let (training, scoring) = days.problems(scoring_sim());
+    let (training, scoring) = days.problems(scoring_sim())?;
     let device = c.marlin.torch.activate()?;
     let lb = match c.methods.iter().any(|m| m == "lb") {
         true => Some(lb_training::geo_routings(&c.lb, &days)?),

@@ -342,7 +342,7 @@ pub fn run(action: &MarlinAction, shared: &SharedArgs) -> anyhow::Result<()> {
         }
     };
     let days = Days::load(&c.scenario, c.seed)?;
-    let (training, problem) = days.problems(SimParams::default());
+    let (training, problem) = days.problems(SimParams::default())?;
     let device = c.torch.activate()?;
     let run = match &resume_dir {
         Some(dir) => Run::reopen(dir, shared)?,
@@ -382,7 +382,7 @@ fn eval(
     shared: &SharedArgs,
 ) -> anyhow::Result<()> {
     let days = Days::load(&c.scenario, c.seed)?;
-    let (training, problem) = days.problems(SimParams::default());
+    let (training, problem) = days.problems(SimParams::default())?;
     let device = c.torch.activate()?;
     let mut results = Vec::new();
     for &scheme in &c.schemes {

@@ -133,7 +133,7 @@ pub fn run(action: &MarlinAction, shared: &SharedArgs) -> anyhow::Result<()> {
 /// `verdant marlin compare`.
 fn compare(c: &MarlinChecked, config: &Layered, shared: &SharedArgs) -> anyhow::Result<()> {
     let days = Days::load(&c.scenario, c.seed)?;
-    let (training, problem) = days.problems(SimParams::default());
+    let (training, problem) = days.problems(SimParams::default())?;
     let device = c.torch.activate()?;
     let run = Run::start("marlin-compare", config, c.seed, shared)?.on_device(device);
     let (_, path) = within(run, |run| {
@@ -334,7 +334,7 @@ fn scale(c: &MarlinChecked, config: &Layered, shared: &SharedArgs) -> anyhow::Re
         let mut rows: Vec<(String, usize, String, f64, f64)> = Vec::new();
         for name in &c.compare.scalability_scenarios {
             let days = Days::load(name, c.seed)?;
-            let (training, problem) = days.problems(SimParams::default());
+            let (training, problem) = days.problems(SimParams::default())?;
             let jobs = Jobs {
                 master_seed: c.seed,
                 schemes: &c.schemes,
@@ -433,7 +433,7 @@ fn scale(c: &MarlinChecked, config: &Layered, shared: &SharedArgs) -> anyhow::Re
 /// `verdant marlin ablation`: MARLIN without each component, PHV normalised to the full model.
 fn ablation(c: &MarlinChecked, config: &Layered, shared: &SharedArgs) -> anyhow::Result<()> {
     let days = Days::load(&c.scenario, c.seed)?;
-    let (training, problem) = days.problems(SimParams::default());
+    let (training, problem) = days.problems(SimParams::default())?;
     let device = c.torch.activate()?;
     let run = Run::start("marlin-ablation", config, c.seed, shared)?.on_device(device);
     let full = Components::default();

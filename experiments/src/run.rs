@@ -319,19 +319,23 @@ impl Days {
 
     /// The problems of the training days and of the scoring days under `sim`; the scoring
     /// problem names the training days, which methods that learn inside their allocation learn
-    /// on ([`verdant::allocator::Problem::training`]).
+    /// on ([`verdant::allocator::Problem::training`]). An infeasible world (either days) is an
+    /// error naming its constraint and field, the same for every command and method
+    /// ([`verdant::allocator::Problem::feasible`]).
+    #[allow(clippy::type_complexity)]
     pub fn problems(
         &self,
         sim: verdant::sim::SimParams,
-    ) -> (
+    ) -> anyhow::Result<(
         verdant::allocator::Problem<'_>,
         verdant::allocator::Problem<'_>,
-    ) {
+    )> {
         use verdant::allocator::Problem;
-        (
-            Problem::new(self.training(), sim),
-            Problem::new(&self.scoring, sim).with_training(self.training()),
-        )
+        let training = Problem::new(self.training(), sim);
+        let scoring = Problem::new(&self.scoring, sim).with_training(self.training());
+        training.feasible()?;
+        scoring.feasible()?;
+        Ok((training, scoring))
     }
 
     /// Whether the scoring days are held out from training.

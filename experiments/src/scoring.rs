@@ -131,6 +131,7 @@ impl Scored {
         seed: u32,
         allocator: &mut dyn Allocator,
     ) -> anyhow::Result<()> {
+        problem.feasible()?;
         let proposals = allocator.allocate_front(problem)?;
         self.add(problem, method, seed, proposals)
     }

@@ -22,6 +22,7 @@
 //! assert!(objectives.carbon_kg > 0.0);
 //! ```
 
+pub mod feasibility;
 pub mod rules;
 
 use std::error::Error as StdError;
@@ -77,6 +78,12 @@ impl<'a> Problem<'a> {
     pub fn discrete_event(&self) -> DiscreteEventSimulator<'a> {
         DiscreteEventSimulator::new(self.scenario, self.sim)
     }
+
+    /// Whether some plan can serve the problem's world ([`feasibility::check`]): called before
+    /// any method allocates, so that every method reports an infeasible world the same way.
+    pub fn feasible(&self) -> Result<(), AllocError> {
+        feasibility::check(self.scenario).map_err(AllocError::Infeasible)
+    }
 }
 
 /// One plan a method offers, with what it is within the method (`consensus`, `min-carbon`,
@@ -120,6 +127,10 @@ pub enum AllocError {
         /// What the scenario lacks or has.
         reason: String,
     },
+    /// No plan can serve the world: the constraint and the scenario field (every method
+    /// reports it alike).
+    #[error(transparent)]
+    Infeasible(#[from] feasibility::Infeasible),
     /// The method's own machinery failed (a solver, a learning library).
     #[error("{method}: {source}")]
     Method {

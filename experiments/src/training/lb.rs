@@ -379,7 +379,11 @@ pub(crate) fn geo_routings(c: &LbChecked, days: &Days) -> anyhow::Result<(GeoRou
         RewardParams::default(),
         &mut MasterSeed(c.seed).rng("lb.geo.requests"),
     )
-    .map_err(|e| anyhow::anyhow!("geo mode on {}: {e}", scenario.name))?;
+    .map_err(|reason| verdant::allocator::AllocError::NotApplicable {
+        method: "lb (geo mode)".to_owned(),
+        scenario: scenario.name.clone(),
+        reason,
+    })?;
     let evaluation = if days.held_out() {
         routing
             .held_out(
