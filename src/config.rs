@@ -139,9 +139,10 @@ pub struct Layered {
     table: toml::Table,
 }
 
-/// The largest TOML file read (a configuration, a scenario): 64 MiB. A scenario at the limits
-/// (docs/limits.md) takes a few MiB; the parsed document takes several times its text.
-pub const MAX_CONFIG_FILE_BYTES: u64 = 64 << 20;
+/// The largest TOML file read (a configuration, a scenario): 32 MiB. Parsing takes about 20
+/// times the text (an 18.7 MB scenario of 100,000 datacenters: 370 MiB); a scenario at the
+/// limits of docs/limits.md takes a few MiB.
+pub const MAX_CONFIG_FILE_BYTES: u64 = 32 << 20;
 
 impl Layered {
     /// Parses `text`; `origin` names it in errors (a file path, or `built-in defaults`).
@@ -166,7 +167,7 @@ impl Layered {
             return Err(read_error(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 format!(
-                    "{bytes} bytes: configuration and scenario files are parsed whole, at most {MAX_CONFIG_FILE_BYTES} bytes (64 MiB; docs/limits.md)"
+                    "{bytes} bytes: configuration and scenario files are parsed whole, at most {MAX_CONFIG_FILE_BYTES} bytes (32 MiB; docs/limits.md)"
                 ),
             )));
         }

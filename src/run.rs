@@ -157,6 +157,15 @@ pub fn kill_point_at(point: &str, detail: Option<&str>) {
     }
 }
 
+/// This process's peak resident memory so far, MiB (`VmHWM` of `/proc/self/status`; `None`
+/// where there is none).
+pub fn peak_resident_mib() -> Option<f64> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
 /// The environment variable of the failure tests: `<point>:<detail>` makes
 /// [`injected_failure`]`(point, detail)` fail.
 pub const FAIL_AT_VAR: &str = "VERDANT_FAIL_AT";
@@ -165,9 +174,9 @@ pub const FAIL_AT_VAR: &str = "VERDANT_FAIL_AT";
 /// comparison's method. Without the variable, nothing.
 pub fn injected_failure(point: &str, detail: &str) -> Result<(), String> {
     match std::env::var(FAIL_AT_VAR) {
-        Ok(v) if v.split_once(':') == Some((point, detail)) => {
-            Err(format!("{point} {detail} failed as {FAIL_AT_VAR}={v} asked"))
-        }
+        Ok(v) if v.split_once(':') == Some((point, detail)) => Err(format!(
+            "{point} {detail} failed as {FAIL_AT_VAR}={v} asked"
+        )),
         _ => Ok(()),
     }
 }
@@ -437,6 +446,10 @@ pub struct Manifest {
     pub summary: serde_json::Value,
     /// Why the run failed, where it did.
     pub error: Option<String>,
+    /// The process's peak resident memory when the run finished, MiB (Linux's `VmHWM`; in a
+    /// resumed run, the last attempt's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_memory_mib: Option<f64>,
     /// Each time the run was resumed (`--resume`), in order; `git` and `command_line` above are
     /// the first attempt's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -476,6 +489,7 @@ impl Manifest {
             device: None,
             summary: serde_json::Value::Null,
             error: None,
+            peak_memory_mib: None,
             resumptions: Vec::new(),
         }
     }
@@ -500,6 +514,7 @@ impl Manifest {
     /// Marks the run finished with `status`.
     pub fn finish(&mut self, status: RunStatus, finished: chrono::DateTime<chrono::Utc>) {
         self.status = status;
+        self.peak_memory_mib = peak_resident_mib();
         self.finished_utc = Some(finished.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
     }
 }
@@ -583,6 +598,9 @@ mod tests {
         m.finish(RunStatus::Complete, t);
         run.write_manifest(&m).unwrap();
         assert_eq!(run.read_manifest().unwrap(), m);
+        // A finished run records its peak memory (on Linux, where the tests run).
+        let peak = m.peak_memory_mib.expect("VmHWM on Linux");
+        assert!(peak > 1.0 && peak < 1e6, "{peak}");
     }
 
     #[test]

@@ -596,9 +596,7 @@ fn every_bundled_scenario_is_feasible_and_overloads_or_thirst_are_not() {
     }
     // geo-4dc's demand peaks at 0.95 of its fleet: twice that is more than the fleet.
     let geo = verdant::scenario::bundled("geo-4dc").unwrap();
-    let over = geo
-        .scaled(verdant::scenario::Scaled::Demand, 2.0)
-        .unwrap();
+    let over = geo.scaled(verdant::scenario::Scaled::Demand, 2.0).unwrap();
     let e = feasibility::check(&over).unwrap_err();
     assert_eq!(
         (e.constraint, e.field),
@@ -606,7 +604,9 @@ fn every_bundled_scenario_is_feasible_and_overloads_or_thirst_are_not() {
     );
     assert!(e.message.contains("times the fleet's GPU time"), "{e}");
     // Every method meets it the same way, through the problem.
-    let err = Problem::new(&over, SimParams::default()).feasible().unwrap_err();
+    let err = Problem::new(&over, SimParams::default())
+        .feasible()
+        .unwrap_err();
     assert!(matches!(err, AllocError::Infeasible(ref i) if *i == e));
     // Green-LLM's world with a water budget below the least water of any plan.
     let green = verdant::scenario::bundled("green-llm-base").unwrap();

@@ -562,12 +562,7 @@ struct GeoRow {
     lb_slo_violation_pct: f64,
 }
 
-fn geo(
-    run: &Run,
-    c: &LbChecked,
-    days: &Days,
-    device: Device,
-) -> anyhow::Result<serde_json::Value> {
+fn geo(run: &Run, c: &LbChecked, days: &Days, device: Device) -> anyhow::Result<serde_json::Value> {
     let scenario = &days.scoring;
     let problem = Problem::new(scenario, SimParams::default());
     let geo = train_geo(run, c, days, device, false)?;

@@ -155,16 +155,26 @@ fn small_compare(dir: &Path, extra: &[&str], env: Option<(&str, &str)>) -> serde
 
 #[test]
 fn a_comparison_whose_method_failed_is_partial_and_one_not_applicable_is_complete() {
-    let compared = ["--set", r#"compared=["exact","green-llm","even","nearest"]"#];
+    let compared = [
+        "--set",
+        r#"compared=["exact","green-llm","even","nearest"]"#,
+    ];
     // Green-LLM does not apply to geo-4dc (no Green-LLM terms): a note, the run complete.
     let dir = tempfile::tempdir().unwrap();
     let m = small_compare(dir.path(), &compared, None);
     assert_eq!(m["status"], "complete", "{m}");
     // The nearest rule failing: the run finishes, partial, and says which method and why.
     let dir = tempfile::tempdir().unwrap();
-    let m = small_compare(dir.path(), &compared, Some(("VERDANT_FAIL_AT", "method:nearest")));
+    let m = small_compare(
+        dir.path(),
+        &compared,
+        Some(("VERDANT_FAIL_AT", "method:nearest")),
+    );
     assert_eq!(m["status"], "partial", "{m}");
     let error = m["error"].as_str().unwrap();
-    assert!(error.starts_with("nearest: method nearest failed"), "{error}");
+    assert!(
+        error.starts_with("nearest: method nearest failed"),
+        "{error}"
+    );
     assert!(!error.contains("green-llm"), "{error}");
 }

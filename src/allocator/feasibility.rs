@@ -72,7 +72,11 @@ pub fn check(s: &Scenario) -> Result<(), Infeasible> {
             for t in 0..s.time.epochs {
                 let mut used = 0.0;
                 for (k, class) in s.classes.iter().enumerate() {
-                    let units = class.resource_units_per_token.get(r).copied().unwrap_or(0.0);
+                    let units = class
+                        .resource_units_per_token
+                        .get(r)
+                        .copied()
+                        .unwrap_or(0.0);
                     for i in 0..d.origins() {
                         used += units * (d.input_tokens(i, k, t) + d.output_tokens(i, k, t));
                     }
@@ -98,7 +102,12 @@ pub fn check(s: &Scenario) -> Result<(), Infeasible> {
                 .iter()
                 .filter_map(|dc| match dc.facility {
                     Facility::Pue { pue } => {
-                        let wue = dc.grid.onsite_wue_l_per_kwh.get(hour).copied().unwrap_or(0.0);
+                        let wue = dc
+                            .grid
+                            .onsite_wue_l_per_kwh
+                            .get(hour)
+                            .copied()
+                            .unwrap_or(0.0);
                         let ewif = dc.grid.water_l_per_kwh.get(hour).copied().unwrap_or(0.0);
                         Some((wue / pue + ewif) * pue)
                     }

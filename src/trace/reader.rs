@@ -701,7 +701,7 @@ pub fn read_trace(
             DataErrorKind::TooLarge,
             path,
             format!(
-                "{bytes} bytes: a trace is read whole into memory, at most {} bytes (4 GiB) and {} requests; cut the file first (a slice of days, every n-th line)",
+                "{bytes} bytes: a trace is read whole into memory, at most {} bytes (2 GiB) and {} requests; cut the file first (a slice of days, every n-th line)",
                 super::MAX_TRACE_FILE_BYTES,
                 super::MAX_TRACE_REQUESTS
             ),
