@@ -123,6 +123,33 @@ pub(crate) struct SweepRun {
     pub point: Vec<(String, String)>,
     /// The arguments after the binary's name.
     pub args: Vec<String>,
+    /// The arguments that continue an interrupted attempt in `dir` (`<command> --resume DIR`),
+    /// for the commands that resume.
+    pub resume_args: Option<Vec<String>>,
+}
+
+/// The commands that continue a run directory with `--resume RUN_DIR` (its own resolved
+/// configuration): by their words.
+const RESUMABLE: [&[&str]; 5] = [
+    &["learn"],
+    &["validate"],
+    &["compare"],
+    &["marlin", "train"],
+    &["lb", "train"],
+];
+
+impl SweepRun {
+    /// What to execute: a resumable command's interrupted attempt (its manifest still
+    /// `running`, its configuration written) is resumed, so a killed sweep continues where its
+    /// runs stopped; anything else runs from the start (the directory emptied first).
+    pub fn command_line(&self) -> &[String] {
+        let interrupted = RunDir::status_at(&self.dir) == Some(RunStatus::Running)
+            && self.dir.join(verdant::run::CONFIG_FILE).is_file();
+        match &self.resume_args {
+            Some(resume) if interrupted => resume,
+            _ => &self.args,
+        }
+    }
 }
 
 impl Sweep {
@@ -272,11 +299,27 @@ impl Sweep {
                         args.extend(["--set".to_owned(), format!("{key}={toml}")]);
                     }
                 }
+                let resume_args = RESUMABLE
+                    .iter()
+                    .find(|words| {
+                        self.command
+                            .starts_with(&words.iter().map(|w| w.to_string()).collect::<Vec<_>>())
+                    })
+                    .map(|words| {
+                        let mut a: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+                        a.extend([
+                            "--quiet".to_owned(),
+                            "--resume".to_owned(),
+                            dir.display().to_string(),
+                        ]);
+                        a
+                    });
                 SweepRun {
                     index,
                     dir,
                     point: point.into_iter().map(|(k, _, label)| (k, label)).collect(),
                     args,
+                    resume_args,
                 }
             })
             .collect()
@@ -349,7 +392,7 @@ pub fn run(file: &Path, action: Action) -> anyhow::Result<()> {
                 return Ok(());
             }
             let status = Command::new(std::env::current_exe()?)
-                .args(&r.args)
+                .args(r.command_line())
                 .status()
                 .context("starting the run")?;
             if !status.success() {
@@ -402,7 +445,7 @@ fn local(sweep: &Sweep, runs: &[SweepRun], jobs: usize) -> anyhow::Result<()> {
             verdant::run::kill_point("sweep-run");
             let (log, file) = RunLog::create(&logs, r.index)?;
             let child = Command::new(&exe)
-                .args(&r.args)
+                .args(r.command_line())
                 .stdin(Stdio::null())
                 .stdout(file.try_clone()?)
                 .stderr(file)

@@ -332,3 +332,50 @@ fn a_killed_sweep_resumes_to_the_uninterrupted_report() {
         assert!(left.is_empty(), "run {i}: {left:?}");
     }
 }
+
+const TRAINING_SWEEP: &str = r#"
+name = "training"
+command = ["marlin", "train"]
+set = ["scenario=\"geo-4dc\"", "marlin.days=2", "schemes=[\"balanced\"]", "discrete_event=false", "marlin.k_opt=1", "marlin.batch=16", "marlin.actor_hidden=16", "marlin.critic_hidden=16", "seeds=1"]
+table = "archive.csv"
+[[axis]]
+key = "seed"
+values = [1, 2]
+"#;
+
+#[test]
+fn a_killed_sweep_of_a_resumable_command_resumes_its_runs() {
+    let reference = tempfile::tempdir().unwrap();
+    std::fs::write(reference.path().join("sweep.toml"), TRAINING_SWEEP).unwrap();
+    let out = verdant(&["sweep", "sweep.toml", "--local"], reference.path(), None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = |dir: &Path| {
+        let out = verdant(&["sweep", "sweep.toml", "--report"], dir, None);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sweep.toml"), TRAINING_SWEEP).unwrap();
+    // Each run killed during its second day's training, after its first checkpoint.
+    let out = verdant(
+        &["sweep", "sweep.toml", "--local"],
+        dir.path(),
+        Some("train-step:150"),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let out = verdant(&["sweep", "sweep.toml", "--local"], dir.path(), None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for i in 0..2 {
+        let m = manifest(&dir.path().join(format!("sweeps/training/run-{i:04}")));
+        assert_eq!(m["status"], "complete", "{m}");
+        // Continued from its checkpoint, not started again.
+        assert_eq!(m["resumptions"][0]["after"], "interrupted", "{m}");
+        assert!(
+            m["resumptions"][0]["command_line"]
+                .to_string()
+                .contains("\"--resume\""),
+            "{m}"
+        );
+    }
+    assert_eq!(report(dir.path()), report(reference.path()));
+}
