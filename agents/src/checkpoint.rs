@@ -72,79 +72,114 @@ const KINDS: [(u8, tch::Kind); 6] = [
 /// Most dimensions of a saved tensor.
 const MAX_DIMS: usize = 8;
 
-/// FNV-1a, 64 bits: the tensor file's fingerprint in its metadata (hexadecimal).
+/// FNV-1a, 64 bits, fed a byte at a time: the tensor file's fingerprint in its metadata.
+#[derive(Debug, Clone, Copy)]
+struct Fnv1a64(u64);
+
+impl Fnv1a64 {
+    fn new() -> Self {
+        Fnv1a64(0xcbf2_9ce4_8422_2325)
+    }
+    fn update(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    fn hex(self) -> String {
+        format!("{:016x}", self.0)
+    }
+}
+
+/// The fingerprint of a tensor file's bytes (FNV-1a, 64 bits, hexadecimal), as its metadata
+/// records it.
 pub fn fingerprint(bytes: &[u8]) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{h:016x}")
+    let mut h = Fnv1a64::new();
+    h.update(bytes);
+    h.hex()
 }
 
-/// A tensor's values as little-endian bytes.
-fn tensor_bytes(name: &str, t: &Tensor) -> Result<(u8, Vec<u8>), AgentError> {
+/// A writer that counts and fingerprints what passes through it.
+struct Fingerprinting<W> {
+    inner: W,
+    hash: Fnv1a64,
+    bytes: u64,
+}
+
+impl<W: std::io::Write> std::io::Write for Fingerprinting<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Writes a tensor's values (of a kind of [`KINDS`]) as little-endian bytes: one copy of the
+/// tensor at a time, not of the file.
+fn write_values<W: std::io::Write>(w: &mut W, name: &str, t: &Tensor) -> Result<(), AgentError> {
     let flat = t.to_device(Device::Cpu).contiguous().flatten(0, -1);
-    let kind = t.kind();
     let bad = |e: tch::TchError| AgentError::Checkpoint(PathBuf::from(name), e.to_string());
-    let bytes: Vec<u8> = match kind {
-        tch::Kind::Float => Vec::<f32>::try_from(&flat)
-            .map_err(bad)?
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect(),
-        tch::Kind::Double => Vec::<f64>::try_from(&flat)
-            .map_err(bad)?
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect(),
-        tch::Kind::Int64 => Vec::<i64>::try_from(&flat)
-            .map_err(bad)?
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect(),
-        tch::Kind::Int => Vec::<i32>::try_from(&flat)
-            .map_err(bad)?
-            .iter()
-            .flat_map(|v| v.to_le_bytes())
-            .collect(),
-        tch::Kind::Uint8 => Vec::<u8>::try_from(&flat).map_err(bad)?,
-        tch::Kind::Bool => Vec::<bool>::try_from(&flat)
-            .map_err(bad)?
-            .into_iter()
-            .map(u8::from)
-            .collect(),
-        other => {
-            return Err(AgentError::Checkpoint(
-                PathBuf::from(name),
-                format!("tensors of kind {other:?} are not saved"),
-            ))
+    let io = |e: std::io::Error| AgentError::Checkpoint(PathBuf::from(name), e.to_string());
+    macro_rules! write_all {
+        ($t:ty) => {
+            for v in Vec::<$t>::try_from(&flat).map_err(bad)? {
+                w.write_all(&v.to_le_bytes()).map_err(io)?;
+            }
+        };
+    }
+    match t.kind() {
+        tch::Kind::Float => write_all!(f32),
+        tch::Kind::Double => write_all!(f64),
+        tch::Kind::Int64 => write_all!(i64),
+        tch::Kind::Int => write_all!(i32),
+        tch::Kind::Uint8 => write_all!(u8),
+        _ => {
+            for v in Vec::<bool>::try_from(&flat).map_err(bad)? {
+                w.write_all(&[u8::from(v)]).map_err(io)?;
+            }
         }
-    };
-    let code = KINDS.iter().find(|(_, k)| *k == kind).expect("listed").0;
-    Ok((code, bytes))
+    }
+    Ok(())
 }
 
-/// The tensor file of `named` (sorted by name).
-fn encode(named: &[(String, Tensor)]) -> Result<Vec<u8>, AgentError> {
-    let mut out = MAGIC.to_vec();
+/// Writes the tensor file of `named` (sorted by name) to `w`.
+fn encode<W: std::io::Write>(w: &mut W, named: &[(String, Tensor)]) -> Result<(), AgentError> {
+    let io =
+        |e: std::io::Error| AgentError::Checkpoint(PathBuf::from("tensor file"), e.to_string());
+    w.write_all(MAGIC).map_err(io)?;
     let count = u32::try_from(named.len()).expect("fewer than 2^32 tensors");
-    out.extend_from_slice(&count.to_le_bytes());
+    w.write_all(&count.to_le_bytes()).map_err(io)?;
     for (name, t) in named {
-        let (code, data) = tensor_bytes(name, t)?;
         let name_len = u16::try_from(name.len()).expect("tensor names are short");
-        out.extend_from_slice(&name_len.to_le_bytes());
-        out.extend_from_slice(name.as_bytes());
-        out.push(code);
+        w.write_all(&name_len.to_le_bytes()).map_err(io)?;
+        w.write_all(name.as_bytes()).map_err(io)?;
+        let kind = t.kind();
+        let code = KINDS
+            .iter()
+            .find(|(_, k)| *k == kind)
+            .ok_or_else(|| {
+                AgentError::Checkpoint(
+                    PathBuf::from(name.as_str()),
+                    format!("tensors of kind {kind:?} are not saved"),
+                )
+            })?
+            .0;
+        w.write_all(&[code]).map_err(io)?;
         let dims = t.size();
-        out.push(u8::try_from(dims.len()).expect("few dimensions"));
-        for d in dims {
-            out.extend_from_slice(&d.to_le_bytes());
+        w.write_all(&[u8::try_from(dims.len()).expect("few dimensions")])
+            .map_err(io)?;
+        for d in &dims {
+            w.write_all(&d.to_le_bytes()).map_err(io)?;
         }
-        out.extend_from_slice(&(data.len() as u64).to_le_bytes());
-        out.extend_from_slice(&data);
+        let data_len = t.numel() as u64 * kind.elt_size_in_bytes() as u64;
+        w.write_all(&data_len.to_le_bytes()).map_err(io)?;
+        write_values(w, name, t)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Reads a tensor file's bytes, every length checked against what is there before use.
@@ -276,13 +311,21 @@ pub fn save<M: Serialize>(
     let mut named = tensors.tensors;
     named.sort_by(|a, b| a.0.cmp(&b.0));
     let tensors_file = format!("{}-{label}.vt", layout.tensors_prefix);
-    let bytes = encode(&named)?;
-    write_atomic(&dir.join(&tensors_file), &bytes)?;
+    // Streamed to its file, counted and fingerprinted on the way: one tensor's copy at a time.
+    let mut file = verdant::run::AtomicFile::create(&dir.join(&tensors_file))?;
+    let mut out = Fingerprinting {
+        inner: &mut file,
+        hash: Fnv1a64::new(),
+        bytes: 0,
+    };
+    encode(&mut out, &named)?;
+    let (tensors_bytes, tensors_fnv1a64) = (out.bytes, out.hash.hex());
+    file.commit()?;
     verdant::run::kill_point("checkpoint");
     let json = serde_json::to_vec(&Envelope {
         tensors_file: &tensors_file,
-        tensors_bytes: bytes.len() as u64,
-        tensors_fnv1a64: fingerprint(&bytes),
+        tensors_bytes,
+        tensors_fnv1a64,
         state,
     })?;
     let meta_path = dir.join(layout.meta_file);
@@ -510,7 +553,8 @@ mod tests {
             ("e".to_owned(), Tensor::from_slice(&[255u8, 0])),
             ("f".to_owned(), Tensor::from_slice(&[true, false])),
         ];
-        let bytes = encode(&named).unwrap();
+        let mut bytes = Vec::new();
+        encode(&mut bytes, &named).unwrap();
         let path = Path::new("t.vt");
         let map = decode(&bytes, path, Device::Cpu).unwrap();
         for (name, t) in &named {
