@@ -116,6 +116,37 @@ fn a_class_no_datacenter_hosts_is_refused_alike_by_every_command() {
     assert!(errors.iter().all(|e| *e == errors[0]), "{errors:#?}");
 }
 
+#[test]
+fn a_water_budget_below_the_least_water_is_refused_alike_by_green_llm_and_compare() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundled = verdant::scenario::bundled_dir().join("../green-llm-base/params.json");
+    let mut params: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(bundled).unwrap()).unwrap();
+    params["Z_liters"] = serde_json::json!(1.0);
+    std::fs::write(dir.path().join("params.json"), params.to_string()).unwrap();
+    std::fs::write(
+        dir.path().join("thirsty.toml"),
+        "name = \"thirsty\"\nimport = { format = \"green-llm-params\", file = \"params.json\" }\n",
+    )
+    .unwrap();
+    let scenario = dir.path().join("thirsty.toml").display().to_string();
+    let set = format!("scenario={scenario}");
+    let mut errors = Vec::new();
+    for command in ["green-llm", "compare"] {
+        let out = verdant(&[command, "--set", &set, "--out", "out", "-q"], dir.path(), None);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command}: {stderr}");
+        errors.push(stderr.lines().next().unwrap_or_default().to_owned());
+    }
+    assert!(
+        errors[0].contains("infeasible world thirsty: water budget")
+            && errors[0].contains("(scenario field green_llm.water_budget_l (Green-LLM's Z))"),
+        "{}",
+        errors[0]
+    );
+    assert_eq!(errors[0], errors[1]);
+}
+
 /// `verdant compare` at test size on geo-4dc with `extra` arguments.
 fn small_compare(dir: &Path, extra: &[&str], env: Option<(&str, &str)>) -> serde_json::Value {
     let mut args = vec![
