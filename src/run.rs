@@ -257,11 +257,23 @@ impl RunDir {
         })
     }
 
-    /// The status the manifest in the run directory `path` records, if it has a readable one.
+    /// The status the manifest in the run directory `path` records, if it has a readable one;
+    /// `interrupted` for a `running` one whose process, on this host, is gone (killed: nothing
+    /// wrote its last manifest).
     pub fn status_at(path: &Path) -> Option<RunStatus> {
         let bytes = fs::read(path.join(MANIFEST_FILE)).ok()?;
         let manifest: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-        serde_json::from_value(manifest["status"].clone()).ok()
+        let status: RunStatus = serde_json::from_value(manifest["status"].clone()).ok()?;
+        let gone = || {
+            let here = manifest["host"]["hostname"].as_str() == Some(&Host::current().hostname);
+            let pid = manifest["pid"].as_u64();
+            here && pid.is_some_and(|p| !Path::new(&format!("/proc/{p}")).exists())
+        };
+        Some(if status == RunStatus::Running && gone() {
+            RunStatus::Interrupted
+        } else {
+            status
+        })
     }
 
     /// An existing run directory (one holding a manifest), to resume or read a run.
@@ -331,9 +343,11 @@ pub const CONFIG_FILE: &str = "config.resolved.toml";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RunStatus {
-    /// Started, not finished (or interrupted).
+    /// Started, not finished.
     Running,
-    /// Killed while `running` (found so when the run was resumed: see [`Resumption::after`]).
+    /// Killed while `running`: never written by the run itself, but read so from a `running`
+    /// manifest whose process is gone ([`RunDir::status_at`]) and recorded so when the run is
+    /// resumed ([`Resumption::after`]).
     Interrupted,
     /// Finished, but a part of it failed (a method of a comparison): the manifest's `error`
     /// says which, the outputs hold the rest.
@@ -446,6 +460,10 @@ pub struct Manifest {
     pub summary: serde_json::Value,
     /// Why the run failed, where it did.
     pub error: Option<String>,
+    /// The process running the run, the last attempt's (on `host`, what tells a killed run from
+    /// a running one; a run resumed on another machine cannot be told).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
     /// The process's peak resident memory when the run finished, MiB (Linux's `VmHWM`; in a
     /// resumed run, the last attempt's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -489,6 +507,7 @@ impl Manifest {
             device: None,
             summary: serde_json::Value::Null,
             error: None,
+            pid: Some(std::process::id()),
             peak_memory_mib: None,
             resumptions: Vec::new(),
         }
@@ -501,6 +520,7 @@ impl Manifest {
             other => other,
         };
         self.status = RunStatus::Running;
+        self.pid = Some(std::process::id());
         self.finished_utc = None;
         self.error = None;
         self.resumptions.push(Resumption {
@@ -570,6 +590,28 @@ mod tests {
         m.resume(t);
         assert_eq!(m.resumptions[1].after, Some(RunStatus::Failed));
         assert_eq!(m.status, RunStatus::Running);
+    }
+
+    #[test]
+    fn a_running_manifest_whose_process_is_gone_reads_as_interrupted() {
+        let root = tempfile::tempdir().unwrap();
+        let t = chrono::Utc.with_ymd_and_hms(2026, 1, 2, 3, 4, 5).unwrap();
+        let run = RunDir::create(root.path(), "x", 1, t).unwrap();
+        let mut m = Manifest::start("x", 1, t);
+        run.write_manifest(&m).unwrap();
+        // This process is alive.
+        assert_eq!(RunDir::status_at(run.path()), Some(RunStatus::Running));
+        // A process that has exited.
+        let child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        let _ = child.wait_with_output();
+        m.pid = Some(pid);
+        run.write_manifest(&m).unwrap();
+        assert_eq!(RunDir::status_at(run.path()), Some(RunStatus::Interrupted));
+        // On another host, nothing can be told.
+        m.host.hostname.push_str("-elsewhere");
+        run.write_manifest(&m).unwrap();
+        assert_eq!(RunDir::status_at(run.path()), Some(RunStatus::Running));
     }
 
     #[test]

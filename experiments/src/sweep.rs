@@ -143,8 +143,10 @@ impl SweepRun {
     /// `running`, its configuration written) is resumed, so a killed sweep continues where its
     /// runs stopped; anything else runs from the start (the directory emptied first).
     pub fn command_line(&self) -> &[String] {
-        let interrupted = RunDir::status_at(&self.dir) == Some(RunStatus::Running)
-            && self.dir.join(verdant::run::CONFIG_FILE).is_file();
+        let interrupted = matches!(
+            RunDir::status_at(&self.dir),
+            Some(RunStatus::Running | RunStatus::Interrupted)
+        ) && self.dir.join(verdant::run::CONFIG_FILE).is_file();
         match &self.resume_args {
             Some(resume) if interrupted => resume,
             _ => &self.args,

@@ -133,7 +133,11 @@ fn a_water_budget_below_the_least_water_is_refused_alike_by_green_llm_and_compar
     let set = format!("scenario={scenario}");
     let mut errors = Vec::new();
     for command in ["green-llm", "compare"] {
-        let out = verdant(&[command, "--set", &set, "--out", "out", "-q"], dir.path(), None);
+        let out = verdant(
+            &[command, "--set", &set, "--out", "out", "-q"],
+            dir.path(),
+            None,
+        );
         let stderr = text(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{command}: {stderr}");
         errors.push(stderr.lines().next().unwrap_or_default().to_owned());

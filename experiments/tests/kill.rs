@@ -134,7 +134,14 @@ fn killed_runs_resume_to_the_same_results(
             text(&out.stderr)
         );
         let run = single_run(dir.path(), experiment);
+        // Its manifest says `running` (nothing could write more), and its process is gone:
+        // read, the run is interrupted.
         assert_eq!(manifest(&run)["status"], "running", "{experiment} at {at}");
+        assert_eq!(
+            verdant::run::RunDir::status_at(&run),
+            Some(verdant::run::RunStatus::Interrupted),
+            "{experiment} at {at}"
+        );
         assert_whole(&run);
         let mut resumed_args = resume.to_vec();
         let run_arg = run.to_str().unwrap();
