@@ -35,3 +35,27 @@ fn the_checkpoint_corpus_reaches_a_restore() {
     let data = std::fs::read(&seed).unwrap();
     assert!(verdant_fuzz::checkpoint_restores(&data));
 }
+
+#[test]
+fn every_fuzz_binary_is_a_target_with_its_entry_point() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let bins: Vec<&str> = manifest
+        .lines()
+        .filter_map(|l| l.strip_prefix("name = \""))
+        .map(|l| l.trim_end_matches('"'))
+        .filter(|n| *n != "verdant-fuzz")
+        .collect();
+    let targets: Vec<&str> = verdant_fuzz::TARGETS.iter().map(|(n, _)| *n).collect();
+    assert_eq!(
+        bins, targets,
+        "fuzz/Cargo.toml's [[bin]]s and verdant_fuzz::TARGETS"
+    );
+    for name in targets {
+        let source = std::fs::read_to_string(root.join(format!("fuzz_targets/{name}.rs"))).unwrap();
+        assert!(
+            source.contains(&format!("verdant_fuzz::run(\"{name}\", data)")),
+            "fuzz_targets/{name}.rs does not call its entry point"
+        );
+    }
+}
