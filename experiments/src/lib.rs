@@ -38,10 +38,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use verdant::config::Layered;
 
+pub use sweep::COMMANDS as CONFIGURED_COMMANDS;
+
 /// Resolves `verdant <command>`'s configuration as its command line would (the built-in
 /// defaults, `config` as the text of a `--config` file, each of `overrides` as a `--set`) and
 /// checks it into the command's typed configuration, running nothing. `command` is one of
-/// `demo`, `simulate`, `forecast`, `validate`, `green-llm`, `lb`, `marlin`, `compare`, `learn`.
+/// [`CONFIGURED_COMMANDS`].
 pub fn check_configuration(
     command: &str,
     config: Option<&str>,

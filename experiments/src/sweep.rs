@@ -20,8 +20,9 @@ use verdant::run::{write_atomic, RunDir, RunStatus};
 
 use crate::stats::mean_ci;
 
-/// The commands a sweep may run: those that write a run directory.
-const COMMANDS: [&str; 9] = [
+/// The commands that read a configuration and write a run directory: what a sweep may run and
+/// what [`crate::check_configuration`] checks.
+pub const COMMANDS: [&str; 9] = [
     "demo",
     "simulate",
     "forecast",

@@ -279,6 +279,20 @@ fn a_killed_comparison_resumes_to_the_uninterrupted_result() {
     );
 }
 
+/// Runs the sweep file `sweep` (written to `dir/sweep.toml`) locally, uninterrupted.
+fn sweep_uninterrupted(dir: &Path, sweep: &str) {
+    std::fs::write(dir.join("sweep.toml"), sweep).unwrap();
+    let out = verdant(&["sweep", "sweep.toml", "--local"], dir, None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+/// The merged table of the sweep in `dir`.
+fn sweep_report(dir: &Path) -> String {
+    let out = verdant(&["sweep", "sweep.toml", "--report"], dir, None);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
 const SWEEP: &str = r#"
 name = "killed"
 command = ["simulate"]
@@ -295,15 +309,8 @@ values = [1, 2]
 #[test]
 fn a_killed_sweep_resumes_to_the_uninterrupted_report() {
     let reference = tempfile::tempdir().unwrap();
-    std::fs::write(reference.path().join("sweep.toml"), SWEEP).unwrap();
-    let out = verdant(&["sweep", "sweep.toml", "--local"], reference.path(), None);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let report = |dir: &Path| {
-        let out = verdant(&["sweep", "sweep.toml", "--report"], dir, None);
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        text(&out.stdout)
-    };
-    let expected = report(reference.path());
+    sweep_uninterrupted(reference.path(), SWEEP);
+    let expected = sweep_report(reference.path());
 
     // Every run killed while writing its table: the sweep goes on, names them failed.
     let dir = tempfile::tempdir().unwrap();
@@ -331,7 +338,7 @@ fn a_killed_sweep_resumes_to_the_uninterrupted_report() {
     // Resumed: the runs not complete run again, and the report is the uninterrupted one.
     let out = verdant(&["sweep", "sweep.toml", "--local"], dir.path(), None);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(report(dir.path()), expected);
+    assert_eq!(sweep_report(dir.path()), expected);
     for i in 0..4 {
         let run = root.join(format!("run-{i:04}"));
         assert_eq!(manifest(&run)["status"], "complete");
@@ -353,14 +360,7 @@ values = [1, 2]
 #[test]
 fn a_killed_sweep_of_a_resumable_command_resumes_its_runs() {
     let reference = tempfile::tempdir().unwrap();
-    std::fs::write(reference.path().join("sweep.toml"), TRAINING_SWEEP).unwrap();
-    let out = verdant(&["sweep", "sweep.toml", "--local"], reference.path(), None);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let report = |dir: &Path| {
-        let out = verdant(&["sweep", "sweep.toml", "--report"], dir, None);
-        assert!(out.status.success(), "{}", text(&out.stderr));
-        text(&out.stdout)
-    };
+    sweep_uninterrupted(reference.path(), TRAINING_SWEEP);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("sweep.toml"), TRAINING_SWEEP).unwrap();
     // Each run killed during its second day's training, after its first checkpoint.
@@ -384,5 +384,5 @@ fn a_killed_sweep_of_a_resumable_command_resumes_its_runs() {
             "{m}"
         );
     }
-    assert_eq!(report(dir.path()), report(reference.path()));
+    assert_eq!(sweep_report(dir.path()), sweep_report(reference.path()));
 }

@@ -141,19 +141,6 @@ pub fn scenario(data: &[u8]) {
     let _ = Scenario::parse(text, &path, MasterSeed(1));
 }
 
-/// The commands that read a configuration, as the first line of a `config` input names them.
-const COMMANDS: [&str; 9] = [
-    "demo",
-    "simulate",
-    "forecast",
-    "validate",
-    "green-llm",
-    "lb",
-    "marlin",
-    "compare",
-    "learn",
-];
-
 /// A command's configuration layering: the first line names the command (or a sweep file
 /// follows: `sweep`), lines `set KEY=VALUE` are `--set` overrides, every other line is the
 /// `--config` document.
@@ -167,10 +154,11 @@ pub fn config(data: &[u8]) {
         let _ = verdant_experiments::check_sweep_file(rest, &path);
         return;
     }
-    let command = COMMANDS
+    let commands = verdant_experiments::CONFIGURED_COMMANDS;
+    let command = commands
         .iter()
         .find(|c| **c == first.trim())
-        .unwrap_or(&COMMANDS[first.len() % COMMANDS.len()]);
+        .unwrap_or(&commands[first.len() % commands.len()]);
     let mut document = String::new();
     let mut overrides = Vec::new();
     for line in rest.lines() {
